@@ -4,6 +4,7 @@ The normative specification is ``PROTOCOL.md`` beside this file; golden vectors 
 authors are in ``vectors/``. This package does no I/O, reads no clock and starts no thread.
 """
 
+from firmware_protocol.cobs import cobs_decode, cobs_encode
 from firmware_protocol.codes import (
     ChannelState,
     DeviceFlag,
@@ -15,7 +16,6 @@ from firmware_protocol.codes import (
     Shape,
     StopMode,
 )
-from firmware_protocol.cobs import cobs_decode, cobs_encode
 from firmware_protocol.crc import CHECK_VALUE, crc32c
 from firmware_protocol.errors import (
     CobsError,

@@ -1,4 +1,4 @@
-"""Numeric codes of the wire protocol: message types, modes, states, fault bits, NAK and event codes.
+"""Numeric codes of the wire protocol: message types, modes, states, faults, NAK and event codes.
 
 The numbers are normative (PROTOCOL.md §4–§7); never renumber one, only add.
 """

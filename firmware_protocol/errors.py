@@ -123,7 +123,9 @@ class CrcMismatch(UntrustedFrameError):
     code = "crc"
 
     def __init__(self, expected: int, received: int) -> None:
-        super().__init__(f"CRC-32C mismatch: computed 0x{expected:08X}, frame says 0x{received:08X}")
+        super().__init__(
+            f"CRC-32C mismatch: computed 0x{expected:08X}, frame says 0x{received:08X}"
+        )
         self.expected = expected
         self.received = received
 

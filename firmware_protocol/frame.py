@@ -138,7 +138,9 @@ def decode_frame(encoded: bytes) -> Frame:
         raise OversizeFrame(f"{len(encoded)} encoded bytes exceed {MAX_ENCODED_FRAME}")
     raw = cobs_decode(encoded)
     if len(raw) < HEADER_SIZE + CRC_SIZE:
-        raise TruncatedFrame(f"{len(raw)} bytes is shorter than header + CRC ({HEADER_SIZE + CRC_SIZE})")
+        raise TruncatedFrame(
+            f"{len(raw)} bytes is shorter than header + CRC ({HEADER_SIZE + CRC_SIZE})"
+        )
     header = Header(*_HEADER.unpack_from(raw))
     payload_len = len(raw) - HEADER_SIZE - CRC_SIZE
     if header.payload_len != payload_len:

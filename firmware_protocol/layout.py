@@ -93,7 +93,7 @@ class Text:
 
 @dataclass(frozen=True)
 class Group:
-    """A u8 count followed by up to ``max_count`` records of another WireStruct (last field only)."""
+    """A u8 count, then up to ``max_count`` records of another WireStruct (last field only)."""
 
     name: str
     elem: type[WireStruct]
@@ -181,9 +181,7 @@ class WireStruct:
             elif isinstance(f, Array):
                 if len(value) != f.count:
                     raise EncodeError(f.name, value, f"exactly {f.count} elements")
-                values.extend(
-                    check_int(f"{f.name}[{i}]", v, f.code) for i, v in enumerate(value)
-                )
+                values.extend(check_int(f"{f.name}[{i}]", v, f.code) for i, v in enumerate(value))
             elif isinstance(f, Text):
                 raw = str(value).encode("ascii", errors="strict") if value.isascii() else None
                 if raw is None or len(raw) > f.size or b"\x00" in raw:
@@ -208,7 +206,9 @@ class WireStruct:
         fixed = cls._fixed_struct()
         group = cls._group()
         if group is None and len(payload) != fixed.size:
-            raise BadField(None, f"{cls.__name__} payload must be {fixed.size} bytes, got {len(payload)}")
+            raise BadField(
+                None, f"{cls.__name__} payload must be {fixed.size} bytes, got {len(payload)}"
+            )
         if len(payload) < fixed.size:
             raise BadField(None, f"{cls.__name__} payload shorter than {fixed.size} bytes")
         raw = iter(fixed.unpack_from(payload))

@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 PROTO_MAJOR = 1
-"""Protocol major version, byte 0 of every header. A different major is refused (NAK BAD_VERSION)."""
+"""Protocol major version, byte 0 of every header; another major is refused (NAK BAD_VERSION)."""
 
 PROTO_MINOR = 0
 """Protocol minor version, reported in HELLO_ACK; minors only add compat features."""

@@ -1,0 +1,238 @@
+"""The eacontrol exception tree. Every public error is exported from ``eacontrol``.
+
+::
+
+    EAError                          base of every error eacontrol raises
+    ├── ProfileError(ValueError)     a profile cannot be used; .findings says every reason
+    │   ├── ProfileSyntaxError       malformed TOML/JSON (.file, .line)
+    │   └── ProfileRefused           loads, but breaks a limit layer or a placement rule
+    ├── UnknownAcupoint(ValueError)  not a WHO 2008 code or known extra point; .suggestions
+    ├── ParameterError(ValueError)   an API value out of range, refused before anything is sent
+    ├── LinkError                    the serial link
+    │   ├── PortNotFound             no such port, or no device matching VID:PID / serial number
+    │   ├── PortBusy                 the port is open elsewhere (ports open exclusively)
+    │   ├── LinkTimeout(TimeoutError) no answer after every retransmission
+    │   └── LinkLost(ConnectionError) the port vanished, or no STATUS for 3 lease periods
+    ├── DeviceError                  the device answered, but not as required
+    │   ├── DeviceNak                a command was refused (.code, .field, .limit)
+    │   ├── IncompatibleDevice       protocol major or schema hash differ (names both sides)
+    │   ├── IdentityMismatch         the device is not the pinned serial number
+    │   ├── ReadbackMismatch         a program read back differs from the one sent (.field)
+    │   └── DeviceFault              a latched fault stopped one or more channels
+    ├── StopNotConfirmed             outputs not confirmed off within one lease: use the
+    │                                device's hardware stop button
+    ├── SessionError                 the session runner refused or ended abnormally
+    │   └── SessionStopped           ended early by the operator or a fault (outputs confirmed 0)
+    └── RecordError                  the session database is locked, read-only or corrupt
+
+Lower-level errors (pyserial, sqlite3, tomllib, pydantic, firmware_protocol) are translated once,
+at the boundary where they enter eacontrol, with ``raise … from err``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eacontrol.findings import Finding, Layer
+
+__all__ = [
+    "DeviceError",
+    "DeviceFault",
+    "DeviceNak",
+    "EAError",
+    "IdentityMismatch",
+    "IncompatibleDevice",
+    "LinkError",
+    "LinkLost",
+    "LinkTimeout",
+    "ParameterError",
+    "PortBusy",
+    "PortNotFound",
+    "ProfileError",
+    "ProfileRefused",
+    "ProfileSyntaxError",
+    "ReadbackMismatch",
+    "RecordError",
+    "SessionError",
+    "SessionStopped",
+    "StopNotConfirmed",
+    "UnknownAcupoint",
+]
+
+
+class EAError(Exception):
+    """Base of every error raised by eacontrol."""
+
+
+class ProfileError(EAError, ValueError):
+    """A profile cannot be used.
+
+    Attributes:
+        findings: every problem found (all are reported at once, not just the first).
+        file: the profile's file, if it came from one.
+    """
+
+    def __init__(self, findings: Sequence[Finding], file: str | None = None) -> None:
+        self.findings = tuple(findings)
+        self.file = file
+        lines = "\n".join(f"  {f}" for f in self.findings)
+        name = f"profile {file}" if file else "profile"
+        super().__init__(f"{name}: {len(self.findings)} problem(s)\n{lines}")
+
+
+class ProfileSyntaxError(ProfileError):
+    """The file is not valid TOML/JSON; the finding carries the line."""
+
+
+class ProfileRefused(ProfileError):
+    """The profile loads but breaks a limit layer or a placement rule."""
+
+
+class UnknownAcupoint(EAError, ValueError):
+    """Not a WHO 2008 standard acupoint code or a known extra point.
+
+    Attributes:
+        code: the code as given.
+        suggestions: the nearest valid codes.
+    """
+
+    def __init__(self, code: str, suggestions: Sequence[str] = ()) -> None:
+        self.code = code
+        self.suggestions = tuple(suggestions)
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown acupoint {code!r} (WHO 2008 standard codes){hint}")
+
+
+class ParameterError(EAError, ValueError):
+    """An API value is out of range; nothing was sent.
+
+    Attributes:
+        parameter: the parameter's name, with its unit (``intensity_mA``).
+        value: the value given.
+        allowed: the allowed range, as text with units.
+        layer: the limit layer that refused it.
+        source: the standard, paper or device report behind the limit.
+    """
+
+    def __init__(
+        self,
+        parameter: str,
+        value: object,
+        allowed: str,
+        layer: Layer = Layer.DEVICE,
+        source: str | None = None,
+    ) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        self.layer = layer
+        self.source = source
+        src = f", source {source}" if source else ""
+        super().__init__(
+            f"{parameter}={value!r} is out of range: allowed {allowed} (layer {layer}{src})"
+        )
+
+
+class LinkError(EAError):
+    """The serial link failed."""
+
+
+class PortNotFound(LinkError):
+    """No such port, or no connected device matches the VID:PID / serial number asked for."""
+
+
+class PortBusy(LinkError):
+    """The port is already open in another program (ports are opened exclusively)."""
+
+
+class LinkTimeout(LinkError, TimeoutError):
+    """A command got no answer after every retransmission."""
+
+
+class LinkLost(LinkError, ConnectionError):
+    """The port vanished, or the device sent no STATUS for three lease periods."""
+
+
+class DeviceError(EAError):
+    """The device answered, but not as required."""
+
+
+class DeviceNak(DeviceError):
+    """The device refused a command.
+
+    Attributes:
+        command: the refused command's name (``SET_PROGRAM``).
+        code: the NAK code's name (``OUT_OF_RANGE``).
+        field: the offending field's name, or None.
+        limit: the device's limit or related value from the NAK.
+    """
+
+    def __init__(self, command: str, code: str, field: str | None, limit: int) -> None:
+        self.command = command
+        self.code = code
+        self.field = field
+        self.limit = limit
+        where = f" field {field}" if field else ""
+        super().__init__(f"device refused {command}: {code}{where} (device limit {limit})")
+
+
+class IncompatibleDevice(DeviceError):
+    """The device speaks another protocol major or message schema. Names both sides."""
+
+
+class IdentityMismatch(DeviceError):
+    """The connected device is not the one pinned by serial number."""
+
+
+class ReadbackMismatch(DeviceError):
+    """A program read back from the device differs from the one sent.
+
+    Attributes:
+        field: the first differing field.
+        sent: the value sent.
+        read: the value read back.
+    """
+
+    def __init__(self, channel: int, field: str, sent: object, read: object) -> None:
+        self.channel = channel
+        self.field = field
+        self.sent = sent
+        self.read = read
+        super().__init__(
+            f"channel {channel}: program read back has {field}={read!r}, sent {sent!r}"
+        )
+
+
+class DeviceFault(DeviceError):
+    """A latched device fault stopped one or more channels.
+
+    Attributes:
+        channel: the first faulted channel (0-based), or None for a device-level fault.
+        faults: the fault names.
+    """
+
+    def __init__(self, message: str, channel: int | None, faults: Sequence[str]) -> None:
+        self.channel = channel
+        self.faults = tuple(faults)
+        super().__init__(message)
+
+
+class StopNotConfirmed(EAError):
+    """The device did not confirm its outputs off within one lease period.
+
+    This is a hard alarm: the operator must press the device's hardware stop button or
+    disconnect the electrodes.
+    """
+
+
+class SessionError(EAError):
+    """The session runner refused to start or ended abnormally."""
+
+
+class SessionStopped(SessionError):
+    """The session ended early (operator stop, emergency stop or a device fault); the outputs
+    were confirmed at zero."""
+
+
+class RecordError(EAError):
+    """The session database is locked, read-only or corrupt; nothing was stimulated."""
