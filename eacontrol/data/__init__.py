@@ -1,0 +1,1 @@
+"""Package data of eacontrol (the acupoint registry), loaded through importlib.resources."""

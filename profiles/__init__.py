@@ -1,0 +1,1 @@
+"""The stored profile library, installed as ``eacontrol.stored_profiles`` (profiles/README.md)."""
