@@ -7,6 +7,7 @@
     │   ├── ProfileSyntaxError       malformed TOML/JSON (.file, .line)
     │   └── ProfileRefused           loads, but breaks a limit layer or a placement rule
     ├── UnknownAcupoint(ValueError)  not a WHO 2008 code or known extra point; .suggestions
+    ├── InvalidNeedleSite(ValueError) a side on a midline point, or none on a bilateral one
     ├── ParameterError(ValueError)   an API value out of range, refused before anything is sent
     ├── LinkError                    the serial link
     │   ├── PortNotFound             no such port, or no device matching VID:PID / serial number
@@ -42,6 +43,7 @@ __all__ = [
     "EAError",
     "IdentityMismatch",
     "IncompatibleDevice",
+    "InvalidNeedleSite",
     "LinkError",
     "LinkLost",
     "LinkTimeout",
@@ -101,6 +103,11 @@ class UnknownAcupoint(EAError, ValueError):
         self.suggestions = tuple(suggestions)
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
         super().__init__(f"unknown acupoint {code!r} (WHO 2008 standard codes){hint}")
+
+
+class InvalidNeedleSite(EAError, ValueError):
+    """A needle site is malformed: a side (L/R) on a midline point, none on a bilateral point,
+    or text that is not ``CODE[-L|-R]``."""
 
 
 class ParameterError(EAError, ValueError):

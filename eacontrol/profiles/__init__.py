@@ -1,0 +1,1 @@
+"""Profiles: pydantic models, loaders, derived dose, layered limits and placement rules."""
