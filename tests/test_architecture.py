@@ -1,0 +1,97 @@
+"""House rules that keep the layers honest (DESIGN.md §2, STYLE.md 1, 8, 9)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("eacontrol", "firmware_protocol", "simulator")
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Top-level module names imported by each file of a package in the source tree."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+def test_firmware_protocol_imports_no_sibling_and_does_no_io() -> None:
+    forbidden = {
+        "eacontrol",
+        "simulator",
+        "serial",
+        "time",
+        "socket",
+        "threading",
+        "asyncio",
+        "os",
+        "io",
+        "subprocess",
+        "select",
+    }
+    for path, names in _imports("firmware_protocol").items():
+        assert not names & forbidden, f"{path} imports {sorted(names & forbidden)}"
+
+
+def test_simulator_never_imports_eacontrol() -> None:
+    """The device's interlocks are an independent second layer, not a copy of the host's."""
+    for path, names in _imports("simulator").items():
+        assert "eacontrol" not in names, path
+
+
+def test_eacontrol_never_imports_simulator() -> None:
+    """The host reaches the simulator only through a pyserial URL (sim://)."""
+    for path, names in _imports("eacontrol").items():
+        assert "simulator" not in names, path
+
+
+def test_only_the_real_clocks_read_time() -> None:
+    allowed = {"eacontrol/clock.py", "simulator/clock.py"}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            rel = str(path.relative_to(ROOT))
+            text = path.read_text()
+            if rel in allowed:
+                continue
+            for call in ("time.sleep(", "time.monotonic(", "time.time(", "time.perf_counter("):
+                assert call not in text, f"{rel} calls {call}) directly: inject a clock"
+
+
+def test_every_package_directory_is_listed_in_pyproject() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    mapped = {name: ROOT / path for name, path in config.get("package-dir", {}).items()}
+    found = set(mapped)
+    for package in PACKAGES:
+        for init in (ROOT / package).rglob("__init__.py"):
+            found.add(".".join(init.parent.relative_to(ROOT).parts))
+    assert found == listed
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_public_api_is_sorted_and_exported(package: str) -> None:
+    module = importlib.import_module(package)
+    names = list(module.__all__)
+    # ruff's RUF022 order: CONSTANTS, then Classes, then functions, each alphabetical.
+    assert names == sorted(names, key=lambda n: (not n.isupper(), not n[:1].isupper(), n))
+    for name in names:
+        assert hasattr(module, name), f"{package}.__all__ names missing {name}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_packages_ship_type_information(package: str) -> None:
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    assert (Path(module.__file__).parent / "py.typed").exists()
