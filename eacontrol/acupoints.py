@@ -236,6 +236,8 @@ _SEPARATORS = re.compile(r"[\s._-]+")
 _CODE = re.compile(r"([A-Z]+)(\d+)")
 _SITE = re.compile(r"(?P<code>.*?\d)(?:[\s._-]*(?P<side>[A-Za-z]+))?")
 _SIDE_WORDS = {"L": Side.L, "LEFT": Side.L, "R": Side.R, "RIGHT": Side.R}
+# Longer texts are refused unread: the longest site, "EX-HN15 - right", has 15 characters.
+_MAX_SITE_TEXT = 40
 
 
 class _Registry(NamedTuple):
@@ -310,6 +312,17 @@ def _squash(text: str) -> str:
     return _SEPARATORS.sub("", text).upper()
 
 
+def _split(text: str) -> tuple[str, int] | None:
+    """The WHO meridian or group code and the number in a code, or None if it is not one.
+
+    ``ub 023`` → ``("BL", 23)``, ``ex-hn3`` → ``("EX-HN", 3)``; the number may be out of range.
+    """
+    match = _CODE.fullmatch(_squash(text))
+    if match is None or match[1] not in _PREFIXES:
+        return None
+    return _PREFIXES[match[1]], int(match[2])
+
+
 # QWERTY rows; each row sits half a key to the right of the one above it.
 _KEY_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
 
@@ -359,16 +372,20 @@ def _suggestions(text: str, registry: _Registry, most: int = 3) -> tuple[str, ..
     nearest in number; anything else gives the codes nearest by :func:`_typo_distance`, within
     one edit or a third of the text's length, ties in registry order.
     """
-    key = _squash(text)
-    match = _CODE.fullmatch(key)
-    if match and match[1] in _PREFIXES:
-        number = int(match[2])
-        members = registry.numbered.get(_PREFIXES[match[1]], ())
+    split = _split(text)
+    if split is not None:
+        group, number = split
+        members = registry.numbered.get(group, ())
         ranked = sorted(members, key=lambda p: abs(p[0] - number))
         return tuple(code for _, code in ranked[:most])
+    key = _squash(text)
     limit = max(1.0, len(key) / 3)
+    squashed = [_squash(p.code) for p in registry.points]
+    if len(key) - max(map(len, squashed)) > limit:
+        return ()  # more deletions than the limit away from every code
     scored = sorted(
-        (_typo_distance(key, _squash(p.code)), i, p.code) for i, p in enumerate(registry.points)
+        (_typo_distance(key, s), i, p.code)
+        for i, (s, p) in enumerate(zip(squashed, registry.points, strict=True))
     )
     return tuple(code for distance, _, code in scored[:most] if distance <= limit)
 
@@ -388,12 +405,11 @@ def lookup(code: str) -> Acupoint:
         UnknownAcupoint: no such point; ``.suggestions`` holds up to three nearest valid codes.
     """
     registry = _registry()
-    match = _CODE.fullmatch(_squash(code))
-    if match and match[1] in _PREFIXES:
-        point = registry.by_code.get(f"{_PREFIXES[match[1]]}{int(match[2])}")
-        if point is not None:
-            return point
-    raise UnknownAcupoint(code, _suggestions(code, registry))
+    split = _split(code)
+    point = registry.by_code.get(f"{split[0]}{split[1]}") if split else None
+    if point is None:
+        raise UnknownAcupoint(code, _suggestions(code, registry))
+    return point
 
 
 def parse_site(text: str) -> NeedleSite:
@@ -413,7 +429,10 @@ def parse_site(text: str) -> NeedleSite:
             names none on a bilateral point.
         UnknownAcupoint: the code part is not a known point.
     """
-    match = _SITE.fullmatch(text.strip())
+    stripped = text.strip()
+    if len(stripped) > _MAX_SITE_TEXT:
+        raise InvalidNeedleSite(f"{stripped[:_MAX_SITE_TEXT]!r}... is too long for a needle site")
+    match = _SITE.fullmatch(stripped)
     if match is None:
         raise InvalidNeedleSite(f"{text!r} is not a needle site: write CODE-L, CODE-R or CODE")
     side: Side | None = None

@@ -29,22 +29,13 @@ from eacontrol.acupoints import (
 )
 from eacontrol.errors import EAError, InvalidNeedleSite, UnknownAcupoint
 
-# WHO Standard Acupuncture Point Locations in the Western Pacific Region (2008), in book order.
+# WHO Standard Acupuncture Point Locations in the Western Pacific Region (2008), in book order,
+# written as in DESIGN.md section 4.
 WHO_2008_COUNTS = {
-    "LU": 11,
-    "LI": 20,
-    "ST": 45,
-    "SP": 21,
-    "HT": 9,
-    "SI": 19,
-    "BL": 67,
-    "KI": 27,
-    "PC": 9,
-    "TE": 23,
-    "GB": 44,
-    "LR": 14,
-    "GV": 28,
-    "CV": 24,
+    meridian: int(count)
+    for meridian, count in re.findall(
+        r"([A-Z]{2})(\d+)", "LU11 LI20 ST45 SP21 HT9 SI19 BL67 KI27 PC9 TE23 GB44 LR14 GV28 CV24"
+    )
 }
 
 # The WHO 1991 extra points, less EX-HN12 Jinjin and EX-HN13 Yuye (one fixed side each).
@@ -348,7 +339,7 @@ def test_suggestions_for_misspelt_codes(
     assert first in str(err)
 
 
-@pytest.mark.parametrize("text", ["", "hello", "XX23", "Q"])
+@pytest.mark.parametrize("text", ["", "hello", "XX23", "Q", "BL23" * 1000])
 def test_no_suggestions_for_text_far_from_any_code(text: str) -> None:
     with pytest.raises(UnknownAcupoint) as info:
         lookup(text)
@@ -391,6 +382,7 @@ def test_lookup_and_parse_site_raise_only_their_own_errors(text: str) -> None:
         ("BL23 L", "BL23", Side.L, "BL23-L"),
         ("BL23L", "BL23", Side.L, "BL23-L"),
         ("BL-23-left", "BL23", Side.L, "BL23-L"),
+        ("  BL23-L" + " " * 60, "BL23", Side.L, "BL23-L"),
         ("ub23 Right", "BL23", Side.R, "BL23-R"),
         ("GV20", "GV20", None, "GV20"),
         (" du 20 ", "GV20", None, "GV20"),
@@ -428,6 +420,7 @@ def test_every_site_round_trips_through_its_text() -> None:
         ("   ", "not a needle site"),
         ("-L", "not a needle site"),
         ("L", "not a needle site"),
+        ("BL23-L" * 10, "too long"),
     ],
 )
 def test_parse_site_refuses_invalid_sites(text: str, reason: str) -> None:
