@@ -97,12 +97,12 @@ class Scheduler:
     """
 
     def __init__(self) -> None:
-        self._queue: list[tuple[int, int, Callable[[int], None]]] = []
+        self._queue: list[tuple[int, int, Callable[[int], object]]] = []
         self._order = itertools.count()
         self._cancelled: set[int] = set()
         self._actors: list[Actor] = []
 
-    def schedule(self, at_us: int, callback: Callable[[int], None]) -> int:
+    def schedule(self, at_us: int, callback: Callable[[int], object]) -> int:
         """Run ``callback(now_us)`` once, at ``at_us``.
 
         Returns:
