@@ -1,0 +1,260 @@
+"""Timeline steps: one model per stimulation mode, and the per-channel program a step resolves to.
+
+A step is a TOML ``[[steps]]`` table. ``mode`` selects the model (a pydantic discriminated
+union), so a key that belongs to another mode (``dwell_a_s`` in a continuous step) is an unknown
+key, refused like a misspelling.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from eacontrol.profiles.fields import (
+    MODEL_CONFIG,
+    ChannelNumber,
+    NonNegative,
+    Positive,
+    PulseShape,
+    Ratio,
+    StimulationMode,
+    Text,
+)
+
+__all__ = [
+    "ChannelProgram",
+    "ContinuousStep",
+    "DenseDisperseStep",
+    "IntermittentStep",
+    "PulseTrain",
+    "Segment",
+    "Step",
+]
+
+
+@dataclass(frozen=True)
+class PulseTrain:
+    """One pulse rate of a step (dense-disperse steps have two: half a and half b).
+
+    Attributes:
+        frequency_hz: pulse rate.
+        phase_width_us: width of the primary phase.
+        frequency_field: the step key the rate came from, for findings.
+        phase_width_field: the step key the phase width came from.
+    """
+
+    frequency_hz: float
+    phase_width_us: float
+    frequency_field: str
+    phase_width_field: str
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a step's repeating cycle.
+
+    Attributes:
+        length_s: how long the part lasts.
+        train: index into ``Step.trains()`` delivered during it, or None for a pause.
+        field: the step key the length came from.
+    """
+
+    length_s: float
+    train: int | None
+    field: str
+
+
+@dataclass(frozen=True)
+class ChannelProgram:
+    """Everything the session runner programs into one channel for one step, in API units.
+
+    Fields a mode does not use are 0, as PROTOCOL.md §3.8 requires on the wire (half b and
+    the dwells outside dense-disperse, ``on_s``/``off_s`` outside intermittent), so the program
+    is complete and a read-back compares exactly. ``mode`` and ``shape`` member names match
+    ``firmware_protocol.codes.Mode`` and ``Shape``; wire conversion is
+    ``firmware_protocol.units``' job, not this class's.
+
+    Attributes:
+        channel: channel number, 1-based as in the profile and on the device's front panel.
+        mode: continuous, dense_disperse or intermittent.
+        shape: symmetric or charge-balanced asymmetric biphasic.
+        asym_ratio: recovery phase length / primary phase length (1 for symmetric).
+        frequency_a_hz / phase_width_a_us: pulse rate and primary phase width of half a.
+        frequency_b_hz / phase_width_b_us: the same for half b.
+        dwell_a_s / dwell_b_s: dense-disperse dwell on each half.
+        on_s / off_s: intermittent train and pause lengths.
+        interphase_gap_us: gap between the two phases of a pulse.
+        intensity_mA: target peak current, reached by the start ramp from zero.
+        ceiling_mA: the profile's ceiling for this channel in this step (the device, site and
+            patient layers may lower it further: ``LimitStack.ceiling_mA``).
+        ramp_up_s / ramp_down_s: ramps from and to zero.
+        duration_s: step length, ramps included.
+    """
+
+    channel: int
+    mode: StimulationMode
+    shape: PulseShape
+    asym_ratio: int
+    frequency_a_hz: float
+    phase_width_a_us: float
+    frequency_b_hz: float
+    phase_width_b_us: float
+    dwell_a_s: float
+    dwell_b_s: float
+    on_s: float
+    off_s: float
+    interphase_gap_us: float
+    intensity_mA: float
+    ceiling_mA: float
+    ramp_up_s: float
+    ramp_down_s: float
+    duration_s: float
+
+    @property
+    def index(self) -> int:
+        """The 0-based channel index the wire protocol uses."""
+        return self.channel - 1
+
+
+class _StepBase(BaseModel):
+    """Keys common to every mode."""
+
+    model_config = MODEL_CONFIG
+
+    label: Text = Field("", description="A name for the step.")
+    channels: tuple[ChannelNumber, ...] = Field(
+        min_length=1, description="Channel numbers this step drives (1-based)."
+    )
+    shape: PulseShape = Field(PulseShape.SYMMETRIC_BIPHASIC, description="Pulse shape.")
+    asym_ratio: Ratio = Field(
+        1,
+        description="Recovery/primary phase length for asymmetric_biphasic (>= 2); 1 otherwise.",
+    )
+    interphase_gap_us: NonNegative = Field(0.0, description="Gap between the two phases, µs.")
+    intensity_mA: Positive = Field(description="Target peak current of the primary phase, mA.")
+    ceiling_mA: Positive | None = Field(
+        None, description="Highest intensity the operator may set in this step, mA."
+    )
+    ramp_up_s: NonNegative = Field(description="Ramp from zero to the target, s (2-5 s).")
+    ramp_down_s: NonNegative = Field(description="Ramp to zero at the end of the step, s.")
+    duration_s: Positive = Field(description="Step length including both ramps, s.")
+
+    MODE: ClassVar[StimulationMode]
+
+    @abc.abstractmethod
+    def trains(self) -> tuple[PulseTrain, ...]:
+        """The pulse trains of this step: one, or two (half a, half b) for dense-disperse."""
+
+    @abc.abstractmethod
+    def cycle(self) -> tuple[Segment, ...]:
+        """The repeating cycle of the step, in order."""
+
+    def program(self, channel: int, ceiling_mA: float) -> ChannelProgram:
+        """Resolve this step for one channel.
+
+        Args:
+            channel: the channel number (1-based).
+            ceiling_mA: the profile's ceiling for this channel and step.
+
+        Returns:
+            The complete channel program.
+        """
+        trains = self.trains()
+        a = trains[0]
+        b = trains[1] if len(trains) > 1 else PulseTrain(0.0, 0.0, "", "")
+        dwells = {s.field: s.length_s for s in self.cycle()}
+        return ChannelProgram(
+            channel=channel,
+            mode=self.MODE,
+            shape=self.shape,
+            asym_ratio=self.asym_ratio,
+            frequency_a_hz=a.frequency_hz,
+            phase_width_a_us=a.phase_width_us,
+            frequency_b_hz=b.frequency_hz,
+            phase_width_b_us=b.phase_width_us,
+            dwell_a_s=dwells.get("dwell_a_s", 0.0),
+            dwell_b_s=dwells.get("dwell_b_s", 0.0),
+            on_s=dwells.get("on_s", 0.0),
+            off_s=dwells.get("off_s", 0.0),
+            interphase_gap_us=self.interphase_gap_us,
+            intensity_mA=self.intensity_mA,
+            ceiling_mA=ceiling_mA,
+            ramp_up_s=self.ramp_up_s,
+            ramp_down_s=self.ramp_down_s,
+            duration_s=self.duration_s,
+        )
+
+
+class ContinuousStep(_StepBase):
+    """One pulse rate throughout the step."""
+
+    MODE = StimulationMode.CONTINUOUS
+    mode: Literal["continuous"]
+    frequency_hz: Positive = Field(description="Pulse rate, Hz.")
+    phase_width_us: Positive = Field(description="Primary phase width, µs.")
+
+    def trains(self) -> tuple[PulseTrain, ...]:
+        """The step's single pulse train."""
+        return (
+            PulseTrain(self.frequency_hz, self.phase_width_us, "frequency_hz", "phase_width_us"),
+        )
+
+    def cycle(self) -> tuple[Segment, ...]:
+        """A single segment: the whole step."""
+        return (Segment(self.duration_s, 0, "duration_s"),)
+
+
+class DenseDisperseStep(_StepBase):
+    """Half a for ``dwell_a_s``, then half b for ``dwell_b_s``, repeated (Han's 2/100 Hz)."""
+
+    MODE = StimulationMode.DENSE_DISPERSE
+    mode: Literal["dense_disperse"]
+    frequency_a_hz: Positive = Field(description="Pulse rate of half a, Hz.")
+    phase_width_a_us: Positive = Field(description="Primary phase width of half a, µs.")
+    frequency_b_hz: Positive = Field(description="Pulse rate of half b, Hz.")
+    phase_width_b_us: Positive = Field(description="Primary phase width of half b, µs.")
+    dwell_a_s: Positive = Field(description="Time on half a before switching, s.")
+    dwell_b_s: Positive = Field(description="Time on half b before switching, s.")
+
+    def trains(self) -> tuple[PulseTrain, ...]:
+        """Half a and half b."""
+        return (
+            PulseTrain(
+                self.frequency_a_hz, self.phase_width_a_us, "frequency_a_hz", "phase_width_a_us"
+            ),
+            PulseTrain(
+                self.frequency_b_hz, self.phase_width_b_us, "frequency_b_hz", "phase_width_b_us"
+            ),
+        )
+
+    def cycle(self) -> tuple[Segment, ...]:
+        """Dwell on half a, then on half b."""
+        return (Segment(self.dwell_a_s, 0, "dwell_a_s"), Segment(self.dwell_b_s, 1, "dwell_b_s"))
+
+
+class IntermittentStep(_StepBase):
+    """Trains of ``on_s`` separated by pauses of ``off_s``."""
+
+    MODE = StimulationMode.INTERMITTENT
+    mode: Literal["intermittent"]
+    frequency_hz: Positive = Field(description="Pulse rate during a train, Hz.")
+    phase_width_us: Positive = Field(description="Primary phase width, µs.")
+    on_s: Positive = Field(description="Train length, s.")
+    off_s: Positive = Field(description="Pause length, s.")
+
+    def trains(self) -> tuple[PulseTrain, ...]:
+        """The step's single pulse train."""
+        return (
+            PulseTrain(self.frequency_hz, self.phase_width_us, "frequency_hz", "phase_width_us"),
+        )
+
+    def cycle(self) -> tuple[Segment, ...]:
+        """A train, then a pause."""
+        return (Segment(self.on_s, 0, "on_s"), Segment(self.off_s, None, "off_s"))
+
+
+Step = Annotated[ContinuousStep | DenseDisperseStep | IntermittentStep, Field(discriminator="mode")]
+"""A timeline step; ``mode`` selects the model."""
