@@ -77,10 +77,24 @@ class _Burst:
 
 @dataclass(frozen=True)
 class _Schedule:
-    """A mode's timing as a cycle of bursts; hashable so its offset table can be cached."""
+    """A mode's timing as a cycle of bursts."""
 
     cycle_us: int
     bursts: tuple[_Burst, ...]
+
+    @functools.cached_property
+    def offsets(self) -> tuple[IntArray, HalfArray]:
+        """Onset offsets within one cycle (sorted) and their halves; read-only."""
+        offsets = np.concatenate(
+            [
+                b.start_us + np.arange(b.count, dtype=np.int64) * CENTI_HZ_PERIOD_US // b.freq_cHz
+                for b in self.bursts
+            ]
+        )
+        halves = np.concatenate([np.full(b.count, b.half, dtype=np.uint8) for b in self.bursts])
+        offsets.flags.writeable = False
+        halves.flags.writeable = False
+        return offsets, halves
 
     def burst_at(self, t_us: int, run_start_us: int) -> _Burst | None:
         """The burst whose span contains ``t_us``, or None (before the start, in an off window)."""
@@ -102,52 +116,56 @@ class _Schedule:
         )
 
 
-def _positive(program: SetProgram, name: str) -> int:
-    value = int(getattr(program, name))
+def _positive(mode: Mode, name: str, value: int) -> int:
     if value <= 0:
-        raise ValueError(f"{program.mode.name} program needs {name} > 0, got {value}")
+        raise ValueError(f"{mode.name} program needs {name} > 0, got {value}")
     return value
 
 
 def _schedule(program: SetProgram) -> _Schedule:
-    """Build the cycle of bursts of ``program``'s mode, checking the fields that mode uses.
+    """The cycle of bursts of ``program``'s mode (cached: the firmware asks once per segment).
 
     Raises:
         ValueError: a frequency, dwell or on-time the mode uses is 0.
     """
-    if program.mode == Mode.CONTINUOUS:
-        freq_cHz = _positive(program, "freq_a_cHz")
-        return _Schedule(CENTI_HZ_PERIOD_US, (_Burst(0, CENTI_HZ_PERIOD_US, freq_cHz, 0),))
-    if program.mode == Mode.DENSE_DISPERSE:
-        dwell_a_us = _positive(program, "dwell_a_ms") * _US_PER_MS
-        dwell_b_us = _positive(program, "dwell_b_ms") * _US_PER_MS
+    return _schedule_of(
+        Mode(program.mode),
+        program.freq_a_cHz,
+        program.freq_b_cHz,
+        program.dwell_a_ms,
+        program.dwell_b_ms,
+        program.on_ms,
+        program.off_ms,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _schedule_of(
+    mode: Mode,
+    freq_a_cHz: int,
+    freq_b_cHz: int,
+    dwell_a_ms: int,
+    dwell_b_ms: int,
+    on_ms: int,
+    off_ms: int,
+) -> _Schedule:
+    freq_a_cHz = _positive(mode, "freq_a_cHz", freq_a_cHz)
+    if mode == Mode.CONTINUOUS:
+        return _Schedule(CENTI_HZ_PERIOD_US, (_Burst(0, CENTI_HZ_PERIOD_US, freq_a_cHz, 0),))
+    if mode == Mode.DENSE_DISPERSE:
+        dwell_a_us = _positive(mode, "dwell_a_ms", dwell_a_ms) * _US_PER_MS
+        dwell_b_us = _positive(mode, "dwell_b_ms", dwell_b_ms) * _US_PER_MS
+        freq_b_cHz = _positive(mode, "freq_b_cHz", freq_b_cHz)
         return _Schedule(
             dwell_a_us + dwell_b_us,
             (
-                _Burst(0, dwell_a_us, _positive(program, "freq_a_cHz"), 0),
-                _Burst(dwell_a_us, dwell_b_us, _positive(program, "freq_b_cHz"), 1),
+                _Burst(0, dwell_a_us, freq_a_cHz, 0),
+                _Burst(dwell_a_us, dwell_b_us, freq_b_cHz, 1),
             ),
         )
-    if program.mode == Mode.INTERMITTENT:
-        on_us = _positive(program, "on_ms") * _US_PER_MS
-        off_us = int(program.off_ms) * _US_PER_MS
-        return _Schedule(on_us + off_us, (_Burst(0, on_us, _positive(program, "freq_a_cHz"), 0),))
-    raise ValueError(f"unknown mode {program.mode!r}")
-
-
-@functools.lru_cache(maxsize=128)
-def _cycle_offsets(schedule: _Schedule) -> tuple[IntArray, HalfArray]:
-    """Onset offsets within one cycle (sorted) and their halves; read-only, cached per schedule."""
-    offsets = np.concatenate(
-        [
-            b.start_us + np.arange(b.count, dtype=np.int64) * CENTI_HZ_PERIOD_US // b.freq_cHz
-            for b in schedule.bursts
-        ]
-    )
-    halves = np.concatenate([np.full(b.count, b.half, dtype=np.uint8) for b in schedule.bursts])
-    offsets.flags.writeable = False
-    halves.flags.writeable = False
-    return offsets, halves
+    # Mode.INTERMITTENT, the enum's only other member.
+    on_us = _positive(mode, "on_ms", on_ms) * _US_PER_MS
+    return _Schedule(on_us + off_ms * _US_PER_MS, (_Burst(0, on_us, freq_a_cHz, 0),))
 
 
 def _check_window(t0_us: int, t1_us: int) -> None:
@@ -175,7 +193,7 @@ def pulse_onsets(
     """
     _check_window(t0_us, t1_us)
     schedule = _schedule(program)
-    offsets, halves = _cycle_offsets(schedule)
+    offsets, halves = schedule.offsets
     per_cycle = offsets.size
     first_us = max(t0_us - run_start_us, 0)
     end_us = t1_us - run_start_us
@@ -266,7 +284,9 @@ def shape_pulses(
     table["width_pos_us"] = width_us
     table["interphase_us"] = float(program.interphase_us)
     if program.shape == Shape.ASYMMETRIC_BIPHASIC:
-        ratio = _positive(program, "asym_ratio")
+        ratio = int(program.asym_ratio)
+        if ratio < 1:
+            raise ValueError(f"ASYMMETRIC_BIPHASIC needs asym_ratio ≥ 1, got {ratio}")
         table["amp_neg_uA"] = amplitude_uA / ratio
         table["width_neg_us"] = width_us * ratio
     else:

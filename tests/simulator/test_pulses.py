@@ -335,7 +335,7 @@ def test_every_pulse_of_every_program_is_charge_balanced(
     table = pulse_table(prog, 0, 0, 3 * S, start_uA, end_uA)
     charge_pos = table["amp_pos_uA"] * table["width_pos_us"]
     charge_neg = table["amp_neg_uA"] * table["width_neg_us"]
-    np.testing.assert_allclose(charge_pos, charge_neg, rtol=1e-12)
+    np.testing.assert_allclose(charge_pos, charge_neg, rtol=1e-12, atol=1e-9)
     assert np.all(table["amp_neg_uA"] <= table["amp_pos_uA"])
     assert np.all(table["amp_pos_uA"] <= max(start_uA, end_uA))
     assert np.all(table["amp_pos_uA"] >= min(start_uA, end_uA))
