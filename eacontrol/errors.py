@@ -102,7 +102,7 @@ class UnknownAcupoint(EAError, ValueError):
         self.code = code
         self.suggestions = tuple(suggestions)
         hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
-        super().__init__(f"unknown acupoint {code!r} (WHO 2008 standard codes){hint}")
+        super().__init__(f"unknown acupoint {code!r} (WHO standard codes){hint}")
 
 
 class InvalidNeedleSite(EAError, ValueError):

@@ -1,0 +1,1 @@
+"""Session records: SQLite store, reports and exports."""
