@@ -139,7 +139,7 @@ def _schedule(program: SetProgram) -> _Schedule:
     )
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)  # a device has at most 8 channels; a table is ≤ ~1 MB
 def _schedule_of(
     mode: Mode,
     freq_a_cHz: int,
