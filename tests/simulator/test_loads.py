@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.loads import (
@@ -47,6 +47,7 @@ def test_randles_end_of_phase_voltage() -> None:
     assert not load.is_open(10**9)
 
 
+@settings(deadline=None)  # no wall-clock limits in tests
 @given(
     st.floats(0, 10_000),
     st.floats(1, 100_000),
@@ -133,6 +134,7 @@ loads = st.one_of(
 )
 
 
+@settings(deadline=None)  # no wall-clock limits in tests
 @given(st.floats(0, 65_535), loads, st.floats(0, 2000), st.integers(0, 200_000))
 def test_delivered_current_never_exceeds_set_or_compliance(
     set_uA: float, load: Load, phase_us: float, compliance_mV: int
