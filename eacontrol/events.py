@@ -1,0 +1,205 @@
+"""Device events for the application: callbacks and a bounded queue of recent events.
+
+EVENT frames are unsolicited and may be lost or duplicated on the wire (PROTOCOL.md §3.11:
+"they inform, STATUS decides"). ``EventTracker`` therefore
+
+- drops byte-identical repeats of an EVENT frame (same device seq and contents), and
+- synthesises an event (``source="status"``) when a STATUS shows a latched fault or a reboot
+  that no EVENT reported, so a lost EVENT frame never hides a fault. (When the STATUS happens
+  to arrive before the EVENT frame, both are delivered: the EVENT carries the detail.)
+
+Callbacks run in the caller's thread, inside ``service()``/``wait()``/commands; an exception
+from a callback propagates to that caller (it is never logged and swallowed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from eacontrol.status import DeviceStatus
+from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Fault, units
+
+__all__ = ["DEFAULT_EVENT_QUEUE", "DeviceEvent", "EventCallback", "EventHub", "EventTracker"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EVENT_QUEUE = 256
+"""Events kept for ``Stimulator.events()`` before the oldest are dropped."""
+
+_FAULT_EVENTS: dict[Fault, EventCode] = {
+    Fault.ELECTRODE: EventCode.ELECTRODE_FAULT,
+    Fault.COMPLIANCE: EventCode.COMPLIANCE,
+    Fault.LEASE: EventCode.LEASE_EXPIRED,
+    Fault.STUCK_OUTPUT: EventCode.STUCK_OUTPUT,
+    Fault.BUTTON_STOP: EventCode.BUTTON_STOP,
+}
+_EVENT_FAULTS = {code: bit for bit, code in _FAULT_EVENTS.items()}
+_MASK_EVENTS = {EventCode.LEASE_EXPIRED, EventCode.BUTTON_STOP}
+_STOP_KINDS = {0: "ramp-down", 1: "immediate", 2: "lease", 3: "fault"}
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """Something the device did on its own (or reported by STATUS).
+
+    Attributes:
+        code: the event code.
+        channel: the channel, or None for the whole device.
+        detail: the wire detail (meaning per code, PROTOCOL.md §5.15); 0 when synthesised.
+        device_uptime_s: device uptime when it happened (STATUS time when synthesised).
+        time_s: host clock time at which the host learned of it.
+        source: ``"event"`` for an EVENT frame, ``"status"`` when derived from STATUS.
+    """
+
+    code: EventCode
+    channel: int | None
+    detail: int
+    device_uptime_s: float
+    time_s: float
+    source: Literal["event", "status"] = "event"
+
+    @property
+    def name(self) -> str:
+        """The event code's name, e.g. ``"LEASE_EXPIRED"``."""
+        return self.code.name
+
+    def describe(self) -> str:
+        """Return the event in words, with its detail in API units."""
+        where = "device" if self.channel is None else f"channel {self.channel}"
+        if self.source == "status":
+            return f"{self.name} on {where} (seen in STATUS)"
+        d = self.detail
+        explained = {
+            EventCode.LEASE_EXPIRED: f"lease expired; stopped channel mask 0x{d:02X}",
+            EventCode.ELECTRODE_FAULT: "electrode open"
+            if d == 0xFFFF
+            else f"electrode fault at {d} ohm",
+            EventCode.COMPLIANCE: f"compliance: only {units.uA_to_mA(d):g} mA could be driven",
+            EventCode.REBOOT: f"device rebooted (boot_id 0x{d:08X})",
+            EventCode.BUTTON_STOP: f"hardware stop button; stopped channel mask 0x{d:02X}",
+            EventCode.STUCK_OUTPUT: f"stuck output measuring {units.uA_to_mA(d):g} mA",
+            EventCode.MAX_RUN_TIME: f"device shut-off after {d} s",
+            EventCode.RAMP_DONE: f"ramp done at {units.uA_to_mA(d):g} mA",
+            EventCode.STOPPED: f"stopped ({_STOP_KINDS.get(d, d)})",
+        }.get(self.code, f"detail {d}")
+        return f"{self.name} on {where}: {explained}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+EventCallback = Callable[[DeviceEvent], None]
+
+
+class EventHub:
+    """Fan-out of events to callbacks plus a bounded queue drained by the application."""
+
+    def __init__(self, maxlen: int = DEFAULT_EVENT_QUEUE) -> None:
+        """Args:
+        maxlen: events kept in the queue; older ones are dropped and counted.
+        """
+        self._queue: deque[DeviceEvent] = deque(maxlen=max(1, maxlen))
+        self._callbacks: list[EventCallback] = []
+        self.dropped = 0
+
+    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
+        """Call ``callback`` with every future event; return a function that unsubscribes."""
+        self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def publish(self, event: DeviceEvent) -> None:
+        """Queue ``event`` and call every subscriber with it."""
+        log.info("device event: %s", event)
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(event)
+        for callback in list(self._callbacks):
+            callback(event)
+
+    def drain(self) -> list[DeviceEvent]:
+        """Return and forget the queued events, oldest first."""
+        events = list(self._queue)
+        self._queue.clear()
+        return events
+
+
+class EventTracker:
+    """Feeds an ``EventHub`` from EVENT frames and STATUS, without repeats or gaps."""
+
+    def __init__(self, hub: EventHub, boot_id: int) -> None:
+        """Args:
+        hub: where events go.
+        boot_id: the device's boot_id at HELLO.
+        """
+        self._hub = hub
+        self._boot_id = boot_id
+        self._recent: deque[tuple[int, Event]] = deque(maxlen=32)
+        self._reported: dict[int, Fault] = {}
+        self._reboot_reported = False
+
+    def on_event(self, event: Event, device_seq: int, time_s: float) -> None:
+        """Handle an EVENT frame (``device_seq`` from its header, for de-duplication)."""
+        key = (device_seq, event)
+        if key in self._recent:
+            return
+        self._recent.append(key)
+        channel = None if event.channel == NO_CHANNEL else event.channel
+        if event.code == EventCode.REBOOT:
+            if self._reboot_reported:
+                return
+            self._reboot_reported = True
+        bit = _EVENT_FAULTS.get(event.code)
+        if bit is not None:
+            if event.code in _MASK_EVENTS:
+                targets = [n for n in range(MAX_CHANNELS) if event.detail >> n & 1]
+            else:
+                targets = [] if channel is None else [channel]
+            for n in targets:
+                self._reported[n] = self._reported.get(n, Fault.NONE) | bit
+        self._hub.publish(
+            DeviceEvent(
+                code=event.code,
+                channel=channel,
+                detail=event.detail,
+                device_uptime_s=units.ms_to_s(event.uptime_ms),
+                time_s=time_s,
+            )
+        )
+
+    def on_status(self, status: DeviceStatus) -> None:
+        """Synthesise events for faults and reboots that STATUS shows and no EVENT reported."""
+        if status.boot_id != self._boot_id and not self._reboot_reported:
+            self._reboot_reported = True
+            self._publish_synthetic(EventCode.REBOOT, None, status)
+        for report in status.channels:
+            bits = Fault.NONE
+            for name in report.faults:
+                bits |= Fault[name] if name in Fault.__members__ else Fault.NONE
+            known = self._reported.get(report.channel, Fault.NONE)
+            for bit, code in _FAULT_EVENTS.items():
+                if bits & bit and not known & bit:
+                    self._publish_synthetic(code, report.channel, status)
+            self._reported[report.channel] = bits
+
+    def _publish_synthetic(
+        self, code: EventCode, channel: int | None, status: DeviceStatus
+    ) -> None:
+        self._hub.publish(
+            DeviceEvent(
+                code=code,
+                channel=channel,
+                detail=0,
+                device_uptime_s=status.uptime_s,
+                time_s=status.time_s,
+                source="status",
+            )
+        )

@@ -1,0 +1,487 @@
+"""The link: sequence numbers, replies, bounded retransmission, heartbeat lease and link health.
+
+Single-threaded by design. Every read happens in the caller's thread, inside ``service()``,
+``wait_until()`` or a command, with a timeout no longer than the next thing due (a
+retransmission, a heartbeat, the health deadline). No reader thread exists: one would make
+virtual time nondeterministic, and a free-running thread could keep a device's lease alive
+after the application hung (DESIGN.md §3). If the caller stops calling, heartbeats stop and the
+device switches its outputs off when the lease expires — by design.
+
+Rules implemented here (PROTOCOL.md §3.1, §3.4, §3.10):
+
+- every new command gets the next seq; a retransmission repeats the same bytes (same seq);
+- a reply is matched by ``ref_seq`` and by type (ACK/NAK name the command type they answer);
+  replies to nothing outstanding are ignored, late duplicates are harmless;
+- a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
+- heartbeats go out every lease/5 while a session is open, and are retransmitted when their
+  STATUS does not come back within the reply timeout;
+- no STATUS for three lease periods, or a pyserial failure, raises ``LinkLost``; the link then
+  sends a best-effort immediate STOP, closes the port and stays lost;
+- a changed ``boot_id`` (or a REBOOT event) ends the session: ``DeviceFault`` (REBOOT).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
+
+from eacontrol.clock import Clock
+from eacontrol.errors import DeviceFault, LinkLost, LinkTimeout
+from eacontrol.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
+from eacontrol.transport import Transport
+from firmware_protocol import (
+    Ack,
+    Dose,
+    Event,
+    EventCode,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    GetDose,
+    GetInfo,
+    GetProgram,
+    GetStatus,
+    Heartbeat,
+    Hello,
+    HelloAck,
+    Message,
+    MsgType,
+    Nak,
+    Program,
+    Status,
+    Stop,
+    StopMode,
+    TrustedFrameError,
+    decode_frame,
+    encode_frame,
+)
+
+__all__ = [
+    "DEFAULT_MAX_ATTEMPTS",
+    "LEASE_PERIODS_TO_LOSS",
+    "DEFAULT_REPLY_TIMEOUT_s",
+    "Link",
+    "seq_after",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPLY_TIMEOUT_s = 0.04
+"""Wait for a reply before retransmitting: a maximal frame takes 24 ms at 115200 baud."""
+
+DEFAULT_MAX_ATTEMPTS = 12
+"""Transmissions of one command before ``LinkTimeout`` (about 0.5 s at the default timeout;
+with 30 % loss each way a command fails all 12 with probability 0.51^12 ≈ 3e-4)."""
+
+LEASE_PERIODS_TO_LOSS = 3
+"""No STATUS for this many lease periods means the link is lost (issue 4)."""
+
+_HEARTBEAT_FRACTION = 5  # heartbeat every lease/5 (PROTOCOL.md §3.4)
+_REPLY_TYPES: dict[type[Message], type[Message]] = {
+    Hello: HelloAck,
+    GetInfo: HelloAck,
+    GetProgram: Program,
+    Heartbeat: Status,
+    GetStatus: Status,
+    GetDose: Dose,
+}
+
+M = TypeVar("M", bound=Message)
+
+
+def seq_after(a: int, b: int) -> bool:
+    """True when 16-bit sequence number ``a`` comes after ``b`` (within half the range)."""
+    return 0 < (a - b) & 0xFFFF < 0x8000
+
+
+def _answers(command: Message, reply: Message) -> bool:
+    if isinstance(reply, Ack | Nak):
+        kind = reply.acked_type if isinstance(reply, Ack) else reply.nak_type
+        return kind == command.MSG_TYPE and (
+            isinstance(reply, Nak) or type(command) not in _REPLY_TYPES
+        )
+    return type(reply) is _REPLY_TYPES.get(type(command))
+
+
+@dataclass
+class _Pending:
+    seq: int
+    message: Message
+    data: bytes
+    last_sent_at: float
+    attempts: int = 1
+    reply: Frame | None = None
+    bad_reply: TrustedFrameError | None = None
+
+
+class Link:
+    """Host side of the wire protocol over one transport.
+
+    Attributes:
+        clock: the clock all timing uses.
+        frame_log: the last frames in both directions, for error reports.
+        reply_timeout_s: wait for a reply before retransmitting.
+        max_attempts: transmissions of one command before ``LinkTimeout``.
+        session_id: the open session (0 before HELLO).
+        on_status: called with each STATUS accepted and the host time.
+        on_event: called with each EVENT, the device's seq for it and the host time.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        clock: Clock,
+        *,
+        reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_s,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        history: int = DEFAULT_HISTORY,
+    ) -> None:
+        """Args:
+        transport: the open transport.
+        clock: host clock (a ``sim://`` port's virtual clock in tests).
+        reply_timeout_s: seconds to wait for a reply before retransmitting.
+        max_attempts: transmissions of one command before giving up (at least 1).
+        history: frames kept in ``frame_log``.
+        """
+        self._transport = transport
+        self.clock = clock
+        self.reply_timeout_s = reply_timeout_s
+        self.max_attempts = max(1, max_attempts)
+        self.frame_log = FrameLog(history)
+        self.session_id = 0
+        self.on_status: Callable[[Status, float], None] | None = None
+        self.on_event: Callable[[Event, int, float], None] | None = None
+        self._decoder = FrameDecoder()
+        self._seq = 0
+        self._pending: dict[int, _Pending] = {}
+        self._lease_s: float | None = None
+        self._boot_id: int | None = None
+        self._channel_mask = 0xFF
+        self._heartbeat: _Pending | None = None
+        self._next_heartbeat_at = 0.0
+        self._last_status_at = 0.0
+        self._latest: tuple[Status, int] | None = None
+        self._lost: LinkLost | None = None
+        self._ended: DeviceFault | None = None
+
+    # --- session and state -----------------------------------------------------------------
+
+    def open_session(self, session_id: int, lease_s: float, boot_id: int, channels: int) -> None:
+        """Start heartbeats and health checks for the session HELLO just opened."""
+        self.session_id = session_id
+        self._lease_s = lease_s
+        self._boot_id = boot_id
+        self._channel_mask = (1 << channels) - 1
+        self._last_status_at = self.clock.now()
+        self._next_heartbeat_at = self._last_status_at
+
+    @property
+    def lease_s(self) -> float | None:
+        """The granted lease, or None before HELLO."""
+        return self._lease_s
+
+    @property
+    def heartbeat_interval_s(self) -> float | None:
+        """Seconds between heartbeats (lease/5), or None before HELLO."""
+        return None if self._lease_s is None else self._lease_s / _HEARTBEAT_FRACTION
+
+    @property
+    def latest_status(self) -> Status | None:
+        """The most recent STATUS received, or None."""
+        return None if self._latest is None else self._latest[0]
+
+    @property
+    def lost(self) -> bool:
+        """True once the link was declared lost (or closed)."""
+        return self._lost is not None or self._transport.closed
+
+    @property
+    def rx_error_count(self) -> int:
+        """Received frames rejected by the decoder on this connection."""
+        return self._decoder.error_count
+
+    def status_after(self, seq: int) -> Status | None:
+        """The latest STATUS if it answers a request sent after command ``seq``, else None."""
+        if self._latest is not None and seq_after(self._latest[1], seq):
+            return self._latest[0]
+        return None
+
+    def check(self, *, session: bool = True) -> None:
+        """Raise if the link is lost, or (with ``session``) if the session ended or went silent.
+
+        Raises:
+            LinkLost: the port failed, or no STATUS arrived for three lease periods.
+            DeviceFault: the device rebooted (``faults == ("REBOOT",)``).
+        """
+        if self._lost is not None:
+            raise LinkLost(str(self._lost)) from self._lost
+        if self._transport.closed:
+            raise LinkLost(f"{self._transport.url}: the connection is closed")
+        if not session:
+            return
+        if self._ended is not None:
+            raise self._ended
+        if self._lease_s is not None:
+            silent_s = self.clock.now() - self._last_status_at
+            if silent_s >= LEASE_PERIODS_TO_LOSS * self._lease_s:
+                self._lose(
+                    f"no STATUS from the device for {silent_s:.3f} s "
+                    f"({LEASE_PERIODS_TO_LOSS} lease periods of {self._lease_s:g} s)"
+                )
+
+    # --- sending -----------------------------------------------------------------------------
+
+    def send(self, message: Message) -> int:
+        """Send ``message`` as a new command and return its seq (reply via ``reply_to``)."""
+        self._seq = self._seq % 0xFFFF + 1
+        data = encode_frame(message, session_id=self.session_id, seq=self._seq)
+        pending = _Pending(self._seq, message, data, self.clock.now())
+        self._pending[self._seq] = pending
+        self._write(pending, retransmission=False)
+        return self._seq
+
+    def retransmit(self, seq: int) -> None:
+        """Send command ``seq`` again, byte for byte."""
+        pending = self._pending[seq]
+        pending.attempts += 1
+        pending.last_sent_at = self.clock.now()
+        self._write(pending, retransmission=True)
+
+    def reply_to(self, seq: int) -> Frame | None:
+        """The reply received so far to command ``seq``, or None."""
+        pending = self._pending.get(seq)
+        return None if pending is None else pending.reply
+
+    def forget(self, seq: int) -> None:
+        """Stop waiting for a reply to ``seq``; a later one is ignored."""
+        self._pending.pop(seq, None)
+
+    def _write(self, pending: _Pending, *, retransmission: bool) -> None:
+        self.frame_log.add(
+            FrameRecord(
+                self.clock.now(),
+                "tx",
+                frame=decode_frame(pending.data[:-1]),
+                retransmission=retransmission,
+            )
+        )
+        try:
+            self._transport.write(pending.data)
+        except LinkLost as err:
+            self._lose(f"write failed: {err}", err)
+
+    def request(self, message: Message, reply_type: type[M]) -> M | Nak:
+        """Send ``message``, retransmitting until the reply arrives, keeping the lease meanwhile.
+
+        Args:
+            message: the command.
+            reply_type: the message class expected back (``Ack``, ``HelloAck``, ``Status``…).
+
+        Returns:
+            The reply, or the device's ``Nak`` (turn it into an error with
+            ``eacontrol.naks.nak_error``).
+
+        Raises:
+            LinkTimeout: no reply after ``max_attempts`` transmissions.
+            LinkLost: see ``check``.
+            DeviceFault: the device rebooted; see ``check``.
+            TrustedFrameError: the reply was a verified frame this host cannot accept (another
+                protocol major, an unknown incompat flag, an invalid field); the caller decides.
+        """
+        self.check()
+        errors_before = self.rx_error_count
+        started = self.clock.now()
+        seq = self.send(message)
+        try:
+            while True:
+                pending = self._pending[seq]
+                if pending.bad_reply is not None:
+                    raise pending.bad_reply
+                if pending.reply is not None:
+                    reply = pending.reply.message
+                    if isinstance(reply, Nak | reply_type):
+                        return reply
+                now = self.clock.now()
+                if now >= pending.last_sent_at + self.reply_timeout_s:
+                    if pending.attempts >= self.max_attempts:
+                        raise self._timeout(message, seq, pending.attempts, started, errors_before)
+                    self.retransmit(seq)
+                self._keep_alive()
+                self.check()
+                self._pump_until(min(pending.last_sent_at + self.reply_timeout_s, self._wake_at()))
+        finally:
+            self.forget(seq)
+
+    def _timeout(
+        self, message: Message, seq: int, attempts: int, started: float, errors_before: int
+    ) -> LinkTimeout:
+        garbage = self.rx_error_count - errors_before
+        name = MsgType(message.MSG_TYPE).name
+        text = (
+            f"no reply to {name} (seq {seq}) after {attempts} transmissions over "
+            f"{self.clock.now() - started:.3f} s"
+        )
+        if garbage:
+            text += (
+                f"; {garbage} undecodable frame(s) arrived meanwhile (wrong baud rate, or not "
+                "an eacontrol device?)"
+            )
+        err = LinkTimeout(text)
+        err.add_note("last frames:\n" + self.frame_log.format(16))
+        return err
+
+    # --- receiving and time -------------------------------------------------------------------
+
+    def service(self) -> None:
+        """Send a heartbeat if due, process whatever has arrived, check link health; return."""
+        self.check()
+        self._keep_alive()
+        self._pump(0.0)
+        self.check()
+
+    def wait_until(self, t: float) -> None:
+        """Service the link until host time ``t``, sleeping in reads between things due."""
+        while True:
+            self.service()
+            if self.clock.now() >= t:
+                return
+            self._pump_until(min(t, self._wake_at()))
+
+    def _wake_at(self) -> float:
+        if self._lease_s is None or self._ended is not None:
+            return float("inf")
+        wake = min(
+            self._next_heartbeat_at,
+            self._last_status_at + LEASE_PERIODS_TO_LOSS * self._lease_s,
+        )
+        hb = self._heartbeat
+        if hb is not None and hb.reply is None:
+            wake = min(wake, hb.last_sent_at + self.reply_timeout_s)
+        return wake
+
+    def _keep_alive(self) -> None:
+        if self._lease_s is None or self._ended is not None or self.lost:
+            return
+        now = self.clock.now()
+        hb = self._heartbeat
+        if hb is None or now >= self._next_heartbeat_at:
+            if hb is not None:
+                self.forget(hb.seq)
+            self._heartbeat = self._pending[self.send(Heartbeat())]
+            self._next_heartbeat_at = now + self._lease_s / _HEARTBEAT_FRACTION
+        elif hb.reply is None and now >= hb.last_sent_at + self.reply_timeout_s:
+            self.retransmit(hb.seq)
+
+    def _pump_until(self, t: float) -> None:
+        now = self.clock.now()
+        if t <= now:
+            return
+        if not self._pump(t - now) and self.clock.now() < t:
+            self.clock.sleep(t - self.clock.now())
+
+    def _pump(self, timeout_s: float) -> bool:
+        try:
+            data = self._transport.read(timeout_s)
+        except LinkLost as err:
+            self._lose(f"read failed: {err}", err)
+        if not data:
+            return False
+        notify: list[Callable[[], None]] = []
+        for item in self._decoder.feed(data):
+            self._dispatch(item, notify)
+        for call in notify:
+            call()
+        return True
+
+    def _dispatch(self, item: Frame | FrameError, notify: list[Callable[[], None]]) -> None:
+        now = self.clock.now()
+        if isinstance(item, FrameError):
+            self.frame_log.add(FrameRecord(now, "rx", error=item))
+            log.debug("rejected frame from device: %s", item)
+            if isinstance(item, TrustedFrameError):
+                pending = self._pending.get(item.header.ref_seq)
+                if pending is not None and pending.reply is None:
+                    pending.bad_reply = item
+            return
+        self.frame_log.add(FrameRecord(now, "rx", frame=item))
+        header, message = item.header, item.message
+        if not MsgType(header.msg_type).from_device:
+            return
+        if isinstance(message, Event):
+            self._on_event(message, header.seq, now, notify)
+            return
+        if isinstance(message, Status):
+            self._on_status(message, header.ref_seq, now, notify)
+        pending = self._pending.get(header.ref_seq)
+        if pending is not None and pending.reply is None and _answers(pending.message, message):
+            pending.reply = item
+
+    def _on_status(
+        self, status: Status, ref_seq: int, now: float, notify: list[Callable[[], None]]
+    ) -> None:
+        self._last_status_at = now
+        if self._boot_id is not None and status.boot_id != self._boot_id:
+            self._end_by_reboot(status.boot_id)
+        elif self._latest is not None and status.uptime_ms < self._latest[0].uptime_ms:
+            return  # a delayed or duplicated older STATUS: never let it overwrite a newer one
+        self._latest = (status, ref_seq)
+        if self.on_status is not None:
+            callback = self.on_status
+            notify.append(lambda: callback(status, now))
+
+    def _on_event(
+        self, event: Event, device_seq: int, now: float, notify: list[Callable[[], None]]
+    ) -> None:
+        if (
+            event.code == EventCode.REBOOT
+            and self._boot_id is not None
+            and event.detail != self._boot_id
+        ):
+            self._end_by_reboot(event.detail)
+        if self.on_event is not None:
+            callback = self.on_event
+            notify.append(lambda: callback(event, device_seq, now))
+
+    def _end_by_reboot(self, boot_id: int) -> None:
+        if self._ended is None:
+            self._ended = DeviceFault(
+                f"the device rebooted (boot_id 0x{self._boot_id or 0:08X} → 0x{boot_id:08X}): "
+                "the session ended, every output is off and stimulation will not resume by "
+                "itself",
+                None,
+                ("REBOOT",),
+            )
+
+    # --- loss and closing -------------------------------------------------------------------
+
+    def _lose(self, reason: str, cause: BaseException | None = None) -> NoReturn:
+        lease = f"{self._lease_s:g} s" if self._lease_s else "its lease"
+        err = LinkLost(
+            f"{self._transport.url}: link lost: {reason}. The device switches its outputs off "
+            f"by itself when its heartbeat lease ({lease}) expires; if they do not stop, use the "
+            "device's hardware stop."
+        )
+        err.add_note("last frames:\n" + self.frame_log.format(16))
+        if self._lost is None:
+            self._lost = err
+            self._best_effort_stop()
+            self._transport.close()
+        raise err from cause
+
+    def _best_effort_stop(self) -> None:
+        if self._transport.closed or self.session_id == 0:
+            return
+        self._seq = self._seq % 0xFFFF + 1
+        stop = Stop(channel_mask=self._channel_mask, mode=StopMode.IMMEDIATE)
+        try:
+            self._transport.write(encode_frame(stop, session_id=self.session_id, seq=self._seq))
+        except LinkLost:
+            log.debug("best-effort STOP could not be written")
+
+    def close(self) -> None:
+        """Close the transport; safe from any state and more than once."""
+        self._heartbeat = None
+        self._pending.clear()
+        self._transport.close()

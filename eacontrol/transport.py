@@ -1,0 +1,226 @@
+"""One small transport over pyserial, opened by URL (STYLE.md 3).
+
+``Transport.open`` accepts anything ``serial.serial_for_url`` does: device paths
+(``/dev/ttyUSB0``), ``COM3``, ``socket://host:port``, ``spy://PORT`` (a hex trace for field
+debugging), ``hwgrep://REGEX`` and the simulator's ``sim://``. Ports are opened with
+``exclusive=True`` so that one controller owns one device.
+
+Every pyserial error is translated here, once, into the eacontrol exception tree with the cause
+chained (``raise … from err``): nothing above this module sees ``serial.SerialException``.
+
+The transport starts no thread. Reads happen in the caller's thread with a timeout, so closing
+is simple and safe from any state: ``cancel_read()`` (which wakes a read blocked in another
+thread), then ``close()``; calling ``close()`` twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from typing import Protocol
+
+import serial
+
+from eacontrol.clock import Clock
+from eacontrol.errors import LinkError, LinkLost, PortBusy, PortNotFound
+
+__all__ = ["DEFAULT_BAUDRATE", "SIMULATOR_HANDLER_PACKAGE", "SerialPort", "Transport"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BAUDRATE = 115200
+"""Default line rate. USB CDC devices ignore it; UART bridges need the firmware's rate."""
+
+SIMULATOR_HANDLER_PACKAGE = "simulator"
+"""Package searched for ``protocol_sim`` so that ``sim://`` URLs resolve. Only the *name* is
+registered: eacontrol never imports the simulator (DESIGN.md §2)."""
+
+_NOT_FOUND_ERRNOS = {errno.ENOENT, errno.ENODEV, errno.ENXIO}
+_BUSY_ERRNOS = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
+
+
+class SerialPort(Protocol):
+    """What the transport uses of a pyserial port (``serial.Serial`` and URL handlers)."""
+
+    @property
+    def timeout(self) -> float | None:
+        """Read timeout in seconds."""
+        ...
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None: ...
+
+    @property
+    def in_waiting(self) -> int:
+        """Bytes buffered for reading."""
+        ...
+
+    def read(self, size: int = 1, /) -> bytes:
+        """Read up to ``size`` bytes within the timeout."""
+        ...
+
+    def write(self, data: bytes, /) -> int | None:
+        """Write ``data``."""
+        ...
+
+    def close(self) -> None:
+        """Close the port."""
+        ...
+
+
+def _register_simulator_handlers() -> None:
+    if SIMULATOR_HANDLER_PACKAGE not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append(SIMULATOR_HANDLER_PACKAGE)
+
+
+def _open_error(url: str, err: Exception) -> LinkError:
+    """Translate an exception raised while opening ``url`` into our tree."""
+    text = str(err)
+    code = getattr(err, "errno", None)
+    if isinstance(err, ValueError):
+        if "not known" in text:
+            return PortNotFound(f"cannot open {url!r}: unknown URL scheme ({text})")
+        return LinkError(f"cannot open {url!r}: {text}")
+    if code in _BUSY_ERRNOS or "exclusively lock" in text or "Access is denied" in text:
+        # On Windows a COM port that another program holds reports "Access is denied".
+        return PortBusy(f"{url!r} is in use by another program (ports open exclusively): {text}")
+    if code in _NOT_FOUND_ERRNOS or "FileNotFoundError" in text:
+        return PortNotFound(f"no such port {url!r}: {text}")
+    if code == errno.EACCES:
+        return LinkError(
+            f"permission denied opening {url!r} (on Linux, is the user in the 'dialout' "
+            f"group?): {text}"
+        )
+    return LinkError(f"cannot open {url!r}: {text}")
+
+
+class Transport:
+    """A byte pipe to one device: exclusive, timeout-bounded, closed safely.
+
+    Attributes:
+        url: the URL or device path the port was opened with.
+        clock: the port's own clock if it provides one (a ``sim://`` port's virtual clock),
+            else None.
+    """
+
+    def __init__(self, port: SerialPort, url: str) -> None:
+        """Wrap an already open pyserial port (use ``Transport.open`` to open by URL).
+
+        Args:
+            port: an open pyserial-compatible port.
+            url: what to call it in messages.
+        """
+        self._port: SerialPort | None = port
+        self._timeout_s: float | None = None
+        self.url = url
+        port_clock = getattr(port, "clock", None)
+        self.clock: Clock | None = port_clock if isinstance(port_clock, Clock) else None
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        baudrate: int = DEFAULT_BAUDRATE,
+        exclusive: bool = True,
+        write_timeout_s: float = 1.0,
+    ) -> Transport:
+        """Open a port by device path or pyserial URL.
+
+        Args:
+            url: ``/dev/ttyUSB0``, ``COM3``, ``socket://…``, ``spy://…``, ``hwgrep://…``,
+                ``sim://…``.
+            baudrate: line rate in bit/s.
+            exclusive: lock the port against other programs (POSIX; Windows always does).
+            write_timeout_s: a write that cannot drain within this time means the link is gone.
+
+        Returns:
+            The open transport.
+
+        Raises:
+            PortNotFound: no such port, or an unknown URL scheme.
+            PortBusy: another program holds the port.
+            LinkError: any other failure to open.
+        """
+        _register_simulator_handlers()
+        try:
+            port = serial.serial_for_url(
+                url,
+                baudrate=baudrate,
+                timeout=0,
+                write_timeout=write_timeout_s,
+                exclusive=exclusive,
+            )
+        except (serial.SerialException, OSError, ValueError) as err:
+            raise _open_error(url, err) from err
+        log.debug("opened %s", url)
+        return cls(port, url)
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._port is None
+
+    def _require_port(self) -> SerialPort:
+        if self._port is None:
+            raise LinkLost(f"{self.url}: the port is closed")
+        return self._port
+
+    def write(self, data: bytes) -> None:
+        """Write all of ``data``.
+
+        Raises:
+            LinkLost: the port is closed, vanished or cannot drain.
+        """
+        port = self._require_port()
+        try:
+            port.write(data)
+        except (serial.SerialException, OSError) as err:
+            raise LinkLost(f"{self.url}: write failed: {err}") from err
+
+    def read(self, timeout_s: float) -> bytes:
+        """Return the bytes that arrive within ``timeout_s`` (at least one, unless it expires).
+
+        Waits up to ``timeout_s`` for the first byte, then takes whatever else is already
+        buffered without waiting further.
+
+        Raises:
+            LinkLost: the port is closed or vanished.
+        """
+        port = self._require_port()
+        timeout_s = max(0.0, timeout_s)
+        try:
+            if timeout_s != self._timeout_s:
+                port.timeout = timeout_s
+                self._timeout_s = timeout_s
+            data = port.read(1)
+            if data:
+                waiting = port.in_waiting
+                if waiting:
+                    data += port.read(waiting)
+        except (serial.SerialException, OSError) as err:
+            raise LinkLost(f"{self.url}: read failed: {err}") from err
+        return bytes(data)
+
+    def close(self) -> None:
+        """Cancel a pending read and close the port. Safe from any state, and twice."""
+        port, self._port = self._port, None
+        if port is None:
+            return
+        cancel = getattr(port, "cancel_read", None)
+        if cancel is not None:
+            try:
+                cancel()
+            except (serial.SerialException, OSError) as err:
+                log.debug("%s: cancel_read failed while closing: %s", self.url, err)
+        try:
+            port.close()
+        except (serial.SerialException, OSError) as err:
+            log.debug("%s: close failed: %s", self.url, err)
+        log.debug("closed %s", self.url)
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
