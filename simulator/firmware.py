@@ -1,0 +1,358 @@
+"""The device: PROTOCOL.md implemented from the device side, in injected virtual time.
+
+``Device`` takes bytes from the host (``receive``), answers them and raises EVENTs
+(``take_output``), and runs on its own between frames (``advance``): ramps end, the maximum run
+shuts a channel off, and every ``check_period_us`` on the grid from boot the lease and the fault
+conditions are checked. It never reads a clock: every call says what time it is, and
+``next_deadline_us`` says exactly when the device next has something to do, so a virtual clock
+can jump there without stepping through the checks in between.
+
+The command handlers live in ``simulator.commands``; the channel state machine in
+``simulator.channel``; the device's own limits in ``simulator.model``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from firmware_protocol import (
+    NO_CHANNEL,
+    ChannelState,
+    DeviceFlag,
+    EventCode,
+    Fault,
+    Frame,
+    FrameDecoder,
+    Message,
+    MsgType,
+    Nak,
+    NakCode,
+    Status,
+    TrustedFrameError,
+    UnsupportedFeature,
+    VersionMismatch,
+    encode_frame,
+)
+from firmware_protocol.frame import KNOWN_INCOMPAT_FLAGS
+from firmware_protocol.messages import PROTO_MAJOR, Event
+from simulator.channel import Channel, StopCause
+from simulator.checks import Refused
+from simulator.commands import CACHED, HANDLERS
+from simulator.loads import DEFAULT_LOAD, Load
+from simulator.model import DeviceModel
+from simulator.recorder import Recorder
+from simulator.replies import ReplyCache
+
+__all__ = ["Device"]
+
+_U16 = 0xFFFF
+_U32 = 0xFFFF_FFFF
+_US_PER_MS = 1000
+
+
+class Device:
+    """A stimulator running the reference firmware, driven by bytes and explicit times.
+
+    Args:
+        model: the device's identity and its own limits table.
+        rng: seeded generator for the boot ids.
+        loads: the load on each channel (default: 500 Ω on every channel).
+        now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
+
+    Raises:
+        ValueError: ``loads`` does not have one load per channel.
+
+    Attributes:
+        model: the device model.
+        recorder: what each channel delivered since its last SET_PROGRAM (the DOSE source).
+        boot_id: the random id of the current boot.
+    """
+
+    def __init__(
+        self,
+        model: DeviceModel = DeviceModel(),  # noqa: B008 - a frozen, immutable default
+        *,
+        rng: np.random.Generator,
+        loads: Sequence[Load] | None = None,
+        now_us: int = 0,
+    ) -> None:
+        if loads is None:
+            loads = [DEFAULT_LOAD] * model.channel_count
+        if len(loads) != model.channel_count:
+            raise ValueError(f"need {model.channel_count} loads, got {len(loads)}")
+        self.model = model
+        self.recorder = Recorder(model.channel_count)
+        self._rng = rng
+        self._now_us = now_us
+        self._out = bytearray()
+        self._channels = [
+            Channel(i, model, load, self.recorder[i], self._emit, now_us)
+            for i, load in enumerate(loads)
+        ]
+        self.boot_id = 0
+        self._boot(now_us)
+
+    # --- boot, time ---------------------------------------------------------------------
+
+    def _boot(self, now_us: int) -> None:
+        boot_id = self.boot_id
+        while boot_id in (0, self.boot_id):
+            boot_id = int(self._rng.integers(1, _U32, endpoint=True))
+        self.boot_id = boot_id
+        self._boot_us = now_us
+        self.session_id = 0
+        self.lease_ms = 0
+        self._lease_expires_us = now_us
+        self._tx_seq = 0
+        self.last_applied_seq = 0
+        self._rx_err_count = 0
+        self._decoder = FrameDecoder()
+        self.cache = ReplyCache(self.model.reply_cache_size)
+        for channel in self._channels:
+            channel.reboot(now_us)
+        self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
+
+    @property
+    def now_us(self) -> int:
+        """The time the device has run up to."""
+        return self._now_us
+
+    def _next_tick_us(self) -> int:
+        """The first check instant strictly after now, on the grid from boot."""
+        period_us = self.model.check_period_us
+        return self._boot_us + ((self._now_us - self._boot_us) // period_us + 1) * period_us
+
+    def _on_grid(self, t_us: int) -> bool:
+        return (t_us - self._boot_us) % self.model.check_period_us == 0
+
+    def next_deadline_us(self) -> int | None:
+        """When the device next has something to do on its own, or None if nothing is pending.
+
+        That is the earliest of: a ramp's end, a maximum-run shut-off, the check that will find
+        the lease expired (if an output is active), and the check that will find a fault.
+        """
+        first_tick_us = self._next_tick_us()
+        period_us = self.model.check_period_us
+        deadlines: list[int] = []
+        for channel in self._channels:
+            for deadline in (
+                channel.next_deadline_us(),
+                channel.check_tick(first_tick_us, period_us),
+            ):
+                if deadline is not None:
+                    deadlines.append(deadline)
+        if self._any_active():
+            late_us = max(self._lease_expires_us - first_tick_us, 0)
+            deadlines.append(first_tick_us + math.ceil(late_us / period_us) * period_us)
+        return min(deadlines, default=None)
+
+    def advance(self, now_us: int) -> None:
+        """Run everything due up to and including ``now_us``, in time order.
+
+        Raises:
+            ValueError: ``now_us`` is earlier than a time the device has already run to.
+        """
+        if now_us < self._now_us:
+            raise ValueError(f"time went backwards: {now_us} µs after {self._now_us} µs")
+        while (due_us := self.next_deadline_us()) is not None and due_us <= now_us:
+            self._now_us = max(due_us, self._now_us)
+            for channel in self._channels:
+                channel.run_due(self._now_us)
+            if self._on_grid(self._now_us):
+                self._check(self._now_us)
+        self._now_us = now_us
+
+    def _check(self, tick_us: int) -> None:
+        """The periodic check (PROTOCOL.md §3.4, §3.9): lease first, then each channel."""
+        if tick_us >= self._lease_expires_us and self._any_active():
+            self._stop_all(EventCode.LEASE_EXPIRED, Fault.LEASE, StopCause.LEASE, tick_us)
+        for channel in self._channels:
+            channel.check(tick_us)
+
+    # --- bytes in, bytes out ------------------------------------------------------------
+
+    def receive(self, data: bytes, now_us: int) -> None:
+        """Take bytes from the host that arrive at ``now_us`` (any chunking) and answer them.
+
+        Frames failing checks 1–6 of PROTOCOL.md §2.4 are counted in ``rx_err_count`` and never
+        answered; failures of checks 7–9 are answered with NAK; every command is answered once.
+        """
+        self.advance(now_us)
+        for item in self._decoder.feed(data):
+            if isinstance(item, Frame):
+                self._on_frame(item)
+            elif isinstance(item, TrustedFrameError):
+                self._on_bad_frame(item)
+            else:
+                self._rx_err_count += 1
+            self.advance(now_us)  # a command may have made something due at once
+
+    def take_output(self) -> bytes:
+        """The bytes the device sent since the last call, in order."""
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def _send(self, message: Message, session_id: int, ref_seq: int = 0) -> bytes:
+        frame = encode_frame(message, session_id=session_id, seq=self._tx_seq, ref_seq=ref_seq)
+        self._tx_seq = (self._tx_seq + 1) & _U16
+        self._out += frame
+        return frame
+
+    def _emit(self, code: EventCode, channel: int, detail: int) -> None:
+        uptime_ms = (self._now_us - self._boot_us) // _US_PER_MS & _U32
+        self._send(Event(code, channel, detail & _U32, uptime_ms), self.session_id)
+
+    def _on_bad_frame(self, error: TrustedFrameError) -> None:
+        header = error.header
+        if isinstance(error, VersionMismatch):
+            nak = Nak(header.msg_type, NakCode.BAD_VERSION, 0xFF, PROTO_MAJOR)
+        elif isinstance(error, UnsupportedFeature):
+            nak = Nak(header.msg_type, NakCode.UNSUPPORTED_FEATURE, 0xFF, KNOWN_INCOMPAT_FLAGS)
+        else:
+            field = 0xFF if error.field is None else error.field
+            nak = Nak(header.msg_type, NakCode.BAD_PAYLOAD, field, 0)
+        self._send(nak, header.session_id, header.seq)
+
+    def _on_frame(self, frame: Frame) -> None:
+        header, message = frame.header, frame.message
+        msg_type = MsgType(header.msg_type)
+        if msg_type.from_device:
+            nak = Nak(msg_type, NakCode.UNEXPECTED_MESSAGE, 0xFF, 0)
+            self._send(nak, header.session_id, header.seq)
+            return
+        cached = msg_type in CACHED
+        if cached:
+            reply = self.cache.get(header, message)
+            if reply is not None:
+                self._out += reply  # a duplicate: the same answer, never a second execution
+                return
+        session_id = header.session_id
+        try:
+            answer = HANDLERS[msg_type](self, header, message)
+        except Refused as refusal:
+            answer = Nak(msg_type, refusal.code, refusal.field, refusal.limit)
+        else:
+            if cached:
+                self.last_applied_seq = header.seq
+            if msg_type == MsgType.HELLO:
+                session_id = self.session_id  # HELLO_ACK travels in the session just opened
+        reply = self._send(answer, session_id, header.seq)
+        if cached:
+            self.cache.put(header, message, reply)
+
+    # --- state the command handlers use -------------------------------------------------
+
+    @property
+    def channels(self) -> Sequence[Channel]:
+        """The channels, indexed by channel number."""
+        return self._channels
+
+    def _any_active(self) -> bool:
+        return any(channel.active for channel in self._channels)
+
+    @property
+    def lease_valid(self) -> bool:
+        """True while the lease granted at HELLO and renewed by HEARTBEAT has not expired."""
+        return self.session_id != 0 and self._now_us < self._lease_expires_us
+
+    def grant_lease(self, lease_ms: int) -> None:
+        """Start or renew the lease: ``lease_ms`` from now."""
+        self.lease_ms = lease_ms
+        self._lease_expires_us = self._now_us + lease_ms * _US_PER_MS
+
+    def open_session(self, session_id: int, lease_ms: int) -> None:
+        """Open a session (HELLO): clears the reply cache, grants the lease."""
+        self.session_id = session_id
+        self.cache.clear()
+        self.grant_lease(lease_ms)
+
+    def status(self) -> Status:
+        """The STATUS message as of now."""
+        now_us = self._now_us
+        flags = DeviceFlag.NONE
+        if self.session_id:
+            flags |= DeviceFlag.SESSION_OPEN
+        if self.lease_valid:
+            flags |= DeviceFlag.LEASE_VALID
+        if any(channel.faults for channel in self._channels):
+            flags |= DeviceFlag.FAULT_LATCHED
+        if self._any_active():
+            flags |= DeviceFlag.OUTPUT_ACTIVE
+        remaining_ms = 0
+        if self.lease_valid:
+            remaining_ms = min(_U16, -(-(self._lease_expires_us - now_us) // _US_PER_MS))
+        return Status(
+            boot_id=self.boot_id,
+            uptime_ms=(now_us - self._boot_us) // _US_PER_MS & _U32,
+            lease_remaining_ms=remaining_ms,
+            last_applied_seq=self.last_applied_seq,
+            rx_err_count=self._rx_err_count & _U32,
+            flags=flags,
+            channels=tuple(channel.status(now_us) for channel in self._channels),
+        )
+
+    # --- fault hooks (the fault layer and scenarios) ------------------------------------
+
+    def reboot(self, now_us: int) -> None:
+        """Power-cycle the device at ``now_us``: new boot id, session 0, every output off."""
+        self.advance(now_us)
+        self._boot(now_us)
+        self.advance(now_us)
+
+    def set_load(self, channel: int, load: Load, now_us: int) -> None:
+        """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
+        self.advance(now_us)
+        self._channels[channel].set_load(load, now_us)
+
+    def load(self, channel: int) -> Load:
+        """The load now connected to ``channel`` (to restore it after an electrode-off)."""
+        return self._channels[channel].output.load
+
+    def stick_output(self, channel: int, now_us: int, current_uA: int) -> None:
+        """Make ``channel``'s output stick at ``current_uA`` of DC (0 repairs the hardware).
+
+        The firmware finds it at its next check, opens the relay and latches STUCK_OUTPUT.
+        """
+        if current_uA < 0:
+            raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
+        self.advance(now_us)
+        self._channels[channel].stick(current_uA, now_us)
+
+    def press_stop_button(self, now_us: int) -> None:
+        """The device's own stop button: every active channel off at once, BUTTON_STOP latched."""
+        self.advance(now_us)
+        self._stop_all(EventCode.BUTTON_STOP, Fault.BUTTON_STOP, StopCause.FAULT, now_us)
+
+    def _stop_all(self, event: EventCode, fault: Fault, cause: StopCause, now_us: int) -> None:
+        """Cut every active channel to zero and latch ``fault`` on it; one device EVENT."""
+        stopped = [channel for channel in self._channels if channel.active]
+        self._emit(event, NO_CHANNEL, sum(1 << channel.index for channel in stopped))
+        for channel in stopped:
+            channel.latch(fault, now_us, cause)
+
+    # --- inspection for tests -----------------------------------------------------------
+
+    def output_uA(self, channel: int) -> float:
+        """Current ``channel`` actually delivers now (pulse amplitude, or a stuck DC)."""
+        return self._channels[channel].output_uA(self._now_us)
+
+    @property
+    def outputs_off(self) -> bool:
+        """True when no channel is active and none delivers any current."""
+        return all(
+            not channel.active and channel.output_uA(self._now_us) == 0
+            for channel in self._channels
+        )
+
+    def channel_state(self, channel: int) -> ChannelState:
+        """The state of ``channel`` (PROTOCOL.md §6)."""
+        return self._channels[channel].state
+
+    @property
+    def rx_err_count(self) -> int:
+        """Frames rejected by checks 1–6 of PROTOCOL.md §2.4 since boot."""
+        return self._rx_err_count
