@@ -193,10 +193,12 @@ class VirtualClock(Scheduler):
     def sleep(self, seconds: float) -> None:
         """Advance virtual time by ``seconds``, running the device, wires and faults on the way.
 
+        Zero or less lets no time pass (like a real sleep), but runs what is due now.
+
         Raises:
-            ValueError: ``seconds`` is negative or not finite.
+            ValueError: ``seconds`` is not finite.
         """
-        self.advance_to(self._now_us + seconds_to_us(seconds))
+        self.advance_to(self._now_us + seconds_to_us(max(seconds, 0.0)))
 
     def advance_to(self, target_us: int, until: Callable[[], bool] | None = None) -> bool:
         """Jump from deadline to deadline up to ``target_us``, or until ``until()`` holds.
@@ -257,9 +259,9 @@ class RealClock:
         return (time.monotonic_ns() - self._start_ns) / 1e9
 
     def sleep(self, seconds: float) -> None:
-        """Block the calling thread for ``seconds``.
+        """Block the calling thread for ``seconds`` (not at all for zero or less).
 
         Raises:
-            ValueError: ``seconds`` is negative or not finite.
+            ValueError: ``seconds`` is not finite.
         """
-        time.sleep(seconds_to_us(seconds) / US_PER_S)
+        time.sleep(seconds_to_us(max(seconds, 0.0)) / US_PER_S)

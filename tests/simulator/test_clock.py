@@ -150,11 +150,20 @@ def test_scheduler_in_real_time_passes_the_actual_time_to_late_callbacks() -> No
     assert ran == [180]
 
 
-def test_sleep_rejects_negative_durations() -> None:
+def test_sleep_for_zero_or_less_lets_no_time_pass_but_runs_what_is_due() -> None:
+    clock = VirtualClock()
+    ran: list[int] = []
+    clock.schedule(0, ran.append)
+    clock.sleep(-1)
+    assert (clock.now_us, ran) == (0, [0])
+    RealClock().sleep(-1)
+
+
+def test_sleep_rejects_non_finite_durations() -> None:
     with pytest.raises(ValueError):
-        VirtualClock().sleep(-1)
+        VirtualClock().sleep(math.nan)
     with pytest.raises(ValueError):
-        RealClock().sleep(-1)
+        RealClock().sleep(math.inf)
 
 
 def test_real_clock_counts_up_from_zero() -> None:

@@ -1,0 +1,398 @@
+"""Scenarios: the device, its loads and the fault plan, from a TOML file or from URL/CLI options.
+
+A scenario file (format in ``simulator/README.md``)::
+
+    schema_version = 1
+    seed = 7
+    baud = 115200
+
+    [device]                  # any DeviceModel field
+    serial = "SIM-000042"
+    channel_count = 4
+
+    [loads]                   # channel (0-based, as on the wire) = simulator.loads text
+    0 = "1k"
+    2 = "randles:200,1k,100n"
+
+    [[fault]]                 # a link fault (simulator.faults.LinkFault)
+    kind = "corrupt"
+    direction = "to_device"   # to_device | to_host | both (default)
+    rate = 0.01
+
+    [[event]]                 # a timed device event (simulator.faults.DeviceEvent)
+    at_s = 12.5
+    kind = "electrode_off"
+    channel = 2
+
+Every unknown key, wrong type or out-of-range value raises ``ScenarioError`` naming the file and
+the key. URL and command-line options (``simulator.protocol_sim.scenario_from_options``) start
+from such a file and override or add to it. ``Bench`` runs a scenario on a clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, Frame, FrameDecoder
+from simulator.clock import US_PER_S, Scheduler, seconds_to_us
+from simulator.faults import (
+    DeviceEvent,
+    Direction,
+    EventKind,
+    FaultInjector,
+    FaultKind,
+    FaultUnit,
+    LinkFault,
+    describe,
+)
+from simulator.firmware import Device
+from simulator.loads import DEFAULT_LOAD, Load, OpenCircuit, parse_load
+from simulator.model import DeviceModel
+from simulator.wire import DEFAULT_BAUD, Link
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Bench",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "load_tuple",
+    "model_with",
+    "scenario_from_dict",
+]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+"""Version of the scenario file format; a file with another version is refused."""
+
+
+class ScenarioError(ValueError):
+    """A scenario file or option is invalid; the message names where and which key."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything that makes one simulated device and its environment.
+
+    Attributes:
+        model: the device's own limits and identity.
+        seed: seeds every random generator (device, loads, each fault direction).
+        baud: wire model line rate; 0 disables it.
+        loads: load text per channel (0-based); a missing or empty entry means the default load.
+        faults: link fault rules.
+        events: timed device events, in the order given.
+
+    Raises:
+        ScenarioError: a load does not parse, or a channel does not exist on the model.
+    """
+
+    model: DeviceModel = dataclasses.field(default_factory=DeviceModel)
+    seed: int = 0
+    baud: int = DEFAULT_BAUD
+    loads: tuple[str, ...] = ()
+    faults: tuple[LinkFault, ...] = ()
+    events: tuple[DeviceEvent, ...] = ()
+
+    def __post_init__(self) -> None:
+        channels = self.model.channel_count
+        if len(self.loads) > channels:
+            raise ScenarioError(
+                f"loads given for {len(self.loads)} channels, device has {channels}"
+            )
+        if self.seed < 0 or self.baud < 0:
+            raise ScenarioError("seed and baud must be >= 0")
+        for channel, text in enumerate(self.loads):
+            if text:
+                _check_load(f"load of channel {channel}", text)
+        for event in self.events:
+            if event.channel is not None and event.channel >= channels:
+                raise ScenarioError(
+                    f"event {event.kind.value} at {event.at_s} s names channel {event.channel}; "
+                    f"channels are 0..{channels - 1}"
+                )
+            if event.load is not None:
+                _check_load(f"event {event.kind.value} at {event.at_s} s", event.load)
+
+
+def _check_load(where: str, text: str) -> None:
+    try:
+        parse_load(text, np.random.default_rng(0))
+    except ValueError as err:
+        raise ScenarioError(f"{where}: {err}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file.
+
+    Raises:
+        ScenarioError: the file cannot be read or parsed, or is invalid.
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ScenarioError(f"scenario {path}: {err}") from err
+    return scenario_from_dict(data, source=str(path))
+
+
+_TOP_KEYS = {"schema_version", "seed", "baud", "device", "loads", "fault", "event"}
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
+    """Build a scenario from the parsed contents of a scenario file.
+
+    Raises:
+        ScenarioError: wrong schema version, unknown key, wrong type or invalid value.
+    """
+    _no_unknown(source, data, _TOP_KEYS)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise ScenarioError(
+            f"{source}: schema_version must be {SCHEMA_VERSION}, got {data.get('schema_version')!r}"
+        )
+    device = _table(source, data, "device")
+    model_fields = {f.name: f for f in dataclasses.fields(DeviceModel)}
+    _no_unknown(f"{source} [device]", device, set(model_fields))
+    overrides = {k: _model_value(f"{source} [device]", k, v) for k, v in device.items()}
+    loads = _table(source, data, "loads")
+    load_texts: dict[int, str] = {}
+    for key, text in loads.items():
+        if not key.isdigit() or not isinstance(text, str):
+            raise ScenarioError(
+                f'{source} [loads]: expected channel = "load", got {key} = {text!r}'
+            )
+        load_texts[int(key)] = text
+    faults = tuple(
+        _fault(f"{source} [[fault]] #{i + 1}", t) for i, t in _items(source, data, "fault")
+    )
+    events = tuple(
+        _event(f"{source} [[event]] #{i + 1}", t) for i, t in _items(source, data, "event")
+    )
+    model = model_with(source, DeviceModel(), overrides)
+    seed = _int(source, "seed", data.get("seed", 0))
+    baud = _int(source, "baud", data.get("baud", DEFAULT_BAUD))
+    loads = load_tuple(source, load_texts)
+    try:
+        return Scenario(model, seed, baud, loads, faults, events)
+    except ScenarioError as err:
+        raise ScenarioError(f"{source}: {err}") from None
+
+
+def _no_unknown(where: str, table: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ScenarioError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+def _table(source: str, data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{source}: [{key}] must be a table")
+    return value
+
+
+def _items(source: str, data: Mapping[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ScenarioError(f"{source}: {key} must be an array of tables ([[{key}]])")
+    return list(enumerate(value))
+
+
+def _int(where: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(f"{where}: {key} must be a whole number, got {value!r}")
+    return value
+
+
+def _number(where: str, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ScenarioError(f"{where}: {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _model_value(where: str, key: str, value: object) -> object:
+    default = getattr(DeviceModel(), key)
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or len(value) != len(default):
+            raise ScenarioError(f"{where}: {key} must be a list of {len(default)} whole numbers")
+        return tuple(_int(where, key, v) for v in value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ScenarioError(f"{where}: {key} must be a string, got {value!r}")
+        return value
+    return _int(where, key, value)
+
+
+def model_with(where: str, base: DeviceModel, overrides: Mapping[str, Any]) -> DeviceModel:
+    """Return ``base`` with some fields changed.
+
+    Raises:
+        ScenarioError: an unknown field, or a value the model refuses.
+    """
+    try:
+        return dataclasses.replace(base, **overrides)
+    except (TypeError, ValueError) as err:
+        raise ScenarioError(f"{where}: device: {err}") from None
+
+
+def load_tuple(where: str, texts: Mapping[int, str]) -> tuple[str, ...]:
+    """Turn ``{channel: load text}`` into a per-channel tuple ("" where none is given).
+
+    Raises:
+        ScenarioError: a channel beyond the largest possible device.
+    """
+    if not texts:
+        return ()
+    if max(texts) >= MAX_CHANNELS:
+        raise ScenarioError(f"{where}: load channel {max(texts)} beyond 0..{MAX_CHANNELS - 1}")
+    return tuple(texts.get(ch, "") for ch in range(max(texts) + 1))
+
+
+def _enum(where: str, key: str, kind: type[Any], value: object) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(m.value for m in kind)
+        raise ScenarioError(f"{where}: {key} must be one of {known}, got {value!r}") from None
+
+
+_FAULT_KEYS = {f.name for f in dataclasses.fields(LinkFault)}
+_EVENT_KEYS = {f.name for f in dataclasses.fields(DeviceEvent)}
+
+
+def _fault(where: str, table: Mapping[str, Any]) -> LinkFault:
+    _no_unknown(where, table, _FAULT_KEYS)
+    args = dict(table)
+    args["kind"] = _enum(where, "kind", FaultKind, table.get("kind"))
+    direction = table.get("direction", "both")
+    args["direction"] = (
+        None if direction == "both" else _enum(where, "direction", Direction, direction)
+    )
+    args["unit"] = _enum(where, "unit", FaultUnit, table.get("unit", "frame"))
+    for key in ("rate", "at_s", "start_s", "stop_s", "delay_ms"):
+        if key in args:
+            args[key] = _number(where, key, args[key])
+    for key in ("count", "bits"):
+        if key in args:
+            args[key] = _int(where, key, args[key])
+    try:
+        return LinkFault(**args)
+    except ValueError as err:
+        raise ScenarioError(f"{where}: {err}") from None
+
+
+def _event(where: str, table: Mapping[str, Any]) -> DeviceEvent:
+    _no_unknown(where, table, _EVENT_KEYS)
+    if "at_s" not in table:
+        raise ScenarioError(f"{where}: at_s is required")
+    args = dict(table)
+    args["kind"] = _enum(where, "kind", EventKind, table.get("kind"))
+    args["at_s"] = _number(where, "at_s", table["at_s"])
+    for key in ("channel", "current_uA"):
+        if key in args:
+            args[key] = _int(where, key, args[key])
+    if "load" in args and not isinstance(args["load"], str):
+        raise ScenarioError(f'{where}: load must be a string such as "10k"')
+    try:
+        return DeviceEvent(**args)
+    except ValueError as err:
+        raise ScenarioError(f"{where}: {err}") from None
+
+
+# --- a scenario running --------------------------------------------------------------------------
+
+
+class Bench:
+    """A scenario running on a scheduler: the device, its cable and the timed events.
+
+    Every random generator is spawned from the scenario's seed in a fixed order (device, fault
+    layer to the device, fault layer to the host, then one per channel load), so a seed replays
+    a run exactly. Events are scheduled at their ``at_s`` on the scheduler's time axis. Device
+    EVENT frames and applied device events are logged (logger ``simulator.scenario``) at INFO.
+
+    Args:
+        scenario: what to build.
+        scheduler: the clock (or real-time scheduler) to run on; the cable is added as an actor.
+        now_us: the scheduler's current time.
+
+    Attributes:
+        scenario: the scenario.
+        device: the simulated device.
+        link: the cable between the host's port and the device.
+        loads: the load now connected to each channel (an electrode off shows as open).
+    """
+
+    def __init__(self, scenario: Scenario, scheduler: Scheduler, now_us: int = 0) -> None:
+        channels = scenario.model.channel_count
+        seeds = np.random.SeedSequence(scenario.seed).spawn(3 + channels)
+        device_rng, down_rng, up_rng, *load_rngs = (np.random.default_rng(s) for s in seeds)
+        texts = scenario.loads + ("",) * (channels - len(scenario.loads))
+        self.scenario = scenario
+        self._load_rngs = load_rngs
+        self.loads: list[Load] = [
+            parse_load(text, rng) if text else DEFAULT_LOAD
+            for text, rng in zip(texts, load_rngs, strict=True)
+        ]
+        self._before_off: dict[int, Load] = {}
+        self.device = Device(scenario.model, rng=device_rng, loads=list(self.loads), now_us=now_us)
+        self._decoder = FrameDecoder()
+        self.link = Link(
+            self.device,
+            baud=scenario.baud,
+            to_device=FaultInjector(scenario.faults, Direction.TO_DEVICE, down_rng),
+            to_host=FaultInjector(scenario.faults, Direction.TO_HOST, up_rng),
+            tap=self._log_device_output,
+            now_us=now_us,
+        )
+        scheduler.add_actor(self.link)
+        for event in scenario.events:
+            scheduler.schedule(seconds_to_us(event.at_s), functools.partial(self.apply, event))
+
+    def apply(self, event: DeviceEvent, now_us: int) -> None:
+        """Make ``event`` happen now (the scheduler calls this at the event's time)."""
+        logger.info("scenario: %s (t=%.6f s)", describe(event), now_us / US_PER_S)
+        channel = event.channel if event.channel is not None else 0
+        if event.kind is EventKind.UNPLUG:
+            self.link.unplug(now_us)
+        elif event.kind is EventKind.REBOOT:
+            self.device.reboot(now_us)
+        elif event.kind is EventKind.STOP_BUTTON:
+            self.device.press_stop_button(now_us)
+        elif event.kind is EventKind.STUCK_OUTPUT:
+            self.device.stick_output(channel, now_us, event.current_uA)
+        elif event.kind is EventKind.ELECTRODE_OFF:
+            self._before_off.setdefault(channel, self.loads[channel])
+            self._set_load(channel, OpenCircuit(), now_us)
+        elif event.kind is EventKind.ELECTRODE_ON:
+            self._set_load(channel, self._before_off.pop(channel, self.loads[channel]), now_us)
+        elif event.load is not None:
+            self._before_off.pop(channel, None)
+            self._set_load(channel, parse_load(event.load, self._load_rngs[channel]), now_us)
+
+    def _set_load(self, channel: int, load: Load, now_us: int) -> None:
+        self.loads[channel] = load
+        self.device.set_load(channel, load, now_us)
+
+    def _log_device_output(self, data: bytes, now_us: int) -> None:
+        for item in self._decoder.feed(data):
+            if isinstance(item, Frame) and isinstance(item.message, Event):
+                event = item.message
+                where = "device" if event.channel == NO_CHANNEL else f"ch{event.channel}"
+                logger.info(
+                    "device EVENT %s %s detail=%d (t=%.6f s)",
+                    event.code.name,
+                    where,
+                    event.detail,
+                    now_us / US_PER_S,
+                )

@@ -1,0 +1,264 @@
+"""Scenario files, URL/CLI options and a scenario running on the virtual clock."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from firmware_protocol import ChannelState, Fault
+from simulator.clock import VirtualClock
+from simulator.faults import DeviceEvent, Direction, EventKind, FaultKind, FaultUnit, LinkFault
+from simulator.loads import DEFAULT_LOAD, OpenCircuit, Resistive
+from simulator.model import DeviceModel
+from simulator.protocol_sim import scenario_from_options
+from simulator.scenario import (
+    Bench,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    scenario_from_dict,
+)
+
+FULL = """
+schema_version = 1
+seed = 7
+baud = 9600
+
+[device]
+serial = "SIM-000042"
+channel_count = 4
+fw_version = [1, 2, 3]
+
+[loads]
+0 = "1k"
+2 = "randles:200,1k,100n"
+
+[[fault]]
+kind = "corrupt"
+direction = "to_device"
+rate = 0.01
+bits = 2
+
+[[fault]]
+kind = "delay"
+unit = "byte"
+at_s = 3
+delay_ms = 20
+
+[[event]]
+at_s = 12.5
+kind = "electrode_off"
+channel = 2
+
+[[event]]
+at_s = 20
+kind = "load"
+channel = 1
+load = "10k"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_full_scenario_file(tmp_path: Path) -> None:
+    scenario = load_scenario(write(tmp_path, FULL))
+    assert scenario.seed == 7
+    assert scenario.baud == 9600
+    assert scenario.model.serial == "SIM-000042"
+    assert scenario.model.channel_count == 4
+    assert scenario.model.fw_version == (1, 2, 3)
+    assert scenario.loads == ("1k", "", "randles:200,1k,100n")
+    assert scenario.faults == (
+        LinkFault(FaultKind.CORRUPT, Direction.TO_DEVICE, rate=0.01, bits=2),
+        LinkFault(FaultKind.DELAY, unit=FaultUnit.BYTE, at_s=3.0, delay_ms=20.0),
+    )
+    assert scenario.events == (
+        DeviceEvent(12.5, EventKind.ELECTRODE_OFF, channel=2),
+        DeviceEvent(20.0, EventKind.LOAD, channel=1, load="10k"),
+    )
+
+
+def test_the_shipped_example_scenarios_load() -> None:
+    folder = Path(__file__).parents[2] / "simulator" / "scenarios"
+    files = sorted(folder.glob("*.toml"))
+    assert files
+    for path in files:
+        assert isinstance(load_scenario(path), Scenario)
+
+
+def test_minimal_file_gives_the_defaults() -> None:
+    assert scenario_from_dict({"schema_version": 1}) == Scenario()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "schema_version must be 1"),
+        ({"schema_version": 2}, "schema_version must be 1"),
+        ({"schema_version": 1, "colour": "red"}, "unknown key.*colour"),
+        ({"schema_version": 1, "device": {"chanels": 2}}, r"\[device\]: unknown key.*chanels"),
+        ({"schema_version": 1, "device": {"channel_count": 9}}, "channel_count"),
+        ({"schema_version": 1, "device": {"channel_count": "4"}}, "whole number"),
+        ({"schema_version": 1, "device": {"serial": 5}}, "string"),
+        ({"schema_version": 1, "device": {"fw_version": [1, 2]}}, "list of 3"),
+        ({"schema_version": 1, "seed": 1.5}, "seed must be a whole number"),
+        ({"schema_version": 1, "device": []}, r"\[device\] must be a table"),
+        ({"schema_version": 1, "loads": {"x": "1k"}}, "expected channel"),
+        ({"schema_version": 1, "loads": {"0": "lots"}}, "load of channel 0"),
+        ({"schema_version": 1, "loads": {"6": "1k"}}, "loads given for 7 channels"),
+        ({"schema_version": 1, "fault": {"kind": "drop"}}, "array of tables"),
+        ({"schema_version": 1, "fault": [{"kind": "explode", "rate": 1}]}, "kind must be one of"),
+        ({"schema_version": 1, "fault": [{"kind": "drop"}]}, r"\[\[fault\]\] #1.*exactly one"),
+        ({"schema_version": 1, "fault": [{"kind": "drop", "rate": "x"}]}, "rate must be a number"),
+        ({"schema_version": 1, "fault": [{"kind": "drop", "rate": 1, "when": 1}]}, "when"),
+        ({"schema_version": 1, "event": [{"kind": "reboot"}]}, "at_s is required"),
+        ({"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 0}]}, "load"),
+        (
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "electrode_off", "channel": 6}]},
+            "channel 6; channels are 0..5",
+        ),
+        (
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 0, "load": 3}]},
+            "load must be a string",
+        ),
+    ],
+)
+def test_invalid_files_are_refused_with_the_key_named(
+    data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        scenario_from_dict(data, source="test.toml")
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match=r"missing\.toml"):
+        load_scenario(tmp_path / "missing.toml")
+    with pytest.raises(ScenarioError, match=r"scenario\.toml"):
+        load_scenario(write(tmp_path, "schema_version = = 1"))
+
+
+def test_options_build_a_scenario() -> None:
+    scenario = scenario_from_options(
+        {
+            "channels": ["2"],
+            "seed": ["9"],
+            "baud": ["0"],
+            "serial": ["SIM-7"],
+            "max_lease_ms": ["800"],
+            "load1": ["10k"],
+            "drop": ["0.3"],
+            "corrupt_to_host": ["0.01"],
+            "delay_to_device": ["0.5"],
+            "delay_ms": ["40"],
+            "unplug_at": ["12.5"],
+            "electrode_off": ["0@1", "1@2.5"],
+        }
+    )
+    assert scenario.model == DeviceModel(channel_count=2, serial="SIM-7", max_lease_ms=800)
+    assert (scenario.seed, scenario.baud, scenario.loads) == (9, 0, ("", "10k"))
+    assert scenario.faults == (
+        LinkFault(FaultKind.DROP, rate=0.3),
+        LinkFault(FaultKind.CORRUPT, Direction.TO_HOST, rate=0.01),
+        LinkFault(FaultKind.DELAY, Direction.TO_DEVICE, rate=0.5, delay_ms=40.0),
+    )
+    assert scenario.events == (
+        DeviceEvent(12.5, EventKind.UNPLUG),
+        DeviceEvent(1.0, EventKind.ELECTRODE_OFF, channel=0),
+        DeviceEvent(2.5, EventKind.ELECTRODE_OFF, channel=1),
+    )
+
+
+def test_options_override_and_extend_a_scenario_file(tmp_path: Path) -> None:
+    path = write(tmp_path, FULL)
+    scenario = scenario_from_options({"scenario": [str(path)], "seed": ["1"], "reboot_at": ["5"]})
+    assert scenario.seed == 1
+    assert scenario.model.serial == "SIM-000042"
+    assert len(scenario.faults) == 2
+    assert scenario.events[-1] == DeviceEvent(5.0, EventKind.REBOOT)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"colour": ["red"]}, "unknown option 'colour'"),
+        ({"seed": ["1", "2"]}, "seed given 2 times"),
+        ({"seed": ["one"]}, "not a whole number"),
+        ({"channels": ["0"]}, "channel_count"),
+        ({"drop": ["2"]}, "probability"),
+        ({"drop": ["-0.1"]}, "number >= 0"),
+        ({"drop_to_nowhere": ["0.1"]}, "drop_to_nowhere"),
+        ({"delay": ["0.1"]}, "delay_ms"),
+        ({"delay_ms": ["10"]}, "without a delay rate"),
+        ({"unplug_at": ["soon"]}, "unplug_at"),
+        ({"electrode_off": ["2"]}, "<channel>@<seconds>"),
+        ({"channels": ["2"], "electrode_on": ["3@1"]}, "channel 3"),
+        ({"load9": ["1k"]}, "load channel 9 beyond 0..7"),
+        ({"loadx": ["1k"]}, "unknown option"),
+        ({"load3": ["1k"], "channels": ["2"]}, "loads given for 4 channels"),
+        ({"fw_version": ["1.x.0"]}, "not a whole number"),
+    ],
+)
+def test_invalid_options_are_refused(options: dict[str, list[str]], message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        scenario_from_options(options)
+
+
+def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> None:
+    scenario = scenario_from_options(
+        {
+            "channels": ["2"],
+            "load0": ["1k"],
+            "electrode_off": ["0@1"],
+            "electrode_on": ["0@2"],
+            "stop_button_at": ["2.5"],
+            "reboot_at": ["3"],
+            "unplug_at": ["4"],
+        }
+    )
+    clock = VirtualClock()
+    bench = Bench(scenario, clock)
+    boot_id = bench.device.boot_id
+    assert bench.loads == [Resistive(1000.0), DEFAULT_LOAD]
+    with caplog.at_level(logging.INFO, logger="simulator.scenario"):
+        clock.sleep(1.5)
+        assert isinstance(bench.loads[0], OpenCircuit)
+        clock.sleep(1.0)
+        assert bench.loads[0] == Resistive(1000.0)
+        clock.sleep(1.0)
+        assert bench.device.boot_id != boot_id
+        assert not bench.link.unplugged
+        clock.sleep(1.0)
+        assert bench.link.unplugged
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("electrode_off ch0 at 1 s" in m for m in messages)
+    assert any("device EVENT REBOOT" in m for m in messages)
+
+
+def test_bench_stuck_output_and_load_change() -> None:
+    scenario = Scenario(
+        DeviceModel(channel_count=2),
+        events=(
+            DeviceEvent(0.5, EventKind.LOAD, channel=1, load="open"),
+            DeviceEvent(1.0, EventKind.STUCK_OUTPUT, channel=0, current_uA=1500),
+        ),
+    )
+    clock = VirtualClock()
+    bench = Bench(scenario, clock)
+    clock.sleep(2)
+    assert isinstance(bench.loads[1], OpenCircuit)
+    assert bench.device.channel_state(0) is ChannelState.FAULT
+    assert bench.device.status().channels[0].faults & Fault.STUCK_OUTPUT
+
+
+def test_same_seed_same_device() -> None:
+    def boot_id(seed: int) -> int:
+        return Bench(Scenario(seed=seed), VirtualClock()).device.boot_id
+
+    assert boot_id(1) == boot_id(1)
+    assert boot_id(1) != boot_id(2)
