@@ -163,9 +163,8 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
     model_fields = {f.name: f for f in dataclasses.fields(DeviceModel)}
     _no_unknown(f"{source} [device]", device, set(model_fields))
     overrides = {k: _model_value(f"{source} [device]", k, v) for k, v in device.items()}
-    loads = _table(source, data, "loads")
     load_texts: dict[int, str] = {}
-    for key, text in loads.items():
+    for key, text in _table(source, data, "loads").items():
         if not key.isdigit() or not isinstance(text, str):
             raise ScenarioError(
                 f'{source} [loads]: expected channel = "load", got {key} = {text!r}'

@@ -227,9 +227,9 @@ def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> Non
     assert bench.loads == [Resistive(1000.0), DEFAULT_LOAD]
     with caplog.at_level(logging.INFO, logger="simulator.scenario"):
         clock.sleep(1.5)
-        assert isinstance(bench.loads[0], OpenCircuit)
+        assert isinstance(bench.device.load(0), OpenCircuit)
         clock.sleep(1.0)
-        assert bench.loads[0] == Resistive(1000.0)
+        assert bench.device.load(0) == Resistive(1000.0)
         clock.sleep(1.0)
         assert bench.device.boot_id != boot_id
         assert not bench.link.unplugged
@@ -251,7 +251,7 @@ def test_bench_stuck_output_and_load_change() -> None:
     clock = VirtualClock()
     bench = Bench(scenario, clock)
     clock.sleep(2)
-    assert isinstance(bench.loads[1], OpenCircuit)
+    assert isinstance(bench.device.load(1), OpenCircuit)
     assert bench.device.channel_state(0) is ChannelState.FAULT
     assert bench.device.status().channels[0].faults & Fault.STUCK_OUTPUT
 
