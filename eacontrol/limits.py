@@ -74,30 +74,32 @@ _IEC_RMS = "IEC 60601-2-10:2012 201.12.4.104"
 _WANG_2005 = "Wang 2005, Exp Neurol 192:156"
 _SESSION = "Wang 2009; FDA K202861"
 
-SOURCES: Mapping[str, str] = MappingProxyType({
-    "max_intensity_mA": _HAN_2003,
-    "max_rms_500ohm_mA": _IEC_RMS,
-    "indicator_rms_mA": _IEC_RMS,
-    "indicator_rms_1kohm_V": _IEC_RMS,
-    "min_phase_width_us": _HAN_2003,
-    "max_phase_width_us": _HAN_2003,
-    "min_frequency_hz": f"{_HAN_2003}; TCM texts",
-    "max_frequency_hz": f"{_HAN_2003}; TCM texts",
-    "min_dwell_s": _WANG_2005,
-    "max_dwell_s": _WANG_2005,
-    "max_phase_charge_uC": "FDA 21 CFR 882.5891 characterisation",
-    "max_charge_imbalance": "corrosion and tissue-damage reports (charge-balanced biphasic)",
-    "shannon_k_advisory": "Shannon RV, IEEE Trans Biomed Eng 39:424 (1992)",
-    "current_density_advisory_mA_per_cm2": "IEC 60601-2-10 instructions-for-use text",
-    "power_density_advisory_W_per_cm2": "FDA TENS guidance",
-    "max_operator_step_mA": "Cummings 2011, Acupunct Med 29:83 (BMAS)",
-    "min_operator_step_interval_s": "Cummings 2011, Acupunct Med 29:83 (BMAS)",
-    "min_start_ramp_s": "Pantheon / Digitimer DS5 practice",
-    "max_start_ramp_s": "Pantheon / Digitimer DS5 practice",
-    "min_lease_ms": "design (DESIGN.md §3)",
-    "max_lease_ms": "design (DESIGN.md §3)",
-    "max_session_s": _SESSION,
-})
+SOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        "max_intensity_mA": _HAN_2003,
+        "max_rms_500ohm_mA": _IEC_RMS,
+        "indicator_rms_mA": _IEC_RMS,
+        "indicator_rms_1kohm_V": _IEC_RMS,
+        "min_phase_width_us": _HAN_2003,
+        "max_phase_width_us": _HAN_2003,
+        "min_frequency_hz": f"{_HAN_2003}; TCM texts",
+        "max_frequency_hz": f"{_HAN_2003}; TCM texts",
+        "min_dwell_s": _WANG_2005,
+        "max_dwell_s": _WANG_2005,
+        "max_phase_charge_uC": "FDA 21 CFR 882.5891 characterisation",
+        "max_charge_imbalance": "corrosion and tissue-damage reports (charge-balanced biphasic)",
+        "shannon_k_advisory": "Shannon RV, IEEE Trans Biomed Eng 39:424 (1992)",
+        "current_density_advisory_mA_per_cm2": "IEC 60601-2-10 instructions-for-use text",
+        "power_density_advisory_W_per_cm2": "FDA TENS guidance",
+        "max_operator_step_mA": "Cummings 2011, Acupunct Med 29:83 (BMAS)",
+        "min_operator_step_interval_s": "Cummings 2011, Acupunct Med 29:83 (BMAS)",
+        "min_start_ramp_s": "Pantheon / Digitimer DS5 practice",
+        "max_start_ramp_s": "Pantheon / Digitimer DS5 practice",
+        "min_lease_ms": "design (DESIGN.md §3)",
+        "max_lease_ms": "design (DESIGN.md §3)",
+        "max_session_s": _SESSION,
+    }
+)
 """The source of every StandardLimits figure, by field name (a test checks none is missing)."""
 
 DEFAULT_PROFILE_CEILING_mA = 10.0

@@ -1,1 +1,120 @@
-"""Profiles: pydantic models, loaders, derived dose, layered limits and placement rules."""
+"""Profiles: pydantic models, loaders, derived dose, layered limits and placement rules.
+
+The profile format and the checks are documented in ``profiles/README.md`` (installed with the
+stored library as ``eacontrol.stored_profiles``). Typical use::
+
+    from eacontrol.profiles import load_profile, check_profile
+
+    profile = load_profile("lbp_2_100hz_han")          # refuses unsafe or malformed profiles
+    program = profile.channel_program(step=0, channel=1)  # what to program, in mA, µs, Hz, s
+    findings = check_profile(profile, device=limits)   # again, with the connected device's layer
+"""
+
+from eacontrol.profiles.checker import check_parts, check_profile
+from eacontrol.profiles.context import (
+    PatientContext,
+    PointOverride,
+    SitePolicy,
+    load_site_policy,
+)
+from eacontrol.profiles.derived import (
+    LOAD_OHM,
+    NeedleDose,
+    SessionDose,
+    StepDose,
+    TrainDose,
+    average_current_mA,
+    charge_density_uC_per_cm2,
+    current_density_mA_per_cm2,
+    needle_area_cm2,
+    phase_charge_uC,
+    power_density_W_per_cm2,
+    profile_dose,
+    pulse_count,
+    pulse_duty,
+    pulse_energy_uJ,
+    rms_current_mA,
+    shannon_k,
+    step_dose,
+)
+from eacontrol.profiles.fields import PulseShape, StimulationMode
+from eacontrol.profiles.layers import Bound, LimitStack, Quantity
+from eacontrol.profiles.loader import (
+    STORED_PACKAGE,
+    Validation,
+    load_profile,
+    loads_profile,
+    stored_profile_names,
+    validate_file,
+    validate_text,
+)
+from eacontrol.profiles.models import (
+    SCHEMA_VERSION,
+    Channel,
+    Needle,
+    Profile,
+    SessionLimits,
+)
+from eacontrol.profiles.sourcemap import SourceMap
+from eacontrol.profiles.steps import (
+    ChannelProgram,
+    ContinuousStep,
+    DenseDisperseStep,
+    IntermittentStep,
+    Step,
+)
+from eacontrol.profiles.writer import dumps_json, dumps_toml, profile_json_schema, save_profile
+
+__all__ = [
+    "LOAD_OHM",
+    "SCHEMA_VERSION",
+    "STORED_PACKAGE",
+    "Bound",
+    "Channel",
+    "ChannelProgram",
+    "ContinuousStep",
+    "DenseDisperseStep",
+    "IntermittentStep",
+    "LimitStack",
+    "Needle",
+    "NeedleDose",
+    "PatientContext",
+    "PointOverride",
+    "Profile",
+    "PulseShape",
+    "Quantity",
+    "SessionDose",
+    "SessionLimits",
+    "SitePolicy",
+    "SourceMap",
+    "Step",
+    "StepDose",
+    "StimulationMode",
+    "TrainDose",
+    "Validation",
+    "average_current_mA",
+    "charge_density_uC_per_cm2",
+    "check_parts",
+    "check_profile",
+    "current_density_mA_per_cm2",
+    "dumps_json",
+    "dumps_toml",
+    "load_profile",
+    "load_site_policy",
+    "loads_profile",
+    "needle_area_cm2",
+    "phase_charge_uC",
+    "power_density_W_per_cm2",
+    "profile_dose",
+    "profile_json_schema",
+    "pulse_count",
+    "pulse_duty",
+    "pulse_energy_uJ",
+    "rms_current_mA",
+    "save_profile",
+    "shannon_k",
+    "step_dose",
+    "stored_profile_names",
+    "validate_file",
+    "validate_text",
+]

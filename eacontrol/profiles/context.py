@@ -105,9 +105,12 @@ def load_site_policy(path: str | os.PathLike[str]) -> SitePolicy:
         data = Path(path).read_bytes()
     except OSError as err:
         finding = Finding(
-            Severity.REFUSE, "", f"cannot read the site policy: {err.strerror}", Layer.SITE,
+            Severity.REFUSE,
+            "",
+            f"cannot read the site policy: {err.strerror}",
+            Layer.SITE,
             file=name,
-        )  # fmt: skip
+        )
         raise ProfileError([finding], name) from err
     fmt: Literal["toml", "json"] = "json" if name.endswith(".json") else "toml"
     parsed = read(data, fmt, name, SitePolicy, _SITE_WORDS, SITE_POLICY_SOURCE, version=1)

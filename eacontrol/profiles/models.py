@@ -12,6 +12,7 @@ reports them as findings with file, field path and line instead (validation cont
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence, Set
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -46,6 +47,9 @@ __all__ = [
     "Profile",
     "SessionLimits",
     "SiteText",
+    "channel_structure",
+    "resolve_ceiling",
+    "step_structure",
     "structure_findings",
 ]
 
@@ -169,13 +173,9 @@ class Profile(BaseModel):
         Returns:
             (ceiling in mA, field path such as ``steps[0].ceiling_mA``).
         """
-        step_ceiling = self.steps[step].ceiling_mA
-        if step_ceiling is not None:
-            return step_ceiling, f"steps[{step}].ceiling_mA"
-        for index, defined in enumerate(self.channels):
-            if defined.channel == channel and defined.ceiling_mA is not None:
-                return defined.ceiling_mA, f"channels[{index}].ceiling_mA"
-        return self.session.ceiling_mA, "session.ceiling_mA"
+        return resolve_ceiling(
+            self.steps[step], step, channel, enumerate(self.channels), self.session
+        )
 
     def channel_program(self, step: int, channel: int) -> ChannelProgram:
         """Everything to program into one channel for one step, in API units.
@@ -196,11 +196,41 @@ class Profile(BaseModel):
         return tuple(self.channel_program(step, ch) for ch in self.steps[step].channels)
 
 
+def resolve_ceiling(
+    step: Step,
+    i: int,
+    channel: int,
+    channels: Iterable[tuple[int, Channel]],
+    session: SessionLimits,
+) -> tuple[float, str]:
+    """The profile's ceiling for a channel in a step: the step's, else the channel's, else the
+    session's; with the field path it comes from.
+
+    Args:
+        step: the step, at index ``i``.
+        i: the step's index.
+        channel: the channel number.
+        channels: (index, channel) of the channels to look in.
+        session: the session table.
+    """
+    if step.ceiling_mA is not None:
+        return step.ceiling_mA, f"steps[{i}].ceiling_mA"
+    for k, defined in channels:
+        if defined.channel == channel and defined.ceiling_mA is not None:
+            return defined.ceiling_mA, f"channels[{k}].ceiling_mA"
+    return session.ceiling_mA, "session.ceiling_mA"
+
+
 def _refuse(path: str, message: str, value: object = None, allowed: str | None = None) -> Finding:
     return Finding(
-        Severity.REFUSE, path, message, Layer.SCHEMA, value=value, allowed=allowed,
+        Severity.REFUSE,
+        path,
+        message,
+        Layer.SCHEMA,
+        value=value,
+        allowed=allowed,
         source=SCHEMA_SOURCE,
-    )  # fmt: skip
+    )
 
 
 def structure_findings(profile: Profile) -> list[Finding]:
@@ -211,10 +241,18 @@ def structure_findings(profile: Profile) -> list[Finding]:
     (PROTOCOL.md §3.8); both ramps fit in the step; a pulse (both phases and the gap) fits in its
     period 1/f.
     """
+    found = channel_structure(list(enumerate(profile.channels)))
+    defined = {ch.channel for ch in profile.channels}
+    for i, step in enumerate(profile.steps):
+        found += step_structure(step, i, defined)
+    return found
+
+
+def channel_structure(channels: Sequence[tuple[int, Channel]]) -> list[Finding]:
+    """Structural rules on channels given as (index, channel): numbers unique, two sites."""
     found: list[Finding] = []
-    counts = Counter(ch.channel for ch in profile.channels)
-    defined = set(counts)
-    for i, channel in enumerate(profile.channels):
+    counts = Counter(ch.channel for _, ch in channels)
+    for i, channel in channels:
         if counts[channel.channel] > 1:
             found.append(
                 _refuse(f"channels[{i}].channel", "channel defined more than once", channel.channel)
@@ -229,22 +267,21 @@ def structure_findings(profile: Profile) -> list[Finding]:
                     "two different sites",
                 )
             )
-    for i, step in enumerate(profile.steps):
-        seen: set[int] = set()
-        for j, number in enumerate(step.channels):
-            path = f"steps[{i}].channels[{j}]"
-            if number not in defined:
-                allowed = ", ".join(str(n) for n in sorted(defined))
-                found.append(_refuse(path, "channel not defined in [[channels]]", number, allowed))
-            if number in seen:
-                found.append(_refuse(path, "channel listed twice in this step", number))
-            seen.add(number)
-        found.extend(_step_structure(step, i))
     return found
 
 
-def _step_structure(step: Step, i: int) -> list[Finding]:
+def step_structure(step: Step, i: int, defined: Set[int]) -> list[Finding]:
+    """Structural rules on step ``i``, whose channels must be among ``defined``."""
     found: list[Finding] = []
+    seen: set[int] = set()
+    for j, number in enumerate(step.channels):
+        path = f"steps[{i}].channels[{j}]"
+        if number not in defined:
+            allowed = ", ".join(str(n) for n in sorted(defined))
+            found.append(_refuse(path, "channel not defined in [[channels]]", number, allowed))
+        if number in seen:
+            found.append(_refuse(path, "channel listed twice in this step", number))
+        seen.add(number)
     if step.shape is PulseShape.SYMMETRIC_BIPHASIC and step.asym_ratio != 1:
         found.append(
             _refuse(
