@@ -214,7 +214,7 @@ class Channel:
     # --- faults -------------------------------------------------------------------------
 
     def latch(self, fault: Fault, now_us: int, cause: StopCause = StopCause.FAULT) -> bool:
-        """Latch ``fault``: output to zero at once, state FAULT.
+        """Latch ``fault``: output to zero at once, state FAULT (after the fault's own EVENT).
 
         Returns:
             True if the channel was active (and EVENT STOPPED with ``cause`` was sent).
@@ -232,17 +232,17 @@ class Channel:
         if self.output.stuck:
             self.flush(tick_us)
             self.output.relay_open = True
+            self._emit(EventCode.STUCK_OUTPUT, self.index, self.output.stuck_uA)
             self.latch(Fault.STUCK_OUTPUT, tick_us)
-            self._emit(EventCode.STUCK_OUTPUT, self.index, min(self.output.stuck_uA, 0xFFFF_FFFF))
             return
         if not self.active:
             return
         if self.output.is_open(tick_us):
-            self.latch(Fault.ELECTRODE, tick_us)
             self._emit(EventCode.ELECTRODE_FAULT, self.index, OPEN_OHM)
+            self.latch(Fault.ELECTRODE, tick_us)
         elif self._ramp.at(tick_us) > self.output.limit_uA:
-            self.latch(Fault.COMPLIANCE, tick_us)
             self._emit(EventCode.COMPLIANCE, self.index, int(self.output.limit_uA))
+            self.latch(Fault.COMPLIANCE, tick_us)
 
     def clear_fault(self, now_us: int) -> None:
         """CLEAR_FAULT: forget the latched faults, close the relay, PROGRAMMED or IDLE."""

@@ -204,7 +204,7 @@ class Device:
 
     def _emit(self, code: EventCode, channel: int, detail: int) -> None:
         uptime_ms = (self._now_us - self._boot_us) // _US_PER_MS & _U32
-        self._send(Event(code, channel, detail & _U32, uptime_ms), self.session_id)
+        self._send(Event(code, channel, min(detail, _U32), uptime_ms), self.session_id)
 
     def _on_bad_frame(self, error: TrustedFrameError) -> None:
         header = error.header
