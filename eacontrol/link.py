@@ -1,7 +1,7 @@
 """The link: sequence numbers, replies, bounded retransmission, heartbeat lease and link health.
 
 Single-threaded by design. Every read happens in the caller's thread, inside ``service()``,
-``wait_until()`` or a command, with a timeout no longer than the next thing due (a
+``wait()`` or a command, with a timeout no longer than the next thing due (a
 retransmission, a heartbeat, the health deadline). No reader thread exists: one would make
 virtual time nondeterministic, and a free-running thread could keep a device's lease alive
 after the application hung (DESIGN.md §3). If the caller stops calling, heartbeats stop and the
@@ -15,8 +15,10 @@ Rules implemented here (PROTOCOL.md §3.1, §3.4, §3.10):
 - a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
 - heartbeats go out every lease/5 while a session is open, and are retransmitted when their
   STATUS does not come back within the reply timeout;
-- no STATUS for three lease periods, or a pyserial failure, raises ``LinkLost``; the link then
-  sends a best-effort immediate STOP, closes the port and stays lost;
+- no STATUS for three lease periods of listening, or a pyserial failure, raises ``LinkLost``;
+  the link then sends a best-effort immediate STOP, closes the port and stays lost. (When the
+  caller itself did not call for longer than a lease, the three periods count from its return:
+  a blocked application is not a lost link; its device has stopped by then anyway);
 - a changed ``boot_id`` (or a REBOOT event) ends the session: ``DeviceFault`` (REBOOT).
 """
 
@@ -24,32 +26,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
 from eacontrol.clock import Clock
 from eacontrol.errors import DeviceFault, LinkLost, LinkTimeout
 from eacontrol.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
+from eacontrol.pending import PendingCommand, answers, next_seq, seq_after
 from eacontrol.transport import Transport
 from firmware_protocol import (
-    Ack,
-    Dose,
     Event,
     EventCode,
     Frame,
     FrameDecoder,
     FrameError,
-    GetDose,
-    GetInfo,
-    GetProgram,
-    GetStatus,
     Heartbeat,
-    Hello,
-    HelloAck,
     Message,
     MsgType,
     Nak,
-    Program,
     Status,
     Stop,
     StopMode,
@@ -58,13 +51,7 @@ from firmware_protocol import (
     encode_frame,
 )
 
-__all__ = [
-    "DEFAULT_MAX_ATTEMPTS",
-    "LEASE_PERIODS_TO_LOSS",
-    "DEFAULT_REPLY_TIMEOUT_s",
-    "Link",
-    "seq_after",
-]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "LEASE_PERIODS_TO_LOSS", "DEFAULT_REPLY_TIMEOUT_s", "Link"]
 
 log = logging.getLogger(__name__)
 
@@ -79,41 +66,8 @@ LEASE_PERIODS_TO_LOSS = 3
 """No STATUS for this many lease periods means the link is lost (issue 4)."""
 
 _HEARTBEAT_FRACTION = 5  # heartbeat every lease/5 (PROTOCOL.md §3.4)
-_REPLY_TYPES: dict[type[Message], type[Message]] = {
-    Hello: HelloAck,
-    GetInfo: HelloAck,
-    GetProgram: Program,
-    Heartbeat: Status,
-    GetStatus: Status,
-    GetDose: Dose,
-}
-
+_MIN_SLEEP_s = 1e-6  # one microsecond: the simulator clock's tick, far above float rounding
 M = TypeVar("M", bound=Message)
-
-
-def seq_after(a: int, b: int) -> bool:
-    """True when 16-bit sequence number ``a`` comes after ``b`` (within half the range)."""
-    return 0 < (a - b) & 0xFFFF < 0x8000
-
-
-def _answers(command: Message, reply: Message) -> bool:
-    if isinstance(reply, Ack | Nak):
-        kind = reply.acked_type if isinstance(reply, Ack) else reply.nak_type
-        return kind == command.MSG_TYPE and (
-            isinstance(reply, Nak) or type(command) not in _REPLY_TYPES
-        )
-    return type(reply) is _REPLY_TYPES.get(type(command))
-
-
-@dataclass
-class _Pending:
-    seq: int
-    message: Message
-    data: bytes
-    last_sent_at: float
-    attempts: int = 1
-    reply: Frame | None = None
-    bad_reply: TrustedFrameError | None = None
 
 
 class Link:
@@ -155,13 +109,15 @@ class Link:
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._decoder = FrameDecoder()
         self._seq = 0
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, PendingCommand] = {}
         self._lease_s: float | None = None
         self._boot_id: int | None = None
         self._channel_mask = 0xFF
-        self._heartbeat: _Pending | None = None
+        self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_at = 0.0
         self._last_status_at = 0.0
+        self._listen_from = 0.0
+        self._last_activity = 0.0
         self._latest: tuple[Status, int] | None = None
         self._lost: LinkLost | None = None
         self._ended: DeviceFault | None = None
@@ -174,8 +130,13 @@ class Link:
         self._lease_s = lease_s
         self._boot_id = boot_id
         self._channel_mask = (1 << channels) - 1
-        self._last_status_at = self.clock.now()
+        self._last_status_at = self._last_activity = self.clock.now()
         self._next_heartbeat_at = self._last_status_at
+
+    @property
+    def url(self) -> str:
+        """The port's URL or device path."""
+        return self._transport.url
 
     @property
     def lease_s(self) -> float | None:
@@ -224,7 +185,11 @@ class Link:
         if self._ended is not None:
             raise self._ended
         if self._lease_s is not None:
-            silent_s = self.clock.now() - self._last_status_at
+            now = self.clock.now()
+            if now - self._last_activity > self._lease_s:
+                self._listen_from = now  # the caller was away: count silence from its return
+            self._last_activity = now
+            silent_s = now - max(self._last_status_at, self._listen_from)
             if silent_s >= LEASE_PERIODS_TO_LOSS * self._lease_s:
                 self._lose(
                     f"no STATUS from the device for {silent_s:.3f} s "
@@ -235,9 +200,9 @@ class Link:
 
     def send(self, message: Message) -> int:
         """Send ``message`` as a new command and return its seq (reply via ``reply_to``)."""
-        self._seq = self._seq % 0xFFFF + 1
+        self._seq = next_seq(self._seq)
         data = encode_frame(message, session_id=self.session_id, seq=self._seq)
-        pending = _Pending(self._seq, message, data, self.clock.now())
+        pending = PendingCommand(self._seq, message, data, self.clock.now())
         self._pending[self._seq] = pending
         self._write(pending, retransmission=False)
         return self._seq
@@ -254,11 +219,16 @@ class Link:
         pending = self._pending.get(seq)
         return None if pending is None else pending.reply
 
+    def sent_at(self, seq: int) -> float:
+        """Host time command ``seq`` was last transmitted (-inf if forgotten)."""
+        pending = self._pending.get(seq)
+        return float("-inf") if pending is None else pending.last_sent_at
+
     def forget(self, seq: int) -> None:
         """Stop waiting for a reply to ``seq``; a later one is ignored."""
         self._pending.pop(seq, None)
 
-    def _write(self, pending: _Pending, *, retransmission: bool) -> None:
+    def _write(self, pending: PendingCommand, *, retransmission: bool) -> None:
         self.frame_log.add(
             FrameRecord(
                 self.clock.now(),
@@ -308,9 +278,9 @@ class Link:
                     if pending.attempts >= self.max_attempts:
                         raise self._timeout(message, seq, pending.attempts, started, errors_before)
                     self.retransmit(seq)
-                self._keep_alive()
+                self.keep_alive()
                 self.check()
-                self._pump_until(min(pending.last_sent_at + self.reply_timeout_s, self._wake_at()))
+                self.pump_until(min(pending.last_sent_at + self.reply_timeout_s, self.wake_at()))
         finally:
             self.forget(seq)
 
@@ -337,31 +307,25 @@ class Link:
     def service(self) -> None:
         """Send a heartbeat if due, process whatever has arrived, check link health; return."""
         self.check()
-        self._keep_alive()
+        self.keep_alive()
         self._pump(0.0)
         self.check()
 
-    def wait_until(self, t: float) -> None:
-        """Service the link until host time ``t``, sleeping in reads between things due."""
-        while True:
-            self.service()
-            if self.clock.now() >= t:
-                return
-            self._pump_until(min(t, self._wake_at()))
-
-    def _wake_at(self) -> float:
+    def wake_at(self) -> float:
+        """Host time of the next thing due: a heartbeat, its retransmission, the health check."""
         if self._lease_s is None or self._ended is not None:
             return float("inf")
         wake = min(
             self._next_heartbeat_at,
-            self._last_status_at + LEASE_PERIODS_TO_LOSS * self._lease_s,
+            max(self._last_status_at, self._listen_from) + LEASE_PERIODS_TO_LOSS * self._lease_s,
         )
         hb = self._heartbeat
         if hb is not None and hb.reply is None:
             wake = min(wake, hb.last_sent_at + self.reply_timeout_s)
         return wake
 
-    def _keep_alive(self) -> None:
+    def keep_alive(self) -> None:
+        """Send a heartbeat if one is due, or repeat one whose STATUS did not come back."""
         if self._lease_s is None or self._ended is not None or self.lost:
             return
         now = self.clock.now()
@@ -374,12 +338,14 @@ class Link:
         elif hb.reply is None and now >= hb.last_sent_at + self.reply_timeout_s:
             self.retransmit(hb.seq)
 
-    def _pump_until(self, t: float) -> None:
+    def pump_until(self, t: float) -> None:
+        """Process what arrives until the first bytes or host time ``t``, whichever is first."""
         now = self.clock.now()
         if t <= now:
             return
         if not self._pump(t - now) and self.clock.now() < t:
-            self.clock.sleep(t - self.clock.now())
+            # At least one tick, so a deadline a float rounding error ahead is still reached.
+            self.clock.sleep(max(t - self.clock.now(), _MIN_SLEEP_s))
 
     def _pump(self, timeout_s: float) -> bool:
         try:
@@ -415,7 +381,7 @@ class Link:
         if isinstance(message, Status):
             self._on_status(message, header.ref_seq, now, notify)
         pending = self._pending.get(header.ref_seq)
-        if pending is not None and pending.reply is None and _answers(pending.message, message):
+        if pending is not None and pending.reply is None and answers(pending.message, message):
             pending.reply = item
 
     def _on_status(
@@ -424,6 +390,8 @@ class Link:
         self._last_status_at = now
         if self._boot_id is not None and status.boot_id != self._boot_id:
             self._end_by_reboot(status.boot_id)
+        elif self._ended is not None:
+            return  # delayed from before the reboot
         elif self._latest is not None and status.uptime_ms < self._latest[0].uptime_ms:
             return  # a delayed or duplicated older STATUS: never let it overwrite a newer one
         self._latest = (status, ref_seq)
@@ -473,7 +441,7 @@ class Link:
     def _best_effort_stop(self) -> None:
         if self._transport.closed or self.session_id == 0:
             return
-        self._seq = self._seq % 0xFFFF + 1
+        self._seq = next_seq(self._seq)
         stop = Stop(channel_mask=self._channel_mask, mode=StopMode.IMMEDIATE)
         try:
             self._transport.write(encode_frame(stop, session_id=self.session_id, seq=self._seq))
@@ -483,5 +451,4 @@ class Link:
     def close(self) -> None:
         """Close the transport; safe from any state and more than once."""
         self._heartbeat = None
-        self._pending.clear()
         self._transport.close()

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from eacontrol.bounds import Bound, Converter, check_range, to_wire
-from eacontrol.errors import ParameterError
+from eacontrol.errors import ParameterError, ReadbackMismatch
 from eacontrol.findings import Layer
-from eacontrol.limits import STANDARD, DEFAULT_SESSION_s, DeviceLimits
-from firmware_protocol import Mode, SetProgram, Shape, units
+from eacontrol.limits import SOURCES, STANDARD, DEFAULT_SESSION_s, DeviceLimits
+from firmware_protocol import Mode, Program, SetProgram, Shape, units
 
-__all__ = ["ChannelProgram", "ModeName", "ProgramChecker", "ShapeName"]
+__all__ = ["ChannelProgram", "ModeName", "ProgramChecker", "ShapeName", "compare_readback"]
 
 ModeName = Literal["continuous", "dense_disperse", "intermittent"]
 ShapeName = Literal["symmetric", "asymmetric"]
@@ -44,14 +44,14 @@ _MODE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _OPTIONAL = ("frequency_b_hz", "phase_width_b_us", "dwell_a_s", "dwell_b_s", "on_s", "off_s")
 
-# Sources of the standard layer (eacontrol/limits.py, DESIGN.md §4).
-_SRC_INTENSITY = "Han 2003: 2-10 mA needle EA, 20 mA hard ceiling"
-_SRC_PHASE = "Han 2003: phase width 50-1000 us"
-_SRC_FREQUENCY = "Han 2003; TCM texts: 1-200 Hz"
-_SRC_DWELL = "Wang 2005, Exp Neurol 192:156: dense-disperse dwell"
-_SRC_CHARGE = "FDA 21 CFR 882.5891: at most 10 uC per phase"
-_SRC_RAMP = "Pantheon / Digitimer DS5 practice: start ramp 2-5 s"
-_SRC_SESSION = "Wang 2009; FDA K202861: at most 60 min"
+# Sources of the standard layer: eacontrol.limits.SOURCES (DESIGN.md §4).
+_SRC_INTENSITY = SOURCES["max_intensity_mA"]
+_SRC_PHASE = SOURCES["max_phase_width_us"]
+_SRC_FREQUENCY = SOURCES["max_frequency_hz"]
+_SRC_DWELL = SOURCES["max_dwell_s"]
+_SRC_CHARGE = SOURCES["max_phase_charge_uC"]
+_SRC_RAMP = SOURCES["min_start_ramp_s"]
+_SRC_SESSION = SOURCES["max_session_s"]
 _SRC_PROTOCOL = "PROTOCOL.md §3.8"
 _SRC_TIMING = "PROTOCOL.md §8: a pulse must end before the next one starts"
 _PC_PER_UC = 1_000_000  # picocoulombs per microcoulomb: µA × µs is pC
@@ -351,3 +351,21 @@ def _choice(parameter: str, value: object, options: dict[str, E]) -> E:
     if not isinstance(value, str) or value not in options:
         raise ParameterError(parameter, value, " | ".join(options), Layer.SCHEMA)
     return options[value]
+
+
+def compare_readback(sent: SetProgram, read: Program, crc: int) -> None:
+    """Compare a program read back with the one sent, field by field, then its CRC.
+
+    Raises:
+        ReadbackMismatch: naming the first wire field that differs.
+    """
+    back = read.as_set_program()
+    for field in SetProgram.LAYOUT:
+        if getattr(sent, field.name) != getattr(back, field.name):
+            raise ReadbackMismatch(
+                sent.channel, field.name, getattr(sent, field.name), getattr(back, field.name)
+            )
+    if read.program_crc != crc:
+        raise ReadbackMismatch(
+            sent.channel, "program_crc", f"0x{crc:08X}", f"0x{read.program_crc:08X}"
+        )
