@@ -86,16 +86,13 @@ class OutputStage:
         self, model: DeviceModel, load: Load, recorder: ChannelRecorder, now_us: int
     ) -> None:
         self._model = model
-        self.load = load
         self.recorder = recorder
         self.stuck_uA = 0
         """DC current a hardware fault drives into the load (0: no fault)."""
         self.relay_open = False
         """True once the firmware has disconnected the output after a stuck output."""
-        self._phases_us: tuple[int, ...] = ()
-        self.limit_uA = math.inf
-        """Largest current the source can drive into the load for the program's phases."""
         self._flushed_us = now_us
+        self.configure(load, None)
 
     @property
     def stuck(self) -> bool:
@@ -110,14 +107,16 @@ class OutputStage:
         the compliance voltage.
         """
         self.load = load
-        self._phases_us = half_phases_us(program) if program is not None else ()
+        # A protocol isinstance check is slow; it is made once per load, not per deadline.
+        self._varying = load if isinstance(load, TimeVaryingLoad) else None
         limit_uA = math.inf
         probe_uA = float(self._model.max_intensity_uA)
-        for phase_us in self._phases_us:
+        for phase_us in half_phases_us(program) if program is not None else ():
             driven_uA, limited = deliverable_uA(probe_uA, load, phase_us, self._model.compliance_mV)
             if limited:
                 limit_uA = min(limit_uA, driven_uA)
         self.limit_uA = limit_uA
+        """Largest current the source can drive into the load for the program's phases."""
 
     def is_open(self, t_us: int) -> bool:
         """True when the electrode has no contact at ``t_us``."""
@@ -157,11 +156,11 @@ class OutputStage:
         crossing_us = drive.ramp.first_above(self.limit_uA)
         if crossing_us is not None and t0_us < crossing_us < now_us:
             cuts.add(math.ceil(crossing_us))
-        if isinstance(self.load, TimeVaryingLoad):
-            change_us = self.load.next_change_us(t0_us)
+        if self._varying is not None:
+            change_us = self._varying.next_change_us(t0_us)
             while change_us < now_us:
                 cuts.add(change_us)
-                change_us = self.load.next_change_us(change_us)
+                change_us = self._varying.next_change_us(change_us)
         edges = sorted(cuts)
         for a_us, b_us in itertools.pairwise(edges):
             if self.load.is_open(a_us):
@@ -190,8 +189,8 @@ class OutputStage:
         if drive is None:
             return None
         candidates = []
-        if isinstance(self.load, TimeVaryingLoad):
-            candidates.append(_open_tick(self.load, first_tick_us, period_us))
+        if self._varying is not None:
+            candidates.append(_open_tick(self._varying, first_tick_us, period_us))
         elif self.load.is_open(first_tick_us):
             return first_tick_us
         crossing_us = drive.ramp.first_above(self.limit_uA)

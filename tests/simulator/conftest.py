@@ -231,10 +231,16 @@ class RawHost:
 ProgramFactory = Callable[..., SetProgram]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_program() -> ProgramFactory:
     """The ``make_program`` factory (a valid program, fields overridable)."""
     return _make_program
+
+
+@pytest.fixture(scope="session")
+def raw_host_type() -> type[RawHost]:
+    """The ``RawHost`` class, for fixtures of a wider scope that build their own device."""
+    return RawHost
 
 
 @pytest.fixture
