@@ -188,7 +188,7 @@ class Channel:
             raise RuntimeError("active channel without a program")
         set_uA = self._ramp.at(now_us)
         # The program's ramp-down time, scaled by the fraction of the target still active.
-        fraction = min(1.0, set_uA / self.target_uA) if self.target_uA > 0 else 1.0
+        fraction = 1.0 if set_uA > self.target_uA else set_uA / max(self.target_uA, 1)
         duration_us = round(program.ramp_down_ms * _US_PER_MS * fraction)
         self.target_uA = 0
         self._set_ramp(Ramp.over(now_us, set_uA, 0.0, duration_us), ChannelState.STOPPING)

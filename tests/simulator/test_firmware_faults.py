@@ -380,3 +380,13 @@ def test_a_device_needs_one_load_per_channel(rng: np.random.Generator) -> None:
     host = Device(DeviceModel(channel_count=2), rng=rng)
     assert host.status().channels[1].state == ChannelState.IDLE
     assert len(host.status().channels) == 2
+
+
+def test_a_zero_target_program_ramps_and_stops_at_once(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    start(host, make_program, target_uA=0, ramp_up_ms=0, ramp_down_ms=3000)
+    assert host.device.channel_state(0) == ChannelState.RUNNING
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
+    assert codes(host) == [(EventCode.RAMP_DONE, 0, 0), (EventCode.STOPPED, 0, 0)]
