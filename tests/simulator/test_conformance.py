@@ -859,3 +859,50 @@ def test_every_nak_code_is_produced_somewhere(host: RawHost, make_program: Progr
     host.heartbeat()
     refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
     assert seen == set(NakCode)
+
+
+# --- §3.11 EVENT, duplicates of HELLO --------------------------------------------------------
+
+
+def test_events_are_unsolicited_in_the_open_session_with_the_uptime(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    host.wait(123 * MS)
+    crc = host.program(make_program(ramp_up_ms=1000))
+    host.start(ch0=crc)
+    host.run_with_heartbeats(2 * S)
+    frames = [f for f in host.events if host.event(f).code == EventCode.RAMP_DONE]
+    assert len(frames) == 1
+    header, event = frames[0].header, host.event(frames[0])
+    assert (header.session_id, header.ref_seq) == (SESSION, 0)
+    assert (event.channel, event.detail, event.uptime_ms) == (0, 5000, 1123)
+
+
+def test_a_duplicate_hello_while_running_gets_its_cached_hello_ack(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    hello = host.frame(Hello(new_session_id=SESSION, lease_ms=500, schema_hash=SCHEMA_HASH), seq=3)
+    first = host.send(hello)
+    host.session_id = SESSION
+    crc = host.program(make_program())
+    host.start(ch0=crc)
+    assert host.send(hello) == first  # not a second HELLO refused with BAD_STATE
+    assert host.device.channel_state(0) == ChannelState.RAMPING
+
+
+def test_intermittent_delivers_only_in_on_windows(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    crc = host.program(make_program(Mode.INTERMITTENT, freq_a_cHz=1000, on_ms=1500, off_ms=1500))
+    host.start(ch0=crc)
+    host.run_with_heartbeats(1 * S)
+    assert host.heartbeat().channels[0].freq_cHz == 1000
+    host.run_with_heartbeats(2 * S)
+    assert host.heartbeat().channels[0].freq_cHz == 0  # an off window
+    host.run_with_heartbeats(6 * S)
+    host.dose(0)
+    onsets = host.device.recorder[0].pulse_table(0, 6 * S)["t_us"]
+    assert len(onsets) == 2 * 15
+    assert all((t % (3 * S)) < 1500 * MS for t in onsets)
