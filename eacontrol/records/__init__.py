@@ -1,1 +1,99 @@
-"""Session records: SQLite store, reports and exports."""
+"""Session records: the SQLite store, reports and exports (``docs/records.md``).
+
+::
+
+    store = RecordStore.open()                      # $EACONTROL_DB, else the XDG data dir
+    session_id = store.begin_session(meta)          # before the first START
+    store.record_event(session_id, EventRecord(...))  # committed at once
+    store.end_session(session_id, Outcome.COMPLETED, ended_at)
+    print(render_markdown(build_report(store, session_id)))
+"""
+
+from eacontrol.records.delivered import ChannelDelivery, FrequencyShare
+from eacontrol.records.export import (
+    EVENT_COLUMNS,
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    SAMPLE_COLUMNS,
+    TOTALS_COLUMNS,
+    export_events_csv,
+    export_samples_csv,
+    export_session_json,
+    export_totals_csv,
+    session_export,
+)
+from eacontrol.records.markdown import render_markdown
+from eacontrol.records.model import (
+    ChannelTotals,
+    DoseReading,
+    EventRecord,
+    Outcome,
+    Sample,
+    SessionMeta,
+    SessionSummary,
+    StepRecord,
+    UnknownSession,
+    charge_imbalance_pct,
+)
+from eacontrol.records.owner import ProcessOwner
+from eacontrol.records.paths import DB_ENV_VAR, DB_FILE_NAME, default_db_path, resolve_db_path
+from eacontrol.records.prescription import (
+    Needle,
+    PrescribedChannel,
+    PrescribedStep,
+    Prescription,
+    parse_prescription,
+)
+from eacontrol.records.report import (
+    REPORT_VERSION,
+    ROUTINE_EVENT_KINDS,
+    Report,
+    build_report,
+    render_json,
+)
+from eacontrol.records.schema import SCHEMA_VERSION
+from eacontrol.records.store import DEFAULT_BUSY_TIMEOUT_s, RecordStore
+
+__all__ = [
+    "DB_ENV_VAR",
+    "DB_FILE_NAME",
+    "EVENT_COLUMNS",
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "REPORT_VERSION",
+    "ROUTINE_EVENT_KINDS",
+    "SAMPLE_COLUMNS",
+    "SCHEMA_VERSION",
+    "TOTALS_COLUMNS",
+    "ChannelDelivery",
+    "ChannelTotals",
+    "DEFAULT_BUSY_TIMEOUT_s",
+    "DoseReading",
+    "EventRecord",
+    "FrequencyShare",
+    "Needle",
+    "Outcome",
+    "PrescribedChannel",
+    "PrescribedStep",
+    "Prescription",
+    "ProcessOwner",
+    "RecordStore",
+    "Report",
+    "Sample",
+    "SessionMeta",
+    "SessionSummary",
+    "StepRecord",
+    "UnknownSession",
+    "build_report",
+    "charge_imbalance_pct",
+    "default_db_path",
+    "export_events_csv",
+    "export_samples_csv",
+    "export_session_json",
+    "export_totals_csv",
+    "parse_prescription",
+    "render_json",
+    "render_markdown",
+    "resolve_db_path",
+    "session_export",
+]

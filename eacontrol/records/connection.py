@@ -1,0 +1,123 @@
+"""Opening the database file with every check done up front, and write transactions.
+
+A problem with the file — a folder that cannot be made, a lock, a read-only file or folder, a
+damaged or foreign file, a newer schema, a file system without WAL — is a ``RecordError`` here,
+before any stimulation starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from eacontrol.errors import RecordError
+from eacontrol.records import recovery, schema
+from eacontrol.records.sqlite_errors import OTHER_DATABASE_HINT, record_error
+
+__all__ = ["open_checked", "write_transaction"]
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def write_transaction(
+    conn: sqlite3.Connection, path: Path, action: str
+) -> Iterator[sqlite3.Connection]:
+    """A write transaction (``BEGIN IMMEDIATE``): committed on success, else rolled back.
+
+    Args:
+        conn: an autocommit connection (``isolation_level=None``).
+        path: the database file, for messages.
+        action: what is being done, for messages (``"recording an event"``).
+
+    Yields:
+        The connection.
+
+    Raises:
+        RecordError: SQLite failed (translated by
+            :func:`~eacontrol.records.sqlite_errors.record_error`).
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    except sqlite3.Error as err:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise record_error(path, action, err) from err
+
+
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """Write a counter, committed with the opening transaction: proves writes land."""
+    conn.execute(
+        "INSERT INTO store_info (key, value) VALUES ('opened', '1') ON CONFLICT (key) "
+        "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
+def _connect(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, timeout=busy_timeout_s, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        version = schema.check_file(conn, db)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise RecordError(
+                f"session database {db}: the file system does not support SQLite's WAL mode "
+                f"(journal mode stays {mode}); put the database on a local disk"
+            )
+        # FULL: a committed record survives a power cut as well as a process crash.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with write_transaction(conn, db, "opening"):
+            if version < schema.SCHEMA_VERSION:
+                log.info("%s: schema version %d -> %d", db, version, schema.SCHEMA_VERSION)
+                schema.migrate(conn, version)
+            _probe_write(conn)
+            recovery.abort_orphans(conn, db)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_checked(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open the database at ``db``, creating or migrating it, and check it can hold a session.
+
+    Checks, in order: the folder can be created; the file is an SQLite database of this
+    application with a schema version this eacontrol reads; ``PRAGMA quick_check`` finds no
+    damage; WAL can be turned on; a write transaction can be taken and committed (not locked,
+    not read-only, disk not full). Then sessions left running by a process that is gone are
+    marked ``aborted`` (:mod:`eacontrol.records.recovery`).
+
+    Args:
+        db: the file.
+        busy_timeout_s: how long to wait for another process's write transaction.
+
+    Returns:
+        An autocommit connection with ``sqlite3.Row`` rows, WAL, ``synchronous=FULL`` and
+        foreign keys on.
+
+    Raises:
+        RecordError: the message names the file, the problem and what to do.
+    """
+    if db.is_dir():
+        raise RecordError(f"session database {db}: is a folder; give a file path")
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RecordError(
+            f"session database {db}: cannot create its folder {db.parent} ({err}); "
+            f"{OTHER_DATABASE_HINT}"
+        ) from err
+    try:
+        return _connect(db, busy_timeout_s)
+    except sqlite3.Error as err:
+        raise record_error(db, "opening", err) from err

@@ -1,0 +1,359 @@
+"""The session report: identity, STRICTA items, prescribed and delivered stimulation, events.
+
+STRICTA 2010 (MacPherson et al., PLoS Med 7(6):e1000261) lists what a trial report must say
+about an acupuncture intervention. The software knows items 2a (needle insertions: distinct
+needle sites), 2b (points and sides), 2c (inserted length, when the profile gives it),
+2e (electrical stimulation, with every parameter), 2f (retention: at least the stimulation
+time), 2g (needle diameter) and 3a/3b (sessions of the patient id in this database, this
+session's duration, days since the previous one). The rest is listed as not recorded, so a
+methods section knows what to add.
+
+The report is a JSON-ready dict (:class:`Report`); :func:`render_json` writes it and
+``render_markdown`` (:mod:`eacontrol.records.markdown`) turns it into prose and tables.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal, TypedDict
+
+from eacontrol.acupoints import parse_site
+from eacontrol.errors import EAError, RecordError
+from eacontrol.records.delivered import ChannelDelivery, channel_delivery
+from eacontrol.records.model import Outcome, SessionSummary, StepRecord
+from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
+from eacontrol.records.rows import iso
+from eacontrol.records.store import RecordStore
+
+__all__ = [
+    "REPORT_VERSION",
+    "ROUTINE_EVENT_KINDS",
+    "DevicePart",
+    "EventItem",
+    "NeedleItem",
+    "PatientSessions",
+    "PointItem",
+    "ProfilePart",
+    "Report",
+    "SessionPart",
+    "SiteItem",
+    "StepItem",
+    "Stricta",
+    "build_report",
+    "render_json",
+]
+
+REPORT_VERSION = 1
+"""Version of the report's JSON layout."""
+
+ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})
+"""Event kinds counted, not listed, in the report's timeline (the exports hold every event)."""
+
+NOT_RECORDED = (
+    "1a-1c acupuncture rationale",
+    "2d response sought (de qi, muscle twitch)",
+    "2g needle length, manufacturer and material",
+    "4a-4b other components of treatment, setting and context",
+    "5 practitioner background",
+    "6a-6b control or comparator interventions",
+)
+"""STRICTA items the software cannot know; the report names them for the author to add."""
+
+Laterality = Literal["bilateral", "left", "right", "midline", "unknown"]
+
+
+class SessionPart(TypedDict):
+    """The session's identity and end."""
+
+    id: int
+    outcome: str
+    detail: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+    operator_id: str | None
+    patient_id: str | None
+    software_version: str
+
+
+class ProfilePart(TypedDict):
+    """The profile that ran."""
+
+    name: str
+    version: str
+    sha256: str
+    indication: str
+    references: list[str]
+
+
+class DevicePart(TypedDict):
+    """The stimulator."""
+
+    model: str
+    serial: str
+    firmware_version: str
+    boot_id: int
+    port: str
+    simulated: bool
+
+
+class PatientSessions(TypedDict):
+    """This session among the patient id's sessions in the database (by start time)."""
+
+    patient_id: str
+    number: int
+    total: int
+    completed_before: int
+    previous_started_at: str | None
+    days_since_previous: float | None
+
+
+class SiteItem(TypedDict):
+    """One needle site and the channels that use it."""
+
+    site: str
+    code: str
+    name: str | None
+    side: str | None
+    channels: list[int]
+
+
+class PointItem(TypedDict):
+    """One acupoint with the sides needled."""
+
+    code: str
+    name: str | None
+    laterality: Laterality
+
+
+class NeedleItem(TypedDict):
+    """Needle geometry of one channel."""
+
+    channel: int
+    diameter_mm: float
+    inserted_length_mm: float
+
+
+class Stricta(TypedDict):
+    """STRICTA items known to the software."""
+
+    needle_count: int
+    points: list[PointItem]
+    sites: list[SiteItem]
+    needles: list[NeedleItem]
+    needle_stimulation: str
+    stimulation_time_s: float | None
+    prescribed_time_s: float
+    not_recorded: list[str]
+
+
+class StepItem(TypedDict):
+    """A prescribed step and when it actually ran (None: it did not start or end)."""
+
+    prescribed: PrescribedStep
+    started_s: float | None
+    ended_s: float | None
+    ran_s: float | None
+
+
+class EventItem(TypedDict):
+    """A notable event."""
+
+    t_s: float
+    kind: str
+    channel: int | None
+    message: str
+
+
+class Report(TypedDict):
+    """Everything a methods section needs about one session."""
+
+    report_version: int
+    session: SessionPart
+    profile: ProfilePart
+    device: DevicePart
+    patient_sessions: PatientSessions | None
+    stricta: Stricta
+    steps: list[StepItem]
+    delivered: list[ChannelDelivery]
+    events: list[EventItem]
+    routine_event_counts: dict[str, int]
+    patient_flags: list[str]
+    overrides: list[str]
+    findings: list[str]
+
+
+def _sites(rx: Prescription) -> list[SiteItem]:
+    found: dict[str, SiteItem] = {}
+    for ch in rx["channels"]:
+        for text in ch["electrodes"]:
+            try:
+                site = parse_site(text)
+            except EAError:  # an unknown code in an old record: show it as written
+                item = found.setdefault(
+                    text, SiteItem(site=text, code=text, name=None, side=None, channels=[])
+                )
+            else:
+                key = str(site)
+                side = None if site.side is None else site.side.value
+                item = found.setdefault(
+                    key,
+                    SiteItem(
+                        site=key, code=site.point.code, name=site.point.name, side=side, channels=[]
+                    ),
+                )
+            item["channels"].append(ch["channel"])
+    return list(found.values())
+
+
+def _points(sites: list[SiteItem]) -> list[PointItem]:
+    sides: dict[str, set[str | None]] = {}
+    names: dict[str, str | None] = {}
+    for s in sites:
+        sides.setdefault(s["code"], set()).add(s["side"])
+        names[s["code"]] = s["name"]
+    points: list[PointItem] = []
+    for code, found in sides.items():
+        laterality: Laterality
+        if found == {None}:
+            laterality = "midline" if names[code] is not None else "unknown"
+        elif found >= {"L", "R"}:
+            laterality = "bilateral"
+        else:
+            laterality = "left" if "L" in found else "right"
+        points.append(PointItem(code=code, name=names[code], laterality=laterality))
+    return points
+
+
+def _stricta(rx: Prescription, steps: list[StepRecord]) -> Stricta:
+    sites = _sites(rx)
+    needles = [
+        NeedleItem(channel=c["channel"], **c["needle"])
+        for c in rx["channels"]
+        if c["needle"] is not None
+    ]
+    ran = None
+    if steps:
+        ran = max(s.ended_s if s.ended_s is not None else s.started_s for s in steps) - min(
+            s.started_s for s in steps
+        )
+    return {
+        "needle_count": len(sites),
+        "points": _points(sites),
+        "sites": sites,
+        "needles": needles,
+        "needle_stimulation": "electrical",
+        "stimulation_time_s": ran,
+        "prescribed_time_s": sum(s["duration_s"] for s in rx["steps"]),
+        "not_recorded": list(NOT_RECORDED),
+    }
+
+
+def _steps(rx: Prescription, records: list[StepRecord]) -> list[StepItem]:
+    by_index = {r.index: r for r in records}
+    items: list[StepItem] = []
+    for step in rx["steps"]:
+        rec = by_index.get(step["index"])
+        started = None if rec is None else rec.started_s
+        ended = None if rec is None else rec.ended_s
+        ran = None if started is None or ended is None else ended - started
+        items.append(StepItem(prescribed=step, started_s=started, ended_s=ended, ran_s=ran))
+    return items
+
+
+def _patient_sessions(store: RecordStore, summary: SessionSummary) -> PatientSessions | None:
+    patient = summary.meta.patient_id
+    if patient is None:
+        return None
+    history = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
+    position = next(i for i, s in enumerate(history) if s.id == summary.id)
+    before = history[:position]
+    previous = before[-1] if before else None
+    days = None
+    if previous is not None:
+        days = (summary.meta.started_at - previous.meta.started_at).total_seconds() / 86400
+    return {
+        "patient_id": patient,
+        "number": position + 1,
+        "total": len(history),
+        "completed_before": sum(1 for s in before if s.outcome is Outcome.COMPLETED),
+        "previous_started_at": None if previous is None else iso(previous.meta.started_at),
+        "days_since_previous": days,
+    }
+
+
+def build_report(store: RecordStore, session_id: int) -> Report:
+    """Build the report of one session (finished, aborted or still running).
+
+    Args:
+        store: the open store.
+        session_id: the session.
+
+    Returns:
+        The report, JSON-ready.
+
+    Raises:
+        UnknownSession: no such session.
+        RecordError: the stored prescription cannot be read.
+    """
+    summary = store.session(session_id)
+    meta = summary.meta
+    try:
+        rx = parse_prescription(meta.prescription)
+    except EAError as err:
+        raise RecordError(
+            f"session {session_id}: its stored prescription is unreadable: {err}"
+        ) from err
+    step_records = store.steps(session_id)
+    totals = store.totals(session_id)
+    samples = store.samples(session_id)
+    notable: list[EventItem] = []
+    routine: dict[str, int] = {}
+    for e in store.events(session_id):
+        if e.kind in ROUTINE_EVENT_KINDS:
+            routine[e.kind] = routine.get(e.kind, 0) + 1
+        else:
+            notable.append(EventItem(t_s=e.t_s, kind=e.kind, channel=e.channel, message=e.message))
+    return {
+        "report_version": REPORT_VERSION,
+        "session": {
+            "id": summary.id,
+            "outcome": summary.outcome.value,
+            "detail": summary.detail,
+            "started_at": iso(meta.started_at),
+            "ended_at": None if summary.ended_at is None else iso(summary.ended_at),
+            "duration_s": summary.duration_s,
+            "operator_id": meta.operator_id,
+            "patient_id": meta.patient_id,
+            "software_version": meta.software_version,
+        },
+        "profile": {
+            "name": meta.profile_name,
+            "version": meta.profile_version,
+            "sha256": meta.profile_hash,
+            "indication": rx["indication"],
+            "references": rx["references"],
+        },
+        "device": {
+            "model": meta.device_model,
+            "serial": meta.device_serial,
+            "firmware_version": meta.firmware_version,
+            "boot_id": meta.boot_id,
+            "port": meta.port,
+            "simulated": meta.simulated,
+        },
+        "patient_sessions": _patient_sessions(store, summary),
+        "stricta": _stricta(rx, step_records),
+        "steps": _steps(rx, step_records),
+        "delivered": [channel_delivery(rx, c["channel"], totals, samples) for c in rx["channels"]],
+        "events": notable,
+        "routine_event_counts": routine,
+        "patient_flags": rx["patient_flags"],
+        "overrides": rx["overrides"],
+        "findings": rx["findings"],
+    }
+
+
+def render_json(report: Report) -> str:
+    """The report as indented JSON text (UTF-8 friendly, ending in a newline)."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"

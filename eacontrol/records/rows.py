@@ -1,0 +1,163 @@
+"""Conversion between record objects and database rows (JSON columns, ISO 8601 UTC times)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from eacontrol.errors import ParameterError
+from eacontrol.findings import Layer
+from eacontrol.records.model import (
+    ChannelTotals,
+    EventRecord,
+    Outcome,
+    Sample,
+    SessionMeta,
+    SessionSummary,
+    StepRecord,
+    utc,
+)
+from eacontrol.records.owner import ProcessOwner
+
+__all__ = [
+    "TOTALS_COLUMNS",
+    "dump_json",
+    "event_from_row",
+    "iso",
+    "meta_values",
+    "sample_from_row",
+    "step_from_row",
+    "summary_from_row",
+    "totals_from_row",
+    "totals_values",
+]
+
+TOTALS_COLUMNS = (
+    "channel",
+    "pulses_a",
+    "pulses_b",
+    "time_a_s",
+    "time_b_s",
+    "charge_pos_uC",
+    "charge_neg_uC",
+    "net_charge_uC",
+    "peak_mA",
+    "rms_mA",
+    "on_time_s",
+    "step_index",
+)
+"""The ``totals`` table's value columns, in :class:`ChannelTotals` field order."""
+
+
+def iso(moment: datetime) -> str:
+    """A UTC time as ISO 8601 with microseconds, so text order is time order."""
+    return utc(moment).isoformat(timespec="microseconds")
+
+
+def dump_json(value: dict[str, Any], name: str) -> str:
+    """JSON text for a record's dict field.
+
+    Raises:
+        ParameterError: the value is not JSON-ready (a set, an object, NaN...).
+    """
+    try:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError) as err:
+        raise ParameterError(
+            name, repr(value)[:200], f"JSON-ready values ({err})", layer=Layer.SCHEMA
+        ) from err
+
+
+def meta_values(meta: SessionMeta) -> dict[str, object]:
+    """Column values of a session row for ``meta``."""
+    return {
+        "profile_name": meta.profile_name,
+        "profile_version": meta.profile_version,
+        "profile_hash": meta.profile_hash,
+        "prescription_json": dump_json(meta.prescription, "prescription"),
+        "device_model": meta.device_model,
+        "device_serial": meta.device_serial,
+        "firmware_version": meta.firmware_version,
+        "boot_id": meta.boot_id,
+        "port": meta.port,
+        "simulated": int(meta.simulated),
+        "operator_id": meta.operator_id,
+        "patient_id": meta.patient_id,
+        "software_version": meta.software_version,
+        "started_at": iso(meta.started_at),
+    }
+
+
+def summary_from_row(row: sqlite3.Row) -> SessionSummary:
+    """A session from its row."""
+    meta = SessionMeta(
+        profile_name=row["profile_name"],
+        profile_version=row["profile_version"],
+        profile_hash=row["profile_hash"],
+        prescription=json.loads(row["prescription_json"]),
+        device_model=row["device_model"],
+        device_serial=row["device_serial"],
+        firmware_version=row["firmware_version"],
+        boot_id=row["boot_id"],
+        port=row["port"],
+        simulated=bool(row["simulated"]),
+        operator_id=row["operator_id"],
+        patient_id=row["patient_id"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        software_version=row["software_version"],
+    )
+    ended = row["ended_at"]
+    return SessionSummary(
+        id=row["id"],
+        meta=meta,
+        outcome=Outcome(row["outcome"]),
+        ended_at=None if ended is None else datetime.fromisoformat(ended),
+        detail=row["detail"],
+        owner=ProcessOwner(row["owner_pid"], row["owner_host"], row["owner_start"]),
+    )
+
+
+def step_from_row(row: sqlite3.Row) -> StepRecord:
+    """A step from its row."""
+    return StepRecord(
+        index=row["step_index"],
+        name=row["name"],
+        mode=row["mode"],
+        started_s=row["started_s"],
+        ended_s=row["ended_s"],
+        parameters=json.loads(row["parameters_json"]),
+    )
+
+
+def event_from_row(row: sqlite3.Row) -> EventRecord:
+    """An event from its row."""
+    return EventRecord(
+        t_s=row["t_s"],
+        kind=row["kind"],
+        channel=row["channel"],
+        message=row["message"],
+        data=json.loads(row["data_json"]),
+    )
+
+
+def sample_from_row(row: sqlite3.Row) -> Sample:
+    """A sample from its row."""
+    return Sample(
+        t_s=row["t_s"],
+        channel=row["channel"],
+        set_mA=row["set_mA"],
+        measured_mA=row["measured_mA"],
+        impedance_ohm=row["impedance_ohm"],
+    )
+
+
+def totals_values(totals: ChannelTotals) -> tuple[object, ...]:
+    """Values for :data:`TOTALS_COLUMNS`."""
+    return tuple(getattr(totals, column) for column in TOTALS_COLUMNS)
+
+
+def totals_from_row(row: sqlite3.Row) -> ChannelTotals:
+    """Totals from their row."""
+    return ChannelTotals(**{column: row[column] for column in TOTALS_COLUMNS})
