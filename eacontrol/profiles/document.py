@@ -171,14 +171,18 @@ def _describe(
         whole = kind.startswith("int")
         want = "a whole number" if whole else f"a number{' of' + unit if unit else ''}"
         if isinstance(value, str):
-            return (
-                f"expected {want}, got text {value!r}: write the number alone "
-                "(the unit is in the key's name)",
-                want,
-            )
+            why = " (the unit is in the key's name)" if unit else ""
+            return f"expected {want}, got text {value!r}: write the number alone{why}", want
         if isinstance(value, bool):
             return f"expected {want}, got {str(value).lower()}", want
         return f"expected {want}", want
+    if kind in {"too_short", "too_long"}:
+        size = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        relation = "at least" if kind == "too_short" else "at most"
+        return (
+            f"has {ctx.get('actual_length')} item(s); {relation} {size} allowed",
+            f"{relation} {size}",
+        )
     bounds = {
         "greater_than": ">",
         "greater_than_equal": "≥",
@@ -219,8 +223,12 @@ def schema_findings(
         hints: extra explanations by key (e.g. why ``shape`` has only biphasic values).
     """
     found = []
-    for error in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    failed = [tuple(e["loc"]) for e in errors]
+    for error in errors:
         loc = tuple(error["loc"])
+        if error["type"] == "too_short" and any(f[: len(loc)] == loc != f for f in failed):
+            continue  # the list is short only because an item inside it failed
         if error["type"].startswith("union_tag"):
             loc = (*loc, "mode")
         strings = tuple(p for p in loc if isinstance(p, str))
