@@ -1,0 +1,285 @@
+"""Fixtures for the device layer: a scripted device over a fake port, and ``sim://`` stimulators.
+
+``ScriptedPort`` is a pyserial-like port in fake virtual time whose far end is ``FakeDevice``: a
+few lines answering each decoded host frame with frames built by ``firmware_protocol``. Tests
+override one message type's answer (``device.handlers[MsgType.X] = …``) to script NAKs, garbage,
+silence or another protocol. The ``sim`` fixture opens real simulated devices over ``sim://``
+(virtual time) and closes them at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import serial
+
+import simulator  # noqa: F401  (registers the sim:// URL handler for direct serial_for_url use)
+from eacontrol.device import Stimulator, connect
+from eacontrol.transport import Transport
+from firmware_protocol import (
+    SCHEMA_HASH,
+    Ack,
+    ChannelState,
+    ChannelStatus,
+    DeviceFlag,
+    Fault,
+    Frame,
+    FrameDecoder,
+    GetProgram,
+    GetStatus,
+    Heartbeat,
+    Hello,
+    HelloAck,
+    Message,
+    MsgType,
+    Program,
+    SetProgram,
+    Status,
+    encode_frame,
+    program_crc,
+)
+from simulator.protocol_sim import Serial as SimSerial
+
+SESSION = 0x5EA1
+
+
+class FakeClock:
+    """Virtual seconds for scripted tests."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+
+Answer = Callable[[Frame], list[Message] | None]
+
+
+@dataclass
+class FakeDevice:
+    """Answers host frames like a 2-channel device; ``handlers`` override one type each.
+
+    A handler returns the messages to answer with (``[]`` = no answer) or None for the default.
+    """
+
+    clock: FakeClock
+    serial: str = "FAKE-0001"
+    boot_id: int = 0xB0070001
+    channel_count: int = 2
+    session: int = 0
+    seq: int = 0
+    silent: bool = False
+    handlers: dict[MsgType, Answer] = field(default_factory=dict)
+    received: list[Frame] = field(default_factory=list)
+    programs: dict[int, SetProgram] = field(default_factory=dict)
+    channel_states: dict[int, ChannelStatus] = field(default_factory=dict)
+
+    def frame(self, message: Message, ref_seq: int = 0, **header: int) -> bytes:
+        self.seq += 1
+        header.setdefault("session_id", self.session)
+        return encode_frame(message, seq=self.seq, ref_seq=ref_seq, **header)
+
+    def __call__(self, frame: Frame) -> list[bytes]:
+        self.received.append(frame)
+        if self.silent:
+            return []
+        handler = self.handlers.get(MsgType(frame.header.msg_type))
+        messages = handler(frame) if handler else None
+        if messages is None:
+            messages = self.default(frame)
+        return [self.frame(m, frame.header.seq) for m in messages]
+
+    def hello_ack(self, lease_ms: int = 500) -> HelloAck:
+        return HelloAck(
+            proto_minor=0,
+            schema_hash=SCHEMA_HASH,
+            fw_major=1,
+            fw_minor=2,
+            fw_patch=3,
+            model="FAKE-2",
+            serial=self.serial,
+            boot_id=self.boot_id,
+            session_id=self.session,
+            lease_ms=lease_ms,
+            channel_count=self.channel_count,
+            max_intensity_uA=20_000,
+            min_phase_us=50,
+            max_phase_us=1000,
+            min_freq_cHz=100,
+            max_freq_cHz=20_000,
+            max_phase_charge_nC=10_000,
+            max_slew_uA_per_s=5_000,
+            compliance_mV=60_000,
+            min_lease_ms=200,
+            max_lease_ms=1000,
+            max_run_s=3600,
+            max_interphase_us=500,
+            max_asym_ratio=8,
+        )
+
+    def status(self, **changes: object) -> Status:
+        idle = ChannelStatus(ChannelState.IDLE, Fault.NONE, 0, 0, 0, 0xFFFF, 0)
+        channels = tuple(self.channel_states.get(n, idle) for n in range(self.channel_count))
+        values: dict[str, object] = {
+            "boot_id": self.boot_id,
+            "uptime_ms": int(self.clock.now() * 1000),
+            "lease_remaining_ms": 500,
+            "last_applied_seq": 0,
+            "rx_err_count": 0,
+            "flags": DeviceFlag.SESSION_OPEN | DeviceFlag.LEASE_VALID,
+            "channels": channels,
+        }
+        values.update(changes)
+        return Status(**values)  # type: ignore[arg-type]
+
+    def default(self, frame: Frame) -> list[Message]:
+        message = frame.message
+        if isinstance(message, Hello):
+            self.session = message.new_session_id
+            return [self.hello_ack(message.lease_ms)]
+        if isinstance(message, Heartbeat | GetStatus):
+            return [self.status()]
+        if isinstance(message, Program):
+            return []
+        if isinstance(message, SetProgram):
+            self.programs[message.channel] = message
+            return [Ack(acked_type=MsgType.SET_PROGRAM, value=program_crc(message))]
+        if isinstance(message, GetProgram):
+            stored = self.programs[message.channel]
+            fields = {f.name: getattr(stored, f.name) for f in SetProgram.LAYOUT}
+            return [Program(**fields, program_crc=program_crc(stored))]
+        return [Ack(acked_type=message.MSG_TYPE, value=0)]
+
+
+class ScriptedPort:
+    """A pyserial-like port in ``FakeClock`` time; bytes written reach ``device`` at once and
+    its answers arrive ``latency_s`` later. ``inject`` schedules raw bytes (garbage, events)."""
+
+    def __init__(self, clock: FakeClock, device: FakeDevice, latency_s: float = 0.002) -> None:
+        self.clock = clock
+        self.device = device
+        self.latency_s = latency_s
+        self.timeout: float | None = 0.0
+        self.written = bytearray()
+        self.frames_written: list[Frame] = []
+        self.closed = False
+        self.cancelled = False
+        self.fail: Exception | None = None
+        self._decoder = FrameDecoder()
+        self._arriving: list[tuple[float, bytes]] = []
+        self._ready = bytearray()
+
+    def inject(self, data: bytes, delay_s: float = 0.0) -> None:
+        self._arriving.append((self.clock.now() + delay_s, data))
+
+    def write(self, data: bytes, /) -> int:
+        self._check()
+        self.written += data
+        for item in self._decoder.feed(data):
+            if isinstance(item, Frame):
+                self.frames_written.append(item)
+                for answer in self.device(item):
+                    self.inject(answer, self.latency_s)
+        return len(data)
+
+    def _check(self) -> None:
+        if self.fail is not None:
+            raise self.fail
+        if self.closed:
+            raise serial.PortNotOpenError()
+
+    def _collect(self) -> None:
+        now = self.clock.now()
+        arrived = sorted(a for a in self._arriving if a[0] <= now)
+        self._arriving = [a for a in self._arriving if a[0] > now]
+        for _, data in arrived:
+            self._ready += data
+
+    @property
+    def in_waiting(self) -> int:
+        self._check()
+        self._collect()
+        return len(self._ready)
+
+    def read(self, size: int = 1, /) -> bytes:
+        self._check()
+        self._collect()
+        if not self._ready:
+            deadline = self.clock.now() + (self.timeout or 0.0)
+            upcoming = min((t for t, _ in self._arriving), default=deadline)
+            target = min(upcoming, deadline)
+            if target > self.clock.now():
+                self.clock.sleep(target - self.clock.now())
+            self._collect()
+        out = bytes(self._ready[:size])
+        del self._ready[:size]
+        return out
+
+    def cancel_read(self) -> None:
+        self.cancelled = True
+
+    def close(self) -> None:
+        self.closed = True
+
+    def sent(self, msg_type: MsgType) -> list[Frame]:
+        """Frames of ``msg_type`` the host wrote (each transmission counted)."""
+        return [f for f in self.frames_written if f.header.msg_type == msg_type]
+
+
+@dataclass
+class Scripted:
+    clock: FakeClock
+    device: FakeDevice
+    port: ScriptedPort
+    transport: Transport
+
+    def connect(self, **kwargs: object) -> Stimulator:
+        kwargs.setdefault("session_id", SESSION)
+        return connect(transport=self.transport, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def scripted() -> Iterator[Scripted]:
+    """A fake device behind a scripted port, not yet connected."""
+    clock = FakeClock()
+    device = FakeDevice(clock)
+    port = ScriptedPort(clock, device)
+    yield Scripted(clock, device, port, Transport(port, "scripted://fake"))
+
+
+@dataclass
+class Sim:
+    """A Stimulator on ``sim://`` and the simulated port behind it (device, clock, bench)."""
+
+    stim: Stimulator
+    port: SimSerial
+
+    @property
+    def device(self):  # type: ignore[no-untyped-def]
+        return self.port.device
+
+
+@pytest.fixture
+def sim() -> Iterator[Callable[..., Sim]]:
+    """Factory: ``sim("drop=0.3&seed=2", lease_ms=500)`` → connected ``Sim``; closed after."""
+    opened: list[Sim] = []
+
+    def open_sim(query: str = "", **kwargs: object) -> Sim:
+        url = f"sim://?{query}"
+        port = serial.serial_for_url(url)
+        assert isinstance(port, SimSerial)
+        kwargs.setdefault("session_id", SESSION)
+        stim = connect(transport=Transport(port, url), **kwargs)  # type: ignore[arg-type]
+        opened.append(Sim(stim, port))
+        return opened[-1]
+
+    yield open_sim
+    for s in opened:
+        if not s.stim.closed:
+            s.stim.close(immediate=True)
