@@ -20,8 +20,10 @@ import numpy as np
 
 from firmware_protocol import (
     NO_CHANNEL,
+    PROTO_MAJOR,
     ChannelState,
     DeviceFlag,
+    Event,
     EventCode,
     Fault,
     Frame,
@@ -37,7 +39,6 @@ from firmware_protocol import (
     encode_frame,
 )
 from firmware_protocol.frame import KNOWN_INCOMPAT_FLAGS
-from firmware_protocol.messages import PROTO_MAJOR, Event
 from simulator.channel import Channel, StopCause
 from simulator.checks import Refused
 from simulator.commands import CACHED, HANDLERS
@@ -110,7 +111,7 @@ class Device:
         self.last_applied_seq = 0
         self._rx_err_count = 0
         self._decoder = FrameDecoder()
-        self.cache = ReplyCache(self.model.reply_cache_size)
+        self._cache = ReplyCache(self.model.reply_cache_size)
         for channel in self._channels:
             channel.reboot(now_us)
         self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
@@ -226,7 +227,7 @@ class Device:
             return
         cached = msg_type in CACHED
         if cached:
-            reply = self.cache.get(header, message)
+            reply = self._cache.get(header, message)
             if reply is not None:
                 self._out += reply  # a duplicate: the same answer, never a second execution
                 return
@@ -242,7 +243,7 @@ class Device:
                 session_id = self.session_id  # HELLO_ACK travels in the session just opened
         reply = self._send(answer, session_id, header.seq)
         if cached:
-            self.cache.put(header, message, reply)
+            self._cache.put(header, message, reply)
 
     # --- state the command handlers use -------------------------------------------------
 
@@ -267,7 +268,7 @@ class Device:
     def open_session(self, session_id: int, lease_ms: int) -> None:
         """Open a session (HELLO): clears the reply cache, grants the lease."""
         self.session_id = session_id
-        self.cache.clear()
+        self._cache.clear()
         self.grant_lease(lease_ms)
 
     def status(self) -> Status:

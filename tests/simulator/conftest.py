@@ -17,6 +17,8 @@ import pytest
 from firmware_protocol import (
     SCHEMA_HASH,
     Ack,
+    Dose,
+    Event,
     EventCode,
     Frame,
     FrameDecoder,
@@ -35,7 +37,6 @@ from firmware_protocol import (
     Status,
     encode_frame,
 )
-from firmware_protocol.messages import Dose, Event
 from simulator.firmware import Device
 from simulator.model import DeviceModel
 

@@ -25,6 +25,7 @@ from firmware_protocol import (
     ClearFault,
     DeviceFlag,
     Dose,
+    Event,
     EventCode,
     Fault,
     GetDose,
@@ -51,7 +52,6 @@ from firmware_protocol import (
     program_crc,
     schema_tag,
 )
-from firmware_protocol.messages import Event
 from simulator.firmware import Device
 from simulator.model import DeviceModel
 
