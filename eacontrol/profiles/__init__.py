@@ -10,7 +10,7 @@ stored library as ``eacontrol.stored_profiles``). Typical use::
     findings = check_profile(profile, device=limits)   # again, with the connected device's layer
 """
 
-from eacontrol.profiles.checker import check_parts, check_profile
+from eacontrol.profiles.checker import check_profile
 from eacontrol.profiles.context import (
     PatientContext,
     PointOverride,
@@ -94,7 +94,6 @@ __all__ = [
     "Validation",
     "average_current_mA",
     "charge_density_uC_per_cm2",
-    "check_parts",
     "check_profile",
     "current_density_mA_per_cm2",
     "dumps_json",

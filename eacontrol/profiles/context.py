@@ -30,7 +30,7 @@ from eacontrol.acupoints import lookup
 from eacontrol.errors import ProfileError, ProfileSyntaxError, UnknownAcupoint
 from eacontrol.findings import Finding, Layer, Severity
 from eacontrol.profiles.document import Vocabulary, read
-from eacontrol.profiles.fields import MODEL_CONFIG, ChannelNumber, Positive, Text
+from eacontrol.profiles.fields import MODEL_CONFIG, ChannelNumber, Milliamps, Positive, Text
 
 __all__ = [
     "SITE_POLICY_SOURCE",
@@ -157,7 +157,7 @@ class PatientContext(BaseModel):
     icd: StrictBool = False
     pregnant: StrictBool = False
     pregnancy_overrides: tuple[PointOverride, ...] = ()
-    calibrated_max_mA: Mapping[ChannelNumber, Positive] = Field(default_factory=dict)
+    calibrated_max_mA: Mapping[ChannelNumber, Milliamps] = Field(default_factory=dict)
 
     def override_for(self, code: str) -> PointOverride | None:
         """The recorded pregnancy override for a point code, if any."""

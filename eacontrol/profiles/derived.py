@@ -121,7 +121,10 @@ def shannon_k(charge_uC: float, density_uC_per_cm2: float) -> float:
     Source: Shannon RV, A model of safe levels for electrical stimulation, IEEE Trans Biomed Eng
     1992;39(4):424-426, with D in µC/cm² per phase and Q in µC per phase. Damage was seen at
     k ≥ 1.85 in cat cortex with surface electrodes; for needles in muscle it is an advisory.
+    No charge (Q or D of 0) gives −∞: no risk at all.
     """
+    if charge_uC <= 0 or density_uC_per_cm2 <= 0:
+        return -math.inf
     return math.log10(density_uC_per_cm2) + math.log10(charge_uC)
 
 

@@ -119,6 +119,8 @@ def parse(
             line = int(position.group(1)) if position else None
             message = _TOML_POSITION.sub("", str(err)).strip()
             return None, [_syntax(f"malformed TOML: {message}", line, source, file)]
+        except RecursionError:
+            return None, [_syntax("malformed TOML: nested too deeply", None, source, file)]
     try:
         table = json.loads(text)
     except json.JSONDecodeError as err:

@@ -2,9 +2,13 @@
 
 Every numeric field is strict (pydantic ``Strict``): ``"5 mA"``, ``"5"`` and ``true`` are refused
 where a number of milliamperes is expected, so a value can never change meaning on its way in.
-Integers are accepted for floats (``intensity_mA = 5``). Ranges here are only the physical ones
-(a frequency is positive); the limit table lives in :mod:`eacontrol.limits` and is applied by the
-checker, so that a refusal can name its layer and source.
+Integers are accepted for floats (``intensity_mA = 5``).
+
+The bounds here are physical, not clinical: far outside every limit layer (20 mA, 50-1000 µs,
+1-200 Hz, 1-10 s dwells, 60 min), they reject only values that can be nothing but a typo or a
+unit error (``frequency_hz = 2e6``, a dwell shorter than the wire's 1 ms) and keep the dose
+arithmetic finite. The limit table lives in :mod:`eacontrol.limits` and is applied by the
+checker, so that a refusal names its layer and source.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ from pydantic import ConfigDict, Field, Strict
 __all__ = [
     "MODEL_CONFIG",
     "ChannelNumber",
-    "NonNegative",
+    "DwellSeconds",
+    "GapMicroseconds",
+    "Hertz",
+    "Microseconds",
+    "Milliamps",
     "Positive",
     "PulseShape",
+    "RampSeconds",
     "Ratio",
+    "Seconds",
     "StimulationMode",
     "Text",
 ]
@@ -54,8 +64,26 @@ class PulseShape(enum.StrEnum):
 Positive = Annotated[float, Strict(), Field(gt=0)]
 """A finite number > 0 (integers accepted)."""
 
-NonNegative = Annotated[float, Strict(), Field(ge=0)]
-"""A finite number ≥ 0 (integers accepted)."""
+Milliamps = Annotated[float, Strict(), Field(gt=0, le=1000)]
+"""A current, mA: > 0 and at most 1 A."""
+
+Microseconds = Annotated[float, Strict(), Field(gt=0, le=1e6)]
+"""A phase width, µs: > 0 and at most 1 s."""
+
+GapMicroseconds = Annotated[float, Strict(), Field(ge=0, le=1e6)]
+"""An interphase gap, µs: 0 to 1 s."""
+
+Hertz = Annotated[float, Strict(), Field(ge=0.01, le=1e6)]
+"""A pulse rate, Hz: from the wire's 0.01 Hz to 1 MHz."""
+
+Seconds = Annotated[float, Strict(), Field(gt=0, le=86400)]
+"""A duration, s: > 0 and at most a day."""
+
+DwellSeconds = Annotated[float, Strict(), Field(ge=0.001, le=86400)]
+"""A dwell, train or pause, s: from the wire's 1 ms to a day."""
+
+RampSeconds = Annotated[float, Strict(), Field(ge=0, le=86400)]
+"""A ramp, s: 0 to a day."""
 
 ChannelNumber = Annotated[int, Strict(), Field(ge=1, le=255)]
 """A channel number, 1-based as printed on the device."""

@@ -33,8 +33,9 @@ from eacontrol.limits import DEFAULT_PROFILE_CEILING_mA, DEFAULT_SESSION_s
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
-    Positive,
+    Milliamps,
     PulseShape,
+    Seconds,
     Text,
 )
 from eacontrol.profiles.steps import ChannelProgram, Step
@@ -95,8 +96,12 @@ class Needle(BaseModel):
 
     model_config = MODEL_CONFIG
 
-    diameter_mm: Positive = Field(description="Needle shaft diameter, mm (0.16-0.35 typical).")
-    inserted_length_mm: Positive = Field(description="Uninsulated length in tissue, mm.")
+    diameter_mm: float = Field(
+        strict=True, ge=0.01, le=5, description="Needle shaft diameter, mm (0.16-0.35 typical)."
+    )
+    inserted_length_mm: float = Field(
+        strict=True, ge=0.1, le=300, description="Uninsulated length in tissue, mm."
+    )
 
 
 class Channel(BaseModel):
@@ -106,7 +111,7 @@ class Channel(BaseModel):
 
     channel: ChannelNumber = Field(description="Channel number, 1-based as on the device.")
     electrodes: tuple[SiteText, SiteText] = Field(description="The two needle sites.")
-    ceiling_mA: Positive | None = Field(None, description="Ceiling for this channel, mA.")
+    ceiling_mA: Milliamps | None = Field(None, description="Ceiling for this channel, mA.")
     needle: Needle | None = Field(None, description="Needle geometry for density figures.")
 
 
@@ -115,10 +120,10 @@ class SessionLimits(BaseModel):
 
     model_config = MODEL_CONFIG
 
-    max_duration_s: Positive = Field(
+    max_duration_s: Seconds = Field(
         DEFAULT_SESSION_s, description="Longest total of the steps, s (default 30 min)."
     )
-    ceiling_mA: Positive = Field(
+    ceiling_mA: Milliamps = Field(
         DEFAULT_PROFILE_CEILING_mA, description="Default per-channel ceiling, mA (default 10)."
     )
 

@@ -115,7 +115,9 @@ def key_findings(
             continue
         try:
             convert(value, key)
-        except UnitError as err:
+        except (UnitError, OverflowError) as err:
+            # OverflowError: units scales before it range-checks, so a value near the float
+            # maximum overflows there; it is as far off the wire as any UnitError.
             found.append(
                 Finding(
                     Severity.REFUSE,
@@ -124,7 +126,7 @@ def key_findings(
                     Layer.SCHEMA,
                     quantity=key,
                     value=value,
-                    allowed=err.allowed,
+                    allowed=getattr(err, "allowed", "a value that fits its wire field"),
                     source=WIRE_SOURCE,
                 )
             )

@@ -16,10 +16,15 @@ from pydantic import BaseModel, Field
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
-    NonNegative,
-    Positive,
+    DwellSeconds,
+    GapMicroseconds,
+    Hertz,
+    Microseconds,
+    Milliamps,
     PulseShape,
+    RampSeconds,
     Ratio,
+    Seconds,
     StimulationMode,
     Text,
 )
@@ -133,14 +138,14 @@ class _StepBase(BaseModel):
         1,
         description="Recovery/primary phase length for asymmetric_biphasic (>= 2); 1 otherwise.",
     )
-    interphase_gap_us: NonNegative = Field(0.0, description="Gap between the two phases, µs.")
-    intensity_mA: Positive = Field(description="Target peak current of the primary phase, mA.")
-    ceiling_mA: Positive | None = Field(
+    interphase_gap_us: GapMicroseconds = Field(0.0, description="Gap between the two phases, µs.")
+    intensity_mA: Milliamps = Field(description="Target peak current of the primary phase, mA.")
+    ceiling_mA: Milliamps | None = Field(
         None, description="Highest intensity the operator may set in this step, mA."
     )
-    ramp_up_s: NonNegative = Field(description="Ramp from zero to the target, s (2-5 s).")
-    ramp_down_s: NonNegative = Field(description="Ramp to zero at the end of the step, s.")
-    duration_s: Positive = Field(description="Step length including both ramps, s.")
+    ramp_up_s: RampSeconds = Field(description="Ramp from zero to the target, s (2-5 s).")
+    ramp_down_s: RampSeconds = Field(description="Ramp to zero at the end of the step, s.")
+    duration_s: Seconds = Field(description="Step length including both ramps, s.")
 
     MODE: ClassVar[StimulationMode]
 
@@ -193,8 +198,8 @@ class ContinuousStep(_StepBase):
 
     MODE = StimulationMode.CONTINUOUS
     mode: Literal["continuous"]
-    frequency_hz: Positive = Field(description="Pulse rate, Hz.")
-    phase_width_us: Positive = Field(description="Primary phase width, µs.")
+    frequency_hz: Hertz = Field(description="Pulse rate, Hz.")
+    phase_width_us: Microseconds = Field(description="Primary phase width, µs.")
 
     def trains(self) -> tuple[PulseTrain, ...]:
         """The step's single pulse train."""
@@ -212,12 +217,12 @@ class DenseDisperseStep(_StepBase):
 
     MODE = StimulationMode.DENSE_DISPERSE
     mode: Literal["dense_disperse"]
-    frequency_a_hz: Positive = Field(description="Pulse rate of half a, Hz.")
-    phase_width_a_us: Positive = Field(description="Primary phase width of half a, µs.")
-    frequency_b_hz: Positive = Field(description="Pulse rate of half b, Hz.")
-    phase_width_b_us: Positive = Field(description="Primary phase width of half b, µs.")
-    dwell_a_s: Positive = Field(description="Time on half a before switching, s.")
-    dwell_b_s: Positive = Field(description="Time on half b before switching, s.")
+    frequency_a_hz: Hertz = Field(description="Pulse rate of half a, Hz.")
+    phase_width_a_us: Microseconds = Field(description="Primary phase width of half a, µs.")
+    frequency_b_hz: Hertz = Field(description="Pulse rate of half b, Hz.")
+    phase_width_b_us: Microseconds = Field(description="Primary phase width of half b, µs.")
+    dwell_a_s: DwellSeconds = Field(description="Time on half a before switching, s.")
+    dwell_b_s: DwellSeconds = Field(description="Time on half b before switching, s.")
 
     def trains(self) -> tuple[PulseTrain, ...]:
         """Half a and half b."""
@@ -240,10 +245,10 @@ class IntermittentStep(_StepBase):
 
     MODE = StimulationMode.INTERMITTENT
     mode: Literal["intermittent"]
-    frequency_hz: Positive = Field(description="Pulse rate during a train, Hz.")
-    phase_width_us: Positive = Field(description="Primary phase width, µs.")
-    on_s: Positive = Field(description="Train length, s.")
-    off_s: Positive = Field(description="Pause length, s.")
+    frequency_hz: Hertz = Field(description="Pulse rate during a train, Hz.")
+    phase_width_us: Microseconds = Field(description="Primary phase width, µs.")
+    on_s: DwellSeconds = Field(description="Train length, s.")
+    off_s: DwellSeconds = Field(description="Pause length, s.")
 
     def trains(self) -> tuple[PulseTrain, ...]:
         """The step's single pulse train."""
