@@ -1,0 +1,1 @@
+"""pytest plugin of eacontrol: simulator and stimulator fixtures (see docs/testing.md)."""
