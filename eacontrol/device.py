@@ -44,7 +44,7 @@ from eacontrol.handshake import check_lease_ms, hello
 from eacontrol.identity import DeviceInfo
 from eacontrol.limits import DEFAULT_LEASE_ms, DeviceLimits
 from eacontrol.link import DEFAULT_MAX_ATTEMPTS, DEFAULT_REPLY_TIMEOUT_s, Link
-from eacontrol.naks import nak_error
+from eacontrol.naks import fault_names, nak_error
 from eacontrol.ports import resolve_port
 from eacontrol.program import ChannelProgram, ProgramChecker, compare_readback
 from eacontrol.status import ChannelDose, DeviceStatus
@@ -100,7 +100,7 @@ class Stimulator:
         self._programs: dict[int, SetProgram] = {}
         self._started: set[int] = set()
         self._fault: DeviceFault | None = None
-        self._last_status: DeviceStatus | None = None
+        self._last_status: tuple[Status, float] | None = None
         self._closed = False
         link.on_status = self._on_status
         link.on_event = self._on_event
@@ -130,7 +130,9 @@ class Stimulator:
     @property
     def last_status(self) -> DeviceStatus | None:
         """The most recent STATUS (from heartbeats or ``status()``), or None."""
-        return self._last_status
+        if self._last_status is None:
+            return None
+        return DeviceStatus.from_wire(*self._last_status)
 
     @property
     def closed(self) -> bool:
@@ -207,7 +209,7 @@ class Stimulator:
             if n not in self._programs:
                 stored = sorted(self._programs) or "none"
                 raise ParameterError(
-                    "channels", n, f"channels programmed in this session ({stored})"
+                    "channels", n, f"channels programmed in this session ({stored})", Layer.SCHEMA
                 )
         crcs = tuple(
             program_crc(self._programs[n]) if n in chosen else 0 for n in range(MAX_CHANNELS)
@@ -232,7 +234,7 @@ class Stimulator:
         program = self._programs.get(channel)
         if program is None:
             raise ParameterError(
-                "channel", channel, "a channel programmed and started in this session"
+                "channel", channel, "a channel programmed in this session", Layer.SCHEMA
             )
         target_uA = self._checker.intensity(intensity_mA, program)
         slew_uA_per_s = self._checker.slew(slew_mA_per_s)
@@ -267,7 +269,7 @@ class Stimulator:
         status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s)
         self._started.difference_update(chosen)
         log.info("stop confirmed on channel(s) %s", chosen)
-        return self._remember(DeviceStatus.from_wire(status, self.clock.now()))
+        return self._remember(status, self.clock.now())
 
     def emergency_stop(self) -> DeviceStatus:
         """Cut every output immediately and confirm it; see ``stop``."""
@@ -276,7 +278,7 @@ class Stimulator:
     def status(self) -> DeviceStatus:
         """Ask the device for its STATUS now."""
         reply = self._call(GetStatus(), Status)
-        return self._remember(DeviceStatus.from_wire(reply, self.clock.now()))
+        return self._remember(reply, self.clock.now())
 
     def dose(self, channel: int) -> ChannelDose:
         """Return what ``channel`` delivered since its last program, as the device measured."""
@@ -334,26 +336,29 @@ class Stimulator:
             self._link.pump_until(min(end, self._link.wake_at()))
 
     def _on_status(self, wire: Status, time_s: float) -> None:
-        status = self._remember(DeviceStatus.from_wire(wire, time_s))
-        self._tracker.on_status(status)
-        faulted = [c for c in status.channels if c.channel in self._started and c.faults]
+        self._remember(wire, time_s)
+        self._tracker.on_status(wire, time_s)
+        faulted = [
+            n for n in sorted(self._started) if n < len(wire.channels) and wire.channels[n].faults
+        ]
         if faulted:
-            self._started.difference_update(c.channel for c in faulted)
+            self._started.difference_update(faulted)
             first = faulted[0]
+            names = fault_names(wire.channels[first].faults)
             self._fault = DeviceFault(
-                f"channel {first.channel} stopped by a latched fault ({', '.join(first.faults)}); "
-                "its output is off",
-                first.channel,
-                first.faults,
+                f"channel {first} stopped by a latched fault ({', '.join(names)}); its output "
+                "is off",
+                first,
+                names,
             )
 
     def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
         self._tracker.on_event(event, device_seq, time_s)
 
-    def _remember(self, status: DeviceStatus) -> DeviceStatus:
-        if self._last_status is None or status.time_s >= self._last_status.time_s:
-            self._last_status = status
-        return status
+    def _remember(self, status: Status, time_s: float) -> DeviceStatus:
+        if self._last_status is None or time_s >= self._last_status[1]:
+            self._last_status = (status, time_s)
+        return DeviceStatus.from_wire(status, time_s)
 
     # --- closing -------------------------------------------------------------------------------
 

@@ -20,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from eacontrol.status import DeviceStatus
-from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Fault, units
+from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Fault, Status, units
 
 __all__ = ["DEFAULT_EVENT_QUEUE", "DeviceEvent", "EventCallback", "EventHub", "EventTracker"]
 
@@ -175,31 +174,30 @@ class EventTracker:
             )
         )
 
-    def on_status(self, status: DeviceStatus) -> None:
+    def on_status(self, status: Status, time_s: float) -> None:
         """Synthesise events for faults and reboots that STATUS shows and no EVENT reported."""
         if status.boot_id != self._boot_id and not self._reboot_reported:
             self._reboot_reported = True
-            self._publish_synthetic(EventCode.REBOOT, None, status)
-        for report in status.channels:
-            bits = Fault.NONE
-            for name in report.faults:
-                bits |= Fault[name] if name in Fault.__members__ else Fault.NONE
-            known = self._reported.get(report.channel, Fault.NONE)
-            for bit, code in _FAULT_EVENTS.items():
-                if bits & bit and not known & bit:
-                    self._publish_synthetic(code, report.channel, status)
-            self._reported[report.channel] = bits
+            self._publish_synthetic(EventCode.REBOOT, None, status, time_s)
+        for channel, report in enumerate(status.channels):
+            bits = Fault(report.faults)
+            known = self._reported.get(channel, Fault.NONE)
+            if bits & ~known:
+                for bit, code in _FAULT_EVENTS.items():
+                    if bits & bit and not known & bit:
+                        self._publish_synthetic(code, channel, status, time_s)
+            self._reported[channel] = bits
 
     def _publish_synthetic(
-        self, code: EventCode, channel: int | None, status: DeviceStatus
+        self, code: EventCode, channel: int | None, status: Status, time_s: float
     ) -> None:
         self._hub.publish(
             DeviceEvent(
                 code=code,
                 channel=channel,
                 detail=0,
-                device_uptime_s=status.uptime_s,
-                time_s=status.time_s,
+                device_uptime_s=units.ms_to_s(status.uptime_ms),
+                time_s=time_s,
                 source="status",
             )
         )

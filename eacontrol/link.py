@@ -34,11 +34,13 @@ from eacontrol.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
 from eacontrol.pending import PendingCommand, answers, next_seq, seq_after
 from eacontrol.transport import Transport
 from firmware_protocol import (
+    PROTO_MAJOR,
     Event,
     EventCode,
     Frame,
     FrameDecoder,
     FrameError,
+    Header,
     Heartbeat,
     Message,
     MsgType,
@@ -47,7 +49,6 @@ from firmware_protocol import (
     Stop,
     StopMode,
     TrustedFrameError,
-    decode_frame,
     encode_frame,
 )
 
@@ -202,7 +203,18 @@ class Link:
         """Send ``message`` as a new command and return its seq (reply via ``reply_to``)."""
         self._seq = next_seq(self._seq)
         data = encode_frame(message, session_id=self.session_id, seq=self._seq)
-        pending = PendingCommand(self._seq, message, data, self.clock.now())
+        # The log keeps the frame as built (decoding our own bytes again would cost more).
+        header = Header(
+            PROTO_MAJOR,
+            0,
+            0,
+            message.MSG_TYPE,
+            self.session_id,
+            self._seq,
+            0,
+            len(message.encode()),
+        )
+        pending = PendingCommand(Frame(header, message), data, self.clock.now())
         self._pending[self._seq] = pending
         self._write(pending, retransmission=False)
         return self._seq
@@ -230,12 +242,7 @@ class Link:
 
     def _write(self, pending: PendingCommand, *, retransmission: bool) -> None:
         self.frame_log.add(
-            FrameRecord(
-                self.clock.now(),
-                "tx",
-                frame=decode_frame(pending.data[:-1]),
-                retransmission=retransmission,
-            )
+            FrameRecord(self.clock.now(), "tx", frame=pending.frame, retransmission=retransmission)
         )
         try:
             self._transport.write(pending.data)

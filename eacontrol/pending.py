@@ -64,8 +64,7 @@ class PendingCommand:
     """A command sent and not yet forgotten.
 
     Attributes:
-        seq: its sequence number.
-        message: the command.
+        frame: the command as sent (header and message).
         data: its frame bytes (a retransmission repeats them exactly).
         last_sent_at: host time of the latest transmission.
         attempts: transmissions so far.
@@ -73,10 +72,19 @@ class PendingCommand:
         bad_reply: a verified frame answering it that this host cannot accept.
     """
 
-    seq: int
-    message: Message
+    frame: Frame
     data: bytes
     last_sent_at: float
     attempts: int = 1
     reply: Frame | None = None
     bad_reply: TrustedFrameError | None = None
+
+    @property
+    def seq(self) -> int:
+        """The command's sequence number."""
+        return self.frame.header.seq
+
+    @property
+    def message(self) -> Message:
+        """The command."""
+        return self.frame.message

@@ -211,9 +211,13 @@ class ProgramChecker:
         for name in _OPTIONAL:
             value = getattr(prog, name)
             if name in _MODE_FIELDS[prog.mode] and value is None:
-                raise ParameterError(name, None, f"a value: required in mode {prog.mode}")
+                raise ParameterError(
+                    name, None, f"a value: required in mode {prog.mode}", Layer.SCHEMA
+                )
             if name not in _MODE_FIELDS[prog.mode] and value is not None:
-                raise ParameterError(name, value, f"unset: not used in mode {prog.mode}")
+                raise ParameterError(
+                    name, value, f"unset: not used in mode {prog.mode}", Layer.SCHEMA
+                )
         ratio = self._asym_ratio(prog)
         interphase_us = check_range(
             "interphase_us",
