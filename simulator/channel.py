@@ -60,7 +60,6 @@ class Channel:
         now_us: int,
     ) -> None:
         self.index = index
-        self._model = model
         self._emit = emit
         self.output = OutputStage(model, load, recorder, now_us)
         self.state = ChannelState.IDLE

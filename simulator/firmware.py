@@ -104,6 +104,7 @@ class Device:
             boot_id = int(self._rng.integers(1, _U32, endpoint=True))
         self.boot_id = boot_id
         self._boot_us = now_us
+        self._checked_us = now_us  # the last check instant run
         self.session_id = 0
         self.lease_ms = 0
         self._lease_expires_us = now_us
@@ -162,7 +163,8 @@ class Device:
             self._now_us = max(due_us, self._now_us)
             for channel in self._channels:
                 channel.run_due(self._now_us)
-            if self._on_grid(self._now_us):
+            if self._on_grid(self._now_us) and self._now_us > self._checked_us:
+                self._checked_us = self._now_us
                 self._check(self._now_us)
         self._now_us = now_us
 
