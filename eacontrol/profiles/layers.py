@@ -103,8 +103,15 @@ def _standard(limits: StandardLimits) -> list[Bound]:
     ]
 
 
+def _bounds(
+    spec: list[tuple[Quantity, float | None, bool]], layer: Layer, source: str
+) -> list[Bound]:
+    """Bounds from (quantity, value or None if the layer sets none, is upper) triples."""
+    return [Bound(q, float(v), layer, source, upper) for q, v, upper in spec if v is not None]
+
+
 def _device(device: DeviceLimits) -> list[Bound]:
-    spec = [
+    spec: list[tuple[Quantity, float | None, bool]] = [
         (Quantity.CHANNEL, device.channel_count, True),
         (Quantity.INTENSITY, device.max_intensity_mA, True),
         (Quantity.PHASE_WIDTH, device.min_phase_width_us, False),
@@ -117,11 +124,11 @@ def _device(device: DeviceLimits) -> list[Bound]:
         (Quantity.RUN, device.max_run_s, True),
         (Quantity.SLEW, device.max_slew_mA_per_s, True),
     ]
-    return [Bound(q, float(v), Layer.DEVICE, DEVICE_SOURCE, upper) for q, v, upper in spec]
+    return _bounds(spec, Layer.DEVICE, DEVICE_SOURCE)
 
 
 def _site(site: SitePolicy) -> list[Bound]:
-    spec = [
+    spec: list[tuple[Quantity, float | None, bool]] = [
         (Quantity.INTENSITY, site.max_intensity_mA, True),
         (Quantity.PHASE_CHARGE, site.max_phase_charge_uC, True),
         (Quantity.SESSION, site.max_session_s, True),
@@ -130,7 +137,7 @@ def _site(site: SitePolicy) -> list[Bound]:
         (Quantity.PHASE_WIDTH, site.min_phase_width_us, False),
         (Quantity.PHASE_WIDTH, site.max_phase_width_us, True),
     ]
-    return [Bound(q, v, Layer.SITE, site.authority, upper) for q, v, upper in spec if v is not None]
+    return _bounds(spec, Layer.SITE, site.authority)
 
 
 def _patient(patient: PatientContext) -> list[Bound]:

@@ -193,11 +193,9 @@ class _StepBase(BaseModel):
         )
 
 
-class ContinuousStep(_StepBase):
-    """One pulse rate throughout the step."""
+class _SingleTrainStep(_StepBase):
+    """Keys of the modes with one pulse rate (continuous and intermittent)."""
 
-    MODE = StimulationMode.CONTINUOUS
-    mode: Literal["continuous"]
     frequency_hz: Hertz = Field(description="Pulse rate, Hz.")
     phase_width_us: Microseconds = Field(description="Primary phase width, µs.")
 
@@ -206,6 +204,13 @@ class ContinuousStep(_StepBase):
         return (
             PulseTrain(self.frequency_hz, self.phase_width_us, "frequency_hz", "phase_width_us"),
         )
+
+
+class ContinuousStep(_SingleTrainStep):
+    """One pulse rate throughout the step."""
+
+    MODE = StimulationMode.CONTINUOUS
+    mode: Literal["continuous"]
 
     def cycle(self) -> tuple[Segment, ...]:
         """A single segment: the whole step."""
@@ -240,21 +245,13 @@ class DenseDisperseStep(_StepBase):
         return (Segment(self.dwell_a_s, 0, "dwell_a_s"), Segment(self.dwell_b_s, 1, "dwell_b_s"))
 
 
-class IntermittentStep(_StepBase):
-    """Trains of ``on_s`` separated by pauses of ``off_s``."""
+class IntermittentStep(_SingleTrainStep):
+    """Trains of ``on_s`` at ``frequency_hz`` separated by pauses of ``off_s``."""
 
     MODE = StimulationMode.INTERMITTENT
     mode: Literal["intermittent"]
-    frequency_hz: Hertz = Field(description="Pulse rate during a train, Hz.")
-    phase_width_us: Microseconds = Field(description="Primary phase width, µs.")
     on_s: DwellSeconds = Field(description="Train length, s.")
     off_s: DwellSeconds = Field(description="Pause length, s.")
-
-    def trains(self) -> tuple[PulseTrain, ...]:
-        """The step's single pulse train."""
-        return (
-            PulseTrain(self.frequency_hz, self.phase_width_us, "frequency_hz", "phase_width_us"),
-        )
 
     def cycle(self) -> tuple[Segment, ...]:
         """A train, then a pause."""

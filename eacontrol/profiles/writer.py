@@ -14,10 +14,13 @@ from typing import Any
 
 from eacontrol.profiles.document import Format
 from eacontrol.profiles.models import Profile
+from eacontrol.profiles.steps import ContinuousStep, DenseDisperseStep
 
 __all__ = ["dumps_json", "dumps_toml", "profile_json_schema", "save_profile"]
 
-_STEP_FIRST = ("label", "channels", "mode")  # then the mode's keys, in model order
+_STEP_FIRST = ("label", "channels", "mode")
+# Keys every mode has; a written step puts its mode's own keys right after ``mode``.
+_COMMON = set(ContinuousStep.model_fields) & set(DenseDisperseStep.model_fields)
 _JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -25,7 +28,12 @@ def _plain(profile: Profile) -> dict[str, Any]:
     data = profile.model_dump(mode="json", exclude_defaults=True)
     data["schema_version"] = profile.schema_version  # required: always written
     data["steps"] = [
-        {**{k: step[k] for k in _STEP_FIRST if k in step}, **step} for step in data["steps"]
+        {
+            **{k: step[k] for k in _STEP_FIRST if k in step},
+            **{k: v for k, v in step.items() if k not in _COMMON},
+            **step,
+        }
+        for step in data["steps"]
     ]
     return data
 
@@ -33,6 +41,8 @@ def _plain(profile: Profile) -> dict[str, Any]:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # 2, not 2.0: integers are accepted wherever numbers are
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
