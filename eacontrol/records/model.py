@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from eacontrol.errors import ParameterError, RecordError
 from eacontrol.findings import Layer
 from eacontrol.records.owner import ProcessOwner
-from eacontrol.records.prescription import check_prescription
 
 __all__ = [
     "ChannelTotals",
@@ -119,7 +118,8 @@ class SessionMeta:
         profile_name: the profile's name.
         profile_version: the profile's version text.
         profile_hash: sha256 of the profile (file or canonical JSON), 64 lower-case hex digits.
-        prescription: the profile as run (shape: ``docs/records.md``; checked here).
+        prescription: the profile as run (shape: ``docs/records.md``; checked by
+            ``RecordStore.begin_session``).
         device_model / device_serial / firmware_version: the device's identity from HELLO.
         boot_id: the device's boot id when the session began.
         port: the port or URL used (``/dev/ttyUSB0``, ``sim://``).
@@ -129,7 +129,7 @@ class SessionMeta:
         software_version: the eacontrol version that ran it.
 
     Raises:
-        ParameterError: a malformed hash, prescription or a naive ``started_at``.
+        ParameterError: a malformed hash or a naive ``started_at``.
     """
 
     profile_name: str
@@ -151,7 +151,6 @@ class SessionMeta:
         if not _SHA256_HEX.fullmatch(self.profile_hash):
             raise _refuse("profile_hash", self.profile_hash, "64 lower-case hex digits (sha256)")
         object.__setattr__(self, "started_at", utc(self.started_at, "started_at"))
-        check_prescription(self.prescription)
 
 
 @dataclass(frozen=True)

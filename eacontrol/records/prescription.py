@@ -135,7 +135,8 @@ def parse_prescription(data: Mapping[str, Any]) -> Prescription:
         first = err.errors()[0]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
         message = first["msg"]
-        raise _refuse(path, first.get("input"), message[:1].lower() + message[1:]) from err
+        value = "(missing)" if first["type"] == "missing" else first.get("input")
+        raise _refuse(path, value, message[:1].lower() + message[1:]) from err
     _consistency(rx)
     return rx
 

@@ -27,14 +27,14 @@ __all__ = [
 
 _OUTCOMES = {
     "running": "is still running (this report is provisional)",
-    "completed": "ended as prescribed (completed)",
+    "completed": "ended as prescribed",
     "stopped": "was stopped early by the operator",
     "emergency_stop": "was ended by an emergency stop",
     "fault": "was ended by a device fault",
     "link_lost": "ended when the link to the device was lost",
     "stop_not_confirmed": "ended with the stop NOT confirmed by the device (hard alarm)",
     "error": "was ended by a software error",
-    "aborted": "was interrupted: its controlling process ended without closing it (aborted)",
+    "aborted": "was interrupted: its controlling process ended without closing it",
 }
 MODE_NAMES = {
     "continuous": "continuous",
@@ -210,6 +210,7 @@ def methods_paragraph(r: Report) -> str:
             f"{ps['patient_id']} ({ps['completed_before']} completed before it{previous})."
         )
     session = r["session"]
-    detail = f" ({session['detail']})" if session["detail"] else ""
-    parts.append(f"The session {_OUTCOMES.get(session['outcome'], session['outcome'])}{detail}.")
+    outcome = session["outcome"]
+    detail = f": {session['detail']}" if session["detail"] else ""
+    parts.append(f"The session {_OUTCOMES.get(outcome, outcome)} ({outcome}{detail}).")
     return " ".join(parts)

@@ -40,6 +40,7 @@ from eacontrol.records.model import (
 )
 from eacontrol.records.owner import ProcessOwner
 from eacontrol.records.paths import resolve_db_path
+from eacontrol.records.prescription import check_prescription
 from eacontrol.records.sqlite_errors import record_error
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_s", "RecordStore"]
@@ -120,8 +121,11 @@ class RecordStore:
             The new session's id.
 
         Raises:
+            ParameterError: the prescription does not have the documented shape
+                (:func:`~eacontrol.records.prescription.parse_prescription`).
             RecordError: the record could not be written.
         """
+        check_prescription(meta.prescription)
         values = rows.meta_values(meta)
         owner = ProcessOwner.current()
         values |= {
