@@ -6,7 +6,7 @@ stored library as ``eacontrol.stored_profiles``). Typical use::
     from eacontrol.profiles import load_profile, check_profile
 
     profile = load_profile("lbp_2_100hz_han")          # refuses unsafe or malformed profiles
-    program = profile.channel_program(step=0, channel=1)  # what to program, in mA, µs, Hz, s
+    params = profile.channel_params(step=0, channel=1)  # what to program, in mA, µs, Hz, s
     findings = check_profile(profile, device=limits)   # again, with the connected device's layer
 """
 
@@ -57,7 +57,7 @@ from eacontrol.profiles.models import (
 )
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import (
-    ChannelProgram,
+    ChannelParams,
     ContinuousStep,
     DenseDisperseStep,
     IntermittentStep,
@@ -71,7 +71,7 @@ __all__ = [
     "STORED_PACKAGE",
     "Bound",
     "Channel",
-    "ChannelProgram",
+    "ChannelParams",
     "ContinuousStep",
     "DenseDisperseStep",
     "IntermittentStep",

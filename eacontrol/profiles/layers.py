@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from eacontrol.findings import Layer
 from eacontrol.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
 from eacontrol.profiles.context import PatientContext, SitePolicy
-from eacontrol.profiles.steps import ChannelProgram
+from eacontrol.profiles.steps import ChannelParams
 
 __all__ = ["DEVICE_SOURCE", "Bound", "LimitStack", "Quantity"]
 
@@ -200,7 +200,7 @@ class LimitStack:
         """The effective minimum of a quantity (for a channel), or None if no layer sets one."""
         return self._tightest(quantity, False, channel)
 
-    def ceiling_mA(self, program: ChannelProgram) -> float:
-        """The effective ceiling of a channel program: the profile's, capped by every layer."""
-        bound = self.upper(Quantity.INTENSITY, program.channel)
-        return program.ceiling_mA if bound is None else min(program.ceiling_mA, bound.value)
+    def ceiling_mA(self, params: ChannelParams) -> float:
+        """The effective ceiling of a channel in a step: the profile's, capped by every layer."""
+        bound = self.upper(Quantity.INTENSITY, params.channel)
+        return params.ceiling_mA if bound is None else min(params.ceiling_mA, bound.value)

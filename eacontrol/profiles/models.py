@@ -38,7 +38,7 @@ from eacontrol.profiles.fields import (
     Seconds,
     Text,
 )
-from eacontrol.profiles.steps import ChannelProgram, Step
+from eacontrol.profiles.steps import ChannelParams, Step
 
 __all__ = [
     "SCHEMA_SOURCE",
@@ -131,7 +131,7 @@ class SessionLimits(BaseModel):
 class Profile(BaseModel):
     """A stimulation profile: the prescription a session runs.
 
-    Read a step's settings for one channel with :meth:`channel_program`.
+    Read a step's settings for one channel with :meth:`channel_params`.
     """
 
     model_config = MODEL_CONFIG
@@ -182,7 +182,7 @@ class Profile(BaseModel):
             self.steps[step], step, channel, enumerate(self.channels), self.session
         )
 
-    def channel_program(self, step: int, channel: int) -> ChannelProgram:
+    def channel_params(self, step: int, channel: int) -> ChannelParams:
         """Everything to program into one channel for one step, in API units.
 
         Args:
@@ -194,11 +194,11 @@ class Profile(BaseModel):
         """
         if channel not in self.steps[step].channels:
             raise KeyError(f"step {step} does not drive channel {channel}")
-        return self.steps[step].program(channel, self.ceiling(step, channel)[0])
+        return self.steps[step].params(channel, self.ceiling(step, channel)[0])
 
-    def programs(self, step: int) -> tuple[ChannelProgram, ...]:
-        """The channel programs of one step, in the step's channel order."""
-        return tuple(self.channel_program(step, ch) for ch in self.steps[step].channels)
+    def step_params(self, step: int) -> tuple[ChannelParams, ...]:
+        """The settings of every channel a step drives, in the step's channel order."""
+        return tuple(self.channel_params(step, ch) for ch in self.steps[step].channels)
 
 
 def resolve_ceiling(

@@ -1,4 +1,4 @@
-"""Timeline steps: one model per stimulation mode, and the per-channel program a step resolves to.
+"""Timeline steps: one model per stimulation mode, and the per-channel settings a step resolves to.
 
 A step is a TOML ``[[steps]]`` table. ``mode`` selects the model (a pydantic discriminated
 union), so a key that belongs to another mode (``dwell_a_s`` in a continuous step) is an unknown
@@ -30,7 +30,7 @@ from eacontrol.profiles.fields import (
 )
 
 __all__ = [
-    "ChannelProgram",
+    "ChannelParams",
     "ContinuousStep",
     "DenseDisperseStep",
     "IntermittentStep",
@@ -73,14 +73,14 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class ChannelProgram:
+class ChannelParams:
     """Everything the session runner programs into one channel for one step, in API units.
 
-    Fields a mode does not use are 0, as PROTOCOL.md §3.8 requires on the wire (half b and
-    the dwells outside dense-disperse, ``on_s``/``off_s`` outside intermittent), so the program
-    is complete and a read-back compares exactly. ``mode`` and ``shape`` member names match
-    ``firmware_protocol.codes.Mode`` and ``Shape``; wire conversion is
-    ``firmware_protocol.units``' job, not this class's.
+    Fields a mode does not use are None (half b and the dwells outside dense-disperse,
+    ``on_s``/``off_s`` outside intermittent), as in ``eacontrol.program.ChannelProgram``; the
+    device layer writes them as 0 on the wire (PROTOCOL.md §3.8). ``mode`` and ``shape`` member
+    names match ``firmware_protocol.codes.Mode`` and ``Shape``. Wire conversion is the device
+    layer's job (``firmware_protocol.units``), not this class's.
 
     Attributes:
         channel: channel number, 1-based as in the profile and on the device's front panel.
@@ -88,9 +88,9 @@ class ChannelProgram:
         shape: symmetric or charge-balanced asymmetric biphasic.
         asym_ratio: recovery phase length / primary phase length (1 for symmetric).
         frequency_a_hz / phase_width_a_us: pulse rate and primary phase width of half a.
-        frequency_b_hz / phase_width_b_us: the same for half b.
-        dwell_a_s / dwell_b_s: dense-disperse dwell on each half.
-        on_s / off_s: intermittent train and pause lengths.
+        frequency_b_hz / phase_width_b_us: the same for half b (dense-disperse only).
+        dwell_a_s / dwell_b_s: time on each half (dense-disperse only).
+        on_s / off_s: train and pause lengths (intermittent only).
         interphase_gap_us: gap between the two phases of a pulse.
         intensity_mA: target peak current, reached by the start ramp from zero.
         ceiling_mA: the profile's ceiling for this channel in this step (the device, site and
@@ -105,12 +105,12 @@ class ChannelProgram:
     asym_ratio: int
     frequency_a_hz: float
     phase_width_a_us: float
-    frequency_b_hz: float
-    phase_width_b_us: float
-    dwell_a_s: float
-    dwell_b_s: float
-    on_s: float
-    off_s: float
+    frequency_b_hz: float | None
+    phase_width_b_us: float | None
+    dwell_a_s: float | None
+    dwell_b_s: float | None
+    on_s: float | None
+    off_s: float | None
     interphase_gap_us: float
     intensity_mA: float
     ceiling_mA: float
@@ -157,7 +157,7 @@ class _StepBase(BaseModel):
     def cycle(self) -> tuple[Segment, ...]:
         """The repeating cycle of the step, in order."""
 
-    def program(self, channel: int, ceiling_mA: float) -> ChannelProgram:
+    def params(self, channel: int, ceiling_mA: float) -> ChannelParams:
         """Resolve this step for one channel.
 
         Args:
@@ -165,25 +165,25 @@ class _StepBase(BaseModel):
             ceiling_mA: the profile's ceiling for this channel and step.
 
         Returns:
-            The complete channel program.
+            The channel's settings for this step.
         """
         trains = self.trains()
         a = trains[0]
-        b = trains[1] if len(trains) > 1 else PulseTrain(0.0, 0.0, "", "")
+        b = trains[1] if len(trains) > 1 else None
         dwells = {s.field: s.length_s for s in self.cycle()}
-        return ChannelProgram(
+        return ChannelParams(
             channel=channel,
             mode=self.MODE,
             shape=self.shape,
             asym_ratio=self.asym_ratio,
             frequency_a_hz=a.frequency_hz,
             phase_width_a_us=a.phase_width_us,
-            frequency_b_hz=b.frequency_hz,
-            phase_width_b_us=b.phase_width_us,
-            dwell_a_s=dwells.get("dwell_a_s", 0.0),
-            dwell_b_s=dwells.get("dwell_b_s", 0.0),
-            on_s=dwells.get("on_s", 0.0),
-            off_s=dwells.get("off_s", 0.0),
+            frequency_b_hz=None if b is None else b.frequency_hz,
+            phase_width_b_us=None if b is None else b.phase_width_us,
+            dwell_a_s=dwells.get("dwell_a_s"),
+            dwell_b_s=dwells.get("dwell_b_s"),
+            on_s=dwells.get("on_s"),
+            off_s=dwells.get("off_s"),
             interphase_gap_us=self.interphase_gap_us,
             intensity_mA=self.intensity_mA,
             ceiling_mA=ceiling_mA,

@@ -240,7 +240,7 @@ def test_calibrated_maximum_is_per_channel(
     )
     assert refusal.message.startswith("channel 2:")
     stack = LimitStack.build(patient=patient)
-    assert [stack.ceiling_mA(p) for p in profile.programs(0)] == [10.0, 3.5]
+    assert [stack.ceiling_mA(p) for p in profile.step_params(0)] == [10.0, 3.5]
 
 
 def test_rms_and_indicator_rules_with_a_stricter_standard(make_profile: ProfileMaker) -> None:

@@ -1,4 +1,4 @@
-"""The profile models: strict units, frozen, structure checked, programs read off a step."""
+"""The profile models: strict units, frozen, structure checked, settings read off a step."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from eacontrol.profiles import (
-    ChannelProgram,
+    ChannelParams,
     Profile,
     PulseShape,
     StimulationMode,
@@ -62,22 +62,22 @@ def test_structure_can_be_deferred_for_the_loader(
     assert profile.steps[0].channels == (1, 2)
 
 
-def test_continuous_program(make_profile: ProfileMaker, step_data: DataMaker) -> None:
+def test_continuous_params(make_profile: ProfileMaker, step_data: DataMaker) -> None:
     profile = make_profile(steps=[step_data(interphase_gap_us=20)])
-    program = profile.channel_program(0, 1)
-    assert program == ChannelProgram(
+    params = profile.channel_params(0, 1)
+    assert params == ChannelParams(
         channel=1,
         mode=StimulationMode.CONTINUOUS,
         shape=PulseShape.SYMMETRIC_BIPHASIC,
         asym_ratio=1,
         frequency_a_hz=2.0,
         phase_width_a_us=600.0,
-        frequency_b_hz=0.0,
-        phase_width_b_us=0.0,
-        dwell_a_s=0.0,
-        dwell_b_s=0.0,
-        on_s=0.0,
-        off_s=0.0,
+        frequency_b_hz=None,
+        phase_width_b_us=None,
+        dwell_a_s=None,
+        dwell_b_s=None,
+        on_s=None,
+        off_s=None,
         interphase_gap_us=20.0,
         intensity_mA=3.0,
         ceiling_mA=10.0,
@@ -85,11 +85,11 @@ def test_continuous_program(make_profile: ProfileMaker, step_data: DataMaker) ->
         ramp_down_s=2.0,
         duration_s=600.0,
     )
-    assert program.index == 0
-    assert program.mode.name == "CONTINUOUS"  # the same member names as firmware_protocol
+    assert params.index == 0
+    assert params.mode.name == "CONTINUOUS"  # the same member names as firmware_protocol
 
 
-def test_dense_disperse_and_intermittent_programs(
+def test_dense_disperse_and_intermittent_params(
     make_profile: ProfileMaker, step_data: DataMaker
 ) -> None:
     dense = step_data(
@@ -99,14 +99,14 @@ def test_dense_disperse_and_intermittent_programs(
     )  # fmt: skip
     sparse = step_data(mode="intermittent", on_s=1.5, off_s=1.5)
     profile = make_profile(steps=[dense, sparse])
-    a = profile.channel_program(0, 1)
+    a = profile.channel_params(0, 1)
     assert (a.mode, a.frequency_b_hz, a.phase_width_b_us, a.dwell_a_s, a.dwell_b_s) == (
         StimulationMode.DENSE_DISPERSE, 100.0, 200.0, 3.0, 3.0,
     )  # fmt: skip
-    assert (a.on_s, a.off_s) == (0.0, 0.0)
-    b = profile.channel_program(1, 1)
+    assert (a.on_s, a.off_s) == (None, None)
+    b = profile.channel_params(1, 1)
     assert (b.mode, b.on_s, b.off_s, b.dwell_a_s, b.frequency_b_hz) == (
-        StimulationMode.INTERMITTENT, 1.5, 1.5, 0.0, 0.0,
+        StimulationMode.INTERMITTENT, 1.5, 1.5, None, None,
     )  # fmt: skip
 
 
@@ -124,7 +124,7 @@ def test_ceiling_comes_from_the_step_then_the_channel_then_the_session(
     assert profile.ceiling(0, 1) == (7.0, "channels[0].ceiling_mA")
     assert profile.ceiling(0, 2) == (9.0, "session.ceiling_mA")
     assert profile.ceiling(1, 1) == (5.0, "steps[1].ceiling_mA")
-    assert [p.ceiling_mA for p in profile.programs(0)] == [7.0, 9.0]
+    assert [p.ceiling_mA for p in profile.step_params(0)] == [7.0, 9.0]
 
 
 def test_default_session_limits(make_profile: ProfileMaker) -> None:
@@ -134,10 +134,10 @@ def test_default_session_limits(make_profile: ProfileMaker) -> None:
     assert profile.total_duration_s == 600.0
 
 
-def test_programs_only_for_driven_channels(make_profile: ProfileMaker) -> None:
+def test_params_only_for_driven_channels(make_profile: ProfileMaker) -> None:
     profile = make_profile()
     with pytest.raises(KeyError):
-        profile.channel_program(0, 2)
+        profile.channel_params(0, 2)
     with pytest.raises(KeyError):
         profile.channel(3)
     assert str(profile.channel(1).electrodes[0]) == "BL23-L"
