@@ -13,7 +13,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
-from eacontrol.records.rows import TOTALS_COLUMNS, iso
+from eacontrol.records import rows
+from eacontrol.records.rows import iso
 from eacontrol.records.store import RecordStore
 
 __all__ = [
@@ -35,25 +36,36 @@ EXPORT_FORMAT = "eacontrol-session"
 EXPORT_VERSION = 1
 """The ``format_version`` field of a JSON export."""
 
-SAMPLE_COLUMNS = ("session_id", "t_s", "channel", "set_mA", "measured_mA", "impedance_ohm")
+SAMPLE_COLUMNS = ("session_id", *rows.SAMPLE_COLUMNS)
 """Columns of the samples CSV."""
 
 EVENT_COLUMNS = ("session_id", "t_s", "kind", "channel", "message", "data")
 """Columns of the events CSV (``data`` is JSON text)."""
 
+TOTALS_COLUMNS = ("session_id", *rows.TOTALS_COLUMNS)
+"""Columns of the delivered totals CSV (``step_index`` empty when unknown)."""
 
-def _write(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _write(out: TextIO, session_id: int, columns: Sequence[str], records: Iterable[object]) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow(columns)
     written = 0
-    for row in rows:
-        writer.writerow("" if v is None else v for v in row)
+    for record in records:
+        writer.writerow([session_id, *(_cell(getattr(record, c)) for c in columns[1:])])
         written += 1
     return written
 
 
 def export_samples_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
-    """Write the session's samples as CSV (:data:`SAMPLE_COLUMNS`).
+    """Write the session's samples as CSV (:data:`SAMPLE_COLUMNS`) by time, then channel.
 
     Returns:
         The number of rows written (the header not counted).
@@ -61,11 +73,7 @@ def export_samples_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
     Raises:
         UnknownSession: no such session.
     """
-    rows = (
-        (session_id, s.t_s, s.channel, s.set_mA, s.measured_mA, s.impedance_ohm)
-        for s in store.samples(session_id)
-    )
-    return _write(out, SAMPLE_COLUMNS, rows)
+    return _write(out, session_id, SAMPLE_COLUMNS, store.samples(session_id))
 
 
 def export_events_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
@@ -77,22 +85,11 @@ def export_events_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
     Raises:
         UnknownSession: no such session.
     """
-    rows = (
-        (
-            session_id,
-            e.t_s,
-            e.kind,
-            e.channel,
-            e.message,
-            json.dumps(e.data, ensure_ascii=False, sort_keys=True),
-        )
-        for e in store.events(session_id)
-    )
-    return _write(out, EVENT_COLUMNS, rows)
+    return _write(out, session_id, EVENT_COLUMNS, store.events(session_id))
 
 
 def export_totals_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
-    """Write the session's delivered totals as CSV (``session_id`` then :data:`TOTALS_COLUMNS`).
+    """Write the session's delivered totals as CSV (:data:`TOTALS_COLUMNS`).
 
     Returns:
         The number of rows written (the header not counted).
@@ -100,10 +97,7 @@ def export_totals_csv(store: RecordStore, session_id: int, out: TextIO) -> int:
     Raises:
         UnknownSession: no such session.
     """
-    rows = (
-        (session_id, *(getattr(t, c) for c in TOTALS_COLUMNS)) for t in store.totals(session_id)
-    )
-    return _write(out, ("session_id", *TOTALS_COLUMNS), rows)
+    return _write(out, session_id, TOTALS_COLUMNS, store.totals(session_id))
 
 
 def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from datetime import datetime
@@ -22,6 +23,7 @@ from eacontrol.records.model import (
 from eacontrol.records.owner import ProcessOwner
 
 __all__ = [
+    "SAMPLE_COLUMNS",
     "TOTALS_COLUMNS",
     "dump_json",
     "event_from_row",
@@ -31,24 +33,14 @@ __all__ = [
     "step_from_row",
     "summary_from_row",
     "totals_from_row",
-    "totals_values",
+    "values",
 ]
 
-TOTALS_COLUMNS = (
-    "channel",
-    "pulses_a",
-    "pulses_b",
-    "time_a_s",
-    "time_b_s",
-    "charge_pos_uC",
-    "charge_neg_uC",
-    "net_charge_uC",
-    "peak_mA",
-    "rms_mA",
-    "on_time_s",
-    "step_index",
-)
-"""The ``totals`` table's value columns, in :class:`ChannelTotals` field order."""
+TOTALS_COLUMNS = tuple(f.name for f in dataclasses.fields(ChannelTotals))
+"""The ``totals`` table's value columns: the :class:`ChannelTotals` fields, in order."""
+
+SAMPLE_COLUMNS = tuple(f.name for f in dataclasses.fields(Sample))
+"""The ``samples`` table's value columns: the :class:`Sample` fields, in order."""
 
 
 def iso(moment: datetime) -> str:
@@ -144,18 +136,12 @@ def event_from_row(row: sqlite3.Row) -> EventRecord:
 
 def sample_from_row(row: sqlite3.Row) -> Sample:
     """A sample from its row."""
-    return Sample(
-        t_s=row["t_s"],
-        channel=row["channel"],
-        set_mA=row["set_mA"],
-        measured_mA=row["measured_mA"],
-        impedance_ohm=row["impedance_ohm"],
-    )
+    return Sample(**{column: row[column] for column in SAMPLE_COLUMNS})
 
 
-def totals_values(totals: ChannelTotals) -> tuple[object, ...]:
-    """Values for :data:`TOTALS_COLUMNS`."""
-    return tuple(getattr(totals, column) for column in TOTALS_COLUMNS)
+def values(record: Sample | ChannelTotals, columns: tuple[str, ...]) -> tuple[object, ...]:
+    """A record's values for ``columns`` (:data:`SAMPLE_COLUMNS`, :data:`TOTALS_COLUMNS`)."""
+    return tuple(getattr(record, column) for column in columns)
 
 
 def totals_from_row(row: sqlite3.Row) -> ChannelTotals:

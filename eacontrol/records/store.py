@@ -197,12 +197,8 @@ class RecordStore:
         with self._transaction("recording samples") as conn:
             self._require_running(conn, session_id, [s.channel for s in samples])
             conn.executemany(
-                "INSERT INTO samples (session_id, t_s, channel, set_mA, measured_mA, "
-                "impedance_ohm) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (session_id, s.t_s, s.channel, s.set_mA, s.measured_mA, s.impedance_ohm)
-                    for s in samples
-                ],
+                _insert("samples", rows.SAMPLE_COLUMNS),
+                [(session_id, *rows.values(s, rows.SAMPLE_COLUMNS)) for s in samples],
             )
 
     def record_totals(self, session_id: int, totals: Sequence[ChannelTotals]) -> None:
@@ -213,8 +209,6 @@ class RecordStore:
             ParameterError: totals name a channel the prescription does not define.
             RecordError: the session has ended, or the records could not be written.
         """
-        columns = ", ".join(rows.TOTALS_COLUMNS)
-        marks = ", ".join("?" for _ in rows.TOTALS_COLUMNS)
         with self._transaction("recording delivered totals") as conn:
             self._require_running(conn, session_id, [t.channel for t in totals])
             for t in totals:
@@ -223,8 +217,8 @@ class RecordStore:
                     (session_id, t.channel, t.step_index),
                 )
                 conn.execute(
-                    f"INSERT INTO totals (session_id, {columns}) VALUES (?, {marks})",
-                    (session_id, *rows.totals_values(t)),
+                    _insert("totals", rows.TOTALS_COLUMNS),
+                    (session_id, *rows.values(t, rows.TOTALS_COLUMNS)),
                 )
 
     def end_session(
@@ -380,6 +374,12 @@ class RecordStore:
                 raise ParameterError(
                     "channel", channel, f"a channel of the prescription {sorted(defined)}"
                 )
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT INTO table (session_id, columns...) VALUES (?, ...)``."""
+    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    return f"INSERT INTO {table} (session_id, {', '.join(columns)}) VALUES ({marks})"
 
 
 def _channels_of(prescription: dict[str, Any]) -> frozenset[int]:

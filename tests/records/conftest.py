@@ -113,16 +113,16 @@ def record_finished_session(store: RecordStore, meta: SessionMeta) -> int:
     session_id = store.begin_session(meta)
     store.record_step(session_id, replace(STEP_0, ended_s=None))
     store.record_event(session_id, EVENTS[0])
-    for t in range(0, 1200, 10):
-        store.record_samples(session_id, samples_for(float(t)))
+    for minute in range(0, 1200, 60):  # a batch a minute, a sample every 10 s
+        batch = [s for t in range(minute, minute + 60, 10) for s in samples_for(float(t))]
+        store.record_samples(session_id, batch)
     store.record_event(session_id, EVENTS[1])
     store.record_event(session_id, EVENTS[2])
     store.record_step(session_id, STEP_0)
     store.record_totals(session_id, TOTALS[:2])
     store.record_step(session_id, replace(STEP_1, ended_s=None))
     store.record_event(session_id, EVENTS[3])
-    for t in range(1200, 1500, 10):
-        store.record_samples(session_id, samples_for(float(t))[:1])
+    store.record_samples(session_id, [samples_for(float(t))[0] for t in range(1200, 1500, 10)])
     store.record_step(session_id, STEP_1)
     store.record_totals(session_id, TOTALS[2:])
     store.record_event(session_id, EVENTS[4])

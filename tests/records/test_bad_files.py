@@ -25,8 +25,8 @@ def _make_db(path: Path, meta: SessionMeta | None = None, samples: int = 0) -> N
     with RecordStore.open(path) as store:
         if meta is not None:
             session_id = store.begin_session(meta)
-            for t in range(samples):
-                store.record_samples(session_id, [Sample(float(t), 1, 1.0, 1.0, 900.0)])
+            batch = [Sample(float(t), 1, 1.0, 1.0, 900.0) for t in range(samples)]
+            store.record_samples(session_id, batch)
             store.end_session(session_id, Outcome.COMPLETED, meta.started_at)
 
 
@@ -165,7 +165,7 @@ def test_random_bytes_are_refused(tmp_path: Path) -> None:
 def test_damaged_page_is_found_before_a_session(
     db_path: Path, make_meta: Callable[..., SessionMeta]
 ) -> None:
-    _make_db(db_path, make_meta(), samples=400)
+    _make_db(db_path, make_meta(), samples=2000)
     page = sqlite3.connect(db_path).execute("PRAGMA page_size").fetchone()[0]
     data = bytearray(db_path.read_bytes())
     pages = len(data) // page

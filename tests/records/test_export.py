@@ -39,6 +39,14 @@ def test_samples_csv_parses_back(store: RecordStore, finished: Any) -> None:
     written = export_samples_csv(store, finished.id, out)
     rows = _csv(out.getvalue())
     assert out.getvalue().splitlines()[0] == ",".join(SAMPLE_COLUMNS)
+    assert SAMPLE_COLUMNS == (
+        "session_id",
+        "t_s",
+        "channel",
+        "set_mA",
+        "measured_mA",
+        "impedance_ohm",
+    )
     assert written == len(rows) == 270
     parsed = [
         Sample(
@@ -88,12 +96,10 @@ def test_totals_csv_parses_back(store: RecordStore, finished: Any) -> None:
     out = io.StringIO(newline="")
     assert export_totals_csv(store, finished.id, out) == 3
     rows = _csv(out.getvalue())
-    assert list(rows[0]) == ["session_id", *TOTALS_COLUMNS]
+    assert list(rows[0]) == list(TOTALS_COLUMNS)
     ints = {"channel", "pulses_a", "pulses_b", "step_index"}
     parsed = [
-        ChannelTotals(
-            **{c: (int(r[c]) if c in ints else float(r[c])) for c in TOTALS_COLUMNS}  # type: ignore[arg-type]
-        )
+        ChannelTotals(**{c: (int(r[c]) if c in ints else float(r[c])) for c in TOTALS_COLUMNS[1:]})
         for r in rows
     ]
     assert parsed == store.totals(finished.id)

@@ -23,6 +23,7 @@ from eacontrol.records import (
     StepRecord,
     UnknownSession,
 )
+from eacontrol.status import ChannelDose
 
 MakeMeta = Callable[..., SessionMeta]
 
@@ -107,14 +108,20 @@ def test_totals_round_trip_and_replace_per_step_and_channel(
     assert store.totals(session_id) == [later, step_1, later_unknown]
 
 
-def test_totals_from_dose_converts_nanocoulombs(make_meta: MakeMeta) -> None:
-    class Dose:
-        pulses_a, pulses_b = 1200, 60000
-        time_a_s, time_b_s = 600.0, 600.0
-        charge_pos_nC, charge_neg_nC = 38_160_000, 38_159_990
-        peak_mA, rms_mA, on_time_s = 3.5, 0.61, 1195.0
-
-    totals = ChannelTotals.from_dose(Dose(), channel=1, step_index=0)
+def test_totals_from_the_devices_dose_converts_nanocoulombs() -> None:
+    dose = ChannelDose(
+        channel=0,  # the wire's index
+        pulses_a=1200,
+        pulses_b=60000,
+        time_a_s=600.0,
+        time_b_s=600.0,
+        charge_pos_nC=38_160_000,
+        charge_neg_nC=38_159_990,
+        peak_mA=3.5,
+        rms_mA=0.61,
+        on_time_s=1195.0,
+    )
+    totals = ChannelTotals.from_dose(dose, channel=1, step_index=0)
     assert totals.charge_pos_uC == 38160.0
     assert totals.net_charge_uC == pytest.approx(0.01)
     assert (totals.channel, totals.step_index, totals.pulses_b) == (1, 0, 60000)
