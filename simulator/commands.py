@@ -194,8 +194,9 @@ def _set_intensity(device: Device, header: Header, command: SetIntensity) -> Ack
 
 
 def _stop(device: Device, header: Header, stop: Stop) -> Ack:
-    # Accepted in every state and session, with or without a lease (§3.6).
-    for channel in _masked(device, stop.channel_mask):
+    # Accepted in every state and session, with or without a lease, and never refused for its
+    # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.6).
+    for channel in _masked(device, stop.channel_mask & device.model.all_channels_mask):
         channel.stop(stop.mode, device.now_us)
     return _ack(MsgType.STOP)
 

@@ -212,9 +212,11 @@ class ChannelRecorder:
         self._store(segment)
         self._time_a_us += time_a_us
         self._time_b_us += time_b_us
-        pulses_b = int(np.count_nonzero(table["half"]))
+        # A pulse of 0 µA (the first onset of a ramp from zero) delivers nothing: not counted.
+        delivered = table["amp_pos_uA"] > 0
+        pulses_b = int(np.count_nonzero(delivered & (table["half"] == 1)))
         self._pulses_b += pulses_b
-        self._pulses_a += table.size - pulses_b
+        self._pulses_a += int(np.count_nonzero(delivered)) - pulses_b
         charge_pos_pC = table["amp_pos_uA"] * table["width_pos_us"]
         charge_neg_pC = table["amp_neg_uA"] * table["width_neg_us"]
         self._charge_pos_nC += float(charge_pos_pC.sum()) / _PC_PER_NC

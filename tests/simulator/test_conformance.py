@@ -564,9 +564,14 @@ def test_stop_never_leaves_fault(host: RawHost, make_program: ProgramFactory) ->
     assert host.device.channel_state(0) == ChannelState.FAULT
 
 
-def test_stop_with_a_mask_beyond_the_channels_is_refused(host: RawHost) -> None:
-    nak = host.nak(Stop(channel_mask=0xFF, mode=StopMode.IMMEDIATE), NakCode.BAD_CHANNEL)
-    assert (nak.field, nak.limit) == (0, 6)
+def test_stop_with_a_mask_beyond_the_channels_stops_those_that_exist(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    """STOP is never refused for its mask: 0xFF means "everything" on any device (§3.6)."""
+    running(host, make_program)
+    host.ok(Stop(channel_mask=0xFF, mode=StopMode.IMMEDIATE))
+    assert host.device.outputs_off
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
 
 
 # --- §3.7 START -----------------------------------------------------------------------------

@@ -83,7 +83,8 @@ def test_30_minute_6_channel_dense_disperse_session() -> None:
         # 2 Hz and 100 Hz over 900 s each, within one pulse per dwell (exact here).
         assert abs(channel.pulses_a - 2 * channel.time_a_us / S) <= dwells_per_half
         assert abs(channel.pulses_b - 100 * channel.time_b_us / S) <= dwells_per_half
-        assert (channel.pulses_a, channel.pulses_b) == (1800, 90_000)
+        # The onset at START is at 0 µA (the ramp starts from zero) and is not counted.
+        assert (channel.pulses_a, channel.pulses_b) == (1799, 90_000)
         assert channel.net_charge_nC == pytest.approx(0, abs=1e-6 * channel.charge_pos_nC)
         assert channel.peak_uA == DENSE_DISPERSE_2_100.target_uA
 
@@ -122,7 +123,7 @@ def test_heartbeat_flushes_give_the_same_totals_as_one_segment() -> None:
 def test_a_ramp_is_accounted_at_each_onset() -> None:
     channel = ChannelRecorder()
     channel.deliver(CONTINUOUS_100_HZ, 0, 0, S, 0, 1000)  # 0, 10, ..., 990 µA
-    assert channel.pulses_a == 100
+    assert channel.pulses_a == 99  # the onset at t = 0 of the ramp from 0 µA is not a pulse
     assert channel.peak_uA == pytest.approx(990)
     assert channel.charge_pos_nC == pytest.approx(sum(10 * k for k in range(100)) * 200 / 1000)
     table = channel.pulse_table(0, S)
@@ -150,7 +151,7 @@ def test_asymmetric_pulses_are_balanced_and_peak_at_the_first_phase() -> None:
     channel = ChannelRecorder()
     channel.deliver(ASYMMETRIC, 0, 0, 10 * S, 0, 3000)
     channel.deliver(ASYMMETRIC, 0, 10 * S, 20 * S, 3000, 3000)
-    assert channel.pulses_a == 60
+    assert channel.pulses_a == 59  # the onset at t = 0 of the ramp from 0 µA is not a pulse
     assert channel.net_charge_nC == pytest.approx(0, abs=1e-9 * channel.charge_pos_nC)
     assert channel.peak_uA == 3000
 
