@@ -36,6 +36,7 @@ from firmware_protocol.errors import (
 )
 from firmware_protocol.frame import (
     HEADER_SIZE,
+    KNOWN_INCOMPAT_FLAGS,
     MAX_ENCODED_FRAME,
     MAX_FRAME,
     MAX_PAYLOAD,
@@ -80,6 +81,7 @@ from firmware_protocol.messages import (
 __all__ = [
     "CHECK_VALUE",
     "HEADER_SIZE",
+    "KNOWN_INCOMPAT_FLAGS",
     "MAX_CHANNELS",
     "MAX_ENCODED_FRAME",
     "MAX_FRAME",

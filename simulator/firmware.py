@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from firmware_protocol import (
+    KNOWN_INCOMPAT_FLAGS,
     NO_CHANNEL,
     PROTO_MAJOR,
     ChannelState,
@@ -38,7 +39,6 @@ from firmware_protocol import (
     VersionMismatch,
     encode_frame,
 )
-from firmware_protocol.frame import KNOWN_INCOMPAT_FLAGS
 from simulator.channel import Channel, StopCause
 from simulator.checks import Refused
 from simulator.commands import CACHED, HANDLERS
