@@ -1,0 +1,154 @@
+"""Exit codes of eactl and the one place that turns an error into a message and a code.
+
+==== ======================================================================================
+code meaning
+==== ======================================================================================
+0    success
+1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request
+2    usage: the command line itself is wrong (argparse)
+3    device, link or records: the port, the device or the session database failed
+4    stopped: a session ended early by the operator, a fault, or with its stop not confirmed
+70   internal error: a bug in eactl (``EX_SOFTWARE`` of sysexits.h); the traceback with ``-vv``
+130  interrupted by Ctrl-C outside a stimulation session (128 + SIGINT, the shell convention)
+==== ======================================================================================
+
+User errors never print a traceback: :func:`report_error` prints ``str(err)``, which for every
+eacontrol error names what, where (file, field path, line), the allowed range and the limit
+layer.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+import traceback
+from typing import TextIO
+
+from eacontrol.errors import (
+    DeviceError,
+    DeviceFault,
+    InvalidNeedleSite,
+    LinkError,
+    ParameterError,
+    ProfileError,
+    RecordError,
+    SessionError,
+    SessionStopped,
+    StopNotConfirmed,
+    UnknownAcupoint,
+)
+from eacontrol.records import UnknownSession
+
+__all__ = [
+    "STOP_ALARM",
+    "CliError",
+    "ExitCode",
+    "UsageError",
+    "exit_code_for",
+    "report_error",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes of eactl (``docs/cli.md``)."""
+
+    OK = 0
+    REFUSED = 1
+    USAGE = 2
+    DEVICE = 3
+    STOPPED = 4
+    SOFTWARE = 70
+    INTERRUPTED = 130
+
+
+STOP_ALARM = (
+    "!!! STOP NOT CONFIRMED: the device did not confirm its outputs off. !!!\n"
+    "!!! Press the stimulator's hardware STOP button now, or disconnect the electrodes. !!!"
+)
+"""What eactl prints, loudly, when a stop is not confirmed (DESIGN.md §3)."""
+
+
+class CliError(Exception):
+    """A problem with what the user asked eactl to do, outside the library's error tree.
+
+    Attributes:
+        exit_code: the code eactl exits with.
+    """
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.REFUSED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class UsageError(CliError):
+    """The command line is wrong in a way argparse cannot see (exit code 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ExitCode.USAGE)
+
+
+# Order matters: the first class an error is an instance of decides (subclasses first).
+_CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
+    (StopNotConfirmed, ExitCode.STOPPED),
+    (SessionStopped, ExitCode.STOPPED),
+    (DeviceFault, ExitCode.STOPPED),
+    # An unknown session id is a wrong argument, not a failing database.
+    (UnknownSession, ExitCode.REFUSED),
+    (LinkError, ExitCode.DEVICE),
+    (DeviceError, ExitCode.DEVICE),
+    (RecordError, ExitCode.DEVICE),
+    (ProfileError, ExitCode.REFUSED),
+    (ParameterError, ExitCode.REFUSED),
+    (UnknownAcupoint, ExitCode.REFUSED),
+    (InvalidNeedleSite, ExitCode.REFUSED),
+    (SessionError, ExitCode.REFUSED),
+    (KeyboardInterrupt, ExitCode.INTERRUPTED),
+)
+
+
+def exit_code_for(err: BaseException) -> ExitCode:
+    """The exit code for an error (``ExitCode.SOFTWARE`` for anything unexpected)."""
+    if isinstance(err, CliError):
+        return err.exit_code
+    for kind, code in _CODES:
+        if isinstance(err, kind):
+            return code
+    return ExitCode.SOFTWARE
+
+
+def report_error(err: BaseException, verbosity: int = 0, stream: TextIO | None = None) -> int:
+    """Print an error for the operator and return the exit code.
+
+    Known errors print ``eactl: <message>``; a stop not confirmed adds :data:`STOP_ALARM`
+    before and after the message so that it cannot be missed. An unexpected error prints a
+    short line naming its type; its traceback only with ``-vv``.
+
+    Args:
+        err: the error.
+        verbosity: the number of ``-v`` flags given.
+        stream: where to print (default: ``sys.stderr`` at the time of the call).
+
+    Returns:
+        The exit code (:func:`exit_code_for`).
+    """
+    out = sys.stderr if stream is None else stream
+    code = exit_code_for(err)
+    if isinstance(err, StopNotConfirmed):
+        print(f"{STOP_ALARM}\neactl: {err}\n{STOP_ALARM}", file=out)
+    elif isinstance(err, KeyboardInterrupt):
+        print("eactl: interrupted", file=out)
+    elif code is ExitCode.SOFTWARE:
+        print(
+            f"eactl: internal error: {type(err).__name__}: {err}"
+            + ("" if verbosity >= 2 else " (run with -vv for the traceback)"),
+            file=out,
+        )
+        if verbosity >= 2:
+            traceback.print_exception(err, file=out)
+    else:
+        print(f"eactl: {err}", file=out)
+    log.debug("exit code %d after %s", code, type(err).__name__)
+    return int(code)

@@ -1,0 +1,144 @@
+"""``eactl profiles`` (the stored and local profiles) and ``eactl schema`` (the JSON Schema).
+
+Local profiles are the ``*.toml`` and ``*.json`` files in the folders given with ``--dir``, else
+in ``$EACONTROL_PROFILES`` (folders separated by ``os.pathsep``), else in
+``$XDG_DATA_HOME/eacontrol/profiles`` (``~/.local/share/eacontrol/profiles``). A local profile is
+run by its path, so a file can never shadow a reviewed stored profile of the same name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eacontrol.cli import show_cmd, validate_cmd
+from eacontrol.cli.exitcodes import ExitCode
+from eacontrol.cli.table import count_text, duration_text, render_table
+from eacontrol.profiles import Validation, profile_json_schema, stored_profile_names, validate_file
+
+__all__ = ["PROFILES_ENV_VAR", "ProfileEntry", "local_profile_dirs", "register"]
+
+PROFILES_ENV_VAR = "EACONTROL_PROFILES"
+"""Environment variable naming the folders of local profiles."""
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """One line of ``eactl profiles``.
+
+    Attributes:
+        name: the stored name, or the local file's path (what ``eactl run`` takes).
+        origin: ``stored`` or ``local``.
+        title: the profile's ``name`` field ("" when it does not load).
+        indication: what it is for.
+        duration_s: the steps' total, None when it does not load.
+        refusals / advisories: the counts of findings under the standard layer.
+    """
+
+    name: str
+    origin: str
+    title: str
+    indication: str
+    duration_s: float | None
+    refusals: int
+    advisories: int
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``ok, N advisories`` or ``REFUSED (N)``."""
+        if self.refusals:
+            return f"REFUSED ({self.refusals})"
+        if self.advisories:
+            return f"ok, {count_text(self.advisories, 'advisory', 'advisories')}"
+        return "ok"
+
+
+def local_profile_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The default folders of local profiles (``$EACONTROL_PROFILES``, else the XDG folder)."""
+    env = os.environ if environ is None else environ
+    listed = env.get(PROFILES_ENV_VAR, "")
+    if listed:
+        return [Path(p).expanduser() for p in listed.split(os.pathsep) if p]
+    xdg = env.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return [base / "eacontrol" / "profiles"]
+
+
+def _entry(name: str, origin: str, result: Validation) -> ProfileEntry:
+    profile = result.profile
+    return ProfileEntry(
+        name=name,
+        origin=origin,
+        title=profile.name if profile else "",
+        indication=profile.indication if profile else "",
+        duration_s=profile.total_duration_s if profile else None,
+        refusals=len(result.refusals) if profile else max(len(result.refusals), 1),
+        advisories=len(result.advisories),
+    )
+
+
+def _entries(dirs: list[Path]) -> list[ProfileEntry]:
+    found = [_entry(name, "stored", validate_file(name)) for name in stored_profile_names()]
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in (".toml", ".json") and path.is_file():
+                found.append(_entry(str(path), "local", validate_file(path)))
+    return found
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    dirs = [Path(d) for d in args.dir] if args.dir else local_profile_dirs()
+    entries = _entries(dirs)
+    if args.json:
+        records: list[dict[str, Any]] = [asdict(e) | {"status": e.status} for e in entries]
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    rows = [
+        (e.name, e.origin, e.indication or e.title or "-", duration_text(e.duration_s), e.status)
+        for e in entries
+    ]
+    print(render_table(("PROFILE", "FROM", "INDICATION", "DURATION", "STATUS"), rows))
+    searched = ", ".join(str(d) for d in dirs)
+    print(f"\nlocal profiles are read from: {searched}")
+    return int(ExitCode.OK)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(profile_json_schema(), indent=2, ensure_ascii=False))
+    return int(ExitCode.OK)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``profiles``, ``validate``, ``show`` and ``schema`` to the command parsers."""
+    parser = commands.add_parser(
+        "profiles",
+        help="list the stored and local profiles",
+        description="List the stored (reviewed) profiles and the local profile files, with "
+        "their indication, duration and whether they load under the standard limits.",
+    )
+    parser.add_argument(
+        "--dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=f"a folder of local profiles (repeatable; default ${PROFILES_ENV_VAR}, else "
+        "$XDG_DATA_HOME/eacontrol/profiles)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    parser.set_defaults(handler=_profiles)
+    validate_cmd.register(commands)
+    show_cmd.register(commands)
+    schema = commands.add_parser(
+        "schema",
+        help="print the profile JSON Schema",
+        description="Print the profile format as a JSON Schema (draft 2020-12). It covers keys, "
+        "types and structure; limits and placement rules are checked by 'eactl validate'.",
+    )
+    schema.set_defaults(handler=_schema)

@@ -1,0 +1,253 @@
+"""``eactl log list|show|export`` and ``eactl report``: the session records.
+
+Every command takes ``--db PATH``; without it the database is ``$EACONTROL_DB``, else the XDG
+data folder, exactly as the library resolves it (``eacontrol.records.resolve_db_path``). A
+database that does not exist is never created by these commands: ``log list`` says there are no
+sessions, the others refuse (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
+from eacontrol.cli.table import duration_text, number, render_table
+from eacontrol.records import (
+    DB_ENV_VAR,
+    RecordStore,
+    SessionSummary,
+    build_report,
+    export_events_csv,
+    export_samples_csv,
+    export_session_json,
+    export_totals_csv,
+    render_json,
+    render_markdown,
+    resolve_db_path,
+)
+
+__all__ = ["add_db_option", "register", "session_record"]
+
+_CSV_TABLES: dict[str, Callable[[RecordStore, int, TextIO], int]] = {
+    "samples": export_samples_csv,
+    "events": export_events_csv,
+    "totals": export_totals_csv,
+}
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--db PATH`` (the session database) to a command's parser."""
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help=f"the session database (default ${DB_ENV_VAR}, else "
+        "$XDG_DATA_HOME/eacontrol/sessions.sqlite3)",
+    )
+
+
+def _existing_db(args: argparse.Namespace) -> Path | None:
+    path = resolve_db_path(args.db)
+    return path if path.exists() else None
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[RecordStore]:
+    path = _existing_db(args)
+    if path is None:
+        raise CliError(
+            f"no session database at {resolve_db_path(args.db)} (give --db PATH or set "
+            f"{DB_ENV_VAR})"
+        )
+    with RecordStore.open(path) as store:
+        yield store
+
+
+@contextmanager
+def _output(target: str | None, csv: bool = False) -> Iterator[TextIO]:
+    """The file ``-o`` names (UTF-8), else stdout."""
+    if target is None or target == "-":
+        yield sys.stdout
+        return
+    try:
+        handle = open(target, "w", encoding="utf-8", newline="" if csv else None)  # noqa: SIM115
+    except OSError as err:
+        raise CliError(f"cannot write {target}: {err.strerror}") from err
+    with handle:
+        yield handle
+
+
+def session_record(summary: SessionSummary) -> dict[str, object]:
+    """One session as ``log list --json`` prints it."""
+    meta = summary.meta
+    return {
+        "id": summary.id,
+        "started_at": meta.started_at.isoformat(),
+        "ended_at": None if summary.ended_at is None else summary.ended_at.isoformat(),
+        "duration_s": summary.duration_s,
+        "outcome": summary.outcome.value,
+        "detail": summary.detail,
+        "profile_name": meta.profile_name,
+        "patient_id": meta.patient_id,
+        "operator_id": meta.operator_id,
+        "device_serial": meta.device_serial,
+        "port": meta.port,
+        "simulated": meta.simulated,
+    }
+
+
+def _list(args: argparse.Namespace) -> int:
+    path = _existing_db(args)
+    if path is None:
+        summaries: list[SessionSummary] = []
+    else:
+        with RecordStore.open(path) as store:
+            summaries = store.sessions(patient_id=args.patient, limit=args.limit)
+    if args.json:
+        print(json.dumps([session_record(s) for s in summaries], indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    if not summaries:
+        print(f"no sessions in {resolve_db_path(args.db)}")
+        return int(ExitCode.OK)
+    rows = [
+        (
+            s.id,
+            s.meta.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            duration_text(s.duration_s),
+            s.outcome.value,
+            s.meta.profile_name,
+            s.meta.patient_id or "-",
+            s.meta.operator_id or "-",
+            "sim" if s.meta.simulated else s.meta.device_serial,
+        )
+        for s in summaries
+    ]
+    headers = ("ID", "STARTED (UTC)", "LENGTH", "OUTCOME", "PROFILE", "PATIENT", "OPERATOR", "DEV")
+    print(render_table(headers, rows, right=(0,)))
+    return int(ExitCode.OK)
+
+
+def _show(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        s = store.session(args.id)
+        steps, events, totals = store.steps(args.id), store.events(args.id), store.totals(args.id)
+        samples = len(store.samples(args.id))
+    meta = s.meta
+    device = "simulated device" if meta.simulated else f"{meta.device_model} {meta.device_serial}"
+    print(f"session {s.id}: {meta.profile_name} ({meta.profile_version})")
+    print(f"  started:  {meta.started_at.isoformat()}  length {duration_text(s.duration_s)}")
+    print(f"  outcome:  {s.outcome.value}" + (f" ({s.detail})" if s.detail else ""))
+    print(f"  device:   {device}, firmware {meta.firmware_version}, on {meta.port}")
+    print(f"  patient:  {meta.patient_id or '-'}   operator: {meta.operator_id or '-'}")
+    print(f"  samples:  {samples} (eactl log export {s.id} --format csv --table samples)")
+    print("\nSteps")
+    step_rows = [
+        (st.index, st.name or "-", st.mode, number(st.started_s), number(st.ended_s))
+        for st in steps
+    ]
+    print(render_table(("STEP", "LABEL", "MODE", "START s", "END s"), step_rows, right=(3, 4)))
+    print("\nEvents")
+    event_rows = [(number(e.t_s), e.kind, e.channel or "-", e.message) for e in events]
+    print(render_table(("t s", "KIND", "CH", "MESSAGE"), event_rows, right=(0,)))
+    print("\nDelivered")
+    total_rows = [
+        (
+            t.channel,
+            "-" if t.step_index is None else t.step_index,
+            t.pulses_a + t.pulses_b,
+            number(t.on_time_s),
+            number(t.peak_mA),
+            number(t.rms_mA),
+            number(t.charge_pos_uC),
+            number(t.net_charge_uC),
+        )
+        for t in totals
+    ]
+    headers = ("CH", "STEP", "PULSES", "ON s", "PEAK mA", "Irms mA", "Q+ µC", "NET µC")
+    print(render_table(headers, total_rows, right=(2, 3, 4, 5, 6, 7)))
+    return int(ExitCode.OK)
+
+
+def _export(args: argparse.Namespace) -> int:
+    csv = args.format == "csv"
+    if args.table is not None and not csv:
+        raise UsageError("--table chooses a CSV table; a JSON export holds every table")
+    with _store(args) as store:
+        store.session(args.id)  # an unknown id fails before the output file is created
+        with _output(args.output, csv=csv) as out:
+            if csv:
+                _CSV_TABLES[args.table or "samples"](store, args.id, out)
+            else:
+                export_session_json(store, args.id, out)
+    return int(ExitCode.OK)
+
+
+def _report(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        report = build_report(store, args.id)
+    text = render_json(report) if args.format == "json" else render_markdown(report)
+    with _output(args.output) as out:
+        out.write(text if text.endswith("\n") else text + "\n")
+    return int(ExitCode.OK)
+
+
+def _session_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.add_argument("id", type=int, metavar="ID", help="the session id (eactl log list)")
+    add_db_option(parser)
+    return parser
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``log`` (list, show, export) and ``report`` to the command parsers."""
+    log = commands.add_parser(
+        "log", help="list, show and export session records", description="Session records."
+    )
+    actions = log.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = actions.add_parser(
+        "list", help="list sessions, newest first", description="List sessions, newest first."
+    )
+    listing.add_argument("--patient", metavar="ID", help="only this patient's sessions")
+    listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions")
+    listing.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_db_option(listing)
+    listing.set_defaults(handler=_list)
+    show = _session_parser(
+        actions, "show", help="show one session's record", description="Show one session."
+    )
+    show.set_defaults(handler=_show)
+    export = _session_parser(
+        actions,
+        "export",
+        help="export one session as CSV or JSON",
+        description="Export one session's records at full precision: JSON (everything) or one "
+        "CSV table (samples, events or delivered totals).",
+    )
+    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export.add_argument(
+        "--table",
+        choices=tuple(_CSV_TABLES),
+        help="the CSV table to export (default samples)",
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    export.set_defaults(handler=_export)
+    report = _session_parser(
+        commands,
+        "report",
+        help="a session report (Markdown or JSON)",
+        description="Print the report of one session: identity, STRICTA items, steps, the "
+        "delivered dose per channel, events and findings.",
+    )
+    report.add_argument("--format", choices=("md", "json"), default="md")
+    report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    report.set_defaults(handler=_report)
