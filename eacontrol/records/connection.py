@@ -15,9 +15,9 @@ from pathlib import Path
 
 from eacontrol.errors import RecordError
 from eacontrol.records import recovery, schema
-from eacontrol.records.sqlite_errors import OTHER_DATABASE_HINT, record_error
+from eacontrol.records.sqlite_errors import OTHER_DATABASE_HINT, primary_code, record_error
 
-__all__ = ["open_checked", "write_transaction"]
+__all__ = ["open_checked", "open_read_only", "write_transaction"]
 
 log = logging.getLogger(__name__)
 
@@ -121,3 +121,60 @@ def open_checked(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
         return _connect(db, busy_timeout_s)
     except sqlite3.Error as err:
         raise record_error(db, "opening", err) from err
+
+
+_READONLY = 8
+_CANTOPEN = 14
+
+
+def _connect_read_only(db: Path, busy_timeout_s: float, immutable: bool) -> sqlite3.Connection:
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    conn = sqlite3.connect(
+        f"{db.resolve().as_uri()}?{flags}", uri=True, timeout=busy_timeout_s, isolation_level=None
+    )
+    try:
+        conn.row_factory = sqlite3.Row
+        version = schema.check_file(conn, db)
+    except BaseException:
+        conn.close()
+        raise
+    if version < schema.SCHEMA_VERSION:
+        conn.close()
+        raise RecordError(
+            f"session database {db}: schema version {version} is older than this eacontrol's "
+            f"({schema.SCHEMA_VERSION}) and a read-only open cannot migrate it; open it once "
+            "for writing to migrate it"
+        )
+    return conn
+
+
+def open_read_only(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """Open an existing database for reading only: nothing is created, migrated or marked.
+
+    For reports and exports from an archive, a copy or read-only media. On a read-only folder
+    without a ``-wal`` file (so nobody can be writing), the file is read as immutable.
+
+    Args:
+        db: the file.
+        busy_timeout_s: how long to wait for another process's lock.
+
+    Returns:
+        A read-only connection with ``sqlite3.Row`` rows.
+
+    Raises:
+        RecordError: the file is missing, damaged, another application's, of another schema
+            version, or cannot be read.
+    """
+    if not db.is_file():
+        raise RecordError(f"session database {db}: no such file; {OTHER_DATABASE_HINT}")
+    try:
+        return _connect_read_only(db, busy_timeout_s, immutable=False)
+    except sqlite3.Error as err:
+        wal = db.with_name(db.name + "-wal")
+        if primary_code(err) not in (_READONLY, _CANTOPEN) or wal.exists():
+            raise record_error(db, "opening read-only", err) from err
+    log.info("%s: read-only folder; reading the file as immutable", db)
+    try:
+        return _connect_read_only(db, busy_timeout_s, immutable=True)
+    except sqlite3.Error as err:
+        raise record_error(db, "opening read-only", err) from err

@@ -12,7 +12,7 @@ from pathlib import Path
 from eacontrol.errors import RecordError
 from eacontrol.records.paths import DB_ENV_VAR
 
-__all__ = ["OTHER_DATABASE_HINT", "corrupt_advice", "record_error"]
+__all__ = ["OTHER_DATABASE_HINT", "corrupt_advice", "primary_code", "record_error"]
 
 _PERM = 3
 _BUSY = 5
@@ -64,6 +64,12 @@ def corrupt_advice() -> str:
     )
 
 
+def primary_code(err: sqlite3.Error) -> int:
+    """SQLite's primary result code of ``err`` (-1 when it carries none)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    return -1 if code is None else int(code) & 0xFF
+
+
 def record_error(path: Path, action: str, err: sqlite3.Error) -> RecordError:
     """A ``RecordError`` for ``err``, raised while doing ``action`` on the database at ``path``.
 
@@ -75,8 +81,7 @@ def record_error(path: Path, action: str, err: sqlite3.Error) -> RecordError:
     Returns:
         The error to raise (``raise record_error(...) from err``).
     """
-    code = getattr(err, "sqlite_errorcode", None)
-    primary = -1 if code is None else code & 0xFF
+    primary = primary_code(err)
     name = getattr(err, "sqlite_errorname", type(err).__name__)
     return RecordError(
         f"session database {path}: {action} failed ({name}: {err}); {_advice(primary, path)}"

@@ -26,7 +26,7 @@ from typing import Any, Self
 from eacontrol.errors import ParameterError, RecordError
 from eacontrol.findings import Layer
 from eacontrol.records import recovery, rows
-from eacontrol.records.connection import open_checked, write_transaction
+from eacontrol.records.connection import open_checked, open_read_only, write_transaction
 from eacontrol.records.model import (
     ChannelTotals,
     EventRecord,
@@ -54,15 +54,20 @@ DEFAULT_BUSY_TIMEOUT_s = 5.0
 class RecordStore:
     """The session database. Open it with :meth:`open`; use it as a context manager."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         """Wrap an open, checked connection (use :meth:`open`)."""
         self._conn: sqlite3.Connection | None = conn
         self._path = path
+        self._read_only = read_only
         self._channels: dict[int, frozenset[int]] = {}
 
     @classmethod
     def open(
-        cls, path: Path | str | None = None, *, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_s
+        cls,
+        path: Path | str | None = None,
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_s,
+        read_only: bool = False,
     ) -> RecordStore:
         """Open (creating or migrating) the database and check it can hold a session.
 
@@ -76,6 +81,9 @@ class RecordStore:
             path: the file; None for :func:`~eacontrol.records.paths.default_db_path`
                 (``$EACONTROL_DB``, else the XDG data directory).
             busy_timeout_s: how long to wait for another process's write transaction.
+            read_only: only read (reports and exports from an archive, a copy or read-only
+                media): the file must exist with the current schema; nothing is created,
+                migrated or marked aborted, and every write is a ``RecordError``.
 
         Returns:
             The open store.
@@ -85,7 +93,14 @@ class RecordStore:
                 a newer schema; the message names the file, the problem and what to do.
         """
         db = resolve_db_path(path)
+        if read_only:
+            return cls(open_read_only(db, busy_timeout_s), db, read_only=True)
         return cls(open_checked(db, busy_timeout_s), db)
+
+    @property
+    def read_only(self) -> bool:
+        """True when opened with ``read_only=True``."""
+        return self._read_only
 
     @property
     def path(self) -> Path:
@@ -345,7 +360,12 @@ class RecordStore:
         return self._conn
 
     def _transaction(self, action: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return write_transaction(self._connection(), self._path, action)
+        conn = self._connection()
+        if self._read_only:
+            raise RecordError(
+                f"session database {self._path}: {action} refused: the store was opened read-only"
+            )
+        return write_transaction(conn, self._path, action)
 
     def _query(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         try:
