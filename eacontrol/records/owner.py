@@ -117,39 +117,37 @@ if sys.platform == "win32":
     import ctypes
     from ctypes import wintypes
 
+    _KERNEL32 = ctypes.WinDLL("kernel32", use_last_error=True)
     _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
     _STILL_ACTIVE = 259
     _ERROR_ACCESS_DENIED = 5
 
     def _windows_open(pid: int) -> int | None:
-        kernel32 = ctypes.windll.kernel32
-        handle: int | None = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        handle: int | None = _KERNEL32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
         return handle or None
 
     def _windows_alive(pid: int) -> bool:
-        kernel32 = ctypes.windll.kernel32
         handle = _windows_open(pid)
         if handle is None:
             # No such process gives ERROR_INVALID_PARAMETER; a protected one, access denied.
-            return bool(kernel32.GetLastError() == _ERROR_ACCESS_DENIED)
+            return ctypes.get_last_error() == _ERROR_ACCESS_DENIED
         try:
             code = wintypes.DWORD()
-            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            if not _KERNEL32.GetExitCodeProcess(handle, ctypes.byref(code)):
                 return True
             return code.value == _STILL_ACTIVE
         finally:
-            kernel32.CloseHandle(handle)
+            _KERNEL32.CloseHandle(handle)
 
     def _windows_creation_time(pid: int) -> int | None:
-        kernel32 = ctypes.windll.kernel32
         handle = _windows_open(pid)
         if handle is None:
             return None
         try:
+            # creation, exit, kernel and user time; the first is the marker.
             times = [wintypes.FILETIME() for _ in range(4)]
-            refs = [ctypes.byref(t) for t in times]
-            if not kernel32.GetProcessTimes(handle, *refs):
+            if not _KERNEL32.GetProcessTimes(handle, *(ctypes.byref(t) for t in times)):
                 return None
             return (times[0].dwHighDateTime << 32) | times[0].dwLowDateTime
         finally:
-            kernel32.CloseHandle(handle)
+            _KERNEL32.CloseHandle(handle)

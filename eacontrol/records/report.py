@@ -183,26 +183,24 @@ class Report(TypedDict):
     findings: list[str]
 
 
+def _site_item(text: str) -> SiteItem:
+    try:
+        site = parse_site(text)
+    except EAError:  # an unknown code in an old record: show it as written
+        return SiteItem(site=text, code=text, name=None, side=None, channels=[])
+    side = None if site.side is None else site.side.value
+    return SiteItem(
+        site=str(site), code=site.point.code, name=site.point.name, side=side, channels=[]
+    )
+
+
 def _sites(rx: Prescription) -> list[SiteItem]:
+    """Distinct needle sites (a site two channels share is one needle), with their channels."""
     found: dict[str, SiteItem] = {}
     for ch in rx["channels"]:
         for text in ch["electrodes"]:
-            try:
-                site = parse_site(text)
-            except EAError:  # an unknown code in an old record: show it as written
-                item = found.setdefault(
-                    text, SiteItem(site=text, code=text, name=None, side=None, channels=[])
-                )
-            else:
-                key = str(site)
-                side = None if site.side is None else site.side.value
-                item = found.setdefault(
-                    key,
-                    SiteItem(
-                        site=key, code=site.point.code, name=site.point.name, side=side, channels=[]
-                    ),
-                )
-            item["channels"].append(ch["channel"])
+            item = _site_item(text)
+            found.setdefault(item["site"], item)["channels"].append(ch["channel"])
     return list(found.values())
 
 
@@ -232,11 +230,9 @@ def _stricta(rx: Prescription, steps: list[StepRecord]) -> Stricta:
         for c in rx["channels"]
         if c["needle"] is not None
     ]
-    ran = None
-    if steps:
-        ran = max(s.ended_s if s.ended_s is not None else s.started_s for s in steps) - min(
-            s.started_s for s in steps
-        )
+    # First step start to last step end (or start, for a step that did not end).
+    ends = [s.ended_s if s.ended_s is not None else s.started_s for s in steps]
+    ran = max(ends) - min(s.started_s for s in steps) if steps else None
     return {
         "needle_count": len(sites),
         "points": _points(sites),

@@ -275,3 +275,19 @@ def test_unreadable_stored_prescription_is_a_record_error(
     )
     with pytest.raises(RecordError, match="stored prescription"):
         build_report(store, session_id)
+
+
+def test_a_site_two_channels_share_is_one_needle(store: RecordStore, make_meta: MakeMeta) -> None:
+    rx = make_meta().prescription
+    rx["channels"][1]["electrodes"] = ["BL25-L", "BL40-L"]  # BL25-L also on channel 1
+    report = build_report(store, store.begin_session(make_meta(prescription=rx)))
+    stricta = report["stricta"]
+    assert stricta["needle_count"] == 3
+    assert [(s["site"], s["channels"]) for s in stricta["sites"]] == [
+        ("BL23-L", [1]),
+        ("BL25-L", [1, 2]),
+        ("BL40-L", [2]),
+    ]
+    assert "| 2b needle sites | BL23-L (ch 1), BL25-L (ch 1, 2), BL40-L (ch 2) |" in (
+        render_markdown(report)
+    )
