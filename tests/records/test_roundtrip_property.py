@@ -40,6 +40,15 @@ samples = st.builds(
 )
 
 
+# make_meta is a stateless factory, so sharing it across examples is safe.
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
 @pytest.fixture(scope="module")
 def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
     path: Path = tmp_path_factory.mktemp("roundtrip") / "s.sqlite3"
@@ -47,13 +56,7 @@ def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield store
 
 
-# make_meta is a stateless factory, so sharing it across examples is safe.
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@SETTINGS
 @given(recorded=st.lists(events, max_size=6))
 def test_events_round_trip(
     shared_store: RecordStore, make_meta: MakeMeta, recorded: list[EventRecord]
@@ -64,13 +67,7 @@ def test_events_round_trip(
     assert shared_store.events(session_id) == recorded
 
 
-# make_meta is a stateless factory, so sharing it across examples is safe.
-@settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@SETTINGS
 @given(recorded=st.lists(samples, max_size=8))
 def test_samples_round_trip(
     shared_store: RecordStore, make_meta: MakeMeta, recorded: list[Sample]
