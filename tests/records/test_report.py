@@ -291,3 +291,17 @@ def test_a_site_two_channels_share_is_one_needle(store: RecordStore, make_meta: 
     assert "| 2b needle sites | BL23-L (ch 1), BL25-L (ch 1, 2), BL40-L (ch 2) |" in (
         render_markdown(report)
     )
+
+
+def test_intermittent_step_is_described_with_its_trains(
+    store: RecordStore, make_meta: MakeMeta
+) -> None:
+    rx = make_meta().prescription
+    rx["steps"][1].update(mode="intermittent", on_s=1.5, off_s=1.5, shape="symmetric")
+    markdown = render_markdown(build_report(store, store.begin_session(make_meta(prescription=rx))))
+    assert (
+        "Step 2 (2 Hz wind-down): intermittent 2 Hz (phase width 600 µs), trains of 1.5 s on "
+        "and 1.5 s off, symmetric charge-balanced biphasic rectangular pulses" in markdown
+    )
+    assert "| 2 2 Hz wind-down | intermittent, trains of 1.5 s on and 1.5 s off | 1 |" in markdown
+    assert "it did not run." in markdown
