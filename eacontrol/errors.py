@@ -25,6 +25,7 @@
     ├── SessionError                 the session runner refused or ended abnormally
     │   └── SessionStopped           ended early by the operator or a fault (outputs confirmed 0)
     └── RecordError                  the session database is locked, read-only or corrupt
+        └── UnknownSession(KeyError) no session with that id in the database
 
 Lower-level errors (pyserial, sqlite3, tomllib, pydantic, firmware_protocol) are translated once,
 at the boundary where they enter eacontrol, with ``raise … from err``.
@@ -59,6 +60,7 @@ __all__ = [
     "SessionStopped",
     "StopNotConfirmed",
     "UnknownAcupoint",
+    "UnknownSession",
 ]
 
 
@@ -243,3 +245,21 @@ class SessionStopped(SessionError):
 
 class RecordError(EAError):
     """The session database is locked, read-only or corrupt; nothing was stimulated."""
+
+
+class UnknownSession(RecordError, KeyError):
+    """No session with this id in the database.
+
+    Attributes:
+        session_id: the id asked for.
+        path: the database file.
+    """
+
+    def __init__(self, session_id: int, path: str) -> None:
+        self.session_id = session_id
+        self.path = path
+        super().__init__(f"session database {path}: no session {session_id}")
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ shows the repr of its argument; show the message plainly.
+        return str(self.args[0])

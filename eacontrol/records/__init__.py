@@ -9,6 +9,7 @@
     print(render_markdown(build_report(store, session_id)))
 """
 
+from eacontrol.errors import UnknownSession
 from eacontrol.records.delivered import ChannelDelivery, FrequencyShare
 from eacontrol.records.export import (
     EVENT_COLUMNS,
@@ -32,7 +33,6 @@ from eacontrol.records.model import (
     SessionMeta,
     SessionSummary,
     StepRecord,
-    UnknownSession,
     charge_imbalance_pct,
 )
 from eacontrol.records.owner import ProcessOwner

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eacontrol.errors import ParameterError, RecordError
+from eacontrol.errors import ParameterError
 from eacontrol.findings import Layer
 from eacontrol.records.owner import ProcessOwner
 
@@ -28,7 +28,6 @@ __all__ = [
     "SessionMeta",
     "SessionSummary",
     "StepRecord",
-    "UnknownSession",
     "charge_imbalance_pct",
     "utc",
 ]
@@ -48,24 +47,6 @@ class Outcome(enum.StrEnum):
     STOP_NOT_CONFIRMED = "stop_not_confirmed"  # outputs not confirmed off: hard alarm
     ERROR = "error"  # the software failed
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
-
-
-class UnknownSession(RecordError, KeyError):
-    """No session with this id in the database.
-
-    Attributes:
-        session_id: the id asked for.
-        path: the database file.
-    """
-
-    def __init__(self, session_id: int, path: str) -> None:
-        self.session_id = session_id
-        self.path = path
-        super().__init__(f"session database {path}: no session {session_id}")
-
-    def __str__(self) -> str:
-        # KeyError's own __str__ shows the repr of its argument; show the message plainly.
-        return str(self.args[0])
 
 
 def _refuse(parameter: str, value: object, allowed: str) -> ParameterError:

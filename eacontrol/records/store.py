@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from eacontrol.errors import ParameterError, RecordError
+from eacontrol.errors import ParameterError, RecordError, UnknownSession
 from eacontrol.findings import Layer
 from eacontrol.records import recovery, rows
 from eacontrol.records.connection import open_checked, open_read_only, write_transaction
@@ -35,7 +35,6 @@ from eacontrol.records.model import (
     SessionMeta,
     SessionSummary,
     StepRecord,
-    UnknownSession,
     utc,
 )
 from eacontrol.records.owner import ProcessOwner
