@@ -35,8 +35,9 @@ def _gated(step: Step, start_s: float, times: list[float], mA: list[float]) -> F
         for segment in cycle:
             stop = min(t + segment.length_s, end_s)
             if segment.train is not None and stop > t:
+                corners = [x for x in times if t < x < stop]  # ramp corners inside the train
                 out += [(t, 0.0)]
-                out += [(x, float(np.interp(x, times, mA))) for x in (t, stop)]
+                out += [(x, float(np.interp(x, times, mA))) for x in (t, *corners, stop)]
                 out += [(stop, 0.0)]
             t = stop
             if t >= end_s:

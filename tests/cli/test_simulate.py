@@ -1,0 +1,96 @@
+"""eactl simulate: the simulator as a child process, for another program (real time)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from eacontrol.cli import main
+from eacontrol.cli.simulate_cmd import simulator_command
+from eacontrol.device import connect
+
+Run = Callable[..., Any]
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="pty and SIGTERM are POSIX")
+
+
+def test_options_pass_through_to_python_m_simulator() -> None:
+    args = argparse.Namespace(
+        pty=False,
+        tcp="127.0.0.1:0",
+        scenario="flaky.toml",
+        channels=4,
+        seed=7,
+        baud=None,
+        serial="SIM-9",
+        load=["0=10k", "1=open"],
+        option=["drop=0.1"],
+        verbose=2,
+    )
+    assert simulator_command(args) == [
+        sys.executable, "-m", "simulator", "--tcp", "127.0.0.1:0", "--scenario", "flaky.toml",
+        "--channels", "4", "--seed", "7", "--serial", "SIM-9", "--load", "0=10k",
+        "--load", "1=open", "-o", "drop=0.1", "-v",
+    ]  # fmt: skip
+
+
+def test_simulator_usage_error_is_exit_2(capfd: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--tcp", "127.0.0.1:0", "-o", "bogus=1"])
+    assert code == 2
+    assert "unknown option 'bogus'" in capfd.readouterr().err
+
+
+def test_pty_or_tcp_is_required(eactl: Run) -> None:
+    assert eactl("simulate").code == 2
+    assert eactl("simulate", "--pty", "--tcp", "127.0.0.1:0").code == 2
+
+
+def _start(console_script: Path, *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(console_script), "simulate", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def served(console_script: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """Start ``eactl simulate ARGS``; yields (process, first line); stops it at teardown."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*argv: str) -> tuple[subprocess.Popen[str], str]:
+        process = _start(console_script, *argv)
+        started.append(process)
+        stdout: IO[str] | None = process.stdout
+        assert stdout is not None
+        return process, stdout.readline().strip()
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("where", [("--tcp", "127.0.0.1:0"), ("--pty",)])
+def test_another_program_connects_then_sigterm_stops_it(
+    served: Callable[..., tuple[subprocess.Popen[str], str]], where: tuple[str, ...]
+) -> None:
+    process, url = served(*where, "--seed", "3", "--channels", "2", "--serial", "SIM-CLI")
+    assert url.startswith("socket://127.0.0.1:" if where[0] == "--tcp" else "/dev/")
+    with connect(url) as stim:
+        assert stim.info.serial == "SIM-CLI"
+        assert stim.limits.channel_count == 2
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "stopped by signal" in err
