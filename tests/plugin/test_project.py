@@ -1,0 +1,130 @@
+"""The pytest plugin, exercised by a user's test project (``project/``) in its own pytest run.
+
+The project has no conftest: its fixtures come from the installed entry point. It runs once on
+the simulator, and once with ``--ea-port`` on a "real" device: the simulator served in real
+time behind a pseudo-terminal by ``python -m simulator --pty``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).parent / "project"
+
+Outcomes = dict[str, tuple[str, str]]
+
+
+def _outcomes(junit: Path) -> Outcomes:
+    """test name → (passed | failed | error | skipped, message)."""
+    found: Outcomes = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome, message = child.tag, child.get("message", "")
+        found[case.get("name", "")] = (outcome, message)
+    return found
+
+
+@pytest.fixture
+def run_project(tmp_path: Path) -> Callable[..., Outcomes]:
+    """Run the project (copied, so no cache lands in the repository) with extra options."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT, copy)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_PLUGINS")
+    }
+
+    def run(*options: str) -> Outcomes:
+        junit = tmp_path / "junit.xml"
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+        result = subprocess.run(
+            [*command, *options],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert junit.exists(), result.stdout + result.stderr
+        return _outcomes(junit)
+
+    return run
+
+
+ALL_TESTS = {
+    "test_device_reports_limits_and_starts_with_outputs_off",
+    "test_ramps_to_the_intensity_and_stops_at_zero",
+    "test_the_marker_configures_the_simulated_device",
+    "test_a_needle_coming_out_is_a_latched_fault",
+    "test_long_stimulation_runs_in_virtual_time",
+    "test_the_url_opens_with_pyserial_too",
+}
+
+
+def test_project_passes_on_the_simulator(run_project: Callable[..., Outcomes]) -> None:
+    outcomes = run_project()
+    assert set(outcomes) == ALL_TESTS
+    assert {name: o for name, (o, _) in outcomes.items() if o != "passed"} == {}
+
+
+@pytest.fixture
+def bench_device() -> Iterator[str]:
+    """A device in real time behind a pty (``python -m simulator --pty``); yields its path."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--pty", "--serial", "BENCH-1", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    path = process.stdout.readline().strip()
+    try:
+        yield path
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the bench device is served on a POSIX pty")
+def test_ea_port_points_the_same_tests_at_a_device(
+    run_project: Callable[..., Outcomes], bench_device: str
+) -> None:
+    outcomes = run_project("--ea-port", bench_device, "--ea-device-serial", "BENCH-1")
+    assert set(outcomes) == ALL_TESTS
+    states = {name: o for name, (o, _) in outcomes.items()}
+    assert states == {
+        "test_device_reports_limits_and_starts_with_outputs_off": "passed",
+        "test_ramps_to_the_intensity_and_stops_at_zero": "passed",  # in real time
+        "test_the_marker_configures_the_simulated_device": "skipped",
+        "test_a_needle_coming_out_is_a_latched_fault": "skipped",
+        # ea_simulator is always the simulator: these need no device.
+        "test_long_stimulation_runs_in_virtual_time": "passed",
+        "test_the_url_opens_with_pyserial_too": "passed",
+    }
+    reason = outcomes["test_the_marker_configures_the_simulated_device"][1]
+    assert "needs the simulator (channels, seed, serial); --ea-port is a real device" in reason
+    assert "electrode_off" in outcomes["test_a_needle_coming_out_is_a_latched_fault"][1]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the bench device is served on a POSIX pty")
+def test_a_pinned_serial_refuses_another_device(
+    run_project: Callable[..., Outcomes], bench_device: str
+) -> None:
+    outcomes = run_project(
+        "--ea-port", bench_device, "--ea-device-serial", "EA6-000123", "-k", "reports_limits"
+    )
+    outcome, message = outcomes["test_device_reports_limits_and_starts_with_outputs_off"]
+    assert outcome == "error"
+    assert "IdentityMismatch" in message
