@@ -1,0 +1,179 @@
+"""Single-key input for ``eactl run``'s live view: the terminal in cbreak mode, keys to commands.
+
+============== =================================================================
+key            command
+============== =================================================================
+↑ or + (=)     raise the selected channel by one step
+↓ or -         lower the selected channel by one step
+1 … 8          select that channel
+p              pause / resume
+s or q         stop (ramp down to zero)
+Esc or space   emergency stop (outputs off at once)
+Ctrl-C         stop, confirmed (SIGINT still works in cbreak mode)
+============== =================================================================
+
+An arrow key arrives as an escape sequence (``ESC [ A``). A lone ESC, or an ESC at the end of
+what was read that does not complete a known sequence, is taken as Esc: when in doubt, the
+emergency stop wins.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import select
+import sys
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+__all__ = ["Action", "Command", "KeyDecoder", "Terminal"]
+
+_ESC = 0x1B
+_ARROWS = {b"\x1b[A": "up", b"\x1bOA": "up", b"\x1b[B": "down", b"\x1bOB": "down"}
+
+
+class Action(enum.StrEnum):
+    """What a key asks the session to do."""
+
+    RAISE = "raise"
+    LOWER = "lower"
+    SELECT = "select"
+    PAUSE = "pause"
+    STOP = "stop"
+    EMERGENCY = "emergency"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One decoded key.
+
+    Attributes:
+        action: what to do.
+        channel: the channel number for ``SELECT`` (1-based), else None.
+    """
+
+    action: Action
+    channel: int | None = None
+
+
+_SINGLE: dict[int, Action] = {
+    ord("+"): Action.RAISE,
+    ord("="): Action.RAISE,
+    ord("-"): Action.LOWER,
+    ord("_"): Action.LOWER,
+    ord("p"): Action.PAUSE,
+    ord("P"): Action.PAUSE,
+    ord("s"): Action.STOP,
+    ord("S"): Action.STOP,
+    ord("q"): Action.STOP,
+    ord("Q"): Action.STOP,
+    ord(" "): Action.EMERGENCY,
+}
+
+
+def _sequence_end(data: bytes, i: int) -> int | None:
+    """The index after the escape sequence starting at ``data[i]`` (ESC), or None if the bytes
+    do not hold a complete CSI (``ESC [ params final``) or SS3 (``ESC O x``) sequence."""
+    kind = data[i + 1 : i + 2]
+    if kind == b"O":
+        return i + 3 if i + 2 < len(data) else None
+    if kind != b"[":
+        return None
+    for j in range(i + 2, len(data)):
+        if 0x40 <= data[j] <= 0x7E:  # the final byte of a CSI sequence (ECMA-48)
+            return j + 1
+    return None
+
+
+class KeyDecoder:
+    """Turns the bytes read from the terminal into commands; other keys are ignored."""
+
+    def decode(self, data: bytes) -> list[Command]:
+        """Decode one read's bytes.
+
+        Args:
+            data: what one read returned (a terminal writes a whole escape sequence at once).
+
+        Returns:
+            The commands, in order.
+        """
+        commands: list[Command] = []
+        i = 0
+        while i < len(data):
+            byte = data[i]
+            if byte == _ESC:
+                end = _sequence_end(data, i)
+                if end is None:  # a lone or broken ESC: the emergency stop wins
+                    commands.append(Command(Action.EMERGENCY))
+                    i += 1
+                    continue
+                arrow = _ARROWS.get(bytes(data[i:end]))
+                if arrow is not None:
+                    commands.append(Command(Action.RAISE if arrow == "up" else Action.LOWER))
+                i = end  # another key's sequence (→, F5, …) is ignored
+                continue
+            if ord("1") <= byte <= ord("8"):
+                commands.append(Command(Action.SELECT, byte - ord("0")))
+            elif byte in _SINGLE:
+                commands.append(Command(_SINGLE[byte]))
+            i += 1
+        return commands
+
+
+class Terminal:
+    """The operator's terminal: cbreak mode while the view runs, restored on exit.
+
+    Without a TTY (a pipe, a CI log) it reads no keys and changes nothing.
+
+    Attributes:
+        interactive: True when stdin and stdout are terminals and keys are read.
+    """
+
+    def __init__(self, fd: int | None = None, interactive: bool | None = None) -> None:
+        """Use the terminal on ``fd`` (default stdin).
+
+        Args:
+            fd: the input file descriptor.
+            interactive: force key reading on or off (default: whether both are TTYs).
+        """
+        self._fd = sys.stdin.fileno() if fd is None else fd
+        if interactive is None:
+            interactive = os.isatty(self._fd) and sys.stdout.isatty()
+        self.interactive = interactive
+        self._saved: list[Any] | None = None
+        self._decoder = KeyDecoder()
+
+    def __enter__(self) -> Self:
+        if self.interactive and os.name == "posix":
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(self._fd)
+            tty.setcbreak(self._fd)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        """Put the terminal back as it was (safe twice)."""
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def read(self, timeout_s: float) -> list[Command]:
+        """Wait up to ``timeout_s`` for keys and return their commands ([] without a TTY)."""
+        if not self.interactive:
+            return []
+        ready, _, _ = select.select([self._fd], [], [], max(timeout_s, 0.0))
+        if not ready:
+            return []
+        return self._decoder.decode(os.read(self._fd, 64))

@@ -1,0 +1,77 @@
+"""Keys of the live view: decoding, and the terminal's cbreak mode restored afterwards."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from eacontrol.cli.keys import Action, Command, KeyDecoder, Terminal
+
+RAISE, LOWER = Command(Action.RAISE), Command(Action.LOWER)
+PAUSE, STOP, EMERGENCY = Command(Action.PAUSE), Command(Action.STOP), Command(Action.EMERGENCY)
+
+
+@pytest.mark.parametrize(
+    ("data", "commands"),
+    [
+        (b"\x1b[A", [RAISE]),
+        (b"\x1bOA", [RAISE]),
+        (b"+", [RAISE]),
+        (b"=", [RAISE]),
+        (b"\x1b[B", [LOWER]),
+        (b"\x1bOB", [LOWER]),
+        (b"-", [LOWER]),
+        (b"p", [PAUSE]),
+        (b"s", [STOP]),
+        (b"q", [STOP]),
+        (b"\x1b", [EMERGENCY]),
+        (b" ", [EMERGENCY]),
+        (b"3", [Command(Action.SELECT, 3)]),
+        (b"8", [Command(Action.SELECT, 8)]),
+        (b"09x\r\n", []),
+        (b"\x1b[C\x1b[D", []),  # right and left arrows: nothing
+        (b"\x1b[15~", []),  # F5: its digits select nothing
+        (b"++\x1b[A1", [RAISE, RAISE, RAISE, Command(Action.SELECT, 1)]),
+    ],
+)
+def test_decoding(data: bytes, commands: list[Command]) -> None:
+    assert KeyDecoder().decode(data) == commands
+
+
+@pytest.mark.parametrize("data", [b"\x1b[", b"+\x1b", b"\x1bO", b"\x1bp"])
+def test_an_incomplete_or_unknown_escape_is_the_emergency_stop(data: bytes) -> None:
+    assert EMERGENCY in KeyDecoder().decode(data)
+
+
+def test_without_a_tty_no_keys_are_read() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"s")
+        with Terminal(read_end) as terminal:
+            assert not terminal.interactive
+            assert terminal.read(0.01) == []
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="termios")
+def test_cbreak_while_open_then_restored() -> None:
+    import pty
+    import termios
+
+    controller, follower = pty.openpty()
+    try:
+        before = termios.tcgetattr(follower)
+        assert before[3] & termios.ICANON
+        with Terminal(follower, interactive=True) as terminal:
+            assert not termios.tcgetattr(follower)[3] & termios.ICANON
+            assert termios.tcgetattr(follower)[3] & termios.ISIG  # Ctrl-C still interrupts
+            os.write(controller, b"\x1b[A")
+            assert terminal.read(2.0) == [RAISE]
+            assert terminal.read(0.0) == []
+        assert termios.tcgetattr(follower) == before
+    finally:
+        os.close(controller)
+        os.close(follower)
