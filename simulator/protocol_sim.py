@@ -246,12 +246,7 @@ class Serial(SerialBase):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "sim" or parts.netloc or parts.path not in ("", "/"):
             raise SerialException(f"expected sim://?option=value&…, got {url!r}")
-        try:
-            options = urllib.parse.parse_qs(
-                parts.query, keep_blank_values=True, strict_parsing=True
-            )
-        except ValueError as err:
-            raise SerialException(f"{url}: malformed query ({err})") from err
+        options = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         max_block = options.pop("max_block_s", [str(DEFAULT_MAX_BLOCK_S)])
         try:
             max_block_us = seconds_to_us(_number(url, "max_block_s", max_block[-1]))
