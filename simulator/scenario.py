@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.resources
 import logging
 import math
 import tomllib
@@ -65,6 +66,7 @@ __all__ = [
     "Bench",
     "Scenario",
     "ScenarioError",
+    "bundled_scenarios",
     "load_scenario",
     "load_tuple",
     "model_with",
@@ -132,14 +134,25 @@ def _check_load(where: str, text: str) -> None:
         raise ScenarioError(f"{where}: {err}") from None
 
 
+def bundled_scenarios() -> list[str]:
+    """Names of the example scenarios shipped in ``simulator/scenarios`` (e.g. "flaky_link")."""
+    folder = importlib.resources.files("simulator") / "scenarios"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario TOML file.
+    """Read a scenario TOML file, or a bundled scenario by name (``bundled_scenarios()``).
 
     Raises:
         ScenarioError: the file cannot be read or parsed, or is invalid.
     """
+    source = importlib.resources.files("simulator") / "scenarios" / f"{path}.toml"
+    if not (isinstance(path, str) and path in bundled_scenarios()):
+        source = Path(path)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise ScenarioError(f"scenario {path}: {err}") from err
     return scenario_from_dict(data, source=str(path))

@@ -17,6 +17,7 @@ from simulator.scenario import (
     Bench,
     Scenario,
     ScenarioError,
+    bundled_scenarios,
     load_scenario,
     scenario_from_dict,
 )
@@ -84,12 +85,12 @@ def test_a_full_scenario_file(tmp_path: Path) -> None:
     )
 
 
-def test_the_shipped_example_scenarios_load() -> None:
-    folder = Path(__file__).parents[2] / "simulator" / "scenarios"
-    files = sorted(folder.glob("*.toml"))
-    assert files
-    for path in files:
-        assert isinstance(load_scenario(path), Scenario)
+def test_the_bundled_scenarios_are_installed_and_load_by_name() -> None:
+    names = bundled_scenarios()
+    assert names == ["electrode_loss", "flaky_link", "hardware_faults"]
+    for name in names:
+        assert isinstance(load_scenario(name), Scenario)
+    assert scenario_from_options({"scenario": ["flaky_link"]}).faults
 
 
 def test_minimal_file_gives_the_defaults() -> None:
