@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,7 @@ from firmware_protocol import (
     Hello,
     HelloAck,
     Message,
-    Mode,
     SetProgram,
-    Shape,
     Start,
     Status,
     encode_frame,
@@ -33,25 +32,6 @@ from simulator.wire import BITS_PER_BYTE
 register_url_handler()
 
 SESSION = 0x0A11
-PROGRAM = SetProgram(
-    channel=0,
-    mode=Mode.CONTINUOUS,
-    shape=Shape.SYMMETRIC_BIPHASIC,
-    freq_a_cHz=10_000,
-    phase_a_us=200,
-    freq_b_cHz=0,
-    phase_b_us=0,
-    dwell_a_ms=0,
-    dwell_b_ms=0,
-    on_ms=0,
-    off_ms=0,
-    interphase_us=50,
-    asym_ratio=1,
-    target_uA=2000,
-    ramp_up_ms=500,
-    ramp_down_ms=500,
-    max_run_s=600,
-)
 
 
 def open_sim(query: str = "", **kwargs: object) -> Serial:
@@ -315,13 +295,16 @@ def test_dropped_replies_time_out_but_the_command_was_executed() -> None:
     assert port.bench.link.fault_layer(Direction.TO_HOST).counts[FaultKind.DROP] == 2
 
 
-def test_stimulation_stops_when_the_host_stops_heartbeating() -> None:
+def test_stimulation_stops_when_the_host_stops_heartbeating(
+    make_program: Callable[..., SetProgram],
+) -> None:
+    program = make_program(freq_a_cHz=10_000, phase_a_us=200, target_uA=2000, ramp_up_ms=500)
     port = open_sim("channels=2&seed=3", timeout=0.1)
     host = SimHost(port)
     host.hello(lease_ms=500)
-    ack = host.call(PROGRAM)
+    ack = host.call(program)
     assert ack is not None
-    crc = PROGRAM.crc
+    crc = program.crc
     assert host.call(Start(channel_mask=1, program_crc=(crc, 0, 0, 0, 0, 0, 0, 0))) is not None
     for _ in range(10):  # one second of stimulation, heartbeating every 100 ms
         port.clock.sleep(0.1)
