@@ -126,7 +126,7 @@ def confirm_stop(link: Link, mask: int, mode: StopMode, ramp_down_s: float) -> S
                 link.forget(poll)
                 poll = link.send(GetStatus())
             link.keep_alive()
-            link.pump_until(min(deadline, now + link.reply_timeout_s, link.wake_at()))
+            link.pump_until(min(deadline, now + link.reply_timeout_s))
     except StopNotConfirmed:
         raise
     except EAError as err:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import pytest
 import serial
 
-import simulator  # noqa: F401  (registers the sim:// URL handler for direct serial_for_url use)
 from eacontrol.device import Stimulator, connect
 from eacontrol.transport import Transport
 from firmware_protocol import (
@@ -41,8 +40,11 @@ from firmware_protocol import (
     program_crc,
 )
 from simulator.protocol_sim import Serial as SimSerial
+from simulator.protocol_sim import register_url_handler
 
 SESSION = 0x5EA1
+
+register_url_handler()  # for serial_for_url("sim://…") in these fixtures
 
 
 class FakeClock:
