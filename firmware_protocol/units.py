@@ -30,11 +30,12 @@ def _to_wire(value: float, scale: int, field: str, unit: str, limit: int) -> int
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise UnitError(field, value, f"a finite number of {unit}")
     scaled = value * scale
-    wire = round(scaled)
-    if abs(scaled - wire) > _TOLERANCE:
-        raise UnitError(field, value, f"a multiple of {1 / scale:g} {unit} (the wire resolution)")
-    if not 0 <= wire <= limit:
+    # The range first: round() of a huge float (1e306 Hz) would raise OverflowError.
+    if not -0.5 < scaled < limit + 0.5:
         raise UnitError(field, value, f"0..{limit / scale:g} {unit} on the wire")
+    wire = round(scaled)
+    if abs(scaled - wire) > _TOLERANCE or wire < 0:
+        raise UnitError(field, value, f"a multiple of {1 / scale:g} {unit} (the wire resolution)")
     return wire
 
 

@@ -8,6 +8,7 @@ key, refused like a misspelling.
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -28,6 +29,7 @@ from eacontrol.profiles.fields import (
     StimulationMode,
     Text,
 )
+from eacontrol.program import ChannelProgram, ModeName, ShapeName
 
 __all__ = [
     "ChannelParams",
@@ -122,6 +124,45 @@ class ChannelParams:
     def index(self) -> int:
         """The 0-based channel index the wire protocol uses."""
         return self.channel - 1
+
+    def program(self) -> ChannelProgram:
+        """Return the device-layer program for this channel and step.
+
+        This is the one place where profile keys meet the Stimulator's (``frequency_a_hz`` →
+        ``frequency_hz``, ``phase_width_a_us`` → ``phase_width_us``, ``interphase_gap_us`` →
+        ``interphase_us``); a golden-field test checks every field down to the wire. The
+        device's own shut-off (``max_run_s``) is the step length rounded up: a backstop behind
+        the runner's planned ramp-down, which starts ``ramp_down_s`` before the step ends.
+        """
+        return ChannelProgram(
+            frequency_hz=self.frequency_a_hz,
+            phase_width_us=self.phase_width_a_us,
+            intensity_mA=self.intensity_mA,
+            mode=_MODE_NAMES[self.mode],
+            frequency_b_hz=self.frequency_b_hz,
+            phase_width_b_us=self.phase_width_b_us,
+            dwell_a_s=self.dwell_a_s,
+            dwell_b_s=self.dwell_b_s,
+            on_s=self.on_s,
+            off_s=self.off_s,
+            interphase_us=self.interphase_gap_us,
+            shape=_SHAPE_NAMES[self.shape],
+            asym_ratio=self.asym_ratio,
+            ramp_up_s=self.ramp_up_s,
+            ramp_down_s=self.ramp_down_s,
+            max_run_s=float(math.ceil(self.duration_s)),
+        )
+
+
+_MODE_NAMES: dict[StimulationMode, ModeName] = {
+    StimulationMode.CONTINUOUS: "continuous",
+    StimulationMode.DENSE_DISPERSE: "dense_disperse",
+    StimulationMode.INTERMITTENT: "intermittent",
+}
+_SHAPE_NAMES: dict[PulseShape, ShapeName] = {
+    PulseShape.SYMMETRIC_BIPHASIC: "symmetric",
+    PulseShape.ASYMMETRIC_BIPHASIC: "asymmetric",
+}
 
 
 class _StepBase(BaseModel):

@@ -146,6 +146,8 @@ def test_unit_golden_values(func: object, value: float, wire: int) -> None:
         (units.s_to_ms, 66),
         (units.s_to_whole_s, 1.5),
         (units.mA_to_uA, True),
+        (units.hz_to_cHz, 1e306),  # no OverflowError escapes
+        (units.mA_to_uA, -0.0004),
     ],
 )
 def test_unit_refusals_name_the_field(func: object, value: float) -> None:
