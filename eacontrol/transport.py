@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sys
 from typing import Protocol
 
 import serial
@@ -92,6 +93,19 @@ def _open_error(url: str, err: Exception) -> LinkError:
             f"group?): {text}"
         )
     return LinkError(f"cannot open {url!r}: {text}")
+
+
+def _close_spy_trace(port: object) -> None:
+    """Close the trace file of a ``spy://…?file=`` port, so the trace is complete on disk.
+
+    pyserial 3.5 opens that file and never closes it (pyserial/pyserial#638, open).
+    """
+    output = getattr(getattr(port, "formatter", None), "output", None)
+    if output is None or output in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        return
+    close = getattr(output, "close", None)
+    if callable(close):
+        close()
 
 
 class Transport:
@@ -217,6 +231,7 @@ class Transport:
             port.close()
         except (serial.SerialException, OSError) as err:
             log.debug("%s: close failed: %s", self.url, err)
+        _close_spy_trace(port)
         log.debug("closed %s", self.url)
 
     def __enter__(self) -> Transport:

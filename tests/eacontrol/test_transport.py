@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -232,3 +235,15 @@ def test_port_info_str() -> None:
     info = PortInfo("/dev/ttyACM0", 0x0483, 0x5740, "EA6-1", "EA stimulator")
     assert str(info) == "/dev/ttyACM0 - EA stimulator [0483:5740 SN=EA6-1]"
     assert str(PortInfo("/dev/ttyS0", None, None, None, "n/a")) == "/dev/ttyS0 - n/a"
+
+
+def test_close_closes_a_spy_trace_file_but_never_stderr(tmp_path: Path) -> None:
+    port = FakeSerial()
+    trace = (tmp_path / "trace.txt").open("w")
+    port.formatter = SimpleNamespace(output=trace)  # type: ignore[attr-defined]
+    Transport(port, "spy://fake?file=trace.txt").close()
+    assert trace.closed
+    port = FakeSerial()
+    port.formatter = SimpleNamespace(output=sys.stderr)  # type: ignore[attr-defined]
+    Transport(port, "spy://fake").close()
+    assert not sys.stderr.closed

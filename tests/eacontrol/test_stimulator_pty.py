@@ -1,0 +1,67 @@
+"""The one real-time test: the simulator behind a pty (``python -m simulator --pty``), driven by a
+real ``serial.Serial`` opened exclusively through ``spy://`` (the field-debugging hex trace), on
+the real clock. No wall-clock asserts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eacontrol.clock import RealClock
+from eacontrol.device import connect
+from eacontrol.errors import PortBusy
+from eacontrol.program import ChannelProgram
+from eacontrol.transport import Transport
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
+
+
+@pytest.fixture
+def pty_device() -> Iterator[str]:
+    """Start the simulator on a pty; yield the pty's path; stop it with SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--pty", "--seed", "1", "--serial", "PTY-000001"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    path = process.stdout.readline().strip()
+    try:
+        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+        yield path
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    with connect(f"spy://{pty_device}?file={trace}", device_serial="PTY-000001") as stim:
+        assert isinstance(stim.clock, RealClock)
+        with pytest.raises(PortBusy):
+            Transport.open(pty_device)  # one controller per device
+        program = ChannelProgram(
+            frequency_hz=100, phase_width_us=200, intensity_mA=1.5, ramp_up_s=2
+        )
+        stim.program(0, program)
+        stim.start(0)
+        events = []
+        for _ in range(100):  # until the ramp is done, however slow the machine
+            stim.wait(0.1)
+            events += stim.events()
+            if events:
+                break
+        assert [e.name for e in events] == ["RAMP_DONE"]
+        running = stim.status().channels[0]
+        assert (running.measured_mA, running.frequency_hz) == (1.5, 100)
+        status = stim.stop(0, immediate=True)
+        assert status.outputs_off()
+    assert stim.closed
+    assert "TX" in trace.read_text() and "RX" in trace.read_text()  # pyserial's hex dump
