@@ -45,6 +45,7 @@ from firmware_protocol import (
     Message,
     MsgType,
     Nak,
+    NakCode,
     Status,
     Stop,
     StopMode,
@@ -113,6 +114,7 @@ class Link:
         self._pending: dict[int, PendingCommand] = {}
         self._lease_s: float | None = None
         self._boot_id: int | None = None
+        self._old_boots: set[int] = set()
         self._channel_mask = 0xFF
         self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_at = 0.0
@@ -387,6 +389,13 @@ class Link:
             return
         if isinstance(message, Status):
             self._on_status(message, header.ref_seq, now, notify)
+        elif isinstance(message, Nak) and message.code == NakCode.NO_SESSION and self._lease_s:
+            # PROTOCOL.md §3.10: NO_SESSION means our session is gone (reboot, or another host).
+            self._end_session(
+                f"the device no longer knows session {self.session_id} (its open session is "
+                f"{message.limit})",
+                "NO_SESSION" if message.limit else "REBOOT",
+            )
         pending = self._pending.get(header.ref_seq)
         if pending is not None and pending.reply is None and answers(pending.message, message):
             pending.reply = item
@@ -395,11 +404,15 @@ class Link:
         self, status: Status, ref_seq: int, now: float, notify: list[Callable[[], None]]
     ) -> None:
         self._last_status_at = now
+        if status.boot_id in self._old_boots:
+            return  # delayed from before a reboot
         if self._boot_id is not None and status.boot_id != self._boot_id:
             self._end_by_reboot(status.boot_id)
-        elif self._ended is not None:
-            return  # delayed from before the reboot
-        elif self._latest is not None and status.uptime_ms < self._latest[0].uptime_ms:
+        elif (
+            self._latest is not None
+            and self._latest[0].boot_id == status.boot_id
+            and status.uptime_ms < self._latest[0].uptime_ms
+        ):
             return  # a delayed or duplicated older STATUS: never let it overwrite a newer one
         self._latest = (status, ref_seq)
         if self.on_status is not None:
@@ -413,6 +426,7 @@ class Link:
             event.code == EventCode.REBOOT
             and self._boot_id is not None
             and event.detail != self._boot_id
+            and event.detail not in self._old_boots
         ):
             self._end_by_reboot(event.detail)
         if self.on_event is not None:
@@ -420,13 +434,18 @@ class Link:
             notify.append(lambda: callback(event, device_seq, now))
 
     def _end_by_reboot(self, boot_id: int) -> None:
+        old = self._boot_id or 0
+        self._old_boots.add(old)
+        self._boot_id = boot_id
+        self._end_session(f"the device rebooted (boot_id 0x{old:08X} → 0x{boot_id:08X})", "REBOOT")
+
+    def _end_session(self, reason: str, fault: str) -> None:
         if self._ended is None:
             self._ended = DeviceFault(
-                f"the device rebooted (boot_id 0x{self._boot_id or 0:08X} → 0x{boot_id:08X}): "
-                "the session ended, every output is off and stimulation will not resume by "
-                "itself",
+                f"{reason}: the session ended, every output of this session is off and "
+                "stimulation will not resume by itself",
                 None,
-                ("REBOOT",),
+                (fault,),
             )
 
     # --- loss and closing -------------------------------------------------------------------

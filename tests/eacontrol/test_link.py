@@ -364,3 +364,16 @@ def test_frame_log_is_bounded_and_has_both_directions(scripted: Scripted) -> Non
     assert len(records) == 10
     assert {r.direction for r in records} == {"tx", "rx"}
     assert "seq=" in stim.frame_log.format(2)
+
+
+def test_no_session_nak_to_a_heartbeat_ends_the_session(scripted: Scripted) -> None:
+    stim = scripted.connect()
+    stim.wait(0.2)
+    scripted.device.handlers[MsgType.HEARTBEAT] = lambda frame: [
+        Nak(nak_type=MsgType.HEARTBEAT, code=NakCode.NO_SESSION, field=0xFF, limit=0)
+    ]
+    with pytest.raises(DeviceFault, match="no longer knows session") as info:
+        stim.wait(1)
+    assert info.value.faults == ("REBOOT",)
+    stim.close()  # STOP and GET_STATUS still work outside the session
+    assert scripted.port.sent(MsgType.STOP)
