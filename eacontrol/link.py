@@ -29,14 +29,14 @@ from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
 from eacontrol.clock import Clock
-from eacontrol.errors import DeviceFault, LinkLost, LinkTimeout
+from eacontrol.errors import LinkLost, LinkTimeout
 from eacontrol.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
-from eacontrol.pending import PendingCommand, answers, next_seq, seq_after
+from eacontrol.pending import PendingCommand, answers, next_seq
 from eacontrol.transport import Transport
+from eacontrol.watch import SessionWatch
 from firmware_protocol import (
     PROTO_MAJOR,
     Event,
-    EventCode,
     Frame,
     FrameDecoder,
     FrameError,
@@ -45,7 +45,6 @@ from firmware_protocol import (
     Message,
     MsgType,
     Nak,
-    NakCode,
     Status,
     Stop,
     StopMode,
@@ -113,17 +112,14 @@ class Link:
         self._seq = 0
         self._pending: dict[int, PendingCommand] = {}
         self._lease_s: float | None = None
-        self._boot_id: int | None = None
-        self._old_boots: set[int] = set()
         self._channel_mask = 0xFF
         self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_at = 0.0
         self._last_status_at = 0.0
         self._listen_from = 0.0
         self._last_activity = 0.0
-        self._latest: tuple[Status, int] | None = None
         self._lost: LinkLost | None = None
-        self._ended: DeviceFault | None = None
+        self._watch = SessionWatch()
 
     # --- session and state -----------------------------------------------------------------
 
@@ -131,7 +127,7 @@ class Link:
         """Start heartbeats and health checks for the session HELLO just opened."""
         self.session_id = session_id
         self._lease_s = lease_s
-        self._boot_id = boot_id
+        self._watch.open(session_id, boot_id)
         self._channel_mask = (1 << channels) - 1
         self._last_status_at = self._last_activity = self.clock.now()
         self._next_heartbeat_at = self._last_status_at
@@ -154,7 +150,7 @@ class Link:
     @property
     def latest_status(self) -> Status | None:
         """The most recent STATUS received, or None."""
-        return None if self._latest is None else self._latest[0]
+        return self._watch.latest
 
     @property
     def lost(self) -> bool:
@@ -168,9 +164,7 @@ class Link:
 
     def status_after(self, seq: int) -> Status | None:
         """The latest STATUS if it answers a request sent after command ``seq``, else None."""
-        if self._latest is not None and seq_after(self._latest[1], seq):
-            return self._latest[0]
-        return None
+        return self._watch.status_after(seq)
 
     def check(self, *, session: bool = True) -> None:
         """Raise if the link is lost, or (with ``session``) if the session ended or went silent.
@@ -185,8 +179,8 @@ class Link:
             raise LinkLost(f"{self._transport.url}: the connection is closed")
         if not session:
             return
-        if self._ended is not None:
-            raise self._ended
+        if self._watch.ended is not None:
+            raise self._watch.ended
         if self._lease_s is not None:
             now = self.clock.now()
             if now - self._last_activity > self._lease_s:
@@ -322,7 +316,7 @@ class Link:
 
     def wake_at(self) -> float:
         """Host time of the next thing due: a heartbeat, its retransmission, the health check."""
-        if self._lease_s is None or self._ended is not None:
+        if self._lease_s is None or self._watch.ended is not None:
             return float("inf")
         wake = min(
             self._next_heartbeat_at,
@@ -335,7 +329,7 @@ class Link:
 
     def keep_alive(self) -> None:
         """Send a heartbeat if one is due, or repeat one whose STATUS did not come back."""
-        if self._lease_s is None or self._ended is not None or self.lost:
+        if self._lease_s is None or self._watch.ended is not None or self.lost:
             return
         now = self.clock.now()
         hb = self._heartbeat
@@ -385,17 +379,15 @@ class Link:
         if not MsgType(header.msg_type).from_device:
             return
         if isinstance(message, Event):
-            self._on_event(message, header.seq, now, notify)
+            self._watch.on_event(message)
+            if self.on_event is not None:
+                callback = self.on_event
+                notify.append(lambda: callback(message, header.seq, now))
             return
         if isinstance(message, Status):
             self._on_status(message, header.ref_seq, now, notify)
-        elif isinstance(message, Nak) and message.code == NakCode.NO_SESSION and self._lease_s:
-            # PROTOCOL.md §3.10: NO_SESSION means our session is gone (reboot, or another host).
-            self._end_session(
-                f"the device no longer knows session {self.session_id} (its open session is "
-                f"{message.limit})",
-                "NO_SESSION" if message.limit else "REBOOT",
-            )
+        elif isinstance(message, Nak):
+            self._watch.on_nak(message)
         pending = self._pending.get(header.ref_seq)
         if pending is not None and pending.reply is None and answers(pending.message, message):
             pending.reply = item
@@ -404,49 +396,9 @@ class Link:
         self, status: Status, ref_seq: int, now: float, notify: list[Callable[[], None]]
     ) -> None:
         self._last_status_at = now
-        if status.boot_id in self._old_boots:
-            return  # delayed from before a reboot
-        if self._boot_id is not None and status.boot_id != self._boot_id:
-            self._end_by_reboot(status.boot_id)
-        elif (
-            self._latest is not None
-            and self._latest[0].boot_id == status.boot_id
-            and status.uptime_ms < self._latest[0].uptime_ms
-        ):
-            return  # a delayed or duplicated older STATUS: never let it overwrite a newer one
-        self._latest = (status, ref_seq)
-        if self.on_status is not None:
+        if self._watch.on_status(status, ref_seq) and self.on_status is not None:
             callback = self.on_status
             notify.append(lambda: callback(status, now))
-
-    def _on_event(
-        self, event: Event, device_seq: int, now: float, notify: list[Callable[[], None]]
-    ) -> None:
-        if (
-            event.code == EventCode.REBOOT
-            and self._boot_id is not None
-            and event.detail != self._boot_id
-            and event.detail not in self._old_boots
-        ):
-            self._end_by_reboot(event.detail)
-        if self.on_event is not None:
-            callback = self.on_event
-            notify.append(lambda: callback(event, device_seq, now))
-
-    def _end_by_reboot(self, boot_id: int) -> None:
-        old = self._boot_id or 0
-        self._old_boots.add(old)
-        self._boot_id = boot_id
-        self._end_session(f"the device rebooted (boot_id 0x{old:08X} → 0x{boot_id:08X})", "REBOOT")
-
-    def _end_session(self, reason: str, fault: str) -> None:
-        if self._ended is None:
-            self._ended = DeviceFault(
-                f"{reason}: the session ended, every output of this session is off and "
-                "stimulation will not resume by itself",
-                None,
-                (fault,),
-            )
 
     # --- loss and closing -------------------------------------------------------------------
 

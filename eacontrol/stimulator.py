@@ -1,0 +1,385 @@
+"""The Stimulator: one connected device, its session and its outputs, in API units.
+
+Create it with ``eacontrol.device.connect``. The lease is kept only while the caller's own loop
+calls ``wait()``, ``service()`` or a command; nothing runs in the background. If the script
+blocks for longer than the lease, the device switches its outputs off by itself and the next
+``wait()`` raises ``DeviceFault`` (LEASE). ``docs/scripting.md`` explains this for researchers.
+
+Not thread-safe: use one Stimulator from one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TypeVar
+
+from eacontrol.bounds import check_number
+from eacontrol.clock import Clock
+from eacontrol.errors import (
+    DeviceError,
+    DeviceFault,
+    LinkLost,
+    ParameterError,
+    ReadbackMismatch,
+    StopNotConfirmed,
+)
+from eacontrol.events import DeviceEvent, EventCallback, EventHub, EventTracker
+from eacontrol.findings import Layer
+from eacontrol.framelog import FrameLog
+from eacontrol.identity import DeviceInfo
+from eacontrol.limits import DeviceLimits
+from eacontrol.link import Link
+from eacontrol.naks import fault_names, nak_error
+from eacontrol.program import ChannelProgram, ProgramChecker, compare_readback
+from eacontrol.status import ChannelDose, DeviceStatus
+from eacontrol.stopping import confirm_stop, ramp_down_estimate_s
+from firmware_protocol import (
+    MAX_CHANNELS,
+    Ack,
+    ClearFault,
+    Dose,
+    Event,
+    GetDose,
+    GetProgram,
+    GetStatus,
+    Message,
+    Nak,
+    Program,
+    SetIntensity,
+    SetProgram,
+    Start,
+    Status,
+    StopMode,
+    TrustedFrameError,
+    program_crc,
+)
+
+__all__ = ["DEFAULT_SLEW_mA_per_s", "Stimulator"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SLEW_mA_per_s = 0.5
+"""Default rate of a live intensity change: 0.5 mA per second (Cummings 2011: operator steps of
+at most 0.5 mA, at least 1 s apart)."""
+
+M = TypeVar("M", bound=Message)
+
+
+class Stimulator:
+    """A connected stimulator with an open session. Create it with ``eacontrol.device.connect``.
+
+    A context manager: leaving the ``with`` block for any reason stops every output and waits
+    for the device's STATUS to confirm it (ramp-down on a normal exit, immediate after an
+    exception; ``StopNotConfirmed`` if the device does not confirm).
+    """
+
+    def __init__(self, link: Link, info: DeviceInfo) -> None:
+        """Wrap a link whose session HELLO has opened (``connect`` does this)."""
+        self._link = link
+        self.info = info
+        self._checker = ProgramChecker(info.limits, f"device {info.model} {info.serial}")
+        self._hub = EventHub()
+        self._tracker = EventTracker(self._hub, info.boot_id)
+        self._programs: dict[int, SetProgram] = {}
+        self._started: set[int] = set()
+        self._fault: DeviceFault | None = None
+        self._last_status: tuple[Status, float] | None = None
+        self._closed = False
+        link.on_status = self._on_status
+        link.on_event = self._on_event
+
+    # --- identity and state --------------------------------------------------------------------
+
+    @property
+    def limits(self) -> DeviceLimits:
+        """The device's reported limits (API units)."""
+        return self.info.limits
+
+    @property
+    def clock(self) -> Clock:
+        """The clock this connection runs on (a ``sim://`` port's virtual clock)."""
+        return self._link.clock
+
+    @property
+    def lease_s(self) -> float:
+        """The heartbeat lease granted by the device."""
+        return self.info.lease_s
+
+    @property
+    def frame_log(self) -> FrameLog:
+        """The last frames in both directions, for error reports."""
+        return self._link.frame_log
+
+    @property
+    def last_status(self) -> DeviceStatus | None:
+        """The most recent STATUS (from heartbeats or ``status()``), or None."""
+        if self._last_status is None:
+            return None
+        return DeviceStatus.from_wire(*self._last_status)
+
+    @property
+    def closed(self) -> bool:
+        """True once closed."""
+        return self._closed
+
+    # --- commands ------------------------------------------------------------------------------
+
+    def _call(self, message: Message, reply_type: type[M]) -> M:
+        try:
+            reply = self._link.request(message, reply_type)
+        except TrustedFrameError as err:
+            raise DeviceError(f"the device's reply could not be accepted: {err}") from err
+        if isinstance(reply, Nak):
+            raise nak_error(message, reply)
+        return reply
+
+    def program(self, channel: int, program: ChannelProgram) -> int:
+        """Store ``program`` on ``channel``, read it back and compare it field by field.
+
+        Args:
+            channel: channel number, from 0.
+            program: what to deliver, in API units.
+
+        Returns:
+            The program CRC (START names it).
+
+        Raises:
+            ParameterError: a value outside the standard ∩ device limits; nothing was sent.
+            DeviceNak: the device refused it (e.g. the channel is running).
+            ReadbackMismatch: the device stored something else.
+        """
+        channel = self._checker.channel(channel)
+        wire = self._checker.program(channel, program)
+        ack = self._call(wire, Ack)
+        crc = program_crc(wire)
+        if ack.value != crc:
+            raise ReadbackMismatch(channel, "program_crc", f"0x{crc:08X}", f"0x{ack.value:08X}")
+        compare_readback(wire, self._call(GetProgram(channel=channel), Program), crc)
+        self._programs[channel] = wire
+        log.info("channel %d programmed: %s (crc 0x%08X)", channel, program, crc)
+        return crc
+
+    def read_program(self, channel: int) -> ChannelProgram:
+        """Return the program stored on ``channel``, read from the device, in API units.
+
+        Raises:
+            DeviceNak: no program is stored (NO_PROGRAM).
+        """
+        channel = self._checker.channel(channel)
+        return ChannelProgram.from_wire(self._call(GetProgram(channel=channel), Program))
+
+    def _channels(self, channels: int | Iterable[int] | None) -> list[int]:
+        if channels is None:
+            return list(range(self.limits.channel_count))
+        listed = [channels] if isinstance(channels, int) else list(channels)
+        if not listed:
+            raise ParameterError("channels", channels, "at least one channel", Layer.SCHEMA)
+        return sorted({self._checker.channel(c) for c in listed})
+
+    def start(self, channels: int | Iterable[int]) -> None:
+        """Start the channels, each with the program this session stored and read back.
+
+        Every channel starts from zero and ramps up over its program's ``ramp_up_s``. The START
+        names each program's CRC, so the device refuses to start anything else.
+
+        Raises:
+            ParameterError: a channel has no program from this session.
+            DeviceFault: a channel has a latched fault.
+            DeviceNak: the device refused (e.g. NONZERO_START, NO_LEASE).
+        """
+        chosen = self._channels(channels)
+        for n in chosen:
+            if n not in self._programs:
+                stored = sorted(self._programs) or "none"
+                raise ParameterError(
+                    "channels", n, f"channels programmed in this session ({stored})", Layer.SCHEMA
+                )
+        crcs = tuple(
+            program_crc(self._programs[n]) if n in chosen else 0 for n in range(MAX_CHANNELS)
+        )
+        mask = sum(1 << n for n in chosen)
+        self._call(Start(channel_mask=mask, program_crc=crcs), Ack)
+        self._started.update(chosen)
+        self._fault = None
+        log.info("started channel(s) %s", chosen)
+
+    def set_intensity(
+        self, channel: int, intensity_mA: float, *, slew_mA_per_s: float = DEFAULT_SLEW_mA_per_s
+    ) -> None:
+        """Move a running channel's intensity to ``intensity_mA`` at ``slew_mA_per_s``.
+
+        Raises:
+            ParameterError: out of range, or above the phase-charge limit of its program.
+            DeviceFault: the channel has a latched fault.
+            DeviceNak: the device refused (e.g. the channel is not running).
+        """
+        channel = self._checker.channel(channel)
+        program = self._programs.get(channel)
+        if program is None:
+            raise ParameterError(
+                "channel", channel, "a channel programmed in this session", Layer.SCHEMA
+            )
+        target_uA = self._checker.intensity(intensity_mA, program)
+        slew_uA_per_s = self._checker.slew(slew_mA_per_s)
+        self._call(
+            SetIntensity(channel=channel, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s), Ack
+        )
+
+    def stop(
+        self, channels: int | Iterable[int] | None = None, *, immediate: bool = False
+    ) -> DeviceStatus:
+        """Stop channels (all when None) and return the STATUS that confirms their outputs off.
+
+        Ramp-down follows each program's ``ramp_down_s``; ``immediate`` cuts the output at once.
+
+        Raises:
+            StopNotConfirmed: the device did not confirm within one lease after the outputs
+                should have reached zero. Use the device's hardware stop.
+        """
+        chosen = self._channels(channels)
+        ramp_s = 0.0
+        if not immediate:
+            latest = self._link.latest_status
+            ramp_s = max(
+                (
+                    ramp_down_estimate_s(self._programs[n], latest)
+                    for n in chosen
+                    if n in self._programs
+                ),
+                default=0.0,
+            )
+        mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
+        status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s)
+        self._started.difference_update(chosen)
+        log.info("stop confirmed on channel(s) %s", chosen)
+        return self._remember(status, self.clock.now())
+
+    def emergency_stop(self) -> DeviceStatus:
+        """Cut every output immediately and confirm it; see ``stop``."""
+        return self.stop(None, immediate=True)
+
+    def status(self) -> DeviceStatus:
+        """Ask the device for its STATUS now."""
+        reply = self._call(GetStatus(), Status)
+        return self._remember(reply, self.clock.now())
+
+    def dose(self, channel: int) -> ChannelDose:
+        """Return what ``channel`` delivered since its last program, as the device measured."""
+        channel = self._checker.channel(channel)
+        return ChannelDose.from_wire(self._call(GetDose(channel=channel), Dose))
+
+    def clear_fault(self, channels: int | Iterable[int] | None = None) -> None:
+        """Clear the latched faults of the channels (all when None), once the cause is fixed."""
+        mask = sum(1 << n for n in self._channels(channels))
+        self._call(ClearFault(channel_mask=mask), Ack)
+        self._fault = None
+
+    # --- events and time -----------------------------------------------------------------------
+
+    def on_event(self, callback: EventCallback) -> Callable[[], None]:
+        """Call ``callback(event)`` for every device event; returns a function to unsubscribe.
+
+        Callbacks run in this thread, inside ``wait()``/``service()``/commands.
+        """
+        return self._hub.subscribe(callback)
+
+    def events(self) -> list[DeviceEvent]:
+        """Return and forget the events received since the last call (oldest first)."""
+        return self._hub.drain()
+
+    def service(self) -> None:
+        """Keep the lease and process what the device sent; returns at once.
+
+        Call it at least every lease/5 from the loop that controls the session (or use
+        ``wait``). Faults arrive as events; a reboot or a lost link raises.
+
+        Raises:
+            LinkLost: no STATUS for three lease periods, or the port failed.
+            DeviceFault: the device rebooted.
+        """
+        self._link.service()
+
+    def wait(self, seconds: float) -> None:
+        """Let ``seconds`` pass while keeping the lease and processing the device's messages.
+
+        Raises:
+            DeviceFault: a channel started in this session went into FAULT (its stimulation
+                stopped, e.g. the lease expired while the script was blocked).
+            LinkLost: as ``service``.
+        """
+        seconds = check_number("seconds", seconds, "s")
+        end = self.clock.now() + max(0.0, seconds)
+        while True:
+            self._link.service()
+            if self._fault is not None:
+                fault, self._fault = self._fault, None
+                raise fault
+            if self.clock.now() >= end:
+                return
+            self._link.pump_until(min(end, self._link.wake_at()))
+
+    def _on_status(self, wire: Status, time_s: float) -> None:
+        self._remember(wire, time_s)
+        self._tracker.on_status(wire, time_s)
+        faulted = [
+            n for n in sorted(self._started) if n < len(wire.channels) and wire.channels[n].faults
+        ]
+        if faulted:
+            self._started.difference_update(faulted)
+            first = faulted[0]
+            names = fault_names(wire.channels[first].faults)
+            self._fault = DeviceFault(
+                f"channel {first} stopped by a latched fault ({', '.join(names)}); its output "
+                "is off",
+                first,
+                names,
+            )
+
+    def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
+        self._tracker.on_event(event, device_seq, time_s)
+
+    def _remember(self, status: Status, time_s: float) -> DeviceStatus:
+        if self._last_status is None or time_s >= self._last_status[1]:
+            self._last_status = (status, time_s)
+        return DeviceStatus.from_wire(status, time_s)
+
+    # --- closing -------------------------------------------------------------------------------
+
+    def close(self, *, immediate: bool = False) -> None:
+        """Stop and confirm every output, then close the port. Safe to call twice.
+
+        Raises:
+            StopNotConfirmed: the outputs could not be confirmed off (the port is closed anyway).
+        """
+        if self._closed:
+            return
+        try:
+            if not self._link.lost:
+                self.stop(None, immediate=immediate)
+        finally:
+            self._closed = True
+            self._link.close()
+
+    def __enter__(self) -> Stimulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, LinkLost) or self._link.lost:
+            # The link is gone: no STATUS can confirm anything, and no heartbeat will renew the
+            # lease, so the device stops within one lease. LinkLost says so; do not mask it.
+            self._closed = True
+            self._link.close()
+            return
+        try:
+            self.close(immediate=exc is not None)
+        except StopNotConfirmed as err:
+            if exc is not None:
+                err.add_note(f"while handling {type(exc).__name__}: {exc}")
+            raise

@@ -1,0 +1,96 @@
+"""What the host knows of its device session from STATUS, EVENT and NAK frames.
+
+- The latest STATUS is kept with the seq of the request it answers; a delayed or duplicated older
+  STATUS of the same boot (lower uptime) never overwrites it, nor does one from before a reboot.
+- The session ends when the device shows another ``boot_id`` (STATUS or EVENT REBOOT) or answers
+  NAK ``NO_SESSION`` (PROTOCOL.md §3.10): stimulation did not and will not resume by itself.
+  The end is kept as the ``DeviceFault`` to raise (faults ``REBOOT`` or ``NO_SESSION``).
+"""
+
+from __future__ import annotations
+
+from eacontrol.errors import DeviceFault
+from eacontrol.pending import seq_after
+from firmware_protocol import Event, EventCode, Nak, NakCode, Status
+
+__all__ = ["SessionWatch"]
+
+
+class SessionWatch:
+    """Tracks one session's device boot, its latest STATUS and whether the session ended.
+
+    Attributes:
+        ended: the error to raise once the session has ended, else None.
+    """
+
+    def __init__(self) -> None:
+        self._session_id = 0
+        self._boot_id: int | None = None
+        self._old_boots: set[int] = set()
+        self._latest: tuple[Status, int] | None = None
+        self.ended: DeviceFault | None = None
+
+    def open(self, session_id: int, boot_id: int) -> None:
+        """Start watching the session HELLO opened on the boot HELLO_ACK reported."""
+        self._session_id = session_id
+        self._boot_id = boot_id
+
+    @property
+    def latest(self) -> Status | None:
+        """The most recent STATUS accepted, or None."""
+        return None if self._latest is None else self._latest[0]
+
+    def status_after(self, seq: int) -> Status | None:
+        """The latest STATUS if it answers a request sent after command ``seq``, else None."""
+        if self._latest is not None and seq_after(self._latest[1], seq):
+            return self._latest[0]
+        return None
+
+    def on_status(self, status: Status, ref_seq: int) -> bool:
+        """Take a STATUS answering request ``ref_seq``; return False if it is stale."""
+        if status.boot_id in self._old_boots:
+            return False  # delayed from before a reboot
+        if self._boot_id is not None and status.boot_id != self._boot_id:
+            self._rebooted(status.boot_id)
+        elif (
+            self._latest is not None
+            and self._latest[0].boot_id == status.boot_id
+            and status.uptime_ms < self._latest[0].uptime_ms
+        ):
+            return False  # delayed or duplicated: never overwrite a newer STATUS
+        self._latest = (status, ref_seq)
+        return True
+
+    def on_event(self, event: Event) -> None:
+        """Take an EVENT (only REBOOT matters here)."""
+        if (
+            event.code == EventCode.REBOOT
+            and self._boot_id is not None
+            and event.detail != self._boot_id
+            and event.detail not in self._old_boots
+        ):
+            self._rebooted(event.detail)
+
+    def on_nak(self, nak: Nak) -> None:
+        """Take a NAK: ``NO_SESSION`` during a session means the session is gone."""
+        if nak.code == NakCode.NO_SESSION and self._session_id:
+            self._end(
+                f"the device no longer knows session {self._session_id} (its open session is "
+                f"{nak.limit})",
+                "NO_SESSION" if nak.limit else "REBOOT",
+            )
+
+    def _rebooted(self, boot_id: int) -> None:
+        old = self._boot_id or 0
+        self._old_boots.add(old)
+        self._boot_id = boot_id
+        self._end(f"the device rebooted (boot_id 0x{old:08X} → 0x{boot_id:08X})", "REBOOT")
+
+    def _end(self, reason: str, fault: str) -> None:
+        if self.ended is None:
+            self.ended = DeviceFault(
+                f"{reason}: the session ended, every output of this session is off and "
+                "stimulation will not resume by itself",
+                None,
+                (fault,),
+            )
