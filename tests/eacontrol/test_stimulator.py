@@ -9,9 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pytest_mock import MockerFixture
+from serial.tools.list_ports_common import ListPortInfo
 
 from eacontrol.device import connect
-from eacontrol.errors import DeviceFault, DeviceNak, IdentityMismatch, ParameterError
+from eacontrol.errors import (
+    DeviceFault,
+    DeviceNak,
+    IdentityMismatch,
+    ParameterError,
+    PortNotFound,
+)
 from eacontrol.program import ChannelProgram
 from firmware_protocol import ChannelState, Mode, MsgType, program_crc
 from simulator.clock import VirtualClock
@@ -304,3 +312,23 @@ def test_program_wire_mode(sim: SimFactory) -> None:
     assert stored is not None
     assert stored.mode == Mode.INTERMITTENT
     assert (stored.on_ms, stored.off_ms, stored.dwell_a_ms, stored.freq_b_cHz) == (1500, 1500, 0, 0)
+
+
+def test_connect_finds_the_device_by_usb_serial_number(mocker: MockerFixture) -> None:
+    # The OS lists the simulator as a USB port; connect() resolves it from VID:PID + serial.
+    listed = ListPortInfo("sim://?seed=15&serial=EA6-000123", skip_link_detection=True)
+    listed.vid, listed.pid, listed.serial_number = 0x0483, 0x5740, "EA6-000123"
+    other = ListPortInfo("/dev/ttyACM9", skip_link_detection=True)
+    other.vid, other.pid, other.serial_number = 0x0483, 0x5740, "EA6-000999"
+    mocker.patch("serial.tools.list_ports.comports", return_value=[listed, other])
+    with connect(vid=0x0483, pid=0x5740, serial_number="EA6-000123") as stim:
+        assert stim.info.serial == "EA6-000123"
+    with pytest.raises(PortNotFound, match="serial number 'EA6-000555'"):
+        connect(vid=0x0483, serial_number="EA6-000555")
+
+
+def test_connect_needs_exactly_one_way_to_the_port() -> None:
+    with pytest.raises(ParameterError, match="port"):
+        connect()
+    with pytest.raises(ParameterError, match="port"):
+        connect("sim://?seed=1", serial_number="EA6-000123")
