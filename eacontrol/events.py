@@ -47,7 +47,7 @@ class DeviceEvent:
 
     Attributes:
         code: the event code.
-        channel: the channel, or None for the whole device.
+        channel: the channel number (from 1), or None for the whole device.
         detail: the wire detail (meaning per code, PROTOCOL.md §5.15); 0 when synthesised.
         device_uptime_s: device uptime when it happened (STATUS time when synthesised).
         time_s: host clock time at which the host learned of it.
@@ -167,7 +167,7 @@ class EventTracker:
         self._hub.publish(
             DeviceEvent(
                 code=event.code,
-                channel=channel,
+                channel=None if channel is None else channel + 1,
                 detail=event.detail,
                 device_uptime_s=units.ms_to_s(event.uptime_ms),
                 time_s=time_s,
@@ -185,7 +185,7 @@ class EventTracker:
             if bits & ~known:
                 for bit, code in _FAULT_EVENTS.items():
                     if bits & bit and not known & bit:
-                        self._publish_synthetic(code, channel, status, time_s)
+                        self._publish_synthetic(code, channel + 1, status, time_s)
             self._reported[channel] = bits
 
     def _publish_synthetic(

@@ -51,14 +51,15 @@ def _limit_in_api_units(field: str, limit: int) -> str | None:
 
 
 def _channel_of(command: Message, field_index: int) -> int | None:
+    """The channel *number* (from 1) a refused command concerned, if one."""
     if isinstance(command, Start) and 1 <= field_index <= len(command.program_crc):
-        return field_index - 1
+        return field_index
     channel = getattr(command, "channel", None)
     if isinstance(channel, int):
-        return channel
+        return channel + 1
     mask = getattr(command, "channel_mask", None)
     if isinstance(mask, int) and mask and not mask & (mask - 1):
-        return mask.bit_length() - 1
+        return mask.bit_length()
     return None
 
 
@@ -80,7 +81,7 @@ def _code_note(code: NakCode | int, field: str | None, limit: int) -> str | None
     if code == NakCode.NO_LEASE:
         return "the heartbeat lease is not valid: service the link (stim.wait/service)"
     if code == NakCode.BAD_CHANNEL:
-        return f"the device has {limit} channel(s), numbered from 0"
+        return f"the device has {limit} channel(s), numbered 1..{limit}"
     return None
 
 

@@ -161,15 +161,24 @@ class ProgramChecker:
         )
 
     def channel(self, channel: object) -> int:
-        """Return ``channel`` if the device has it.
+        """Return the wire index of channel number ``channel``.
+
+        Channel numbers count from 1, as printed on the device and used in profiles, records
+        and reports; only the wire counts from 0. This is the one place that converts.
 
         Raises:
-            ParameterError: not an integer in 0..channel_count-1.
+            ParameterError: not an integer in 1..channel_count.
         """
         count = self.limits.channel_count
-        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < count:
-            raise ParameterError("channel", channel, f"0..{count - 1}", Layer.DEVICE, self._dev)
-        return channel
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= count:
+            raise ParameterError(
+                "channel",
+                channel,
+                f"1..{count} (as labelled on the device)",
+                Layer.DEVICE,
+                self._dev,
+            )
+        return channel - 1
 
     def intensity(self, intensity_mA: float, program: SetProgram) -> int:
         """Check a live intensity for ``program`` and return it in µA.
@@ -200,7 +209,7 @@ class ProgramChecker:
         return to_wire("slew_mA_per_s", slew_mA_per_s, units.mA_to_uA)
 
     def program(self, channel: int, prog: ChannelProgram) -> SetProgram:
-        """Check every field of ``prog`` and return its SET_PROGRAM for ``channel``.
+        """Check every field of ``prog`` and return its SET_PROGRAM for channel number ``channel``.
 
         Raises:
             ParameterError: the first value out of range (in field order), naming its layer.
@@ -367,9 +376,9 @@ def compare_readback(sent: SetProgram, read: Program, crc: int) -> None:
     for field in SetProgram.LAYOUT:
         if getattr(sent, field.name) != getattr(back, field.name):
             raise ReadbackMismatch(
-                sent.channel, field.name, getattr(sent, field.name), getattr(back, field.name)
+                sent.channel + 1, field.name, getattr(sent, field.name), getattr(back, field.name)
             )
     if read.program_crc != crc:
         raise ReadbackMismatch(
-            sent.channel, "program_crc", f"0x{crc:08X}", f"0x{read.program_crc:08X}"
+            sent.channel + 1, "program_crc", f"0x{crc:08X}", f"0x{read.program_crc:08X}"
         )

@@ -24,7 +24,7 @@ class ChannelReport:
     """One channel's state as the device reported it.
 
     Attributes:
-        channel: channel number, from 0.
+        channel: channel number, from 1 as labelled on the device.
         state: the channel's state (PROTOCOL.md §6).
         faults: names of the latched faults (empty when none).
         target_mA: the live target intensity.
@@ -116,7 +116,9 @@ class DeviceStatus:
             lease_valid=bool(status.flags & DeviceFlag.LEASE_VALID),
             fault_latched=bool(status.flags & DeviceFlag.FAULT_LATCHED),
             output_active=bool(status.flags & DeviceFlag.OUTPUT_ACTIVE),
-            channels=tuple(ChannelReport.from_wire(i, c) for i, c in enumerate(status.channels)),
+            channels=tuple(
+                ChannelReport.from_wire(i + 1, c) for i, c in enumerate(status.channels)
+            ),
         )
 
 
@@ -127,7 +129,7 @@ class ChannelDose:
     Charges stay in nanocoulombs, the device's own resolution.
 
     Attributes:
-        channel: channel number.
+        channel: channel number, from 1.
         pulses_a / pulses_b: pulses at frequency a and (dense-disperse) b.
         time_a_s / time_b_s: time delivering in each half.
         charge_pos_nC / charge_neg_nC: charge of the positive and negative phases.
@@ -156,7 +158,7 @@ class ChannelDose:
     def from_wire(cls, dose: Dose) -> ChannelDose:
         """Convert a DOSE message."""
         return cls(
-            channel=dose.channel,
+            channel=dose.channel + 1,
             pulses_a=dose.pulses_a,
             pulses_b=dose.pulses_b,
             time_a_s=units.ms_to_s(dose.time_a_ms),

@@ -139,7 +139,7 @@ class Stimulator:
         """Store ``program`` on ``channel``, read it back and compare it field by field.
 
         Args:
-            channel: channel number, from 0.
+            channel: channel number, from 1 as labelled on the device.
             program: what to deliver, in API units.
 
         Returns:
@@ -150,14 +150,13 @@ class Stimulator:
             DeviceNak: the device refused it (e.g. the channel is running).
             ReadbackMismatch: the device stored something else.
         """
-        channel = self._checker.channel(channel)
         wire = self._checker.program(channel, program)
         ack = self._call(wire, Ack)
         crc = program_crc(wire)
         if ack.value != crc:
             raise ReadbackMismatch(channel, "program_crc", f"0x{crc:08X}", f"0x{ack.value:08X}")
-        compare_readback(wire, self._call(GetProgram(channel=channel), Program), crc)
-        self._programs[channel] = wire
+        compare_readback(wire, self._call(GetProgram(channel=wire.channel), Program), crc)
+        self._programs[wire.channel] = wire
         log.info("channel %d programmed: %s (crc 0x%08X)", channel, program, crc)
         return crc
 
@@ -167,10 +166,11 @@ class Stimulator:
         Raises:
             DeviceNak: no program is stored (NO_PROGRAM).
         """
-        channel = self._checker.channel(channel)
-        return ChannelProgram.from_wire(self._call(GetProgram(channel=channel), Program))
+        index = self._checker.channel(channel)
+        return ChannelProgram.from_wire(self._call(GetProgram(channel=index), Program))
 
     def _channels(self, channels: int | Iterable[int] | None) -> list[int]:
+        """Wire indices of channel numbers (all channels when None)."""
         if channels is None:
             return list(range(self.limits.channel_count))
         listed = [channels] if isinstance(channels, int) else list(channels)
@@ -192,9 +192,12 @@ class Stimulator:
         chosen = self._channels(channels)
         for n in chosen:
             if n not in self._programs:
-                stored = sorted(self._programs) or "none"
+                stored = [i + 1 for i in sorted(self._programs)] or "none"
                 raise ParameterError(
-                    "channels", n, f"channels programmed in this session ({stored})", Layer.SCHEMA
+                    "channels",
+                    n + 1,
+                    f"channels programmed in this session ({stored})",
+                    Layer.SCHEMA,
                 )
         crcs = tuple(
             program_crc(self._programs[n]) if n in chosen else 0 for n in range(MAX_CHANNELS)
@@ -203,7 +206,7 @@ class Stimulator:
         self._call(Start(channel_mask=mask, program_crc=crcs), Ack)
         self._started.update(chosen)
         self._fault = None
-        log.info("started channel(s) %s", chosen)
+        log.info("started channel(s) %s", [n + 1 for n in chosen])
 
     def set_intensity(
         self, channel: int, intensity_mA: float, *, slew_mA_per_s: float = DEFAULT_SLEW_mA_per_s
@@ -215,8 +218,8 @@ class Stimulator:
             DeviceFault: the channel has a latched fault.
             DeviceNak: the device refused (e.g. the channel is not running).
         """
-        channel = self._checker.channel(channel)
-        program = self._programs.get(channel)
+        index = self._checker.channel(channel)
+        program = self._programs.get(index)
         if program is None:
             raise ParameterError(
                 "channel", channel, "a channel programmed in this session", Layer.SCHEMA
@@ -224,7 +227,7 @@ class Stimulator:
         target_uA = self._checker.intensity(intensity_mA, program)
         slew_uA_per_s = self._checker.slew(slew_mA_per_s)
         self._call(
-            SetIntensity(channel=channel, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s), Ack
+            SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s), Ack
         )
 
     def stop(
@@ -253,7 +256,7 @@ class Stimulator:
         mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
         status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s)
         self._started.difference_update(chosen)
-        log.info("stop confirmed on channel(s) %s", chosen)
+        log.info("stop confirmed on channel(s) %s", [n + 1 for n in chosen])
         return self._remember(status, self.clock.now())
 
     def emergency_stop(self) -> DeviceStatus:
@@ -267,8 +270,8 @@ class Stimulator:
 
     def dose(self, channel: int) -> ChannelDose:
         """Return what ``channel`` delivered since its last program, as the device measured."""
-        channel = self._checker.channel(channel)
-        return ChannelDose.from_wire(self._call(GetDose(channel=channel), Dose))
+        index = self._checker.channel(channel)
+        return ChannelDose.from_wire(self._call(GetDose(channel=index), Dose))
 
     def clear_fault(self, channels: int | Iterable[int] | None = None) -> None:
         """Clear the latched faults of the channels (all when None), once the cause is fixed."""
@@ -331,9 +334,9 @@ class Stimulator:
             first = faulted[0]
             names = fault_names(wire.channels[first].faults)
             self._fault = DeviceFault(
-                f"channel {first} stopped by a latched fault ({', '.join(names)}); its output "
+                f"channel {first + 1} stopped by a latched fault ({', '.join(names)}); its output "
                 "is off",
-                first,
+                first + 1,
                 names,
             )
 

@@ -35,7 +35,7 @@ _STILL_ON = (ChannelState.RAMPING, ChannelState.RUNNING)
 
 
 def mask_channels(mask: int) -> list[int]:
-    """Return the channel numbers whose bits are set in ``mask``."""
+    """Return the wire indices (from 0) whose bits are set in ``mask``."""
     return [n for n in range(MAX_CHANNELS) if mask >> n & 1]
 
 
@@ -65,7 +65,8 @@ def _confirmed(status: Status, mask: int) -> bool:
 
 def _alarm(link: Link, mask: int, waited_s: float, reason: str) -> StopNotConfirmed:
     err = StopNotConfirmed(
-        f"STOP of channel(s) {mask_channels(mask)} NOT CONFIRMED after {waited_s:.3f} s: "
+        f"STOP of channel(s) {[n + 1 for n in mask_channels(mask)]} NOT CONFIRMED after "
+        f"{waited_s:.3f} s: "
         f"{reason}. PRESS THE DEVICE'S HARDWARE STOP BUTTON or disconnect the electrodes."
     )
     err.add_note("last frames:\n" + link.frame_log.format(16))
@@ -137,7 +138,7 @@ def _describe(status: Status | None, mask: int) -> str:
     if status is None:
         return "no STATUS answered since the STOP was sent"
     states = ", ".join(
-        f"ch{n} {status.channels[n].state.name} {status.channels[n].measured_uA} uA"
+        f"ch{n + 1} {status.channels[n].state.name} {status.channels[n].measured_uA} uA"
         for n in _masked(status, mask)
     )
     return f"the last STATUS shows {states}"

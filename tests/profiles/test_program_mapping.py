@@ -48,7 +48,7 @@ def _ms(value_s: float | None) -> int:
 
 @pytest.mark.parametrize("params", _all_params(), ids=lambda p: f"ch{p.channel}-{p.mode}")
 def test_every_profile_value_lands_in_its_wire_field(params: ChannelParams) -> None:
-    wire: SetProgram = ProgramChecker(DEVICE, "test device").program(params.index, params.program())
+    wire: SetProgram = ProgramChecker(DEVICE, "test device").program(params.channel, params.program())
     assert wire.channel == params.channel - 1  # profiles count from 1, the wire from 0
     assert wire.mode is Mode[params.mode.name]
     assert wire.shape is Shape[params.shape.name]
@@ -69,6 +69,6 @@ def test_every_profile_value_lands_in_its_wire_field(params: ChannelParams) -> N
 def test_dense_disperse_halves_are_not_swapped() -> None:
     profile = load_profile("lbp_2_100hz_han")
     params = profile.channel_params(0, profile.steps[0].channels[0])
-    wire = ProgramChecker(DEVICE, "test device").program(params.index, params.program())
+    wire = ProgramChecker(DEVICE, "test device").program(params.channel, params.program())
     assert (wire.freq_a_cHz, wire.phase_a_us) == (200, 600)  # 2 Hz, 0.6 ms (Han)
     assert (wire.freq_b_cHz, wire.phase_b_us) == (10000, 200)  # 100 Hz, 0.2 ms
