@@ -9,8 +9,9 @@
     ├── UnknownAcupoint(ValueError)  not a WHO 2008 code or known extra point; .suggestions
     ├── InvalidNeedleSite(ValueError) a side on a midline point, or none on a bilateral one
     ├── ParameterError(ValueError)   an API value out of range, refused before anything is sent
-    ├── LinkError                    the serial link
+    ├── LinkError                    the serial link; .frames = the last frames, for reports
     │   ├── PortNotFound             no such port, or no device matching VID:PID / serial number
+    │   ├── PortAmbiguous            several ports match the VID:PID asked for: pin the serial
     │   ├── PortBusy                 the port is open elsewhere (ports open exclusively)
     │   ├── LinkTimeout(TimeoutError) no answer after every retransmission
     │   └── LinkLost(ConnectionError) the port vanished, or no STATUS for 3 lease periods
@@ -19,9 +20,10 @@
     │   ├── IncompatibleDevice       protocol major or schema hash differ (names both sides)
     │   ├── IdentityMismatch         the device is not the pinned serial number
     │   ├── ReadbackMismatch         a program read back differs from the one sent (.field)
-    │   └── DeviceFault              a latched fault stopped one or more channels
+    │   └── DeviceFault              a latched fault stopped channels, or the device rebooted or
+    │                                lost the session (REBOOT / NO_SESSION): stimulation ended
     ├── StopNotConfirmed             outputs not confirmed off within one lease: use the
-    │                                device's hardware stop button
+    │                                device's hardware stop button (.channels, .frames)
     ├── SessionError                 the session runner refused or ended abnormally
     │   └── SessionStopped           ended early by the operator or a fault (outputs confirmed 0)
     └── RecordError                  the session database is locked, read-only or corrupt
@@ -49,6 +51,7 @@ __all__ = [
     "LinkLost",
     "LinkTimeout",
     "ParameterError",
+    "PortAmbiguous",
     "PortBusy",
     "PortNotFound",
     "ProfileError",
@@ -143,11 +146,25 @@ class ParameterError(EAError, ValueError):
 
 
 class LinkError(EAError):
-    """The serial link failed."""
+    """The serial link failed.
+
+    Attributes:
+        frames: the last frames sent and received, formatted, for an error report ("" if none).
+    """
+
+    def __init__(self, message: str, *, frames: str = "") -> None:
+        super().__init__(message)
+        self.frames = frames
+        if frames:
+            self.add_note("last frames:\n" + frames)
 
 
 class PortNotFound(LinkError):
     """No such port, or no connected device matches the VID:PID / serial number asked for."""
+
+
+class PortAmbiguous(LinkError):
+    """Several connected ports match the VID:PID asked for; pin the USB serial number."""
 
 
 class PortBusy(LinkError):
@@ -174,15 +191,21 @@ class DeviceNak(DeviceError):
         code: the NAK code's name (``OUT_OF_RANGE``).
         field: the offending field's name, or None.
         limit: the device's limit or related value from the NAK.
+        hint: what the code means here, in API units (e.g. "device limit for target_uA:
+            20000 (20 mA)"), or "".
     """
 
-    def __init__(self, command: str, code: str, field: str | None, limit: int) -> None:
+    def __init__(
+        self, command: str, code: str, field: str | None, limit: int, hint: str = ""
+    ) -> None:
         self.command = command
         self.code = code
         self.field = field
         self.limit = limit
+        self.hint = hint
         where = f" field {field}" if field else ""
-        super().__init__(f"device refused {command}: {code}{where} (device limit {limit})")
+        tail = f": {hint}" if hint else ""
+        super().__init__(f"device refused {command}: {code}{where} (device limit {limit}){tail}")
 
 
 class IncompatibleDevice(DeviceError):
@@ -216,7 +239,7 @@ class DeviceFault(DeviceError):
     """A latched device fault stopped one or more channels.
 
     Attributes:
-        channel: the first faulted channel (0-based), or None for a device-level fault.
+        channel: the first faulted channel number (from 1), or None for the whole device.
         faults: the fault names.
     """
 
@@ -231,7 +254,18 @@ class StopNotConfirmed(EAError):
 
     This is a hard alarm: the operator must press the device's hardware stop button or
     disconnect the electrodes.
+
+    Attributes:
+        channels: the channel numbers whose stop was not confirmed.
+        frames: the last frames sent and received, formatted, for an error report.
     """
+
+    def __init__(self, message: str, *, channels: Sequence[int] = (), frames: str = "") -> None:
+        super().__init__(message)
+        self.channels = tuple(channels)
+        self.frames = frames
+        if frames:
+            self.add_note("last frames:\n" + frames)
 
 
 class SessionError(EAError):

@@ -301,9 +301,7 @@ class Link:
                 f"; {garbage} undecodable frame(s) arrived meanwhile (wrong baud rate, or not "
                 "an eacontrol device?)"
             )
-        err = LinkTimeout(text)
-        err.add_note("last frames:\n" + self.frame_log.format(16))
-        return err
+        return LinkTimeout(text, frames=self.frame_log.format(16))
 
     # --- receiving and time -------------------------------------------------------------------
 
@@ -407,9 +405,9 @@ class Link:
         err = LinkLost(
             f"{self._transport.url}: link lost: {reason}. The device switches its outputs off "
             f"by itself when its heartbeat lease ({lease}) expires; if they do not stop, use the "
-            "device's hardware stop."
+            "device's hardware stop.",
+            frames=self.frame_log.format(16),
         )
-        err.add_note("last frames:\n" + self.frame_log.format(16))
         if self._lost is None:
             self._lost = err
             self._best_effort_stop()

@@ -2,8 +2,8 @@
 limit in words (PROTOCOL.md §7).
 
 ``DeviceNak.field`` is the refused message's field *name* (``target_uA``), found through the
-refused message class's layout, never a bare index. Where a limit has an API unit, a note
-(``add_note``) gives it in that unit (``limit 20 mA``) as well. A refusal because of a latched
+refused message class's layout, never a bare index. Where a limit has an API unit, the hint
+(``DeviceNak.hint``) gives it in that unit (``limit 20 mA``) as well. A refusal because of a latched
 fault is a ``DeviceFault``: the command cannot proceed until the fault is cleared.
 """
 
@@ -115,8 +115,6 @@ def nak_error(command: Message, nak: Nak) -> DeviceError:
             channel,
             names,
         )
-    err = DeviceNak(command_name, code_name, field, nak.limit)
-    note = _code_note(nak.code, field, nak.limit)
-    if note:
-        err.add_note(note)
-    return err
+    return DeviceNak(
+        command_name, code_name, field, nak.limit, _code_note(nak.code, field, nak.limit) or ""
+    )

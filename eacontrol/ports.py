@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from serial.tools import list_ports
 
-from eacontrol.errors import LinkError, PortNotFound
+from eacontrol.errors import PortAmbiguous, PortNotFound
 
 __all__ = ["PortInfo", "find_ports", "resolve_port"]
 
@@ -115,7 +115,7 @@ def resolve_port(
 
     Raises:
         PortNotFound: nothing matches (the message names what was searched and what exists).
-        LinkError: more than one port matches; pin the serial number.
+        PortAmbiguous: more than one port matches; pin the serial number.
     """
     matches = find_ports(vid, pid, serial_number)
     what = _selection(vid, pid, serial_number)
@@ -124,5 +124,5 @@ def resolve_port(
         raise PortNotFound(f"no serial port matches {what} (ports present: {present})")
     if len(matches) > 1:
         listed = "; ".join(str(p) for p in matches)
-        raise LinkError(f"{len(matches)} ports match {what}: {listed}; pin serial_number")
+        raise PortAmbiguous(f"{len(matches)} ports match {what}: {listed}; pin serial_number")
     return matches[0].device

@@ -64,13 +64,13 @@ def _confirmed(status: Status, mask: int) -> bool:
 
 
 def _alarm(link: Link, mask: int, waited_s: float, reason: str) -> StopNotConfirmed:
-    err = StopNotConfirmed(
-        f"STOP of channel(s) {[n + 1 for n in mask_channels(mask)]} NOT CONFIRMED after "
-        f"{waited_s:.3f} s: "
-        f"{reason}. PRESS THE DEVICE'S HARDWARE STOP BUTTON or disconnect the electrodes."
+    channels = [n + 1 for n in mask_channels(mask)]
+    return StopNotConfirmed(
+        f"STOP of channel(s) {channels} NOT CONFIRMED after {waited_s:.3f} s: "
+        f"{reason}. PRESS THE DEVICE'S HARDWARE STOP BUTTON or disconnect the electrodes.",
+        channels=channels,
+        frames=link.frame_log.format(16),
     )
-    err.add_note("last frames:\n" + link.frame_log.format(16))
-    return err
 
 
 def confirm_stop(link: Link, mask: int, mode: StopMode, ramp_down_s: float) -> Status:
