@@ -1,10 +1,188 @@
-"""eacontrol: open, safety-first control of electroacupuncture stimulators."""
+"""eacontrol: open, safety-first control of electroacupuncture stimulators.
 
+The public API, importable from here (submodules load on first use, so ``import eacontrol``
+and the ``eactl`` command start fast)::
+
+    import eacontrol
+
+    profile = eacontrol.load_profile("lbp_2_100hz_han")
+    with eacontrol.connect("sim://") as stim:          # or a serial port, socket://, spy://
+        stim.program(1, profile.channel_params(0, 1).program())
+        stim.start(1)
+        stim.wait(10.0)                                # keeps the heartbeat lease
+
+Channels are numbered from 1, as labelled on the device. Every error is an ``EAError``.
+"""
+
+from __future__ import annotations
+
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 # Logging belongs to the application (STYLE.md 10): the library only adds a NullHandler.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from eacontrol.clock import Clock, RealClock
+    from eacontrol.device import connect
+    from eacontrol.errors import (
+        DeviceError,
+        DeviceFault,
+        DeviceNak,
+        EAError,
+        IdentityMismatch,
+        IncompatibleDevice,
+        InvalidNeedleSite,
+        LinkError,
+        LinkLost,
+        LinkTimeout,
+        ParameterError,
+        PortAmbiguous,
+        PortBusy,
+        PortNotFound,
+        ProfileError,
+        ProfileRefused,
+        ProfileSyntaxError,
+        ReadbackMismatch,
+        RecordError,
+        SessionError,
+        SessionStopped,
+        StopNotConfirmed,
+        UnknownAcupoint,
+        UnknownSession,
+    )
+    from eacontrol.events import DeviceEvent
+    from eacontrol.findings import Finding, Layer, Severity
+    from eacontrol.identity import DeviceInfo
+    from eacontrol.ports import PortInfo, find_ports
+    from eacontrol.profiles import (
+        PatientContext,
+        Profile,
+        SitePolicy,
+        check_profile,
+        load_profile,
+        validate_file,
+    )
+    from eacontrol.program import ChannelProgram
+    from eacontrol.records import RecordStore
+    from eacontrol.status import ChannelDose, ChannelReport, DeviceStatus
+    from eacontrol.stimulator import Stimulator
+
+_HOMES = {
+    "Clock": "eacontrol.clock",
+    "RealClock": "eacontrol.clock",
+    "connect": "eacontrol.device",
+    "DeviceEvent": "eacontrol.events",
+    "Finding": "eacontrol.findings",
+    "Layer": "eacontrol.findings",
+    "Severity": "eacontrol.findings",
+    "DeviceInfo": "eacontrol.identity",
+    "PortInfo": "eacontrol.ports",
+    "find_ports": "eacontrol.ports",
+    "PatientContext": "eacontrol.profiles",
+    "Profile": "eacontrol.profiles",
+    "SitePolicy": "eacontrol.profiles",
+    "check_profile": "eacontrol.profiles",
+    "load_profile": "eacontrol.profiles",
+    "validate_file": "eacontrol.profiles",
+    "ChannelProgram": "eacontrol.program",
+    "RecordStore": "eacontrol.records",
+    "ChannelDose": "eacontrol.status",
+    "ChannelReport": "eacontrol.status",
+    "DeviceStatus": "eacontrol.status",
+    "Stimulator": "eacontrol.stimulator",
+}
+_ERRORS = (
+    "DeviceError",
+    "DeviceFault",
+    "DeviceNak",
+    "EAError",
+    "IdentityMismatch",
+    "IncompatibleDevice",
+    "InvalidNeedleSite",
+    "LinkError",
+    "LinkLost",
+    "LinkTimeout",
+    "ParameterError",
+    "PortAmbiguous",
+    "PortBusy",
+    "PortNotFound",
+    "ProfileError",
+    "ProfileRefused",
+    "ProfileSyntaxError",
+    "ReadbackMismatch",
+    "RecordError",
+    "SessionError",
+    "SessionStopped",
+    "StopNotConfirmed",
+    "UnknownAcupoint",
+    "UnknownSession",
+)
+_HOMES.update(dict.fromkeys(_ERRORS, "eacontrol.errors"))
+
+__all__ = [
+    "ChannelDose",
+    "ChannelProgram",
+    "ChannelReport",
+    "Clock",
+    "DeviceError",
+    "DeviceEvent",
+    "DeviceFault",
+    "DeviceInfo",
+    "DeviceNak",
+    "DeviceStatus",
+    "EAError",
+    "Finding",
+    "IdentityMismatch",
+    "IncompatibleDevice",
+    "InvalidNeedleSite",
+    "Layer",
+    "LinkError",
+    "LinkLost",
+    "LinkTimeout",
+    "ParameterError",
+    "PatientContext",
+    "PortAmbiguous",
+    "PortBusy",
+    "PortInfo",
+    "PortNotFound",
+    "Profile",
+    "ProfileError",
+    "ProfileRefused",
+    "ProfileSyntaxError",
+    "ReadbackMismatch",
+    "RealClock",
+    "RecordError",
+    "RecordStore",
+    "SessionError",
+    "SessionStopped",
+    "Severity",
+    "SitePolicy",
+    "Stimulator",
+    "StopNotConfirmed",
+    "UnknownAcupoint",
+    "UnknownSession",
+    "__version__",
+    "check_profile",
+    "connect",
+    "find_ports",
+    "load_profile",
+    "validate_file",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'eacontrol' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

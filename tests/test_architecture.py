@@ -95,3 +95,24 @@ def test_packages_ship_type_information(package: str) -> None:
     module = importlib.import_module(package)
     assert module.__file__ is not None
     assert (Path(module.__file__).parent / "py.typed").exists()
+
+
+def test_every_public_error_is_exported_from_the_package() -> None:
+    import eacontrol
+    import eacontrol.errors
+
+    assert set(eacontrol.errors.__all__) <= set(eacontrol.__all__)
+    for name in eacontrol.errors.__all__:
+        assert getattr(eacontrol, name) is getattr(eacontrol.errors, name)
+
+
+def test_importing_eacontrol_stays_light() -> None:
+    """`eactl --help` must start fast: the package root imports no pydantic, numpy or serial."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, eacontrol; print(sorted({'pydantic', 'numpy', 'serial'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
