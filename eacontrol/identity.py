@@ -14,8 +14,6 @@ from firmware_protocol import HelloAck, units
 
 __all__ = ["DeviceInfo", "device_limits"]
 
-_MILLI = 1000  # nC per µC and mV per V: no other unit conversion in this module
-
 
 def device_limits(ack: HelloAck) -> DeviceLimits:
     """Return the device's reported limits in API units.
@@ -30,9 +28,9 @@ def device_limits(ack: HelloAck) -> DeviceLimits:
         max_phase_width_us=float(ack.max_phase_us),
         min_frequency_hz=units.cHz_to_hz(ack.min_freq_cHz),
         max_frequency_hz=units.cHz_to_hz(ack.max_freq_cHz),
-        max_phase_charge_uC=ack.max_phase_charge_nC / _MILLI,
+        max_phase_charge_uC=units.nC_to_uC(ack.max_phase_charge_nC),
         max_slew_mA_per_s=units.uA_to_mA(ack.max_slew_uA_per_s),
-        compliance_V=ack.compliance_mV / _MILLI,
+        compliance_V=units.mV_to_V(ack.compliance_mV),
         min_lease_ms=ack.min_lease_ms,
         max_lease_ms=ack.max_lease_ms,
         max_run_s=float(ack.max_run_s),

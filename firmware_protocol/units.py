@@ -16,7 +16,9 @@ __all__ = [
     "cHz_to_hz",
     "hz_to_cHz",
     "mA_to_uA",
+    "mV_to_V",
     "ms_to_s",
+    "nC_to_uC",
     "s_to_ms",
     "s_to_whole_s",
     "uA_to_mA",
@@ -97,3 +99,13 @@ def s_to_whole_s(value_s: float, field: str = "max_run_s") -> int:
         UnitError: not finite, negative, not whole or above 65535 s.
     """
     return _to_wire(value_s, 1, field, "s", 0xFFFF)
+
+
+def nC_to_uC(value_nC: int) -> float:
+    """Convert wire nanocoulombs to microcoulombs."""
+    return value_nC / 1000
+
+
+def mV_to_V(value_mV: int) -> float:
+    """Convert wire millivolts to volts."""
+    return value_mV / 1000

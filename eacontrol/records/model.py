@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from eacontrol.errors import ParameterError
 from eacontrol.findings import Layer
 from eacontrol.records.owner import ProcessOwner
+from firmware_protocol import units
 
 __all__ = [
     "ChannelTotals",
@@ -309,9 +310,9 @@ class ChannelTotals:
             pulses_b=dose.pulses_b,
             time_a_s=dose.time_a_s,
             time_b_s=dose.time_b_s,
-            charge_pos_uC=dose.charge_pos_nC / 1000,
-            charge_neg_uC=dose.charge_neg_nC / 1000,
-            net_charge_uC=(dose.charge_pos_nC - dose.charge_neg_nC) / 1000,
+            charge_pos_uC=units.nC_to_uC(dose.charge_pos_nC),
+            charge_neg_uC=units.nC_to_uC(dose.charge_neg_nC),
+            net_charge_uC=units.nC_to_uC(dose.charge_pos_nC - dose.charge_neg_nC),
             peak_mA=dose.peak_mA,
             rms_mA=dose.rms_mA,
             on_time_s=dose.on_time_s,
