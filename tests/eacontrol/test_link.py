@@ -76,10 +76,11 @@ def test_hello_opens_session_and_reports_identity(scripted: Scripted) -> None:
 def test_retransmission_reuses_seq_and_bytes(scripted: Scripted) -> None:
     stim = scripted.connect()
     scripted.device.handlers[MsgType.SET_PROGRAM] = drop_first(2)  # type: ignore[assignment]
-    crc = stim.program(0, PROGRAM)
+    crc = stim.program(1, PROGRAM)  # channel 1 is wire index 0
     sent = scripted.port.sent(MsgType.SET_PROGRAM)
     assert len(sent) == 3
     assert len({f.header.seq for f in sent}) == 1
+    assert {f.message.channel for f in sent} == {0}  # type: ignore[attr-defined]
     assert crc == program_crc(scripted.device.programs[0])
     seqs = [f.header.seq for f in scripted.port.frames_written]
     new_seqs = list(dict.fromkeys(seqs))
@@ -98,7 +99,7 @@ def test_reply_of_wrong_type_or_stale_seq_is_ignored(scripted: Scripted) -> None
         return []
 
     device.handlers[MsgType.CLEAR_FAULT] = answer_badly
-    stim.clear_fault(0)
+    stim.clear_fault(1)
     assert len(scripted.port.sent(MsgType.CLEAR_FAULT)) == 2  # the bad answers were not taken
 
 
@@ -178,7 +179,7 @@ def test_nak_names_field_code_and_limit_in_api_units(scripted: Scripted) -> None
         Nak(nak_type=MsgType.SET_PROGRAM, code=NakCode.OUT_OF_RANGE, field=field, limit=2000)
     ]
     with pytest.raises(DeviceNak) as info:
-        stim.program(0, PROGRAM)
+        stim.program(1, PROGRAM)
     err = info.value
     assert (err.command, err.code, err.field, err.limit) == (
         "SET_PROGRAM",
@@ -186,19 +187,21 @@ def test_nak_names_field_code_and_limit_in_api_units(scripted: Scripted) -> None
         "target_uA",
         2000,
     )
-    assert any("2 mA" in note for note in err.__notes__)
+    assert "2 mA" in err.hint  # the limit in API units
+    assert err.hint in str(err)
 
 
 def test_start_refused_for_latched_fault_is_device_fault(scripted: Scripted) -> None:
     stim = scripted.connect()
-    stim.program(1, PROGRAM)
+    stim.program(2, PROGRAM)
     bits = Fault.ELECTRODE | Fault.LEASE
+    # field 2 is program_crc[1]: the CRC of wire index 1, i.e. channel number 2
     scripted.device.handlers[MsgType.START] = lambda frame: [
         Nak(nak_type=MsgType.START, code=NakCode.FAULT_LATCHED, field=2, limit=int(bits))
     ]
     with pytest.raises(DeviceFault) as info:
-        stim.start(1)
-    assert info.value.channel == 1
+        stim.start(2)
+    assert info.value.channel == 2
     assert info.value.faults == ("ELECTRODE", "LEASE")
 
 
@@ -213,8 +216,9 @@ def test_readback_mismatch_names_the_field(scripted: Scripted) -> None:
 
     scripted.device.handlers[MsgType.GET_PROGRAM] = swapped
     with pytest.raises(ReadbackMismatch) as info:
-        stim.program(0, PROGRAM)
+        stim.program(1, PROGRAM)
     assert (info.value.field, info.value.sent, info.value.read) == ("freq_a_cHz", 200, 10_000)
+    assert info.value.channel == 1
 
 
 def test_wrong_program_crc_in_ack_is_readback_mismatch(scripted: Scripted) -> None:
@@ -222,8 +226,9 @@ def test_wrong_program_crc_in_ack_is_readback_mismatch(scripted: Scripted) -> No
     scripted.device.handlers[MsgType.SET_PROGRAM] = lambda frame: [
         Ack(acked_type=MsgType.SET_PROGRAM, value=0x12345678)
     ]
-    with pytest.raises(ReadbackMismatch, match="program_crc"):
-        stim.program(0, PROGRAM)
+    with pytest.raises(ReadbackMismatch, match="program_crc") as info:
+        stim.program(1, PROGRAM)
+    assert info.value.channel == 1
 
 
 def test_heartbeats_only_while_the_caller_services(scripted: Scripted) -> None:
@@ -312,7 +317,7 @@ def test_events_are_deduplicated_and_delivered_to_callbacks(scripted: Scripted) 
     stim.wait(0.1)
     assert seen == ["RAMP_DONE"]
     drained = stim.events()
-    assert [str(e) for e in drained] == ["RAMP_DONE on channel 0: ramp done at 2.5 mA"]
+    assert [str(e) for e in drained] == ["RAMP_DONE on channel 1: ramp done at 2.5 mA"]
     assert stim.events() == []
     unsubscribe()
     scripted.port.inject(scripted.device.frame(event_msg(EventCode.STOPPED)), 0.01)
@@ -343,7 +348,7 @@ def test_fault_seen_only_in_status_becomes_an_event(scripted: Scripted) -> None:
     )
     stim.wait(0.2)
     events = stim.events()
-    assert [(e.name, e.channel, e.source) for e in events] == [("ELECTRODE_FAULT", 1, "status")]
+    assert [(e.name, e.channel, e.source) for e in events] == [("ELECTRODE_FAULT", 2, "status")]
 
 
 def test_stale_status_does_not_overwrite_a_newer_one(scripted: Scripted) -> None:

@@ -32,11 +32,11 @@ def test_five_minute_program_completes_under_30_percent_loss_each_way(sim: SimFa
     s = sim("seed=21&drop=0.3")
     stim, device = s.stim, s.device
     prog = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, max_run_s=600)
-    stim.program(0, prog)
-    stim.start(0)
+    stim.program(1, prog)
+    stim.start(1)
     stim.wait(300)  # raises DeviceFault if the lease had lapsed even once
     assert device.channel_state(0) == ChannelState.RUNNING
-    status = stim.stop(0)
+    status = stim.stop(1)
     assert status.outputs_off() and device.outputs_off
     recorded = device.recorder[0]
     assert 2 * 300 - 2 <= recorded.pulses_a <= 2 * 304  # 2 Hz for 300 s plus ramp and stop
@@ -49,8 +49,8 @@ def test_five_minute_program_completes_under_30_percent_loss_each_way(sim: SimFa
 def test_unplug_mid_run_raises_link_lost_and_the_device_stops(sim: SimFactory) -> None:
     s = sim("seed=22&unplug_at=12.5")
     stim = s.stim
-    stim.program(0, PROGRAM)
-    stim.start(0)
+    stim.program(1, PROGRAM)
+    stim.start(1)
     with pytest.raises(LinkLost) as info, stim:
         stim.wait(60)
     raised_at = stim.clock.now()
@@ -69,8 +69,8 @@ def test_replies_lost_for_good_is_link_lost_and_the_device_stops(
     faults = '[[fault]]\nkind = "drop"\ndirection = "to_host"\nrate = 1.0\nstart_s = 10.0\n'
     s = sim(f"seed=23&{scenario(tmp_path, faults)}")
     stim = s.stim
-    stim.program(0, PROGRAM)
-    stim.start(0)
+    stim.program(1, PROGRAM)
+    stim.start(1)
     with pytest.raises(LinkLost, match="no STATUS"):
         stim.wait(60)
     raised_at = stim.clock.now()
@@ -86,8 +86,8 @@ def test_script_that_stops_servicing_sees_the_device_stop_within_the_lease(
 ) -> None:
     s = sim("seed=24")
     stim = s.stim
-    stim.program(1, PROGRAM)
-    stim.start(1)
+    stim.program(2, PROGRAM)  # channel 2 is the simulator's index 1
+    stim.start(2)
     stim.wait(3)
     assert s.device.output_uA(1) == 2500
     s.port.clock.sleep(stim.lease_s + CHECK_PERIOD_S)  # the script blocks; nothing heartbeats
@@ -95,10 +95,11 @@ def test_script_that_stops_servicing_sees_the_device_stop_within_the_lease(
     assert s.device.channel_state(1) == ChannelState.FAULT
     with pytest.raises(DeviceFault) as info:
         stim.wait(1)
-    assert (info.value.channel, info.value.faults) == (1, ("LEASE",))
+    assert (info.value.channel, info.value.faults) == (2, ("LEASE",))
+    assert "channel 2 stopped" in str(info.value)
     assert EventCode.LEASE_EXPIRED in [e.code for e in stim.events()]
-    stim.clear_fault(1)
-    stim.start(1)  # the device never resumed by itself; the host restarts it explicitly
+    stim.clear_fault(2)
+    stim.start(2)  # the device never resumed by itself; the host restarts it explicitly
     stim.wait(3)
     assert s.device.output_uA(1) == 2500
 
@@ -111,9 +112,9 @@ def test_stop_under_70_percent_loss_confirms_or_alarms(
     faults = '[[fault]]\nkind = "drop"\nrate = 0.7\nstart_s = 10.0\nstop_s = 30.0\n'
     s = sim(f"seed={seed}&{scenario(tmp_path, faults)}")
     stim = s.stim
-    stim.program(0, PROGRAM)
     stim.program(1, PROGRAM)
-    stim.start([0, 1])
+    stim.program(2, PROGRAM)
+    stim.start([1, 2])
     stim.wait(10.0 - stim.clock.now())
     try:
         status = stim.stop(immediate=immediate)
@@ -133,8 +134,8 @@ def test_stop_under_70_percent_loss_confirms_or_alarms(
 def test_reboot_mid_run_ends_the_session_and_exit_still_confirms(sim: SimFactory) -> None:
     s = sim("seed=25&reboot_at=6")
     with pytest.raises(DeviceFault, match="rebooted") as info, s.stim as stim:
-        stim.program(0, PROGRAM)
-        stim.start(0)
+        stim.program(1, PROGRAM)
+        stim.start(1)
         stim.wait(60)
     assert info.value.faults == ("REBOOT",)
     assert s.device.outputs_off

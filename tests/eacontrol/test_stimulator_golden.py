@@ -21,12 +21,15 @@ US = 1_000_000
 
 
 def run(s: Sim, channel: int, program: ChannelProgram, seconds: float) -> np.ndarray:
-    """Program, start, run ``seconds`` and return every pulse delivered (PULSE_DTYPE rows)."""
+    """Program, start, run ``seconds`` and return every pulse delivered (PULSE_DTYPE rows).
+
+    ``channel`` is the host's channel number (from 1); the simulator's index is one less.
+    """
     s.stim.program(channel, program)
     s.stim.start(channel)
     s.stim.wait(seconds)
     s.stim.dose(channel)  # GET_DOSE: the device accounts what it delivered up to now
-    return s.device.recorder[channel].pulse_table(0, s.device.now_us)
+    return s.device.recorder[channel - 1].pulse_table(0, s.device.now_us)
 
 
 def test_continuous_fields_and_units(sim: SimFactory) -> None:
@@ -40,7 +43,7 @@ def test_continuous_fields_and_units(sim: SimFactory) -> None:
         ramp_down_s=1.5,
         max_run_s=900,
     )
-    pulses = run(s, 0, program, 12)
+    pulses = run(s, 1, program, 12)
     stored = s.device.channels[0].program
     assert stored is not None
     assert stored.mode == Mode.CONTINUOUS and stored.shape == Shape.SYMMETRIC_BIPHASIC
@@ -72,7 +75,7 @@ def test_dense_disperse_halves_are_not_swapped(sim: SimFactory) -> None:
         intensity_mA=3,
         ramp_up_s=2,
     )
-    pulses = run(s, 1, program, 2 * 4.5 + 3)
+    pulses = run(s, 2, program, 2 * 4.5 + 3)
     stored = s.device.channels[1].program
     assert stored is not None
     assert (stored.freq_a_cHz, stored.phase_a_us) == (200, 600)
@@ -104,7 +107,7 @@ def test_intermittent_windows_and_asymmetric_shape(sim: SimFactory) -> None:
         intensity_mA=2,
         ramp_up_s=2,
     )
-    pulses = run(s, 2, program, 10)
+    pulses = run(s, 3, program, 10)
     stored = s.device.channels[2].program
     assert stored is not None
     assert (stored.on_ms, stored.off_ms, stored.freq_a_cHz) == (1500, 1000, 5000)
@@ -122,11 +125,12 @@ def test_intermittent_windows_and_asymmetric_shape(sim: SimFactory) -> None:
 
 def test_live_intensity_and_slew_land_in_their_fields(sim: SimFactory) -> None:
     s = sim("seed=34")
-    run(s, 3, ChannelProgram(frequency_hz=100, phase_width_us=200, intensity_mA=2), 3)
-    s.stim.set_intensity(3, 3.25, slew_mA_per_s=0.25)
+    run(s, 4, ChannelProgram(frequency_hz=100, phase_width_us=200, intensity_mA=2), 3)
+    s.stim.set_intensity(4, 3.25, slew_mA_per_s=0.25)
     s.stim.wait(2)
     set_now = s.device.channels[3].set_uA(s.device.now_us)
     assert 2490 <= set_now <= 2510  # 0.25 mA/s → 250 µA/s, for 2 s
     s.stim.wait(3.5)
     assert s.device.output_uA(3) == 3250  # 3.25 mA → 3250 µA
-    assert s.stim.status().channels[3].target_mA == 3.25
+    report = s.stim.status().channels[3]  # the tuple counts from 0: channel 4's report
+    assert (report.channel, report.target_mA) == (4, 3.25)

@@ -50,8 +50,8 @@ def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:
         program = ChannelProgram(
             frequency_hz=100, phase_width_us=200, intensity_mA=1.5, ramp_up_s=2
         )
-        stim.program(0, program)
-        stim.start(0)
+        stim.program(1, program)
+        stim.start(1)
         events = []
         for _ in range(100):  # until the ramp is done, however slow the machine
             stim.wait(0.1)
@@ -60,8 +60,8 @@ def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:
                 break
         assert [e.name for e in events] == ["RAMP_DONE"]
         running = stim.status().channels[0]
-        assert (running.measured_mA, running.frequency_hz) == (1.5, 100)
-        status = stim.stop(0, immediate=True)
+        assert (running.channel, running.measured_mA, running.frequency_hz) == (1, 1.5, 100)
+        status = stim.stop(1, immediate=True)
         assert status.outputs_off()
     assert stim.closed
     assert "TX" in trace.read_text() and "RX" in trace.read_text()  # pyserial's hex dump
