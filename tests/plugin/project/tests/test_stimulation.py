@@ -26,11 +26,11 @@ def test_device_reports_limits_and_starts_with_outputs_off(ea_stimulator: Stimul
 
 
 def test_ramps_to_the_intensity_and_stops_at_zero(ea_stimulator: Stimulator) -> None:
-    ea_stimulator.program(0, PROGRAM)
-    ea_stimulator.start(0)
+    ea_stimulator.program(1, PROGRAM)
+    ea_stimulator.start(1)
     ea_stimulator.wait(2.5)
     assert ea_stimulator.status().channels[0].measured_mA == pytest.approx(2.0, abs=0.1)
-    assert ea_stimulator.stop(0).outputs_off([0])
+    assert ea_stimulator.stop(1).outputs_off([1])
 
 
 @pytest.mark.ea_simulator(channels=2, seed=7, serial="SIM-CI-2")
@@ -41,8 +41,8 @@ def test_the_marker_configures_the_simulated_device(ea_stimulator: Stimulator) -
 
 @pytest.mark.ea_simulator(electrode_off="0@3")
 def test_a_needle_coming_out_is_a_latched_fault(ea_stimulator: Stimulator) -> None:
-    ea_stimulator.program(0, PROGRAM)
-    ea_stimulator.start(0)
+    ea_stimulator.program(1, PROGRAM)
+    ea_stimulator.start(1)
     with pytest.raises(DeviceFault) as fault:
         ea_stimulator.wait(10)
     assert fault.value.faults == ("ELECTRODE",)
@@ -52,11 +52,11 @@ def test_a_needle_coming_out_is_a_latched_fault(ea_stimulator: Stimulator) -> No
 @pytest.mark.ea_simulator(seed=1)
 def test_long_stimulation_runs_in_virtual_time(ea_simulator: str) -> None:
     with connect(ea_simulator) as stim:
-        stim.program(0, replace(PROGRAM, max_run_s=120))
-        stim.start(0)
+        stim.program(1, replace(PROGRAM, max_run_s=120))
+        stim.start(1)
         stim.wait(100)  # in virtual time: no waiting on the wall clock
         assert stim.clock.now() >= 100
-        assert stim.dose(0).pulses_a >= 195  # 2 Hz for 100 s
+        assert stim.dose(1).pulses_a >= 195  # 2 Hz for 100 s
 
 
 def test_the_url_opens_with_pyserial_too(ea_simulator: str) -> None:
