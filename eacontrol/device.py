@@ -7,12 +7,12 @@
     from eacontrol.program import ChannelProgram
 
     with connect("/dev/ttyACM0", device_serial="EA6-000123") as stim:
-        crc = stim.program(0, ChannelProgram(frequency_hz=2, phase_width_us=600, intensity_mA=3))
-        stim.start([0])
+        crc = stim.program(1, ChannelProgram(frequency_hz=2, phase_width_us=600, intensity_mA=3))
+        stim.start([1])
         stim.wait(60)                      # keeps the lease: the only heartbeat there is
-        stim.set_intensity(0, 4.0)
+        stim.set_intensity(1, 4.0)
         stim.wait(60)
-    # leaving the block stopped channel 0 and confirmed it off
+    # leaving the block stopped channel 1 and confirmed it off
 
 With a ``sim://`` URL the connection runs on the simulator's virtual clock automatically.
 """

@@ -72,14 +72,15 @@ class DeviceEvent:
         if self.source == "status":
             return f"{self.name} on {where} (seen in STATUS)"
         d = self.detail
+        stopped = [n + 1 for n in range(MAX_CHANNELS) if d >> n & 1]  # wire mask → numbers
         explained = {
-            EventCode.LEASE_EXPIRED: f"lease expired; stopped channel mask 0x{d:02X}",
+            EventCode.LEASE_EXPIRED: f"lease expired; stopped channel(s) {stopped}",
             EventCode.ELECTRODE_FAULT: "electrode open"
             if d == 0xFFFF
             else f"electrode fault at {d} ohm",
             EventCode.COMPLIANCE: f"compliance: only {units.uA_to_mA(d):g} mA could be driven",
             EventCode.REBOOT: f"device rebooted (boot_id 0x{d:08X})",
-            EventCode.BUTTON_STOP: f"hardware stop button; stopped channel mask 0x{d:02X}",
+            EventCode.BUTTON_STOP: f"hardware stop button; stopped channel(s) {stopped}",
             EventCode.STUCK_OUTPUT: f"stuck output measuring {units.uA_to_mA(d):g} mA",
             EventCode.MAX_RUN_TIME: f"device shut-off after {d} s",
             EventCode.RAMP_DONE: f"ramp done at {units.uA_to_mA(d):g} mA",

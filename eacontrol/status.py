@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eacontrol.errors import ParameterError
 from eacontrol.naks import fault_names
 from firmware_protocol import ChannelState, DeviceFlag, Dose, Status, units
 from firmware_protocol import ChannelStatus as WireChannelStatus
@@ -98,9 +99,22 @@ class DeviceStatus:
     channels: tuple[ChannelReport, ...]
 
     def outputs_off(self, channels: Iterable[int] | None = None) -> bool:
-        """True when every listed channel (all when None) is inactive at zero current."""
-        wanted = None if channels is None else set(channels)
-        return all(c.output_off for c in self.channels if wanted is None or c.channel in wanted)
+        """True when every listed channel number (all when None) is inactive at zero current.
+
+        Raises:
+            ParameterError: a channel number this device does not have (e.g. a 0 from a script
+                that counts from 0): an unchecked channel must never read as "off".
+        """
+        if channels is None:
+            return all(c.output_off for c in self.channels)
+        by_number = {c.channel: c for c in self.channels}
+        wanted = list(channels)
+        unknown = [n for n in wanted if n not in by_number]
+        if unknown:
+            raise ParameterError(
+                "channels", unknown, f"1..{len(self.channels)} (as labelled on the device)"
+            )
+        return all(by_number[n].output_off for n in wanted)
 
     @classmethod
     def from_wire(cls, status: Status, time_s: float) -> DeviceStatus:

@@ -120,11 +120,6 @@ class ChannelParams:
     ramp_down_s: float
     duration_s: float
 
-    @property
-    def index(self) -> int:
-        """The 0-based channel index the wire protocol uses."""
-        return self.channel - 1
-
     def program(self) -> ChannelProgram:
         """Return the device-layer program for this channel and step.
 

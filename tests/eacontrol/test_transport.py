@@ -13,7 +13,7 @@ import serial
 from pytest_mock import MockerFixture
 from serial.tools.list_ports_common import ListPortInfo
 
-from eacontrol.errors import LinkError, LinkLost, PortBusy, PortNotFound
+from eacontrol.errors import LinkError, LinkLost, PortAmbiguous, PortBusy, PortNotFound
 from eacontrol.ports import PortInfo, find_ports, resolve_port
 from eacontrol.transport import SIMULATOR_HANDLER_PACKAGE, Transport
 
@@ -228,7 +228,7 @@ def test_resolve_port_names_what_was_searched() -> None:
 def test_resolve_port_refuses_ambiguity() -> None:
     with pytest.raises(LinkError, match="2 ports match VID 0483") as info:
         resolve_port(vid=0x0483)
-    assert type(info.value) is LinkError
+    assert type(info.value) is PortAmbiguous
 
 
 def test_port_info_str() -> None:

@@ -85,7 +85,7 @@ def test_continuous_params(make_profile: ProfileMaker, step_data: DataMaker) -> 
         ramp_down_s=2.0,
         duration_s=600.0,
     )
-    assert params.index == 0
+    assert params.channel == 1
     assert params.mode.name == "CONTINUOUS"  # the same member names as firmware_protocol
 
 

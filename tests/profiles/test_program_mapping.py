@@ -48,7 +48,8 @@ def _ms(value_s: float | None) -> int:
 
 @pytest.mark.parametrize("params", _all_params(), ids=lambda p: f"ch{p.channel}-{p.mode}")
 def test_every_profile_value_lands_in_its_wire_field(params: ChannelParams) -> None:
-    wire: SetProgram = ProgramChecker(DEVICE, "test device").program(params.channel, params.program())
+    checker = ProgramChecker(DEVICE, "test device")
+    wire: SetProgram = checker.program(params.channel, params.program())
     assert wire.channel == params.channel - 1  # profiles count from 1, the wire from 0
     assert wire.mode is Mode[params.mode.name]
     assert wire.shape is Shape[params.shape.name]
