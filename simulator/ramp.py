@@ -54,7 +54,11 @@ class Ramp:
         if t_us <= self.t0_us:
             return self.start_uA
         fraction = (t_us - self.t0_us) / (self.t1_us - self.t0_us)
-        return self.start_uA + (self.end_uA - self.start_uA) * fraction
+        value = self.start_uA + (self.end_uA - self.start_uA) * fraction
+        # Floating point may land a hair outside the ramp (e.g. -4.5e-13 µA near its end): a
+        # current source never drives beyond the values it ramps between, so neither does this.
+        low, high = sorted((self.start_uA, self.end_uA))
+        return min(max(value, low), high)
 
     def first_above(self, limit_uA: float) -> float | None:
         """The instant from which the set value exceeds ``limit_uA``, or None if it never does.

@@ -182,7 +182,8 @@ def test_splitting_a_segment_keeps_the_totals(
 ) -> None:
     whole, split = ChannelRecorder(), ChannelRecorder()
     whole.deliver(DENSE_DISPERSE_2_100, 0, 0, 20 * S, start_uA, end_uA)
-    middle_uA = start_uA + (end_uA - start_uA) * split_us / (20 * S)
+    # Clamped like the firmware's Ramp.at: interpolation may round a hair below zero.
+    middle_uA = max(0.0, start_uA + (end_uA - start_uA) * split_us / (20 * S))
     split.deliver(DENSE_DISPERSE_2_100, 0, 0, split_us, start_uA, middle_uA)
     split.deliver(DENSE_DISPERSE_2_100, 0, split_us, 20 * S, middle_uA, end_uA)
     for name in ("pulses_a", "pulses_b", "time_a_us", "time_b_us", "on_time_us"):
