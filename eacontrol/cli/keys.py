@@ -25,7 +25,7 @@ import select
 import sys
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TextIO
 
 __all__ = ["Action", "Command", "KeyDecoder", "Terminal"]
 
@@ -121,6 +121,15 @@ class KeyDecoder:
         return commands
 
 
+def _is_terminal(source: int | TextIO) -> bool:
+    """Whether a file descriptor or stream is a terminal."""
+    try:
+        fd = source if isinstance(source, int) else source.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced streams (pytest, IDEs) have none
+        return False
+    return os.isatty(fd)
+
+
 class Terminal:
     """The operator's terminal: cbreak mode while the view runs, restored on exit.
 
@@ -137,9 +146,9 @@ class Terminal:
             fd: the input file descriptor.
             interactive: force key reading on or off (default: whether both are TTYs).
         """
-        self._fd = sys.stdin.fileno() if fd is None else fd
         if interactive is None:
-            interactive = os.isatty(self._fd) and sys.stdout.isatty()
+            interactive = _is_terminal(sys.stdin if fd is None else fd) and _is_terminal(sys.stdout)
+        self._fd = (sys.stdin.fileno() if fd is None else fd) if interactive else -1
         self.interactive = interactive
         self._saved: list[Any] | None = None
         self._decoder = KeyDecoder()
