@@ -6,7 +6,7 @@ gets, without a conftest:
 - ``ea_simulator``: a ``sim://`` URL of a fresh simulated device, in virtual time. Device and
   scenario options come from the ``ea_simulator`` marker::
 
-      @pytest.mark.ea_simulator(channels=4, seed=1, drop=0.01, electrode_off="0@20")
+      @pytest.mark.ea_simulator(channels=4, seed=1, drop=0.01, electrode_off="1@20")
       def test_survives_a_lossy_link(ea_stimulator): ...
 
 - ``ea_stimulator``: an :class:`eacontrol.device.Stimulator` connected to that device (virtual
@@ -73,7 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(**options): device and scenario options of the simulated device the "
         "ea_simulator and ea_stimulator fixtures use, as sim:// URL options (channels=4, "
-        "seed=1, drop=0.01, load0='10k', electrode_off='0@20', scenario='file.toml').",
+        "seed=1, drop=0.01, load1='10k', electrode_off='1@20', scenario='file.toml').",
     )
 
 
@@ -88,8 +88,8 @@ def _text(value: OptionValue) -> str:
 def simulator_url(options: Mapping[str, OptionValue | list[OptionValue]]) -> str:
     """The ``sim://`` URL for device and scenario options (a list repeats its key).
 
-    >>> simulator_url({"channels": 4, "electrode_off": ["0@2", "1@5"]})
-    'sim://?channels=4&electrode_off=0%402&electrode_off=1%405'
+    >>> simulator_url({"channels": 4, "electrode_off": ["1@2", "2@5"]})
+    'sim://?channels=4&electrode_off=1%402&electrode_off=2%405'
     """
     pairs: list[tuple[str, str]] = []
     for key, value in options.items():

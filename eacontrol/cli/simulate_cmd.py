@@ -115,7 +115,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="append",
         default=[],
         metavar="CH=LOAD",
-        help="load on channel CH (0-based), e.g. 0=10k or 2=randles:200,1k,100n; repeatable",
+        help="load on channel CH, e.g. 1=10k or 2=randles:200,1k,100n; repeatable",
     )
     parser.add_argument(
         "-o",

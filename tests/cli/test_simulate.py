@@ -31,14 +31,14 @@ def test_options_pass_through_to_python_m_simulator() -> None:
         seed=7,
         baud=None,
         serial="SIM-9",
-        load=["0=10k", "1=open"],
+        load=["1=10k", "2=open"],
         option=["drop=0.1"],
         verbose=2,
     )
     assert simulator_command(args) == [
         sys.executable, "-m", "simulator", "--tcp", "127.0.0.1:0", "--scenario", "flaky.toml",
-        "--channels", "4", "--seed", "7", "--serial", "SIM-9", "--load", "0=10k",
-        "--load", "1=open", "-o", "drop=0.1", "-v",
+        "--channels", "4", "--seed", "7", "--serial", "SIM-9", "--load", "1=10k",
+        "--load", "2=open", "-o", "drop=0.1", "-v",
     ]  # fmt: skip
 
 

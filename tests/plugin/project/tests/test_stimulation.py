@@ -39,14 +39,16 @@ def test_the_marker_configures_the_simulated_device(ea_stimulator: Stimulator) -
     assert ea_stimulator.limits.channel_count == 2
 
 
-@pytest.mark.ea_simulator(electrode_off="0@3")
+@pytest.mark.ea_simulator(electrode_off="1@3")
 def test_a_needle_coming_out_is_a_latched_fault(ea_stimulator: Stimulator) -> None:
-    ea_stimulator.program(1, PROGRAM)
-    ea_stimulator.start(1)
+    for channel in (1, 2):
+        ea_stimulator.program(channel, PROGRAM)
+    ea_stimulator.start([1, 2])
     with pytest.raises(DeviceFault) as fault:
         ea_stimulator.wait(10)
     assert fault.value.faults == ("ELECTRODE",)
-    assert ea_stimulator.status().outputs_off()
+    assert fault.value.channel in (1, 2)
+    assert ea_stimulator.status().outputs_off([fault.value.channel])
 
 
 @pytest.mark.ea_simulator(seed=1)
