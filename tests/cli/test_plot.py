@@ -19,47 +19,21 @@ needs_matplotlib = pytest.mark.skipif(
     importlib.util.find_spec("matplotlib") is None, reason="matplotlib (extra 'plot') missing"
 )
 
-TWO_STEPS = """\
-schema_version = 1
-name = "two steps"
 
-[[channels]]
-channel = 1
-electrodes = ["LI4-L", "LI11-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-L", "ST40-L"]
-
-[[steps]]
-channels = [1]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 600
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 60
-
-[[steps]]
-channels = [1, 2]
-mode = "intermittent"
-frequency_hz = 4
-phase_width_us = 500
-interphase_gap_us = 50
-shape = "asymmetric_biphasic"
-asym_ratio = 4
-on_s = 1.5
-off_s = 1.5
-intensity_mA = 4
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 7
-"""
+@pytest.fixture
+def two_steps(two_channel_profile: Callable[..., str]) -> str:
+    """60 s at 2 Hz on channel 1, then 7 s of asymmetric 4 Hz trains (1.5 s on/off) on both."""
+    return two_channel_profile(
+        "two steps",
+        {"channels": [1], "ramp_up_s": 3, "duration_s": 60},
+        {"mode": "intermittent", "frequency_hz": 4, "phase_width_us": 500,
+         "interphase_gap_us": 50, "shape": "asymmetric_biphasic", "asym_ratio": 4,
+         "on_s": 1.5, "off_s": 1.5, "intensity_mA": 4, "duration_s": 7},
+    )  # fmt: skip
 
 
-def test_envelope_ramps_holds_and_is_zero_where_a_step_skips_the_channel() -> None:
-    profile = loads_profile(TWO_STEPS)
+def test_envelope_ramps_holds_and_is_zero_where_a_step_skips_the_channel(two_steps: str) -> None:
+    profile = loads_profile(two_steps)
     times, mA = channel_envelope(profile, 2)
     first = times <= 60
     assert np.all(mA[first] == 0)  # step 0 does not drive channel 2
@@ -67,8 +41,8 @@ def test_envelope_ramps_holds_and_is_zero_where_a_step_skips_the_channel() -> No
     assert list(zip(times[:4], mA[:4], strict=True)) == [(0, 0), (3, 3), (58, 3), (60, 0)]
 
 
-def test_intermittent_envelope_is_gated_and_follows_the_ramps() -> None:
-    profile = loads_profile(TWO_STEPS)
+def test_intermittent_envelope_is_gated_and_follows_the_ramps(two_steps: str) -> None:
+    profile = loads_profile(two_steps)
     times, mA = channel_envelope(profile, 2)
     step = [(float(t), float(a)) for t, a in zip(times[2:], mA[2:], strict=True)]  # after step 0
     # Ramps: 0 at 60 s, 4 mA from 62 s to 65 s, 0 at 67 s. Trains of 1.5 s every 3 s from 60 s:
@@ -80,15 +54,15 @@ def test_intermittent_envelope_is_gated_and_follows_the_ramps() -> None:
     ]  # fmt: skip
 
 
-def test_a_ramp_corner_inside_a_train_is_kept() -> None:
-    profile = loads_profile(TWO_STEPS.replace("on_s = 1.5", "on_s = 3"))
+def test_a_ramp_corner_inside_a_train_is_kept(two_steps: str) -> None:
+    profile = loads_profile(two_steps.replace("on_s = 1.5", "on_s = 3"))
     times, mA = channel_envelope(profile, 2)
     step = [(float(t), float(a)) for t, a in zip(times[2:7], mA[2:7], strict=True)]
     assert step == [(60, 0), (60, 0), (62, 4), (63, 4), (63, 0)]
 
 
-def test_pulse_shapes_are_charge_balanced() -> None:
-    profile = loads_profile(TWO_STEPS)
+def test_pulse_shapes_are_charge_balanced(two_steps: str) -> None:
+    profile = loads_profile(two_steps)
     traces = pulse_shapes(profile)
     assert [t.label for t in traces] == [
         "steps[0] 2 Hz, 600 µs, 3 mA, symmetric",
