@@ -8,7 +8,8 @@ Examples::
 The first line on stdout is what a host passes to ``serial.serial_for_url`` (the pty's path or
 ``socket://HOST:PORT``); the log goes to stderr. The device and scenario options are those of the
 ``sim://`` URL (``simulator/README.md``): the named flags are shorthands, ``-o KEY=VALUE`` takes
-any of them. SIGTERM or SIGINT stops the server (exit status 0).
+any of them. Channel numbers (``--load 1=10k``, ``-o electrode_off=2@30``, the log) count from 1,
+as labelled on the device. SIGTERM or SIGINT stops the server (exit status 0).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CH=LOAD",
-        help="load on channel CH (0-based), e.g. 0=10k or 2=randles:200,1k,100n; repeatable",
+        help="load on channel CH (from 1, as labelled on the device), e.g. 1=10k or "
+        "3=randles:200,1k,100n; repeatable",
     )
     parser.add_argument(
         "-o",
@@ -77,7 +79,7 @@ def _options(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[
     for item in args.load:
         channel, sep, load = item.partition("=")
         if not sep or not channel.isdigit():
-            parser.error(f"--load {item!r}: expected CH=LOAD, e.g. 0=10k")
+            parser.error(f"--load {item!r}: expected CH=LOAD with CH from 1, e.g. 1=10k")
         add(f"load{channel}", load)
     for item in args.option:
         key, sep, value = item.partition("=")

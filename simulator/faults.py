@@ -34,6 +34,7 @@ import numpy as np
 
 from firmware_protocol import MAX_ENCODED_FRAME
 from simulator.clock import seconds_to_us
+from simulator.numbering import channel_name
 
 __all__ = [
     "DeviceEvent",
@@ -291,7 +292,8 @@ class DeviceEvent:
     Attributes:
         at_s: when, in seconds of simulated time.
         kind: what.
-        channel: the channel (0-based, as on the wire) for channel events, else None.
+        channel: the channel's wire index (from 0: 0 is channel 1) for channel events, else
+            None. Scenario files and options name channels from 1 (``simulator.numbering``).
         load: for ``LOAD``, the new load as ``simulator.loads.parse_load`` text (e.g. "10k").
         current_uA: for ``STUCK_OUTPUT``, the current the output sticks at.
 
@@ -323,8 +325,8 @@ class DeviceEvent:
 
 
 def describe(event: DeviceEvent) -> str:
-    """Return a one-line description of ``event`` for logs."""
-    where = f" ch{event.channel}" if event.channel is not None else ""
+    """Return a one-line description of ``event`` for logs, naming channels from 1."""
+    where = f" {channel_name(event.channel)}" if event.channel is not None else ""
     extra = f" {event.load}" if event.load else ""
     extra += f" {event.current_uA} uA" if event.kind is EventKind.STUCK_OUTPUT else ""
     return f"{event.kind.value}{where}{extra} at {event.at_s:g} s"

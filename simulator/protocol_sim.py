@@ -40,6 +40,7 @@ from simulator.scenario import (
     load_scenario,
     load_tuple,
     model_with,
+    wire_index,
 )
 
 __all__ = [
@@ -68,7 +69,7 @@ _TIMED = {
     "stop_button_at": EventKind.STOP_BUTTON,
 }
 _CHANNEL_TIMED = {"electrode_off": EventKind.ELECTRODE_OFF, "electrode_on": EventKind.ELECTRODE_ON}
-_LOAD_KEY = re.compile(r"load(\d)")
+_LOAD_KEY = re.compile(r"load(\d+)")
 _CHANNEL_AT = re.compile(r"(\d+)@(.+)")
 
 
@@ -78,13 +79,16 @@ def scenario_from_options(
     """Build a scenario from flat ``key=value`` options (each key with its list of values).
 
     Keys: ``scenario`` (a TOML file to start from), ``seed``, ``baud``, ``channels`` (alias of
-    ``channel_count``), any ``DeviceModel`` field, ``load<N>`` (channel N, 0-based), a frame fault
+    ``channel_count``), any ``DeviceModel`` field, ``load<N>`` (channel N), a frame fault
     rate ``<kind>``, ``<kind>_to_device`` or ``<kind>_to_host`` for drop, duplicate, corrupt,
     truncate and delay (with ``delay_ms``), ``unplug_at``, ``reboot_at``, ``stop_button_at``
     (seconds), and ``electrode_off``/``electrode_on`` as ``<channel>@<seconds>`` (repeatable).
+    Channel numbers count from 1, as labelled on the device (``load1`` is the first output);
+    the scenario returned holds wire indices, from 0.
 
     Raises:
-        ScenarioError: an unknown or repeated key, or a bad value.
+        ScenarioError: an unknown or repeated key, or a bad value (a channel number outside
+            ``1..N`` for the device's N channels, e.g. ``load0``, is refused, never shifted).
     """
     for key, values in options.items():
         if len(values) != 1 and key not in _CHANNEL_TIMED:
@@ -92,38 +96,44 @@ def scenario_from_options(
     one = {k: v[-1] for k, v in options.items()}
     base = load_scenario(one["scenario"]) if "scenario" in one else Scenario()
     model_fields = {f.name for f in dataclasses.fields(DeviceModel)}
-    overrides: dict[str, object] = {}
+    overrides = {
+        name: _model_value(source, name, value)
+        for key, value in one.items()
+        if (name := _model_field(key)) in model_fields
+    }
+    model = model_with(source, base.model, overrides)
+    channels = model.channel_count
     loads = dict(enumerate(base.loads))
     faults, events = list(base.faults), list(base.events)
     seed, baud = base.seed, base.baud
     delay_ms = _number(source, "delay_ms", one["delay_ms"]) if "delay_ms" in one else 0.0
     for key, value in one.items():
-        name = "channel_count" if key == "channels" else key
-        if key in ("scenario", "delay_ms"):
+        if key in ("scenario", "delay_ms") or _model_field(key) in model_fields:
             continue
         if key in ("seed", "baud"):
             number = _whole(source, key, value)
             seed, baud = (number, baud) if key == "seed" else (seed, number)
-        elif name in model_fields:
-            overrides[name] = _model_value(source, name, value)
         elif match := _LOAD_KEY.fullmatch(key):
-            loads[int(match[1])] = value
+            loads[wire_index(f"{source}: {key}", int(match[1]), channels)] = value
         elif key.split("_to_")[0] in _KINDS:
             faults.append(_fault(source, key, value, delay_ms))
         elif key in _TIMED:
             events.append(DeviceEvent(_number(source, key, value), _TIMED[key]))
         elif key in _CHANNEL_TIMED:
-            events.extend(_channel_event(source, key, v) for v in options[key])
+            events.extend(_channel_event(source, key, v, channels) for v in options[key])
         else:
             raise ScenarioError(f"{source}: unknown option {key!r} (see simulator/README.md)")
     if "delay_ms" in one and not any(f.kind is FaultKind.DELAY for f in faults):
         raise ScenarioError(f"{source}: delay_ms given without a delay rate")
-    model = model_with(source, base.model, overrides)
     load_texts = load_tuple(source, loads)
     try:
         return Scenario(model, seed, baud, load_texts, tuple(faults), tuple(events))
     except ScenarioError as err:
         raise ScenarioError(f"{source}: {err}") from None
+
+
+def _model_field(key: str) -> str:
+    return "channel_count" if key == "channels" else key
 
 
 def _whole(source: str, key: str, value: str) -> int:
@@ -163,11 +173,15 @@ def _fault(source: str, key: str, value: str, delay_ms: float) -> LinkFault:
         raise ScenarioError(f"{source}: {key}={value!r}: {err}") from None
 
 
-def _channel_event(source: str, key: str, value: str) -> DeviceEvent:
+def _channel_event(source: str, key: str, value: str, channel_count: int) -> DeviceEvent:
     match = _CHANNEL_AT.fullmatch(value)
     if match is None:
-        raise ScenarioError(f"{source}: {key}={value!r} must be <channel>@<seconds>, e.g. 2@10.5")
-    return DeviceEvent(_number(source, key, match[2]), _CHANNEL_TIMED[key], int(match[1]))
+        raise ScenarioError(
+            f"{source}: {key}={value!r} must be <channel>@<seconds>, e.g. 1@10.5 "
+            "(channels numbered from 1)"
+        )
+    channel = wire_index(f"{source}: {key}={value}", int(match[1]), channel_count)
+    return DeviceEvent(_number(source, key, match[2]), _CHANNEL_TIMED[key], channel)
 
 
 # --- the port ------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ A scenario file (format in ``simulator/README.md``)::
     serial = "SIM-000042"
     channel_count = 4
 
-    [loads]                   # channel (0-based, as on the wire) = simulator.loads text
-    0 = "1k"
-    2 = "randles:200,1k,100n"
+    [loads]                   # channel (from 1, as labelled on the device) = load text
+    1 = "1k"
+    3 = "randles:200,1k,100n"
 
     [[fault]]                 # a link fault (simulator.faults.LinkFault)
     kind = "corrupt"
@@ -22,7 +22,12 @@ A scenario file (format in ``simulator/README.md``)::
     [[event]]                 # a timed device event (simulator.faults.DeviceEvent)
     at_s = 12.5
     kind = "electrode_off"
-    channel = 2
+    channel = 2               # from 1, as labelled on the device
+
+Channel numbers in scenario files (and in URL/CLI options and the log) count from 1, as labelled
+on the device; the ``Scenario`` dataclass, ``Bench`` and the ``Device`` API keep wire indices,
+from 0. ``simulator.numbering`` converts between them; channel 0 or one beyond the device is
+refused, never shifted.
 
 Every unknown key, wrong type or out-of-range value raises ``ScenarioError`` naming the file and
 the key. URL and command-line options (``simulator.protocol_sim.scenario_from_options``) start
@@ -44,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, Frame, FrameDecoder
+from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Frame, FrameDecoder
 from simulator.clock import US_PER_S, Scheduler, seconds_to_us
 from simulator.faults import (
     DeviceEvent,
@@ -59,6 +64,7 @@ from simulator.faults import (
 from simulator.firmware import Device
 from simulator.loads import DEFAULT_LOAD, Load, OpenCircuit, parse_load
 from simulator.model import DeviceModel
+from simulator.numbering import channel_index, channel_name, mask_channels
 from simulator.wire import DEFAULT_BAUD, Link
 
 __all__ = [
@@ -71,6 +77,7 @@ __all__ = [
     "load_tuple",
     "model_with",
     "scenario_from_dict",
+    "wire_index",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,11 +94,15 @@ class ScenarioError(ValueError):
 class Scenario:
     """Everything that makes one simulated device and its environment.
 
+    Channels here are wire indices, from 0 (``loads[0]`` and ``DeviceEvent(channel=0)`` are
+    channel 1 on the device); files and options name them from 1 and convert on the way in.
+
     Attributes:
         model: the device's own limits and identity.
         seed: seeds every random generator (device, loads, each fault direction).
         baud: wire model line rate; 0 disables it.
-        loads: load text per channel (0-based); a missing or empty entry means the default load.
+        loads: load text per channel, by wire index; a missing or empty entry means the default
+            load.
         faults: link fault rules.
         events: timed device events, in the order given.
 
@@ -110,18 +121,18 @@ class Scenario:
         channels = self.model.channel_count
         if len(self.loads) > channels:
             raise ScenarioError(
-                f"loads given for {len(self.loads)} channels, device has {channels}"
+                f"load given for {channel_name(len(self.loads) - 1)}; channels are 1..{channels}"
             )
         if self.seed < 0 or self.baud < 0:
             raise ScenarioError("seed and baud must be >= 0")
         for channel, text in enumerate(self.loads):
             if text:
-                _check_load(f"load of channel {channel}", text)
+                _check_load(f"load of {channel_name(channel)}", text)
         for event in self.events:
             if event.channel is not None and event.channel >= channels:
+                where = f"event {event.kind.value} at {event.at_s} s"
                 raise ScenarioError(
-                    f"event {event.kind.value} at {event.at_s} s names channel {event.channel}; "
-                    f"channels are 0..{channels - 1}"
+                    f"{where} names {channel_name(event.channel)}; channels are 1..{channels}"
                 )
             if event.load is not None:
                 _check_load(f"event {event.kind.value} at {event.at_s} s", event.load)
@@ -176,20 +187,22 @@ def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Sce
     model_fields = {f.name: f for f in dataclasses.fields(DeviceModel)}
     _no_unknown(f"{source} [device]", device, set(model_fields))
     overrides = {k: _model_value(f"{source} [device]", k, v) for k, v in device.items()}
+    model = model_with(source, DeviceModel(), overrides)
+    channels = model.channel_count
     load_texts: dict[int, str] = {}
     for key, text in _table(source, data, "loads").items():
         if not key.isdigit() or not isinstance(text, str):
             raise ScenarioError(
                 f'{source} [loads]: expected channel = "load", got {key} = {text!r}'
             )
-        load_texts[int(key)] = text
+        load_texts[wire_index(f"{source} [loads] {key}", int(key), channels)] = text
     faults = tuple(
         _fault(f"{source} [[fault]] #{i + 1}", t) for i, t in _items(source, data, "fault")
     )
     events = tuple(
-        _event(f"{source} [[event]] #{i + 1}", t) for i, t in _items(source, data, "event")
+        _event(f"{source} [[event]] #{i + 1}", t, channels)
+        for i, t in _items(source, data, "event")
     )
-    model = model_with(source, DeviceModel(), overrides)
     seed = _int(source, "seed", data.get("seed", 0))
     baud = _int(source, "baud", data.get("baud", DEFAULT_BAUD))
     loads = load_tuple(source, load_texts)
@@ -258,16 +271,32 @@ def model_with(where: str, base: DeviceModel, overrides: Mapping[str, Any]) -> D
         raise ScenarioError(f"{where}: device: {err}") from None
 
 
+def wire_index(where: str, number: int, channel_count: int) -> int:
+    """The wire index of channel ``number`` (from 1, as written in a file, URL or command line).
+
+    Raises:
+        ScenarioError: not a channel of a device with ``channel_count`` channels; the message
+            names ``where`` and the range ``1..channel_count``.
+    """
+    try:
+        return channel_index(number, channel_count)
+    except ValueError as err:
+        raise ScenarioError(f"{where}: {err}") from None
+
+
 def load_tuple(where: str, texts: Mapping[int, str]) -> tuple[str, ...]:
-    """Turn ``{channel: load text}`` into a per-channel tuple ("" where none is given).
+    """Turn ``{wire index: load text}`` into a per-channel tuple ("" where none is given).
 
     Raises:
         ScenarioError: a channel beyond the largest possible device.
     """
     if not texts:
         return ()
-    if max(texts) >= MAX_CHANNELS:
-        raise ScenarioError(f"{where}: load channel {max(texts)} beyond 0..{MAX_CHANNELS - 1}")
+    if min(texts) < 0 or max(texts) >= MAX_CHANNELS:
+        bad = min(texts) if min(texts) < 0 else max(texts)
+        raise ScenarioError(
+            f"{where}: load for {channel_name(bad)}; channels are 1..{MAX_CHANNELS} at most"
+        )
     return tuple(texts.get(ch, "") for ch in range(max(texts) + 1))
 
 
@@ -304,7 +333,7 @@ def _fault(where: str, table: Mapping[str, Any]) -> LinkFault:
         raise ScenarioError(f"{where}: {err}") from None
 
 
-def _event(where: str, table: Mapping[str, Any]) -> DeviceEvent:
+def _event(where: str, table: Mapping[str, Any], channel_count: int) -> DeviceEvent:
     _no_unknown(where, table, _EVENT_KEYS)
     if "at_s" not in table:
         raise ScenarioError(f"{where}: at_s is required")
@@ -314,6 +343,8 @@ def _event(where: str, table: Mapping[str, Any]) -> DeviceEvent:
     for key in ("channel", "current_uA"):
         if key in args:
             args[key] = _int(where, key, args[key])
+    if "channel" in args:
+        args["channel"] = wire_index(where, args["channel"], channel_count)
     if "load" in args and not isinstance(args["load"], str):
         raise ScenarioError(f'{where}: load must be a string such as "10k"')
     try:
@@ -323,6 +354,9 @@ def _event(where: str, table: Mapping[str, Any]) -> DeviceEvent:
 
 
 # --- a scenario running --------------------------------------------------------------------------
+
+_MASK_DETAIL = frozenset({EventCode.LEASE_EXPIRED, EventCode.BUTTON_STOP})
+"""EVENT codes whose detail is a channel mask (PROTOCOL.md §5.15); logged as channel numbers."""
 
 
 class Bench:
@@ -400,11 +434,15 @@ class Bench:
         for item in self._decoder.feed(data):
             if isinstance(item, Frame) and isinstance(item.message, Event):
                 event = item.message
-                where = "device" if event.channel == NO_CHANNEL else f"ch{event.channel}"
+                where = "device" if event.channel == NO_CHANNEL else channel_name(event.channel)
+                if event.code in _MASK_DETAIL:
+                    detail = f"stopped {mask_channels(event.detail)}"
+                else:
+                    detail = f"detail={event.detail}"
                 logger.info(
-                    "device EVENT %s %s detail=%d (t=%.6f s)",
+                    "device EVENT %s %s %s (t=%.6f s)",
                     event.code.name,
                     where,
-                    event.detail,
+                    detail,
                     now_us / US_PER_S,
                 )

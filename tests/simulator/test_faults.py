@@ -188,5 +188,8 @@ def test_invalid_device_events_are_refused(args: dict[str, object], message: str
 
 def test_event_description_names_kind_channel_and_time() -> None:
     event = DeviceEvent(2.5, EventKind.STUCK_OUTPUT, channel=1, current_uA=1500)
-    assert describe(event) == "stuck_output ch1 1500 uA at 2.5 s"
-    assert describe(DeviceEvent(3, EventKind.LOAD, channel=0, load="10k")) == "load ch0 10k at 3 s"
+    # the log names channels from 1, as labelled on the device: wire index 1 is channel 2
+    assert describe(event) == "stuck_output channel 2 1500 uA at 2.5 s"
+    load = DeviceEvent(3, EventKind.LOAD, channel=0, load="10k")
+    assert describe(load) == "load channel 1 10k at 3 s"
+    assert describe(DeviceEvent(4, EventKind.REBOOT)) == "reboot at 4 s"

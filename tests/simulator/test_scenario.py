@@ -33,8 +33,8 @@ channel_count = 4
 fw_version = [1, 2, 3]
 
 [loads]
-0 = "1k"
-2 = "randles:200,1k,100n"
+1 = "1k"
+3 = "randles:200,1k,100n"
 
 [[fault]]
 kind = "corrupt"
@@ -51,12 +51,12 @@ delay_ms = 20
 [[event]]
 at_s = 12.5
 kind = "electrode_off"
-channel = 2
+channel = 3
 
 [[event]]
 at_s = 20
 kind = "load"
-channel = 1
+channel = 2
 load = "10k"
 """
 
@@ -68,6 +68,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_full_scenario_file(tmp_path: Path) -> None:
+    # the file numbers channels from 1, as labelled on the device; the Scenario holds wire indices
     scenario = load_scenario(write(tmp_path, FULL))
     assert scenario.seed == 7
     assert scenario.baud == 9600
@@ -93,6 +94,18 @@ def test_the_bundled_scenarios_are_installed_and_load_by_name() -> None:
     assert scenario_from_options({"scenario": ["flaky_link"]}).faults
 
 
+def test_the_bundled_scenarios_number_channels_from_1() -> None:
+    loss = load_scenario("electrode_loss")
+    assert loss.loads == ("randles:200,1k,100n", "1k", "intermittent:1k@5000/200", "10k")
+    assert loss.events == (
+        DeviceEvent(20.0, EventKind.ELECTRODE_OFF, channel=1),  # "channel = 2" in the file
+        DeviceEvent(40.0, EventKind.ELECTRODE_ON, channel=1),
+        DeviceEvent(60.0, EventKind.LOAD, channel=3, load="2k"),
+    )
+    stuck = load_scenario("hardware_faults").events[0]
+    assert stuck == DeviceEvent(30.0, EventKind.STUCK_OUTPUT, channel=0, current_uA=1500)
+
+
 def test_minimal_file_gives_the_defaults() -> None:
     assert scenario_from_dict({"schema_version": 1}) == Scenario()
 
@@ -111,21 +124,39 @@ def test_minimal_file_gives_the_defaults() -> None:
         ({"schema_version": 1, "seed": 1.5}, "seed must be a whole number"),
         ({"schema_version": 1, "device": []}, r"\[device\] must be a table"),
         ({"schema_version": 1, "loads": {"x": "1k"}}, "expected channel"),
-        ({"schema_version": 1, "loads": {"0": "lots"}}, "load of channel 0"),
-        ({"schema_version": 1, "loads": {"6": "1k"}}, "loads given for 7 channels"),
+        ({"schema_version": 1, "loads": {"1": "lots"}}, "load of channel 1"),
+        (
+            {"schema_version": 1, "loads": {"0": "1k"}},
+            r"test\.toml \[loads\] 0: no channel 0: channels are 1\.\.6",
+        ),
+        (
+            {"schema_version": 1, "loads": {"7": "1k"}},
+            r"test\.toml \[loads\] 7: no channel 7: channels are 1\.\.6",
+        ),
+        (
+            {"schema_version": 1, "device": {"channel_count": 2}, "loads": {"3": "1k"}},
+            r"\[loads\] 3: no channel 3: channels are 1\.\.2",
+        ),
         ({"schema_version": 1, "fault": {"kind": "drop"}}, "array of tables"),
         ({"schema_version": 1, "fault": [{"kind": "explode", "rate": 1}]}, "kind must be one of"),
         ({"schema_version": 1, "fault": [{"kind": "drop"}]}, r"\[\[fault\]\] #1.*exactly one"),
         ({"schema_version": 1, "fault": [{"kind": "drop", "rate": "x"}]}, "rate must be a number"),
         ({"schema_version": 1, "fault": [{"kind": "drop", "rate": 1, "when": 1}]}, "when"),
         ({"schema_version": 1, "event": [{"kind": "reboot"}]}, "at_s is required"),
-        ({"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 0}]}, "load"),
         (
-            {"schema_version": 1, "event": [{"at_s": 1, "kind": "electrode_off", "channel": 6}]},
-            "channel 6; channels are 0..5",
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 1}]},
+            "only a load event, names a load",
         ),
         (
-            {"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 0, "load": 3}]},
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "electrode_off", "channel": 7}]},
+            r"\[\[event\]\] #1: no channel 7: channels are 1\.\.6",
+        ),
+        (
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "electrode_off", "channel": 0}]},
+            r"\[\[event\]\] #1: no channel 0: channels are 1\.\.6",
+        ),
+        (
+            {"schema_version": 1, "event": [{"at_s": 1, "kind": "load", "channel": 1, "load": 3}]},
             "load must be a string",
         ),
     ],
@@ -152,13 +183,13 @@ def test_options_build_a_scenario() -> None:
             "baud": ["0"],
             "serial": ["SIM-7"],
             "max_lease_ms": ["800"],
-            "load1": ["10k"],
+            "load2": ["10k"],
             "drop": ["0.3"],
             "corrupt_to_host": ["0.01"],
             "delay_to_device": ["0.5"],
             "delay_ms": ["40"],
             "unplug_at": ["12.5"],
-            "electrode_off": ["0@1", "1@2.5"],
+            "electrode_off": ["1@1", "2@2.5"],
         }
     )
     assert scenario.model == DeviceModel(channel_count=2, serial="SIM-7", max_lease_ms=800)
@@ -173,6 +204,49 @@ def test_options_build_a_scenario() -> None:
         DeviceEvent(1.0, EventKind.ELECTRODE_OFF, channel=0),
         DeviceEvent(2.5, EventKind.ELECTRODE_OFF, channel=1),
     )
+
+
+def test_load1_option_sets_the_load_of_wire_index_0() -> None:
+    scenario = scenario_from_options({"channels": ["2"], "load1": ["10k"]})
+    assert scenario.loads == ("10k",)
+    bench = Bench(scenario, VirtualClock())
+    assert bench.device.load(0) == Resistive(10_000.0)
+    assert bench.device.load(1) == DEFAULT_LOAD
+    assert bench.loads == [Resistive(10_000.0), DEFAULT_LOAD]
+
+
+def test_event_channel_1_in_a_file_acts_on_wire_index_0(tmp_path: Path) -> None:
+    text = """
+schema_version = 1
+[device]
+channel_count = 2
+[loads]
+1 = "1k"
+2 = "2k"
+[[event]]
+at_s = 1
+kind = "electrode_off"
+channel = 1
+"""
+    scenario = load_scenario(write(tmp_path, text))
+    assert scenario.loads == ("1k", "2k")
+    assert scenario.events == (DeviceEvent(1.0, EventKind.ELECTRODE_OFF, channel=0),)
+    clock = VirtualClock()
+    bench = Bench(scenario, clock)
+    clock.sleep(1.5)
+    assert isinstance(bench.device.load(0), OpenCircuit)
+    assert bench.device.load(1) == Resistive(2000.0)
+
+
+def test_options_shrinking_the_device_below_a_files_channels_are_refused_by_number(
+    tmp_path: Path,
+) -> None:
+    loads = write(tmp_path, 'schema_version = 1\n[loads]\n6 = "1k"\n')
+    with pytest.raises(ScenarioError, match=r"load given for channel 6; channels are 1\.\.2"):
+        scenario_from_options({"scenario": [str(loads)], "channels": ["2"]})
+    event = 'schema_version = 1\n[[event]]\nat_s = 1\nkind = "electrode_off"\nchannel = 6\n'
+    with pytest.raises(ScenarioError, match=r"names channel 6; channels are 1\.\.2"):
+        scenario_from_options({"scenario": [str(write(tmp_path, event))], "channels": ["2"]})
 
 
 def test_options_override_and_extend_a_scenario_file(tmp_path: Path) -> None:
@@ -198,10 +272,17 @@ def test_options_override_and_extend_a_scenario_file(tmp_path: Path) -> None:
         ({"delay_ms": ["10"]}, "without a delay rate"),
         ({"unplug_at": ["soon"]}, "unplug_at"),
         ({"electrode_off": ["2"]}, "<channel>@<seconds>"),
-        ({"channels": ["2"], "electrode_on": ["3@1"]}, "channel 3"),
-        ({"load9": ["1k"]}, "load channel 9 beyond 0..7"),
+        (
+            {"channels": ["2"], "electrode_on": ["3@1"]},
+            r"electrode_on=3@1: no channel 3: .* 1\.\.2",
+        ),
+        ({"electrode_off": ["0@1"]}, r"electrode_off=0@1: no channel 0: channels are 1\.\.6"),
+        ({"electrode_on": ["0@1"]}, r"electrode_on=0@1: no channel 0: channels are 1\.\.6"),
+        ({"load0": ["1k"]}, r"load0: no channel 0: channels are 1\.\.6"),
+        ({"load0": ["1k"], "channels": ["8"]}, r"load0: no channel 0: channels are 1\.\.8"),
+        ({"load9": ["1k"], "channels": ["8"]}, r"load9: no channel 9: channels are 1\.\.8"),
         ({"loadx": ["1k"]}, "unknown option"),
-        ({"load3": ["1k"], "channels": ["2"]}, "loads given for 4 channels"),
+        ({"load3": ["1k"], "channels": ["2"]}, r"load3: no channel 3: channels are 1\.\.2"),
         ({"fw_version": ["1.x.0"]}, "not a whole number"),
     ],
 )
@@ -214,9 +295,9 @@ def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> Non
     scenario = scenario_from_options(
         {
             "channels": ["2"],
-            "load0": ["1k"],
-            "electrode_off": ["0@1"],
-            "electrode_on": ["0@2"],
+            "load1": ["1k"],
+            "electrode_off": ["1@1"],
+            "electrode_on": ["1@2"],
             "stop_button_at": ["2.5"],
             "reboot_at": ["3"],
             "unplug_at": ["4"],
@@ -237,7 +318,7 @@ def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> Non
         clock.sleep(1.0)
         assert bench.link.unplugged
     messages = [r.getMessage() for r in caplog.records]
-    assert any("electrode_off ch0 at 1 s" in m for m in messages)
+    assert any("scenario: electrode_off channel 1 at 1 s" in m for m in messages)
     assert any("device EVENT REBOOT" in m for m in messages)
 
 

@@ -6,6 +6,7 @@ condition, bounded by a generous timeout so a slow CI machine passes and a hang 
 
 from __future__ import annotations
 
+import logging
 import select
 import signal
 import subprocess
@@ -17,6 +18,10 @@ import pytest
 import serial
 
 from firmware_protocol import SCHEMA_HASH, Frame, FrameDecoder, Hello, HelloAck, encode_frame
+from simulator import __main__ as cli
+from simulator.clock import VirtualClock
+from simulator.loads import DEFAULT_LOAD, Resistive
+from simulator.scenario import Bench, Scenario
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX ptys and signals")
 
@@ -101,7 +106,7 @@ def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -
 
 
 def test_tcp_server_completes_a_hello_through_socket_url(servers: list[Server]) -> None:
-    server = Server("--tcp", "127.0.0.1:0", "--load", "0=10k", "-o", "max_lease_ms=900")
+    server = Server("--tcp", "127.0.0.1:0", "--load", "1=10k", "-o", "max_lease_ms=900")
     servers.append(server)
     assert server.url.startswith("socket://127.0.0.1:")
     assert not server.url.endswith(":0")
@@ -140,6 +145,9 @@ def test_unplug_closes_the_tcp_connection(servers: list[Server]) -> None:
     [
         (["--pty", "-o", "colour=red"], "unknown option 'colour'"),
         (["--pty", "--load", "ten=1k"], "expected CH=LOAD"),
+        (["--pty", "--load", "0=10k"], "no channel 0: channels are 1..6"),
+        (["--pty", "--channels", "2", "--load", "3=10k"], "no channel 3: channels are 1..2"),
+        (["--pty", "-o", "electrode_off=0@1"], "no channel 0: channels are 1..6"),
         (["--tcp", "localhost:port"], "expected [HOST:]PORT"),
         (["--pty", "--tcp", "0"], "not allowed with"),
         ([], "one of the arguments --pty --tcp is required"),
@@ -156,3 +164,20 @@ def test_bad_command_lines_exit_with_status_2(args: list[str], message: str) -> 
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Scenario] = []
+
+    class NoPty:
+        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
+
+    monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    assert cli.main(["--pty", "--channels", "2", "--load", "1=10k"]) == 0
+    [scenario] = served
+    assert scenario.loads == ("10k",)
+    device = Bench(scenario, VirtualClock()).device
+    assert device.load(0) == Resistive(10_000.0)
+    assert device.load(1) == DEFAULT_LOAD

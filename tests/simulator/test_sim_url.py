@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from firmware_protocol import (
 )
 from firmware_protocol.messages import Event
 from simulator.faults import Direction, FaultKind
+from simulator.loads import DEFAULT_LOAD, OpenCircuit, Resistive
 from simulator.protocol_sim import Serial, register_url_handler
 from simulator.wire import BITS_PER_BYTE
 
@@ -244,11 +246,30 @@ def test_opening_twice_is_refused() -> None:
         ("sim://?max_block_s=-1", "max_block_s"),
         ("sim://device1?channels=2", "expected sim://"),
         ("sim://?scenario=/nonexistent/file.toml", "nonexistent"),
+        # channel numbers count from 1, as labelled on the device: 0 is refused, not shifted
+        ("sim://?load0=10k", r"load0: no channel 0: channels are 1\.\.6"),
+        ("sim://?channels=4&load5=10k", r"load5: no channel 5: channels are 1\.\.4"),
+        ("sim://?electrode_off=0@1", r"electrode_off=0@1: no channel 0: channels are 1\.\.6"),
+        ("sim://?electrode_on=7@1", r"electrode_on=7@1: no channel 7: channels are 1\.\.6"),
     ],
 )
 def test_bad_urls_raise_serial_exception(url: str, message: str) -> None:
     with pytest.raises(serial.SerialException, match=message):
         serial.serial_for_url(url)
+
+
+def test_load1_is_the_first_channel_wire_index_0() -> None:
+    port = open_sim("channels=3&load1=10k&load3=open", timeout=0.1)
+    assert port.device.load(0) == Resistive(10_000.0)
+    assert port.device.load(1) == DEFAULT_LOAD
+    assert isinstance(port.device.load(2), OpenCircuit)
+
+
+def test_electrode_off_1_cuts_wire_index_0() -> None:
+    port = open_sim("channels=2&load1=1k&load2=2k&electrode_off=1@1", timeout=0.1)
+    port.clock.sleep(1.5)
+    assert isinstance(port.device.load(0), OpenCircuit)
+    assert port.device.load(1) == Resistive(2000.0)
 
 
 def test_scenario_file_in_the_url(tmp_path: Path) -> None:
@@ -323,3 +344,36 @@ def test_stimulation_stops_when_the_host_stops_heartbeating(
     assert len(expired) == 1
     # off within one lease plus one check period of the last heartbeat's arrival
     assert expired[0].uptime_ms * 1000 <= last_heartbeat_us + 500_000 + 10_000
+
+
+def test_the_log_names_channels_from_1(
+    make_program: Callable[..., SetProgram], caplog: pytest.LogCaptureFixture
+) -> None:
+    port = open_sim("channels=2&seed=3&electrode_off=2@1", timeout=0.1)
+    host = SimHost(port)
+    host.hello(lease_ms=500)
+    crc = 0
+    for index in (0, 1):
+        program = make_program(channel=index, freq_a_cHz=10_000, phase_a_us=200, target_uA=2000)
+        assert host.call(program) is not None
+        crc = program.crc
+    with caplog.at_level(logging.INFO, logger="simulator.scenario"):
+        assert host.call(Start(channel_mask=0b11, program_crc=(crc, crc, 0, 0, 0, 0, 0, 0)))
+        for _ in range(20):  # two seconds, heartbeating; channel 2 loses its electrode at 1 s
+            port.clock.sleep(0.1)
+            assert isinstance(host.call(Heartbeat()), Status)
+        port.clock.sleep(1.0)  # the host hangs: the lease stops channel 1
+        while host.frames() is not None:
+            pass
+    assert port.device.channel_state(1) is ChannelState.FAULT  # wire index 1 is channel 2
+    [electrode] = [e for e in host.events if e.code == EventCode.ELECTRODE_FAULT]
+    assert electrode.channel == 1
+    [expired] = [e for e in host.events if e.code == EventCode.LEASE_EXPIRED]
+    assert expired.detail == 0b01  # the wire mask: index 0, channel 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("scenario: electrode_off channel 2 at 1 s") for m in messages)
+    assert any(m.startswith("device EVENT ELECTRODE_FAULT channel 2 detail=") for m in messages)
+    assert any(
+        m.startswith("device EVENT LEASE_EXPIRED device stopped channel 1 (t=") for m in messages
+    )
+    assert not any(" ch0" in m or " ch1" in m or "channel 0" in m for m in messages)
