@@ -1,0 +1,81 @@
+"""The session runner: a profile's timeline on a Stimulator, with live control and a record.
+
+::
+
+    from eacontrol.device import connect
+    from eacontrol.profiles import load_profile
+    from eacontrol.records import RecordStore
+    from eacontrol.session import Session
+
+    with connect(port) as stim, RecordStore.open() as store:
+        result = Session(stim, load_profile("lbp_2hz"), store=store, port=port).run()
+
+``docs/session.md`` describes pre-flight, the timeline, live control, events and every way a
+session ends.
+"""
+
+from eacontrol.session.control import Action, LiveControl, Request
+from eacontrol.session.ending import (
+    Ending,
+    SessionResult,
+    StopKind,
+    confirm_stop,
+    ending_for,
+    fault_text,
+)
+from eacontrol.session.events import (
+    EventKind,
+    SessionEvent,
+    SessionListener,
+    Subscribers,
+    from_device_event,
+)
+from eacontrol.session.plan import (
+    Ceiling,
+    PlannedChannel,
+    PlannedStep,
+    SessionPlan,
+    effective_ceiling,
+)
+from eacontrol.session.preflight import Identity, preflight, session_meta
+from eacontrol.session.prescription import build_prescription, patient_flags, profile_sha256
+from eacontrol.session.recorder import SessionRecorder
+from eacontrol.session.runner import Session, Tick
+from eacontrol.session.state import Progress, SessionState, StepTimer
+from eacontrol.session.steps import Emit, StepRunner
+
+__all__ = [
+    "Action",
+    "Ceiling",
+    "Emit",
+    "Ending",
+    "EventKind",
+    "Identity",
+    "LiveControl",
+    "PlannedChannel",
+    "PlannedStep",
+    "Progress",
+    "Request",
+    "Session",
+    "SessionEvent",
+    "SessionListener",
+    "SessionPlan",
+    "SessionRecorder",
+    "SessionResult",
+    "SessionState",
+    "StepRunner",
+    "StepTimer",
+    "StopKind",
+    "Subscribers",
+    "Tick",
+    "build_prescription",
+    "confirm_stop",
+    "effective_ceiling",
+    "ending_for",
+    "fault_text",
+    "from_device_event",
+    "patient_flags",
+    "preflight",
+    "profile_sha256",
+    "session_meta",
+]

@@ -1,0 +1,178 @@
+"""Live control: the operator's intensity changes, checked before anything is sent.
+
+An operator change moves a channel's target by at most 0.5 mA, at least 1 s after the previous
+change of that channel (Cummings 2011, BMAS: motor responses begin at 0.5-0.9 mA, so the
+operator steps in half-milliamperes, slowly; ``eacontrol.limits.STANDARD``), never above the
+step's effective ceiling (the lowest of the profile, device, site and patient layers) and never
+below zero. A request that breaks a rule is refused with ``ParameterError`` naming the layer and
+its source; nothing is clamped. The device then slews to the new target at 0.5 mA/s.
+
+A change is checked and becomes the channel's target when it is requested; the request (like
+pause, resume, stop and emergency stop) is queued and carried out by the session loop right
+after the call that made it returns (``on_tick`` or a subscriber), in the order made; an
+emergency stop jumps the queue.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from eacontrol.bounds import check_number, to_wire
+from eacontrol.errors import ParameterError
+from eacontrol.findings import Layer
+from eacontrol.limits import SOURCES, STANDARD, StandardLimits
+from eacontrol.session.plan import Ceiling, PlannedStep
+from firmware_protocol import units
+
+__all__ = ["Action", "LiveControl", "Request"]
+
+
+class Action(enum.Enum):
+    """What the operator asked for."""
+
+    SET_INTENSITY = "set_intensity"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    EMERGENCY_STOP = "emergency_stop"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One queued operator request.
+
+    Attributes:
+        action: what to do.
+        t_s: session time of the request.
+        channel: the channel (SET_INTENSITY only).
+        intensity_mA: the new target (SET_INTENSITY only).
+    """
+
+    action: Action
+    t_s: float
+    channel: int | None = None
+    intensity_mA: float | None = None
+
+
+class LiveControl:
+    """The live targets of the running step, the operator-step rule and the request queue."""
+
+    def __init__(self, limits: StandardLimits = STANDARD) -> None:
+        """Args:
+        limits: the standard layer (operator step and interval).
+        """
+        self._max_step_mA = limits.max_operator_step_mA
+        self._min_interval_s = limits.min_operator_step_interval_s
+        self._targets: dict[int, float] = {}
+        self._ceilings: dict[int, Ceiling] = {}
+        self._last_change: dict[int, float] = {}
+        self._queue: deque[Request] = deque()
+
+    def begin_step(self, step: PlannedStep) -> None:
+        """Take the step's prescribed targets and ceilings; forget the previous step's."""
+        self._targets = {c.channel: c.program.intensity_mA for c in step.channels}
+        self._ceilings = {c.channel: c.ceiling for c in step.channels}
+        self._last_change = {}
+
+    def end_step(self) -> None:
+        """No step is running: intensity requests are refused until the next one starts."""
+        self._targets = {}
+        self._ceilings = {}
+
+    @property
+    def targets(self) -> dict[int, float]:
+        """The live target of each channel of the running step, mA."""
+        return dict(self._targets)
+
+    def ceiling(self, channel: int) -> Ceiling:
+        """The running step's effective ceiling for ``channel``.
+
+        Raises:
+            ParameterError: the running step does not drive the channel.
+        """
+        self._require(channel)
+        return self._ceilings[channel]
+
+    def _require(self, channel: object) -> int:
+        if (
+            isinstance(channel, bool)
+            or not isinstance(channel, int)
+            or channel not in self._targets
+        ):
+            running = sorted(self._targets) or "none"
+            raise ParameterError(
+                "channel", channel, f"a channel of the running step ({running})", Layer.PROFILE
+            )
+        return channel
+
+    def change(self, channel: int, intensity_mA: float, t_s: float) -> float:
+        """Check an operator change of ``channel`` to ``intensity_mA`` at session time ``t_s``
+        and, if it keeps every rule, make it the channel's target.
+
+        Returns:
+            The previous target, mA.
+
+        Raises:
+            ParameterError: not a channel of the running step; not a finite number; below zero;
+                above the effective ceiling (its layer); a step above 0.5 mA or less than 1 s
+                after the channel's previous change (layer standard, Cummings 2011).
+        """
+        channel = self._require(channel)
+        value = check_number("intensity_mA", intensity_mA, "mA")
+        if value < 0:
+            raise ParameterError("intensity_mA", intensity_mA, ">= 0 mA", Layer.SCHEMA)
+        ceiling = self._ceilings[channel]
+        if value > ceiling.value_mA:
+            raise ParameterError(
+                "intensity_mA",
+                intensity_mA,
+                f"<= {ceiling.value_mA:g} mA on channel {channel} in this step",
+                ceiling.layer,
+                ceiling.source,
+            )
+        delta = value - self._targets[channel]
+        if abs(delta) > self._max_step_mA * (1 + 1e-9):
+            raise ParameterError(
+                "intensity_mA",
+                intensity_mA,
+                f"a step of at most {self._max_step_mA:g} mA from {self._targets[channel]:g} mA "
+                f"on channel {channel} (operator step)",
+                Layer.STANDARD,
+                SOURCES["max_operator_step_mA"],
+            )
+        last = self._last_change.get(channel)
+        if last is not None and t_s - last < self._min_interval_s:
+            raise ParameterError(
+                "intensity_mA",
+                intensity_mA,
+                f"a change at least {self._min_interval_s:g} s after the previous one on channel "
+                f"{channel} ({t_s - last:.2f} s ago; operator step interval)",
+                Layer.STANDARD,
+                SOURCES["min_operator_step_interval_s"],
+            )
+        uA = to_wire("intensity_mA", value, units.mA_to_uA)  # refuses finer than 1 µA
+        previous = self._targets[channel]
+        self._targets[channel] = units.uA_to_mA(uA)
+        self._last_change[channel] = t_s
+        return previous
+
+    # --- the queue -----------------------------------------------------------------------------
+
+    def request(self, request: Request) -> None:
+        """Queue a request (an emergency stop goes first)."""
+        if request.action is Action.EMERGENCY_STOP:
+            self._queue.appendleft(request)
+        else:
+            self._queue.append(request)
+
+    def pending(self, action: Action) -> bool:
+        """Whether a request of this kind is queued."""
+        return any(r.action is action for r in self._queue)
+
+    def drain(self) -> Iterator[Request]:
+        """Take the queued requests, in order (requests queued meanwhile are taken too)."""
+        while self._queue:
+            yield self._queue.popleft()

@@ -1,0 +1,135 @@
+"""How a session ends: the outcome recorded for each way out, and the stop each one needs.
+
+=================================== ============ =========================== ===================
+end                                 outcome      stop                        then
+=================================== ============ =========================== ===================
+every step ran                      completed    each step's ramp-down       ``run`` returns
+``stop()``                          stopped      ramp-down, confirmed        ``run`` returns
+``emergency_stop()``                emergency    immediate, confirmed        ``run`` returns
+latched fault (``DeviceFault``)     fault        every channel ramped down   ``SessionStopped``
+device rebooted / session gone      fault        immediate (already off)     ``SessionStopped``
+``LinkLost``                        link_lost    none: the device's lease    ``LinkLost``
+``StopNotConfirmed``                stop_not_... none possible               ``StopNotConfirmed``
+``RecordError``                     error        immediate, confirmed        ``RecordError``
+``KeyboardInterrupt`` (Ctrl-C)      stopped      immediate, confirmed        ``KeyboardInterrupt``
+any other exception                 error        immediate, confirmed        the exception
+=================================== ============ =========================== ===================
+
+A stop that the device does not confirm turns any of these into ``stop_not_confirmed`` and
+raises ``StopNotConfirmed`` (the hard alarm: use the device's hardware stop).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from eacontrol.errors import DeviceFault, LinkLost, RecordError, StopNotConfirmed
+from eacontrol.records import Outcome, SessionSummary
+from eacontrol.stimulator import Stimulator
+
+__all__ = ["Ending", "SessionResult", "StopKind", "confirm_stop", "ending_for", "fault_text"]
+
+log = logging.getLogger(__name__)
+
+_SESSION_GONE = {"REBOOT", "NO_SESSION"}
+
+
+class StopKind(enum.Enum):
+    """The stop an end needs."""
+
+    NONE = "none"
+    RAMP_DOWN = "ramp-down"
+    IMMEDIATE = "immediate"
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What an exception means for the session.
+
+    Attributes:
+        outcome: the outcome to record.
+        detail: why, in words.
+        stop: the stop to perform.
+        read_totals: whether the device's totals of the running step can still be read.
+    """
+
+    outcome: Outcome
+    detail: str
+    stop: StopKind
+    read_totals: bool
+
+
+def fault_text(fault: DeviceFault) -> str:
+    """A device fault in words for the practitioner: which channel, which fault."""
+    faults = ", ".join(fault.faults)
+    if fault.channel is None:
+        return f"device fault ({faults}): {fault}"
+    return f"channel {fault.channel} stopped by a latched fault ({faults}): its output is off"
+
+
+def ending_for(exc: BaseException) -> Ending:
+    """The ending an exception calls for.
+
+    Args:
+        exc: what ended the session.
+    """
+    if isinstance(exc, DeviceFault):
+        gone = bool(set(exc.faults) & _SESSION_GONE)
+        return Ending(
+            Outcome.FAULT,
+            fault_text(exc),
+            StopKind.IMMEDIATE if gone else StopKind.RAMP_DOWN,
+            read_totals=not gone,  # a reboot reset the device's totals
+        )
+    if isinstance(exc, LinkLost):
+        return Ending(Outcome.LINK_LOST, str(exc), StopKind.NONE, read_totals=False)
+    if isinstance(exc, StopNotConfirmed):
+        return Ending(Outcome.STOP_NOT_CONFIRMED, str(exc), StopKind.NONE, read_totals=False)
+    if isinstance(exc, RecordError):
+        detail = f"the session database failed, stimulation stopped at once: {exc}"
+        return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=False)
+    if isinstance(exc, KeyboardInterrupt):
+        detail = "interrupted (Ctrl-C): every output cut at once"
+        return Ending(Outcome.STOPPED, detail, StopKind.IMMEDIATE, read_totals=True)
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=True)
+
+
+def confirm_stop(stim: Stimulator, stop: StopKind) -> None:
+    """Stop every output of ``stim`` as ``stop`` says and wait for the device to confirm it.
+
+    A Ctrl-C during a ramp-down does not abandon the stop: every output is cut at once instead.
+
+    Raises:
+        StopNotConfirmed: the device did not confirm.
+    """
+    if stop is StopKind.NONE:
+        return
+    try:
+        stim.stop(None, immediate=stop is StopKind.IMMEDIATE)
+    except KeyboardInterrupt:
+        log.warning("interrupted while stopping: cutting every output at once")
+        stim.stop(None, immediate=True)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How a session ended.
+
+    Attributes:
+        session_id: the session's record id.
+        outcome: the outcome recorded.
+        detail: why it ended, in words.
+        duration_s: session time from its start to its end.
+        steps_completed: steps that ran to their planned end.
+        record: the session as stored, or None if the database could not be read.
+    """
+
+    session_id: int
+    outcome: Outcome
+    detail: str
+    duration_s: float
+    steps_completed: int
+    record: SessionSummary | None

@@ -1,0 +1,125 @@
+"""Pre-flight: everything checked before the first command that could stimulate.
+
+In order, each refusal before anything but GET_STATUS is sent: the store can be written; the
+device is the pinned one; the profile passes every limit layer, the connected device's
+included; every output is off at zero and no channel of the profile has a latched fault
+("every channel at 0": DESIGN.md §4). Then the record's identity (``SessionMeta``) is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from eacontrol import __version__
+from eacontrol.errors import IdentityMismatch, ProfileRefused, RecordError, SessionError
+from eacontrol.findings import Finding, Severity
+from eacontrol.profiles import LimitStack, PatientContext, Profile, SitePolicy, check_profile
+from eacontrol.records import RecordStore, SessionMeta
+from eacontrol.session.plan import SessionPlan
+from eacontrol.session.prescription import build_prescription, profile_sha256
+from eacontrol.stimulator import Stimulator
+
+__all__ = ["Identity", "preflight", "session_meta"]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who ran the session and where, for the record.
+
+    Attributes:
+        port: the port or URL the stimulator was connected on.
+        simulated: True when the device is the simulator.
+        operator_id / patient_id: identifiers as given, or None.
+        profile_version: the profile's version text, or None for its short hash.
+    """
+
+    port: str
+    simulated: bool
+    operator_id: str | None = None
+    patient_id: str | None = None
+    profile_version: str | None = None
+
+
+def preflight(
+    stim: Stimulator,
+    profile: Profile,
+    store: RecordStore,
+    *,
+    site: SitePolicy | None = None,
+    patient: PatientContext | None = None,
+    device_serial: str | None = None,
+) -> tuple[SessionPlan, list[Finding]]:
+    """Check that the session may start, and lay out its plan with every layer's ceilings.
+
+    Returns:
+        The plan and the profile check's findings (advisories only).
+
+    Raises:
+        RecordError: the store was opened read-only.
+        IdentityMismatch: the device is not the pinned serial number.
+        ProfileRefused: the profile breaks a limit layer or a placement rule.
+        SessionError: an output is not off at zero, or a channel of the profile has a latched
+            fault.
+    """
+    if store.read_only:
+        raise RecordError(
+            f"session database {store.path}: opened read-only; a session needs a writable database"
+        )
+    info = stim.info
+    if device_serial is not None and info.serial != device_serial:
+        raise IdentityMismatch(
+            f"connected device {info.model} has serial {info.serial!r}, not the pinned "
+            f"{device_serial!r}; nothing was sent"
+        )
+    findings = check_profile(profile, device=stim.limits, site=site, patient=patient)
+    refused = [f for f in findings if f.severity is Severity.REFUSE]
+    if refused:
+        raise ProfileRefused(refused)
+    plan = SessionPlan.build(
+        profile, LimitStack.build(device=stim.limits, site=site, patient=patient)
+    )
+    problems = []
+    for n, report in enumerate(stim.status().channels, start=1):  # wire order: number n - 1
+        if not report.output_off:
+            problems.append(f"channel {n} is {report.state.name} at {report.measured_mA:g} mA")
+        if report.faults and n in plan.channels:
+            problems.append(f"channel {n} has a latched fault ({', '.join(report.faults)})")
+    if problems:
+        raise SessionError(
+            f"refusing to start: {'; '.join(problems)}. Every output must be off at zero and "
+            "every channel of the profile free of faults (fix the cause, then clear the fault) "
+            "before a session starts; nothing was sent"
+        )
+    return plan, findings
+
+
+def session_meta(
+    stim: Stimulator,
+    profile: Profile,
+    plan: SessionPlan,
+    identity: Identity,
+    *,
+    patient: PatientContext | None,
+    findings: list[Finding],
+    started_at: datetime,
+) -> SessionMeta:
+    """The record's identity: profile as run, device, people, start time."""
+    info = stim.info
+    digest = profile_sha256(profile)
+    return SessionMeta(
+        profile_name=profile.name,
+        profile_version=identity.profile_version or digest[:12],
+        profile_hash=digest,
+        prescription=build_prescription(profile, plan, patient=patient, findings=findings),
+        device_model=info.model,
+        device_serial=info.serial,
+        firmware_version=info.firmware,
+        boot_id=info.boot_id,
+        port=identity.port,
+        simulated=identity.simulated,
+        operator_id=identity.operator_id,
+        patient_id=identity.patient_id,
+        started_at=started_at,
+        software_version=__version__,
+    )

@@ -1,0 +1,419 @@
+"""The session runner: a profile's timeline on a connected Stimulator, recorded as it happens.
+
+::
+
+    with connect(port) as stim, RecordStore.open() as store:
+        session = Session(stim, load_profile("lbp_2hz"), store=store, port=port)
+        result = session.run(on_tick=ui.poll)   # ui.poll may call session.adjust(1, +0.5) ...
+
+Pre-flight (``preflight.py``) sends nothing but GET_STATUS; then the record begins (a database
+problem stops here, before any stimulation), and each step runs (``steps.py``). The loop is the
+only heartbeat: blocked for longer than the lease, the device stops by itself (DESIGN.md §3).
+Every way out ends in a confirmed stop or ``StopNotConfirmed`` and is recorded (``ending.py``).
+
+Single-threaded: call the control methods from ``on_tick`` or a subscriber, in the loop's
+thread. Session time is the Stimulator's clock (virtual with ``sim://``), so a run in virtual
+time records the same events at the same session times as in real time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from eacontrol.bounds import check_number
+from eacontrol.errors import (
+    DeviceFault,
+    EAError,
+    ParameterError,
+    RecordError,
+    SessionError,
+    SessionStopped,
+    StopNotConfirmed,
+)
+from eacontrol.events import DeviceEvent
+from eacontrol.findings import Layer
+from eacontrol.profiles import PatientContext, Profile, SitePolicy
+from eacontrol.records import Outcome, RecordStore
+from eacontrol.session.control import Action, LiveControl, Request
+from eacontrol.session.ending import SessionResult, confirm_stop, ending_for
+from eacontrol.session.events import (
+    EventKind,
+    SessionEvent,
+    SessionListener,
+    Subscribers,
+    from_device_event,
+)
+from eacontrol.session.plan import SessionPlan
+from eacontrol.session.preflight import Identity, preflight, session_meta
+from eacontrol.session.recorder import SessionRecorder
+from eacontrol.session.state import Progress, SessionState
+from eacontrol.session.steps import StepRunner
+from eacontrol.stimulator import Stimulator
+
+__all__ = ["Session", "Tick"]
+
+log = logging.getLogger(__name__)
+
+Tick = Callable[["Session"], None]
+"""``on_tick``: called with the session every loop iteration (about every heartbeat period)."""
+
+_LIVE = {SessionState.RUNNING, SessionState.PAUSED}
+
+
+class Session:
+    """Runs one profile once on a connected Stimulator and records it."""
+
+    def __init__(
+        self,
+        stim: Stimulator,
+        profile: Profile,
+        *,
+        store: RecordStore,
+        port: str | None = None,
+        simulated: bool | None = None,
+        operator_id: str | None = None,
+        patient_id: str | None = None,
+        patient: PatientContext | None = None,
+        site: SitePolicy | None = None,
+        device_serial: str | None = None,
+        profile_version: str | None = None,
+        sample_period_s: float = 1.0,
+        flush_period_s: float = 10.0,
+        totals_period_s: float = 60.0,
+        utc_now: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Prepare a session; nothing is sent until :meth:`run`.
+
+        Args:
+            stim: the connected stimulator (its clock is the session clock).
+            profile: the profile to run.
+            store: the open session database.
+            port: the port or URL the stimulator was connected on, for the record.
+            simulated: whether the device is the simulator; default: ``port`` is ``sim://``.
+            operator_id / patient_id: identifiers for the record.
+            patient: the patient layer (flags, calibrated maxima).
+            site: the clinic's policy (site layer).
+            device_serial: refuse any device but this serial number.
+            profile_version: the profile's version for the record; default the first 12 hex
+                digits of its sha256.
+            sample_period_s: session time between samples of every channel.
+            flush_period_s: session time between commits of the samples.
+            totals_period_s: session time between readings of the device's delivered totals
+                during a step (they are also read at each step's end).
+            utc_now: the wall clock for the record's start (its end is the start plus the
+                session time); default ``datetime.now(UTC)``.
+
+        Raises:
+            ParameterError: a period is not a positive number of seconds.
+        """
+        self._stim = stim
+        self._profile = profile
+        self._store = store
+        port = port or "(port not given)"
+        simulated = port.startswith("sim://") if simulated is None else simulated
+        self._identity = Identity(port, simulated, operator_id, patient_id, profile_version)
+        self._layers = (site, patient, device_serial)
+        self._periods = (
+            _period("sample_period_s", sample_period_s),
+            _period("flush_period_s", flush_period_s),
+            _period("totals_period_s", totals_period_s),
+        )
+        self._utc_now = utc_now or (lambda: datetime.now(UTC))
+        self._control = LiveControl()
+        self._subscribers = Subscribers()
+        self._plan = SessionPlan.build(profile)
+        self._state = SessionState.READY
+        self._recorder: SessionRecorder | None = None
+        self._steps: StepRunner | None = None
+        self._t0 = 0.0
+        self._quiet = False
+        self.result: SessionResult | None = None
+
+    # --- what a display reads ------------------------------------------------------------------
+
+    @property
+    def plan(self) -> SessionPlan:
+        """The timeline (ceilings from every layer once pre-flight has run)."""
+        return self._plan
+
+    @property
+    def state(self) -> SessionState:
+        """Where the session is."""
+        if self._steps is None or self._state is SessionState.ENDED:
+            return self._state
+        return self._steps.state
+
+    @property
+    def session_id(self) -> int | None:
+        """The record's id once the record has begun."""
+        return None if self._recorder is None else self._recorder.session_id
+
+    @property
+    def t_s(self) -> float:
+        """Session time (0 until the record begins)."""
+        return 0.0 if self._recorder is None else self._stim.clock.now() - self._t0
+
+    def progress(self) -> Progress:
+        """A snapshot of the session for a display."""
+        t, steps = self.t_s, self._steps
+        if steps is None or steps.step is None:
+            return Progress(t, self.state, None, 0.0, {})
+        return Progress(t, self.state, steps.step, steps.timer.elapsed(t), self._control.targets)
+
+    def subscribe(self, listener: SessionListener) -> Callable[[], None]:
+        """Call ``listener`` with every session event, after it is recorded.
+
+        A listener's exception ends the session (error), except while it stops.
+
+        Returns:
+            A function that unsubscribes.
+        """
+        return self._subscribers.add(listener)
+
+    # --- live control --------------------------------------------------------------------------
+
+    def set_intensity(self, channel: int, intensity_mA: float) -> None:
+        """Set a channel's intensity in the running step (the device slews at 0.5 mA/s).
+
+        Raises:
+            SessionError: no step is stimulating (paused, stopping, not running).
+            ParameterError: a rule of ``control.py`` refuses it; recorded as a warning.
+        """
+        t = self._require({SessionState.RUNNING}, "change an intensity")
+        try:
+            previous = self._control.change(channel, intensity_mA, t)
+        except EAError as err:
+            known = channel if isinstance(channel, int) else None
+            self._emit(EventKind.WARNING, known, f"operator request refused: {err}", {})
+            raise
+        target = self._control.targets[channel]
+        self._control.request(Request(Action.SET_INTENSITY, t, channel, target))
+        self._emit(
+            EventKind.INTENSITY,
+            channel,
+            f"channel {channel}: {previous:g} → {target:g} mA (operator)",
+            {"from_mA": previous, "to_mA": target, "by": "operator"},
+        )
+
+    def adjust(self, channel: int, delta_mA: float) -> None:
+        """Change a channel's intensity by ``delta_mA`` (at most ±0.5 mA, 1 s apart).
+
+        Raises:
+            SessionError / ParameterError: as :meth:`set_intensity`.
+        """
+        delta = check_number("delta_mA", delta_mA, "mA")
+        self._require({SessionState.RUNNING}, "change an intensity")
+        self.set_intensity(channel, self._control.targets.get(channel, 0.0) + delta)
+
+    def pause(self) -> None:
+        """Ramp every output to zero and hold the step's timer until :meth:`resume`.
+
+        Raises:
+            SessionError: no step is stimulating.
+        """
+        self._control.request(Request(Action.PAUSE, self._require({SessionState.RUNNING}, "pause")))
+
+    def resume(self) -> None:
+        """Re-ramp the paused step from zero to the targets in force, over its ``ramp_up_s``.
+
+        Raises:
+            SessionError: the session is not paused (nor about to pause).
+        """
+        pausing = {SessionState.RUNNING} if self._control.pending(Action.PAUSE) else set()
+        t = self._require({SessionState.PAUSED} | pausing, "resume")
+        self._control.request(Request(Action.RESUME, t))
+
+    def stop(self) -> None:
+        """End the session: ramp every output down to a confirmed zero (outcome stopped).
+
+        Raises:
+            SessionError: no step is running or paused.
+        """
+        self._control.request(Request(Action.STOP, self._require(_LIVE, "stop")))
+
+    def emergency_stop(self) -> None:
+        """Cut every output at once and end the session (outcome emergency_stop).
+
+        Never refused: outside the session loop the Stimulator is stopped directly.
+
+        Raises:
+            StopNotConfirmed: (outside the loop) the device did not confirm.
+        """
+        if self.state in _LIVE | {SessionState.PREFLIGHT, SessionState.STOPPING}:
+            self._control.request(Request(Action.EMERGENCY_STOP, self.t_s))
+        else:
+            self._stim.emergency_stop()
+
+    def _require(self, states: set[SessionState], action: str) -> float:
+        ending = self._steps is not None and self._steps.ending is not None
+        if self.state not in states or ending:
+            raise SessionError(f"cannot {action}: the session is {self.state.value}")
+        return self.t_s
+
+    # --- the run -------------------------------------------------------------------------------
+
+    def run(self, on_tick: Tick | None = None) -> SessionResult:
+        """Run the profile: pre-flight, every step, a confirmed stop; record everything.
+
+        Args:
+            on_tick: called with this session every loop iteration (about every heartbeat
+                period); it may call the control methods. It must return quickly: while it
+                runs, nothing renews the device's lease.
+
+        Returns:
+            The result, for the outcomes completed, stopped and emergency_stop.
+
+        Raises:
+            SessionError: already run; or an output is not at zero or a channel of the profile
+                has a latched fault (nothing was sent).
+            RecordError: the database cannot hold the session (nothing was stimulated), or it
+                failed mid-session (stimulation was stopped at once).
+            IdentityMismatch: not the pinned device (nothing was sent).
+            ProfileRefused: the profile breaks a limit layer (nothing was sent).
+            SessionStopped: a device fault ended it (channel and fault named); every output was
+                confirmed at zero.
+            LinkLost: the link was lost; the device stops by its lease.
+            StopNotConfirmed: the outputs were not confirmed off: use the hardware stop.
+            KeyboardInterrupt: Ctrl-C; every output was cut and confirmed off first.
+        """
+        if self._state is not SessionState.READY:
+            raise SessionError("this session has already run; create a new Session")
+        self._state = SessionState.PREFLIGHT
+        try:
+            steps = self._begin()
+        except BaseException:
+            self._state = SessionState.ENDED
+            raise
+        unsubscribe = self._stim.on_event(self._on_device_event)
+        tick = (lambda: on_tick(self)) if on_tick is not None else (lambda: None)
+        try:
+            for step in self._plan.steps:
+                steps.run(step, tick)
+                if steps.ending is not None:
+                    break
+            outcome, detail = steps.ending or (Outcome.COMPLETED, "every step ran to its end")
+            return self._finish(outcome, detail)
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            unsubscribe()
+
+    def _begin(self) -> StepRunner:
+        """Pre-flight, then begin the record: nothing has been stimulated if this raises."""
+        site, patient, device_serial = self._layers
+        self._plan, findings = preflight(
+            self._stim,
+            self._profile,
+            self._store,
+            site=site,
+            patient=patient,
+            device_serial=device_serial,
+        )
+        meta = session_meta(
+            self._stim,
+            self._profile,
+            self._plan,
+            self._identity,
+            patient=patient,
+            findings=findings,
+            started_at=self._utc_now(),
+        )
+        self._t0 = self._stim.clock.now()
+        self._recorder = SessionRecorder(self._store, meta)
+        self._steps = StepRunner(
+            self._stim,
+            self._plan,
+            self._recorder,
+            self._control,
+            self._emit,
+            lambda: self.t_s,
+            self._periods,
+        )
+        plan = self._plan
+        self._emit(
+            EventKind.PROGRESS,
+            None,
+            f"session started: {plan.profile_name}, {len(plan.steps)} step(s), "
+            f"{plan.total_s:g} s planned",
+            {"steps": len(plan.steps), "planned_s": plan.total_s},
+        )
+        for finding in findings:
+            self._emit(EventKind.WARNING, None, f"advisory: {finding}", {"path": finding.path})
+        return self._steps
+
+    # --- events --------------------------------------------------------------------------------
+
+    def _emit(
+        self, kind: EventKind, channel: int | None, message: str, data: dict[str, Any]
+    ) -> None:
+        self._publish(SessionEvent(self.t_s, kind, channel, message, data))
+
+    def _publish(self, event: SessionEvent) -> None:
+        if event.channel is not None and event.channel not in self._plan.channels:
+            # The record takes only the profile's channels: keep any other in the data.
+            data = event.data | {"channel": event.channel}
+            event = dataclasses.replace(event, channel=None, data=data)
+        if self._recorder is not None:
+            self._recorder.event(event)
+        self._subscribers.publish(event, quiet=self._quiet)
+
+    def _on_device_event(self, event: DeviceEvent) -> None:
+        self._publish(from_device_event(event, event.time_s - self._t0))
+
+    # --- the end -------------------------------------------------------------------------------
+
+    def _finish(self, outcome: Outcome, detail: str) -> SessionResult:
+        assert self._recorder is not None and self._steps is not None
+        t = self.t_s
+        self._emit(EventKind.STOP, None, f"session ended ({outcome.value}): {detail}", {})
+        self._recorder.end(outcome, t, detail)
+        self._state = SessionState.ENDED
+        try:
+            record = self._store.session(self._recorder.session_id)
+        except RecordError:
+            record = None
+        self.result = SessionResult(
+            self._recorder.session_id, outcome, detail, t, self._steps.steps_done, record
+        )
+        return self.result
+
+    def _fail(self, exc: BaseException) -> NoReturn:
+        """Stop as the exception calls for (``ending.py``), record the end, raise."""
+        assert self._recorder is not None and self._steps is not None
+        self._quiet = self._recorder.quiet = True  # nothing may keep the outputs on now
+        self._steps.state = SessionState.STOPPING
+        ending = ending_for(exc)
+        kinds = {Outcome.FAULT: EventKind.FAULT, Outcome.LINK_LOST: EventKind.LINK}
+        channel = exc.channel if isinstance(exc, DeviceFault) else None
+        self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, {})
+        outcome, detail, raised = ending.outcome, ending.detail, exc
+        try:
+            confirm_stop(self._stim, ending.stop)
+            self._steps.close(totals=ending.read_totals)
+        except StopNotConfirmed as alarm:
+            outcome, detail, raised = Outcome.STOP_NOT_CONFIRMED, str(alarm), alarm
+            alarm.add_note(f"the session ended because of {type(exc).__name__}: {exc}")
+        except EAError as err:
+            log.error("while stopping after %s: %s", type(exc).__name__, err)
+        self._finish(outcome, detail)
+        for failure in self._recorder.failures:
+            raised.add_note(f"not recorded: {failure}")
+        if raised is not exc:
+            raise raised from exc
+        if isinstance(exc, DeviceFault):
+            raise SessionStopped(
+                f"{detail}. Every output of the session was stopped and confirmed at zero; the "
+                "session ended (fault)"
+            ) from exc
+        raise exc
+
+
+def _period(name: str, value: float) -> float:
+    seconds = check_number(name, value, "s")
+    if seconds <= 0:
+        raise ParameterError(name, value, "> 0 s", Layer.SCHEMA)
+    return seconds
