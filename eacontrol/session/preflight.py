@@ -80,11 +80,11 @@ def preflight(
         profile, LimitStack.build(device=stim.limits, site=site, patient=patient)
     )
     problems = []
-    for n, report in enumerate(stim.status().channels, start=1):  # wire order: number n - 1
-        if not report.output_off:
-            problems.append(f"channel {n} is {report.state.name} at {report.measured_mA:g} mA")
-        if report.faults and n in plan.channels:
-            problems.append(f"channel {n} has a latched fault ({', '.join(report.faults)})")
+    for r in stim.status().channels:
+        if not r.output_off:
+            problems.append(f"channel {r.channel} is {r.state.name} at {r.measured_mA:g} mA")
+        if r.faults and r.channel in plan.channels:
+            problems.append(f"channel {r.channel} has a latched fault ({', '.join(r.faults)})")
     if problems:
         raise SessionError(
             f"refusing to start: {'; '.join(problems)}. Every output must be off at zero and "

@@ -96,8 +96,9 @@ class SessionRecorder:
             from open/unknown) while they delivered current.
         """
         changed = []
+        reports = {r.channel: r for r in status.channels}
         for n in channels:
-            report = status.channels[n - 1]  # STATUS lists the channels in wire order
+            report = reports[n]
             self._samples.append(
                 Sample(t_s, n, report.set_mA, report.measured_mA, report.impedance_ohm)
             )

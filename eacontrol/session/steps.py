@@ -163,8 +163,9 @@ class StepRunner:
         now = self._now()
         status = self._stim.last_status
         if now >= self._due[0] and status is not None:
+            reports = {r.channel: r for r in status.channels}
             for n in self._recorder.sample(now, status, self._plan.channels):
-                ohm = status.channels[n - 1].impedance_ohm  # wire order: number n - 1
+                ohm = reports[n].impedance_ohm
                 text = "open or unknown" if ohm is None else f"{ohm} ohm"
                 self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", {"ohm": ohm})
         if now >= self._due[1]:

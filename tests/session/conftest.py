@@ -1,0 +1,178 @@
+"""Fixtures for the session runner: simulated devices over ``sim://`` (virtual time), a session
+database, short test profiles and a runner that connects all three.
+
+Tests may import ``simulator`` to inspect ``port.device``; the runner reaches the simulator only
+through the ``sim://`` URL, like any device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import serial
+
+from eacontrol.device import connect
+from eacontrol.profiles import Profile, loads_profile
+from eacontrol.records import RecordStore
+from eacontrol.session import Session, SessionEvent
+from eacontrol.stimulator import Stimulator
+from eacontrol.transport import Transport
+from simulator.protocol_sim import Serial as SimSerial
+from simulator.protocol_sim import register_url_handler
+
+register_url_handler()
+
+START = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
+CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.4)
+
+
+def two_channel_toml(
+    *,
+    duration_s: float = 20,
+    intensity_mA: float = 2,
+    ceiling_mA: float = 6,
+    second_step: str = "",
+) -> str:
+    """A short profile: 2 Hz continuous on channels 1 and 2 (ipsilateral pairs on each leg)."""
+    return f"""
+schema_version = 1
+name = "Test: 2 Hz on two channels"
+indication = "tests"
+references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
+
+[[channels]]
+channel = 1
+electrodes = ["ST36-L", "ST40-L"]
+
+[[channels]]
+channel = 2
+electrodes = ["ST36-R", "ST40-R"]
+
+[[steps]]
+label = "2 Hz"
+channels = [1, 2]
+mode = "continuous"
+frequency_hz = 2
+phase_width_us = 300
+intensity_mA = {intensity_mA}
+ceiling_mA = {ceiling_mA}
+ramp_up_s = 2
+ramp_down_s = 2
+duration_s = {duration_s}
+{second_step}
+"""
+
+
+HUNDRED_HZ_STEP = """
+[[steps]]
+label = "100 Hz"
+channels = [1]
+mode = "continuous"
+frequency_hz = 100
+phase_width_us = 200
+intensity_mA = 3
+ramp_up_s = 3
+ramp_down_s = 2
+duration_s = 15
+"""
+
+
+@pytest.fixture
+def short_profile() -> Profile:
+    """Two channels, one 20 s step at 2 mA, ceiling 6 mA."""
+    return loads_profile(two_channel_toml())
+
+
+@dataclass
+class Run:
+    """A session on a simulated device: the stimulator, the port, the store and what happened."""
+
+    stim: Stimulator
+    port: SimSerial
+    store: RecordStore
+    session: Session
+    events: list[SessionEvent] = field(default_factory=list)
+
+    @property
+    def device(self) -> Any:
+        """The simulated device (``simulator.firmware.Device``; channel indices from 0)."""
+        return self.port.device
+
+    def run(self, on_tick: Callable[[Session], None] | None = None) -> Any:
+        """Run the session and return its result."""
+        return self.session.run(on_tick=on_tick)
+
+    def kinds(self) -> list[str]:
+        """The kinds of the recorded events, in order."""
+        assert self.session.session_id is not None
+        return [e.kind for e in self.store.events(self.session.session_id)]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sessions.sqlite3"
+
+
+@pytest.fixture
+def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
+    """Factory: ``session_on_sim(profile, "seed=1&drop=0.2", lease_ms=500, **session_kwargs)``.
+
+    Connects a Stimulator to a fresh simulated device (virtual time), opens the store and
+    builds the Session; closes them at teardown (the device is stopped first).
+    """
+    opened: list[Run] = []
+
+    def make(
+        profile: Profile,
+        query: str = "seed=1",
+        *,
+        lease_ms: int = 500,
+        store: RecordStore | None = None,
+        **kwargs: Any,
+    ) -> Run:
+        url = f"sim://?{query}"
+        port = serial.serial_for_url(url)
+        assert isinstance(port, SimSerial)
+        stim = connect(transport=Transport(port, url), lease_ms=lease_ms, session_id=0x5E55)
+        store = store or RecordStore.open(db_path)
+        kwargs.setdefault("utc_now", lambda: START)
+        session = Session(stim, profile, store=store, port=url, **kwargs)
+        run = Run(stim, port, store, session)
+        session.subscribe(run.events.append)
+        opened.append(run)
+        return run
+
+    yield make
+    for run in opened:
+        if not run.stim.closed:
+            with contextlib.suppress(Exception):  # a lost link or stop: nothing more to do
+                run.stim.close(immediate=True)
+        run.store.close()
+
+
+class Script:
+    """An ``on_tick`` that runs each action once, at the first tick at or after its session time.
+
+    Actions receive the session; what they return or raise is kept in ``results`` (by time), so
+    a test can check a refusal without ending the session.
+    """
+
+    def __init__(self, *actions: tuple[float, Callable[[Session], object]]) -> None:
+        self._actions = sorted(actions, key=lambda a: a[0])
+        self.results: dict[float, object] = {}
+        self.ticks = 0
+
+    def __call__(self, session: Session) -> None:
+        self.ticks += 1
+        while self._actions and session.t_s >= self._actions[0][0]:
+            t, action = self._actions.pop(0)
+            try:
+                self.results[t] = action(session)
+            except Exception as err:  # kept for the test to inspect
+                self.results[t] = err

@@ -1,0 +1,231 @@
+"""Live control over ``sim://`` in virtual time: operator steps within the limits and refused
+beyond them, pause and resume with the step's timer held, stop and emergency stop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from eacontrol.errors import ParameterError, SessionError
+from eacontrol.findings import Layer
+from eacontrol.limits import SOURCES
+from eacontrol.profiles import PatientContext, Profile, SitePolicy, loads_profile
+from eacontrol.records import Outcome
+from eacontrol.session import Session, SessionState
+from firmware_protocol import ChannelState
+
+from .conftest import Run, Script, two_channel_toml
+
+Factory = Callable[..., Run]
+
+
+def device_mA(run: Run, channel: int) -> float:
+    """What the simulated device delivers on a channel (numbered from 1), in mA."""
+    return float(run.device.output_uA(channel - 1)) / 1000
+
+
+def sample_at(run: Run, channel: int, t_s: float) -> float:
+    """The recorded set value of a channel at the first sample at or after ``t_s``."""
+    assert run.session.session_id is not None
+    samples = run.store.samples(run.session.session_id)
+    return next(s.set_mA for s in samples if s.channel == channel and s.t_s >= t_s)
+
+
+def test_operator_steps_within_the_limits_reach_the_device_and_the_record(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile)
+    seen: dict[str, float] = {}
+    script = Script(
+        (5.0, lambda s: s.adjust(1, +0.5)),
+        (6.0, lambda s: s.adjust(1, +0.5)),  # 1 s later: allowed
+        (6.0, lambda s: s.set_intensity(2, 1.5)),  # another channel: its own interval
+        (8.0, lambda s: seen.update(ch1=device_mA(run, 1), ch2=device_mA(run, 2))),
+    )
+    result = run.run(on_tick=script)
+    assert not [r for r in script.results.values() if isinstance(r, Exception)]
+    assert result.outcome is Outcome.COMPLETED
+    assert seen == {"ch1": 3.0, "ch2": 1.5}  # slewed at 0.5 mA/s, done well before t = 8
+    changes = [
+        (e.channel, e.data["from_mA"], e.data["to_mA"])
+        for e in run.events
+        if e.kind == "intensity" and e.data.get("by") == "operator"
+    ]
+    assert changes == [(1, 2.0, 2.5), (1, 2.5, 3.0), (2, 2.0, 1.5)]
+    assert sample_at(run, 1, 9.0) == 3.0
+    assert result.session_id is not None
+    peaks = {t.channel: t.peak_mA for t in run.store.totals(result.session_id)}
+    assert peaks == {1: 3.0, 2: 2.0}
+    assert run.device.outputs_off
+
+
+@pytest.mark.parametrize(
+    ("actions", "layer", "source", "allowed"),
+    [
+        # More than 0.5 mA in one step.
+        (
+            [(5.0, lambda s: s.set_intensity(1, 2.6))],
+            Layer.STANDARD,
+            "max_operator_step_mA",
+            "0.5 mA",
+        ),
+        # Two steps less than 1 s apart on one channel.
+        (
+            [(5.0, lambda s: s.adjust(1, 0.5)), (5.5, lambda s: s.adjust(1, 0.25))],
+            Layer.STANDARD,
+            "min_operator_step_interval_s",
+            "at least 1 s",
+        ),
+    ],
+    ids=["step over 0.5 mA", "faster than 1 s"],
+)
+def test_operator_step_rule_refuses_and_records_a_warning(
+    session_on_sim: Factory,
+    short_profile: Profile,
+    actions: list[tuple[float, Callable[[Session], object]]],
+    layer: Layer,
+    source: str,
+    allowed: str,
+) -> None:
+    run = session_on_sim(short_profile)
+    before: dict[str, float] = {}
+    last = actions[-1][0]
+    script = Script(*actions, (last + 2.0, lambda s: before.update(mA=device_mA(run, 1))))
+    result = run.run(on_tick=script)
+    refusal = script.results[last]
+    assert isinstance(refusal, ParameterError)
+    assert (refusal.layer, refusal.source) == (layer, SOURCES[source])
+    assert allowed in refusal.allowed
+    assert result.outcome is Outcome.COMPLETED  # a refusal does not end the session
+    expected = 2.5 if len(actions) == 2 else 2.0  # nothing clamped: the refused change is not made
+    assert before["mA"] == expected
+    warnings = [e for e in run.events if e.kind == "warning"]
+    assert len(warnings) == 1 and warnings[0].channel == 1
+    assert "operator request refused" in warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("patient", "site", "ceiling", "layer"),
+    [
+        (None, None, 2.2, Layer.PROFILE),
+        (PatientContext(calibrated_max_mA={1: 2.3}), None, 6, Layer.PATIENT),
+        (
+            None,
+            SitePolicy(
+                schema_version=1, name="clinic", source="Policy EA-03", max_intensity_mA=2.4
+            ),
+            6,
+            Layer.SITE,
+        ),
+    ],
+    ids=["profile", "patient", "site"],
+)
+def test_a_change_above_the_effective_ceiling_names_the_binding_layer(
+    session_on_sim: Factory,
+    patient: PatientContext | None,
+    site: SitePolicy | None,
+    ceiling: float,
+    layer: Layer,
+) -> None:
+    profile = loads_profile(two_channel_toml(ceiling_mA=ceiling))
+    run = session_on_sim(profile, patient=patient, site=site)
+    script = Script((5.0, lambda s: s.adjust(1, 0.5)))
+    assert run.run(on_tick=script).outcome is Outcome.COMPLETED
+    refusal = script.results[5.0]
+    assert isinstance(refusal, ParameterError)
+    assert refusal.layer is layer
+    assert refusal.parameter == "intensity_mA"
+    assert run.session.plan.steps[0].channel(1).ceiling.layer is layer
+
+
+def test_pause_holds_the_timer_and_resume_re_ramps_to_the_targets_in_force(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile)
+    seen: dict[str, object] = {}
+
+    def during_pause(s: Session) -> None:
+        seen["paused"] = (s.state, device_mA(run, 1), device_mA(run, 2))
+        seen["elapsed"] = s.progress().step_elapsed_s
+
+    script = Script(
+        (4.0, lambda s: s.adjust(1, 0.5)),
+        (6.0, lambda s: s.pause()),
+        (9.0, during_pause),
+        (10.0, during_pause),  # the timer does not move while paused
+        (13.0, lambda s: s.resume()),
+        (13.5, lambda s: seen.update(ramping=device_mA(run, 1))),
+        (17.0, lambda s: seen.update(resumed=(device_mA(run, 1), device_mA(run, 2)))),
+    )
+    result = run.run(on_tick=script)
+    assert result.outcome is Outcome.COMPLETED
+    assert seen["paused"] == (SessionState.PAUSED, 0.0, 0.0)
+    assert seen["elapsed"] == pytest.approx(6.0, abs=0.11)
+    assert 0 < float(seen["ramping"]) < 2.5  # type: ignore[arg-type]  # re-ramping from zero
+    assert seen["resumed"] == (2.5, 2.0)  # the operator's 2.5 mA survived the pause
+    assert result.session_id is not None
+    (step,) = run.store.steps(result.session_id)
+    assert step.ended_s is not None
+    assert step.ended_s - step.started_s == pytest.approx(20.0 + 7.0, abs=0.2)  # 7 s held
+    operator = [e.message for e in run.events if e.kind == "operator"]
+    assert [m.split(":")[0] for m in operator] == ["paused", "resumed"]
+    assert run.device.outputs_off
+
+
+def test_operator_stop_ramps_down_and_returns_stopped(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile)
+    result = run.run(on_tick=Script((8.0, lambda s: s.stop())))
+    assert result.outcome is Outcome.STOPPED
+    assert 8.0 + 1.9 <= result.duration_s <= 8.0 + 2.3  # the 2 s ramp-down, confirmed
+    assert run.device.outputs_off
+    assert result.session_id is not None
+    summary = run.store.session(result.session_id)
+    assert summary.outcome is Outcome.STOPPED
+    assert {t.channel for t in run.store.totals(result.session_id)} == {1, 2}
+    stopped = [e for e in run.events if e.kind == "stop" and e.channel is not None]
+    assert {e.channel for e in stopped} == {1, 2}
+    assert all("ramp-down" in e.message for e in stopped)
+
+
+def test_emergency_stop_cuts_every_output_at_once(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile)
+    result = run.run(on_tick=Script((8.0, lambda s: s.emergency_stop())))
+    assert result.outcome is Outcome.EMERGENCY_STOP
+    assert result.duration_s < 8.0 + 0.2  # no ramp
+    assert run.device.outputs_off
+    assert all(run.device.channel_state(i) == ChannelState.PROGRAMMED for i in range(2))
+    stopped = [e for e in run.events if e.kind == "stop" and e.channel is not None]
+    assert stopped and all("immediate" in e.message for e in stopped)
+
+
+def test_requests_in_the_wrong_state_are_refused(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile)
+    with pytest.raises(SessionError, match="ready"):
+        run.session.adjust(1, 0.5)
+    with pytest.raises(SessionError):
+        run.session.resume()
+    script = Script(
+        (3.0, lambda s: s.resume()),  # not paused
+        (4.0, lambda s: s.adjust(3, 0.5)),  # not a channel of the step
+        (5.0, lambda s: s.pause()),
+        (6.0, lambda s: s.adjust(1, 0.5)),  # paused
+        (7.0, lambda s: s.pause()),  # already paused
+        (8.0, lambda s: s.resume()),
+    )
+    assert run.run(on_tick=script).outcome is Outcome.COMPLETED
+    assert isinstance(script.results[3.0], SessionError)
+    refused = script.results[4.0]
+    assert isinstance(refused, ParameterError) and refused.parameter == "channel"
+    assert isinstance(script.results[6.0], SessionError)
+    assert isinstance(script.results[7.0], SessionError)
+    with pytest.raises(SessionError, match="already run"):
+        run.session.run()
+    with pytest.raises(SessionError, match="ended"):
+        run.session.stop()
