@@ -14,12 +14,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from eacontrol import __version__
-from eacontrol.cli import plot_cmd, ports_cmd, profiles_cmd, records_cmd, simulate_cmd
+from eacontrol.cli import (
+    plan_cmd,
+    plot_cmd,
+    ports_cmd,
+    profiles_cmd,
+    records_cmd,
+    run_cmd,
+    simulate_cmd,
+)
 from eacontrol.cli.exitcodes import ExitCode, report_error
 
 __all__ = ["build_parser", "run"]
 
-_COMMANDS = (profiles_cmd, simulate_cmd, ports_cmd, records_cmd, plot_cmd)
+_COMMANDS = (profiles_cmd, plan_cmd, run_cmd, simulate_cmd, ports_cmd, records_cmd, plot_cmd)
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 

@@ -52,7 +52,8 @@ def test_version(eactl: Run) -> None:
 def test_help_lists_every_command(eactl: Run) -> None:
     result = eactl("--help")
     assert result.code == 0
-    for command in ("profiles", "validate", "show", "schema", "simulate", "ports", "log"):
+    commands = ("profiles", "validate", "show", "schema", "plan", "run", "simulate", "ports")
+    for command in (*commands, "log", "report", "plot"):
         assert command in result.out
     assert "exit codes" in result.out
 

@@ -77,3 +77,18 @@ def test_plot(script: Script, tmp_path: Path) -> None:
         pytest.skip("matplotlib (extra 'plot') missing: the message was checked")
     assert result.returncode == 0, result.stderr
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plan_and_a_fast_run(
+    script: Script, profile_file: Callable[[str, str], Path], valid_toml: str, tmp_path: Path
+) -> None:
+    plan = script("plan", "trigger_point_100hz", "--frames")
+    assert plan.returncode == 0, plan.stderr
+    assert "SET_PROGRAM" in plan.stdout and "frame (seq 1): " in plan.stdout
+    db = tmp_path / "s.sqlite3"
+    short = profile_file("short.toml", valid_toml.replace("duration_s = 600", "duration_s = 20"))
+    run = script("run", str(short), "--fast", "--db", str(db), "--sim-option", "seed=2")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("session 1 ended: completed")
+    listed = script("log", "list", "--json", "--db", str(db))
+    assert json.loads(listed.stdout)[0]["outcome"] == "completed"

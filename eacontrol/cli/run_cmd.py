@@ -1,0 +1,187 @@
+"""``eactl run PROFILE``: run a session, with a live view and keys, and record it.
+
+Order, so that nothing is stimulated before every check has passed: the profile is loaded (site
+and patient layers), the session database opened, the operator confirms (a real device, on a
+terminal, without ``--yes``), then the device is connected and the session runner's pre-flight
+adds the device layer. Every way out ends in a confirmed stop (the runner's and the
+Stimulator's), and the terminal is restored.
+
+Without ``--port`` the device is the built-in simulator, paced to real time; ``--fast`` runs it
+in virtual time and prints only the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+
+from eacontrol.cli.console import LiveConsole
+from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
+from eacontrol.cli.keys import Terminal
+from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.records_cmd import add_db_option
+from eacontrol.cli.table import duration_text, number, render_table
+from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
+from eacontrol.clock import RealClock
+from eacontrol.device import connect
+from eacontrol.errors import SessionStopped
+from eacontrol.profiles import Profile, load_profile
+from eacontrol.records import Outcome, RecordStore
+from eacontrol.session import Session, SessionResult
+
+__all__ = ["confirm", "register", "summary_lines"]
+
+_STOPPED = {Outcome.STOPPED, Outcome.EMERGENCY_STOP}
+
+
+def confirm(profile: Profile, target: Target) -> None:
+    """Ask the operator to confirm a session on a real device (y/N on the terminal).
+
+    Raises:
+        CliError: the operator did not answer yes (exit 4: nothing was stimulated).
+    """
+    channels = ", ".join(str(c.channel) for c in profile.channels)
+    print(
+        f"About to stimulate: {profile.name}\n"
+        f"  {duration_text(profile.total_duration_s)}, channel(s) {channels}, on {target.url}\n"
+        "  Check the needles, the leads and the patient. Start? [y/N] ",
+        end="",
+        flush=True,
+    )
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise CliError("not started: the operator did not confirm", ExitCode.STOPPED)
+
+
+def summary_lines(result: SessionResult, store: RecordStore, steps: int) -> list[str]:
+    """The session summary: outcome, length, steps, delivered totals per channel, record."""
+    lines = [
+        f"session {result.session_id} ended: {result.outcome.value}: {result.detail}",
+        f"  length {duration_text(result.duration_s)} ({number(result.duration_s, 1)} s), "
+        f"{result.steps_completed}/{steps} step(s) completed",
+    ]
+    per_channel: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0])
+    for totals in store.totals(result.session_id):
+        row = per_channel[totals.channel]
+        row[0] += totals.pulses_a + totals.pulses_b
+        row[1] += totals.on_time_s
+        row[2] = max(row[2], totals.peak_mA)
+        row[3] += totals.charge_pos_uC
+        row[4] += totals.net_charge_uC
+    rows = [
+        (ch, int(r[0]), duration_text(r[1]), number(r[2]), number(r[3]), number(r[4]))
+        for ch, r in sorted(per_channel.items())
+    ]
+    headers = ("CH", "PULSES", "ON", "PEAK mA", "Q+ µC", "NET µC")
+    lines += ["  delivered, as the device counted:"]
+    lines += ["  " + line for line in render_table(headers, rows, right=(1, 3, 4, 5)).splitlines()]
+    lines.append(f"  record: eactl log show {result.session_id} --db {store.path}")
+    return lines
+
+
+def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) -> None:
+    if args.fast and args.port is not None:
+        raise UsageError("--fast runs the built-in simulator in virtual time: not with --port")
+    if not target.simulated and not args.yes and not terminal.interactive:
+        raise UsageError(
+            "a real device needs the operator's confirmation on a terminal; "
+            "pass --yes to run without it (and without keys)"
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    layers = layers_from(args)
+    target = target_from(args)
+    terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
+    _check_mode(args, target, terminal)
+    profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
+    with RecordStore.open(args.db) as store:
+        if not target.simulated and not args.yes:
+            confirm(profile, target)
+        with connect(target.url, device_serial=target.device_serial) as stim:
+            session = Session(
+                stim,
+                profile,
+                store=store,
+                port=target.url,
+                simulated=target.simulated,
+                operator_id=args.operator,
+                patient_id=args.patient,
+                patient=layers.patient,
+                site=layers.site,
+                device_serial=target.device_serial,
+            )
+            info = stim.info
+            banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
+            device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
+            console = LiveConsole(
+                session,
+                terminal,
+                sys.stdout,
+                RealClock(),
+                lambda: stim.last_status,
+                title=profile.name,
+                device_line=device,
+                simulated=target.simulated,
+                pace=target.simulated and not args.fast,
+                echo=not args.fast,
+            )
+            if not console.interactive and not args.fast:
+                print(f"eactl run: {profile.name} on {device}{banner}", flush=True)
+            session.subscribe(console.event)
+            try:
+                with terminal:
+                    console.open()
+                    try:
+                        result = session.run(on_tick=None if args.fast else console.tick)
+                    finally:
+                        console.close()
+            except KeyboardInterrupt:
+                _print_summary(session, store, target)
+                print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
+                return int(ExitCode.STOPPED)
+            except SessionStopped:
+                _print_summary(session, store, target)
+                raise
+        _print_summary(session, store, target)
+    return int(ExitCode.STOPPED if result.outcome in _STOPPED else ExitCode.OK)
+
+
+def _print_summary(session: Session, store: RecordStore, target: Target) -> None:
+    if session.result is not None:
+        print("\n".join(summary_lines(session.result, store, len(session.plan.steps))))
+        if target.simulated:
+            print(f"  {SIMULATED_BANNER}: the built-in simulator, no patient was stimulated")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``run`` to the command parsers."""
+    parser = commands.add_parser(
+        "run",
+        help="run a session with a live view and keys, and record it",
+        description="Run PROFILE on the device (default: the built-in simulator, in real "
+        "time) with a live view: elapsed and remaining time, per-channel set and measured "
+        "intensity and impedance, faults. Keys: ↑/+ and ↓/- raise and lower the selected "
+        "channel by 0.5 mA, 1-8 select it, p pauses and resumes, s or q stops (ramp down), "
+        "Esc or space is the emergency stop; Ctrl-C always ends in a confirmed stop.",
+        epilog="exit codes: 0 completed, 4 stopped by the operator or a fault (outputs "
+        "confirmed at zero), 3 device, link or records error, 1 profile refused.",
+    )
+    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    parser.add_argument("--operator", metavar="ID", help="the operator's identifier (recorded)")
+    parser.add_argument("--patient", metavar="ID", help="the patient's identifier (recorded)")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="run the built-in simulator in virtual time and print the summary",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for confirmation; no keys and no live view (events are printed)",
+    )
+    add_db_option(parser)
+    add_target_options(parser)
+    add_layer_options(parser)
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,245 @@
+"""eactl run as the operator sees it: the installed console script in a pseudo-terminal, driven
+by keys, in real time on the built-in simulator; Ctrl-C as a real SIGINT; the confirmation asked
+before a real device is used."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eacontrol.records import Outcome, RecordStore
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+
+if os.name == "posix":
+    import pty
+    import termios
+
+TIMEOUT_s = 30.0
+
+
+@pytest.fixture
+def short(
+    profile_file: Callable[[str, str], Path], two_channel_profile: Callable[..., str]
+) -> Path:
+    """One 60 s step at 3 mA on channels 1 and 2 (2 s ramps)."""
+    return profile_file("short.toml", two_channel_profile("terminal test", {"duration_s": 60}))
+
+
+class Terminal:
+    """The console script running on a pseudo-terminal, its output collected as it comes."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.controller, self.follower = pty.openpty()
+        self.process = subprocess.Popen(
+            argv,
+            stdin=self.follower,
+            stdout=self.follower,
+            stderr=self.follower,
+            start_new_session=True,
+        )
+        self._text = bytearray()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.controller, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            with self._lock:
+                self._text.extend(data)
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return self._text.decode("utf-8", errors="replace")
+
+    def wait_for(self, needle: str, count: int = 1) -> str:
+        """Wait until ``needle`` has appeared ``count`` times; return the text so far."""
+        deadline = time.monotonic() + TIMEOUT_s
+        while time.monotonic() < deadline:
+            text = self.text
+            if text.count(needle) >= count:
+                return text
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{needle!r} ×{count} did not appear; output:\n{self.text}")
+
+    def frame(self) -> list[str]:
+        """The last complete frame of the live view, as lines without escape codes."""
+        complete = [f for f in self.text.split("\x1b[H") if "\x1b[J" in f]
+        assert complete, self.text
+        last = complete[-1].split("\x1b[J")[0]
+        return [line.replace("\x1b[K", "").rstrip("\r") for line in last.split("\n")]
+
+    def wait_for_frame(self, check: Callable[[list[str]], bool]) -> list[str]:
+        """Wait until the latest complete frame passes ``check``; return it."""
+        deadline = time.monotonic() + TIMEOUT_s
+        while time.monotonic() < deadline:
+            if "\x1b[J" in self.text and check(frame := self.frame()):
+                return frame
+            time.sleep(0.05)
+        raise AssertionError(f"no frame passed the check; last:\n{chr(10).join(self.frame())}")
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.controller, keys)
+
+    def exit_code(self) -> int:
+        code = self.process.wait(TIMEOUT_s)
+        time.sleep(0.2)  # let the reader take the last bytes
+        return code
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(TIMEOUT_s)
+        os.close(self.controller)
+        os.close(self.follower)
+
+
+@pytest.fixture
+def terminal(console_script: Path) -> Iterator[Any]:
+    started: list[Terminal] = []
+
+    def start(*argv: str) -> Terminal:
+        started.append(Terminal([str(console_script), *argv]))
+        return started[-1]
+
+    yield start
+    for t in started:
+        t.close()
+
+
+def _row(frame: list[str], channel: str) -> list[str]:
+    return next(line for line in frame if line.lstrip(">").split()[:1] == [channel]).split()
+
+
+def test_keys_raise_pause_resume_and_escape_stops_at_zero(
+    terminal: Any, short: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.sqlite3"
+    t = terminal("run", str(short), "--db", str(db))
+    t.wait_for("RAMP_DONE on channel 1: ramp done at 3 mA")
+    t.wait_for("RAMP_DONE on channel 2: ramp done at 3 mA")
+    frame = t.wait_for_frame(lambda f: _row(f, "1")[-1] == "RUNNING")
+    assert "*** SIMULATED DEVICE ***" in frame[0]
+    assert frame[2].startswith("RUNNING   step 1/1")
+    assert "remaining" in frame[3] and "[" in frame[3]
+    assert _row(frame, "1")[1:] == ["3.0", "3.00", "3.00", "500", "10", "RUNNING"]
+
+    # Up arrow: channel 1 (selected) up by 0.5 mA; the "+" read with it, less than 1 s later,
+    # is refused by the session (operator step interval, Cummings 2011).
+    t.press(b"\x1b[A+")
+    t.wait_for("channel 1: 3 → 3.5 mA (operator)")
+    t.wait_for("refused: intensity_mA=4.0")
+    t.wait_for("RAMP_DONE on channel 1: ramp done at 3.5 mA")
+    t.press(b"2")
+    t.wait_for("channel 2 selected")
+
+    t.press(b"p")
+    t.wait_for("PAUSED")
+    t.wait_for("STOPPED on channel 1")
+    t.press(b"p")
+    t.wait_for("resumed: re-ramping from zero")
+    t.wait_for("RAMP_DONE on channel 1: ramp done at 3.5 mA", count=2)
+
+    t.press(b"\x1b")  # Esc: emergency stop
+    assert t.exit_code() == 4
+    text = t.text
+    assert "session 1 ended: emergency_stop" in text
+    frame = t.frame()
+    assert frame[2].startswith("ENDED")
+    for channel in ("1", "2"):
+        row = _row(frame, channel)
+        assert row[2:4] == ["0.00", "0.00"], row  # set and measured: confirmed at zero
+        assert row[-1] in ("PROGRAMMED", "IDLE"), row
+    assert termios.tcgetattr(t.follower)[3] & termios.ICANON  # the terminal was restored
+
+    with RecordStore.open(db) as store:
+        (summary,) = store.sessions()
+        assert summary.outcome is Outcome.EMERGENCY_STOP
+        events = store.events(summary.id)
+    operator = [e.message for e in events if e.kind == "operator"]
+    assert operator == [
+        "paused: ramping down, the step's timer held",
+        "resumed: re-ramping from zero over 2 s",
+        "emergency stop: every output cut at once",
+    ]
+    changes = [e.data for e in events if e.kind == "intensity" and e.data["by"] == "operator"]
+    assert changes == [{"by": "operator", "from_mA": 3.0, "to_mA": 3.5}]
+    refused = [e.message for e in events if e.kind == "warning"]
+    assert any("operator request refused" in m and "1 s" in m for m in refused), refused
+
+
+def test_ctrl_c_without_a_terminal_stops_confirmed(
+    console_script: Path, short: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "s.sqlite3"
+    process = subprocess.Popen(
+        [str(console_script), "run", str(short), "--db", str(db)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "RAMP_DONE" in line:
+            break
+    assert lines[0].startswith("eactl run: terminal test on device EA-SIM-6")
+    assert "SIMULATED DEVICE" in lines[0]
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=TIMEOUT_s)
+    assert process.returncode == 4, err
+    assert err.endswith("eactl: interrupted: every output was cut and confirmed off\n")
+    assert "session 1 ended: stopped: interrupted (Ctrl-C)" in out
+    with RecordStore.open(db) as store:
+        assert store.sessions()[0].outcome is Outcome.STOPPED
+
+
+@pytest.fixture
+def bench_device() -> Iterator[str]:
+    """A device in real time behind a pty: the path of a "real" serial port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--pty", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.communicate(timeout=TIMEOUT_s)
+
+
+def test_a_real_device_needs_the_operators_yes(
+    terminal: Any, short: Path, tmp_path: Path, bench_device: str
+) -> None:
+    db = tmp_path / "s.sqlite3"
+    t = terminal("run", str(short), "--port", bench_device, "--db", str(db))
+    t.wait_for("Start? [y/N]")
+    assert f"on {bench_device}" in t.text
+    t.press(b"n\n")
+    assert t.exit_code() == 4
+    assert "eactl: not started: the operator did not confirm" in t.text
+    with RecordStore.open(db) as store:
+        assert store.sessions() == []
