@@ -24,6 +24,8 @@ from eacontrol.stimulator import Stimulator
 
 __all__ = ["Emit", "StepRunner"]
 
+_MIN_WAIT_s = 1e-6
+
 
 class Emit(Protocol):
     """Records and publishes a session event now."""
@@ -93,7 +95,10 @@ class StepRunner:
             )
             if left <= 0:
                 break
-            self._stim.wait(min(left, self._due[0] - self._now(), self._tick_s))
+            slice_s = min(left, self._due[0] - self._now(), self._tick_s)
+            # At least one microsecond (the virtual clock's tick): a deadline a float rounding
+            # error ahead would otherwise be waited for with a wait that lets no time pass.
+            self._stim.wait(max(slice_s, _MIN_WAIT_s))
         self._end(step, StopKind.RAMP_DOWN)
 
     def _start(self, step: PlannedStep) -> None:
