@@ -1,0 +1,213 @@
+"""Seeded fault scenarios over ``sim://`` in virtual time. Each ends with every output of the
+simulated device at zero, the right outcome in the record, and the events that explain it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from eacontrol.errors import LinkLost, RecordError, SessionStopped, StopNotConfirmed
+from eacontrol.profiles import Profile
+from eacontrol.records import EventRecord, Outcome, RecordStore
+from eacontrol.session import Session
+from firmware_protocol import ChannelState
+from simulator.faults import Direction, FaultKind
+
+from .conftest import CHECK_PERIOD_S, Run, Script
+
+Factory = Callable[..., Run]
+
+
+def recorded(run: Run) -> tuple[Outcome, list[EventRecord]]:
+    """The recorded outcome and events of the run's session."""
+    assert run.session.session_id is not None
+    sid = run.session.session_id
+    return run.store.session(sid).outcome, run.store.events(sid)
+
+
+def faults(events: list[EventRecord]) -> list[tuple[int | None, str]]:
+    """(channel, device event code) of the recorded fault events that came from the device."""
+    return [(e.channel, e.data["code"]) for e in events if e.kind == "fault" and "code" in e.data]
+
+
+def test_electrode_off_stops_the_session_and_names_the_channel(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=11&electrode_off=2@8")
+    with pytest.raises(SessionStopped, match=r"channel 2 .*ELECTRODE") as info:
+        run.run()
+    assert "confirmed at zero" in str(info.value)
+    assert run.device.outputs_off
+    assert run.device.channel_state(1) == ChannelState.FAULT  # channel 2 (wire index 1)
+    outcome, events = recorded(run)
+    assert outcome is Outcome.FAULT
+    assert (2, "ELECTRODE_FAULT") in faults(events)
+    summary = [e for e in events if e.kind == "fault" and "code" not in e.data]
+    assert summary[0].channel == 2 and "ELECTRODE" in summary[0].message
+    # The other channel was ramped down, not cut.
+    assert any(e.channel == 1 and "ramp-down" in e.message for e in events if e.kind == "stop")
+    assert run.session.result is not None and run.session.result.outcome is Outcome.FAULT
+    assert {t.channel for t in run.store.totals(run.session.result.session_id)} == {1, 2}
+
+
+def test_compliance_fault_on_a_high_impedance_load(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    # 2 mA into 10 kOhm needs 20 V; this device's current source reaches only 15 V.
+    run = session_on_sim(short_profile, "seed=12&load1=10k&compliance_mV=15000")
+    with pytest.raises(SessionStopped, match=r"channel 1 .*COMPLIANCE"):
+        run.run()
+    assert run.device.outputs_off
+    outcome, events = recorded(run)
+    assert outcome is Outcome.FAULT
+    assert (1, "COMPLIANCE") in faults(events)
+
+
+def test_twenty_percent_frame_loss_each_way_still_completes(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=13&drop=0.2")
+    result = run.run(on_tick=Script((5.0, lambda s: s.adjust(1, 0.5))))
+    assert result.outcome is Outcome.COMPLETED
+    assert run.device.outputs_off
+    layers = [run.port.bench.link.fault_layer(d) for d in Direction]
+    assert all(layer.counts[FaultKind.DROP] > 20 for layer in layers)  # both ways
+    _, events = recorded(run)
+    assert not faults(events)
+    totals = run.store.totals(result.session_id)
+    assert {t.channel: t.peak_mA for t in totals} == {1: 2.5, 2: 2.0}
+
+
+def test_unplugged_cable_is_link_lost_and_the_device_stops_by_its_lease(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=14&unplug_at=8")
+    with pytest.raises(LinkLost):
+        run.run()
+    outcome, events = recorded(run)
+    assert outcome is Outcome.LINK_LOST
+    assert [e.kind for e in events if e.kind == "link"] == ["link"]
+    lost_at = run.session.t_s
+    # Nothing could be sent; the device's lease ends the stimulation by itself.
+    run.port.clock.sleep(max(0.0, 8 + run.stim.lease_s + CHECK_PERIOD_S - lost_at))
+    assert run.device.outputs_off
+    assert run.device.channel_state(0) == ChannelState.FAULT
+
+
+def test_device_reboot_ends_the_session_as_a_fault(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=15&reboot_at=8")
+    with pytest.raises(SessionStopped, match="REBOOT"):
+        run.run()
+    assert run.device.outputs_off
+    assert run.device.channel_state(0) == ChannelState.IDLE  # a reboot forgets programs
+    outcome, events = recorded(run)
+    assert outcome is Outcome.FAULT
+    assert any(code == "REBOOT" for _, code in faults(events))
+    assert run.session.result is not None
+    (step,) = run.store.steps(run.session.result.session_id)
+    assert step.ended_s is not None and step.ended_s < 9
+
+
+def test_lease_expiry_while_the_loop_is_blocked(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=16")
+    blocked = {"done": False}
+
+    def block_once(session: Session) -> None:
+        if session.t_s >= 8 and not blocked["done"]:
+            blocked["done"] = True
+            # The application hangs: virtual time passes with no heartbeat from this loop.
+            run.port.clock.sleep(run.stim.lease_s + CHECK_PERIOD_S)
+            assert run.device.outputs_off  # the device stopped by itself, within the lease
+
+    with pytest.raises(SessionStopped, match="LEASE"):
+        run.run(on_tick=block_once)
+    assert run.device.outputs_off
+    outcome, events = recorded(run)
+    assert outcome is Outcome.FAULT
+    assert any(code == "LEASE_EXPIRED" for _, code in faults(events))
+
+
+def test_ctrl_c_cuts_every_output_records_stopped_and_re_raises(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=17")
+
+    def interrupt(session: Session) -> None:
+        if session.t_s >= 8:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run.run(on_tick=interrupt)
+    assert run.device.outputs_off
+    outcome, events = recorded(run)
+    assert outcome is Outcome.STOPPED
+    assert "Ctrl-C" in events[-1].message
+    assert run.session.result is not None and run.session.result.duration_s < 8.2
+
+
+def test_any_other_exception_stops_records_error_and_re_raises(
+    session_on_sim: Factory, short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=18")
+
+    def broken_display(session: Session) -> None:
+        if session.t_s >= 8:
+            raise RuntimeError("display crashed")
+
+    with pytest.raises(RuntimeError, match="display crashed"):
+        run.run(on_tick=broken_display)
+    assert run.device.outputs_off
+    outcome, events = recorded(run)
+    assert outcome is Outcome.ERROR
+    assert "RuntimeError: display crashed" in events[-1].message
+
+
+def test_a_stop_the_device_never_confirms_is_the_hard_alarm(
+    session_on_sim: Factory, short_profile: Profile, tmp_path: Path
+) -> None:
+    # From 8 s on, nothing the device sends arrives: the STOP goes out, no STATUS comes back.
+    scenario = tmp_path / "deaf.toml"
+    scenario.write_text(
+        'schema_version = 1\n[[fault]]\nkind = "drop"\ndirection = "to_host"\n'
+        "rate = 1.0\nstart_s = 8.0\n"
+    )
+    run = session_on_sim(short_profile, f"seed=19&scenario={scenario}")
+    with pytest.raises(StopNotConfirmed, match="HARDWARE STOP"):
+        run.run(on_tick=Script((8.0, lambda s: s.stop())))
+    outcome, _ = recorded(run)
+    assert outcome is Outcome.STOP_NOT_CONFIRMED
+    assert run.device.outputs_off  # the STOP itself reached the device
+
+
+def test_a_database_failure_mid_session_stops_stimulation_at_once(
+    session_on_sim: Factory, short_profile: Profile, db_path: Path
+) -> None:
+    store = RecordStore.open(db_path, busy_timeout_s=0.05)
+    run = session_on_sim(short_profile, "seed=20", store=store, flush_period_s=1.0)
+    other = sqlite3.connect(db_path, isolation_level=None)
+
+    def lock_the_file(session: Session) -> None:
+        if session.t_s >= 8 and not other.in_transaction:
+            other.execute("BEGIN EXCLUSIVE")  # another program takes the file
+
+    try:
+        with pytest.raises(RecordError, match="locked") as info:
+            run.run(on_tick=lock_the_file)
+        assert run.device.outputs_off
+        stops = [e for e in run.events if e.kind == "stop" and e.channel is not None]
+        assert stops and all("immediate" in e.message for e in stops)
+        assert any("not recorded" in note for note in info.value.__notes__)
+        assert run.session.t_s < 10  # stopped at the first write that failed
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert run.session.result is not None
+    # The end could not be written: the record stays "running" until its owner is gone.
+    assert run.store.session(run.session.result.session_id).outcome is Outcome.RUNNING
