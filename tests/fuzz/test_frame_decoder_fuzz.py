@@ -1,0 +1,209 @@
+"""Fuzzing the frame decoder: at least 100,000 generated or mutated inputs per CI run.
+
+Each hypothesis example builds :data:`BATCH` inputs from a few valid frames and feeds them, as
+one byte stream in drawn chunk sizes, to one ``FrameDecoder``. The inputs come from three
+families (``docs/fuzzing.md``):
+
+- wire mutations of valid frames: bit flips, byte overwrites, inserted and deleted runs,
+  truncation, splices of two frames, injected or lost 0x00 delimiters (checks 1–6 of
+  PROTOCOL.md §2.4: COBS, length, type, CRC);
+- body mutations with a *recomputed* CRC: header fields and payload bytes changed, payloads
+  resized, then the CRC with the schema tag of the new msg_type, so the frame passes the CRC and
+  reaches checks 7–9 (version, incompat flags, every payload field);
+- random bytes, and runs longer than a maximal frame.
+
+What must hold, whatever the bytes: ``feed`` never raises and returns only ``Frame`` and
+``FrameError`` values; its buffer never exceeds ``MAX_ENCODED_FRAME``; the stream's outcome
+equals decoding each delimited piece on its own with ``decode_frame`` (so chunking changes
+nothing), which raises only ``FrameError``; and every accepted frame re-encodes to the same
+decoded bytes (nothing is accepted that the encoder would not produce). Derandomized: the same
+inputs every run.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from proto_strategies import messages
+
+import firmware_protocol as fp
+from firmware_protocol.frame import CRC_SIZE
+from firmware_protocol.messages import schema_tag
+
+BATCH = 50
+"""Inputs per example."""
+
+EXAMPLES = 2_000
+"""Examples per run: EXAMPLES × BATCH = 100,000 inputs."""
+
+MIN_INPUTS = 100_000
+
+KNOWN_TYPES = sorted(int(t) for t in fp.MESSAGE_TYPES)
+
+EDGE_BYTES = (0x00, 0x01, 0x7F, 0x80, 0xFE, 0xFF)
+"""Text fields end at 0x00; enums and flags have their top values and bits."""
+
+
+def wire_mutant(rng: random.Random, frames: list[bytes]) -> bytes:
+    """A valid frame (with its delimiter) changed on the wire."""
+    frame = bytearray(rng.choice(frames))
+    kind = rng.randrange(9)
+    at = rng.randrange(len(frame))
+    if kind == 0:  # a few bit flips anywhere, the delimiter included
+        for _ in range(rng.randint(1, 4)):
+            frame[rng.randrange(len(frame))] ^= 1 << rng.randrange(8)
+    elif kind == 1:
+        frame[at] = rng.randrange(256)
+    elif kind == 2:
+        frame[at:at] = rng.randbytes(rng.randint(1, 8))
+    elif kind == 3:
+        del frame[at : at + rng.randint(1, 8)]
+    elif kind == 4:  # truncated, with or without a delimiter
+        frame = frame[:at] + (b"\x00" if rng.random() < 0.5 else b"")
+    elif kind == 5:  # spliced with another frame
+        other = rng.choice(frames)
+        frame = frame[:at] + other[rng.randrange(len(other)) :]
+    elif kind == 6:  # a run duplicated
+        frame[at:at] = frame[at : at + rng.randint(1, 16)]
+    elif kind == 7:  # a delimiter injected
+        frame[at:at] = b"\x00"
+    else:  # the delimiter lost: the next input merges with this one
+        frame = frame[:-1]
+    return bytes(frame)
+
+
+def body_mutant(rng: random.Random, frames: list[bytes]) -> bytes:
+    """A valid frame's header or payload changed, the CRC recomputed: it passes checks 1–6."""
+    raw = bytearray(fp.cobs_decode(rng.choice(frames)[:-1])[:-CRC_SIZE])
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.randrange(6)
+        payload = len(raw) - fp.HEADER_SIZE
+        if kind == 0:  # any header byte: proto_major, flags, session, seq, ref_seq
+            raw[rng.randrange(fp.HEADER_SIZE)] = rng.randrange(256)
+        elif kind == 1:  # another known message type with this payload
+            raw[3] = rng.choice(KNOWN_TYPES)
+        elif kind == 2 and payload:  # a payload byte
+            raw[fp.HEADER_SIZE + rng.randrange(payload)] = rng.randrange(256)
+        elif kind == 3:  # payload shortened
+            del raw[max(fp.HEADER_SIZE, len(raw) - rng.randint(1, 16)) :]
+        elif kind == 4:  # payload lengthened
+            raw += rng.randbytes(rng.randint(1, 16))
+        elif payload:  # text, enum and flag fields meet their edge values
+            raw[fp.HEADER_SIZE + rng.randrange(payload)] = rng.choice(EDGE_BYTES)
+    del raw[fp.HEADER_SIZE + fp.MAX_PAYLOAD :]
+    if rng.random() < 0.75:  # payload_len usually kept consistent, sometimes not
+        raw[10] = len(raw) - fp.HEADER_SIZE
+    tag = schema_tag(raw[3]) if raw[3] in KNOWN_TYPES else rng.randbytes(4)
+    crc = fp.crc32c(tag, fp.crc32c(bytes(raw)))
+    return fp.cobs_encode(bytes(raw) + crc.to_bytes(4, "little")) + b"\x00"
+
+
+def garbage(rng: random.Random, frames: list[bytes]) -> bytes:
+    """Random bytes, or a run longer than any frame."""
+    if rng.random() < 0.875:
+        return rng.randbytes(rng.randint(0, 40))
+    run = rng.randint(fp.MAX_ENCODED_FRAME - 2, 2 * fp.MAX_ENCODED_FRAME)
+    return bytes([rng.randint(1, 255)]) * run + rng.choice([b"", b"\x00"])
+
+
+FAMILIES = (wire_mutant, body_mutant, garbage)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One example: the inputs, and the chunk sizes the stream is fed in."""
+
+    inputs: list[bytes]
+    chunks: list[int]
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> Batch:
+    """:data:`BATCH` inputs mutated from one to three valid frames.
+
+    Hypothesis draws the valid messages, the chunking and a seed; the seed drives the mutations
+    (drawing every mutation through hypothesis costs ten times the decoding).
+    """
+    frames = [
+        fp.encode_frame(m, session_id=draw(st.integers(0, 0xFFFF)), seq=draw(st.integers(0, 9)))
+        for m in draw(st.lists(messages, min_size=1, max_size=3))
+    ]
+    rng = random.Random(draw(st.integers(0, 2**64 - 1)))
+    inputs = [rng.choice(FAMILIES)(rng, frames) for _ in range(BATCH)]
+    chunks = draw(st.lists(st.integers(1, 300), min_size=1, max_size=8))
+    return Batch(inputs, chunks)
+
+
+def _expected(stream: bytes) -> list[object]:
+    """What the stream must decode to: each delimited piece decoded alone (PROTOCOL.md §2.4)."""
+    *pieces, tail = stream.split(b"\x00")
+    out: list[object] = []
+    for piece in pieces:
+        if not piece:
+            continue  # empty frames are skipped
+        try:
+            out.append(fp.decode_frame(piece))
+        except fp.FrameError as err:  # the only exception decode_frame may raise
+            out.append(type(err))
+    if len(tail) > fp.MAX_ENCODED_FRAME:
+        out.append(fp.OversizeFrame)
+    return out
+
+
+def _feed(stream: bytes, chunks: list[int]) -> list[object]:
+    decoder = fp.FrameDecoder()
+    out: list[object] = []
+    at = 0
+    i = 0
+    while at < len(stream):
+        size = chunks[i % len(chunks)]
+        i += 1
+        for item in decoder.feed(stream[at : at + size]):
+            assert isinstance(item, fp.Frame | fp.FrameError), item
+            out.append(item if isinstance(item, fp.Frame) else type(item))
+        at += size
+        assert decoder.buffered <= fp.MAX_ENCODED_FRAME
+    return out
+
+
+def _reencodes(frame: fp.Frame, piece: bytes) -> None:
+    h = frame.header
+    again = fp.encode_frame(
+        frame.message,
+        session_id=h.session_id,
+        seq=h.seq,
+        ref_seq=h.ref_seq,
+        compat_flags=h.compat_flags,
+        incompat_flags=h.incompat_flags,
+        proto_major=h.proto_major,
+    )
+    assert fp.cobs_decode(again[:-1]) == fp.cobs_decode(piece), (frame, piece.hex())
+
+
+def test_the_decoder_takes_100000_hostile_inputs() -> None:
+    fed = [0]
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(batches())
+    def feed_one_batch(batch: Batch) -> None:
+        stream = b"".join(batch.inputs)
+        expected = _expected(stream)
+        assert _feed(stream, batch.chunks) == expected
+        for piece, outcome in zip(
+            (p for p in stream.split(b"\x00")[:-1] if p), expected, strict=False
+        ):
+            if isinstance(outcome, fp.Frame):
+                _reencodes(outcome, piece)
+        fed[0] += len(batch.inputs)
+
+    feed_one_batch()
+    assert fed[0] >= MIN_INPUTS
