@@ -166,8 +166,8 @@ class StepRunner:
 
     def _periodic(self, step: PlannedStep) -> None:
         now = self._now()
-        status = self._stim.last_status
-        if now >= self._due[0] and status is not None:
+        status = self._stim.last_status if now >= self._due[0] else None
+        if status is not None:
             reports = {r.channel: r for r in status.channels}
             for n in self._recorder.sample(now, status, self._plan.channels):
                 ohm = reports[n].impedance_ohm
