@@ -21,10 +21,10 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from eacontrol.events import DeviceEvent
+from eacontrol.records import EventRecord
 from firmware_protocol import EventCode
 
 __all__ = ["EventKind", "SessionEvent", "SessionListener", "Subscribers", "from_device_event"]
@@ -47,8 +47,8 @@ class EventKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class SessionEvent:
-    """Something that happened in a session.
+class SessionEvent(EventRecord):
+    """Something that happened in a session: the record's ``EventRecord`` with a known kind.
 
     Attributes:
         t_s: session time (seconds from the session's start, on the session clock).
@@ -58,11 +58,7 @@ class SessionEvent:
         data: details, JSON-ready.
     """
 
-    t_s: float
     kind: EventKind
-    channel: int | None
-    message: str
-    data: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"[{self.t_s:9.3f} s] {self.kind}: {self.message}"

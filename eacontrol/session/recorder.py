@@ -18,7 +18,6 @@ from typing import Any
 from eacontrol.errors import EAError
 from eacontrol.records import (
     ChannelTotals,
-    EventRecord,
     Outcome,
     RecordStore,
     Sample,
@@ -70,8 +69,7 @@ class SessionRecorder:
 
     def event(self, event: SessionEvent) -> None:
         """Record an event now."""
-        record = EventRecord(event.t_s, event.kind.value, event.channel, event.message, event.data)
-        self._write("event", self._store.record_event, record)
+        self._write("event", self._store.record_event, event)
 
     def step(self, record: StepRecord) -> None:
         """Record a step's start, or (same index) its end."""

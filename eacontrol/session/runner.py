@@ -18,7 +18,6 @@ time records the same events at the same session times as in real time.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -187,8 +186,7 @@ class Session:
         try:
             previous = self._control.change(channel, intensity_mA, t)
         except EAError as err:
-            known = channel if isinstance(channel, int) else None
-            self._emit(EventKind.WARNING, known, f"operator request refused: {err}", {})
+            self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
             raise
         target = self._control.targets[channel]
         self._control.request(Request(Action.SET_INTENSITY, t, channel, target))
@@ -348,21 +346,27 @@ class Session:
     # --- events --------------------------------------------------------------------------------
 
     def _emit(
-        self, kind: EventKind, channel: int | None, message: str, data: dict[str, Any]
+        self,
+        kind: EventKind,
+        channel: object,
+        message: str,
+        data: dict[str, Any],
+        t_s: float | None = None,
     ) -> None:
-        self._publish(SessionEvent(self.t_s, kind, channel, message, data))
-
-    def _publish(self, event: SessionEvent) -> None:
-        if event.channel is not None and event.channel not in self._plan.channels:
-            # The record takes only the profile's channels: keep any other in the data.
-            data = event.data | {"channel": event.channel}
-            event = dataclasses.replace(event, channel=None, data=data)
+        """Record and publish an event at session time ``t_s`` (default: now)."""
+        if channel is not None and channel not in self._plan.channels:
+            # The record takes only the profile's channels: keep any other (a refused request
+            # for channel 9, a device event on an unused channel) in the data.
+            channel, data = None, data | {"channel": repr(channel)}
+        assert channel is None or isinstance(channel, int)
+        event = SessionEvent(self.t_s if t_s is None else t_s, kind, channel, message, data)
         if self._recorder is not None:
             self._recorder.event(event)
         self._subscribers.publish(event, quiet=self._quiet)
 
     def _on_device_event(self, event: DeviceEvent) -> None:
-        self._publish(from_device_event(event, event.time_s - self._t0))
+        e = from_device_event(event, event.time_s - self._t0)
+        self._emit(e.kind, e.channel, e.message, e.data, e.t_s)
 
     # --- the end -------------------------------------------------------------------------------
 

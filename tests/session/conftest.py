@@ -8,6 +8,8 @@ through the ``sim://`` URL, like any device.
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,3 +178,44 @@ class Script:
                 self.results[t] = action(session)
             except Exception as err:  # kept for the test to inspect
                 self.results[t] = err
+
+
+@dataclass
+class PtySimulator:
+    """The simulator behind a pty in real time (``python -m simulator --pty``).
+
+    Attributes:
+        path: the pty's path, for ``connect``.
+        log: the simulator's log file (every device EVENT, with its device time).
+    """
+
+    path: str
+    log: Path
+
+
+@pytest.fixture
+def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
+    """Factory: ``pty_simulator("--seed", "1")`` starts one; each is stopped with SIGTERM."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*options: str) -> PtySimulator:
+        log = tmp_path / f"simulator{len(started)}.log"
+        with log.open("w") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "simulator", "--pty", *options],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+        started.append(process)
+        assert process.stdout is not None
+        path = process.stdout.readline().strip()
+        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+        return PtySimulator(path, log)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stdout is not None:
+            process.stdout.close()

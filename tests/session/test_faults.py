@@ -134,39 +134,34 @@ def test_lease_expiry_while_the_loop_is_blocked(
     assert any(code == "LEASE_EXPIRED" for _, code in faults(events))
 
 
-def test_ctrl_c_cuts_every_output_records_stopped_and_re_raises(
-    session_on_sim: Factory, short_profile: Profile
+@pytest.mark.parametrize(
+    ("raised", "outcome", "told"),
+    [
+        (KeyboardInterrupt(), Outcome.STOPPED, "Ctrl-C"),
+        (RuntimeError("display crashed"), Outcome.ERROR, "RuntimeError: display crashed"),
+    ],
+    ids=["ctrl-c", "other exception"],
+)
+def test_an_exception_in_the_loop_cuts_every_output_records_and_re_raises(
+    session_on_sim: Factory,
+    short_profile: Profile,
+    raised: BaseException,
+    outcome: Outcome,
+    told: str,
 ) -> None:
     run = session_on_sim(short_profile, "seed=17")
 
-    def interrupt(session: Session) -> None:
+    def failing_display(session: Session) -> None:
         if session.t_s >= 8:
-            raise KeyboardInterrupt
+            raise raised
 
-    with pytest.raises(KeyboardInterrupt):
-        run.run(on_tick=interrupt)
+    with pytest.raises(type(raised)):
+        run.run(on_tick=failing_display)
     assert run.device.outputs_off
-    outcome, events = recorded(run)
-    assert outcome is Outcome.STOPPED
-    assert "Ctrl-C" in events[-1].message
-    assert run.session.result is not None and run.session.result.duration_s < 8.2
-
-
-def test_any_other_exception_stops_records_error_and_re_raises(
-    session_on_sim: Factory, short_profile: Profile
-) -> None:
-    run = session_on_sim(short_profile, "seed=18")
-
-    def broken_display(session: Session) -> None:
-        if session.t_s >= 8:
-            raise RuntimeError("display crashed")
-
-    with pytest.raises(RuntimeError, match="display crashed"):
-        run.run(on_tick=broken_display)
-    assert run.device.outputs_off
-    outcome, events = recorded(run)
-    assert outcome is Outcome.ERROR
-    assert "RuntimeError: display crashed" in events[-1].message
+    recorded_outcome, events = recorded(run)
+    assert recorded_outcome is outcome
+    assert told in events[-1].message
+    assert run.session.result is not None and run.session.result.duration_s < 8.2  # no ramp
 
 
 def test_a_stop_the_device_never_confirms_is_the_hard_alarm(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from eacontrol.device import connect
 from eacontrol.findings import Layer
 from eacontrol.limits import DeviceLimits
 from eacontrol.profiles import (
@@ -22,22 +23,12 @@ from eacontrol.profiles import (
 from eacontrol.records import parse_prescription
 from eacontrol.session import SessionPlan, build_prescription, effective_ceiling, profile_sha256
 
-DEVICE = DeviceLimits(
-    channel_count=4,
-    max_intensity_mA=7.0,
-    min_phase_width_us=50,
-    max_phase_width_us=1000,
-    min_frequency_hz=1,
-    max_frequency_hz=200,
-    max_phase_charge_uC=10,
-    max_slew_mA_per_s=5,
-    compliance_V=60,
-    min_lease_ms=200,
-    max_lease_ms=1000,
-    max_run_s=3600,
-    max_interphase_us=500,
-    max_asym_ratio=8,
-)
+
+@pytest.fixture(scope="module")
+def device() -> DeviceLimits:
+    """A four-channel simulated device's reported limits, with a 7 mA maximum."""
+    with connect("sim://?channels=4&max_intensity_uA=7000") as stim:
+        return stim.limits
 
 
 def test_the_plan_lays_out_the_timeline_with_the_one_program_mapping() -> None:
@@ -68,26 +59,33 @@ def test_parameters_record_every_program_field_and_the_crc() -> None:
 
 
 @pytest.mark.parametrize(
-    ("device", "site", "patient", "value", "layer"),
+    ("on_device", "site", "patient", "value", "layer"),
     [
-        (None, None, None, 8.0, Layer.PROFILE),  # the channel's own ceiling
-        (DEVICE, None, None, 7.0, Layer.DEVICE),
-        (None, SitePolicy(schema_version=1, name="s", max_intensity_mA=7.5), None, 7.5, Layer.SITE),
-        (None, None, PatientContext(calibrated_max_mA={1: 4}), 4.0, Layer.PATIENT),
+        (False, None, None, 8.0, Layer.PROFILE),  # the channel's own ceiling
+        (True, None, None, 7.0, Layer.DEVICE),
+        (
+            False,
+            SitePolicy(schema_version=1, name="s", max_intensity_mA=7.5),
+            None,
+            7.5,
+            Layer.SITE,
+        ),
+        (False, None, PatientContext(calibrated_max_mA={1: 4}), 4.0, Layer.PATIENT),
         # On a tie the more fundamental layer is named.
-        (DEVICE, None, PatientContext(calibrated_max_mA={1: 7}), 7.0, Layer.DEVICE),
+        (True, None, PatientContext(calibrated_max_mA={1: 7}), 7.0, Layer.DEVICE),
     ],
     ids=["profile", "device", "site", "patient", "tie"],
 )
 def test_the_effective_ceiling_names_the_binding_layer(
-    device: DeviceLimits | None,
+    device: DeviceLimits,
+    on_device: bool,
     site: SitePolicy | None,
     patient: PatientContext | None,
     value: float,
     layer: Layer,
 ) -> None:
     profile = load_profile("research_template")
-    stack = LimitStack.build(device=device, site=site, patient=patient)
+    stack = LimitStack.build(device=device if on_device else None, site=site, patient=patient)
     ceiling = effective_ceiling(profile, 0, 1, stack)
     assert (ceiling.value_mA, ceiling.layer) == (value, layer)
     if layer is Layer.PROFILE:

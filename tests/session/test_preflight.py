@@ -28,6 +28,14 @@ from .conftest import CHECK_PERIOD_S, Run
 Factory = Callable[..., Run]
 
 
+def start_by_hand(run: Run, channel: int, *, wait_s: float) -> None:
+    """A script that started a channel outside any session (1 mA, 2 s ramp)."""
+    program = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
+    run.stim.program(channel, program)
+    run.stim.start(channel)
+    run.stim.wait(wait_s)
+
+
 def nothing_sent(run: Run) -> None:
     """No channel was programmed, started or stimulated, and no session was recorded."""
     assert all(run.device.channel_state(i) == ChannelState.IDLE for i in range(2))
@@ -65,10 +73,7 @@ def test_an_output_not_at_zero_refuses_the_start(
     session_on_sim: Factory, short_profile: Profile
 ) -> None:
     run = session_on_sim(short_profile)
-    program = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
-    run.stim.program(2, program)
-    run.stim.start(2)
-    run.stim.wait(1)
+    start_by_hand(run, 2, wait_s=1)
     with pytest.raises(SessionError, match="channel 2 is RAMPING"):
         run.run()
     assert run.store.sessions() == []
@@ -79,9 +84,7 @@ def test_a_latched_fault_on_a_channel_of_the_profile_refuses_the_start(
     session_on_sim: Factory, short_profile: Profile
 ) -> None:
     run = session_on_sim(short_profile)
-    program = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
-    run.stim.program(1, program)
-    run.stim.start(1)
+    start_by_hand(run, 1, wait_s=0)
     run.port.clock.sleep(run.stim.lease_s + CHECK_PERIOD_S)  # a script that hung: LEASE
     with pytest.raises(SessionError, match=r"channel 1 has a latched fault \(LEASE\)"):
         run.run()
@@ -131,10 +134,7 @@ def test_emergency_stop_outside_the_loop_stops_the_device_directly(
     session_on_sim: Factory, short_profile: Profile
 ) -> None:
     run = session_on_sim(short_profile)
-    program = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
-    run.stim.program(1, program)
-    run.stim.start(1)
-    run.stim.wait(3)
+    start_by_hand(run, 1, wait_s=3)
     assert not run.device.outputs_off
     session = run.session
     assert isinstance(session, Session) and session.state is SessionState.READY

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from eacontrol.device import connect
 from eacontrol.errors import RecordError
 from eacontrol.records import Outcome, RecordStore
 
-from .conftest import CHECK_PERIOD_S, two_channel_toml
+from .conftest import CHECK_PERIOD_S, PtySimulator, two_channel_toml
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
 
@@ -60,30 +60,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) 
         time.sleep(0.05)
 
 
-@pytest.fixture
-def simulator_log(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The simulator on a pty; yields its path and its log file."""
-    log = tmp_path / "simulator.log"
-    with log.open("w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--pty", "--seed", "41", "--serial", "KILL-01"],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-        )
-    assert process.stdout is not None
-    path = process.stdout.readline().strip()
-    try:
-        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
-        yield path, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
-
-
-def test_sigkill_mid_session(simulator_log: tuple[str, Path], tmp_path: Path) -> None:
-    pty, log = simulator_log
+def test_sigkill_mid_session(pty_simulator: Callable[..., PtySimulator], tmp_path: Path) -> None:
+    simulator = pty_simulator("--seed", "41", "--serial", "KILL-01")
+    pty, log = simulator.path, simulator.log
     db = tmp_path / "sessions.sqlite3"
     profile = tmp_path / "profile.toml"
     profile.write_text(two_channel_toml(duration_s=120))

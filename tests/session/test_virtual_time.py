@@ -5,9 +5,7 @@ times, to the latency of a real serial link)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import EventRecord, Outcome, RecordStore
 from eacontrol.session import Session
 
-from .conftest import START, Run, Script, two_channel_toml
+from .conftest import START, PtySimulator, Run, Script, two_channel_toml
 
 Factory = Callable[..., Run]
 REAL_TIME_SLACK_S = 0.3  # a real pty and a busy machine: scheduling and serial latency
@@ -55,26 +53,6 @@ def test_a_seeded_run_records_the_same_session_every_time(
     assert len(records[0]["events"]) > 10 and len(records[0]["samples"]) > 40
 
 
-@pytest.fixture
-def pty_device() -> Iterator[str]:
-    """The simulator behind a pty, in real time; stopped with SIGTERM."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", "--seed", "32"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    path = process.stdout.readline().strip()
-    try:
-        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
-        yield path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
-
-
 def outline(events: list[EventRecord]) -> list[tuple[str, int | None, str]]:
     """Events without their wording: kind, channel and the device's event code, in order."""
     return [(e.kind, e.channel, str(e.data.get("code", ""))) for e in events]
@@ -82,8 +60,9 @@ def outline(events: list[EventRecord]) -> list[tuple[str, int | None, str]]:
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
 def test_virtual_time_records_what_real_time_records(
-    session_on_sim: Factory, pty_device: str, tmp_path: Path
+    session_on_sim: Factory, pty_simulator: Callable[..., PtySimulator], tmp_path: Path
 ) -> None:
+    pty_device = pty_simulator("--seed", "32").path
     profile: Profile = loads_profile(two_channel_toml(duration_s=6))  # 2 s up, 2 s on, 2 s down
     virtual = session_on_sim(profile, "seed=32")
     v_id = virtual.run().session_id
