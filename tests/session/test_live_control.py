@@ -179,31 +179,32 @@ def test_pause_holds_the_timer_and_resume_re_ramps_to_the_targets_in_force(
     assert run.device.outputs_off
 
 
-def test_operator_stop_ramps_down_and_returns_stopped(
-    session_on_sim: Factory, short_profile: Profile
+@pytest.mark.parametrize(
+    ("stop", "outcome", "how", "stop_takes_s"),
+    [
+        (Session.stop, Outcome.STOPPED, "ramp-down", (1.9, 2.3)),  # the 2 s ramp, confirmed
+        (Session.emergency_stop, Outcome.EMERGENCY_STOP, "immediate", (0.0, 0.2)),  # no ramp
+    ],
+    ids=["stop", "emergency stop"],
+)
+def test_stops_end_the_session_with_every_output_confirmed_off(
+    session_on_sim: Factory,
+    short_profile: Profile,
+    stop: Callable[[Session], None],
+    outcome: Outcome,
+    how: str,
+    stop_takes_s: tuple[float, float],
 ) -> None:
     run = session_on_sim(short_profile)
-    result = run.run(on_tick=Script((8.0, lambda s: s.stop())))
-    assert result.outcome is Outcome.STOPPED
-    assert 8.0 + 1.9 <= result.duration_s <= 8.0 + 2.3  # the 2 s ramp-down, confirmed
-    assert run.device.outputs_off
-    assert result.session_id is not None
-    summary = run.store.session(result.session_id)
-    assert summary.outcome is Outcome.STOPPED
-    assert {t.channel for t in run.store.totals(result.session_id)} == {1, 2}
-    assert channel_stops(run) == {1: "ramp-down", 2: "ramp-down"}
-
-
-def test_emergency_stop_cuts_every_output_at_once(
-    session_on_sim: Factory, short_profile: Profile
-) -> None:
-    run = session_on_sim(short_profile)
-    result = run.run(on_tick=Script((8.0, lambda s: s.emergency_stop())))
-    assert result.outcome is Outcome.EMERGENCY_STOP
-    assert result.duration_s < 8.0 + 0.2  # no ramp
+    result = run.run(on_tick=Script((8.0, stop)))
+    assert result.outcome is outcome  # returned, not raised: the operator asked for it
+    low, high = stop_takes_s
+    assert 8.0 + low <= result.duration_s <= 8.0 + high
     assert run.device.outputs_off
     assert all(run.device.channel_state(i) == ChannelState.PROGRAMMED for i in range(2))
-    assert channel_stops(run) == {1: "immediate", 2: "immediate"}
+    assert run.store.session(result.session_id).outcome is outcome
+    assert {t.channel for t in run.store.totals(result.session_id)} == {1, 2}
+    assert channel_stops(run) == {1: how, 2: how}
 
 
 def test_requests_in_the_wrong_state_are_refused(
