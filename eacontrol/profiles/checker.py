@@ -126,7 +126,9 @@ def check_parts(
         channels.append((k, channel))
         found += channel_findings(channel, k, stack)
     found += channel_structure(channels)
-    defined = {c.get("channel") for c in raw_channels if isinstance(c, dict)}
+    # A raw channel number may be any TOML value (a list, a table): keep the integers only.
+    numbers = (c.get("channel") for c in raw_channels if isinstance(c, dict))
+    defined = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}
     needles = {ch.channel: ch.needle for _, ch in reversed(channels)}
     for i, item in enumerate(_items(raw.get("steps"))):
         try:
@@ -135,7 +137,7 @@ def check_parts(
             if isinstance(item, dict):
                 found += key_findings(item, f"steps[{i}]", stack, skip)
             continue
-        found += step_structure(step, i, {n for n in defined if isinstance(n, int)})
+        found += step_structure(step, i, defined)
         found += step_findings(step, i, stack)
         for number in step.channels:
             ceiling = resolve_ceiling(step, i, number, channels, session)

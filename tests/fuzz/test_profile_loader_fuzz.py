@@ -31,13 +31,11 @@ import math
 import random
 import re
 import tomllib
-import traceback
 from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -304,33 +302,9 @@ def make_input(rng: random.Random, seed: str) -> tuple[str | bytes, Fmt]:
 # --- the test ------------------------------------------------------------------------------
 
 
-KNOWN_BUGS: tuple[tuple[type[Exception], str, str], ...] = (
-    # eacontrol/profiles/checker.py, check_parts: a channel number that is a list or a table
-    # (``{"channel": [1]}``) raises TypeError (unhashable) instead of giving a finding.
-    # test_known_bug_unhashable_channel_number reproduces it; when it XPASSes, delete both.
-    (TypeError, "checker.py", "unhashable type"),
-)
-"""Bugs found by this fuzzer and reported, tolerated here so the rest of the run still fuzzes.
-Each is matched narrowly (exception type, the file raising it, the message) and has a strict
-xfail reproducer below, which fails the suite as soon as the bug is fixed."""
-
-
-def _known_bug(err: Exception) -> bool:
-    raised_in = traceback.extract_tb(err.__traceback__)[-1].filename
-    return any(
-        type(err) is kind and raised_in.endswith(file) and text in str(err)
-        for kind, file, text in KNOWN_BUGS
-    )
-
-
 def check_one(data: str | bytes, fmt: Fmt, also_loads: bool) -> None:
     """Load one input both ways; only ProfileError may come out."""
-    try:
-        validation = validate_text(data, fmt=fmt)
-    except Exception as err:
-        if _known_bug(err):
-            return
-        raise
+    validation = validate_text(data, fmt=fmt)
     try:
         profile = validation.raise_for_refusals()
     except ProfileError as err:
@@ -349,12 +323,8 @@ def check_one(data: str | bytes, fmt: Fmt, also_loads: bool) -> None:
             assert not refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="known bug: checker.py check_parts hashes a raw channel number; see KNOWN_BUGS",
-)
-def test_known_bug_unhashable_channel_number() -> None:
+def test_a_channel_number_that_is_a_list_or_table_is_refused_not_raised() -> None:
+    """Found by this fuzzer: check_parts once hashed a raw channel number (TypeError)."""
     for text in (
         '{"schema_version": 1, "channels": [{"channel": [1]}], "steps": []}',
         '{"schema_version": 1, "channels": [{"channel": {"value": 1}}]}',
