@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from firmware_protocol.errors import EncodeError
 
@@ -119,25 +120,15 @@ class WireStruct:
     LAYOUT: ClassVar[tuple[WireField, ...]] = ()
 
     @classmethod
-    def _fixed_struct(cls) -> struct.Struct:
-        cached: struct.Struct | None = cls.__dict__.get("_struct_cache")
-        if cached is None:
-            parts = []
-            for f in cls.LAYOUT:
-                if isinstance(f, Scalar):
-                    parts.append(f.code)
-                elif isinstance(f, Array):
-                    parts.append(f"{f.count}{f.code}")
-                elif isinstance(f, Text):
-                    parts.append(f"{f.size}s")
-            cached = struct.Struct("<" + "".join(parts))
-            cls._struct_cache = cached  # type: ignore[attr-defined]
-        return cached
-
-    @classmethod
-    def _group(cls) -> Group | None:
-        last = cls.LAYOUT[-1] if cls.LAYOUT else None
-        return last if isinstance(last, Group) else None
+    def _codec(cls) -> _Codec[Self]:
+        # Built on first use and kept on the class itself (not inherited: Program extends
+        # SetProgram with another layout). Rebuilt if LAYOUT is reassigned, which only a test
+        # that probes the schema tag does.
+        codec: _Codec[Self] | None = cls.__dict__.get("_codec_cache")
+        if codec is None or codec.layout is not cls.LAYOUT:
+            codec = _Codec(cls)
+            cls._codec_cache = codec  # type: ignore[attr-defined]
+        return codec
 
     @classmethod
     def field_index(cls, name: str, element: int = 0) -> int:
@@ -173,28 +164,7 @@ class WireStruct:
         Raises:
             EncodeError: a field value does not fit its wire type.
         """
-        values: list[Any] = []
-        for f in self.LAYOUT:
-            value = getattr(self, f.name)
-            if isinstance(f, Scalar):
-                values.append(check_int(f.name, value, f.code))
-            elif isinstance(f, Array):
-                if len(value) != f.count:
-                    raise EncodeError(f.name, value, f"exactly {f.count} elements")
-                values.extend(check_int(f"{f.name}[{i}]", v, f.code) for i, v in enumerate(value))
-            elif isinstance(f, Text):
-                raw = str(value).encode("ascii", errors="strict") if value.isascii() else None
-                if raw is None or len(raw) > f.size or b"\x00" in raw:
-                    raise EncodeError(f.name, value, f"ASCII without NUL, at most {f.size} bytes")
-                values.append(raw)
-        out = self._fixed_struct().pack(*values)
-        group = self._group()
-        if group is not None:
-            records: Sequence[WireStruct] = getattr(self, group.name)
-            if len(records) > group.max_count:
-                raise EncodeError(group.name, len(records), f"at most {group.max_count} records")
-            out += bytes([len(records)]) + b"".join(r.encode() for r in records)
-        return out
+        return self._codec().encode(self)
 
     @classmethod
     def decode(cls, payload: bytes) -> Self:
@@ -203,66 +173,209 @@ class WireStruct:
         Raises:
             BadField: wrong payload length or an undefined enum value.
         """
-        fixed = cls._fixed_struct()
-        group = cls._group()
-        if group is None and len(payload) != fixed.size:
-            raise BadField(
-                None, f"{cls.__name__} payload must be {fixed.size} bytes, got {len(payload)}"
-            )
-        if len(payload) < fixed.size:
-            raise BadField(None, f"{cls.__name__} payload shorter than {fixed.size} bytes")
-        raw = iter(fixed.unpack_from(payload))
-        kwargs: dict[str, Any] = {}
-        index = 0
-        for f in cls.LAYOUT:
-            if isinstance(f, Scalar):
-                value = next(raw)
-                if f.enum is not None:
-                    value = _to_enum(f.enum, value, index, f.name)
-                kwargs[f.name] = value
-            elif isinstance(f, Array):
-                kwargs[f.name] = tuple(next(raw) for _ in range(f.count))
-            elif isinstance(f, Text):
-                text = next(raw).rstrip(b"\x00")
-                if b"\x00" in text or not text.isascii():
-                    raise BadField(index, f"{f.name} is not NUL-padded ASCII")
-                kwargs[f.name] = text.decode("ascii")
-            index += f.width
-        if group is not None:
-            rest = payload[fixed.size :]
-            elem_size = group.elem._fixed_struct().size
-            count = rest[0] if rest else -1
-            if count < 0 or count > group.max_count or len(rest) != 1 + count * elem_size:
-                raise BadField(index, f"{cls.__name__}.{group.name} count/length inconsistent")
-            kwargs[group.name] = tuple(
-                group.elem.decode(rest[1 + i * elem_size : 1 + (i + 1) * elem_size])
-                for i in range(count)
-            )
-        return cls(**kwargs)
+        return cls._codec().decode(payload)
 
     def replace(self, **changes: Any) -> Self:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
-def check_int(name: str, value: object, code: str) -> int:
+W = TypeVar("W", bound=WireStruct)
+_Put = Callable[[Any, list[Any]], None]
+"""Checks one field's value and appends what ``struct.pack`` takes for it."""
+_Read = Callable[[tuple[Any, ...]], Any]
+"""Takes one field's value out of the unpacked fixed part, converted and checked."""
+
+
+class _Codec(Generic[W]):
+    """Encoder and decoder of one ``WireStruct`` class, compiled once from its ``LAYOUT``.
+
+    The layout is walked here, once per class, instead of once per message: each field becomes
+    a small function that checks (encode) or converts and checks (decode) its value, and each
+    enum field gets a lookup table. The checks and their error messages are those of the
+    layout, field by field in layout order.
+    """
+
+    def __init__(self, cls: type[W]) -> None:
+        self.cls = cls
+        self.layout = cls.LAYOUT
+        names = [f.name for f in self.layout if not isinstance(f, Group)]
+        codes: list[str] = []
+        self._puts: list[_Put] = []
+        self._reads: list[_Read] = []
+        index = 0  # flattened field index (NAK numbering)
+        position = 0  # position in the unpacked fixed part
+        group: Group | None = None
+        for f in self.layout:
+            if isinstance(f, Group):
+                if f is not self.layout[-1]:
+                    raise TypeError(f"{cls.__name__}: a Group must be the last field")
+                group = f
+                break
+            if isinstance(f, Scalar):
+                codes.append(f.code)
+                self._puts.append(_put_int(f.name, f.code))
+                self._reads.append(_read_scalar(f, position, index))
+                position += 1
+            elif isinstance(f, Array):
+                codes.append(f"{f.count}{f.code}")
+                self._puts.append(_put_array(f))
+                self._reads.append(operator.itemgetter(slice(position, position + f.count)))
+                position += f.count
+            else:
+                codes.append(f"{f.size}s")
+                self._puts.append(_put_text(f))
+                self._reads.append(_read_text(f, position, index))
+                position += 1
+            index += f.width
+        self.fixed = struct.Struct("<" + "".join(codes))
+        self._group = group
+        # A group's count/length error has always named the index after the group's own
+        # (the sum of every field's width); kept as it is, since NAKs carry it.
+        self._group_index = index + (group.width if group is not None else 0)
+        self._elem: _Codec[Any] | None = None
+        if group is not None:
+            self._elem = group.elem._codec()
+            if self._elem._group is not None or not self._elem.fixed.size:
+                raise TypeError(
+                    f"{cls.__name__}.{group.name}: records need a fixed, non-empty size"
+                )
+        # Decoded values are passed positionally, so the dataclass must list the wire fields in
+        # layout order (every message does; checked here once rather than trusted).
+        if dataclasses.is_dataclass(cls):
+            declared = [f.name for f in dataclasses.fields(cls)]
+            wanted = [*names, *([group.name] if group is not None else [])]
+            if declared != wanted:
+                raise TypeError(f"{cls.__name__}: dataclass fields {declared} != LAYOUT {wanted}")
+        self._names = tuple(names)
+
+    def encode(self, message: W) -> bytes:
+        values: list[Any] = []
+        for put, name in zip(self._puts, self._names, strict=True):
+            put(getattr(message, name), values)
+        out = self.fixed.pack(*values)
+        group = self._group
+        if group is not None:
+            records: Sequence[WireStruct] = getattr(message, group.name)
+            if len(records) > group.max_count:
+                raise EncodeError(group.name, len(records), f"at most {group.max_count} records")
+            out += bytes([len(records)]) + b"".join(r.encode() for r in records)
+        return out
+
+    def decode(self, payload: bytes) -> W:
+        fixed = self.fixed
+        name = self.cls.__name__
+        if self._group is None and len(payload) != fixed.size:
+            raise BadField(None, f"{name} payload must be {fixed.size} bytes, got {len(payload)}")
+        if len(payload) < fixed.size:
+            raise BadField(None, f"{name} payload shorter than {fixed.size} bytes")
+        raw = fixed.unpack_from(payload)
+        values = [read(raw) for read in self._reads]
+        group, elem = self._group, self._elem
+        if group is not None and elem is not None:
+            rest = payload[fixed.size :]
+            count = rest[0] if rest else -1
+            if count < 0 or count > group.max_count or len(rest) != 1 + count * elem.fixed.size:
+                raise BadField(self._group_index, f"{name}.{group.name} count/length inconsistent")
+            values.append(tuple(elem.from_raw(r) for r in elem.fixed.iter_unpack(rest[1:])))
+        return self.cls(*values)
+
+    def from_raw(self, raw: tuple[Any, ...]) -> W:
+        """Build an instance from its unpacked fixed part (a group's record)."""
+        return self.cls(*[read(raw) for read in self._reads])
+
+
+def _put_int(name: str, code: str) -> _Put:
     lo, hi = _RANGES[code]
+
+    def put(value: Any, out: list[Any]) -> None:
+        out.append(_checked_int(name, value, lo, hi))
+
+    return put
+
+
+def _put_array(f: Array) -> _Put:
+    lo, hi = _RANGES[f.code]
+
+    def put(value: Any, out: list[Any]) -> None:
+        if len(value) != f.count:
+            raise EncodeError(f.name, value, f"exactly {f.count} elements")
+        out.extend(_checked_int(f"{f.name}[{i}]", v, lo, hi) for i, v in enumerate(value))
+
+    return put
+
+
+def _put_text(f: Text) -> _Put:
+    def put(value: Any, out: list[Any]) -> None:
+        raw = str(value).encode("ascii", errors="strict") if value.isascii() else None
+        if raw is None or len(raw) > f.size or b"\x00" in raw:
+            raise EncodeError(f.name, value, f"ASCII without NUL, at most {f.size} bytes")
+        out.append(raw)
+
+    return put
+
+
+def _read_scalar(f: Scalar, position: int, index: int) -> _Read:
+    kind = f.enum
+    if kind is None:
+        return operator.itemgetter(position)
+    if issubclass(kind, enum.IntFlag):
+        return _read_flags(kind, f.name, position, index)
+    # Every defined value to its member: what kind(value) returns, without Enum.__call__.
+    members: dict[int, enum.IntEnum] = {int(m): m for m in kind}
+    kind_name = kind.__name__
+
+    def read(raw: tuple[Any, ...]) -> Any:
+        value = raw[position]
+        member = members.get(value)
+        if member is None:
+            raise BadField(index, f"{f.name}={value} is not a valid {kind_name}")
+        return member
+
+    return read
+
+
+def _read_flags(kind: type[enum.IntFlag], name: str, position: int, index: int) -> _Read:
+    known = 0
+    for member in kind:
+        known |= int(member)
+    # kind(value) for each value seen, filled as values are seen: at most one entry per
+    # combination of defined bits, and an IntFlag never changes, so nothing invalidates it.
+    seen: dict[int, enum.IntFlag] = {}
+
+    def read(raw: tuple[Any, ...]) -> Any:
+        value = raw[position]
+        flags = seen.get(value)
+        if flags is None:
+            if value & ~known:
+                raise BadField(index, f"{name}=0x{value:02X} has bits undefined in {kind.__name__}")
+            flags = seen[value] = kind(value)
+        return flags
+
+    return read
+
+
+def _read_text(f: Text, position: int, index: int) -> _Read:
+    def read(raw: tuple[Any, ...]) -> Any:
+        text = raw[position].rstrip(b"\x00")
+        if b"\x00" in text or not text.isascii():
+            raise BadField(index, f"{f.name} is not NUL-padded ASCII")
+        return text.decode("ascii")
+
+    return read
+
+
+def check_int(name: str, value: object, code: str) -> int:
+    """Return ``value`` as an int if it fits wire type ``code``.
+
+    Raises:
+        EncodeError: it is not an integer (``bool`` included) or out of range.
+    """
+    lo, hi = _RANGES[code]
+    return _checked_int(name, value, lo, hi)
+
+
+def _checked_int(name: str, value: object, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
         raise EncodeError(name, value, f"integer {lo}..{hi}")
     return int(value)
-
-
-def _to_enum(
-    kind: type[enum.IntEnum] | type[enum.IntFlag], value: int, index: int, name: str
-) -> int:
-    if issubclass(kind, enum.IntFlag):
-        known = 0
-        for member in kind:
-            known |= int(member)
-        if value & ~known:
-            raise BadField(index, f"{name}=0x{value:02X} has bits undefined in {kind.__name__}")
-        return kind(value)
-    try:
-        return kind(value)
-    except ValueError:
-        raise BadField(index, f"{name}={value} is not a valid {kind.__name__}") from None
