@@ -397,12 +397,15 @@ class Session:
         outcome, detail, raised = ending.outcome, ending.detail, exc
         try:
             confirm_stop(self._stim, ending.stop)
-            self._steps.close(totals=ending.read_totals)
-        except StopNotConfirmed as alarm:
+        except EAError as err:
+            alarm = err if isinstance(err, StopNotConfirmed) else StopNotConfirmed(str(err))
             outcome, detail, raised = Outcome.STOP_NOT_CONFIRMED, str(alarm), alarm
             alarm.add_note(f"the session ended because of {type(exc).__name__}: {exc}")
-        except EAError as err:
-            log.error("while stopping after %s: %s", type(exc).__name__, err)
+        else:
+            try:
+                self._steps.close(totals=ending.read_totals)
+            except EAError as err:  # the outputs are off; only the step's totals are missing
+                log.error("step totals not read after %s: %s", type(exc).__name__, err)
         self._finish(outcome, detail)
         for failure in self._recorder.failures:
             raised.add_note(f"not recorded: {failure}")

@@ -181,6 +181,29 @@ def test_a_stop_the_device_never_confirms_is_the_hard_alarm(
     assert run.device.outputs_off  # the STOP itself reached the device
 
 
+def test_an_error_whose_stop_is_not_confirmed_raises_the_hard_alarm(
+    session_on_sim: Factory, short_profile: Profile, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "deaf.toml"
+    scenario.write_text(
+        'schema_version = 1\n[[fault]]\nkind = "drop"\ndirection = "to_host"\n'
+        "rate = 1.0\nstart_s = 7.9\n"
+    )
+    run = session_on_sim(short_profile, f"seed=21&scenario={scenario}")
+
+    def failing_display(session: Session) -> None:
+        if session.t_s >= 8:
+            raise RuntimeError("display crashed")
+
+    with pytest.raises(StopNotConfirmed) as info:
+        run.run(on_tick=failing_display)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert any("because of RuntimeError" in note for note in info.value.__notes__)
+    outcome, _ = recorded(run)
+    assert outcome is Outcome.STOP_NOT_CONFIRMED
+    assert run.device.outputs_off  # the immediate STOP reached the device all the same
+
+
 def test_a_database_failure_mid_session_stops_stimulation_at_once(
     session_on_sim: Factory, short_profile: Profile, db_path: Path
 ) -> None:
