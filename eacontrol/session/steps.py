@@ -39,7 +39,7 @@ class StepRunner:
     """Runs the steps of one session.
 
     Attributes:
-        state: RUNNING, PAUSED or STOPPING while a step runs.
+        state: PREFLIGHT until the first START, then RUNNING, PAUSED or STOPPING.
         step: the running step, or None.
         timer: the running step's timer.
         ending: (outcome, detail) once the operator stopped the session, else None.
@@ -75,7 +75,7 @@ class StepRunner:
         self._tick_s = stim.lease_s / 5  # one heartbeat period (PROTOCOL.md §3.4)
         self._due = [0.0, 0.0, 0.0]  # next sample, flush, totals
         self._params: dict[str, Any] = {}
-        self.state = SessionState.STOPPING
+        self.state = SessionState.PREFLIGHT  # until the first START
         self.step: PlannedStep | None = None
         self.timer = StepTimer(0.0)
         self.ending: tuple[Outcome, str] | None = None
