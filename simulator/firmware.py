@@ -88,6 +88,8 @@ class Device:
         self.recorder = Recorder(model.channel_count)
         self._rng = rng
         self._now_us = now_us
+        self._deadline: tuple[int, int | None] | None = None
+        """``next_deadline_us`` as last computed, with the check instant it was computed from."""
         self._out = bytearray()
         self._channels = [
             Channel(i, model, load, self.recorder[i], self._emit, now_us)
@@ -115,6 +117,7 @@ class Device:
         self._cache = ReplyCache(self.model.reply_cache_size)
         for channel in self._channels:
             channel.reboot(now_us)
+        self._changed()
         self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
 
     @property
@@ -130,13 +133,30 @@ class Device:
     def _on_grid(self, t_us: int) -> bool:
         return (t_us - self._boot_us) % self.model.check_period_us == 0
 
+    def _changed(self) -> None:
+        """Forget the cached deadline: the state it was computed from has changed."""
+        self._deadline = None
+
     def next_deadline_us(self) -> int | None:
         """When the device next has something to do on its own, or None if nothing is pending.
 
         That is the earliest of: a ramp's end, a maximum-run shut-off, the check that will find
         the lease expired (if an output is active), and the check that will find a fault.
         """
+        # The clock and the cable ask many times per frame exchanged, and the answer depends
+        # only on the device's state and the next check instant. So it is computed once per
+        # (state, next check instant): ``_changed`` clears it wherever the state changes (a
+        # frame received, something run by ``advance``, a lease granted, every fault hook and a
+        # reboot); the channels change only through those.
         first_tick_us = self._next_tick_us()
+        cached = self._deadline
+        if cached is not None and cached[0] == first_tick_us:
+            return cached[1]
+        deadline_us = self._compute_deadline_us(first_tick_us)
+        self._deadline = (first_tick_us, deadline_us)
+        return deadline_us
+
+    def _compute_deadline_us(self, first_tick_us: int) -> int | None:
         period_us = self.model.check_period_us
         deadlines: list[int] = []
         for channel in self._channels:
@@ -166,6 +186,7 @@ class Device:
             if self._on_grid(self._now_us) and self._now_us > self._checked_us:
                 self._checked_us = self._now_us
                 self._check(self._now_us)
+            self._changed()
         self._now_us = now_us
 
     def _check(self, tick_us: int) -> None:
@@ -191,6 +212,7 @@ class Device:
                 self._on_bad_frame(item)
             else:
                 self._rx_err_count += 1
+            self._changed()
             self.advance(now_us)  # a command may have made something due at once
 
     def take_output(self) -> bytes:
@@ -251,7 +273,11 @@ class Device:
 
     @property
     def channels(self) -> Sequence[Channel]:
-        """The channels, indexed by channel number."""
+        """The channels, indexed by channel number.
+
+        For reading: they change only through the device's own methods, which is what keeps
+        ``next_deadline_us``'s cached answer right.
+        """
         return self._channels
 
     def _any_active(self) -> bool:
@@ -266,6 +292,7 @@ class Device:
         """Start or renew the lease: ``lease_ms`` from now."""
         self.lease_ms = lease_ms
         self._lease_expires_us = self._now_us + lease_ms * _US_PER_MS
+        self._changed()
 
     def open_session(self, session_id: int, lease_ms: int) -> None:
         """Open a session (HELLO): clears the reply cache, grants the lease."""
@@ -310,6 +337,7 @@ class Device:
         """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
         self.advance(now_us)
         self._channels[channel].set_load(load, now_us)
+        self._changed()
 
     def load(self, channel: int) -> Load:
         """The load now connected to ``channel`` (to restore it after an electrode-off)."""
@@ -324,6 +352,7 @@ class Device:
             raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
         self.advance(now_us)
         self._channels[channel].stick(current_uA, now_us)
+        self._changed()
 
     def press_stop_button(self, now_us: int) -> None:
         """The device's own stop button: every active channel off at once, BUTTON_STOP latched."""
@@ -336,6 +365,7 @@ class Device:
         self._emit(event, NO_CHANNEL, sum(1 << channel.index for channel in stopped))
         for channel in stopped:
             channel.latch(fault, now_us, cause)
+        self._changed()
 
     # --- inspection for tests -----------------------------------------------------------
 
