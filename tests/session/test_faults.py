@@ -33,6 +33,27 @@ def faults(events: list[EventRecord]) -> list[tuple[int | None, str]]:
     return [(e.channel, e.data["code"]) for e in events if e.kind == "fault" and "code" in e.data]
 
 
+def raise_at(t_s: float, raised: BaseException) -> Callable[[Session], None]:
+    """An ``on_tick`` that raises ``raised`` (a crashing display, a Ctrl-C) from ``t_s`` on."""
+
+    def tick(session: Session) -> None:
+        if session.t_s >= t_s:
+            raise raised
+
+    return tick
+
+
+def deaf_from(tmp_path: Path, t_s: float) -> str:
+    """The URL option of a scenario in which nothing the device sends arrives from ``t_s`` on:
+    commands still reach it, no STATUS comes back."""
+    scenario = tmp_path / "deaf.toml"
+    scenario.write_text(
+        'schema_version = 1\n[[fault]]\nkind = "drop"\ndirection = "to_host"\n'
+        f"rate = 1.0\nstart_s = {t_s}\n"
+    )
+    return f"scenario={scenario}"
+
+
 def test_electrode_off_stops_the_session_and_names_the_channel(
     session_on_sim: Factory, short_profile: Profile
 ) -> None:
@@ -150,13 +171,8 @@ def test_an_exception_in_the_loop_cuts_every_output_records_and_re_raises(
     told: str,
 ) -> None:
     run = session_on_sim(short_profile, "seed=17")
-
-    def failing_display(session: Session) -> None:
-        if session.t_s >= 8:
-            raise raised
-
     with pytest.raises(type(raised)):
-        run.run(on_tick=failing_display)
+        run.run(on_tick=raise_at(8, raised))
     assert run.device.outputs_off
     recorded_outcome, events = recorded(run)
     assert recorded_outcome is outcome
@@ -167,13 +183,7 @@ def test_an_exception_in_the_loop_cuts_every_output_records_and_re_raises(
 def test_a_stop_the_device_never_confirms_is_the_hard_alarm(
     session_on_sim: Factory, short_profile: Profile, tmp_path: Path
 ) -> None:
-    # From 8 s on, nothing the device sends arrives: the STOP goes out, no STATUS comes back.
-    scenario = tmp_path / "deaf.toml"
-    scenario.write_text(
-        'schema_version = 1\n[[fault]]\nkind = "drop"\ndirection = "to_host"\n'
-        "rate = 1.0\nstart_s = 8.0\n"
-    )
-    run = session_on_sim(short_profile, f"seed=19&scenario={scenario}")
+    run = session_on_sim(short_profile, f"seed=19&{deaf_from(tmp_path, 8.0)}")
     with pytest.raises(StopNotConfirmed, match="HARDWARE STOP"):
         run.run(on_tick=Script((8.0, lambda s: s.stop())))
     outcome, _ = recorded(run)
@@ -184,19 +194,9 @@ def test_a_stop_the_device_never_confirms_is_the_hard_alarm(
 def test_an_error_whose_stop_is_not_confirmed_raises_the_hard_alarm(
     session_on_sim: Factory, short_profile: Profile, tmp_path: Path
 ) -> None:
-    scenario = tmp_path / "deaf.toml"
-    scenario.write_text(
-        'schema_version = 1\n[[fault]]\nkind = "drop"\ndirection = "to_host"\n'
-        "rate = 1.0\nstart_s = 7.9\n"
-    )
-    run = session_on_sim(short_profile, f"seed=21&scenario={scenario}")
-
-    def failing_display(session: Session) -> None:
-        if session.t_s >= 8:
-            raise RuntimeError("display crashed")
-
+    run = session_on_sim(short_profile, f"seed=21&{deaf_from(tmp_path, 7.9)}")
     with pytest.raises(StopNotConfirmed) as info:
-        run.run(on_tick=failing_display)
+        run.run(on_tick=raise_at(8, RuntimeError("display crashed")))
     assert isinstance(info.value.__cause__, RuntimeError)
     assert any("because of RuntimeError" in note for note in info.value.__notes__)
     outcome, _ = recorded(run)
