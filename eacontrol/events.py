@@ -181,8 +181,10 @@ class EventTracker:
             self._reboot_reported = True
             self._publish_synthetic(EventCode.REBOOT, None, status, time_s)
         for channel, report in enumerate(status.channels):
-            bits = Fault(report.faults)
             known = self._reported.get(channel, Fault.NONE)
+            if report.faults == known:
+                continue  # nothing latched or cleared since (every heartbeat, nearly always)
+            bits = Fault(report.faults)
             if bits & ~known:
                 for bit, code in _FAULT_EVENTS.items():
                     if bits & bit and not known & bit:

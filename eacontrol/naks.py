@@ -9,6 +9,8 @@ fault is a ``DeviceFault``: the command cannot proceed until the fault is cleare
 
 from __future__ import annotations
 
+import functools
+
 from eacontrol.errors import DeviceError, DeviceFault, DeviceNak
 from firmware_protocol import (
     NO_FIELD,
@@ -25,8 +27,11 @@ from firmware_protocol import (
 __all__ = ["fault_names", "nak_error"]
 
 
+@functools.lru_cache(maxsize=256)
 def fault_names(bits: int) -> tuple[str, ...]:
     """Return the names of the ``Fault`` bits set in ``bits`` (unknown bits as hex)."""
+    # Cached per bit pattern: every channel of every STATUS is named, nearly always with the
+    # same few patterns, and the answer for a pattern never changes.
     names = [f.name or "" for f in Fault if f and bits & f]
     unknown = bits & ~sum(int(f) for f in Fault)
     if unknown:

@@ -324,7 +324,9 @@ class Stimulator:
             self._link.pump_until(min(end, self._link.wake_at()))
 
     def _on_status(self, wire: Status, time_s: float) -> None:
-        self._remember(wire, time_s)
+        # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only
+        # when someone asks (``last_status``).
+        self._keep(wire, time_s)
         self._tracker.on_status(wire, time_s)
         faulted = [
             n for n in sorted(self._started) if n < len(wire.channels) and wire.channels[n].faults
@@ -343,9 +345,12 @@ class Stimulator:
     def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
         self._tracker.on_event(event, device_seq, time_s)
 
-    def _remember(self, status: Status, time_s: float) -> DeviceStatus:
+    def _keep(self, status: Status, time_s: float) -> None:
         if self._last_status is None or time_s >= self._last_status[1]:
             self._last_status = (status, time_s)
+
+    def _remember(self, status: Status, time_s: float) -> DeviceStatus:
+        self._keep(status, time_s)
         return DeviceStatus.from_wire(status, time_s)
 
     # --- closing -------------------------------------------------------------------------------
