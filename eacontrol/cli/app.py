@@ -2,6 +2,13 @@
 
 Each command lives in its own module with a ``register(subparsers)`` function that adds its
 parser and sets ``handler`` (a function of the parsed arguments returning an exit code).
+
+Building the parser must stay cheap, so that ``eactl --help`` starts at once (issue 8): at
+module level a command module imports only the standard library, the other light ``eacontrol.cli``
+modules, ``eacontrol.errors``, ``eacontrol.findings`` and ``eacontrol.clock``. The profiles
+(pydantic, numpy), the records (sqlite3), the session runner, the device and pyserial are
+imported inside the handler that uses them, and names needed only in annotations under
+``TYPE_CHECKING``. ``tests/cli/test_startup.py`` checks this.
 """
 
 from __future__ import annotations

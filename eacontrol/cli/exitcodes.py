@@ -37,8 +37,8 @@ from eacontrol.errors import (
     SessionStopped,
     StopNotConfirmed,
     UnknownAcupoint,
+    UnknownSession,
 )
-from eacontrol.records import UnknownSession
 
 __all__ = [
     "STOP_ALARM",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import UsageError
-from eacontrol.profiles import PatientContext, SitePolicy, load_site_policy
+
+if TYPE_CHECKING:
+    from eacontrol.profiles import PatientContext, SitePolicy
 
 __all__ = ["PATIENT_FLAGS", "Layers", "add_layer_options", "layers_from"]
 
@@ -82,6 +85,8 @@ def layers_from(args: argparse.Namespace) -> Layers:
         UsageError: an unknown patient flag or a malformed ``--calibrated-max``.
         ProfileError: the site policy file is unreadable or invalid.
     """
+    from eacontrol.profiles import PatientContext, load_site_policy
+
     site = load_site_policy(args.site) if args.site else None
     flags = _flags(args.patient_flags)
     calibrated = _calibrated(args.calibrated_max)

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
-from eacontrol.cli.wireplan import PlannedCommand, message_text, session_commands
-from eacontrol.device import connect
-from eacontrol.identity import DeviceInfo
-from eacontrol.profiles import LimitStack, Profile, profile_dose, validate_file
-from eacontrol.program import ProgramChecker
-from eacontrol.session import SessionPlan
+
+if TYPE_CHECKING:
+    from eacontrol.cli.wireplan import PlannedCommand
+    from eacontrol.identity import DeviceInfo
+    from eacontrol.profiles import Profile
+    from eacontrol.session import SessionPlan
 
 __all__ = ["register", "session_time"]
 
@@ -40,6 +41,8 @@ def _when(command: PlannedCommand) -> str:
 def _command_lines(
     commands: list[PlannedCommand], plan: SessionPlan, info: DeviceInfo, frames: bool
 ) -> list[str]:
+    from eacontrol.cli.wireplan import message_text
+
     lines: list[str] = []
     seq = 0
     current = -1
@@ -65,6 +68,8 @@ def _command_lines(
 
 
 def _totals(profile: Profile, commands: list[PlannedCommand]) -> list[str]:
+    from eacontrol.profiles import profile_dose
+
     dose = profile_dose(profile)
     rows = []
     for channel in sorted(dose.pulses_by_channel):
@@ -97,6 +102,12 @@ def _totals(profile: Profile, commands: list[PlannedCommand]) -> list[str]:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from eacontrol.cli.wireplan import session_commands
+    from eacontrol.device import connect
+    from eacontrol.profiles import LimitStack, validate_file
+    from eacontrol.program import ProgramChecker
+    from eacontrol.session import SessionPlan
+
     layers = layers_from(args)
     target = target_from(args)
     validate_file(args.profile, site=layers.site, patient=layers.patient).raise_for_refusals()

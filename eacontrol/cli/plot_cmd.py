@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eacontrol.cli.envelope import channel_envelope, pulse_shapes
 from eacontrol.cli.exitcodes import CliError, ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
-from eacontrol.profiles import Profile, load_profile
+
+if TYPE_CHECKING:
+    from eacontrol.profiles import Profile
 
 __all__ = ["MISSING_MATPLOTLIB", "draw", "register"]
 
@@ -41,6 +42,8 @@ def draw(profile: Profile, path: Path, dpi: int = 100) -> None:
     Raises:
         CliError: matplotlib is missing, the format is unknown, or the file cannot be written.
     """
+    from eacontrol.cli.envelope import channel_envelope, pulse_shapes
+
     figure_class, canvas_class = _matplotlib()
     channels = [ch.channel for ch in profile.channels]
     rows = len(channels) + 1
@@ -78,6 +81,8 @@ def draw(profile: Profile, path: Path, dpi: int = 100) -> None:
 
 def _plot(args: argparse.Namespace) -> int:
     _matplotlib()  # say that matplotlib is missing before the profile is even read
+    from eacontrol.profiles import load_profile
+
     layers = layers_from(args)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
     draw(profile, Path(args.output), dpi=args.dpi)

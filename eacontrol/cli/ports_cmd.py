@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import render_table
-from eacontrol.ports import find_ports
+
+if TYPE_CHECKING:
+    from eacontrol.ports import PortInfo
 
 __all__ = ["register"]
+
+
+def find_ports() -> list[PortInfo]:
+    """Every serial port present now (``eacontrol.ports.find_ports``, which loads pyserial)."""
+    from eacontrol.ports import find_ports as find
+
+    return find()
 
 
 def _ports(args: argparse.Namespace) -> int:

@@ -14,12 +14,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eacontrol.cli import show_cmd, validate_cmd
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import count_text, duration_text, render_table
-from eacontrol.profiles import Validation, profile_json_schema, stored_profile_names, validate_file
+
+if TYPE_CHECKING:
+    from eacontrol.profiles import Validation
 
 __all__ = ["PROFILES_ENV_VAR", "ProfileEntry", "local_profile_dirs", "register"]
 
@@ -83,6 +85,8 @@ def _entry(name: str, origin: str, result: Validation) -> ProfileEntry:
 
 
 def _entries(dirs: list[Path]) -> list[ProfileEntry]:
+    from eacontrol.profiles import stored_profile_names, validate_file
+
     found = [_entry(name, "stored", validate_file(name)) for name in stored_profile_names()]
     for folder in dirs:
         if not folder.is_dir():
@@ -111,6 +115,8 @@ def _profiles(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    from eacontrol.profiles import profile_json_schema
+
     print(json.dumps(profile_json_schema(), indent=2, ensure_ascii=False))
     return int(ExitCode.OK)
 

@@ -14,31 +14,34 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.table import duration_text, number, render_table
-from eacontrol.records import (
-    DB_ENV_VAR,
-    RecordStore,
-    SessionSummary,
-    build_report,
-    export_events_csv,
-    export_samples_csv,
-    export_session_json,
-    export_totals_csv,
-    render_json,
-    render_markdown,
-    resolve_db_path,
-)
 
-__all__ = ["add_db_option", "register", "session_record"]
+if TYPE_CHECKING:
+    from eacontrol.records import RecordStore, SessionSummary
 
-_CSV_TABLES: dict[str, Callable[[RecordStore, int, TextIO], int]] = {
-    "samples": export_samples_csv,
-    "events": export_events_csv,
-    "totals": export_totals_csv,
-}
+__all__ = ["DB_ENV_VAR", "add_db_option", "register", "session_record"]
+
+DB_ENV_VAR = "EACONTROL_DB"
+"""``eacontrol.records.DB_ENV_VAR``, repeated so that the help is built without importing the
+records (sqlite3, pydantic); a test checks that the two agree."""
+
+_CSV_TABLES = ("samples", "events", "totals")
+"""The tables ``log export --format csv --table`` takes."""
+
+
+def _csv_exporter(table: str) -> Callable[[RecordStore, int, TextIO], int]:
+    """The function that writes the CSV table ``table`` (one of :data:`_CSV_TABLES`)."""
+    from eacontrol.records import export_events_csv, export_samples_csv, export_totals_csv
+
+    exporters: dict[str, Callable[[RecordStore, int, TextIO], int]] = {
+        "samples": export_samples_csv,
+        "events": export_events_csv,
+        "totals": export_totals_csv,
+    }
+    return exporters[table]
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -52,12 +55,16 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _existing_db(args: argparse.Namespace) -> Path | None:
+    from eacontrol.records import resolve_db_path
+
     path = resolve_db_path(args.db)
     return path if path.exists() else None
 
 
 @contextmanager
 def _store(args: argparse.Namespace) -> Iterator[RecordStore]:
+    from eacontrol.records import RecordStore, resolve_db_path
+
     path = _existing_db(args)
     if path is None:
         raise CliError(
@@ -102,6 +109,8 @@ def session_record(summary: SessionSummary) -> dict[str, object]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from eacontrol.records import RecordStore, resolve_db_path
+
     path = _existing_db(args)
     if path is None:
         summaries: list[SessionSummary] = []
@@ -174,6 +183,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from eacontrol.records import export_session_json
+
     csv = args.format == "csv"
     if args.table is not None and not csv:
         raise UsageError("--table chooses a CSV table; a JSON export holds every table")
@@ -181,13 +192,15 @@ def _export(args: argparse.Namespace) -> int:
         store.session(args.id)  # an unknown id fails before the output file is created
         with _output(args.output, csv=csv) as out:
             if csv:
-                _CSV_TABLES[args.table or "samples"](store, args.id, out)
+                _csv_exporter(args.table or "samples")(store, args.id, out)
             else:
                 export_session_json(store, args.id, out)
     return int(ExitCode.OK)
 
 
 def _report(args: argparse.Namespace) -> int:
+    from eacontrol.records import build_report, render_json, render_markdown
+
     with _store(args) as store:
         report = build_report(store, args.id)
     text = render_json(report) if args.format == "json" else render_markdown(report)
@@ -236,7 +249,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument(
         "--table",
-        choices=tuple(_CSV_TABLES),
+        choices=_CSV_TABLES,
         help="the CSV table to export (default samples)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")

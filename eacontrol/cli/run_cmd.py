@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from eacontrol.cli.console import LiveConsole
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
 from eacontrol.cli.layers import add_layer_options, layers_from
@@ -24,15 +24,14 @@ from eacontrol.cli.records_cmd import add_db_option
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
 from eacontrol.clock import RealClock
-from eacontrol.device import connect
 from eacontrol.errors import SessionStopped
-from eacontrol.profiles import Profile, load_profile
-from eacontrol.records import Outcome, RecordStore
-from eacontrol.session import Session, SessionResult
+
+if TYPE_CHECKING:
+    from eacontrol.profiles import Profile
+    from eacontrol.records import RecordStore
+    from eacontrol.session import Session, SessionResult
 
 __all__ = ["confirm", "register", "summary_lines"]
-
-_STOPPED = {Outcome.STOPPED, Outcome.EMERGENCY_STOP}
 
 
 def confirm(profile: Profile, target: Target) -> None:
@@ -91,6 +90,12 @@ def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from eacontrol.cli.console import LiveConsole
+    from eacontrol.device import connect
+    from eacontrol.profiles import load_profile
+    from eacontrol.records import Outcome, RecordStore
+    from eacontrol.session import Session
+
     layers = layers_from(args)
     target = target_from(args)
     terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
@@ -145,7 +150,8 @@ def _run(args: argparse.Namespace) -> int:
                 _print_summary(session, store, target)
                 raise
         _print_summary(session, store, target)
-    return int(ExitCode.STOPPED if result.outcome in _STOPPED else ExitCode.OK)
+    stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
+    return int(ExitCode.STOPPED if stopped else ExitCode.OK)
 
 
 def _print_summary(session: Session, store: RecordStore, target: Target) -> None:

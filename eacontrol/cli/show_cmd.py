@@ -8,19 +8,14 @@ profile's, lowered by the site and patient layers when they are given.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import duration_text, number, render_table
-from eacontrol.profiles import (
-    LimitStack,
-    Profile,
-    Quantity,
-    Step,
-    StepDose,
-    step_dose,
-    validate_file,
-)
+
+if TYPE_CHECKING:
+    from eacontrol.profiles import LimitStack, Profile, Step, StepDose
 
 __all__ = ["derived_rows", "parameter_rows", "register"]
 
@@ -74,6 +69,8 @@ def _shape(step: Step) -> str:
 
 def parameter_rows(profile: Profile, stack: LimitStack) -> list[tuple[str, ...]]:
     """One row per step and channel: what is programmed, with the effective ceiling."""
+    from eacontrol.profiles import Quantity
+
     rows: list[tuple[str, ...]] = []
     for i, step in enumerate(profile.steps):
         trains = step.trains()
@@ -127,6 +124,8 @@ def _derived_row(dose: StepDose) -> tuple[str, ...]:
 
 def derived_rows(profile: Profile) -> list[tuple[str, ...]]:
     """One row per step and channel: the dose derived at the target intensity."""
+    from eacontrol.profiles import step_dose
+
     return [
         _derived_row(
             step_dose(step, index=i, channel=ch, needle=profile.channel(ch).needle),
@@ -160,6 +159,8 @@ def _header(profile: Profile) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from eacontrol.profiles import LimitStack, validate_file
+
     layers = layers_from(args)
     result = validate_file(args.profile, site=layers.site, patient=layers.patient)
     profile = result.raise_for_refusals()

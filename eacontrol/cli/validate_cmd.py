@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import count_text
-from eacontrol.findings import Finding
-from eacontrol.profiles import Validation, validate_file
+
+if TYPE_CHECKING:
+    from eacontrol.findings import Finding
+    from eacontrol.profiles import Validation
 
 __all__ = ["finding_record", "register", "summary_line"]
 
@@ -49,6 +51,8 @@ def finding_record(finding: Finding) -> dict[str, Any]:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from eacontrol.profiles import validate_file
+
     layers = layers_from(args)
     refused = False
     reports: list[dict[str, Any]] = []
