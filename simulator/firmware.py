@@ -88,8 +88,9 @@ class Device:
         self.recorder = Recorder(model.channel_count)
         self._rng = rng
         self._now_us = now_us
-        self._deadline: tuple[int, int | None] | None = None
-        """``next_deadline_us`` as last computed, with the check instant it was computed from."""
+        self._deadline: tuple[int | None, int | None] | None = None
+        """The check instant ``next_deadline_us``'s answer holds for (None: any), and the answer;
+        None when the state has changed since."""
         self._out = bytearray()
         self._channels = [
             Channel(i, model, load, self.recorder[i], self._emit, now_us)
@@ -143,33 +144,43 @@ class Device:
         That is the earliest of: a ramp's end, a maximum-run shut-off, the check that will find
         the lease expired (if an output is active), and the check that will find a fault.
         """
-        # The clock and the cable ask many times per frame exchanged, and the answer depends
-        # only on the device's state and the next check instant. So it is computed once per
-        # (state, next check instant): ``_changed`` clears it wherever the state changes (a
-        # frame received, something run by ``advance``, a lease granted, every fault hook and a
-        # reboot); the channels change only through those.
+        # The clock and the cable ask many times per frame exchanged, so the answer is kept
+        # until ``_changed`` clears it wherever the state changes (a frame received, something
+        # run by ``advance``, a lease granted, every fault hook and a reboot: the channels
+        # change only through those). An answer that depends on which check comes next holds
+        # for that check instant only.
         first_tick_us = self._next_tick_us()
         cached = self._deadline
-        if cached is not None and cached[0] == first_tick_us:
-            return cached[1]
-        deadline_us = self._compute_deadline_us(first_tick_us)
-        self._deadline = (first_tick_us, deadline_us)
-        return deadline_us
+        if cached is None or cached[0] not in (None, first_tick_us):
+            cached = self._deadline = self._compute_deadline(first_tick_us)
+        return cached[1]
 
-    def _compute_deadline_us(self, first_tick_us: int) -> int | None:
+    def _compute_deadline(self, first_tick_us: int) -> tuple[int | None, int | None]:
+        """The deadline as seen from the check at ``first_tick_us``, and the check instant it
+        holds for (None: whichever check comes next, until the state changes).
+
+        A ramp's end and the maximum run do not depend on when the next check is; nor does the
+        lease check while the lease outlasts the next check (it is the first check at or after
+        the expiry, and time cannot pass it unseen). A check that will find a fault is counted
+        from the next check, as is an expiry that the next check will already find.
+        """
         period_us = self.model.check_period_us
         deadlines: list[int] = []
+        holds_for: int | None = None
         for channel in self._channels:
-            for deadline in (
-                channel.next_deadline_us(),
-                channel.check_tick(first_tick_us, period_us),
-            ):
-                if deadline is not None:
-                    deadlines.append(deadline)
+            end_us = channel.next_deadline_us()
+            if end_us is not None:
+                deadlines.append(end_us)
+            tick_us = channel.check_tick(first_tick_us, period_us)
+            if tick_us is not None:
+                deadlines.append(tick_us)
+                holds_for = first_tick_us
         if self._any_active():
-            late_us = max(self._lease_expires_us - first_tick_us, 0)
-            deadlines.append(first_tick_us + math.ceil(late_us / period_us) * period_us)
-        return min(deadlines, default=None)
+            late_us = self._lease_expires_us - first_tick_us
+            if late_us <= 0:
+                holds_for = first_tick_us
+            deadlines.append(first_tick_us + math.ceil(max(late_us, 0) / period_us) * period_us)
+        return holds_for, min(deadlines, default=None)
 
     def advance(self, now_us: int) -> None:
         """Run everything due up to and including ``now_us``, in time order.
