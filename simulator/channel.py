@@ -97,21 +97,28 @@ class Channel:
 
     def status(self, t_us: int) -> ChannelStatus:
         """This channel's STATUS record at ``t_us``."""
-        drive = self._drive()
+        # One per channel per heartbeat: what set_uA, output_uA and _drive would each work out
+        # again is worked out once here.
+        program = self.program
         impedance_ohm = self._impedance_ohm
         freq_cHz = 0
-        if drive is not None:
-            impedance_ohm = self.output.impedance_ohm(drive.phase_us(t_us), t_us)
-            freq_cHz = freq_at_cHz(drive.program, drive.run_start_us, t_us)
-        target_uA = self.target_uA if self.active else 0
-        if not self.active and self.program is not None:
-            target_uA = self.program.target_uA
+        set_uA = 0.0
+        target_uA = 0 if program is None else program.target_uA
+        if self.active:
+            set_uA = self._ramp.at(t_us)
+            target_uA = self.target_uA
+            if program is not None:
+                drive = Drive(program, self._run_start_us, self._ramp)
+                impedance_ohm = self.output.impedance_ohm(drive.phase_us(t_us), t_us)
+                freq_cHz = freq_at_cHz(program, self._run_start_us, t_us)
+        output = self.output
+        measured_uA = float(output.stuck_uA) if output.stuck else output.amplitude_uA(set_uA, t_us)
         return ChannelStatus(
             state=self.state,
             faults=self.faults,
             target_uA=target_uA,
-            set_uA=round(self.set_uA(t_us)),
-            measured_uA=min(0xFFFF, round(self.output_uA(t_us))),
+            set_uA=round(set_uA),
+            measured_uA=min(0xFFFF, round(measured_uA)),
             impedance_ohm=impedance_ohm,
             freq_cHz=freq_cHz,
         )
@@ -128,8 +135,12 @@ class Channel:
         return None
 
     def check_tick(self, first_tick_us: int, period_us: int) -> int | None:
-        """The first check instant (on the grid from ``first_tick_us``) that will find a fault."""
-        return self.output.check_tick(self._drive(), first_tick_us, period_us)
+        """The first check instant (on the grid from ``first_tick_us``) that will find a fault.
+
+        None: no check will find one while the channel and its output stay as they are.
+        """
+        ramp = self._ramp if self.active and self.program is not None else None
+        return self.output.check_tick(ramp, first_tick_us, period_us)
 
     # --- commands -----------------------------------------------------------------------
 

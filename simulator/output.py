@@ -172,31 +172,33 @@ class OutputStage:
                     drive.program, drive.run_start_us, a_us, b_us, start_uA, end_uA
                 )
 
-    def check_tick(self, drive: Drive | None, first_tick_us: int, period_us: int) -> int | None:
+    def check_tick(self, ramp: Ramp | None, first_tick_us: int, period_us: int) -> int | None:
         """The first check instant at which this output has something for the firmware to find.
 
         Args:
-            drive: the firmware's drive if the channel is active, else None.
+            ramp: the firmware's set value if the channel is active, else None.
             first_tick_us: the next check instant.
             period_us: the check period.
 
         Returns:
             The check instant of the first stuck output, lost contact or compliance limit, or
-            None if nothing will happen while the drive stays as it is.
+            None if no check will find anything while the set value, the load and this stage
+            stay as they are, whichever check comes next (a load that is not a
+            ``TimeVaryingLoad`` is open always or never). ``Device`` relies on that.
         """
         if self.stuck:
             return first_tick_us
-        if drive is None:
+        if ramp is None:
             return None
         candidates = []
         if self._varying is not None:
             candidates.append(_open_tick(self._varying, first_tick_us, period_us))
         elif self.load.is_open(first_tick_us):
             return first_tick_us
-        crossing_us = drive.ramp.first_above(self.limit_uA)
+        crossing_us = ramp.first_above(self.limit_uA)
         if crossing_us is not None:
             tick_us = _tick_at_or_after(crossing_us, first_tick_us, period_us)
-            if drive.ramp.at(tick_us) <= self.limit_uA:  # exactly at the limit is not above it
+            if ramp.at(tick_us) <= self.limit_uA:  # exactly at the limit is not above it
                 tick_us += period_us
             candidates.append(tick_us)
         return min(candidates, default=None)
