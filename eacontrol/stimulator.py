@@ -231,11 +231,18 @@ class Stimulator:
         )
 
     def stop(
-        self, channels: int | Iterable[int] | None = None, *, immediate: bool = False
+        self,
+        channels: int | Iterable[int] | None = None,
+        *,
+        immediate: bool = False,
+        escalate: Callable[[], bool] | None = None,
     ) -> DeviceStatus:
         """Stop channels (all when None) and return the STATUS that confirms their outputs off.
 
         Ramp-down follows each program's ``ramp_down_s``; ``immediate`` cuts the output at once.
+        While a ramp-down is confirmed, ``escalate`` (if given) is called on every wait — the
+        caller's chance to read its stop button: when it returns True the outputs are cut at
+        once instead of at the end of the ramp.
 
         Raises:
             StopNotConfirmed: the device did not confirm within one lease after the outputs
@@ -254,7 +261,7 @@ class Stimulator:
                 default=0.0,
             )
         mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
-        status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s)
+        status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s, escalate)
         self._started.difference_update(chosen)
         log.info("stop confirmed on channel(s) %s", [n + 1 for n in chosen])
         return self._remember(status, self.clock.now())

@@ -12,6 +12,7 @@ hardware stop. It never returns without confirmation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from eacontrol.errors import EAError, StopNotConfirmed
 from eacontrol.link import Link
@@ -73,7 +74,13 @@ def _alarm(link: Link, mask: int, waited_s: float, reason: str) -> StopNotConfir
     )
 
 
-def confirm_stop(link: Link, mask: int, mode: StopMode, ramp_down_s: float) -> Status:
+def confirm_stop(
+    link: Link,
+    mask: int,
+    mode: StopMode,
+    ramp_down_s: float,
+    escalate: Callable[[], bool] | None = None,
+) -> Status:
     """Stop the channels in ``mask`` and wait for a STATUS that shows them off.
 
     Args:
@@ -82,6 +89,8 @@ def confirm_stop(link: Link, mask: int, mode: StopMode, ramp_down_s: float) -> S
         mask: channel mask.
         mode: ramp-down or immediate.
         ramp_down_s: how long the outputs may take to reach zero (0 for immediate).
+        escalate: during a ramp-down, asked on every wait; when it returns True (an emergency
+            stop was asked for) the STOP becomes IMMEDIATE at once, never after the ramp.
 
     Returns:
         The confirming STATUS.
@@ -107,6 +116,16 @@ def confirm_stop(link: Link, mask: int, mode: StopMode, ramp_down_s: float) -> S
                 link.forget(poll)
                 return status
             now = clock.now()
+            if stop.mode is StopMode.RAMP_DOWN and escalate is not None and escalate():
+                # An emergency stop during the ramp-down: cut the outputs now (§3.6: an
+                # IMMEDIATE cuts a running ramp) and confirm within one lease from here.
+                log.warning("emergency stop during a ramp-down: cutting the outputs at once")
+                stop = Stop(channel_mask=mask, mode=StopMode.IMMEDIATE)
+                link.forget(stop_seq)
+                first = stop_seq = link.send(stop)
+                acked_after = None
+                deadline = min(deadline, now + lease_s)
+                continue
             if now >= deadline:
                 raise _alarm(link, mask, now - started, _describe(status, mask))
             reply = link.reply_to(stop_seq)

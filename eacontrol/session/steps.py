@@ -80,9 +80,11 @@ class StepRunner:
         self.timer = StepTimer(0.0)
         self.ending: tuple[Outcome, str] | None = None
         self.steps_done = 0
+        self._tick: Callable[[], None] = lambda: None  # the UI's tick, read during ramp-downs
 
     def run(self, step: PlannedStep, tick: Callable[[], None]) -> None:
         """Run one step to its confirmed end, or until the operator stops the session."""
+        self._tick = tick
         self._start(step)
         while True:
             self._periodic(step)
@@ -137,7 +139,7 @@ class StepRunner:
         self.state = SessionState.STOPPING
         if stop is StopKind.RAMP_DOWN:
             self._emit(EventKind.PROGRESS, None, f"step {step.index + 1}: ramping down", {})
-        self._stim.stop(None, immediate=stop is StopKind.IMMEDIATE)
+        self._stim.stop(None, immediate=stop is StopKind.IMMEDIATE, escalate=self._escalate)
         self.close(totals=True)
         if self.ending is None:
             self.steps_done += 1
@@ -200,7 +202,18 @@ class StepRunner:
         self.timer.hold(request.t_s)
         self.state = SessionState.PAUSED
         self._emit(EventKind.OPERATOR, None, "paused: ramping down, the step's timer held", {})
-        self._stim.stop(None)
+        self._stim.stop(None, escalate=self._escalate)
+
+    def _escalate(self) -> bool:
+        """Keep reading the operator's input while a ramp-down is confirmed; True (cut every
+        output now) once an emergency stop is asked for. It ends the session there and then,
+        so nothing is started again after it."""
+        self._tick()
+        if not self._control.pending(Action.EMERGENCY_STOP):
+            return False
+        self.ending = (Outcome.EMERGENCY_STOP, "emergency stop during a ramp-down: outputs cut")
+        self._emit(EventKind.OPERATOR, None, self.ending[1], {})
+        return True
 
     def _resume(self, step: PlannedStep, request: Request) -> None:
         self._emit(

@@ -233,3 +233,25 @@ def test_requests_in_the_wrong_state_are_refused(
         run.session.run()
     with pytest.raises(SessionError, match="ended"):
         run.session.stop()
+
+
+def test_an_emergency_stop_during_a_ramp_down_cuts_the_outputs_at_once(
+    session_on_sim: Factory,
+) -> None:
+    """The operator's stop button is read while a ramp-down is being confirmed: an emergency
+    stop then cuts every output at once instead of after the ramp, and ends the session."""
+    slow = loads_profile(two_channel_toml().replace("ramp_down_s = 2", "ramp_down_s = 4"))
+    run = session_on_sim(slow)
+    script = Script(
+        (6.0, lambda s: s.pause()),  # a 4 s ramp-down starts
+        (6.5, lambda s: s.emergency_stop()),  # asked for half a second into it
+    )
+    result = run.run(on_tick=script)
+    assert result.outcome is Outcome.EMERGENCY_STOP
+    assert channel_stops(run) == {1: "immediate", 2: "immediate"}
+    # The device's STOPPED events come within a heartbeat or two of the request, not at 10 s.
+    stopped_at = [e.t_s for e in run.events if e.kind == "stop" and e.channel is not None]
+    assert stopped_at and max(stopped_at) < 7.0
+    assert run.device.outputs_off
+    operator = [e.message for e in run.events if e.kind == "operator"]
+    assert operator[-1].startswith("emergency stop during a ramp-down")
