@@ -248,11 +248,25 @@ class _Codec(Generic[W]):
             if declared != wanted:
                 raise TypeError(f"{cls.__name__}: dataclass fields {declared} != LAYOUT {wanted}")
         self._names = tuple(names)
+        # Most layouts are integers only: their values go to struct.pack as they are, after one
+        # loop over the precomputed ranges (an IntEnum packs as its value).
+        scalars = [f for f in self.layout if isinstance(f, Scalar)]
+        self._int_ranges: tuple[tuple[str, int, int], ...] | None = None
+        if len(scalars) == len(names):
+            self._int_ranges = tuple((f.name, *_RANGES[f.code]) for f in scalars)
+        self._get_fixed = _getter(self._names)
 
     def encode(self, message: W) -> bytes:
-        values: list[Any] = []
-        for put, name in zip(self._puts, self._names, strict=True):
-            put(getattr(message, name), values)
+        ranges = self._int_ranges
+        if ranges is not None:
+            values = self._get_fixed(message)
+            for value, (name, lo, hi) in zip(values, ranges, strict=True):
+                if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                    raise EncodeError(name, value, f"integer {lo}..{hi}")
+        else:
+            values = []
+            for put, value in zip(self._puts, self._get_fixed(message), strict=True):
+                put(value, values)
         out = self.fixed.pack(*values)
         group = self._group
         if group is not None:
@@ -283,6 +297,13 @@ class _Codec(Generic[W]):
     def from_raw(self, raw: tuple[Any, ...]) -> W:
         """Build an instance from its unpacked fixed part (a group's record)."""
         return self.cls(*[read(raw) for read in self._reads])
+
+
+def _getter(names: Sequence[str]) -> Callable[[Any], Sequence[Any]]:
+    """A function returning the values of the attributes ``names`` of an object, in order."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)  # a tuple of the values
+    return lambda obj: tuple(getattr(obj, name) for name in names)
 
 
 def _put_int(name: str, code: str) -> _Put:
