@@ -98,6 +98,8 @@ class Wire:
 
     def take(self, now_us: int, limit: int | None = None) -> bytes:
         """Remove and return up to ``limit`` bytes (default: all) arrived by ``now_us``."""
+        if not self._queue:
+            return b""  # the usual case: every read and every step looks
         out = bytearray()
         while self._queue and (limit is None or len(out) < limit):
             item = self._queue[0]
@@ -232,13 +234,14 @@ class Link:
 
     def next_deadline_us(self) -> int | None:
         """The earliest of the device's deadline and the next frame arrival on either wire."""
-        times = [
-            self.device.next_deadline_us(),
+        due_us = self.device.next_deadline_us()
+        for arrival_us in (
             self.to_device.next_arrival_us(self._now_us - 1),
             self.to_host.next_arrival_us(self._now_us),
-        ]
-        due = [t for t in times if t is not None]
-        return min(due) if due else None
+        ):
+            if arrival_us is not None and (due_us is None or arrival_us < due_us):
+                due_us = arrival_us
+        return due_us
 
     def advance(self, now_us: int) -> None:
         """Deliver what has reached the device, run it, and send its output toward the host."""
