@@ -15,7 +15,7 @@ from collections.abc import Callable
 from firmware_protocol import ChannelState, ChannelStatus, EventCode, Fault, SetProgram, StopMode
 from simulator.loads import Load
 from simulator.model import DeviceModel
-from simulator.output import OPEN_OHM, Drive, OutputStage
+from simulator.output import OPEN_OHM, Drive, OutputStage, first_phase_us
 from simulator.pulses import freq_at_cHz
 from simulator.ramp import US_PER_S, Ramp
 from simulator.recorder import ChannelRecorder
@@ -108,8 +108,8 @@ class Channel:
             set_uA = self._ramp.at(t_us)
             target_uA = self.target_uA
             if program is not None:
-                drive = Drive(program, self._run_start_us, self._ramp)
-                impedance_ohm = self.output.impedance_ohm(drive.phase_us(t_us), t_us)
+                phase_us = first_phase_us(program, self._run_start_us, t_us)
+                impedance_ohm = self.output.impedance_ohm(phase_us, t_us)
                 freq_cHz = freq_at_cHz(program, self._run_start_us, t_us)
         output = self.output
         measured_uA = float(output.stuck_uA) if output.stuck else output.amplitude_uA(set_uA, t_us)

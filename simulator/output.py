@@ -25,7 +25,7 @@ from simulator.model import DeviceModel
 from simulator.ramp import Ramp
 from simulator.recorder import ChannelRecorder
 
-__all__ = ["OPEN_OHM", "Drive", "OutputStage", "TimeVaryingLoad"]
+__all__ = ["OPEN_OHM", "Drive", "OutputStage", "TimeVaryingLoad", "first_phase_us"]
 
 OPEN_OHM = 0xFFFF
 """STATUS impedance_ohm and EVENT detail for an open or unknown load (PROTOCOL.md §5.12)."""
@@ -57,12 +57,17 @@ class Drive:
 
     def phase_us(self, t_us: int) -> int:
         """Width of the first phase of the pulses delivered at ``t_us``."""
-        program = self.program
-        if program.mode != Mode.DENSE_DISPERSE:
-            return program.phase_a_us
-        cycle_us = (program.dwell_a_ms + program.dwell_b_ms) * _US_PER_MS
-        in_b = (t_us - self.run_start_us) % cycle_us >= program.dwell_a_ms * _US_PER_MS
-        return program.phase_b_us if in_b else program.phase_a_us
+        return first_phase_us(self.program, self.run_start_us, t_us)
+
+
+def first_phase_us(program: SetProgram, run_start_us: int, t_us: int) -> int:
+    """Width of the first phase of the pulses ``program`` delivers at ``t_us`` (run from
+    ``run_start_us``)."""
+    if program.mode != Mode.DENSE_DISPERSE:
+        return program.phase_a_us
+    cycle_us = (program.dwell_a_ms + program.dwell_b_ms) * _US_PER_MS
+    in_b = (t_us - run_start_us) % cycle_us >= program.dwell_a_ms * _US_PER_MS
+    return program.phase_b_us if in_b else program.phase_a_us
 
 
 def _tick_at_or_after(t_us: float, first_tick_us: int, period_us: int) -> int:
