@@ -46,6 +46,7 @@ from firmware_protocol import (
     GetStatus,
     Message,
     Nak,
+    NakCode,
     Program,
     SetIntensity,
     SetProgram,
@@ -132,7 +133,15 @@ class Stimulator:
         except TrustedFrameError as err:
             raise DeviceError(f"the device's reply could not be accepted: {err}") from err
         if isinstance(reply, Nak):
-            raise nak_error(message, reply)
+            error = nak_error(message, reply)
+            if reply.code == NakCode.NO_SESSION:
+                # The device rebooted or forgot the session (§3.10), also when its REBOOT EVENT
+                # was lost: that is the end of this session, raised as the link's DeviceFault.
+                try:
+                    self._link.check()
+                except DeviceFault as ended:
+                    raise ended from error
+            raise error
         return reply
 
     def program(self, channel: int, program: ChannelProgram) -> int:
@@ -323,12 +332,22 @@ class Stimulator:
         end = self.clock.now() + max(0.0, seconds)
         while True:
             self._link.service()
-            if self._fault is not None:
-                fault, self._fault = self._fault, None
-                raise fault
+            self.check_faults()
             if self.clock.now() >= end:
                 return
             self._link.pump_until(min(end, self._link.wake_at()))
+
+    def check_faults(self) -> None:
+        """Raise the latched fault that a STATUS showed on a channel started in this session, if
+        one did since the last check (``wait`` checks on every pass). Call it after a ``stop``
+        that confirmed the outputs off: a fault latched during the ramp-down surfaces here.
+
+        Raises:
+            DeviceFault: naming the first faulted channel and its faults.
+        """
+        if self._fault is not None:
+            fault, self._fault = self._fault, None
+            raise fault
 
     def _on_status(self, wire: Status, time_s: float) -> None:
         # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only

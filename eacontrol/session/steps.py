@@ -141,6 +141,9 @@ class StepRunner:
             self._emit(EventKind.PROGRESS, None, f"step {step.index + 1}: ramping down", {})
         self._stim.stop(None, immediate=stop is StopKind.IMMEDIATE, escalate=self._escalate)
         self.close(totals=True)
+        # A fault latched during the ramp-down (electrode off, compliance, lease, stuck output)
+        # ends the session as a fault, not as a completed step.
+        self._stim.check_faults()
         if self.ending is None:
             self.steps_done += 1
 

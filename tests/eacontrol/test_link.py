@@ -382,3 +382,19 @@ def test_no_session_nak_to_a_heartbeat_ends_the_session(scripted: Scripted) -> N
     assert info.value.faults == ("REBOOT",)
     stim.close()  # STOP and GET_STATUS still work outside the session
     assert scripted.port.sent(MsgType.STOP)
+
+
+def test_no_session_nak_to_a_command_is_the_end_of_the_session_not_a_refusal(
+    scripted: Scripted,
+) -> None:
+    """Found by the fault matrix: after a reboot whose EVENT was lost, the first command is
+    answered NO_SESSION; that is the session's end (a DeviceFault), never a plain DeviceNak."""
+    stim = scripted.connect()
+    scripted.device.handlers[MsgType.SET_PROGRAM] = lambda frame: [
+        Nak(nak_type=MsgType.SET_PROGRAM, code=NakCode.NO_SESSION, field=0xFF, limit=0)
+    ]
+    with pytest.raises(DeviceFault, match="no longer knows session") as info:
+        stim.program(1, PROGRAM)
+    assert info.value.faults == ("REBOOT",)
+    assert isinstance(info.value.__cause__, DeviceNak)  # the device's own words are kept
+    stim.close()

@@ -229,3 +229,17 @@ def test_a_database_failure_mid_session_stops_stimulation_at_once(
     assert run.session.result is not None
     # The end could not be written: the record stays "running" until its owner is gone.
     assert run.store.session(run.session.result.session_id).outcome is Outcome.RUNNING
+
+
+def test_a_fault_during_the_last_ramp_down_ends_as_a_fault_not_completed(
+    session_on_sim: Callable[..., Run], short_profile: Profile
+) -> None:
+    """Found by the fault matrix: the confirmed stop of the final ramp-down returned, and the
+    latched fault was never raised, so the session was recorded as completed."""
+    run = session_on_sim(short_profile, "seed=1&electrode_off=1@19")  # ramp-down: 18..20 s
+    with pytest.raises(SessionStopped) as info:
+        run.run()
+    assert "channel 1" in str(info.value) and "ELECTRODE" in str(info.value)
+    assert run.session.result is not None
+    assert run.session.result.outcome is Outcome.FAULT
+    assert run.device.outputs_off
