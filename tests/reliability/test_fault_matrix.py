@@ -1,0 +1,529 @@
+"""The fault matrix (issue 8, part 2): every fault kind of the simulator crossed with every phase
+of a session, over ``sim://`` in virtual time.
+
+A short two-step profile runs through the session runner (``eacontrol.session.Session``) on a
+fresh simulated device per cell. One fault is injected inside one phase, at a time computed from
+a clean run of the same profile (the *timeline*), through the simulator's own fault layer:
+``sim://`` options and scenario files for the link and device faults, and the application's own
+code (``on_tick`` or a subscriber) for the blocked loop. Every cell must end with
+
+1. the device's outputs at zero no later than one lease plus one check period after the last
+   lease renewal the device received (on the device's clock, watched at every instant the
+   device acts: ``conftest.DeviceWatch``), and at the session's end unless the link was gone;
+2. the outcome of ``EXPECTED`` recorded, with a detail naming the fault (and its channel);
+3. every event the host published in the database, as published, and every step that started
+   recorded as ended;
+4. the session ended (not ``running``) in the record and in the runner.
+
+The matrix (outcome and time to zero per cell) is printed at the end of the pytest run and kept
+in ``docs/reliability.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import serial
+
+from eacontrol.device import connect
+from eacontrol.errors import EAError, LinkLost, SessionStopped, StopNotConfirmed
+from eacontrol.profiles import Profile, loads_profile
+from eacontrol.records import Outcome, RecordStore, SessionSummary
+from eacontrol.session import EventKind, Session, SessionEvent, SessionState
+from eacontrol.transport import Transport
+from simulator.faults import Direction
+from simulator.protocol_sim import Serial as SimSerial
+from simulator.protocol_sim import register_url_handler
+
+from .conftest import DeviceWatch, ReliabilityReport
+
+register_url_handler()
+
+START = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
+LEASE_MS = 500
+SEED = 8
+RAMP_S = 2.0
+
+PROFILE_TOML = """
+schema_version = 1
+name = "Reliability: two short steps on two channels"
+indication = "tests"
+references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
+
+[[channels]]
+channel = 1
+electrodes = ["ST36-L", "ST40-L"]
+
+[[channels]]
+channel = 2
+electrodes = ["ST36-R", "ST40-R"]
+
+[[steps]]
+label = "2 Hz"
+channels = [1, 2]
+mode = "continuous"
+frequency_hz = 2
+phase_width_us = 300
+intensity_mA = 2
+ramp_up_s = 2
+ramp_down_s = 2
+duration_s = 7
+
+[[steps]]
+label = "100 Hz"
+channels = [1, 2]
+mode = "continuous"
+frequency_hz = 100
+phase_width_us = 200
+intensity_mA = 2.5
+ramp_up_s = 2
+ramp_down_s = 2
+duration_s = 7
+"""
+"""Two 7 s steps (2 s ramps, 3 s hold) on channels 1 and 2: every phase of a session, and a
+step boundary, in about 14 s of session time."""
+
+PHASES = ("pre-flight", "ramp", "hold", "transition", "ramp-down")
+LINK_FAULTS = {
+    # kind: (rate per frame, each direction, while the phase lasts; extra scenario keys)
+    "drop": (0.2, ""),
+    "duplicate": (0.3, ""),
+    "corrupt": (0.2, ""),
+    "truncate": (0.2, ""),
+    "delay": (0.3, "delay_ms = 50\n"),
+}
+"""Transient link faults. Drop, corrupt and truncate lose the frame: at 20 % each way a command
+fails all 12 transmissions with probability (1 - 0.8²)^12 ≈ 5e-6, so retransmission absorbs
+them. A 50 ms delay is longer than the host's 40 ms reply timeout: it forces retransmissions and
+late duplicates too. Besides the rate, the first two frames of the phase (each way) are always
+hit, so every link cell injects faults even in the short pre-flight."""
+KINDS = (
+    *LINK_FAULTS,
+    "unplug",
+    "reboot",
+    "electrode off",
+    "compliance",
+    "stuck output",
+    "lease (blocked loop)",
+)
+
+C, F, L, S = Outcome.COMPLETED, Outcome.FAULT, Outcome.LINK_LOST, Outcome.STOP_NOT_CONFIRMED
+EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
+    #                       pre-flight ramp hold transition ramp-down
+    "drop": (C, C, C, C, C),
+    "duplicate": (C, C, C, C, C),
+    "corrupt": (C, C, C, C, C),
+    "truncate": (C, C, C, C, C),
+    "delay": (C, C, C, C, C),
+    "unplug": (L, L, L, L, S),
+    "reboot": (F, F, F, F, F),
+    "electrode off": (F, F, F, F, F),
+    "compliance": (F, F, F, F, F),
+    "stuck output": (F, F, F, F, F),
+    "lease (blocked loop)": (C, F, F, F, F),
+}
+"""The outcome each cell must record. Why, where it is not obvious:
+
+- unplug in the ramp-down: the cable goes while the session's own final STOP waits for the
+  device's confirmation, so the record says the stop was not confirmed (the hard alarm,
+  DESIGN.md §3) rather than only that the link was lost; the device stops by its lease.
+- a blocked loop in pre-flight: nothing stimulates yet, so the lease simply lapses (PROTOCOL.md
+  §3.4: no fault with no output active); the next heartbeat grants a new one and the session
+  runs to its end.
+- electrode off, compliance and stuck output in pre-flight are injected while the first step is
+  being programmed: the device finds them at START (electrode, compliance) or at its next check
+  (stuck output), and the session ends as a fault before anything is delivered for long.
+"""
+
+DETAIL: dict[str, str] = {
+    "electrode off": r"channel 1 .*ELECTRODE",
+    "compliance": r"channel 1 .*COMPLIANCE",
+    "stuck output": r"channel 1 .*STUCK_OUTPUT",
+    "reboot": r"REBOOT",
+    "lease (blocked loop)": r"channel \d .*LEASE",
+}
+"""What the record's detail must name, for the fault outcomes."""
+OUTCOME_DETAIL = {
+    Outcome.COMPLETED: r"every step ran",
+    Outcome.LINK_LOST: r"link lost",
+    Outcome.STOP_NOT_CONFIRMED: r"NOT CONFIRMED.*link failed",
+}
+RAISES: dict[Outcome, type[BaseException] | None] = {
+    C: None,
+    F: SessionStopped,
+    L: LinkLost,
+    S: StopNotConfirmed,
+}
+
+# --- the timeline of a clean run --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Device times (s) of a clean run's milestones: where each phase lies.
+
+    Attributes:
+        begin: the session's record began (pre-flight's checks done, programming next).
+        start: START of each step acknowledged.
+        ramp_down: each step's ramp-down STOP about to be sent.
+        ended: each step's end recorded (confirmed zero, totals read).
+        end: the session ended.
+    """
+
+    begin: float
+    start: tuple[float, float]
+    ramp_down: tuple[float, float]
+    ended: tuple[float, float]
+    end: float
+
+    def window(self, phase: str) -> tuple[float, float]:
+        """Device-time window of a phase, for link faults."""
+        first, last = self.start[0], self.start[-1]
+        return {
+            "pre-flight": (0.0, first),  # from the connection on, until START
+            "ramp": (first, first + RAMP_S),
+            "hold": (first + RAMP_S, self.ramp_down[0]),
+            # the first step's confirmed stop, its totals, programming and START of the next
+            "transition": (self.ended[0] - 0.5, last + 0.5),
+            "ramp-down": (self.ramp_down[-1], self.end),
+        }[phase]
+
+    def instant(self, phase: str) -> float:
+        """Device time inside a phase, for device faults."""
+        first = self.start[0]
+        return {
+            "pre-flight": (self.begin + first) / 2,  # while the first step is programmed
+            "ramp": first + RAMP_S / 2,
+            "hold": (first + RAMP_S + self.ramp_down[0]) / 2,
+            "transition": (self.ended[0] + self.start[1]) / 2,  # between the two steps
+            "ramp-down": self.ramp_down[-1] + RAMP_S / 2,
+        }[phase]
+
+
+def _is(event: SessionEvent, pattern: str) -> bool:
+    return event.kind is EventKind.PROGRESS and re.match(pattern, event.message) is not None
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return loads_profile(PROFILE_TOML)
+
+
+@pytest.fixture(scope="module")
+def timeline(profile: Profile, tmp_path_factory: pytest.TempPathFactory) -> Timeline:
+    """Run the profile once without faults and read where its phases lie."""
+    with Cell.open("", tmp_path_factory.mktemp("timeline"), profile) as cell:
+        cell.session.run()
+        t0 = cell.port.clock.now() - cell.session.t_s  # device time of session time 0
+
+        def times(pattern: str) -> tuple[float, ...]:
+            return tuple(t0 + e.t_s for e in cell.published if _is(e, pattern))
+
+        assert cell.outcome() is Outcome.COMPLETED
+        begin, *_ = times("session started")
+        start, ramp_down, ended = (
+            times(r"step \d/2 .* started"),
+            times(r"step \d: ramping"),
+            times(r"step \d \(.*\) ended"),
+        )
+        assert len(start) == len(ramp_down) == len(ended) == 2
+        return Timeline(begin, start[:2], ramp_down[:2], ended[:2], t0 + cell.session.t_s)
+
+
+# --- one cell ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One session on a fresh simulated device, watched."""
+
+    port: SimSerial
+    watch: DeviceWatch
+    store: RecordStore
+    session: Session
+    published: list[SessionEvent]
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, query: str, tmp_path: Path, profile: Profile) -> Iterator[Cell]:
+        url = f"sim://?channels=2&seed={SEED}&{query}"
+        port = serial.serial_for_url(url)
+        assert isinstance(port, SimSerial)
+        watch = DeviceWatch.install(port)
+        stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS, session_id=0x5E55)
+        store = RecordStore.open(tmp_path / "sessions.sqlite3")
+        session = Session(stim, profile, store=store, port=url, utc_now=lambda: START)
+        cell = cls(port, watch, store, session, [])
+        session.subscribe(cell.published.append)
+        try:
+            yield cell
+        finally:
+            with contextlib.suppress(EAError):  # a lost link or a stop: nothing more to do
+                stim.close(immediate=True)
+            store.close()
+
+    def outcome(self) -> Outcome:
+        assert self.session.session_id is not None
+        return self.store.session(self.session.session_id).outcome
+
+
+def scenario(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text("schema_version = 1\n" + text)
+    return f"scenario={path}"
+
+
+Tick = Callable[[Session], None] | None
+Listener = Callable[[SessionEvent], None] | None
+
+
+def injection(
+    kind: str, phase: str, timeline: Timeline, tmp_path: Path
+) -> tuple[str, Callable[[Cell], tuple[Tick, Listener]] | None]:
+    """The ``sim://`` query of a cell and, for a blocked loop, a builder of the ``on_tick`` or
+    subscriber that blocks."""
+    if kind in LINK_FAULTS:
+        rate, extra = LINK_FAULTS[kind]
+        start_s, stop_s = timeline.window(phase)
+        burst_s = timeline.begin if phase == "pre-flight" else start_s
+        text = (
+            f'[[fault]]\nkind = "{kind}"\nrate = {rate}\nstart_s = {start_s}\n'
+            f"stop_s = {stop_s}\n{extra}"
+            f'[[fault]]\nkind = "{kind}"\nat_s = {burst_s}\ncount = 2\n{extra}'
+        )
+        return scenario(tmp_path, text), None
+    if kind == "lease (blocked loop)":
+        return "", blocked_loop(phase, timeline)
+    at_s = timeline.instant(phase)
+    if kind == "unplug":
+        query = f"unplug_at={at_s}"
+    elif kind == "reboot":
+        query = f"reboot_at={at_s}"
+    elif kind == "electrode off":
+        query = f"electrode_off=1@{at_s}"
+    elif kind == "compliance":
+        # The needle barely in contact: 100 kOhm needs 200 V for 2 mA; the device gives 60 V.
+        event = 'kind = "load"\nchannel = 1\nload = "100k"\n'
+        query = scenario(tmp_path, f"[[event]]\nat_s = {at_s}\n{event}")
+    else:  # stuck output: the output stage drives 1.5 mA DC whatever the firmware does
+        event = 'kind = "stuck_output"\nchannel = 1\ncurrent_uA = 1500\n'
+        query = scenario(tmp_path, f"[[event]]\nat_s = {at_s}\n{event}")
+    return query, None
+
+
+def blocked_loop(phase: str, timeline: Timeline) -> Callable[[Cell], tuple[Tick, Listener]]:
+    """The application hangs for one lease plus one check period, once, inside ``phase``.
+
+    The loop calls the application in ``on_tick`` (ramp, hold) and in its subscribers (every
+    event): in pre-flight when the session starts, at the transition when the second step's
+    START was acknowledged, in the ramp-down when its STOP is about to be sent (the runner's
+    own stop confirmation keeps the lease while the ramp-down runs).
+    """
+    first = timeline.start[0]
+    at_event = {
+        "pre-flight": r"session started",
+        "transition": r"step 2/2 .* started",
+        "ramp-down": r"step 2: ramping down",
+    }
+    at_time = {"ramp": first + RAMP_S / 2, "hold": (first + RAMP_S + timeline.ramp_down[0]) / 2}
+
+    def build(cell: Cell) -> tuple[Tick, Listener]:
+        done: list[float] = []
+
+        def hang() -> None:
+            done.append(cell.port.clock.now())
+            cell.port.clock.sleep(cell.watch.bound_us / 1e6)
+
+        if phase in at_time:
+
+            def tick(session: Session) -> None:
+                if not done and cell.port.clock.now() >= at_time[phase]:  # device time
+                    hang()
+
+            return tick, None
+
+        def listener(event: SessionEvent) -> None:
+            if not done and _is(event, at_event[phase]):
+                hang()
+
+        return None, listener
+
+    return build
+
+
+# --- the matrix -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A cell as it ended: the outcome recorded and the time from the last lease grant to
+    every output at zero (None: no output was ever on)."""
+
+    outcome: Outcome
+    time_to_zero_ms: float | None
+
+
+@pytest.fixture(scope="module")
+def matrix(reliability_report: ReliabilityReport) -> Iterator[dict[tuple[str, str], Measured]]:
+    """The cells as they run; printed as a table at the end of the pytest run."""
+    cells: dict[tuple[str, str], Measured] = {}
+    yield cells
+    if cells:
+        reliability_report.sections["fault matrix (issue 8.2)"] = render(cells)
+
+
+def render(cells: dict[tuple[str, str], Measured]) -> list[str]:
+    """The matrix as a Markdown table: outcome and time to zero per cell."""
+    width = max(len(k) for k in KINDS)
+    head = f"| {'fault':<{width}} | " + " | ".join(f"{p:<27}" for p in PHASES) + " |"
+    lines = [head, "|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|"]
+    for kind in KINDS:
+        row = []
+        for phase in PHASES:
+            m = cells.get((kind, phase))
+            if m is None:
+                text = "(not run)"
+            else:
+                ttz = "—" if m.time_to_zero_ms is None else f"{m.time_to_zero_ms:.0f} ms"
+                text = f"{m.outcome.value} · {ttz}"
+            row.append(f"{text:<27}")
+        lines.append(f"| {kind:<{width}} | " + " | ".join(row) + " |")
+    lines.append(
+        "outcome recorded · time from the device's last lease renewal to every output at zero "
+        "(device clock; bound: lease 500 ms + check 10 ms); —: no output was ever on."
+    )
+    return lines
+
+
+def cells() -> list[Any]:
+    """Every (kind, phase), with readable ids (``reboot-ramp-down``)."""
+    return [
+        pytest.param(kind, phase, id=re.sub(r"[ ()]+", "_", kind).strip("_") + f"-{phase}")
+        for kind in KINDS
+        for phase in PHASES
+    ]
+
+
+def normalised(event: Any) -> tuple[Any, ...]:
+    """An event as the database keeps it (its data through JSON)."""
+    data = json.loads(json.dumps(event.data))
+    return (event.t_s, str(event.kind), event.channel, event.message, data)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a cell's session ended, looked at after the device had a lease to act on its own."""
+
+    record: SessionSummary
+    raised: EAError | None
+    on_at_end: bool
+    time_to_zero_us: int | None
+
+
+def run_to_the_end(cell: Cell, tick: Tick = None) -> Ended:
+    """Run the session, then let one lease and one check period pass with nobody keeping the
+    device (the host let go at the session's end, or lost the link), and look."""
+    raised: EAError | None = None
+    try:
+        cell.session.run(on_tick=tick)
+    except EAError as err:
+        raised = err
+    on_at_end = cell.watch.outputs_on()
+    cell.port.clock.sleep(cell.watch.bound_us / 1e6)
+    cell.watch.observe()
+    sid = cell.session.session_id
+    assert sid is not None, f"no record began ({raised!r})"
+    return Ended(cell.store.session(sid), raised, on_at_end, cell.watch.time_to_zero_us())
+
+
+def check_safe_and_recorded(cell: Cell, ended: Ended) -> None:
+    """Checks 1, 3 and 4 of the module docstring (2, the outcome, is the caller's)."""
+    watch, device, record = cell.watch, cell.port.device, ended.record
+
+    # 1. Outputs at zero within one lease plus one check period of the last renewal, and at
+    #    the session's end whenever its stop could be confirmed.
+    assert not watch.violations, f"output on past the lease: {watch.violations[:3]}"
+    assert device.outputs_off
+    if watch.ever_on:
+        ttz_us = ended.time_to_zero_us
+        assert ttz_us is not None and ttz_us <= watch.bound_us
+    if record.outcome not in (Outcome.LINK_LOST, Outcome.STOP_NOT_CONFIRMED):
+        assert not ended.on_at_end, "the session ended with an output on"
+
+    # 3. Nothing lost: every published event is in the database, as published, and every step
+    #    that started has its end recorded.
+    stored = [normalised(e) for e in cell.store.events(record.id)]
+    assert stored == [normalised(e) for e in cell.published]
+    assert all(step.ended_s is not None for step in cell.store.steps(record.id))
+
+    # 4. Ended, in the record and in the runner.
+    assert record.outcome is not Outcome.RUNNING and record.ended_at is not None
+    assert cell.session.state is SessionState.ENDED
+    assert cell.session.result is not None and cell.session.result.outcome is record.outcome
+
+
+@pytest.mark.parametrize(("kind", "phase"), cells())
+def test_fault_in_phase(
+    kind: str,
+    phase: str,
+    profile: Profile,
+    timeline: Timeline,
+    matrix: dict[tuple[str, str], Measured],
+    tmp_path: Path,
+) -> None:
+    expected = EXPECTED[kind][PHASES.index(phase)]
+    query, blocker = injection(kind, phase, timeline, tmp_path)
+    with Cell.open(query, tmp_path, profile) as cell:
+        tick, listener = blocker(cell) if blocker is not None else (None, None)
+        if listener is not None:
+            cell.session.subscribe(listener)
+        ended = run_to_the_end(cell, tick)
+        record, ttz_us = ended.record, ended.time_to_zero_us
+        counts = None
+        if kind in LINK_FAULTS:
+            layers = [cell.port.bench.link.fault_layer(d) for d in Direction]
+            counts = sum(sum(layer.counts.values()) for layer in layers)
+        matrix[kind, phase] = Measured(record.outcome, None if ttz_us is None else ttz_us / 1000)
+        check_safe_and_recorded(cell, ended)
+        if counts is not None:
+            assert counts >= 2, "the link fault was never injected"
+
+        # 2. The right outcome, named.
+        assert record.outcome is expected, f"{kind} in {phase}: {record.detail}"
+        pattern = DETAIL.get(kind) if expected is Outcome.FAULT else OUTCOME_DETAIL[expected]
+        assert pattern is not None and re.search(pattern, record.detail), record.detail
+        want = RAISES[expected]
+        raised = ended.raised
+        assert isinstance(raised, want) if want is not None else raised is None, repr(raised)
+        if expected is Outcome.COMPLETED:  # the retransmissions absorbed the faults
+            assert not [e for e in cell.published if e.kind is EventKind.FAULT]
+            assert len(cell.store.steps(record.id)) == len(profile.steps)
+
+
+def test_a_reboot_between_steps_with_its_event_lost_is_a_fault(
+    profile: Profile, timeline: Timeline, tmp_path: Path
+) -> None:
+    """Two faults at once, between the steps: the device reboots, and its EVENT REBOOT (the
+    first frame it sends afterwards) is lost on the wire. The next command is answered NAK
+    NO_SESSION, which must end the session as the reboot it is (a fault), not as an error
+    (found by this test; fixed in bb265b0)."""
+    at_s = timeline.instant("transition")
+    text = (
+        f'[[event]]\nat_s = {at_s}\nkind = "reboot"\n'
+        f'[[fault]]\nkind = "drop"\ndirection = "to_host"\nat_s = {at_s}\ncount = 1\n'
+    )
+    with Cell.open(scenario(tmp_path, text), tmp_path, profile) as cell:
+        ended = run_to_the_end(cell)
+        check_safe_and_recorded(cell, ended)
+        record = ended.record
+        assert record.outcome is Outcome.FAULT, record.detail
+        assert "REBOOT" in record.detail
+        assert isinstance(ended.raised, SessionStopped)
