@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import sysconfig
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,3 +259,21 @@ def _no_user_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("EACONTROL_DB", raising=False)
     monkeypatch.delenv("EACONTROL_PROFILES", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def bench_device() -> Iterator[str]:
+    """A simulated device in real time behind a pty (``python -m simulator --pty``): to eactl
+    it is a real serial port. Yields the pty's path."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--pty", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)

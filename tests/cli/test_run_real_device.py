@@ -7,8 +7,7 @@ virtual time, no SIMULATED DEVICE banner), so this is the path a clinic's unit t
 from __future__ import annotations
 
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,34 +17,26 @@ from eacontrol.records import Outcome, RecordStore
 TIMEOUT_s = 60
 
 
-@pytest.fixture
-def device_pty() -> Iterator[str]:
-    """A simulated device in real time behind a pty; yields the pty's path."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.communicate(timeout=TIMEOUT_s)
-
-
 def test_run_yes_on_a_real_port_completes_a_short_profile(
     console_script: Path,
     profile_file: Callable[[str, str], Path],
     two_channel_profile: Callable[..., str],
-    device_pty: str,
+    bench_device: str,
     tmp_path: Path,
 ) -> None:
     profile = profile_file("six_s.toml", two_channel_profile("six seconds", {"duration_s": 6}))
     db = tmp_path / "s.sqlite3"
     done = subprocess.run(
-        [str(console_script), "run", str(profile), "--port", device_pty, "--yes", "--db", str(db)],
+        [
+            str(console_script),
+            "run",
+            str(profile),
+            "--port",
+            bench_device,
+            "--yes",
+            "--db",
+            str(db),
+        ],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_s,
@@ -57,7 +48,7 @@ def test_run_yes_on_a_real_port_completes_a_short_profile(
     with RecordStore.open(db) as store:
         (session,) = store.sessions()
         assert session.outcome is Outcome.COMPLETED
-        assert session.meta.port == device_pty and not session.meta.simulated
+        assert session.meta.port == bench_device and not session.meta.simulated
         totals = {t.channel: t for t in store.totals(session.id)}
     assert set(totals) == {1, 2}
     for channel in totals.values():

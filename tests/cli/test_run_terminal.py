@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -212,23 +211,6 @@ def test_ctrl_c_without_a_terminal_stops_confirmed(
     assert "session 1 ended: stopped: interrupted (Ctrl-C)" in out
     with RecordStore.open(db) as store:
         assert store.sessions()[0].outcome is Outcome.STOPPED
-
-
-@pytest.fixture
-def bench_device() -> Iterator[str]:
-    """A device in real time behind a pty: the path of a "real" serial port."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    try:
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.communicate(timeout=TIMEOUT_s)
 
 
 def test_a_real_device_needs_the_operators_yes(
