@@ -25,7 +25,7 @@ from firmware_protocol import GetStatus, Status, decode_frame, encode_frame
 __all__ = ["WIRE_BAUD", "exchange", "measure"]
 
 WIRE_BAUD = 115200
-"""The line rate a UART bridge would run at (PROTOCOL.md; ``eacontrol.transport``)."""
+"""The line rate a UART bridge would run at (PROTOCOL.md; ``eacontrol.link.transport``)."""
 
 _TIMEOUT_s = 2.0
 

@@ -17,8 +17,8 @@ import simulator  # noqa: F401  (importing it registers sim:// with pyserial)
 from benchmarks.figure import Figure, median
 from benchmarks.stack import BASE_PROFILE, record_store, six_channel_profile
 from eacontrol.device import connect
+from eacontrol.link import Transport
 from eacontrol.session import Session
-from eacontrol.transport import Transport
 
 __all__ = ["GOAL_X", "measure", "one_session"]
 

@@ -16,7 +16,7 @@ import simulator  # noqa: F401  (importing it registers sim:// with pyserial)
 from benchmarks.figure import Figure, median
 from benchmarks.stack import six_channel_profile
 from eacontrol.device import connect
-from eacontrol.transport import Transport
+from eacontrol.link import Transport
 from firmware_protocol import Heartbeat, Stop, StopMode, encode_frame
 from simulator.firmware import Device
 from simulator.protocol_sim import Serial as SimSerial

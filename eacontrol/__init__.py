@@ -26,16 +26,28 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from eacontrol.clock import Clock, RealClock
-    from eacontrol.device import connect
+    from eacontrol.device import (
+        ChannelDose,
+        ChannelReport,
+        DeviceEvent,
+        DeviceInfo,
+        DeviceStatus,
+        PortInfo,
+        Stimulator,
+        connect,
+        find_ports,
+    )
+    from eacontrol.device.program import ChannelProgram
     from eacontrol.errors import (
         DeviceError,
         DeviceFault,
         DeviceNak,
         EAError,
+        Finding,
         IdentityMismatch,
         IncompatibleDevice,
         InvalidNeedleSite,
+        Layer,
         LinkError,
         LinkLost,
         LinkTimeout,
@@ -50,14 +62,12 @@ if TYPE_CHECKING:
         RecordError,
         SessionError,
         SessionStopped,
+        Severity,
         StopNotConfirmed,
         UnknownAcupoint,
         UnknownSession,
     )
-    from eacontrol.events import DeviceEvent
-    from eacontrol.findings import Finding, Layer, Severity
-    from eacontrol.identity import DeviceInfo
-    from eacontrol.ports import PortInfo, find_ports
+    from eacontrol.link import Clock, RealClock
     from eacontrol.profiles import (
         PatientContext,
         Profile,
@@ -66,34 +76,31 @@ if TYPE_CHECKING:
         load_profile,
         validate_file,
     )
-    from eacontrol.program import ChannelProgram
     from eacontrol.records import RecordStore
-    from eacontrol.status import ChannelDose, ChannelReport, DeviceStatus
-    from eacontrol.stimulator import Stimulator
 
 _HOMES = {
-    "Clock": "eacontrol.clock",
-    "RealClock": "eacontrol.clock",
-    "connect": "eacontrol.device",
-    "DeviceEvent": "eacontrol.events",
-    "Finding": "eacontrol.findings",
-    "Layer": "eacontrol.findings",
-    "Severity": "eacontrol.findings",
-    "DeviceInfo": "eacontrol.identity",
-    "PortInfo": "eacontrol.ports",
-    "find_ports": "eacontrol.ports",
+    "Clock": "eacontrol.link.clock",
+    "RealClock": "eacontrol.link.clock",
+    "connect": "eacontrol.device.connection",
+    "DeviceEvent": "eacontrol.device.events",
+    "Finding": "eacontrol.errors",
+    "Layer": "eacontrol.errors",
+    "Severity": "eacontrol.errors",
+    "DeviceInfo": "eacontrol.device.identity",
+    "PortInfo": "eacontrol.device.ports",
+    "find_ports": "eacontrol.device.ports",
     "PatientContext": "eacontrol.profiles",
     "Profile": "eacontrol.profiles",
     "SitePolicy": "eacontrol.profiles",
     "check_profile": "eacontrol.profiles",
     "load_profile": "eacontrol.profiles",
     "validate_file": "eacontrol.profiles",
-    "ChannelProgram": "eacontrol.program",
+    "ChannelProgram": "eacontrol.device.program",
     "RecordStore": "eacontrol.records",
-    "ChannelDose": "eacontrol.status",
-    "ChannelReport": "eacontrol.status",
-    "DeviceStatus": "eacontrol.status",
-    "Stimulator": "eacontrol.stimulator",
+    "ChannelDose": "eacontrol.device.status",
+    "ChannelReport": "eacontrol.device.status",
+    "DeviceStatus": "eacontrol.device.status",
+    "Stimulator": "eacontrol.device.stimulator",
 }
 _ERRORS = (
     "DeviceError",

@@ -5,7 +5,7 @@ parser and sets ``handler`` (a function of the parsed arguments returning an exi
 
 Building the parser must stay cheap, so that ``eactl --help`` starts at once (issue 8): at
 module level a command module imports only the standard library, the other light ``eacontrol.cli``
-modules, ``eacontrol.errors``, ``eacontrol.findings`` and ``eacontrol.clock``. The profiles
+modules, ``eacontrol.errors``, ``eacontrol.errors`` and ``eacontrol.link.clock``. The profiles
 (pydantic, numpy), the records (sqlite3), the session runner, the device and pyserial are
 imported inside the handler that uses them, and names needed only in annotations under
 ``TYPE_CHECKING``. ``tests/cli/test_startup.py`` checks this.

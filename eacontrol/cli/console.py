@@ -19,10 +19,10 @@ from typing import TextIO
 
 from eacontrol.cli.keys import Action, Command, Terminal
 from eacontrol.cli.liveview import Screen, render
-from eacontrol.clock import Clock
+from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
+from eacontrol.link import Clock
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
-from eacontrol.status import DeviceStatus
 
 __all__ = ["LiveConsole", "STEP_mA"]
 

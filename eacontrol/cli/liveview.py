@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER
+from eacontrol.device import DeviceStatus
 from eacontrol.session import Progress, SessionEvent, SessionPlan
-from eacontrol.status import DeviceStatus
 
 __all__ = ["BAR_WIDTH", "KEY_HELP", "Screen", "progress_bar", "remaining_s", "render"]
 

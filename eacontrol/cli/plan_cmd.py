@@ -19,7 +19,7 @@ from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_fr
 
 if TYPE_CHECKING:
     from eacontrol.cli.wireplan import PlannedCommand
-    from eacontrol.identity import DeviceInfo
+    from eacontrol.device import DeviceInfo
     from eacontrol.profiles import Profile
     from eacontrol.session import SessionPlan
 
@@ -104,8 +104,8 @@ def _totals(profile: Profile, commands: list[PlannedCommand]) -> list[str]:
 def _plan(args: argparse.Namespace) -> int:
     from eacontrol.cli.wireplan import session_commands
     from eacontrol.device import connect
+    from eacontrol.device.program import ProgramChecker
     from eacontrol.profiles import LimitStack, validate_file
-    from eacontrol.program import ProgramChecker
     from eacontrol.session import SessionPlan
 
     layers = layers_from(args)

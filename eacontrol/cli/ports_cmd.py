@@ -1,7 +1,7 @@
 """``eactl ports``: the serial ports present, with USB VID:PID, serial number and description.
 
 A device is best pinned by its USB serial number: paths renumber when it is re-plugged
-(``eacontrol.ports``).
+(``eacontrol.device.ports``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import render_table
 
 if TYPE_CHECKING:
-    from eacontrol.ports import PortInfo
+    from eacontrol.device import PortInfo
 
 __all__ = ["register"]
 
 
 def find_ports() -> list[PortInfo]:
-    """Every serial port present now (``eacontrol.ports.find_ports``, which loads pyserial)."""
-    from eacontrol.ports import find_ports as find
+    """Every serial port present now (``eacontrol.device.find_ports``, which loads pyserial)."""
+    from eacontrol.device import find_ports as find
 
     return find()
 

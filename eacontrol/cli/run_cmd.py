@@ -23,7 +23,6 @@ from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.records_cmd import add_db_option
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
-from eacontrol.clock import RealClock
 from eacontrol.errors import SessionStopped
 
 if TYPE_CHECKING:
@@ -92,6 +91,7 @@ def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) ->
 def _run(args: argparse.Namespace) -> int:
     from eacontrol.cli.console import LiveConsole
     from eacontrol.device import connect
+    from eacontrol.link import RealClock
     from eacontrol.profiles import load_profile
     from eacontrol.records import Outcome, RecordStore
     from eacontrol.session import Session

@@ -15,7 +15,7 @@ from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import count_text
 
 if TYPE_CHECKING:
-    from eacontrol.findings import Finding
+    from eacontrol.errors import Finding
     from eacontrol.profiles import Validation
 
 __all__ = ["finding_record", "register", "summary_line"]

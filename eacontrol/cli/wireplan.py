@@ -19,7 +19,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from eacontrol.program import ProgramChecker
+from eacontrol.device.program import ProgramChecker
 from eacontrol.session import PlannedStep, SessionPlan
 from firmware_protocol import (
     MAX_CHANNELS,

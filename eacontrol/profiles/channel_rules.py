@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from eacontrol.findings import Finding, Layer, Severity
-from eacontrol.placement import IMPLANT_SOURCE, PREGNANCY_POINTS, PREGNANCY_SOURCE, check_pair
+from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.layers import LimitStack, Quantity
 from eacontrol.profiles.models import Channel
 from eacontrol.profiles.rules import against
+from eacontrol.safety.placement import (
+    IMPLANT_SOURCE,
+    PREGNANCY_POINTS,
+    PREGNANCY_SOURCE,
+    check_pair,
+)
 
 __all__ = ["channel_findings", "patient_findings"]
 

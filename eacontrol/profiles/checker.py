@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from eacontrol.findings import Finding
-from eacontrol.limits import STANDARD, DeviceLimits, StandardLimits
+from eacontrol.errors import Finding
 from eacontrol.profiles.channel_rules import channel_findings, patient_findings
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.layers import LimitStack
@@ -34,6 +33,7 @@ from eacontrol.profiles.rules import (
 )
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import Step
+from eacontrol.safety.limits import STANDARD, DeviceLimits, StandardLimits
 
 __all__ = ["check_parts", "check_profile"]
 

@@ -26,9 +26,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, PlainValidator, StrictBool, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from eacontrol.acupoints import lookup
-from eacontrol.errors import ProfileError, ProfileSyntaxError, UnknownAcupoint
-from eacontrol.findings import Finding, Layer, Severity
+from eacontrol.anatomy.acupoints import lookup
+from eacontrol.errors import (
+    Finding,
+    Layer,
+    ProfileError,
+    ProfileSyntaxError,
+    Severity,
+    UnknownAcupoint,
+)
 from eacontrol.profiles.document import Vocabulary, read
 from eacontrol.profiles.fields import MODEL_CONFIG, ChannelNumber, Milliamps, Positive, Text
 
@@ -57,8 +63,8 @@ def _code(value: object) -> str:
 PointCode = Annotated[
     str, PlainValidator(_code), WithJsonSchema({"type": "string", "description": "WHO code"})
 ]
-"""An acupoint code (any spelling :func:`eacontrol.acupoints.lookup` takes), stored as WHO writes
-it (``ub23`` becomes ``BL23``)."""
+"""An acupoint code (any spelling :func:`eacontrol.anatomy.acupoints.lookup` takes), stored as
+WHO writes it (``ub23`` becomes ``BL23``)."""
 
 
 class SitePolicy(BaseModel):
@@ -146,7 +152,8 @@ class PatientContext(BaseModel):
     Attributes:
         pacemaker: an implanted pacemaker: electrical stimulation is refused.
         icd: an implanted cardioverter-defibrillator: electrical stimulation is refused.
-        pregnant: the pregnancy points (``eacontrol.placement.PREGNANCY_POINTS``) are refused.
+        pregnant: the pregnancy points (``eacontrol.safety.placement.PREGNANCY_POINTS``) are
+            refused.
         pregnancy_overrides: recorded overrides, one per point allowed despite pregnancy.
         calibrated_max_mA: the patient's calibrated maximum by channel number (1-based).
     """

@@ -19,7 +19,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from eacontrol.findings import Finding, Layer, Severity
+from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.sourcemap import SourceMap
 
 __all__ = ["Format", "Parsed", "Vocabulary", "parse", "path_of", "read", "schema_findings"]

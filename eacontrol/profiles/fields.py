@@ -7,7 +7,7 @@ Integers are accepted for floats (``intensity_mA = 5``).
 The bounds here are physical, not clinical: far outside every limit layer (20 mA, 50-1000 µs,
 1-200 Hz, 1-10 s dwells, 60 min), they reject only values that can be nothing but a typo or a
 unit error (``frequency_hz = 2e6``, a dwell shorter than the wire's 1 ms) and keep the dose
-arithmetic finite. The limit table lives in :mod:`eacontrol.limits` and is applied by the
+arithmetic finite. The limit table lives in :mod:`eacontrol.safety.limits` and is applied by the
 checker, so that a refusal names its layer and source.
 """
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from eacontrol.findings import Layer
-from eacontrol.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
+from eacontrol.errors import Layer
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.steps import ChannelParams
+from eacontrol.safety.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
 
 __all__ = ["DEVICE_SOURCE", "Bound", "LimitStack", "Quantity"]
 

@@ -18,9 +18,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from eacontrol.errors import ProfileError, ProfileRefused, ProfileSyntaxError
-from eacontrol.findings import Finding, Layer, Severity
-from eacontrol.limits import DeviceLimits
+from eacontrol.errors import (
+    Finding,
+    Layer,
+    ProfileError,
+    ProfileRefused,
+    ProfileSyntaxError,
+    Severity,
+)
 from eacontrol.profiles.checker import check_parts, check_profile
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.document import Format, Vocabulary, read
@@ -36,6 +41,7 @@ from eacontrol.profiles.models import (
 )
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import ContinuousStep, DenseDisperseStep, IntermittentStep
+from eacontrol.safety.limits import DeviceLimits
 
 __all__ = [
     "STORED_PACKAGE",

@@ -26,10 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from eacontrol.acupoints import NeedleSite, parse_site
-from eacontrol.errors import InvalidNeedleSite, UnknownAcupoint
-from eacontrol.findings import Finding, Layer, Severity
-from eacontrol.limits import DEFAULT_PROFILE_CEILING_mA, DEFAULT_SESSION_s
+from eacontrol.anatomy.acupoints import NeedleSite, parse_site
+from eacontrol.errors import Finding, InvalidNeedleSite, Layer, Severity, UnknownAcupoint
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
@@ -39,6 +37,7 @@ from eacontrol.profiles.fields import (
     Text,
 )
 from eacontrol.profiles.steps import ChannelParams, Step
+from eacontrol.safety.limits import DEFAULT_PROFILE_CEILING_mA, DEFAULT_SESSION_s
 
 __all__ = [
     "SCHEMA_SOURCE",

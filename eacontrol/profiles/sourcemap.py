@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from eacontrol.findings import Finding
+from eacontrol.errors import Finding
 
 __all__ = ["SourceMap"]
 

@@ -14,6 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from eacontrol.device.program import ChannelProgram, ModeName, ShapeName
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
@@ -29,7 +30,6 @@ from eacontrol.profiles.fields import (
     StimulationMode,
     Text,
 )
-from eacontrol.program import ChannelProgram, ModeName, ShapeName
 
 __all__ = [
     "ChannelParams",
@@ -79,7 +79,7 @@ class ChannelParams:
     """Everything the session runner programs into one channel for one step, in API units.
 
     Fields a mode does not use are None (half b and the dwells outside dense-disperse,
-    ``on_s``/``off_s`` outside intermittent), as in ``eacontrol.program.ChannelProgram``; the
+    ``on_s``/``off_s`` outside intermittent), as in ``eacontrol.device.program.ChannelProgram``; the
     device layer writes them as 0 on the wire (PROTOCOL.md §3.8). ``mode`` and ``shape`` member
     names match ``firmware_protocol.codes.Mode`` and ``Shape``. Wire conversion is the device
     layer's job (``firmware_protocol.units``), not this class's.

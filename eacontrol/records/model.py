@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
+from eacontrol.errors import Layer, ParameterError
 from eacontrol.records.owner import ProcessOwner
 from firmware_protocol import units
 
@@ -217,7 +216,7 @@ class Sample:
 
 
 class DoseReading(Protocol):
-    """What :meth:`ChannelTotals.from_dose` reads (``eacontrol.status.ChannelDose``)."""
+    """What :meth:`ChannelTotals.from_dose` reads (``eacontrol.device.status.ChannelDose``)."""
 
     @property
     def pulses_a(self) -> int: ...
@@ -297,7 +296,7 @@ class ChannelTotals:
         """Convert the device's DOSE (charges in nC) to totals (µC).
 
         Args:
-            dose: the DOSE reading (``eacontrol.status.ChannelDose``).
+            dose: the DOSE reading (``eacontrol.device.status.ChannelDose``).
             channel: the channel number from 1 (the wire's index + 1).
             step_index: the step the totals belong to.
 

@@ -15,8 +15,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 # pydantic reads TypedDicts on Python < 3.12 only from typing_extensions (a pydantic dependency).
 from typing_extensions import TypedDict
 
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
+from eacontrol.errors import Layer, ParameterError
 
 __all__ = [
     "Needle",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Literal, TypedDict
 
-from eacontrol.acupoints import parse_site
+from eacontrol.anatomy.acupoints import parse_site
 from eacontrol.errors import EAError, RecordError
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord

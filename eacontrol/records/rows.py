@@ -8,8 +8,7 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
+from eacontrol.errors import Layer, ParameterError
 from eacontrol.records.model import (
     ChannelTotals,
     EventRecord,

@@ -23,8 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from eacontrol.errors import ParameterError, RecordError, UnknownSession
-from eacontrol.findings import Layer
+from eacontrol.errors import Layer, ParameterError, RecordError, UnknownSession
 from eacontrol.records import recovery, rows
 from eacontrol.records.connection import open_checked, open_read_only, write_transaction
 from eacontrol.records.model import (

@@ -2,7 +2,7 @@
 
 An operator change moves a channel's target by at most 0.5 mA, at least 1 s after the previous
 change of that channel (Cummings 2011, BMAS: motor responses begin at 0.5-0.9 mA, so the
-operator steps in half-milliamperes, slowly; ``eacontrol.limits.STANDARD``), never above the
+operator steps in half-milliamperes, slowly; ``eacontrol.safety.limits.STANDARD``), never above the
 step's effective ceiling (the lowest of the profile, device, site and patient layers) and never
 below zero. A request that breaks a rule is refused with ``ParameterError`` naming the layer and
 its source; nothing is clamped. The device then slews to the new target at 0.5 mA/s.
@@ -20,10 +20,9 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from eacontrol.bounds import check_number, to_wire
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
-from eacontrol.limits import SOURCES, STANDARD, StandardLimits
+from eacontrol.errors import Layer, ParameterError
+from eacontrol.safety.bounds import check_number, to_wire
+from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
 from firmware_protocol import units
 

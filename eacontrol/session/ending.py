@@ -25,9 +25,9 @@ import enum
 import logging
 from dataclasses import dataclass
 
+from eacontrol.device import Stimulator
 from eacontrol.errors import DeviceFault, LinkLost, RecordError, StopNotConfirmed
 from eacontrol.records import Outcome, SessionSummary
-from eacontrol.stimulator import Stimulator
 
 __all__ = ["Ending", "SessionResult", "StopKind", "confirm_stop", "ending_for", "fault_text"]
 

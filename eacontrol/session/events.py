@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eacontrol.events import DeviceEvent
+from eacontrol.device import DeviceEvent
 from eacontrol.records import EventRecord
 from firmware_protocol import EventCode
 

@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eacontrol.findings import Layer
+from eacontrol.device.program import ChannelProgram
+from eacontrol.errors import Layer
 from eacontrol.profiles import ChannelParams, LimitStack, Profile, Quantity
-from eacontrol.program import ChannelProgram
 
 __all__ = ["Ceiling", "PlannedChannel", "PlannedStep", "SessionPlan", "effective_ceiling"]
 

@@ -12,13 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from eacontrol import __version__
-from eacontrol.errors import IdentityMismatch, ProfileRefused, RecordError, SessionError
-from eacontrol.findings import Finding, Severity
+from eacontrol.device import Stimulator
+from eacontrol.errors import (
+    Finding,
+    IdentityMismatch,
+    ProfileRefused,
+    RecordError,
+    SessionError,
+    Severity,
+)
 from eacontrol.profiles import LimitStack, PatientContext, Profile, SitePolicy, check_profile
 from eacontrol.records import RecordStore, SessionMeta
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
-from eacontrol.stimulator import Stimulator
 
 __all__ = ["Identity", "preflight", "session_meta"]
 

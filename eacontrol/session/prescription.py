@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from eacontrol.findings import Finding, Severity
+from eacontrol.errors import Finding, Severity
 from eacontrol.profiles import PatientContext, Profile, dumps_json
 from eacontrol.session.plan import PlannedStep, SessionPlan
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from eacontrol.device import ChannelDose, DeviceStatus
 from eacontrol.errors import EAError
 from eacontrol.records import (
     ChannelTotals,
@@ -25,7 +26,6 @@ from eacontrol.records import (
     StepRecord,
 )
 from eacontrol.session.events import SessionEvent
-from eacontrol.status import ChannelDose, DeviceStatus
 
 __all__ = ["SessionRecorder"]
 

@@ -23,20 +23,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from eacontrol.bounds import check_number
+from eacontrol.device import DeviceEvent, Stimulator
 from eacontrol.errors import (
     DeviceFault,
     EAError,
+    Layer,
     ParameterError,
     RecordError,
     SessionError,
     SessionStopped,
     StopNotConfirmed,
 )
-from eacontrol.events import DeviceEvent
-from eacontrol.findings import Layer
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import Outcome, RecordStore
+from eacontrol.safety.bounds import check_number
 from eacontrol.session.control import Action, LiveControl, Request
 from eacontrol.session.ending import SessionResult, confirm_stop, ending_for
 from eacontrol.session.events import (
@@ -51,7 +51,6 @@ from eacontrol.session.preflight import Identity, preflight, session_meta
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import Progress, SessionState
 from eacontrol.session.steps import StepRunner
-from eacontrol.stimulator import Stimulator
 
 __all__ = ["Session", "Tick"]
 

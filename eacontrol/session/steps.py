@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from eacontrol.device import Stimulator
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Action, LiveControl, Request
 from eacontrol.session.ending import StopKind
@@ -20,7 +21,6 @@ from eacontrol.session.events import EventKind
 from eacontrol.session.plan import PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
-from eacontrol.stimulator import Stimulator
 
 __all__ = ["Emit", "StepRunner"]
 

@@ -21,6 +21,7 @@ from eacontrol.cli.exitcodes import (
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
+    Finding,
     IncompatibleDevice,
     InvalidNeedleSite,
     LinkLost,
@@ -34,10 +35,10 @@ from eacontrol.errors import (
     RecordError,
     SessionError,
     SessionStopped,
+    Severity,
     StopNotConfirmed,
     UnknownAcupoint,
 )
-from eacontrol.findings import Finding, Severity
 from eacontrol.records import UnknownSession
 
 Run = Callable[..., Any]
@@ -168,8 +169,8 @@ def test_ctrl_c_outside_a_session_exits_130(eactl: Run, monkeypatch: pytest.Monk
 
 
 def _log_and_list() -> list[object]:
-    logging.getLogger("eacontrol.ports").info("scanning ports")
-    logging.getLogger("eacontrol.ports").debug("asking the OS")
+    logging.getLogger("eacontrol.device.ports").info("scanning ports")
+    logging.getLogger("eacontrol.device.ports").debug("asking the OS")
     return []
 
 
@@ -186,8 +187,8 @@ def test_verbosity_levels_log_to_stderr(
     monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", _log_and_list)
     result = eactl(*flags, "ports")
     assert result.code == 0
-    assert ("INFO eacontrol.ports: scanning ports" in result.err) is info
-    assert ("DEBUG eacontrol.ports: asking the OS" in result.err) is debug
+    assert ("INFO eacontrol.device.ports: scanning ports" in result.err) is info
+    assert ("DEBUG eacontrol.device.ports: asking the OS" in result.err) is debug
     assert "scanning" not in result.out
 
 

@@ -11,10 +11,10 @@ import pytest
 from eacontrol.cli.console import LiveConsole
 from eacontrol.cli.keys import Action, Command
 from eacontrol.cli.liveview import KEY_HELP, Screen, progress_bar, remaining_s, render
+from eacontrol.device import ChannelReport, DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.profiles import load_profile
 from eacontrol.session import EventKind, Progress, SessionEvent, SessionPlan, SessionState
-from eacontrol.status import ChannelReport, DeviceStatus
 from firmware_protocol import ChannelState
 
 PLAN = SessionPlan.build(load_profile("research_template"))  # 2 steps of 600 s on channel 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from eacontrol.ports import PortInfo
+from eacontrol.device import PortInfo
 
 Run = Callable[..., Any]
 

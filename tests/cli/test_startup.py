@@ -23,7 +23,6 @@ HEAVY = (
     "eacontrol.records",
     "eacontrol.session",
     "eacontrol.device",
-    "eacontrol.stimulator",
     "eacontrol.link",
 )
 """Modules (with their submodules) that only a command's handler may import."""

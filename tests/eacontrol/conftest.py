@@ -16,7 +16,7 @@ import pytest
 import serial
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.transport import Transport
+from eacontrol.link import Transport
 from firmware_protocol import (
     SCHEMA_HASH,
     Ack,

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eacontrol
-from eacontrol import acupoints
-from eacontrol.acupoints import (
+from eacontrol.anatomy import acupoints
+from eacontrol.anatomy.acupoints import (
     ALIASES,
     MERIDIAN_COUNTS,
     NeedleSite,
@@ -448,7 +448,7 @@ def test_needle_site_checks_its_side() -> None:
 
 
 def test_data_file_is_package_data_with_its_sources() -> None:
-    data = resources.files("eacontrol.data").joinpath("acupoints.csv")
+    data = resources.files("eacontrol.anatomy.data").joinpath("acupoints.csv")
     assert data.is_file()
     header = data.read_text(encoding="utf-8")
     assert "WHO Standard Acupuncture Point Locations in the Western Pacific Region" in header
@@ -474,7 +474,7 @@ def test_registry_loads_from_a_zip_through_importlib_resources(tmp_path: Path) -
     script = (
         "import sys, zipimport\n"
         f"sys.path.insert(0, {str(archive)!r})\n"
-        "import eacontrol.acupoints as a\n"
+        "import eacontrol.anatomy.acupoints as a\n"
         "assert isinstance(a.__spec__.loader, zipimport.zipimporter), a.__spec__\n"
         "print(len(a.all_points()), a.lookup('ub 23').code, a.parse_site('GV20'))\n"
     )
@@ -491,7 +491,11 @@ def test_registry_loads_from_a_zip_through_importlib_resources(tmp_path: Path) -
 
 
 def bundled_text() -> str:
-    return resources.files("eacontrol.data").joinpath("acupoints.csv").read_text(encoding="utf-8")
+    return (
+        resources.files("eacontrol.anatomy.data")
+        .joinpath("acupoints.csv")
+        .read_text(encoding="utf-8")
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import serial
 
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -19,7 +20,6 @@ from eacontrol.errors import (
     ReadbackMismatch,
 )
 from eacontrol.link import LEASE_PERIODS_TO_LOSS
-from eacontrol.program import ChannelProgram
 from firmware_protocol import (
     SCHEMA_HASH,
     Ack,

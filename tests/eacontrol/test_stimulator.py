@@ -13,6 +13,7 @@ from pytest_mock import MockerFixture
 from serial.tools.list_ports_common import ListPortInfo
 
 from eacontrol.device import Stimulator, connect
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -20,7 +21,6 @@ from eacontrol.errors import (
     ParameterError,
     PortNotFound,
 )
-from eacontrol.program import ChannelProgram
 from firmware_protocol import ChannelState, Message, Mode, MsgType, program_crc
 from simulator.clock import VirtualClock
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import DeviceFault, LinkLost, StopNotConfirmed
 from eacontrol.link import LEASE_PERIODS_TO_LOSS
-from eacontrol.program import ChannelProgram
 from firmware_protocol import ChannelState, EventCode
 from simulator.faults import Direction, FaultKind
 

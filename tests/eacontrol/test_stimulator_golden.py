@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from eacontrol.program import ChannelProgram
+from eacontrol.device.program import ChannelProgram
 from firmware_protocol import Mode, Shape
 
 from .conftest import Sim

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from eacontrol.clock import RealClock
 from eacontrol.device import connect
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import PortBusy
-from eacontrol.program import ChannelProgram
-from eacontrol.transport import Transport
+from eacontrol.link import RealClock, Transport
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
 

@@ -13,9 +13,9 @@ import serial
 from pytest_mock import MockerFixture
 from serial.tools.list_ports_common import ListPortInfo
 
+from eacontrol.device import PortInfo, find_ports, resolve_port
 from eacontrol.errors import LinkError, LinkLost, PortAmbiguous, PortBusy, PortNotFound
-from eacontrol.ports import PortInfo, find_ports, resolve_port
-from eacontrol.transport import SIMULATOR_HANDLER_PACKAGE, Transport
+from eacontrol.link import SIMULATOR_HANDLER_PACKAGE, Transport
 
 
 class FakeSerial:

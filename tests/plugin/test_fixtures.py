@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eacontrol.device import Stimulator
-from eacontrol.pytest_plugin import simulator_url
+from eacontrol.testing.plugin import simulator_url
 
 pytestmark = pytest.mark.ea_simulator(channels=3, seed=11)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from eacontrol import errors
-from eacontrol.findings import Layer, Severity
+from eacontrol.errors import Layer, Severity
 from eacontrol.profiles import load_profile, validate_file
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 
-from eacontrol.errors import ProfileError, ProfileRefused, ProfileSyntaxError
-from eacontrol.findings import Finding, Layer, Severity
-from eacontrol.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
+from eacontrol.errors import (
+    Finding,
+    Layer,
+    ProfileError,
+    ProfileRefused,
+    ProfileSyntaxError,
+    Severity,
+)
 from eacontrol.profiles import (
     Bound,
     LimitStack,
@@ -26,6 +31,7 @@ from eacontrol.profiles import (
     load_site_policy,
 )
 from eacontrol.profiles.layers import DEVICE_SOURCE
+from eacontrol.safety.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
 
 DataMaker = Callable[..., dict[str, Any]]
 ProfileMaker = Callable[..., Profile]

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from eacontrol.findings import Severity
+from eacontrol.errors import Severity
 from eacontrol.profiles import (
     STORED_PACKAGE,
     StimulationMode,

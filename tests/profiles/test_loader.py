@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eacontrol.errors import ProfileError, ProfileRefused, ProfileSyntaxError
-from eacontrol.findings import Layer, Severity
+from eacontrol.errors import Layer, ProfileError, ProfileRefused, ProfileSyntaxError, Severity
 from eacontrol.profiles import (
     SourceMap,
     dumps_json,

@@ -1,12 +1,12 @@
-"""Placement rules on the two needles of a channel (eacontrol.placement)."""
+"""Placement rules on the two needles of a channel (eacontrol.safety.placement)."""
 
 from __future__ import annotations
 
 import pytest
 
-from eacontrol.acupoints import parse_site
-from eacontrol.findings import Severity
-from eacontrol.placement import (
+from eacontrol.anatomy.acupoints import parse_site
+from eacontrol.errors import Severity
+from eacontrol.safety.placement import (
     PREGNANCY_POINTS,
     RULE_SOURCES,
     PlacementRule,

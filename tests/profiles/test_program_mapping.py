@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from eacontrol.limits import DeviceLimits
+from eacontrol.device.program import ProgramChecker
 from eacontrol.profiles import ChannelParams, load_profile, stored_profile_names
-from eacontrol.program import ProgramChecker
+from eacontrol.safety.limits import DeviceLimits
 from firmware_protocol import Mode, SetProgram, Shape
 
 DEVICE = DeviceLimits(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from eacontrol.device import ChannelDose
 from eacontrol.errors import ParameterError, RecordError
 from eacontrol.records import (
     ChannelTotals,
@@ -23,7 +24,6 @@ from eacontrol.records import (
     StepRecord,
     UnknownSession,
 )
-from eacontrol.status import ChannelDose
 
 MakeMeta = Callable[..., SessionMeta]
 

@@ -35,10 +35,10 @@ import serial
 
 from eacontrol.device import connect
 from eacontrol.errors import EAError, LinkLost, SessionStopped, StopNotConfirmed
+from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Outcome, RecordStore, SessionSummary
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
-from eacontrol.transport import Transport
 from simulator.faults import Direction
 from simulator.protocol_sim import Serial as SimSerial
 from simulator.protocol_sim import register_url_handler

@@ -53,6 +53,7 @@ from hypothesis.stateful import (
 )
 
 from eacontrol.device import Stimulator, connect
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -62,8 +63,7 @@ from eacontrol.errors import (
     ParameterError,
     StopNotConfirmed,
 )
-from eacontrol.program import ChannelProgram
-from eacontrol.transport import Transport
+from eacontrol.link import Transport
 from firmware_protocol import (
     ClearFault,
     GetDose,

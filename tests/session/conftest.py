@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 import serial
 
-from eacontrol.device import connect
+from eacontrol.device import Stimulator, connect
+from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionEvent
-from eacontrol.stimulator import Stimulator
-from eacontrol.transport import Transport
 from simulator.protocol_sim import Serial as SimSerial
 from simulator.protocol_sim import register_url_handler
 

@@ -7,11 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from eacontrol.errors import ParameterError, SessionError
-from eacontrol.findings import Layer
-from eacontrol.limits import SOURCES
+from eacontrol.errors import Layer, ParameterError, SessionError
 from eacontrol.profiles import PatientContext, Profile, SitePolicy, loads_profile
 from eacontrol.records import Outcome
+from eacontrol.safety.limits import SOURCES
 from eacontrol.session import Session, SessionState
 from firmware_protocol import ChannelState
 

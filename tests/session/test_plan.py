@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from eacontrol.device import connect
-from eacontrol.findings import Layer
-from eacontrol.limits import DeviceLimits
+from eacontrol.errors import Layer
 from eacontrol.profiles import (
     LimitStack,
     PatientContext,
@@ -21,6 +20,7 @@ from eacontrol.profiles import (
     stored_profile_names,
 )
 from eacontrol.records import parse_prescription
+from eacontrol.safety.limits import DeviceLimits
 from eacontrol.session import SessionPlan, build_prescription, effective_ceiling, profile_sha256
 
 

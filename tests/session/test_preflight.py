@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     IdentityMismatch,
+    Layer,
     ParameterError,
     ProfileRefused,
     RecordError,
     SessionError,
 )
-from eacontrol.findings import Layer
 from eacontrol.profiles import PatientContext, Profile, load_profile
-from eacontrol.program import ChannelProgram
 from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionState
 from firmware_protocol import ChannelState

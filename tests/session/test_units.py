@@ -7,16 +7,16 @@ import logging
 
 import pytest
 
+from eacontrol.device import DeviceEvent
 from eacontrol.errors import (
     DeviceFault,
+    Layer,
     LinkLost,
     LinkTimeout,
     ParameterError,
     RecordError,
     StopNotConfirmed,
 )
-from eacontrol.events import DeviceEvent
-from eacontrol.findings import Layer
 from eacontrol.profiles import load_profile
 from eacontrol.records import Outcome
 from eacontrol.session import (

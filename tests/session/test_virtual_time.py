@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from eacontrol.clock import RealClock
 from eacontrol.device import connect
+from eacontrol.link import RealClock
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import EventRecord, Outcome, RecordStore
 from eacontrol.session import Session

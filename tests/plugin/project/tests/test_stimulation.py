@@ -11,8 +11,8 @@ import pytest
 import serial
 
 from eacontrol.device import Stimulator, connect
+from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import DeviceFault
-from eacontrol.program import ChannelProgram
 
 PROGRAM = ChannelProgram(
     frequency_hz=2, phase_width_us=300, intensity_mA=2.0, ramp_up_s=2, ramp_down_s=2, max_run_s=60

@@ -11,8 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
+from eacontrol.errors import Layer, ParameterError
 from firmware_protocol import UnitError
 
 __all__ = ["Bound", "Converter", "check_number", "check_range", "to_wire"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eacontrol.limits import DeviceLimits
+from eacontrol.safety.limits import DeviceLimits
 from firmware_protocol import HelloAck, units
 
 __all__ = ["DeviceInfo", "device_limits"]

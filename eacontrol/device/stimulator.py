@@ -15,26 +15,24 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TypeVar
 
-from eacontrol.bounds import check_number
-from eacontrol.clock import Clock
+from eacontrol.device.events import DeviceEvent, EventCallback, EventHub, EventTracker
+from eacontrol.device.identity import DeviceInfo
+from eacontrol.device.naks import fault_names, nak_error
+from eacontrol.device.program import ChannelProgram, ProgramChecker, compare_readback
+from eacontrol.device.status import ChannelDose, DeviceStatus
+from eacontrol.device.stopping import confirm_stop, ramp_down_estimate_s
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
+    Layer,
     LinkLost,
     ParameterError,
     ReadbackMismatch,
     StopNotConfirmed,
 )
-from eacontrol.events import DeviceEvent, EventCallback, EventHub, EventTracker
-from eacontrol.findings import Layer
-from eacontrol.framelog import FrameLog
-from eacontrol.identity import DeviceInfo
-from eacontrol.limits import DeviceLimits
-from eacontrol.link import Link
-from eacontrol.naks import fault_names, nak_error
-from eacontrol.program import ChannelProgram, ProgramChecker, compare_readback
-from eacontrol.status import ChannelDose, DeviceStatus
-from eacontrol.stopping import confirm_stop, ramp_down_estimate_s
+from eacontrol.link import Clock, FrameLog, Link
+from eacontrol.safety.bounds import check_number
+from eacontrol.safety.limits import DeviceLimits
 from firmware_protocol import (
     MAX_CHANNELS,
     Ack,

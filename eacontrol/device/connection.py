@@ -1,10 +1,10 @@
 """Connecting to a stimulator: find the port, open it exclusively, HELLO, and hand back a
-``Stimulator`` (defined in ``eacontrol.stimulator`` and re-exported here).
+``Stimulator`` (defined in ``eacontrol.device.stimulator`` and re-exported here).
 
 ::
 
-    from eacontrol.device import connect
-    from eacontrol.program import ChannelProgram
+    from eacontrol.device.connection import connect
+    from eacontrol.device.program import ChannelProgram
 
     with connect("/dev/ttyACM0", device_serial="EA6-000123") as stim:
         crc = stim.program(1, ChannelProgram(frequency_hz=2, phase_width_us=600, intensity_mA=3))
@@ -21,16 +21,21 @@ from __future__ import annotations
 
 import logging
 
-from eacontrol.clock import Clock, RealClock
-from eacontrol.errors import ParameterError
-from eacontrol.findings import Layer
-from eacontrol.framelog import DEFAULT_HISTORY
-from eacontrol.handshake import check_lease_ms, hello
-from eacontrol.limits import DEFAULT_LEASE_ms
-from eacontrol.link import DEFAULT_MAX_ATTEMPTS, DEFAULT_REPLY_TIMEOUT_s, Link
-from eacontrol.ports import resolve_port
-from eacontrol.stimulator import Stimulator
-from eacontrol.transport import DEFAULT_BAUDRATE, Transport
+from eacontrol.device.handshake import check_lease_ms, hello
+from eacontrol.device.ports import resolve_port
+from eacontrol.device.stimulator import Stimulator
+from eacontrol.errors import Layer, ParameterError
+from eacontrol.link import (
+    DEFAULT_BAUDRATE,
+    DEFAULT_HISTORY,
+    DEFAULT_MAX_ATTEMPTS,
+    Clock,
+    DEFAULT_REPLY_TIMEOUT_s,
+    Link,
+    RealClock,
+    Transport,
+)
+from eacontrol.safety.limits import DEFAULT_LEASE_ms
 
 __all__ = ["Stimulator", "connect"]
 

@@ -22,8 +22,8 @@ from typing import Protocol
 
 import serial
 
-from eacontrol.clock import Clock
 from eacontrol.errors import LinkError, LinkLost, PortBusy, PortNotFound
+from eacontrol.link.clock import Clock
 
 __all__ = ["DEFAULT_BAUDRATE", "SIMULATOR_HANDLER_PACKAGE", "SerialPort", "Transport"]
 

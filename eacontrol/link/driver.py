@@ -28,12 +28,12 @@ import logging
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
-from eacontrol.clock import Clock
 from eacontrol.errors import LinkLost, LinkTimeout
-from eacontrol.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
-from eacontrol.pending import PendingCommand, answers, next_seq
-from eacontrol.transport import Transport
-from eacontrol.watch import SessionWatch
+from eacontrol.link.clock import Clock
+from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
+from eacontrol.link.pending import PendingCommand, answers, next_seq
+from eacontrol.link.transport import Transport
+from eacontrol.link.watch import SessionWatch
 from firmware_protocol import (
     PROTO_MAJOR,
     Event,
@@ -254,7 +254,7 @@ class Link:
 
         Returns:
             The reply, or the device's ``Nak`` (turn it into an error with
-            ``eacontrol.naks.nak_error``).
+            ``eacontrol.device.naks.nak_error``).
 
         Raises:
             LinkTimeout: no reply after ``max_attempts`` transmissions.

@@ -2,7 +2,7 @@
 converted to its SET_PROGRAM wire fields (PROTOCOL.md §3.8, §5.4).
 
 Every value is checked before anything is sent, against the intersection of the standard layer
-(``eacontrol.limits.STANDARD``) and the device's reported limits; a refusal is a
+(``eacontrol.safety.limits.STANDARD``) and the device's reported limits; a refusal is a
 ``ParameterError`` naming the parameter, the value, the allowed range with its unit, the layer
 and the source. Conversion happens only through ``firmware_protocol.units``: a value finer than
 the wire resolution (2.0005 mA) is refused, never rounded.
@@ -14,10 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from eacontrol.bounds import Bound, Converter, check_range, to_wire
-from eacontrol.errors import ParameterError, ReadbackMismatch
-from eacontrol.findings import Layer
-from eacontrol.limits import SOURCES, STANDARD, DEFAULT_SESSION_s, DeviceLimits
+from eacontrol.errors import Layer, ParameterError, ReadbackMismatch
+from eacontrol.safety.bounds import Bound, Converter, check_range, to_wire
+from eacontrol.safety.limits import SOURCES, STANDARD, DEFAULT_SESSION_s, DeviceLimits
 from firmware_protocol import Mode, Program, SetProgram, Shape, units
 
 __all__ = ["ChannelProgram", "ModeName", "ProgramChecker", "ShapeName", "compare_readback"]
@@ -44,7 +43,7 @@ _MODE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _OPTIONAL = ("frequency_b_hz", "phase_width_b_us", "dwell_a_s", "dwell_b_s", "on_s", "off_s")
 
-# Sources of the standard layer: eacontrol.limits.SOURCES (DESIGN.md §4).
+# Sources of the standard layer: eacontrol.safety.limits.SOURCES (DESIGN.md §4).
 _SRC_INTENSITY = SOURCES["max_intensity_mA"]
 _SRC_PHASE = SOURCES["max_phase_width_us"]
 _SRC_FREQUENCY = SOURCES["max_frequency_hz"]

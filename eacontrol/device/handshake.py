@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import random
 
-from eacontrol.bounds import Bound, check_range
-from eacontrol.errors import DeviceError, IdentityMismatch, IncompatibleDevice, ParameterError
-from eacontrol.findings import Layer
-from eacontrol.identity import DeviceInfo
-from eacontrol.limits import SOURCES, STANDARD
+from eacontrol.device.identity import DeviceInfo
+from eacontrol.device.naks import nak_error
+from eacontrol.errors import (
+    DeviceError,
+    IdentityMismatch,
+    IncompatibleDevice,
+    Layer,
+    ParameterError,
+)
 from eacontrol.link import Link
-from eacontrol.naks import nak_error
+from eacontrol.safety.bounds import Bound, check_range
+from eacontrol.safety.limits import SOURCES, STANDARD
 from firmware_protocol import (
     PROTO_MAJOR,
     SCHEMA_HASH,

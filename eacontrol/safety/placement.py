@@ -1,8 +1,8 @@
 """Placement rules for the two needles of a channel, and the points refused in pregnancy.
 
 Current flows between the two needles of a channel, so the rules look at the pair, using the
-body regions and sides of :mod:`eacontrol.acupoints` (whose module docstring says how regions
-were assigned, border points to the protective side). Each rule names its source:
+body regions and sides of :mod:`eacontrol.anatomy.acupoints` (whose module docstring says how
+regions were assigned, border points to the protective side). Each rule names its source:
 
 ========================  ========  ======================================================
 rule                      severity  refuses or warns on
@@ -31,8 +31,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from eacontrol.acupoints import NeedleSite, Region
-from eacontrol.findings import Severity
+from eacontrol.anatomy.acupoints import NeedleSite, Region
+from eacontrol.errors import Severity
 
 __all__ = [
     "IMPLANT_SOURCE",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from eacontrol.device.naks import fault_names
 from eacontrol.errors import ParameterError
-from eacontrol.naks import fault_names
 from firmware_protocol import ChannelState, DeviceFlag, Dose, Status, units
 from firmware_protocol import ChannelStatus as WireChannelStatus
 

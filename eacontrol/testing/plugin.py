@@ -112,11 +112,11 @@ def _marker_options(node: pytest.Item) -> dict[str, OptionValue | list[OptionVal
 
 
 def _register_sim_scheme() -> None:
-    # Only the package *name* is registered, as eacontrol.transport does: pyserial imports
+    # Only the package *name* is registered, as eacontrol.link.transport does: pyserial imports
     # simulator.protocol_sim when a sim:// URL is opened.
     import serial
 
-    from eacontrol.transport import SIMULATOR_HANDLER_PACKAGE
+    from eacontrol.link import SIMULATOR_HANDLER_PACKAGE
 
     if SIMULATOR_HANDLER_PACKAGE not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append(SIMULATOR_HANDLER_PACKAGE)

@@ -227,7 +227,7 @@ _PREFIXES: Mapping[str, str] = MappingProxyType(
     {m: m for m in MERIDIAN_COUNTS} | dict(ALIASES) | {g.replace("-", ""): g for g in _EXTRA_GROUPS}
 )
 
-_DATA_PACKAGE = "eacontrol.data"
+_DATA_PACKAGE = "eacontrol.anatomy.data"
 _DATA_FILE = "acupoints.csv"
 _COLUMNS = ["code", "meridian", "number", "name", "region", "midline"]
 _MIDLINE = {"yes": True, "no": False}

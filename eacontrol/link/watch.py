@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from eacontrol.errors import DeviceFault
-from eacontrol.pending import seq_after
+from eacontrol.link.pending import seq_after
 from firmware_protocol import Event, EventCode, Nak, NakCode, Status
 
 __all__ = ["SessionWatch"]

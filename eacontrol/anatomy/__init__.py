@@ -1,0 +1,1 @@
+"""Anatomy: the acupoint registry (WHO 2008 codes, names, regions, aliases) and needle sites."""

@@ -1,0 +1,1 @@
+"""Safety: the limit layers and their sources, range checks, and placement rules."""
