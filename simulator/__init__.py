@@ -11,9 +11,9 @@ Importing this package registers the ``sim://`` URL with pyserial, so
 import serial
 
 from simulator.clock import RealClock, VirtualClock
-from simulator.faults import Direction, EventKind, FaultKind, FaultUnit, LinkFault
-from simulator.firmware import Device
-from simulator.loads import (
+from simulator.hardware.faults import Direction, EventKind, FaultKind, FaultUnit, LinkFault
+from simulator.firmware.device import Device
+from simulator.hardware.loads import (
     DEFAULT_LOAD,
     Intermittent,
     Load,
@@ -24,8 +24,8 @@ from simulator.loads import (
     deliverable_uA,
     parse_load,
 )
-from simulator.model import DeviceModel
-from simulator.pulses import (
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.pulses import (
     CENTI_HZ_PERIOD_US,
     PULSE_DTYPE,
     freq_at_cHz,
@@ -33,15 +33,15 @@ from simulator.pulses import (
     pulse_table,
     time_per_half_us,
 )
-from simulator.recorder import ChannelRecorder, Recorder
-from simulator.scenario import (
+from simulator.hardware.recorder import ChannelRecorder, Recorder
+from simulator.serve.scenario import (
     Bench,
     Scenario,
     ScenarioError,
     bundled_scenarios,
     load_scenario,
 )
-from simulator.wire import Link, Wire
+from simulator.hardware.wire import Link, Wire
 
 # pyserial finds URL handlers as <package>.protocol_<scheme> (simulator/protocol_sim.py).
 if "simulator" not in serial.protocol_handler_packages:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.wire import DeviceEnd
+from simulator.firmware.device import Device
+from simulator.serve.port import Serial as SimSerial
+from simulator.hardware.wire import DeviceEnd
 
 
 class DeviceWatch:
@@ -111,7 +111,7 @@ class DeviceWatch:
             self.zero_at_us = now_us
             self.renewal_before_zero_us = self.last_renewal_us
 
-    # --- DeviceEnd (simulator.wire) -----------------------------------------------------------
+    # --- DeviceEnd (simulator.hardware.wire) -----------------------------------------------------------
 
     def receive(self, data: bytes, now_us: int) -> None:
         self.observe()  # a fault hook (a reboot, a stuck output) may have acted since

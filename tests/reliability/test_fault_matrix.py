@@ -39,9 +39,9 @@ from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Outcome, RecordStore, SessionSummary
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 from eacontrol.transport import Transport
-from simulator.faults import Direction
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator.hardware.faults import Direction
+from simulator.serve.port import Serial as SimSerial
+from simulator.serve.port import register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
 

@@ -25,8 +25,8 @@ from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionEvent
 from eacontrol.stimulator import Stimulator
 from eacontrol.transport import Transport
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator.serve.port import Serial as SimSerial
+from simulator.serve.port import register_url_handler
 
 register_url_handler()
 

@@ -37,8 +37,8 @@ from firmware_protocol import (
     Status,
     encode_frame,
 )
-from simulator.firmware import Device
-from simulator.model import DeviceModel
+from simulator.firmware.device import Device
+from simulator.firmware.model import DeviceModel
 
 MS = 1_000
 """µs per millisecond."""

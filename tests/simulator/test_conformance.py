@@ -52,8 +52,8 @@ from firmware_protocol import (
     program_crc,
     schema_tag,
 )
-from simulator.firmware import Device
-from simulator.model import DeviceModel
+from simulator.firmware.device import Device
+from simulator.firmware.model import DeviceModel
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firmware_protocol import FrameDecoder, Heartbeat, encode_frame
-from simulator.faults import (
+from simulator.hardware.faults import (
     DeviceEvent,
     Direction,
     EventKind,

@@ -24,8 +24,8 @@ from firmware_protocol import (
     Nak,
     cobs_encode,
 )
-from simulator.firmware import Device
-from simulator.model import DeviceModel
+from simulator.firmware.device import Device
+from simulator.firmware.model import DeviceModel
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

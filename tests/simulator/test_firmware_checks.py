@@ -16,8 +16,8 @@ from firmware_protocol import (
     SetProgram,
     Shape,
 )
-from simulator.checks import Refused, check_intensity, check_program, max_target_uA
-from simulator.model import DeviceModel
+from simulator.firmware.checks import Refused, check_intensity, check_program, max_target_uA
+from simulator.firmware.model import DeviceModel
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory

@@ -27,9 +27,9 @@ from firmware_protocol import (
     Stop,
     StopMode,
 )
-from simulator.firmware import Device
-from simulator.loads import Intermittent, OpenCircuit, Randles, Resistive
-from simulator.model import DeviceModel
+from simulator.firmware.device import Device
+from simulator.hardware.loads import Intermittent, OpenCircuit, Randles, Resistive
+from simulator.firmware.model import DeviceModel
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

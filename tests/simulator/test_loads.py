@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.loads import (
+from simulator.hardware.loads import (
     DEFAULT_LOAD,
     Intermittent,
     Load,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_protocol import Mode, SetProgram, Shape
-from simulator.pulses import (
+from simulator.hardware.pulses import (
     PULSE_DTYPE,
     freq_at_cHz,
     linear_amplitude_uA,

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_protocol import Mode, SetProgram, Shape
-from simulator.pulses import pulse_table
-from simulator.recorder import ChannelRecorder, Recorder
+from simulator.hardware.pulses import pulse_table
+from simulator.hardware.recorder import ChannelRecorder, Recorder
 
 S = 1_000_000  # µs per second
 MINUTES_30_US = 1800 * S

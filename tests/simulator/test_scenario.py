@@ -9,11 +9,11 @@ import pytest
 
 from firmware_protocol import ChannelState, Fault
 from simulator.clock import VirtualClock
-from simulator.faults import DeviceEvent, Direction, EventKind, FaultKind, FaultUnit, LinkFault
-from simulator.loads import DEFAULT_LOAD, OpenCircuit, Resistive
-from simulator.model import DeviceModel
-from simulator.protocol_sim import scenario_from_options
-from simulator.scenario import (
+from simulator.hardware.faults import DeviceEvent, Direction, EventKind, FaultKind, FaultUnit, LinkFault
+from simulator.hardware.loads import DEFAULT_LOAD, OpenCircuit, Resistive
+from simulator.firmware.model import DeviceModel
+from simulator.serve.port import scenario_from_options
+from simulator.serve.scenario import (
     Bench,
     Scenario,
     ScenarioError,
@@ -307,7 +307,7 @@ def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> Non
     bench = Bench(scenario, clock)
     boot_id = bench.device.boot_id
     assert bench.loads == [Resistive(1000.0), DEFAULT_LOAD]
-    with caplog.at_level(logging.INFO, logger="simulator.scenario"):
+    with caplog.at_level(logging.INFO, logger="simulator.serve.scenario"):
         clock.sleep(1.5)
         assert isinstance(bench.device.load(0), OpenCircuit)
         clock.sleep(1.0)

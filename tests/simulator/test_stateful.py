@@ -58,10 +58,10 @@ from firmware_protocol import (
     decode_frame,
     encode_frame,
 )
-from simulator.faults import DeviceEvent, EventKind
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial, register_url_handler
-from simulator.wire import DeviceEnd
+from simulator.hardware.faults import DeviceEvent, EventKind
+from simulator.firmware.device import Device
+from simulator.serve.port import Serial, register_url_handler
+from simulator.hardware.wire import DeviceEnd
 
 register_url_handler()
 

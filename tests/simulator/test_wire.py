@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from simulator.clock import VirtualClock
-from simulator.faults import Direction, FaultInjector, FaultKind, LinkFault
-from simulator.wire import Link, Wire
+from simulator.hardware.faults import Direction, FaultInjector, FaultKind, LinkFault
+from simulator.hardware.wire import Link, Wire
 
 
 class EchoDevice:

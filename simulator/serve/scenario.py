@@ -14,12 +14,12 @@ A scenario file (format in ``simulator/README.md``)::
     1 = "1k"
     3 = "randles:200,1k,100n"
 
-    [[fault]]                 # a link fault (simulator.faults.LinkFault)
+    [[fault]]                 # a link fault (simulator.hardware.faults.LinkFault)
     kind = "corrupt"
     direction = "to_device"   # to_device | to_host | both (default)
     rate = 0.01
 
-    [[event]]                 # a timed device event (simulator.faults.DeviceEvent)
+    [[event]]                 # a timed device event (simulator.hardware.faults.DeviceEvent)
     at_s = 12.5
     kind = "electrode_off"
     channel = 2               # from 1, as labelled on the device
@@ -51,7 +51,7 @@ import numpy as np
 
 from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Frame, FrameDecoder
 from simulator.clock import US_PER_S, Scheduler, seconds_to_us
-from simulator.faults import (
+from simulator.hardware.faults import (
     DeviceEvent,
     Direction,
     EventKind,
@@ -61,11 +61,11 @@ from simulator.faults import (
     LinkFault,
     describe,
 )
-from simulator.firmware import Device
-from simulator.loads import DEFAULT_LOAD, Load, OpenCircuit, parse_load
-from simulator.model import DeviceModel
+from simulator.firmware.device import Device
+from simulator.hardware.loads import DEFAULT_LOAD, Load, OpenCircuit, parse_load
+from simulator.firmware.model import DeviceModel
 from simulator.numbering import channel_index, channel_name, mask_channels
-from simulator.wire import DEFAULT_BAUD, Link
+from simulator.hardware.wire import DEFAULT_BAUD, Link
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -365,7 +365,7 @@ class Bench:
     Every random generator is spawned from the scenario's seed in a fixed order (device, fault
     layer to the device, fault layer to the host, then one per channel load), so a seed replays
     a run exactly. Events are scheduled at their ``at_s`` on the scheduler's time axis. Device
-    EVENT frames and applied device events are logged (logger ``simulator.scenario``) at INFO.
+    EVENT frames and applied device events are logged (logger ``simulator.serve.scenario``) at INFO.
 
     Args:
         scenario: what to build.

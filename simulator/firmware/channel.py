@@ -13,12 +13,12 @@ import enum
 from collections.abc import Callable
 
 from firmware_protocol import ChannelState, ChannelStatus, EventCode, Fault, SetProgram, StopMode
-from simulator.loads import Load
-from simulator.model import DeviceModel
-from simulator.output import OPEN_OHM, Drive, OutputStage, first_phase_us
-from simulator.pulses import freq_at_cHz
-from simulator.ramp import US_PER_S, Ramp
-from simulator.recorder import ChannelRecorder
+from simulator.hardware.loads import Load
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.output import OPEN_OHM, Drive, OutputStage, first_phase_us
+from simulator.hardware.pulses import freq_at_cHz
+from simulator.firmware.ramp import US_PER_S, Ramp
+from simulator.hardware.recorder import ChannelRecorder
 
 __all__ = ["Channel", "EventSink", "StopCause"]
 

@@ -37,11 +37,11 @@ from firmware_protocol import (
     Stop,
     program_crc,
 )
-from simulator.channel import Channel
-from simulator.checks import Refused, check_intensity, check_program
+from simulator.firmware.channel import Channel
+from simulator.firmware.checks import Refused, check_intensity, check_program
 
 if TYPE_CHECKING:
-    from simulator.firmware import Device
+    from simulator.firmware.device import Device
 
 __all__ = ["CACHED", "HANDLERS", "Handler"]
 

@@ -7,8 +7,8 @@ conditions are checked. It never reads a clock: every call says what time it is,
 ``next_deadline_us`` says exactly when the device next has something to do, so a virtual clock
 can jump there without stepping through the checks in between.
 
-The command handlers live in ``simulator.commands``; the channel state machine in
-``simulator.channel``; the device's own limits in ``simulator.model``.
+The command handlers live in ``simulator.firmware.commands``; the channel state machine in
+``simulator.firmware.channel``; the device's own limits in ``simulator.firmware.model``.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from firmware_protocol import (
     VersionMismatch,
     encode_frame,
 )
-from simulator.channel import Channel, StopCause
-from simulator.checks import Refused
-from simulator.commands import CACHED, HANDLERS
-from simulator.loads import DEFAULT_LOAD, Load
-from simulator.model import DeviceModel
-from simulator.recorder import Recorder
-from simulator.replies import ReplyCache
+from simulator.firmware.channel import Channel, StopCause
+from simulator.firmware.checks import Refused
+from simulator.firmware.commands import CACHED, HANDLERS
+from simulator.hardware.loads import DEFAULT_LOAD, Load
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.recorder import Recorder
+from simulator.firmware.replies import ReplyCache
 
 __all__ = ["Device"]
 

@@ -1,7 +1,7 @@
 """One channel's output stage as the firmware sees it: current source, relay, load, accounting.
 
 The source drives the set value into the load up to its compliance voltage (``deliverable_uA`` of
-``simulator.loads``); above it the current is limited at once by the hardware, and the firmware
+``simulator.hardware.loads``); above it the current is limited at once by the hardware, and the firmware
 latches COMPLIANCE at its next check. An open electrode takes no current. A stuck output drives a
 DC current whatever the firmware asks until the firmware opens the relay (STUCK_OUTPUT).
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from firmware_protocol import Mode, SetProgram
-from simulator.checks import half_phases_us
-from simulator.loads import Load, deliverable_uA
-from simulator.model import DeviceModel
-from simulator.ramp import Ramp
-from simulator.recorder import ChannelRecorder
+from simulator.firmware.checks import half_phases_us
+from simulator.hardware.loads import Load, deliverable_uA
+from simulator.firmware.model import DeviceModel
+from simulator.firmware.ramp import Ramp
+from simulator.hardware.recorder import ChannelRecorder
 
 __all__ = ["OPEN_OHM", "Drive", "OutputStage", "TimeVaryingLoad", "first_phase_us"]
 

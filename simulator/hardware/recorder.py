@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from firmware_protocol import MAX_CHANNELS, SetProgram
-from simulator.pulses import (
+from simulator.hardware.pulses import (
     PULSE_DTYPE,
     linear_amplitude_uA,
     pulse_onsets,

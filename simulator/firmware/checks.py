@@ -9,7 +9,7 @@ the NAK names the first offending field; checks that combine fields come after t
 from __future__ import annotations
 
 from firmware_protocol import NO_FIELD, Mode, NakCode, SetIntensity, SetProgram, Shape
-from simulator.model import DeviceModel
+from simulator.firmware.model import DeviceModel
 
 __all__ = [
     "MAX_MODE_MS",

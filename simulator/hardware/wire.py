@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from simulator.faults import Direction, FaultInjector
+from simulator.hardware.faults import Direction, FaultInjector
 
 __all__ = ["BITS_PER_BYTE", "DEFAULT_BAUD", "DeviceEnd", "Link", "Wire"]
 
