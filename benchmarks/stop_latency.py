@@ -18,8 +18,7 @@ from benchmarks.stack import six_channel_profile
 from eacontrol.device import connect
 from eacontrol.transport import Transport
 from firmware_protocol import Heartbeat, Stop, StopMode, encode_frame
-from simulator.firmware.device import Device
-from simulator.serve.port import Serial as SimSerial
+from simulator import Device, SimSerial
 
 __all__ = ["BAUD", "GOAL_RATIO", "OutputsOffObserver", "measure", "one_stop"]
 

@@ -4,6 +4,6 @@ The port itself is ``simulator.serve.port.SimSerial``; this module only gives it
 the place pyserial looks for.
 """
 
-from simulator.serve.port import Serial
+from simulator.serve.port import SimSerial as Serial
 
 __all__ = ["Serial"]

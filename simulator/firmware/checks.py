@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from firmware_protocol import NO_FIELD, Mode, NakCode, SetIntensity, SetProgram, Shape
 from simulator.firmware.model import DeviceModel
+from simulator.firmware.schedule import half_phases_us
+from simulator.firmware.units import CENTI_HZ_PERIOD_US, US_PER_MS, ceil_div
 
 __all__ = [
     "MAX_MODE_MS",
@@ -17,7 +19,6 @@ __all__ = [
     "Refused",
     "check_intensity",
     "check_program",
-    "half_phases_us",
     "max_target_uA",
 ]
 
@@ -26,9 +27,6 @@ MIN_MODE_MS = 100
 
 MAX_MODE_MS = 60_000
 """Longest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.8)."""
-
-_CENTI_HZ_PERIOD_US = 10**8  # pulse k at f cHz starts at floor(k·10^8 / f) µs (PROTOCOL.md §8)
-_US_PER_MS = 1000
 
 
 class Refused(Exception):
@@ -63,13 +61,6 @@ def _within(program: SetProgram, name: str, low: int, high: int) -> None:
         raise _out_of_range(name, high)
 
 
-def half_phases_us(program: SetProgram) -> tuple[int, ...]:
-    """Phase widths the program uses: half a only, or halves a and b for dense-disperse."""
-    if program.mode == Mode.DENSE_DISPERSE:
-        return (program.phase_a_us, program.phase_b_us)
-    return (program.phase_a_us,)
-
-
 def max_target_uA(model: DeviceModel, program: SetProgram) -> int:
     """The largest first-phase current the device accepts for ``program``.
 
@@ -77,7 +68,7 @@ def max_target_uA(model: DeviceModel, program: SetProgram) -> int:
     ``max_phase_charge_nC`` on the program's widest phase (µA · µs / 1000 = nC).
     """
     widest_us = max(half_phases_us(program))
-    return min(model.max_intensity_uA, model.max_phase_charge_nC * _US_PER_MS // widest_us)
+    return min(model.max_intensity_uA, model.max_phase_charge_nC * US_PER_MS // widest_us)
 
 
 def _check_target(model: DeviceModel, program: SetProgram, target_uA: int, field: int) -> None:
@@ -130,7 +121,7 @@ def check_program(model: DeviceModel, program: SetProgram) -> None:
     _check_target(model, program, program.target_uA, _field("target_uA"))
     if program.target_uA > 0:
         # ceil(target · 1000 / slew): the ramp may not rise faster than the device's max slew.
-        min_ramp_ms = max(1, -(-program.target_uA * _US_PER_MS // model.max_slew_uA_per_s))
+        min_ramp_ms = max(1, ceil_div(program.target_uA * US_PER_MS, model.max_slew_uA_per_s))
         if program.ramp_up_ms < min_ramp_ms:
             raise _out_of_range("ramp_up_ms", min_ramp_ms)
     _within(program, "max_run_s", 1, model.max_run_s)
@@ -142,7 +133,7 @@ def _check_pulse_fits(program: SetProgram) -> None:
     if program.mode == Mode.DENSE_DISPERSE:
         halves.append(("freq_b_cHz", "phase_b_us"))
     for freq_name, phase_name in halves:
-        interval_us = _CENTI_HZ_PERIOD_US // getattr(program, freq_name)
+        interval_us = CENTI_HZ_PERIOD_US // getattr(program, freq_name)
         phase_us = getattr(program, phase_name)
         # first phase + gap + second phase (width × ratio; ratio 1 when symmetric)
         if phase_us * (1 + program.asym_ratio) + program.interphase_us > interval_us:

@@ -8,7 +8,6 @@ duplicate (§3.2), and answers frame-level failures itself (§2.4).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -39,13 +38,14 @@ from firmware_protocol import (
 )
 from simulator.firmware.channel import Channel
 from simulator.firmware.checks import Refused, check_intensity, check_program
+from simulator.firmware.units import U32
 
 if TYPE_CHECKING:
-    from simulator.firmware.device import Device
+    from simulator.firmware.device import Firmware
 
 __all__ = ["CACHED", "HANDLERS", "Handler"]
 
-Handler = Callable[["Device", Header, Any], Message]
+Handler = Callable[["Firmware", Header, Any], Message]
 """A handler: (device, verified header, decoded message) → reply. Raises ``Refused``."""
 
 CACHED = frozenset(
@@ -60,25 +60,21 @@ CACHED = frozenset(
 )
 """Commands whose replies are cached so a duplicate is never executed twice (§3.2)."""
 
-_U16 = 0xFFFF
-_U32 = 0xFFFF_FFFF
-_U64 = 2**64 - 1
-_US_PER_MS = 1000
 _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
 
 
-def _require_session(device: Device, header: Header) -> None:
+def _require_session(device: Firmware, header: Header) -> None:
     if device.session_id == 0 or header.session_id != device.session_id:
         raise Refused(NakCode.NO_SESSION, NO_FIELD, device.session_id)
 
 
-def _channel(device: Device, index: int, field: int = 0) -> Channel:
+def _channel(device: Firmware, index: int, field: int = 0) -> Channel:
     if index >= device.model.channel_count:
         raise Refused(NakCode.BAD_CHANNEL, field, device.model.channel_count)
     return device.channels[index]
 
 
-def _masked(device: Device, mask: int, field: int = 0) -> list[Channel]:
+def _masked(device: Firmware, mask: int, field: int = 0) -> list[Channel]:
     if mask & ~device.model.all_channels_mask:
         raise Refused(NakCode.BAD_CHANNEL, field, device.model.channel_count)
     return [channel for channel in device.channels if mask >> channel.index & 1]
@@ -88,7 +84,7 @@ def _ack(msg_type: MsgType, value: int = 0) -> Ack:
     return Ack(acked_type=msg_type, value=value)
 
 
-def _hello(device: Device, header: Header, hello: Hello) -> HelloAck:
+def _hello(device: Firmware, header: Header, hello: Hello) -> HelloAck:
     model = device.model
     if hello.schema_hash != SCHEMA_HASH:
         raise Refused(NakCode.SCHEMA_MISMATCH, Hello.field_index("schema_hash"), SCHEMA_HASH)
@@ -108,7 +104,7 @@ def _hello(device: Device, header: Header, hello: Hello) -> HelloAck:
     )
 
 
-def _get_info(device: Device, header: Header, message: Message) -> HelloAck:
+def _get_info(device: Firmware, header: Header, message: Message) -> HelloAck:
     lease_ms = device.lease_ms if device.session_id else 0
     return device.model.hello_ack(
         boot_id=device.boot_id, session_id=device.session_id, lease_ms=lease_ms
@@ -122,7 +118,7 @@ def _refuse_unless_idle(channel: Channel, field: int) -> None:
         raise Refused(NakCode.BAD_STATE, field, channel.state)
 
 
-def _set_program(device: Device, header: Header, program: SetProgram) -> Ack:
+def _set_program(device: Firmware, header: Header, program: SetProgram) -> Ack:
     _require_session(device, header)
     channel = _channel(device, program.channel)
     _refuse_unless_idle(channel, SetProgram.field_index("channel"))
@@ -132,7 +128,7 @@ def _set_program(device: Device, header: Header, program: SetProgram) -> Ack:
     return _ack(MsgType.SET_PROGRAM, crc)
 
 
-def _get_program(device: Device, header: Header, request: GetProgram) -> Program:
+def _get_program(device: Firmware, header: Header, request: GetProgram) -> Program:
     _require_session(device, header)
     channel = _channel(device, request.channel)
     stored = channel.program
@@ -161,12 +157,12 @@ def _start_checks(channels: Sequence[Channel], start: Start, now_us: int) -> Non
         if channel.state in _RUNNING:
             raise Refused(NakCode.BAD_STATE, field(channel), channel.state)
     for channel in channels:
-        output_uA = max(channel.set_uA(now_us), channel.output_uA(now_us))
+        output_uA = max(channel.set_uA(now_us), channel.measured_uA(now_us))
         if output_uA != 0:  # every run starts from zero
-            raise Refused(NakCode.NONZERO_START, field(channel), min(_U32, math.ceil(output_uA)))
+            raise Refused(NakCode.NONZERO_START, field(channel), min(U32, output_uA))
 
 
-def _start(device: Device, header: Header, start: Start) -> Ack:
+def _start(device: Firmware, header: Header, start: Start) -> Ack:
     mask = start.channel_mask
     for index in range(MAX_CHANNELS):
         if not mask >> index & 1 and start.program_crc[index] != 0:
@@ -183,7 +179,7 @@ def _start(device: Device, header: Header, start: Start) -> Ack:
     return _ack(MsgType.START)
 
 
-def _set_intensity(device: Device, header: Header, command: SetIntensity) -> Ack:
+def _set_intensity(device: Firmware, header: Header, command: SetIntensity) -> Ack:
     _require_session(device, header)
     channel = _channel(device, command.channel)
     if channel.state not in _RUNNING or channel.program is None:
@@ -193,7 +189,7 @@ def _set_intensity(device: Device, header: Header, command: SetIntensity) -> Ack
     return _ack(MsgType.SET_INTENSITY)
 
 
-def _stop(device: Device, header: Header, stop: Stop) -> Ack:
+def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
     # Accepted in every state and session, with or without a lease, and never refused for its
     # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.6).
     for channel in _masked(device, stop.channel_mask & device.model.all_channels_mask):
@@ -201,40 +197,28 @@ def _stop(device: Device, header: Header, stop: Stop) -> Ack:
     return _ack(MsgType.STOP)
 
 
-def _heartbeat(device: Device, header: Header, message: Message) -> Status:
+def _heartbeat(device: Firmware, header: Header, message: Message) -> Status:
     _require_session(device, header)
     device.grant_lease(device.lease_ms)
     return device.status()
 
 
-def _get_status(device: Device, header: Header, message: Message) -> Status:
+def _get_status(device: Firmware, header: Header, message: Message) -> Status:
     return device.status()
 
 
-def _clear_fault(device: Device, header: Header, clear: ClearFault) -> Ack:
+def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
     _require_session(device, header)
     for channel in _masked(device, clear.channel_mask):
         channel.clear_fault(device.now_us)
     return _ack(MsgType.CLEAR_FAULT)
 
 
-def _get_dose(device: Device, header: Header, request: GetDose) -> Dose:
+def _get_dose(device: Firmware, header: Header, request: GetDose) -> Dose:
     _require_session(device, header)
     channel = _channel(device, request.channel)
     channel.flush(device.now_us)
-    totals = channel.output.recorder
-    return Dose(
-        channel=request.channel,
-        pulses_a=min(_U32, totals.pulses_a),
-        pulses_b=min(_U32, totals.pulses_b),
-        time_a_ms=min(_U32, totals.time_a_us // _US_PER_MS),
-        time_b_ms=min(_U32, totals.time_b_us // _US_PER_MS),
-        charge_pos_nC=min(_U64, round(totals.charge_pos_nC)),
-        charge_neg_nC=min(_U64, round(totals.charge_neg_nC)),
-        peak_uA=min(_U16, round(totals.peak_uA)),
-        rms_uA=min(_U16, round(totals.rms_uA)),
-        on_time_ms=min(_U32, totals.on_time_us // _US_PER_MS),
-    )
+    return channel.dose.message(request.channel)
 
 
 HANDLERS: dict[MsgType, Handler] = {

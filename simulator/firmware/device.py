@@ -1,6 +1,6 @@
 """The device: PROTOCOL.md implemented from the device side, in injected virtual time.
 
-``Device`` takes bytes from the host (``receive``), answers them and raises EVENTs
+``Firmware`` takes bytes from the host (``receive``), answers them and raises EVENTs
 (``take_output``), and runs on its own between frames (``advance``): ramps end, the maximum run
 shuts a channel off, and every ``check_period_us`` on the grid from boot the lease and the fault
 conditions are checked. It never reads a clock: every call says what time it is, and
@@ -8,15 +8,15 @@ conditions are checked. It never reads a clock: every call says what time it is,
 can jump there without stepping through the checks in between.
 
 The command handlers live in ``simulator.firmware.commands``; the channel state machine in
-``simulator.firmware.channel``; the device's own limits in ``simulator.firmware.model``.
+``simulator.firmware.channel``; the device's own limits in ``simulator.firmware.model``. The
+hardware is reached only through the interfaces of ``simulator.firmware.hal`` (an output stage
+per channel, a random source); ``simulator.hardware.Device`` runs this firmware on simulated
+hardware.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-
-import numpy as np
 
 from firmware_protocol import (
     KNOWN_INCOMPAT_FLAGS,
@@ -42,50 +42,42 @@ from firmware_protocol import (
 from simulator.firmware.channel import Channel, StopCause
 from simulator.firmware.checks import Refused
 from simulator.firmware.commands import CACHED, HANDLERS
-from simulator.hardware.loads import DEFAULT_LOAD, Load
+from simulator.firmware.hal import OutputStage, RandomSource
 from simulator.firmware.model import DeviceModel
-from simulator.hardware.recorder import Recorder
 from simulator.firmware.replies import ReplyCache
+from simulator.firmware.units import U16, U32, US_PER_MS, ceil_div
 
-__all__ = ["Device"]
-
-_U16 = 0xFFFF
-_U32 = 0xFFFF_FFFF
-_US_PER_MS = 1000
+__all__ = ["Firmware"]
 
 
-class Device:
-    """A stimulator running the reference firmware, driven by bytes and explicit times.
+class Firmware:
+    """The reference firmware of a stimulator, driven by bytes and explicit times.
 
     Args:
         model: the device's identity and its own limits table.
-        rng: seeded generator for the boot ids.
-        loads: the load on each channel (default: 500 Ω on every channel).
+        outputs: the output stage of each channel, in channel order.
+        rng: the random source for the boot ids.
         now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
 
     Raises:
-        ValueError: ``loads`` does not have one load per channel.
+        ValueError: ``outputs`` does not have one output stage per channel.
 
     Attributes:
         model: the device model.
-        recorder: what each channel delivered since its last SET_PROGRAM (the DOSE source).
         boot_id: the random id of the current boot.
     """
 
     def __init__(
         self,
-        model: DeviceModel = DeviceModel(),  # noqa: B008 - a frozen, immutable default
+        model: DeviceModel,
         *,
-        rng: np.random.Generator,
-        loads: Sequence[Load] | None = None,
+        outputs: Sequence[OutputStage],
+        rng: RandomSource,
         now_us: int = 0,
     ) -> None:
-        if loads is None:
-            loads = [DEFAULT_LOAD] * model.channel_count
-        if len(loads) != model.channel_count:
-            raise ValueError(f"need {model.channel_count} loads, got {len(loads)}")
+        if len(outputs) != model.channel_count:
+            raise ValueError(f"need {model.channel_count} output stages, got {len(outputs)}")
         self.model = model
-        self.recorder = Recorder(model.channel_count)
         self._rng = rng
         self._now_us = now_us
         self._deadline: tuple[int | None, int | None] | None = None
@@ -93,8 +85,7 @@ class Device:
         None when the state has changed since."""
         self._out = bytearray()
         self._channels = [
-            Channel(i, model, load, self.recorder[i], self._emit, now_us)
-            for i, load in enumerate(loads)
+            Channel(i, output, self._emit, now_us) for i, output in enumerate(outputs)
         ]
         self.boot_id = 0
         self._boot(now_us)
@@ -104,7 +95,7 @@ class Device:
     def _boot(self, now_us: int) -> None:
         boot_id = self.boot_id
         while boot_id in (0, self.boot_id):
-            boot_id = int(self._rng.integers(1, _U32, endpoint=True))
+            boot_id = self._rng.random_u32()
         self.boot_id = boot_id
         self._boot_us = now_us
         self._checked_us = now_us  # the last check instant run
@@ -179,7 +170,7 @@ class Device:
             late_us = self._lease_expires_us - first_tick_us
             if late_us <= 0:
                 holds_for = first_tick_us
-            deadlines.append(first_tick_us + math.ceil(max(late_us, 0) / period_us) * period_us)
+            deadlines.append(first_tick_us + ceil_div(max(late_us, 0), period_us) * period_us)
         return holds_for, min(deadlines, default=None)
 
     def advance(self, now_us: int) -> None:
@@ -236,13 +227,13 @@ class Device:
 
     def _send(self, message: Message, session_id: int, ref_seq: int = 0) -> bytes:
         frame = encode_frame(message, session_id=session_id, seq=self._tx_seq, ref_seq=ref_seq)
-        self._tx_seq = (self._tx_seq + 1) & _U16
+        self._tx_seq = (self._tx_seq + 1) & U16
         self._out += frame
         return frame
 
     def _emit(self, code: EventCode, channel: int, detail: int) -> None:
-        uptime_ms = (self._now_us - self._boot_us) // _US_PER_MS & _U32
-        self._send(Event(code, channel, min(detail, _U32), uptime_ms), self.session_id)
+        uptime_ms = (self._now_us - self._boot_us) // US_PER_MS & U32
+        self._send(Event(code, channel, min(detail, U32), uptime_ms), self.session_id)
 
     def _on_bad_frame(self, error: TrustedFrameError) -> None:
         header = error.header
@@ -304,7 +295,7 @@ class Device:
     def grant_lease(self, lease_ms: int) -> None:
         """Start or renew the lease: ``lease_ms`` from now."""
         self.lease_ms = lease_ms
-        self._lease_expires_us = self._now_us + lease_ms * _US_PER_MS
+        self._lease_expires_us = self._now_us + lease_ms * US_PER_MS
         self._changed()
 
     def open_session(self, session_id: int, lease_ms: int) -> None:
@@ -327,45 +318,24 @@ class Device:
             flags |= DeviceFlag.OUTPUT_ACTIVE
         remaining_ms = 0
         if self.lease_valid:
-            remaining_ms = min(_U16, -(-(self._lease_expires_us - now_us) // _US_PER_MS))
+            remaining_ms = min(U16, ceil_div(self._lease_expires_us - now_us, US_PER_MS))
         return Status(
             boot_id=self.boot_id,
-            uptime_ms=(now_us - self._boot_us) // _US_PER_MS & _U32,
+            uptime_ms=(now_us - self._boot_us) // US_PER_MS & U32,
             lease_remaining_ms=remaining_ms,
             last_applied_seq=self.last_applied_seq,
-            rx_err_count=self._rx_err_count & _U32,
+            rx_err_count=self._rx_err_count & U32,
             flags=flags,
             channels=tuple(channel.status(now_us) for channel in self._channels),
         )
 
-    # --- fault hooks (the fault layer and scenarios) ------------------------------------
+    # --- inputs: power, the stop button, the hardware -----------------------------------
 
     def reboot(self, now_us: int) -> None:
         """Power-cycle the device at ``now_us``: new boot id, session 0, every output off."""
         self.advance(now_us)
         self._boot(now_us)
         self.advance(now_us)
-
-    def set_load(self, channel: int, load: Load, now_us: int) -> None:
-        """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
-        self.advance(now_us)
-        self._channels[channel].set_load(load, now_us)
-        self._changed()
-
-    def load(self, channel: int) -> Load:
-        """The load now connected to ``channel`` (to restore it after an electrode-off)."""
-        return self._channels[channel].output.load
-
-    def stick_output(self, channel: int, now_us: int, current_uA: int) -> None:
-        """Make ``channel``'s output stick at ``current_uA`` of DC (0 repairs the hardware).
-
-        The firmware finds it at its next check, opens the relay and latches STUCK_OUTPUT.
-        """
-        if current_uA < 0:
-            raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
-        self.advance(now_us)
-        self._channels[channel].stick(current_uA, now_us)
-        self._changed()
 
     def press_stop_button(self, now_us: int) -> None:
         """The device's own stop button: every active channel off at once, BUTTON_STOP latched."""
@@ -380,19 +350,16 @@ class Device:
             channel.latch(fault, now_us, cause)
         self._changed()
 
-    # --- inspection for tests -----------------------------------------------------------
+    def hardware_changed(self) -> None:
+        """The hardware changed outside a firmware call (a load, a stuck output stage).
 
-    def output_uA(self, channel: int) -> float:
-        """Current ``channel`` actually delivers now (pulse amplitude, or a stuck DC)."""
-        return self._channels[channel].output_uA(self._now_us)
+        The cached deadline is forgotten, so the next check that finds the change is woken up
+        for. The caller advances the firmware to the change's time first. (In the C core this
+        is an interrupt from the output stage; its checks sample every tick anyway.)
+        """
+        self._changed()
 
-    @property
-    def outputs_off(self) -> bool:
-        """True when no channel is active and none delivers any current."""
-        return all(
-            not channel.active and channel.output_uA(self._now_us) == 0
-            for channel in self._channels
-        )
+    # --- inspection ---------------------------------------------------------------------
 
     def channel_state(self, channel: int) -> ChannelState:
         """The state of ``channel`` (PROTOCOL.md §6)."""

@@ -15,34 +15,32 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from firmware_protocol import MAX_CHANNELS, PROTO_MINOR, SCHEMA_HASH, HelloAck
+from simulator.firmware.units import U8, U16, U32
 
 __all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel"]
 
 MAX_CHECK_PERIOD_US = 10_000
 """The lease and the fault conditions are checked at least at 100 Hz (PROTOCOL.md §3.4)."""
 
-_U8 = 0xFF
-_U16 = 0xFFFF
-_U32 = 0xFFFF_FFFF
 _TEXT_SIZE = 16
 
 # (field, lowest allowed, highest allowed): each bound is what the HELLO_ACK wire field holds,
 # or a physical minimum (a zero maximum would make the device unusable).
 _RANGES: tuple[tuple[str, int, int], ...] = (
     ("channel_count", 1, MAX_CHANNELS),
-    ("max_intensity_uA", 1, _U16),
-    ("min_phase_us", 1, _U16),
-    ("max_phase_us", 1, _U16),
-    ("min_freq_cHz", 1, _U16),
-    ("max_freq_cHz", 1, _U16),
-    ("max_phase_charge_nC", 1, _U16),
-    ("max_slew_uA_per_s", 1, _U16),
-    ("compliance_mV", 1, _U32),
-    ("min_lease_ms", 1, _U16),
-    ("max_lease_ms", 1, _U16),
-    ("max_run_s", 1, _U16),
-    ("max_interphase_us", 0, _U16),
-    ("max_asym_ratio", 1, _U8),
+    ("max_intensity_uA", 1, U16),
+    ("min_phase_us", 1, U16),
+    ("max_phase_us", 1, U16),
+    ("min_freq_cHz", 1, U16),
+    ("max_freq_cHz", 1, U16),
+    ("max_phase_charge_nC", 1, U16),
+    ("max_slew_uA_per_s", 1, U16),
+    ("compliance_mV", 1, U32),
+    ("min_lease_ms", 1, U16),
+    ("max_lease_ms", 1, U16),
+    ("max_run_s", 1, U16),
+    ("max_interphase_us", 0, U16),
+    ("max_asym_ratio", 1, U8),
     ("check_period_us", 1, MAX_CHECK_PERIOD_US),
     ("reply_cache_size", 1, 1024),
 )
@@ -114,7 +112,7 @@ class DeviceModel:
             ):
                 raise ValueError(f"{name} must be 1..{_TEXT_SIZE} ASCII characters, got {text!r}")
         version = self.fw_version
-        if len(version) != 3 or not all(_is_int(v) and 0 <= v <= _U8 for v in version):
+        if len(version) != 3 or not all(_is_int(v) and 0 <= v <= U8 for v in version):
             raise ValueError(f"fw_version must be three integers 0..255, got {version!r}")
         for name, low, high in _RANGES:
             value = getattr(self, name)

@@ -294,7 +294,8 @@ class DeviceEvent:
         kind: what.
         channel: the channel's wire index (from 0: 0 is channel 1) for channel events, else
             None. Scenario files and options name channels from 1 (``simulator.numbering``).
-        load: for ``LOAD``, the new load as ``simulator.hardware.loads.parse_load`` text (e.g. "10k").
+        load: for ``LOAD``, the new load as ``simulator.hardware.loads.parse_load`` text (e.g.
+            "10k").
         current_uA: for ``STUCK_OUTPUT``, the current the output sticks at.
 
     Raises:

@@ -1,36 +1,34 @@
-"""One channel's output stage as the firmware sees it: current source, relay, load, accounting.
+"""One channel's output hardware: current source with its pulse engine, relay, load, meter.
 
-The source drives the set value into the load up to its compliance voltage (``deliverable_uA`` of
-``simulator.hardware.loads``); above it the current is limited at once by the hardware, and the firmware
-latches COMPLIANCE at its next check. An open electrode takes no current. A stuck output drives a
-DC current whatever the firmware asks until the firmware opens the relay (STUCK_OUTPUT).
+This implements ``simulator.firmware.hal.OutputStage`` for the firmware. The source drives the
+firmware's set value into the load up to its compliance voltage (``deliverable_uA`` of
+``simulator.hardware.loads``); above it the current is limited at once by the hardware, and the
+firmware latches COMPLIANCE at its next check. An open electrode takes no current. A stuck
+output drives a DC current whatever the firmware asks until the firmware opens the relay
+(STUCK_OUTPUT).
 
-What was delivered is accounted lazily: ``flush`` hands the recorder the stretch since the last
-flush, cut where the delivered amplitude bends (end of a ramp, the compliance limit, an
-intermittent contact change). A 30-minute hold is therefore one recorder call, however many
-heartbeats it spans.
+What was delivered is accounted lazily: every change (a new drive, the relay, the load, a stuck
+output, a reading) first hands the recorder the stretch since the last change, cut where the
+delivered amplitude bends (end of a ramp, an intermittent contact change). A 30-minute hold is
+therefore one recorder call, however many heartbeats it spans.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from firmware_protocol import Mode, SetProgram
-from simulator.firmware.checks import half_phases_us
-from simulator.hardware.loads import Load, deliverable_uA
+from firmware_protocol import SetProgram
+from simulator.firmware.hal import OPEN_OHM, Delivered, Drive
 from simulator.firmware.model import DeviceModel
-from simulator.firmware.ramp import Ramp
+from simulator.firmware.schedule import half_phases_us
+from simulator.firmware.units import tick_at_or_after
+from simulator.hardware.loads import Load, deliverable_uA
 from simulator.hardware.recorder import ChannelRecorder
 
-__all__ = ["OPEN_OHM", "Drive", "OutputStage", "TimeVaryingLoad", "first_phase_us"]
+__all__ = ["SimulatedOutputStage", "TimeVaryingLoad"]
 
-OPEN_OHM = 0xFFFF
-"""STATUS impedance_ohm and EVENT detail for an open or unknown load (PROTOCOL.md §5.12)."""
-
-_US_PER_MS = 1000
 _CONTACT_SEARCH = 64  # contact changes examined per deadline search before a plain wake-up
 
 
@@ -47,37 +45,7 @@ class TimeVaryingLoad(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Drive:
-    """What the firmware asks of an active channel: its program, run origin and set value."""
-
-    program: SetProgram
-    run_start_us: int
-    ramp: Ramp
-
-    def phase_us(self, t_us: int) -> int:
-        """Width of the first phase of the pulses delivered at ``t_us``."""
-        return first_phase_us(self.program, self.run_start_us, t_us)
-
-
-def first_phase_us(program: SetProgram, run_start_us: int, t_us: int) -> int:
-    """Width of the first phase of the pulses ``program`` delivers at ``t_us`` (run from
-    ``run_start_us``)."""
-    if program.mode != Mode.DENSE_DISPERSE:
-        return program.phase_a_us
-    cycle_us = (program.dwell_a_ms + program.dwell_b_ms) * _US_PER_MS
-    in_b = (t_us - run_start_us) % cycle_us >= program.dwell_a_ms * _US_PER_MS
-    return program.phase_b_us if in_b else program.phase_a_us
-
-
-def _tick_at_or_after(t_us: float, first_tick_us: int, period_us: int) -> int:
-    """The first check instant ≥ ``t_us`` on the grid ``first_tick_us + k·period_us``."""
-    if t_us <= first_tick_us:
-        return first_tick_us
-    return first_tick_us + math.ceil((t_us - first_tick_us) / period_us) * period_us
-
-
-class OutputStage:
+class SimulatedOutputStage:
     """Current source, output relay and load of one channel, with its delivery ledger.
 
     Args:
@@ -85,6 +53,12 @@ class OutputStage:
         load: the load at the output.
         recorder: the channel's ledger of what was delivered.
         now_us: the time the ledger is complete up to.
+
+    Attributes:
+        load: the load now at the output.
+        recorder: the ledger.
+        stuck_uA: DC current a hardware fault drives into the load (0: no fault).
+        relay_open: True once the firmware has disconnected the output.
     """
 
     def __init__(
@@ -93,19 +67,112 @@ class OutputStage:
         self._model = model
         self.recorder = recorder
         self.stuck_uA = 0
-        """DC current a hardware fault drives into the load (0: no fault)."""
         self.relay_open = False
-        """True once the firmware has disconnected the output after a stuck output."""
+        self._drive: Drive | None = None
         self._flushed_us = now_us
-        self.configure(load, None)
+        self.load = load
+        self._configure(load, None)
+
+    # --- what the bench does to the hardware -------------------------------------------
+
+    def set_load(self, load: Load, now_us: int) -> None:
+        """Connect another load at ``now_us`` (electrode off/on, a changed impedance)."""
+        self._flush(now_us)
+        self._configure(load, self._program)
+
+    def stick(self, current_uA: int, now_us: int) -> None:
+        """Make the output drive ``current_uA`` of DC from ``now_us``, whatever the firmware
+        asks (0 repairs it)."""
+        self._flush(now_us)
+        self.stuck_uA = current_uA
 
     @property
     def stuck(self) -> bool:
         """True while a stuck DC current reaches the load (the relay is closed)."""
         return self.stuck_uA > 0 and not self.relay_open
 
-    def configure(self, load: Load, program: SetProgram | None) -> None:
-        """Set the load and the program whose phase widths bound the compliance limit.
+    def output_uA(self, t_us: int) -> float:
+        """The current actually flowing at ``t_us``: a stuck DC or the pulses' amplitude."""
+        if self.stuck:
+            return float(self.stuck_uA)
+        drive = self._drive
+        set_uA = 0 if drive is None else drive.ramp.at(t_us)
+        if set_uA <= 0 or self.load.is_open(t_us):
+            return 0.0
+        return min(float(set_uA), self._limit_uA)
+
+    # --- the firmware's interface (simulator.firmware.hal.OutputStage) ------------------
+
+    def drive(self, t_us: int, drive: Drive | None) -> None:
+        """Deliver ``drive`` from ``t_us`` on (None: no pulses)."""
+        self._flush(t_us)
+        program = None if drive is None else drive.program
+        if program != self._program:
+            self._configure(self.load, program)
+        self._drive = drive
+
+    def open_relay(self, t_us: int) -> None:
+        """Disconnect the output at ``t_us``."""
+        self._flush(t_us)
+        self.relay_open = True
+
+    def close_relay(self, t_us: int) -> None:
+        """Connect the output again at ``t_us``."""
+        self._flush(t_us)
+        self.relay_open = False
+
+    def measured_uA(self, t_us: int) -> int:
+        """:meth:`output_uA` to the nearest µA."""
+        return round(self.output_uA(t_us))
+
+    def dc_uA(self, t_us: int) -> int:
+        """The stuck DC reaching the load (0: none, or the relay is open)."""
+        return self.stuck_uA if self.stuck else 0
+
+    def contact_lost(self, t_us: int) -> bool:
+        """True when the electrode has no contact at ``t_us``."""
+        return self.load.is_open(t_us)
+
+    def compliance_limit_uA(self) -> int | None:
+        """The compliance limit for the drive's phases, rounded down; None if not limited."""
+        if self._drive is None or math.isinf(self._limit_uA):
+            return None
+        return math.floor(self._limit_uA)
+
+    def impedance_ohm(self, phase_us: int, t_us: int) -> int:
+        """Impedance at the end of a phase of ``phase_us`` as STATUS reports it."""
+        if self.load.is_open(t_us):
+            return OPEN_OHM
+        impedance = self.load.impedance_ohm(phase_us)
+        return OPEN_OHM if not math.isfinite(impedance) else min(OPEN_OHM, round(impedance))
+
+    def read_delivered(self, t_us: int) -> Delivered:
+        """What was delivered since the previous reading, up to ``t_us``."""
+        self._flush(t_us)
+        return self.recorder.take_reading()
+
+    def clear_delivered(self, t_us: int) -> None:
+        """Start the ledger afresh at ``t_us``."""
+        self._flush(t_us)
+        self.recorder.reset()
+
+    def first_open_tick_us(self, first_tick_us: int, period_us: int) -> int | None:
+        """The first check instant at which the electrode will be found open, or None.
+
+        A load that is not a ``TimeVaryingLoad`` is open always or never.
+        """
+        if self._varying is not None:
+            return _open_tick(self._varying, first_tick_us, period_us)
+        return first_tick_us if self.load.is_open(first_tick_us) else None
+
+    # --- inside ------------------------------------------------------------------------
+
+    @property
+    def _program(self) -> SetProgram | None:
+        return None if self._drive is None else self._drive.program
+
+    def _configure(self, load: Load, program: SetProgram | None) -> None:
+        """Set the load, and the compliance limit for the phase widths of ``program``.
 
         The limit is taken over every phase width the program uses (both halves of a
         dense-disperse program), so it is the current at which any of its pulses would exceed
@@ -120,93 +187,34 @@ class OutputStage:
             driven_uA, limited = deliverable_uA(probe_uA, load, phase_us, self._model.compliance_mV)
             if limited:
                 limit_uA = min(limit_uA, driven_uA)
-        self.limit_uA = limit_uA
-        """Largest current the source can drive into the load for the program's phases."""
+        self._limit_uA = limit_uA
 
-    def is_open(self, t_us: int) -> bool:
-        """True when the electrode has no contact at ``t_us``."""
-        return self.load.is_open(t_us)
-
-    def amplitude_uA(self, set_uA: float, t_us: int) -> float:
-        """First-phase current actually driven for ``set_uA`` at ``t_us`` (pulses only)."""
-        if set_uA <= 0 or self.load.is_open(t_us):
-            return 0.0
-        return min(set_uA, self.limit_uA)
-
-    def impedance_ohm(self, phase_us: int, t_us: int) -> int:
-        """Impedance at the end of a phase of ``phase_us`` as STATUS reports it."""
-        if self.load.is_open(t_us):
-            return OPEN_OHM
-        impedance = self.load.impedance_ohm(phase_us)
-        return OPEN_OHM if not math.isfinite(impedance) else min(OPEN_OHM, round(impedance))
-
-    def flush(self, now_us: int, drive: Drive | None) -> None:
-        """Account what the output delivered from the last flush up to ``now_us``.
-
-        Args:
-            now_us: the end of the stretch.
-            drive: the firmware's drive over the whole stretch, or None if the channel was off.
-        """
+    def _flush(self, now_us: int) -> None:
+        """Account what the output delivered from the last flush up to ``now_us``."""
         t0_us, self._flushed_us = self._flushed_us, max(self._flushed_us, now_us)
         if now_us <= t0_us:
             return
         if self.stuck:
             self.recorder.deliver_dc(t0_us, now_us, float(self.stuck_uA))
             return
+        drive = self._drive
         if drive is None:
             return
         cuts = {t0_us, now_us}
         if t0_us < drive.ramp.t1_us < now_us:
-            cuts.add(drive.ramp.t1_us)
-        crossing_us = drive.ramp.first_above(self.limit_uA)
-        if crossing_us is not None and t0_us < crossing_us < now_us:
-            cuts.add(math.ceil(crossing_us))
+            cuts.add(drive.ramp.t1_us)  # after it, a level that later stretches can join
         if self._varying is not None:
             change_us = self._varying.next_change_us(t0_us)
             while change_us < now_us:
                 cuts.add(change_us)
                 change_us = self._varying.next_change_us(change_us)
-        edges = sorted(cuts)
-        for a_us, b_us in itertools.pairwise(edges):
+        for a_us, b_us in itertools.pairwise(sorted(cuts)):
             if self.load.is_open(a_us):
                 continue  # no contact: nothing flows until it is regained
-            start_uA = min(drive.ramp.at(a_us), self.limit_uA)
-            end_uA = min(drive.ramp.at(b_us), self.limit_uA)
-            if start_uA or end_uA:
-                self.recorder.deliver(
-                    drive.program, drive.run_start_us, a_us, b_us, start_uA, end_uA
-                )
-
-    def check_tick(self, ramp: Ramp | None, first_tick_us: int, period_us: int) -> int | None:
-        """The first check instant at which this output has something for the firmware to find.
-
-        Args:
-            ramp: the firmware's set value if the channel is active, else None.
-            first_tick_us: the next check instant.
-            period_us: the check period.
-
-        Returns:
-            The check instant of the first stuck output, lost contact or compliance limit, or
-            None if no check will find anything while the set value, the load and this stage
-            stay as they are, whichever check comes next (a load that is not a
-            ``TimeVaryingLoad`` is open always or never). ``Device`` relies on that.
-        """
-        if self.stuck:
-            return first_tick_us
-        if ramp is None:
-            return None
-        candidates = []
-        if self._varying is not None:
-            candidates.append(_open_tick(self._varying, first_tick_us, period_us))
-        elif self.load.is_open(first_tick_us):
-            return first_tick_us
-        crossing_us = ramp.first_above(self.limit_uA)
-        if crossing_us is not None:
-            tick_us = _tick_at_or_after(crossing_us, first_tick_us, period_us)
-            if ramp.at(tick_us) <= self.limit_uA:  # exactly at the limit is not above it
-                tick_us += period_us
-            candidates.append(tick_us)
-        return min(candidates, default=None)
+            # Nothing flows while the set value is zero all through, nor into a load the
+            # source can drive nothing into.
+            if (drive.ramp.at(a_us) or drive.ramp.at(b_us)) and self._limit_uA > 0:
+                self.recorder.deliver(drive, a_us, b_us, self._limit_uA)
 
 
 def _open_tick(load: TimeVaryingLoad, first_tick_us: int, period_us: int) -> int:
@@ -222,8 +230,8 @@ def _open_tick(load: TimeVaryingLoad, first_tick_us: int, period_us: int) -> int
             return tick_us
         lost_us = load.next_change_us(tick_us)
         regained_us = load.next_change_us(lost_us)
-        tick_us = _tick_at_or_after(lost_us, first_tick_us, period_us)
+        tick_us = tick_at_or_after(lost_us, first_tick_us, period_us)
         if tick_us < regained_us:
             return tick_us
-        tick_us = _tick_at_or_after(regained_us, first_tick_us, period_us)
+        tick_us = tick_at_or_after(regained_us, first_tick_us, period_us)
     return tick_us

@@ -1,11 +1,16 @@
 """What each channel delivered: pulse counts, charge per phase, peak and rms current, time per half.
 
-The firmware model hands a :class:`ChannelRecorder` one linear segment at a time (a stretch of
-constant or linearly changing current between two events) and, for a stuck output, DC segments.
-Each segment is accounted with a handful of numpy operations on its pulse table, and stored, not
-its pulses: :meth:`ChannelRecorder.pulse_table` regenerates the raw pulses of any window from the
-stored segments. Contiguous segments with one constant current are merged, so a steady run that
-is flushed at every heartbeat still stores one segment.
+The output stage hands a :class:`ChannelRecorder` one stretch at a time (a window in which its
+drive stays the same) and, for a stuck output, DC stretches. Each stretch is accounted with a
+handful of numpy operations on its pulse table, and stored, not its pulses:
+:meth:`ChannelRecorder.pulse_table` regenerates the raw pulses of any window from the stored
+stretches. Contiguous stretches at one constant current are merged, so a steady run that is
+flushed at every heartbeat still stores one.
+
+The totals here are the physics, in floats. The firmware reads them the way a charge meter is
+read (:meth:`ChannelRecorder.take_reading`): whole numbers, each total rounded to the nearest
+unit, handed over as the change since the last reading so that the firmware's integer
+accumulators add up to the rounded totals exactly.
 
 Units: µA · µs = pC, so a phase's charge in nC is ``amp_uA · width_us / 1000``.
 """
@@ -14,19 +19,16 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from firmware_protocol import MAX_CHANNELS, SetProgram
-from simulator.hardware.pulses import (
-    PULSE_DTYPE,
-    linear_amplitude_uA,
-    pulse_onsets,
-    shape_pulses,
-    time_per_half_us,
-)
+from firmware_protocol import MAX_CHANNELS
+from simulator.firmware.hal import Delivered, Drive
+from simulator.firmware.ramp import Ramp
+from simulator.firmware.schedule import time_per_half_us
+from simulator.hardware.pulses import PULSE_DTYPE, pulse_table
 
 __all__ = ["ChannelRecorder", "Recorder"]
 
@@ -35,51 +37,66 @@ _PC_PER_NC = 1000
 
 @dataclass(frozen=True)
 class _Segment:
-    """A stored stretch of delivery; ``program`` None means DC of ``start_uA`` (signed)."""
+    """A stored stretch: pulses of ``drive`` limited to ``level_uA``, or DC of ``level_uA``
+    (signed) when ``drive`` is None."""
 
-    program: SetProgram | None
-    run_start_us: int
+    drive: Drive | None
     t0_us: int
     t1_us: int
-    start_uA: float
-    end_uA: float
+    level_uA: float
+
+    def constant_uA(self) -> float | None:
+        """The first-phase current if it is the same all through the stretch, else None."""
+        if self.drive is None:
+            return self.level_uA
+        ramp = self.drive.ramp
+        start_uA = min(float(ramp.at(self.t0_us)), self.level_uA)
+        # A ramp is monotone: equal ends mean the same current all along.
+        return start_uA if start_uA == min(float(ramp.at(self.t1_us)), self.level_uA) else None
 
     def continued_by(self, other: _Segment) -> bool:
-        """True when ``other`` extends this segment at the same constant current."""
-        return (
-            other.t0_us == self.t1_us
-            and other.program == self.program
-            and other.run_start_us == self.run_start_us
-            and self.start_uA == self.end_uA == other.start_uA == other.end_uA
-        )
+        """True when ``other`` extends this stretch at the same constant current."""
+        if other.t0_us != self.t1_us or (self.drive is None) != (other.drive is None):
+            return False
+        if self.drive is not None and other.drive is not None:
+            mine, theirs = self.drive, other.drive
+            if (mine.program, mine.run_start_us) != (theirs.program, theirs.run_start_us):
+                return False
+        current_uA = self.constant_uA()
+        return current_uA is not None and current_uA == other.constant_uA()
+
+    def joined(self, other: _Segment) -> _Segment:
+        """This stretch extended to the end of ``other`` (which ``continued_by`` accepted)."""
+        current_uA = self.constant_uA()
+        if self.drive is None or current_uA is None:  # DC: one level already
+            return replace(self, t1_us=other.t1_us)
+        # The set value may change beyond this stretch: the joined one holds a level at or
+        # above the constant current, limited to it, which is that current all along.
+        level = Ramp.level(self.t0_us, math.ceil(current_uA))
+        drive = replace(self.drive, ramp=level)
+        return _Segment(drive, self.t0_us, other.t1_us, current_uA)
 
     def pulses(self, w0_us: int, w1_us: int) -> npt.NDArray[np.void]:
-        """This segment's pulses with onsets in ``[w0_us, w1_us)`` (clipped to the segment)."""
-        if self.program is None:
+        """This stretch's pulses with onsets in ``[w0_us, w1_us)`` (clipped to the stretch)."""
+        if self.drive is None:
             return np.empty(0, dtype=PULSE_DTYPE)
         lo_us, hi_us = max(w0_us, self.t0_us), min(w1_us, self.t1_us)
         if hi_us <= lo_us:
             return np.empty(0, dtype=PULSE_DTYPE)
-        onsets_us, halves = pulse_onsets(self.program, self.run_start_us, lo_us, hi_us)
-        # Amplitudes come from the segment's own line, so a window reproduces exactly what
-        # deliver() accounted, however the window cuts the segment.
-        amplitude_uA = linear_amplitude_uA(
-            onsets_us, self.t0_us, self.t1_us, self.start_uA, self.end_uA
-        )
-        return shape_pulses(self.program, onsets_us, halves, amplitude_uA)
+        return pulse_table(self.drive, lo_us, hi_us, self.level_uA)
 
 
 class ChannelRecorder:
-    """Delivered totals of one channel since its last SET_PROGRAM (the DOSE message's source).
+    """Delivered totals of one channel since its last reset (SET_PROGRAM, power-up).
 
-    Segments must arrive in time order without overlap (``ValueError`` otherwise): accounting the
-    same stretch twice would be a firmware bug that this ledger refuses to hide.
+    Stretches must arrive in time order without overlap (``ValueError`` otherwise): accounting
+    the same stretch twice would be a bug that this ledger refuses to hide.
 
     Totals:
         pulses_a, pulses_b: pulses delivered in half a / half b.
         time_a_us, time_b_us: delivering time in half a / half b; dense-disperse time is split by
             dwell, continuous and intermittent time (off windows included) is all half a.
-        on_time_us: time with the output active: every delivered segment, pulses or DC, so
+        on_time_us: time with the output active: every delivered stretch, pulses or DC, so
             ``time_a_us + time_b_us + DC time == on_time_us``.
         charge_pos_nC, charge_neg_nC: charge of the positive / negative phases (both ≥ 0); DC
             adds its charge to one of them by its sign.
@@ -99,6 +116,8 @@ class ChannelRecorder:
     _charge_neg_nC: float
     _peak_uA: float
     _square_uA2_us: float
+    _read: Delivered
+    _peak_since_read_uA: float
 
     def __init__(self) -> None:
         """Create an empty recorder."""
@@ -114,6 +133,9 @@ class ChannelRecorder:
         self._charge_pos_nC = self._charge_neg_nC = 0.0
         self._peak_uA = 0.0
         self._square_uA2_us = 0.0
+        self._read = Delivered()
+        """The totals as handed over by the readings so far (rounded)."""
+        self._peak_since_read_uA = 0.0
 
     @property
     def pulses_a(self) -> int:
@@ -137,7 +159,7 @@ class ChannelRecorder:
 
     @property
     def on_time_us(self) -> int:
-        """Time with the output active (pulse and DC segments)."""
+        """Time with the output active (pulse and DC stretches)."""
         return self._on_time_us
 
     @property
@@ -167,6 +189,29 @@ class ChannelRecorder:
             return 0.0
         return math.sqrt(self._square_uA2_us / self._on_time_us)
 
+    def take_reading(self) -> Delivered:
+        """What was delivered since the previous reading, as a meter hands it to the firmware.
+
+        Counts and times are exact; the charges and ``∫i²dt`` are the change of their totals
+        rounded to the nearest unit (ties to even), so the readings add up to the rounded
+        totals; ``peak_uA`` is the largest amplitude since the previous reading, rounded.
+        """
+        total = Delivered(
+            pulses_a=self._pulses_a,
+            pulses_b=self._pulses_b,
+            time_a_us=self._time_a_us,
+            time_b_us=self._time_b_us,
+            on_time_us=self._on_time_us,
+            charge_pos_nC=round(self._charge_pos_nC),
+            charge_neg_nC=round(self._charge_neg_nC),
+            peak_uA=round(self._peak_since_read_uA),
+            square_uA2_us=round(self._square_uA2_us),
+        )
+        read, self._read, self._peak_since_read_uA = self._read, total, 0.0
+        change = {f.name: getattr(total, f.name) - getattr(read, f.name) for f in fields(Delivered)}
+        change["peak_uA"] = total.peak_uA  # a peak since the last reading, not a running total
+        return Delivered(**change)
+
     def _store(self, segment: _Segment) -> None:
         if segment.t1_us < segment.t0_us:
             raise ValueError(f"segment ends before it starts: {segment.t0_us}..{segment.t1_us}")
@@ -178,36 +223,31 @@ class ChannelRecorder:
         self._end_us = segment.t1_us
         self._on_time_us += segment.t1_us - segment.t0_us
         if self._segments and self._segments[-1].continued_by(segment):
-            self._segments[-1] = replace(self._segments[-1], t1_us=segment.t1_us)
+            self._segments[-1] = self._segments[-1].joined(segment)
         elif segment.t1_us > segment.t0_us:
             self._segments.append(segment)
             self._starts_us.append(segment.t0_us)
 
-    def deliver(
-        self,
-        program: SetProgram,
-        run_start_us: int,
-        t0_us: int,
-        t1_us: int,
-        start_uA: float,
-        end_uA: float,
-    ) -> None:
-        """Account the pulses of ``program`` with onsets in ``[t0_us, t1_us)``.
+    def _peak(self, peak_uA: float) -> None:
+        self._peak_uA = max(self._peak_uA, peak_uA)
+        self._peak_since_read_uA = max(self._peak_since_read_uA, peak_uA)
+
+    def deliver(self, drive: Drive, t0_us: int, t1_us: int, cap_uA: float = math.inf) -> None:
+        """Account the pulses of ``drive`` with onsets in ``[t0_us, t1_us)``.
 
         Args:
-            program: the running program.
-            run_start_us: its START time (onsets are relative to it).
-            t0_us: segment start, at or after the run start and the previous segment's end.
-            t1_us: segment end (exclusive).
-            start_uA: first-phase current at ``t0_us`` (after any compliance limit).
-            end_uA: first-phase current at ``t1_us``; linear in between.
+            drive: what the firmware drives: program, run start (onsets are relative to it)
+                and set value (each pulse's first-phase current is its value at the onset).
+            t0_us: stretch start, at or after the run start and the previous stretch's end.
+            t1_us: stretch end (exclusive).
+            cap_uA: the compliance limit on the first-phase current.
 
         Raises:
-            ValueError: a reversed, overlapping or pre-start segment, a negative current, or a
+            ValueError: a reversed, overlapping or pre-start stretch, a negative current, or a
                 program whose timing fields are invalid for its mode.
         """
-        time_a_us, time_b_us = time_per_half_us(program, run_start_us, t0_us, t1_us)
-        segment = _Segment(program, run_start_us, t0_us, t1_us, start_uA, end_uA)
+        time_a_us, time_b_us = time_per_half_us(drive.program, drive.run_start_us, t0_us, t1_us)
+        segment = _Segment(drive, t0_us, t1_us, cap_uA)
         table = segment.pulses(t0_us, t1_us)
         self._store(segment)
         self._time_a_us += time_a_us
@@ -225,8 +265,7 @@ class ChannelRecorder:
             (charge_pos_pC * table["amp_pos_uA"] + charge_neg_pC * table["amp_neg_uA"]).sum()
         )
         if table.size:
-            peak_uA = max(float(table["amp_pos_uA"].max()), float(table["amp_neg_uA"].max()))
-            self._peak_uA = max(self._peak_uA, peak_uA)
+            self._peak(max(float(table["amp_pos_uA"].max()), float(table["amp_neg_uA"].max())))
 
     def deliver_dc(self, t0_us: int, t1_us: int, current_uA: float) -> None:
         """Account a DC current over ``[t0_us, t1_us)``: a stuck output on a channel meant off.
@@ -235,11 +274,11 @@ class ChannelRecorder:
         charge moves away from zero; the DC also counts in peak, rms and on-time.
 
         Raises:
-            ValueError: a reversed or overlapping segment or a non-finite current.
+            ValueError: a reversed or overlapping stretch or a non-finite current.
         """
         if not math.isfinite(current_uA):
             raise ValueError(f"current_uA must be finite, got {current_uA}")
-        self._store(_Segment(None, t0_us, t0_us, t1_us, current_uA, current_uA))
+        self._store(_Segment(None, t0_us, t1_us, current_uA))
         charge_nC = abs(current_uA) * (t1_us - t0_us) / _PC_PER_NC
         if current_uA > 0:
             self._charge_pos_nC += charge_nC
@@ -247,12 +286,12 @@ class ChannelRecorder:
             self._charge_neg_nC += charge_nC
         self._square_uA2_us += current_uA * current_uA * (t1_us - t0_us)
         if t1_us > t0_us:
-            self._peak_uA = max(self._peak_uA, abs(current_uA))
+            self._peak(abs(current_uA))
 
     def pulse_table(self, t0_us: int, t1_us: int) -> npt.NDArray[np.void]:
         """Return the delivered pulses with onsets in ``[t0_us, t1_us)`` (``PULSE_DTYPE``).
 
-        Regenerated from the stored segments, so it is exactly what :meth:`deliver` accounted.
+        Regenerated from the stored stretches, so it is exactly what :meth:`deliver` accounted.
 
         Raises:
             ValueError: ``t1_us < t0_us``.

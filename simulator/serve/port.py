@@ -10,15 +10,14 @@ the wires and the scheduled faults in time order) until the bytes have arrived o
 passed, then returns what it has — exactly pyserial's semantics, in no wall time. Bytes written
 go onto the host → device wire at the current virtual time; the device sees them as time advances
 (a read, ``clock.sleep`` or ``flush``). The options are listed in ``simulator/README.md`` and
-parsed by ``scenario_from_options``, which the command line shares.
+parsed by ``simulator.serve.options``, which the command line shares. pyserial finds this class
+as ``simulator.protocol_sim.Serial``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import serial
@@ -30,164 +29,31 @@ from serial.serialutil import (
 )
 
 from simulator.clock import VirtualClock, seconds_to_us
-from simulator.hardware.faults import DeviceEvent, Direction, EventKind, FaultKind, LinkFault
-from simulator.firmware.device import Device
-from simulator.firmware.model import DeviceModel
-from simulator.serve.scenario import (
-    Bench,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    load_tuple,
-    model_with,
-    wire_index,
-)
+from simulator.hardware.device import Device
+from simulator.serve.bench import Bench
+from simulator.serve.options import parse_number, scenario_from_options
+from simulator.serve.scenario import Scenario, ScenarioError
 
-__all__ = [
-    "DEFAULT_MAX_BLOCK_S",
-    "Serial",
-    "register_url_handler",
-    "scenario_from_options",
-]
+__all__ = ["DEFAULT_MAX_BLOCK_S", "SimSerial", "register_url_handler"]
 
 DEFAULT_MAX_BLOCK_S = 60.0
 """How much virtual time a read with ``timeout=None`` may wait before it gives up (raises)."""
 
 
 def register_url_handler() -> None:
-    """Make ``serial.serial_for_url("sim://…")`` open this handler (idempotent)."""
+    """Make ``serial.serial_for_url("sim://…")`` open this handler (idempotent).
+
+    pyserial looks a scheme up as ``<package>.protocol_<scheme>`` for each package named in
+    ``serial.protocol_handler_packages``; ``import simulator`` calls this.
+    """
     if "simulator" not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append("simulator")
-
-
-# --- options shared by the URL and the command line ----------------------------------------------
-
-_KINDS = tuple(k.value for k in FaultKind)
-_TIMED = {
-    "unplug_at": EventKind.UNPLUG,
-    "reboot_at": EventKind.REBOOT,
-    "stop_button_at": EventKind.STOP_BUTTON,
-}
-_CHANNEL_TIMED = {"electrode_off": EventKind.ELECTRODE_OFF, "electrode_on": EventKind.ELECTRODE_ON}
-_LOAD_KEY = re.compile(r"load(\d+)")
-_CHANNEL_AT = re.compile(r"(\d+)@(.+)")
-
-
-def scenario_from_options(
-    options: Mapping[str, Sequence[str]], source: str = "options"
-) -> Scenario:
-    """Build a scenario from flat ``key=value`` options (each key with its list of values).
-
-    Keys: ``scenario`` (a TOML file to start from), ``seed``, ``baud``, ``channels`` (alias of
-    ``channel_count``), any ``DeviceModel`` field, ``load<N>`` (channel N), a frame fault
-    rate ``<kind>``, ``<kind>_to_device`` or ``<kind>_to_host`` for drop, duplicate, corrupt,
-    truncate and delay (with ``delay_ms``), ``unplug_at``, ``reboot_at``, ``stop_button_at``
-    (seconds), and ``electrode_off``/``electrode_on`` as ``<channel>@<seconds>`` (repeatable).
-    Channel numbers count from 1, as labelled on the device (``load1`` is the first output);
-    the scenario returned holds wire indices, from 0.
-
-    Raises:
-        ScenarioError: an unknown or repeated key, or a bad value (a channel number outside
-            ``1..N`` for the device's N channels, e.g. ``load0``, is refused, never shifted).
-    """
-    for key, values in options.items():
-        if len(values) != 1 and key not in _CHANNEL_TIMED:
-            raise ScenarioError(f"{source}: {key} given {len(values)} times")
-    one = {k: v[-1] for k, v in options.items()}
-    base = load_scenario(one["scenario"]) if "scenario" in one else Scenario()
-    model_fields = {f.name for f in dataclasses.fields(DeviceModel)}
-    overrides = {
-        name: _model_value(source, name, value)
-        for key, value in one.items()
-        if (name := _model_field(key)) in model_fields
-    }
-    model = model_with(source, base.model, overrides)
-    channels = model.channel_count
-    loads = dict(enumerate(base.loads))
-    faults, events = list(base.faults), list(base.events)
-    seed, baud = base.seed, base.baud
-    delay_ms = _number(source, "delay_ms", one["delay_ms"]) if "delay_ms" in one else 0.0
-    for key, value in one.items():
-        if key in ("scenario", "delay_ms") or _model_field(key) in model_fields:
-            continue
-        if key in ("seed", "baud"):
-            number = _whole(source, key, value)
-            seed, baud = (number, baud) if key == "seed" else (seed, number)
-        elif match := _LOAD_KEY.fullmatch(key):
-            loads[wire_index(f"{source}: {key}", int(match[1]), channels)] = value
-        elif key.split("_to_")[0] in _KINDS:
-            faults.append(_fault(source, key, value, delay_ms))
-        elif key in _TIMED:
-            events.append(DeviceEvent(_number(source, key, value), _TIMED[key]))
-        elif key in _CHANNEL_TIMED:
-            events.extend(_channel_event(source, key, v, channels) for v in options[key])
-        else:
-            raise ScenarioError(f"{source}: unknown option {key!r} (see simulator/README.md)")
-    if "delay_ms" in one and not any(f.kind is FaultKind.DELAY for f in faults):
-        raise ScenarioError(f"{source}: delay_ms given without a delay rate")
-    load_texts = load_tuple(source, loads)
-    try:
-        return Scenario(model, seed, baud, load_texts, tuple(faults), tuple(events))
-    except ScenarioError as err:
-        raise ScenarioError(f"{source}: {err}") from None
-
-
-def _model_field(key: str) -> str:
-    return "channel_count" if key == "channels" else key
-
-
-def _whole(source: str, key: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ScenarioError(f"{source}: {key}={value!r} is not a whole number") from None
-
-
-def _number(source: str, key: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < float("inf"):
-        raise ScenarioError(f"{source}: {key}={value!r} is not a finite number >= 0")
-    return number
-
-
-def _model_value(source: str, key: str, value: str) -> object:
-    default = getattr(DeviceModel(), key)
-    if isinstance(default, tuple):
-        return tuple(_whole(source, key, part) for part in value.split("."))
-    return value if isinstance(default, str) else _whole(source, key, value)
-
-
-def _fault(source: str, key: str, value: str, delay_ms: float) -> LinkFault:
-    kind, _, direction = key.partition("_to_")
-    try:
-        return LinkFault(
-            FaultKind(kind),
-            direction=Direction(f"to_{direction}") if direction else None,
-            rate=_number(source, key, value),
-            delay_ms=delay_ms if kind == FaultKind.DELAY.value else 0.0,
-        )
-    except ValueError as err:
-        raise ScenarioError(f"{source}: {key}={value!r}: {err}") from None
-
-
-def _channel_event(source: str, key: str, value: str, channel_count: int) -> DeviceEvent:
-    match = _CHANNEL_AT.fullmatch(value)
-    if match is None:
-        raise ScenarioError(
-            f"{source}: {key}={value!r} must be <channel>@<seconds>, e.g. 1@10.5 "
-            "(channels numbered from 1)"
-        )
-    channel = wire_index(f"{source}: {key}={value}", int(match[1]), channel_count)
-    return DeviceEvent(_number(source, key, match[2]), _CHANNEL_TIMED[key], channel)
 
 
 # --- the port ------------------------------------------------------------------------------------
 
 
-class Serial(SerialBase):
+class SimSerial(SerialBase):
     """A pyserial port whose other end is a simulated device running in virtual time.
 
     The port's own settings (baudrate, parity, …) are accepted and ignored: the wire model uses
@@ -263,7 +129,7 @@ class Serial(SerialBase):
         options = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         max_block = options.pop("max_block_s", [str(DEFAULT_MAX_BLOCK_S)])
         try:
-            max_block_us = seconds_to_us(_number(url, "max_block_s", max_block[-1]))
+            max_block_us = seconds_to_us(parse_number(url, "max_block_s", max_block[-1]))
             return scenario_from_options(options, source=url), max_block_us
         except ScenarioError as err:
             raise SerialException(str(err)) from err

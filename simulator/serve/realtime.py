@@ -27,7 +27,8 @@ from types import FrameType
 from typing import Protocol, TextIO
 
 from simulator.clock import US_PER_S, RealClock, Scheduler
-from simulator.serve.scenario import Bench, Scenario
+from simulator.serve.bench import Bench
+from simulator.serve.scenario import Scenario
 
 __all__ = ["MAX_PENDING_BYTES", "Endpoint", "PtyEndpoint", "TcpEndpoint", "serve"]
 

@@ -39,9 +39,7 @@ from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Outcome, RecordStore, SessionSummary
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 from eacontrol.transport import Transport
-from simulator.hardware.faults import Direction
-from simulator.serve.port import Serial as SimSerial
-from simulator.serve.port import register_url_handler
+from simulator import Direction, SimSerial, register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
 

@@ -76,10 +76,7 @@ from firmware_protocol import (
     decode_frame,
     encode_frame,
 )
-from simulator.hardware.faults import DeviceEvent, EventKind
-from simulator.firmware.device import Device
-from simulator.serve.port import Serial as SimSerial
-from simulator.serve.port import register_url_handler
+from simulator import Device, DeviceEvent, EventKind, SimSerial, register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
 

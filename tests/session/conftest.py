@@ -25,8 +25,7 @@ from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionEvent
 from eacontrol.stimulator import Stimulator
 from eacontrol.transport import Transport
-from simulator.serve.port import Serial as SimSerial
-from simulator.serve.port import register_url_handler
+from simulator import SimSerial, register_url_handler
 
 register_url_handler()
 
@@ -103,7 +102,7 @@ class Run:
 
     @property
     def device(self) -> Any:
-        """The simulated device (``simulator.firmware.Device``; channel indices from 0)."""
+        """The simulated device (``simulator.Device``; channel indices from 0)."""
         return self.port.device
 
     def run(self, on_tick: Callable[[Session], None] | None = None) -> Any:

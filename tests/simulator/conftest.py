@@ -37,8 +37,8 @@ from firmware_protocol import (
     Status,
     encode_frame,
 )
-from simulator.firmware.device import Device
 from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
 
 MS = 1_000
 """µs per millisecond."""

@@ -58,10 +58,11 @@ from firmware_protocol import (
     decode_frame,
     encode_frame,
 )
+from simulator.hardware.device import Device
 from simulator.hardware.faults import DeviceEvent, EventKind
-from simulator.firmware.device import Device
-from simulator.serve.port import Serial, register_url_handler
 from simulator.hardware.wire import DeviceEnd
+from simulator.serve.port import SimSerial as Serial
+from simulator.serve.port import register_url_handler
 
 register_url_handler()
 

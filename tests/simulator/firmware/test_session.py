@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from firmware_protocol import Ack, ChannelState, EventCode, Mode, Status
-from simulator.firmware.device import Device
 from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

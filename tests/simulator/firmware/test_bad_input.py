@@ -24,8 +24,8 @@ from firmware_protocol import (
     Nak,
     cobs_encode,
 )
-from simulator.firmware.device import Device
 from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

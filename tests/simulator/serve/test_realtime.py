@@ -18,10 +18,11 @@ import pytest
 import serial
 
 from firmware_protocol import SCHEMA_HASH, Frame, FrameDecoder, Hello, HelloAck, encode_frame
-from simulator.serve import cli
 from simulator.clock import VirtualClock
 from simulator.hardware.loads import DEFAULT_LOAD, Resistive
-from simulator.serve.scenario import Bench, Scenario
+from simulator.serve import cli
+from simulator.serve.bench import Bench
+from simulator.serve.scenario import Scenario
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX ptys and signals")
 

@@ -52,8 +52,8 @@ from firmware_protocol import (
     program_crc,
     schema_tag,
 )
-from simulator.firmware.device import Device
 from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost

@@ -9,12 +9,19 @@ import pytest
 
 from firmware_protocol import ChannelState, Fault
 from simulator.clock import VirtualClock
-from simulator.hardware.faults import DeviceEvent, Direction, EventKind, FaultKind, FaultUnit, LinkFault
-from simulator.hardware.loads import DEFAULT_LOAD, OpenCircuit, Resistive
 from simulator.firmware.model import DeviceModel
-from simulator.serve.port import scenario_from_options
+from simulator.hardware.faults import (
+    DeviceEvent,
+    Direction,
+    EventKind,
+    FaultKind,
+    FaultUnit,
+    LinkFault,
+)
+from simulator.hardware.loads import DEFAULT_LOAD, OpenCircuit, Resistive
+from simulator.serve.bench import Bench
+from simulator.serve.options import scenario_from_options
 from simulator.serve.scenario import (
-    Bench,
     Scenario,
     ScenarioError,
     bundled_scenarios,
@@ -307,7 +314,7 @@ def test_bench_applies_the_timed_events(caplog: pytest.LogCaptureFixture) -> Non
     bench = Bench(scenario, clock)
     boot_id = bench.device.boot_id
     assert bench.loads == [Resistive(1000.0), DEFAULT_LOAD]
-    with caplog.at_level(logging.INFO, logger="simulator.serve.scenario"):
+    with caplog.at_level(logging.INFO, logger="simulator.serve.bench"):
         clock.sleep(1.5)
         assert isinstance(bench.device.load(0), OpenCircuit)
         clock.sleep(1.0)

@@ -28,8 +28,9 @@ from firmware_protocol import (
 from firmware_protocol.messages import Event
 from simulator.hardware.faults import Direction, FaultKind
 from simulator.hardware.loads import DEFAULT_LOAD, OpenCircuit, Resistive
-from simulator.serve.port import Serial, register_url_handler
 from simulator.hardware.wire import BITS_PER_BYTE
+from simulator.serve.port import SimSerial as Serial
+from simulator.serve.port import register_url_handler
 
 register_url_handler()
 
@@ -357,7 +358,7 @@ def test_the_log_names_channels_from_1(
         program = make_program(channel=index, freq_a_cHz=10_000, phase_a_us=200, target_uA=2000)
         assert host.call(program) is not None
         crc = program.crc
-    with caplog.at_level(logging.INFO, logger="simulator.serve.scenario"):
+    with caplog.at_level(logging.INFO, logger="simulator.serve.bench"):
         assert host.call(Start(channel_mask=0b11, program_crc=(crc, crc, 0, 0, 0, 0, 0, 0)))
         for _ in range(20):  # two seconds, heartbeating; channel 2 loses its electrode at 1 s
             port.clock.sleep(0.1)

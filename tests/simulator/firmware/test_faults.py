@@ -27,9 +27,9 @@ from firmware_protocol import (
     Stop,
     StopMode,
 )
-from simulator.firmware.device import Device
-from simulator.hardware.loads import Intermittent, OpenCircuit, Randles, Resistive
 from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
+from simulator.hardware.loads import Intermittent, OpenCircuit, Randles, Resistive
 
 if TYPE_CHECKING:
     from conftest import ProgramFactory, RawHost
@@ -357,7 +357,7 @@ def test_a_steady_run_is_one_recorder_segment_however_many_heartbeats(
     deliver = recorder.deliver
 
     def counting(*args: Any) -> None:
-        calls.append((args[2], args[3]))
+        calls.append((args[1], args[2]))  # (drive, t0_us, t1_us, cap_uA)
         deliver(*args)
 
     monkeypatch.setattr(recorder, "deliver", counting)

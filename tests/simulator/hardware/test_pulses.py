@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sim_programs import S, dense_disperse, program, programs
 
 from firmware_protocol import Mode, SetProgram, Shape
-from simulator.hardware.pulses import (
-    PULSE_DTYPE,
-    freq_at_cHz,
-    linear_amplitude_uA,
-    pulse_onsets,
-    pulse_table,
-    time_per_half_us,
-)
-
-S = 1_000_000  # µs per second
+from simulator.firmware.hal import Drive
+from simulator.firmware.ramp import Ramp
+from simulator.firmware.schedule import freq_at_cHz, time_per_half_us
+from simulator.hardware.pulses import PULSE_DTYPE, pulse_onsets, pulse_table, ramp_amplitude_uA
 
 
-def program(mode: Mode = Mode.CONTINUOUS, **fields: Any) -> SetProgram:
-    """A valid program of ``mode``; fields the mode does not use stay 0 (PROTOCOL.md §3.8)."""
-    values: dict[str, Any] = dict.fromkeys(
-        ("freq_b_cHz", "phase_b_us", "dwell_a_ms", "dwell_b_ms", "on_ms", "off_ms"), 0
-    )
-    values.update(
-        channel=0,
-        mode=mode,
-        shape=Shape.SYMMETRIC_BIPHASIC,
-        freq_a_cHz=200,
-        phase_a_us=300,
-        interphase_us=50,
-        asym_ratio=1,
-        target_uA=2000,
-        ramp_up_ms=2000,
-        ramp_down_ms=1000,
-        max_run_s=1800,
-    )
-    values.update(fields)
-    return SetProgram(**values)
-
-
-def dense_disperse(**fields: Any) -> SetProgram:
-    """The 2/100 Hz dense-disperse program with 3 s dwells (Han; Wang 2005)."""
-    values: dict[str, Any] = dict(freq_a_cHz=200, phase_a_us=600, dwell_a_ms=3000)
-    values.update(freq_b_cHz=10000, phase_b_us=300, dwell_b_ms=3000)
-    values.update(fields)
-    return program(Mode.DENSE_DISPERSE, **values)
+def level(prog: SetProgram, value_uA: int, run_start_us: int = 0) -> Drive:
+    """``prog`` driven at a constant ``value_uA`` from ``run_start_us``."""
+    return Drive(prog, run_start_us, Ramp.level(run_start_us, value_uA))
 
 
 def onsets(prog: SetProgram, run_start_us: int, t0_us: int, t1_us: int) -> list[int]:
@@ -157,7 +125,7 @@ def test_reversed_window_is_refused() -> None:
 
 
 def test_symmetric_pulse_shape_and_half_b_width() -> None:
-    table = pulse_table(dense_disperse(interphase_us=40), 0, 2_500_000, 3_010_000, 1500, 1500)
+    table = pulse_table(level(dense_disperse(interphase_us=40), 1500), 2_500_000, 3_010_000)
     assert table.dtype == PULSE_DTYPE
     assert table["half"].tolist() == [0, 1]
     assert table["width_pos_us"].tolist() == [600, 300]
@@ -168,7 +136,7 @@ def test_symmetric_pulse_shape_and_half_b_width() -> None:
 
 def test_asymmetric_pulse_is_charge_balanced() -> None:
     prog = program(shape=Shape.ASYMMETRIC_BIPHASIC, asym_ratio=4, phase_a_us=250)
-    table = pulse_table(prog, 0, 0, S, 2000, 2000)
+    table = pulse_table(level(prog, 2000), 0, S)
     assert table["amp_neg_uA"].tolist() == [500.0] * 2
     assert table["width_neg_us"].tolist() == [1000.0] * 2
     np.testing.assert_array_equal(
@@ -178,85 +146,57 @@ def test_asymmetric_pulse_is_charge_balanced() -> None:
 
 def test_asymmetric_ratio_zero_is_refused() -> None:
     with pytest.raises(ValueError, match="asym_ratio"):
-        pulse_table(program(shape=Shape.ASYMMETRIC_BIPHASIC, asym_ratio=0), 0, 0, S, 1, 1)
+        pulse_table(level(program(shape=Shape.ASYMMETRIC_BIPHASIC, asym_ratio=0), 1), 0, S)
 
 
-def test_ramp_amplitude_is_linear_at_each_onset() -> None:
+def test_ramp_amplitude_is_the_set_value_at_each_onset() -> None:
     # 100 Hz, 0 → 1000 µA over 1 s: the pulse at k·10 ms gets k·10 µA.
-    table = pulse_table(program(freq_a_cHz=10000), 0, 0, S, 0, 1000)
-    np.testing.assert_allclose(table["amp_pos_uA"], np.arange(100) * 10.0)
-    down = pulse_table(program(freq_a_cHz=10000), 0, 2 * S, 3 * S, 1000, 500)
-    assert down["amp_pos_uA"][0] == 1000
-    assert down["amp_pos_uA"][50] == pytest.approx(750)
+    up = Drive(program(freq_a_cHz=10000), 0, Ramp.over(0, 0, 1000, S))
+    table = pulse_table(up, 0, S)
+    np.testing.assert_array_equal(table["amp_pos_uA"], np.arange(100) * 10.0)
+    down = Drive(program(freq_a_cHz=10000), 0, Ramp.over(2 * S, 1000, 500, S))
+    table = pulse_table(down, 2 * S, 3 * S)
+    assert table["amp_pos_uA"][0] == 1000
+    assert table["amp_pos_uA"][50] == 750
+
+
+def test_ramp_amplitude_follows_the_firmwares_floor_rule_and_the_cap() -> None:
+    # 0 → 7 µA over 10 µs at every µs: floor(7·t/10) = 0, 0, 1, 2, 2, 3, 4, 4, 5, 6, then 7.
+    ramp = Ramp.over(3, 0, 7, 10)
+    onsets_us = np.arange(0, 16, dtype=np.int64)
+    expected = [ramp.at(int(t)) for t in onsets_us]
+    assert expected[3:14] == [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 7]
+    np.testing.assert_array_equal(ramp_amplitude_uA(onsets_us, ramp), expected)
+    np.testing.assert_array_equal(
+        ramp_amplitude_uA(onsets_us, ramp, cap_uA=4.5), np.minimum(expected, 4.5)
+    )
+
+
+@settings(deadline=None)
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 20_000),
+    st.integers(0, 10**9),
+    st.integers(0, 20_000),
+    st.lists(st.integers(0, 2 * 10**9), max_size=20),
+)
+def test_ramp_amplitude_equals_ramp_at_everywhere(
+    t0_us: int, start_uA: int, duration_us: int, end_uA: int, times_us: list[int]
+) -> None:
+    ramp = Ramp.over(t0_us, start_uA, end_uA, duration_us)
+    onsets_us = np.array(sorted(times_us), dtype=np.int64)
+    expected = [float(ramp.at(int(t))) for t in onsets_us]
+    assert ramp_amplitude_uA(onsets_us, ramp).tolist() == expected
 
 
 def test_amplitudes_must_be_finite_and_not_negative() -> None:
     with pytest.raises(ValueError, match="start_uA"):
-        pulse_table(program(), 0, 0, S, -1, 10)
-    with pytest.raises(ValueError, match="end_uA"):
-        linear_amplitude_uA(np.zeros(1, dtype=np.int64), 0, 1, 0, float("nan"))
-
-
-# --- frequency and time per half -------------------------------------------------------------
-
-
-def test_freq_at_follows_the_dwell_and_the_on_window() -> None:
-    prog = dense_disperse()
-    assert [freq_at_cHz(prog, S, t) for t in (0, S, 4 * S - 1, 4 * S, 7 * S)] == [
-        0,
-        200,
-        200,
-        10000,
-        200,
-    ]
-    inter = program(Mode.INTERMITTENT, freq_a_cHz=250, on_ms=1500, off_ms=1000)
-    times_us = (0, 1_499_999, 1_500_000, 2_499_999, 2_500_000)
-    assert [freq_at_cHz(inter, 0, t) for t in times_us] == [250, 250, 0, 0, 250]
-    assert freq_at_cHz(program(freq_a_cHz=9000), 0, 123 * S) == 9000
-
-
-def test_time_per_half_splits_dense_disperse_by_dwell() -> None:
-    # [2 s, 7 s): half a in [2, 3) and [6, 7), half b in [3, 6).
-    assert time_per_half_us(dense_disperse(), 0, 2 * S, 7 * S) == (2 * S, 3 * S)
-    assert time_per_half_us(dense_disperse(), 0, 0, 1800 * S) == (900 * S, 900 * S)
-
-
-def test_time_per_half_counts_intermittent_off_time_as_half_a() -> None:
-    prog = program(Mode.INTERMITTENT, on_ms=1500, off_ms=1500)
-    assert time_per_half_us(prog, 0, 0, 10 * S) == (10 * S, 0)
-
-
-def test_time_per_half_refuses_a_window_before_the_start() -> None:
-    with pytest.raises(ValueError, match="before the run start"):
-        time_per_half_us(program(), 10, 5, 20)
+        pulse_table(Drive(program(), 0, Ramp.over(0, -1, 10, S)), 0, S)
+    with pytest.raises(ValueError, match="cap_uA"):
+        ramp_amplitude_uA(np.zeros(1, dtype=np.int64), Ramp.level(0), float("nan"))
 
 
 # --- properties against the normative rules --------------------------------------------------
-
-
-@st.composite
-def programs(draw: st.DrawFn) -> SetProgram:
-    mode = draw(st.sampled_from(Mode))
-    freq = st.integers(1, 20000)
-    span_ms = st.integers(100, 5000)
-    shape = draw(st.sampled_from(Shape))
-    fields: dict[str, Any] = dict(
-        shape=shape,
-        freq_a_cHz=draw(freq),
-        phase_a_us=draw(st.integers(50, 1000)),
-        interphase_us=draw(st.integers(0, 200)),
-        asym_ratio=draw(st.integers(2, 8)) if shape == Shape.ASYMMETRIC_BIPHASIC else 1,
-    )
-    if mode == Mode.DENSE_DISPERSE:
-        fields.update(
-            freq_b_cHz=draw(freq),
-            phase_b_us=draw(st.integers(50, 1000)),
-            dwell_a_ms=draw(span_ms),
-            dwell_b_ms=draw(span_ms),
-        )
-    if mode == Mode.INTERMITTENT:
-        fields.update(on_ms=draw(span_ms), off_ms=draw(span_ms))
-    return program(mode, **fields)
 
 
 def reference_onsets(prog: SetProgram, run_start_us: int, t0_us: int, t1_us: int) -> list[int]:
@@ -328,11 +268,11 @@ def test_splitting_a_window_gives_the_same_pulses(
 
 
 @settings(deadline=None)
-@given(programs(), st.floats(0, 20000), st.floats(0, 20000))
+@given(programs(), st.integers(0, 20000), st.integers(0, 20000))
 def test_every_pulse_of_every_program_is_charge_balanced(
-    prog: SetProgram, start_uA: float, end_uA: float
+    prog: SetProgram, start_uA: int, end_uA: int
 ) -> None:
-    table = pulse_table(prog, 0, 0, 3 * S, start_uA, end_uA)
+    table = pulse_table(Drive(prog, 0, Ramp.over(0, start_uA, end_uA, 3 * S)), 0, 3 * S)
     charge_pos = table["amp_pos_uA"] * table["width_pos_us"]
     charge_neg = table["amp_neg_uA"] * table["width_neg_us"]
     np.testing.assert_allclose(charge_pos, charge_neg, rtol=1e-12, atol=1e-9)
