@@ -64,13 +64,14 @@ class Ramp:
         return self.start_uA + rise_uA // (self.t1_us - self.t0_us)
 
     def first_above(self, limit_uA: int) -> int | None:
-        """The first instant at which the set value exceeds ``limit_uA``, or None if never.
+        """The first instant from ``t0_us`` on at which the set value exceeds ``limit_uA``, or
+        None if it never does.
 
-        Before ``t0_us`` the ramp is not defined; an already exceeded limit gives ``t0_us``.
-        On a rising ramp it is the least ``t`` with ``floor(rise·(t − t0)/duration) ≥ limit + 1
-        − start``, i.e. ``t0 + ceil((limit + 1 − start)·duration / rise)``.
+        A limit already exceeded at ``t0_us`` gives ``t0_us``. On a rising ramp it is the least
+        ``t`` with ``floor(rise·(t − t0)/duration) ≥ limit + 1 − start``, i.e.
+        ``t0 + ceil((limit + 1 − start)·duration / rise)``.
         """
-        if self.start_uA > limit_uA:
+        if self.at(self.t0_us) > limit_uA:
             return self.t0_us
         if self.end_uA <= limit_uA:
             return None

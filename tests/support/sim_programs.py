@@ -1,6 +1,7 @@
 """Programs for the simulator's timing and pulse tests: valid SetPrograms of every mode.
 
-Shared by ``tests/simulator/firmware/test_schedule.py`` (the firmware's timing rules) and
+Shared by the ``make_program`` fixture of ``tests/simulator/conftest.py``, by
+``tests/simulator/firmware/test_schedule.py`` (the firmware's timing rules) and by
 ``tests/simulator/hardware/test_pulses.py`` (the output stage's pulse tables).
 """
 
