@@ -9,7 +9,7 @@ rounding); time is passed in as integer µs. The hardware is reached only throug
 interfaces of ``hal``.
 
 Imports ``firmware_protocol`` and the standard library only: no numpy, no ``math``, nothing
-of ``simulator.hardware`` or ``eacontrol`` (``tests/simulator/firmware/test_layering.py``).
+of ``simulator.hardware`` or ``eacontrol`` (``tests/simulator/test_layering.py``).
 """
 
 from simulator.firmware.channel import Channel, EventSink, StopCause

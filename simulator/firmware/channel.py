@@ -131,7 +131,7 @@ class Channel:
 
         None: no check will find one while the channel and its output stay as they are (a
         load that changes on its own is the output stage's to foresee:
-        ``OutputStage.first_open_tick_us``). ``Device`` relies on that.
+        ``OutputStage.first_open_tick_us``). ``Firmware`` relies on that.
         """
         output = self._output
         if output.dc_uA(first_tick_us) > 0:

@@ -154,7 +154,7 @@ class Wire:
 
 
 class DeviceEnd(Protocol):
-    """What the cable needs from the device (``simulator.firmware.Device`` provides it)."""
+    """What the cable needs from the device (``simulator.firmware.Firmware`` provides it)."""
 
     def receive(self, data: bytes, now_us: int) -> None:
         """Take bytes from the host that arrive at ``now_us``."""

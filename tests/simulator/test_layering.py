@@ -1,9 +1,10 @@
-"""The firmware package maps one-to-one to a C core: it imports nothing it could not have there.
+"""The simulator's layers: ``firmware`` ← ``hardware`` ← ``serve`` (simulator/README.md §4).
 
-``simulator/firmware/**`` may import ``firmware_protocol``, the standard library and itself;
-never the simulated hardware, the servers, the host, numpy, ``math`` (floats) or pyserial
-(issue 12: "firmware never imports hardware or host code"). Imports under ``TYPE_CHECKING``
-count too.
+The firmware package maps one-to-one to a C core, so it imports nothing it could not have
+there: ``simulator/firmware/**`` may import ``firmware_protocol``, the standard library and
+itself; never the simulated hardware, the servers, the clock, the host, numpy, ``math``
+(floats) or pyserial (issue 12: "firmware never imports hardware or host code"). The hardware
+never imports the servers. Imports under ``TYPE_CHECKING`` count too.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted((ROOT / "simulator" / "firmware").rglob("*.py"))
+HARDWARE_FILES = sorted((ROOT / "simulator" / "hardware").rglob("*.py"))
 
 FORBIDDEN = (
     "simulator.hardware",
@@ -65,6 +67,14 @@ def test_the_firmware_has_files_to_check() -> None:
 def test_firmware_imports_only_the_protocol_the_standard_library_and_itself(path: Path) -> None:
     package = ".".join(path.relative_to(ROOT).parts[:-1])
     bad = [m for m in imported_modules(path.read_text(), package) if violation(m)]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", HARDWARE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_hardware_never_imports_the_servers_or_the_host(path: Path) -> None:
+    package = ".".join(path.relative_to(ROOT).parts[:-1])
+    modules = imported_modules(path.read_text(), package)
+    bad = [m for m in modules if m.split(".")[0] == "eacontrol" or m.startswith("simulator.serve")]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
