@@ -18,8 +18,7 @@ from benchmarks.stack import six_channel_profile
 from eacontrol.device import connect
 from eacontrol.link import Transport
 from firmware_protocol import Heartbeat, Stop, StopMode, encode_frame
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial as SimSerial
+from simulator import Device, SimSerial
 
 __all__ = ["BAUD", "GOAL_RATIO", "OutputsOffObserver", "measure", "one_stop"]
 

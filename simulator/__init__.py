@@ -1,4 +1,9 @@
-"""The eacontrol device simulator: firmware model, output stage, pulse engine, clocks, faults.
+"""The eacontrol device simulator: firmware in integers, simulated hardware, clocks, servers.
+
+- ``simulator.firmware``: the device logic as firmware runs it (integers, behind a HAL);
+- ``simulator.hardware``: the output stages, loads, pulse tables, faults and the cable (numpy);
+- ``simulator.serve``: scenarios, and the device served over ``sim://``, a pty or TCP;
+- ``simulator.clock``: virtual and real time; ``simulator.numbering``: channel numbers.
 
 Imports ``firmware_protocol``, numpy and pyserial only, never ``eacontrol``: the device's
 interlocks are an independent second safety layer, not a copy of the host's (DESIGN.md §2).
@@ -8,44 +13,53 @@ Importing this package registers the ``sim://`` URL with pyserial, so
 (options: ``simulator/README.md``). ``python -m simulator --pty|--tcp`` serves one in real time.
 """
 
-import serial
-
-from simulator.clock import RealClock, VirtualClock
-from simulator.faults import Direction, EventKind, FaultKind, FaultUnit, LinkFault
-from simulator.firmware import Device
-from simulator.loads import (
+from simulator.clock import RealClock, Scheduler, VirtualClock
+from simulator.firmware import (
+    CENTI_HZ_PERIOD_US,
+    DeviceModel,
+    Firmware,
+    Ramp,
+    freq_at_cHz,
+    time_per_half_us,
+)
+from simulator.hardware import (
     DEFAULT_LOAD,
+    PULSE_DTYPE,
+    ChannelRecorder,
+    Device,
+    DeviceEnd,
+    DeviceEvent,
+    Direction,
+    EventKind,
+    FaultKind,
+    FaultUnit,
     Intermittent,
+    Link,
+    LinkFault,
     Load,
     OpenCircuit,
     Randles,
+    Recorder,
     Resistive,
     ShortCircuit,
+    Wire,
     deliverable_uA,
     parse_load,
-)
-from simulator.model import DeviceModel
-from simulator.pulses import (
-    CENTI_HZ_PERIOD_US,
-    PULSE_DTYPE,
-    freq_at_cHz,
     pulse_onsets,
     pulse_table,
-    time_per_half_us,
 )
-from simulator.recorder import ChannelRecorder, Recorder
-from simulator.scenario import (
+from simulator.serve import (
     Bench,
     Scenario,
     ScenarioError,
+    SimSerial,
     bundled_scenarios,
     load_scenario,
+    register_url_handler,
 )
-from simulator.wire import Link, Wire
 
 # pyserial finds URL handlers as <package>.protocol_<scheme> (simulator/protocol_sim.py).
-if "simulator" not in serial.protocol_handler_packages:
-    serial.protocol_handler_packages.append("simulator")
+register_url_handler()
 
 __all__ = [
     "CENTI_HZ_PERIOD_US",
@@ -54,23 +68,29 @@ __all__ = [
     "Bench",
     "ChannelRecorder",
     "Device",
+    "DeviceEnd",
+    "DeviceEvent",
     "DeviceModel",
     "Direction",
     "EventKind",
     "FaultKind",
     "FaultUnit",
+    "Firmware",
     "Intermittent",
     "Link",
     "LinkFault",
     "Load",
     "OpenCircuit",
+    "Ramp",
     "Randles",
     "RealClock",
     "Recorder",
     "Resistive",
     "Scenario",
     "ScenarioError",
+    "Scheduler",
     "ShortCircuit",
+    "SimSerial",
     "VirtualClock",
     "Wire",
     "bundled_scenarios",
@@ -80,5 +100,6 @@ __all__ = [
     "parse_load",
     "pulse_onsets",
     "pulse_table",
+    "register_url_handler",
     "time_per_half_us",
 ]

@@ -2,9 +2,11 @@
 program.
 
 eacontrol never imports the simulator (DESIGN.md §2): this command runs ``python -m simulator``
-as a child process with the same interpreter, passes the device and scenario options through,
-and waits. The child prints the URL to open (a pty path or ``socket://HOST:PORT``) as the first
-line on stdout. Ctrl-C or SIGTERM stops it (exit 0).
+as a child process with the same interpreter, hands it every argument after ``simulate``
+unchanged, and waits. The options are therefore the simulator's own, parsed by its one parser
+(``eactl simulate --help`` prints its help). The child prints the URL to open (a pty path or
+``socket://HOST:PORT``) as the first line on stdout. Ctrl-C or SIGTERM stops it (exit 0); a
+usage error is the child's (exit 2, its message on stderr).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
@@ -29,21 +31,16 @@ log = logging.getLogger(__name__)
 _STOP_WAIT_s = 5.0
 
 
-def simulator_command(args: argparse.Namespace) -> list[str]:
-    """The ``python -m simulator`` command line for the parsed options."""
-    command = [sys.executable, "-m", "simulator"]
-    command += ["--pty"] if args.pty else ["--tcp", args.tcp]
-    for name in ("scenario", "channels", "seed", "baud", "serial"):
-        value = getattr(args, name)
-        if value is not None:
-            command += [f"--{name}", str(value)]
-    for load in args.load:
-        command += ["--load", load]
-    for option in args.option:
-        command += ["-o", option]
-    if args.verbose >= 2:
-        command.append("-v")
-    return command
+# Every argument is the simulator's. argparse takes an argument as one of this parser's options
+# when it starts with one of its prefix characters; NUL can start no command-line argument (argv
+# strings end at a NUL), so none is: all reach the REMAINDER, dashes and all, in order.
+# (REMAINDER alone would still take a leading "--pty" for an unknown option of ours.)
+_NO_PREFIX = "\0"
+
+
+def simulator_command(arguments: Sequence[str]) -> list[str]:
+    """The ``python -m simulator`` command line for the arguments given after ``simulate``."""
+    return [sys.executable, "-m", "simulator", *arguments]
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -74,7 +71,7 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    command = simulator_command(args)
+    command = simulator_command(args.simulator_arguments)
     log.info("running %s", shlex.join(command))
     with _sigterm_interrupts():
         child = subprocess.Popen(command)
@@ -95,34 +92,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "simulate",
         help="run the simulated device behind a pty or TCP socket for another program",
         description="Run the simulated stimulator in real time behind a new pseudo-terminal or "
-        "a TCP socket. The first line printed is the port to open (a pty path, or "
-        "socket://HOST:PORT). Stop it with Ctrl-C or SIGTERM.",
-        epilog="Device and scenario options are those of sim:// URLs; -o KEY=VALUE takes any of "
-        "them (e.g. -o drop=0.05 -o unplug_at=30).",
-    )
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
-    where.add_argument(
-        "--tcp", metavar="HOST:PORT", help="serve on TCP for socket:// (PORT 0 picks a free one)"
-    )
-    parser.add_argument("--scenario", metavar="FILE", help="a scenario TOML file")
-    parser.add_argument("--channels", type=int, metavar="N", help="channel count, 1..8")
-    parser.add_argument("--seed", type=int, metavar="N", help="seed of every random generator")
-    parser.add_argument("--baud", type=int, metavar="N", help="wire model baud rate (0 = off)")
-    parser.add_argument("--serial", metavar="TEXT", help="the serial number the device reports")
-    parser.add_argument(
-        "--load",
-        action="append",
-        default=[],
-        metavar="CH=LOAD",
-        help="load on channel CH, e.g. 1=10k or 2=randles:200,1k,100n; repeatable",
+        "a TCP socket: python -m simulator with these arguments.",
+        prefix_chars=_NO_PREFIX,
+        add_help=False,  # --help is the simulator's, with its options
     )
     parser.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any sim:// option, e.g. drop=0.1 or electrode_off=1@20; repeatable",
+        "simulator_arguments",
+        nargs=argparse.REMAINDER,
+        metavar="ARGUMENTS",
+        help="the arguments of python -m simulator: --pty or --tcp HOST:PORT, then device and "
+        "scenario options (eactl simulate --help lists them)",
     )
     parser.set_defaults(handler=_simulate)

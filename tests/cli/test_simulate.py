@@ -14,7 +14,7 @@ from typing import IO, Any
 import pytest
 
 from eacontrol.cli import main
-from eacontrol.cli.simulate_cmd import simulator_command
+from eacontrol.cli.simulate_cmd import register, simulator_command
 from eacontrol.device import connect
 
 Run = Callable[..., Any]
@@ -22,24 +22,26 @@ Run = Callable[..., Any]
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="pty and SIGTERM are POSIX")
 
 
-def test_options_pass_through_to_python_m_simulator() -> None:
-    args = argparse.Namespace(
-        pty=False,
-        tcp="127.0.0.1:0",
-        scenario="flaky.toml",
-        channels=4,
-        seed=7,
-        baud=None,
-        serial="SIM-9",
-        load=["1=10k", "2=open"],
-        option=["drop=0.1"],
-        verbose=2,
-    )
-    assert simulator_command(args) == [
-        sys.executable, "-m", "simulator", "--tcp", "127.0.0.1:0", "--scenario", "flaky.toml",
-        "--channels", "4", "--seed", "7", "--serial", "SIM-9", "--load", "1=10k",
-        "--load", "2=open", "-o", "drop=0.1", "-v",
+def test_arguments_pass_through_unchanged_to_python_m_simulator() -> None:
+    # The simulator's parser is the only one: eactl hands over whatever follows "simulate".
+    parser = argparse.ArgumentParser(prog="eactl")
+    register(parser.add_subparsers())
+    argv = [
+        "--tcp", "127.0.0.1:0", "--scenario", "flaky.toml", "--channels", "4", "--seed", "7",
+        "--serial", "SIM-9", "--load", "1=10k", "--load", "2=open", "-o", "drop=0.1", "-v",
     ]  # fmt: skip
+    args = parser.parse_args(["simulate", *argv])
+    assert simulator_command(args.simulator_arguments) == [
+        sys.executable, "-m", "simulator", *argv,
+    ]  # fmt: skip
+    assert parser.parse_args(["simulate"]).simulator_arguments == []
+
+
+def test_help_is_the_simulators(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--help"]) == 0
+    out = capfd.readouterr().out
+    for option in ("--pty", "--tcp [HOST:]PORT", "--load CH=LOAD", "-o KEY=VALUE", "--quiet"):
+        assert option in out
 
 
 def test_simulator_usage_error_is_exit_2(capfd: pytest.CaptureFixture[str]) -> None:

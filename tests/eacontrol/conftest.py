@@ -39,8 +39,7 @@ from firmware_protocol import (
     encode_frame,
     program_crc,
 )
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator import SimSerial, register_url_handler
 
 SESSION = 0x5EA1
 

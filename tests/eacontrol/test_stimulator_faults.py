@@ -12,7 +12,7 @@ from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import DeviceFault, LinkLost, StopNotConfirmed
 from eacontrol.link import LEASE_PERIODS_TO_LOSS
 from firmware_protocol import ChannelState, EventCode
-from simulator.faults import Direction, FaultKind
+from simulator import Direction, FaultKind
 
 from .conftest import Sim
 

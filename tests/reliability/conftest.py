@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.wire import DeviceEnd
+from simulator import Device, DeviceEnd, SimSerial
 
 
 class DeviceWatch:
@@ -111,7 +109,7 @@ class DeviceWatch:
             self.zero_at_us = now_us
             self.renewal_before_zero_us = self.last_renewal_us
 
-    # --- DeviceEnd (simulator.wire) -----------------------------------------------------------
+    # --- DeviceEnd (simulator.hardware) -------------------------------------------------------
 
     def receive(self, data: bytes, now_us: int) -> None:
         self.observe()  # a fault hook (a reboot, a stuck output) may have acted since

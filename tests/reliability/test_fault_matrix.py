@@ -39,9 +39,7 @@ from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Outcome, RecordStore, SessionSummary
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
-from simulator.faults import Direction
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator import Direction, SimSerial, register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
 

@@ -76,10 +76,7 @@ from firmware_protocol import (
     decode_frame,
     encode_frame,
 )
-from simulator.faults import DeviceEvent, EventKind
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator import Device, DeviceEvent, EventKind, SimSerial, register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
 

@@ -24,8 +24,7 @@ from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionEvent
-from simulator.protocol_sim import Serial as SimSerial
-from simulator.protocol_sim import register_url_handler
+from simulator import SimSerial, register_url_handler
 
 register_url_handler()
 
@@ -102,7 +101,7 @@ class Run:
 
     @property
     def device(self) -> Any:
-        """The simulated device (``simulator.firmware.Device``; channel indices from 0)."""
+        """The simulated device (``simulator.Device``; channel indices from 0)."""
         return self.port.device
 
     def run(self, on_tick: Callable[[Session], None] | None = None) -> Any:

@@ -14,7 +14,7 @@ from eacontrol.profiles import Profile
 from eacontrol.records import EventRecord, Outcome, RecordStore
 from eacontrol.session import Session
 from firmware_protocol import ChannelState
-from simulator.faults import Direction, FaultKind
+from simulator import Direction, FaultKind
 
 from .conftest import CHECK_PERIOD_S, Run, Script
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sim_programs import program
 
 from firmware_protocol import (
     SCHEMA_HASH,
@@ -32,13 +33,12 @@ from firmware_protocol import (
     Nak,
     NakCode,
     SetProgram,
-    Shape,
     Start,
     Status,
     encode_frame,
 )
-from simulator.firmware import Device
-from simulator.model import DeviceModel
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
 
 MS = 1_000
 """µs per millisecond."""
@@ -55,28 +55,13 @@ def _make_program(mode: Mode = Mode.CONTINUOUS, **fields: Any) -> SetProgram:
     Defaults: channel 0, symmetric, 2 Hz, 300 µs, 5 mA, 1 s ramp up and down, 1 h maximum run.
     Dense-disperse adds 100 Hz / 200 µs in half b and 3 s dwells; intermittent 1.5 s on / off.
     """
-    values: dict[str, Any] = dict.fromkeys(
-        ("freq_b_cHz", "phase_b_us", "dwell_a_ms", "dwell_b_ms", "on_ms", "off_ms"), 0
-    )
-    values.update(
-        channel=0,
-        mode=mode,
-        shape=Shape.SYMMETRIC_BIPHASIC,
-        freq_a_cHz=200,
-        phase_a_us=300,
-        interphase_us=50,
-        asym_ratio=1,
-        target_uA=5000,
-        ramp_up_ms=1000,
-        ramp_down_ms=1000,
-        max_run_s=3600,
-    )
+    values: dict[str, Any] = dict(target_uA=5000, ramp_up_ms=1000, max_run_s=3600)
     if mode == Mode.DENSE_DISPERSE:
         values.update(freq_b_cHz=10_000, phase_b_us=200, dwell_a_ms=3000, dwell_b_ms=3000)
     if mode == Mode.INTERMITTENT:
         values.update(on_ms=1500, off_ms=1500)
     values.update(fields)
-    return SetProgram(**values)
+    return program(mode, **values)
 
 
 def _crcs(**by_channel: int) -> tuple[int, ...]:

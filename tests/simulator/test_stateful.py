@@ -58,10 +58,11 @@ from firmware_protocol import (
     decode_frame,
     encode_frame,
 )
-from simulator.faults import DeviceEvent, EventKind
-from simulator.firmware import Device
-from simulator.protocol_sim import Serial, register_url_handler
-from simulator.wire import DeviceEnd
+from simulator.hardware.device import Device
+from simulator.hardware.faults import DeviceEvent, EventKind
+from simulator.hardware.wire import DeviceEnd
+from simulator.serve.port import SimSerial as Serial
+from simulator.serve.port import register_url_handler
 
 register_url_handler()
 

@@ -1,0 +1,237 @@
+"""The device's command handlers: one function per host → device message (PROTOCOL.md §3, §4).
+
+Each handler checks the command in the order the spec gives, raises ``Refused`` (answered with
+NAK) on the first failed check, and otherwise executes it and returns the reply. A refused
+command changes nothing. The device decides before calling a handler whether the frame is a
+duplicate (§3.2), and answers frame-level failures itself (§2.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from firmware_protocol import (
+    MAX_CHANNELS,
+    NO_FIELD,
+    SCHEMA_HASH,
+    Ack,
+    ChannelState,
+    ClearFault,
+    Dose,
+    GetDose,
+    GetProgram,
+    Header,
+    Hello,
+    HelloAck,
+    Message,
+    MsgType,
+    NakCode,
+    Program,
+    SetIntensity,
+    SetProgram,
+    Start,
+    Status,
+    Stop,
+    program_crc,
+)
+from simulator.firmware.channel import Channel
+from simulator.firmware.checks import Refused, check_intensity, check_program
+from simulator.firmware.units import U32
+
+if TYPE_CHECKING:
+    from simulator.firmware.device import Firmware
+
+__all__ = ["CACHED", "HANDLERS", "Handler"]
+
+Handler = Callable[["Firmware", Header, Any], Message]
+"""A handler: (device, verified header, decoded message) → reply. Raises ``Refused``."""
+
+CACHED = frozenset(
+    {
+        MsgType.HELLO,
+        MsgType.SET_PROGRAM,
+        MsgType.START,
+        MsgType.SET_INTENSITY,
+        MsgType.STOP,
+        MsgType.CLEAR_FAULT,
+    }
+)
+"""Commands whose replies are cached so a duplicate is never executed twice (§3.2)."""
+
+_RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
+
+
+def _require_session(device: Firmware, header: Header) -> None:
+    if device.session_id == 0 or header.session_id != device.session_id:
+        raise Refused(NakCode.NO_SESSION, NO_FIELD, device.session_id)
+
+
+def _channel(device: Firmware, index: int, field: int = 0) -> Channel:
+    if index >= device.model.channel_count:
+        raise Refused(NakCode.BAD_CHANNEL, field, device.model.channel_count)
+    return device.channels[index]
+
+
+def _masked(device: Firmware, mask: int, field: int = 0) -> list[Channel]:
+    if mask & ~device.model.all_channels_mask:
+        raise Refused(NakCode.BAD_CHANNEL, field, device.model.channel_count)
+    return [channel for channel in device.channels if mask >> channel.index & 1]
+
+
+def _ack(msg_type: MsgType, value: int = 0) -> Ack:
+    return Ack(acked_type=msg_type, value=value)
+
+
+def _hello(device: Firmware, header: Header, hello: Hello) -> HelloAck:
+    model = device.model
+    if hello.schema_hash != SCHEMA_HASH:
+        raise Refused(NakCode.SCHEMA_MISMATCH, Hello.field_index("schema_hash"), SCHEMA_HASH)
+    if hello.new_session_id == 0:
+        raise Refused(NakCode.OUT_OF_RANGE, Hello.field_index("new_session_id"), 1)
+    lease_field = Hello.field_index("lease_ms")
+    if hello.lease_ms < model.min_lease_ms:
+        raise Refused(NakCode.OUT_OF_RANGE, lease_field, model.min_lease_ms)
+    if hello.lease_ms > model.max_lease_ms:
+        raise Refused(NakCode.OUT_OF_RANGE, lease_field, model.max_lease_ms)
+    for channel in device.channels:
+        if channel.active:  # a second host cannot take over a running stimulation (§3.3)
+            raise Refused(NakCode.BAD_STATE, NO_FIELD, channel.state)
+    device.open_session(hello.new_session_id, hello.lease_ms)
+    return model.hello_ack(
+        boot_id=device.boot_id, session_id=device.session_id, lease_ms=device.lease_ms
+    )
+
+
+def _get_info(device: Firmware, header: Header, message: Message) -> HelloAck:
+    lease_ms = device.lease_ms if device.session_id else 0
+    return device.model.hello_ack(
+        boot_id=device.boot_id, session_id=device.session_id, lease_ms=lease_ms
+    )
+
+
+def _refuse_unless_idle(channel: Channel, field: int) -> None:
+    if channel.state == ChannelState.FAULT:
+        raise Refused(NakCode.FAULT_LATCHED, field, channel.faults)
+    if channel.active:
+        raise Refused(NakCode.BAD_STATE, field, channel.state)
+
+
+def _set_program(device: Firmware, header: Header, program: SetProgram) -> Ack:
+    _require_session(device, header)
+    channel = _channel(device, program.channel)
+    _refuse_unless_idle(channel, SetProgram.field_index("channel"))
+    check_program(device.model, program)
+    crc = program_crc(program)
+    channel.store_program(program, crc, device.now_us)
+    return _ack(MsgType.SET_PROGRAM, crc)
+
+
+def _get_program(device: Firmware, header: Header, request: GetProgram) -> Program:
+    _require_session(device, header)
+    channel = _channel(device, request.channel)
+    stored = channel.program
+    if stored is None:
+        raise Refused(NakCode.NO_PROGRAM, GetProgram.field_index("channel"), 0)
+    values = {f.name: getattr(stored, f.name) for f in fields(SetProgram)}
+    return Program(**values, program_crc=channel.program_crc)
+
+
+def _start_checks(channels: Sequence[Channel], start: Start, now_us: int) -> None:
+    """Checks 3–7 of §3.7, each over every masked channel before the next (all-or-nothing)."""
+
+    def field(channel: Channel) -> int:
+        return Start.field_index("program_crc", channel.index)
+
+    for channel in channels:
+        if channel.faults or channel.state == ChannelState.FAULT:
+            raise Refused(NakCode.FAULT_LATCHED, field(channel), channel.faults)
+    for channel in channels:
+        if channel.program is None:
+            raise Refused(NakCode.NO_PROGRAM, field(channel), 0)
+    for channel in channels:
+        if channel.program_crc != start.program_crc[channel.index]:
+            raise Refused(NakCode.PROGRAM_MISMATCH, field(channel), channel.program_crc)
+    for channel in channels:
+        if channel.state in _RUNNING:
+            raise Refused(NakCode.BAD_STATE, field(channel), channel.state)
+    for channel in channels:
+        output_uA = max(channel.set_uA(now_us), channel.measured_uA(now_us))
+        if output_uA != 0:  # every run starts from zero
+            raise Refused(NakCode.NONZERO_START, field(channel), min(U32, output_uA))
+
+
+def _start(device: Firmware, header: Header, start: Start) -> Ack:
+    mask = start.channel_mask
+    for index in range(MAX_CHANNELS):
+        if not mask >> index & 1 and start.program_crc[index] != 0:
+            raise Refused(NakCode.BAD_PAYLOAD, Start.field_index("program_crc", index), 0)
+    if mask == 0:  # nothing to start is a host error, not a silent success
+        raise Refused(NakCode.BAD_PAYLOAD, Start.field_index("channel_mask"), 0)
+    _require_session(device, header)
+    if not device.lease_valid:
+        raise Refused(NakCode.NO_LEASE, NO_FIELD, 0)
+    channels = _masked(device, mask)
+    _start_checks(channels, start, device.now_us)
+    for channel in channels:
+        channel.start(device.now_us)
+    return _ack(MsgType.START)
+
+
+def _set_intensity(device: Firmware, header: Header, command: SetIntensity) -> Ack:
+    _require_session(device, header)
+    channel = _channel(device, command.channel)
+    if channel.state not in _RUNNING or channel.program is None:
+        raise Refused(NakCode.BAD_STATE, SetIntensity.field_index("channel"), channel.state)
+    check_intensity(device.model, channel.program, command)
+    channel.set_target(command.target_uA, command.slew_uA_per_s, device.now_us)
+    return _ack(MsgType.SET_INTENSITY)
+
+
+def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
+    # Accepted in every state and session, with or without a lease, and never refused for its
+    # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.6).
+    for channel in _masked(device, stop.channel_mask & device.model.all_channels_mask):
+        channel.stop(stop.mode, device.now_us)
+    return _ack(MsgType.STOP)
+
+
+def _heartbeat(device: Firmware, header: Header, message: Message) -> Status:
+    _require_session(device, header)
+    device.grant_lease(device.lease_ms)
+    return device.status()
+
+
+def _get_status(device: Firmware, header: Header, message: Message) -> Status:
+    return device.status()
+
+
+def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
+    _require_session(device, header)
+    for channel in _masked(device, clear.channel_mask):
+        channel.clear_fault(device.now_us)
+    return _ack(MsgType.CLEAR_FAULT)
+
+
+def _get_dose(device: Firmware, header: Header, request: GetDose) -> Dose:
+    _require_session(device, header)
+    channel = _channel(device, request.channel)
+    channel.flush(device.now_us)
+    return channel.dose.message(request.channel)
+
+
+HANDLERS: dict[MsgType, Handler] = {
+    MsgType.HELLO: _hello,
+    MsgType.GET_INFO: _get_info,
+    MsgType.SET_PROGRAM: _set_program,
+    MsgType.GET_PROGRAM: _get_program,
+    MsgType.START: _start,
+    MsgType.SET_INTENSITY: _set_intensity,
+    MsgType.STOP: _stop,
+    MsgType.HEARTBEAT: _heartbeat,
+    MsgType.GET_STATUS: _get_status,
+    MsgType.CLEAR_FAULT: _clear_fault,
+    MsgType.GET_DOSE: _get_dose,
+}
+"""Every host → device message type and its handler."""

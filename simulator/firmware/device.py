@@ -1,0 +1,371 @@
+"""The device: PROTOCOL.md implemented from the device side, in injected virtual time.
+
+``Firmware`` takes bytes from the host (``receive``), answers them and raises EVENTs
+(``take_output``), and runs on its own between frames (``advance``): ramps end, the maximum run
+shuts a channel off, and every ``check_period_us`` on the grid from boot the lease and the fault
+conditions are checked. It never reads a clock: every call says what time it is, and
+``next_deadline_us`` says exactly when the device next has something to do, so a virtual clock
+can jump there without stepping through the checks in between.
+
+The command handlers live in ``simulator.firmware.commands``; the channel state machine in
+``simulator.firmware.channel``; the device's own limits in ``simulator.firmware.model``. The
+hardware is reached only through the interfaces of ``simulator.firmware.hal`` (an output stage
+per channel, a random source); ``simulator.hardware.Device`` runs this firmware on simulated
+hardware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from firmware_protocol import (
+    KNOWN_INCOMPAT_FLAGS,
+    NO_CHANNEL,
+    PROTO_MAJOR,
+    ChannelState,
+    DeviceFlag,
+    Event,
+    EventCode,
+    Fault,
+    Frame,
+    FrameDecoder,
+    Message,
+    MsgType,
+    Nak,
+    NakCode,
+    Status,
+    TrustedFrameError,
+    UnsupportedFeature,
+    VersionMismatch,
+    encode_frame,
+)
+from simulator.firmware.channel import Channel, StopCause
+from simulator.firmware.checks import Refused
+from simulator.firmware.commands import CACHED, HANDLERS
+from simulator.firmware.hal import OutputStage, RandomSource
+from simulator.firmware.model import DeviceModel
+from simulator.firmware.replies import ReplyCache
+from simulator.firmware.units import U16, U32, US_PER_MS, ceil_div
+
+__all__ = ["Firmware"]
+
+
+class Firmware:
+    """The reference firmware of a stimulator, driven by bytes and explicit times.
+
+    Args:
+        model: the device's identity and its own limits table.
+        outputs: the output stage of each channel, in channel order.
+        rng: the random source for the boot ids.
+        now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
+
+    Raises:
+        ValueError: ``outputs`` does not have one output stage per channel.
+
+    Attributes:
+        model: the device model.
+        boot_id: the random id of the current boot.
+    """
+
+    def __init__(
+        self,
+        model: DeviceModel,
+        *,
+        outputs: Sequence[OutputStage],
+        rng: RandomSource,
+        now_us: int = 0,
+    ) -> None:
+        if len(outputs) != model.channel_count:
+            raise ValueError(f"need {model.channel_count} output stages, got {len(outputs)}")
+        self.model = model
+        self._rng = rng
+        self._now_us = now_us
+        self._deadline: tuple[int | None, int | None] | None = None
+        """The check instant ``next_deadline_us``'s answer holds for (None: any), and the answer;
+        None when the state has changed since."""
+        self._out = bytearray()
+        self._channels = [
+            Channel(i, output, self._emit, now_us) for i, output in enumerate(outputs)
+        ]
+        self.boot_id = 0
+        self._boot(now_us)
+
+    # --- boot, time ---------------------------------------------------------------------
+
+    def _boot(self, now_us: int) -> None:
+        boot_id = self.boot_id
+        while boot_id in (0, self.boot_id):
+            boot_id = self._rng.random_u32()
+        self.boot_id = boot_id
+        self._boot_us = now_us
+        self._checked_us = now_us  # the last check instant run
+        self.session_id = 0
+        self.lease_ms = 0
+        self._lease_expires_us = now_us
+        self._tx_seq = 0
+        self.last_applied_seq = 0
+        self._rx_err_count = 0
+        self._decoder = FrameDecoder()
+        self._cache = ReplyCache(self.model.reply_cache_size)
+        for channel in self._channels:
+            channel.reboot(now_us)
+        self._changed()
+        self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
+
+    @property
+    def now_us(self) -> int:
+        """The time the device has run up to."""
+        return self._now_us
+
+    def _next_tick_us(self) -> int:
+        """The first check instant strictly after now, on the grid from boot."""
+        period_us = self.model.check_period_us
+        return self._boot_us + ((self._now_us - self._boot_us) // period_us + 1) * period_us
+
+    def _on_grid(self, t_us: int) -> bool:
+        return (t_us - self._boot_us) % self.model.check_period_us == 0
+
+    def _changed(self) -> None:
+        """Forget the cached deadline: the state it was computed from has changed."""
+        self._deadline = None
+
+    def next_deadline_us(self) -> int | None:
+        """When the device next has something to do on its own, or None if nothing is pending.
+
+        That is the earliest of: a ramp's end, a maximum-run shut-off, the check that will find
+        the lease expired (if an output is active), and the check that will find a fault.
+        """
+        # The clock and the cable ask many times per frame exchanged, so the answer is kept
+        # until ``_changed`` clears it wherever the state changes (a frame received, something
+        # run by ``advance``, a lease granted, every fault hook and a reboot: the channels
+        # change only through those). An answer that depends on which check comes next holds
+        # for that check instant only.
+        first_tick_us = self._next_tick_us()
+        cached = self._deadline
+        if cached is None or cached[0] not in (None, first_tick_us):
+            cached = self._deadline = self._compute_deadline(first_tick_us)
+        return cached[1]
+
+    def _compute_deadline(self, first_tick_us: int) -> tuple[int | None, int | None]:
+        """The deadline as seen from the check at ``first_tick_us``, and the check instant it
+        holds for (None: whichever check comes next, until the state changes).
+
+        A ramp's end and the maximum run do not depend on when the next check is; nor does the
+        lease check while the lease outlasts the next check (it is the first check at or after
+        the expiry, and time cannot pass it unseen). A check that will find a fault is counted
+        from the next check, as is an expiry that the next check will already find.
+        """
+        period_us = self.model.check_period_us
+        deadlines: list[int] = []
+        holds_for: int | None = None
+        for channel in self._channels:
+            end_us = channel.next_deadline_us()
+            if end_us is not None:
+                deadlines.append(end_us)
+            tick_us = channel.check_tick(first_tick_us, period_us)
+            if tick_us is not None:
+                deadlines.append(tick_us)
+                holds_for = first_tick_us
+        if self._any_active():
+            late_us = self._lease_expires_us - first_tick_us
+            if late_us <= 0:
+                holds_for = first_tick_us
+            deadlines.append(first_tick_us + ceil_div(max(late_us, 0), period_us) * period_us)
+        return holds_for, min(deadlines, default=None)
+
+    def advance(self, now_us: int) -> None:
+        """Run everything due up to and including ``now_us``, in time order.
+
+        Raises:
+            ValueError: ``now_us`` is earlier than a time the device has already run to.
+        """
+        if now_us < self._now_us:
+            raise ValueError(f"time went backwards: {now_us} µs after {self._now_us} µs")
+        while (due_us := self.next_deadline_us()) is not None and due_us <= now_us:
+            self._now_us = max(due_us, self._now_us)
+            for channel in self._channels:
+                channel.run_due(self._now_us)
+            if self._on_grid(self._now_us) and self._now_us > self._checked_us:
+                self._checked_us = self._now_us
+                self._check(self._now_us)
+            self._changed()
+        self._now_us = now_us
+
+    def _check(self, tick_us: int) -> None:
+        """The periodic check (PROTOCOL.md §3.4, §3.9): lease first, then each channel."""
+        if tick_us >= self._lease_expires_us and self._any_active():
+            self._stop_all(EventCode.LEASE_EXPIRED, Fault.LEASE, StopCause.LEASE, tick_us)
+        for channel in self._channels:
+            channel.check(tick_us)
+
+    # --- bytes in, bytes out ------------------------------------------------------------
+
+    def receive(self, data: bytes, now_us: int) -> None:
+        """Take bytes from the host that arrive at ``now_us`` (any chunking) and answer them.
+
+        Frames failing checks 1–6 of PROTOCOL.md §2.4 are counted in ``rx_err_count`` and never
+        answered; failures of checks 7–9 are answered with NAK; every command is answered once.
+        """
+        self.advance(now_us)
+        for item in self._decoder.feed(data):
+            if isinstance(item, Frame):
+                self._on_frame(item)
+            elif isinstance(item, TrustedFrameError):
+                self._on_bad_frame(item)
+            else:
+                self._rx_err_count += 1
+            self._changed()
+            self.advance(now_us)  # a command may have made something due at once
+
+    def take_output(self) -> bytes:
+        """The bytes the device sent since the last call, in order."""
+        if not self._out:
+            return b""  # the cable asks at every step, and most steps send nothing
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def _send(self, message: Message, session_id: int, ref_seq: int = 0) -> bytes:
+        frame = encode_frame(message, session_id=session_id, seq=self._tx_seq, ref_seq=ref_seq)
+        self._tx_seq = (self._tx_seq + 1) & U16
+        self._out += frame
+        return frame
+
+    def _emit(self, code: EventCode, channel: int, detail: int) -> None:
+        uptime_ms = (self._now_us - self._boot_us) // US_PER_MS & U32
+        self._send(Event(code, channel, min(detail, U32), uptime_ms), self.session_id)
+
+    def _on_bad_frame(self, error: TrustedFrameError) -> None:
+        header = error.header
+        if isinstance(error, VersionMismatch):
+            nak = Nak(header.msg_type, NakCode.BAD_VERSION, 0xFF, PROTO_MAJOR)
+        elif isinstance(error, UnsupportedFeature):
+            nak = Nak(header.msg_type, NakCode.UNSUPPORTED_FEATURE, 0xFF, KNOWN_INCOMPAT_FLAGS)
+        else:
+            field = 0xFF if error.field is None else error.field
+            nak = Nak(header.msg_type, NakCode.BAD_PAYLOAD, field, 0)
+        self._send(nak, header.session_id, header.seq)
+
+    def _on_frame(self, frame: Frame) -> None:
+        header, message = frame.header, frame.message
+        msg_type = MsgType(header.msg_type)
+        if msg_type.from_device:
+            nak = Nak(msg_type, NakCode.UNEXPECTED_MESSAGE, 0xFF, 0)
+            self._send(nak, header.session_id, header.seq)
+            return
+        cached = msg_type in CACHED
+        if cached:
+            reply = self._cache.get(header, message)
+            if reply is not None:
+                self._out += reply  # a duplicate: the same answer, never a second execution
+                return
+        session_id = header.session_id
+        try:
+            answer = HANDLERS[msg_type](self, header, message)
+        except Refused as refusal:
+            answer = Nak(msg_type, refusal.code, refusal.field, refusal.limit)
+        else:
+            if cached:
+                self.last_applied_seq = header.seq
+            if msg_type == MsgType.HELLO:
+                session_id = self.session_id  # HELLO_ACK travels in the session just opened
+        reply = self._send(answer, session_id, header.seq)
+        if cached:
+            self._cache.put(header, message, reply)
+
+    # --- state the command handlers use -------------------------------------------------
+
+    @property
+    def channels(self) -> Sequence[Channel]:
+        """The channels, indexed by channel number.
+
+        For reading: they change only through the device's own methods, which is what keeps
+        ``next_deadline_us``'s cached answer right.
+        """
+        return self._channels
+
+    def _any_active(self) -> bool:
+        return any(channel.active for channel in self._channels)
+
+    @property
+    def lease_valid(self) -> bool:
+        """True while the lease granted at HELLO and renewed by HEARTBEAT has not expired."""
+        return self.session_id != 0 and self._now_us < self._lease_expires_us
+
+    def grant_lease(self, lease_ms: int) -> None:
+        """Start or renew the lease: ``lease_ms`` from now."""
+        self.lease_ms = lease_ms
+        self._lease_expires_us = self._now_us + lease_ms * US_PER_MS
+        self._changed()
+
+    def open_session(self, session_id: int, lease_ms: int) -> None:
+        """Open a session (HELLO): clears the reply cache, grants the lease."""
+        self.session_id = session_id
+        self._cache.clear()
+        self.grant_lease(lease_ms)
+
+    def status(self) -> Status:
+        """The STATUS message as of now."""
+        now_us = self._now_us
+        flags = DeviceFlag.NONE
+        if self.session_id:
+            flags |= DeviceFlag.SESSION_OPEN
+        if self.lease_valid:
+            flags |= DeviceFlag.LEASE_VALID
+        if any(channel.faults for channel in self._channels):
+            flags |= DeviceFlag.FAULT_LATCHED
+        if self._any_active():
+            flags |= DeviceFlag.OUTPUT_ACTIVE
+        remaining_ms = 0
+        if self.lease_valid:
+            remaining_ms = min(U16, ceil_div(self._lease_expires_us - now_us, US_PER_MS))
+        return Status(
+            boot_id=self.boot_id,
+            uptime_ms=(now_us - self._boot_us) // US_PER_MS & U32,
+            lease_remaining_ms=remaining_ms,
+            last_applied_seq=self.last_applied_seq,
+            rx_err_count=self._rx_err_count & U32,
+            flags=flags,
+            channels=tuple(channel.status(now_us) for channel in self._channels),
+        )
+
+    # --- inputs: power, the stop button, the hardware -----------------------------------
+
+    def reboot(self, now_us: int) -> None:
+        """Power-cycle the device at ``now_us``: new boot id, session 0, every output off."""
+        self.advance(now_us)
+        self._boot(now_us)
+        self.advance(now_us)
+
+    def press_stop_button(self, now_us: int) -> None:
+        """The device's own stop button: every active channel off at once, BUTTON_STOP latched."""
+        self.advance(now_us)
+        self._stop_all(EventCode.BUTTON_STOP, Fault.BUTTON_STOP, StopCause.FAULT, now_us)
+
+    def _stop_all(self, event: EventCode, fault: Fault, cause: StopCause, now_us: int) -> None:
+        """Cut every active channel to zero and latch ``fault`` on it; one device EVENT."""
+        stopped = [channel for channel in self._channels if channel.active]
+        self._emit(event, NO_CHANNEL, sum(1 << channel.index for channel in stopped))
+        for channel in stopped:
+            channel.latch(fault, now_us, cause)
+        self._changed()
+
+    def hardware_changed(self) -> None:
+        """The hardware changed outside a firmware call (a load, a stuck output stage).
+
+        The cached deadline is forgotten, so the next check that finds the change is woken up
+        for. The caller advances the firmware to the change's time first. (In the C core this
+        is an interrupt from the output stage; its checks sample every tick anyway.)
+        """
+        self._changed()
+
+    # --- inspection ---------------------------------------------------------------------
+
+    def channel_state(self, channel: int) -> ChannelState:
+        """The state of ``channel`` (PROTOCOL.md §6)."""
+        return self._channels[channel].state
+
+    @property
+    def rx_err_count(self) -> int:
+        """Frames rejected by checks 1–6 of PROTOCOL.md §2.4 since boot."""
+        return self._rx_err_count

@@ -1,0 +1,117 @@
+"""The simulated device: the reference firmware running on simulated output stages.
+
+``Device`` is what a test talks to (``port.device`` behind ``sim://``): the firmware
+(``simulator.firmware.Firmware``, integers, every protocol rule) wired to one
+``SimulatedOutputStage`` per channel and to a seeded random source, plus what a bench can do to
+the hardware and see of it: change a load, make an output stick, read the current actually
+flowing and the exact pulses delivered (``recorder``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from simulator.firmware.device import Firmware
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.loads import DEFAULT_LOAD, Load
+from simulator.hardware.output import SimulatedOutputStage
+from simulator.hardware.recorder import Recorder
+
+__all__ = ["Device", "SeededRandom"]
+
+
+class SeededRandom:
+    """The firmware's random source (``simulator.firmware.hal.RandomSource``) on a numpy
+    generator, so that a seed replays the boot ids.
+
+    Args:
+        rng: the seeded generator.
+    """
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+
+    def random_u32(self) -> int:
+        """A uniformly distributed integer ``0 ≤ n < 2**32``."""
+        return int(self._rng.integers(0, 1 << 32))
+
+
+class Device(Firmware):
+    """A stimulator running the reference firmware on simulated hardware, driven by bytes and
+    explicit times.
+
+    Args:
+        model: the device's identity and its own limits table.
+        rng: seeded generator for the boot ids.
+        loads: the load on each channel (default: 500 Ω on every channel).
+        now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
+
+    Raises:
+        ValueError: ``loads`` does not have one load per channel.
+
+    Attributes:
+        recorder: what each channel delivered since its last SET_PROGRAM, pulse by pulse.
+        outputs: the output stage of each channel.
+    """
+
+    def __init__(
+        self,
+        model: DeviceModel = DeviceModel(),  # noqa: B008 - a frozen, immutable default
+        *,
+        rng: np.random.Generator,
+        loads: Sequence[Load] | None = None,
+        now_us: int = 0,
+    ) -> None:
+        if loads is None:
+            loads = [DEFAULT_LOAD] * model.channel_count
+        if len(loads) != model.channel_count:
+            raise ValueError(f"need {model.channel_count} loads, got {len(loads)}")
+        self.recorder = Recorder(model.channel_count)
+        self.outputs = tuple(
+            SimulatedOutputStage(model, load, self.recorder[i], now_us)
+            for i, load in enumerate(loads)
+        )
+        super().__init__(model, outputs=self.outputs, rng=SeededRandom(rng), now_us=now_us)
+
+    # --- what a bench does to the hardware ------------------------------------------------
+
+    def set_load(self, channel: int, load: Load, now_us: int) -> None:
+        """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
+        self.advance(now_us)
+        self.outputs[channel].set_load(load, now_us)
+        self.hardware_changed()
+
+    def load(self, channel: int) -> Load:
+        """The load now connected to ``channel`` (to restore it after an electrode-off)."""
+        return self.outputs[channel].load
+
+    def stick_output(self, channel: int, now_us: int, current_uA: int) -> None:
+        """Make ``channel``'s output stick at ``current_uA`` of DC (0 repairs the hardware).
+
+        The firmware finds it at its next check, opens the relay and latches STUCK_OUTPUT.
+
+        Raises:
+            ValueError: a negative current.
+        """
+        if current_uA < 0:
+            raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
+        self.advance(now_us)
+        self.outputs[channel].stick(current_uA, now_us)
+        self.hardware_changed()
+
+    # --- what a bench sees of it ----------------------------------------------------------
+
+    def output_uA(self, channel: int) -> float:
+        """Current ``channel`` actually delivers now (pulse amplitude, or a stuck DC)."""
+        return self.outputs[channel].output_uA(self.now_us)
+
+    @property
+    def outputs_off(self) -> bool:
+        """True when no channel is active and none delivers any current."""
+        now_us = self.now_us
+        return all(
+            not channel.active and output.output_uA(now_us) == 0
+            for channel, output in zip(self.channels, self.outputs, strict=True)
+        )

@@ -1,0 +1,311 @@
+"""Real-time servers: the simulated device behind a pseudo-terminal or a loopback TCP socket.
+
+``serve(scenario, endpoint)`` runs the device in real time until SIGTERM or SIGINT: it waits in
+``select`` for host bytes or the next deadline of the device, the wires or a scheduled fault,
+whichever comes first. Before serving it prints one line on stdout (flushed) naming what to pass
+to ``serial.serial_for_url``: the pty's path, or ``socket://HOST:PORT`` (port 0 picks a free
+one). Device EVENTs and scenario events are logged through ``logging`` (the CLI sends them to
+stderr).
+
+An ``unplug`` event is for good: the pty is closed (its path vanishes) or the TCP connection is
+closed and the server stops listening; the device keeps running — its lease expires, its log
+says so — until the process is stopped. A host that merely disconnects from TCP may reconnect.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import tty
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Protocol, TextIO
+
+from simulator.clock import US_PER_S, RealClock, Scheduler
+from simulator.serve.bench import Bench
+from simulator.serve.scenario import Scenario
+
+__all__ = ["MAX_PENDING_BYTES", "Endpoint", "PtyEndpoint", "TcpEndpoint", "serve"]
+
+logger = logging.getLogger(__name__)
+
+MAX_PENDING_BYTES = 64 * 1024
+"""Device output waiting for a host that does not read is capped here (a UART would overrun)."""
+
+_CHUNK = 4096
+
+
+class Endpoint(Protocol):
+    """The host side of a real-time server."""
+
+    @property
+    def url(self) -> str:
+        """What a host passes to ``serial.serial_for_url``."""
+        ...
+
+    def read_fds(self) -> list[int]:
+        """File descriptors to wait on for reading."""
+        ...
+
+    def write_fds(self) -> list[int]:
+        """File descriptors to wait on for writing (those with output pending)."""
+        ...
+
+    def on_ready(self, readable: list[int], writable: list[int]) -> bytes:
+        """Handle readiness; return the bytes received from the host."""
+        ...
+
+    def send(self, data: bytes) -> None:
+        """Queue device output for the host."""
+        ...
+
+    def unplug(self) -> None:
+        """Vanish like a pulled USB cable."""
+        ...
+
+    def close(self) -> None:
+        """Release everything (safe twice)."""
+        ...
+
+
+class _Pending:
+    """Output waiting to be written to a non-blocking descriptor, capped."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def add(self, data: bytes) -> None:
+        room = MAX_PENDING_BYTES - len(self.data)
+        if len(data) > room:
+            logger.warning("host is not reading: %d bytes of device output lost", len(data) - room)
+        self.data += data[: max(room, 0)]
+
+    def flush(self, write: Callable[[bytes], int]) -> None:
+        try:
+            sent = write(bytes(self.data))
+        except (BlockingIOError, InterruptedError):
+            return
+        del self.data[:sent]
+
+
+class PtyEndpoint:
+    """A pseudo-terminal: the host opens ``url`` (the slave's path) as a serial port.
+
+    The server keeps the slave open too, so a host may close and reopen the path.
+    """
+
+    def __init__(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo, no line editing: the device sees bytes as sent
+        os.set_blocking(self._master, False)
+        self._path = os.ttyname(self._slave)
+        self._pending = _Pending()
+        self._open = True
+
+    @property
+    def url(self) -> str:
+        """The pty's path."""
+        return self._path
+
+    def read_fds(self) -> list[int]:
+        """The master side, while open."""
+        return [self._master] if self._open else []
+
+    def write_fds(self) -> list[int]:
+        """The master side, while output is pending."""
+        return [self._master] if self._open and self._pending.data else []
+
+    def on_ready(self, readable: list[int], writable: list[int]) -> bytes:
+        """Write pending output, read what the host sent."""
+        if not self._open:
+            return b""
+        if self._master in writable:
+            self._pending.flush(lambda data: os.write(self._master, data))
+        if self._master in readable:
+            try:
+                return os.read(self._master, _CHUNK)
+            except (BlockingIOError, InterruptedError):
+                return b""
+        return b""
+
+    def send(self, data: bytes) -> None:
+        """Queue output and try to write it at once."""
+        if self._open:
+            self._pending.add(data)
+            self.on_ready([], [self._master])
+
+    def unplug(self) -> None:
+        """Close the pty: the host's next read or write fails."""
+        self.close()
+
+    def close(self) -> None:
+        """Close both sides (safe twice)."""
+        if self._open:
+            self._open = False
+            os.close(self._master)
+            os.close(self._slave)
+
+
+class TcpEndpoint:
+    """A listening TCP socket (pyserial's ``socket://``), one host connection at a time.
+
+    Args:
+        host: address to bind; loopback unless told otherwise.
+        port: port to bind; 0 picks a free one.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._listener: socket.socket | None = socket.create_server((host, port))
+        self._listener.setblocking(False)
+        bound_host, bound_port = self._listener.getsockname()[:2]
+        self._url = f"socket://{bound_host}:{bound_port}"
+        if not _is_loopback(bound_host):
+            logger.warning("listening on %s: reachable from other machines", self._url)
+        self._client: socket.socket | None = None
+        self._pending = _Pending()
+
+    @property
+    def url(self) -> str:
+        """``socket://HOST:PORT`` as bound."""
+        return self._url
+
+    def read_fds(self) -> list[int]:
+        """The listener and the connected host, if any."""
+        socks = [s for s in (self._listener, self._client) if s is not None]
+        return [s.fileno() for s in socks]
+
+    def write_fds(self) -> list[int]:
+        """The connected host, while output is pending."""
+        return [self._client.fileno()] if self._client and self._pending.data else []
+
+    def on_ready(self, readable: list[int], writable: list[int]) -> bytes:
+        """Accept a host, write pending output, read what the host sent."""
+        if self._listener is not None and self._listener.fileno() in readable:
+            self._accept()
+        client = self._client
+        if client is None:
+            return b""
+        if client.fileno() in writable:
+            self._pending.flush(client.send)
+        if client.fileno() not in readable:
+            return b""
+        try:
+            data = client.recv(_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return b""
+        except OSError as err:
+            logger.info("host connection lost: %s", err)
+            data = b""
+        if not data:
+            logger.info("host disconnected")
+            self._drop_client()
+        return data
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        try:
+            conn, peer = self._listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        if self._client is not None:
+            logger.warning("refusing a second host from %s: one connection at a time", peer)
+            conn.close()
+            return
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client = conn
+        logger.info("host connected from %s:%s", *peer[:2])
+
+    def send(self, data: bytes) -> None:
+        """Queue output for the connected host (lost if none is connected)."""
+        if self._client is not None:
+            self._pending.add(data)
+            self.on_ready([], [self._client.fileno()])
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._pending.data.clear()
+
+    def unplug(self) -> None:
+        """Close the connection and stop listening."""
+        self.close()
+
+    def close(self) -> None:
+        """Close everything (safe twice)."""
+        self._drop_client()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+
+def _is_loopback(host: str) -> bool:
+    return host == "::1" or host.startswith("127.")
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[tuple[socket.socket, list[bool]]]:
+    """SIGTERM and SIGINT set a flag and wake ``select`` through a socket pair."""
+    wake_r, wake_w = socket.socketpair()
+    wake_r.setblocking(False)
+    wake_w.setblocking(False)
+    stop = [False]
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop[0] = True
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    old_wakeup = signal.set_wakeup_fd(wake_w.fileno())
+    try:
+        yield wake_r, stop
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        wake_r.close()
+        wake_w.close()
+
+
+def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> None:
+    """Run ``scenario``'s device in real time behind ``endpoint`` until SIGTERM or SIGINT.
+
+    Must run in the main thread (it installs signal handlers). Prints ``endpoint.url`` as the
+    first line of ``out`` and flushes it. Closes the endpoint on the way out.
+    """
+    clock = RealClock()
+    scheduler = Scheduler()
+    bench = Bench(scenario, scheduler, now_us=clock.now_us)
+    link = bench.link
+    unplugged = False
+    with contextlib.closing(endpoint), _stop_on_signals() as (wake, stop):
+        print(endpoint.url, file=out, flush=True)
+        logger.info(
+            "serving %s (%s) on %s", scenario.model.model, scenario.model.serial, endpoint.url
+        )
+        while not stop[0]:
+            now_us = clock.now_us
+            scheduler.run_due(now_us)
+            output = link.to_host.take(now_us)
+            if output and not unplugged:
+                endpoint.send(output)
+            if link.unplugged and not unplugged:
+                unplugged = True
+                endpoint.unplug()
+            deadline = scheduler.next_deadline_us()
+            timeout = None if deadline is None else max(0, deadline - clock.now_us) / US_PER_S
+            readable, writable, _ = select.select(
+                [wake.fileno(), *endpoint.read_fds()], endpoint.write_fds(), [], timeout
+            )
+            if wake.fileno() in readable:
+                with contextlib.suppress(BlockingIOError):
+                    wake.recv(_CHUNK)
+            data = endpoint.on_ready(readable, writable)
+            if data:
+                link.host_write(data, clock.now_us)
+        logger.info("stopped by signal")

@@ -1,0 +1,913 @@
+"""Device-side conformance: the simulator driven with raw frames against PROTOCOL.md.
+
+Every frame here is built with ``firmware_protocol`` alone (``encode_frame``, the golden vectors,
+a hand-made CRC for malformed payloads); no eacontrol code is involved. Sections follow the spec:
+§2.4 receiving, §3.2 reply cache, §3.3 sessions, §3.4 lease, §3.6 STOP, §3.7 START, §3.8
+programs, §3.10 reboot, §4 every message, §7 every NAK code.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from firmware_protocol import (
+    MAX_ENCODED_FRAME,
+    NO_CHANNEL,
+    NO_FIELD,
+    PROTO_MAJOR,
+    SCHEMA_HASH,
+    Ack,
+    ChannelState,
+    ClearFault,
+    DeviceFlag,
+    Dose,
+    Event,
+    EventCode,
+    Fault,
+    GetDose,
+    GetInfo,
+    GetProgram,
+    GetStatus,
+    Heartbeat,
+    Hello,
+    HelloAck,
+    Message,
+    Mode,
+    MsgType,
+    Nak,
+    NakCode,
+    Program,
+    SetIntensity,
+    Start,
+    Status,
+    Stop,
+    StopMode,
+    cobs_decode,
+    cobs_encode,
+    crc32c,
+    program_crc,
+    schema_tag,
+)
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
+
+if TYPE_CHECKING:
+    from conftest import ProgramFactory, RawHost
+
+MS = 1_000
+S = 1_000_000
+SESSION = 0x5EA1
+PERIOD_US = DeviceModel().check_period_us
+
+
+def raw_frame(msg_type: int, payload: bytes, *, session_id: int = 0, seq: int = 1) -> bytes:
+    """A frame with a correct CRC around any payload (to reach checks 7–9 with bad payloads)."""
+    body = bytes([PROTO_MAJOR, 0, 0, msg_type])
+    body += session_id.to_bytes(2, "little") + seq.to_bytes(2, "little") + b"\x00\x00"
+    body += bytes([len(payload)]) + payload
+    crc = crc32c(schema_tag(msg_type), crc32c(body))
+    return cobs_encode(body + crc.to_bytes(4, "little")) + b"\x00"
+
+
+def damaged(frame: bytes, edit: Any) -> bytes:
+    """Decode a frame, let ``edit`` change the decoded bytes, re-encode (CRC left as it was)."""
+    raw = bytearray(cobs_decode(frame[:-1]))
+    edit(raw)
+    return cobs_encode(bytes(raw)) + b"\x00"
+
+
+def running(host: RawHost, make_program: ProgramFactory, **fields: Any) -> int:
+    """Open a session, program channel 0, start it; return the program CRC."""
+    host.hello()
+    crc = host.program(make_program(**fields))
+    assert isinstance(host.start(ch0=crc), Ack)
+    return crc
+
+
+def status(host: RawHost) -> Status:
+    reply = host.call(GetStatus())
+    assert isinstance(reply, Status)
+    return reply
+
+
+# --- §2.4 receiving --------------------------------------------------------------------------
+
+
+def _invalid_vectors() -> list[dict[str, Any]]:
+    text = (resources.files("firmware_protocol.vectors") / "invalid.json").read_text()
+    vectors: list[dict[str, Any]] = json.loads(text)["invalid"]
+    return vectors
+
+
+@pytest.mark.parametrize("vector", _invalid_vectors(), ids=lambda v: v["name"])
+def test_golden_invalid_frames_are_counted_or_nakked_as_the_vectors_say(
+    host: RawHost, vector: dict[str, Any]
+) -> None:
+    before = status(host)
+    replies = host.send(bytes.fromhex(vector["hex"]))
+    after = status(host)
+    if vector["nak"] is None:
+        assert replies == []
+        assert after.rx_err_count == before.rx_err_count + 1
+    else:
+        assert len(replies) == 1
+        nak = replies[0].message
+        assert isinstance(nak, Nak)
+        assert nak.code == NakCode[vector["nak"]]
+        assert after.rx_err_count == before.rx_err_count  # answered frames are not counted
+    assert after.channels == before.channels
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("oversize", b"\x01" * (MAX_ENCODED_FRAME + 1) + b"\x00"),
+        ("cobs overrun", b"\x05\x01\x00"),
+        ("truncated", cobs_encode(b"\x01\x02\x03") + b"\x00"),
+    ],
+)
+def test_untrusted_garbage_is_counted_and_never_answered(
+    host: RawHost, name: str, data: bytes
+) -> None:
+    assert host.send(data) == []
+    assert host.device.rx_err_count == 1
+    assert status(host).rx_err_count == 1
+
+
+def test_damaged_headers_are_counted_and_never_answered(host: RawHost) -> None:
+    good = host.frame(GetStatus())
+
+    def longer(raw: bytearray) -> None:
+        raw[10] += 1
+
+    def unknown_type(raw: bytearray) -> None:
+        raw[3] = 0x7F
+
+    def flipped_bit(raw: bytearray) -> None:
+        raw[4] ^= 0x01
+
+    for edit in (longer, unknown_type, flipped_bit):
+        assert host.send(damaged(good, edit)) == []
+    assert host.device.rx_err_count == 3
+
+
+def test_resync_after_garbage_answers_the_next_frame(host: RawHost) -> None:
+    garbage = b"\x13\x37\xff" * 200  # more than one maximal frame without a delimiter
+    replies = host.send(garbage + b"\x00" + host.frame(GetStatus()))
+    assert [r.header.msg_type for r in replies] == [MsgType.STATUS]
+    assert host.device.rx_err_count == 1
+
+
+def test_any_chunking_gives_the_same_answer(host: RawHost) -> None:
+    frame = host.frame(GetInfo())
+    replies = []
+    for byte in frame:
+        replies += host.send(bytes([byte]))
+    assert len(replies) == 1
+    assert isinstance(replies[0].message, HelloAck)
+
+
+def test_version_and_incompat_flags_are_nakked_with_the_device_s_own_values(
+    host: RawHost,
+) -> None:
+    nak = host.nak(GetStatus(), NakCode.BAD_VERSION, proto_major=2)
+    assert (nak.field, nak.limit) == (NO_FIELD, PROTO_MAJOR)
+    nak = host.nak(GetStatus(), NakCode.UNSUPPORTED_FEATURE, incompat_flags=0x01)
+    assert (nak.field, nak.limit) == (NO_FIELD, 0)
+    # unknown compat flags are ignored
+    assert isinstance(host.call(GetStatus(), compat_flags=0x80), Status)
+
+
+def test_bad_payloads_are_nakked_with_the_field(host: RawHost) -> None:
+    replies = host.send(raw_frame(MsgType.STOP, b"\x01\x07", seq=9))  # mode 7 is undefined
+    nak = replies[0].message
+    assert isinstance(nak, Nak)
+    assert (nak.nak_type, nak.code, nak.field) == (MsgType.STOP, NakCode.BAD_PAYLOAD, 1)
+    assert replies[0].header.ref_seq == 9
+    replies = host.send(raw_frame(MsgType.STOP, b"\x01", seq=10))  # one byte short
+    nak = replies[0].message
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field) == (NakCode.BAD_PAYLOAD, NO_FIELD)
+
+
+def test_every_device_to_host_message_is_unexpected(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    program = make_program()
+    samples: list[Message] = [
+        Ack(acked_type=1, value=2),
+        host.device.model.hello_ack(boot_id=1, session_id=0, lease_ms=0),
+        Program(**{f: getattr(program, f) for f in program.__dataclass_fields__}, program_crc=1),
+        host.device.status(),
+        Dose(0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+        Nak(nak_type=1, code=NakCode.BAD_STATE, field=0, limit=0),
+        Event(code=EventCode.REBOOT, channel=NO_CHANNEL, detail=1, uptime_ms=0),
+    ]
+    assert {m.MSG_TYPE for m in samples} == {t for t in MsgType if t.from_device}
+    for message in samples:
+        assert host.nak(message, NakCode.UNEXPECTED_MESSAGE).field == NO_FIELD
+    assert host.device.outputs_off
+
+
+# --- §3.1, §3.2 sequencing and the reply cache ----------------------------------------------
+
+
+def test_replies_carry_ref_seq_and_the_device_numbers_its_frames(host: RawHost) -> None:
+    first = host.exchange(GetStatus(), seq=0x1234)
+    second = host.exchange(GetStatus(), seq=0x0042)
+    assert (first.header.ref_seq, second.header.ref_seq) == (0x1234, 0x0042)
+    assert second.header.seq == (first.header.seq + 1) & 0xFFFF
+
+
+def test_a_duplicate_is_answered_with_the_same_bytes_and_not_executed_again(
+    host: RawHost, device: Device, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    set_program = host.frame(make_program(), seq=50)
+    device.receive(set_program, host.now_us)
+    first = device.take_output()
+    crc = program_crc(make_program())
+    assert isinstance(host.start(ch0=crc), Ack)
+    host.run_with_heartbeats(3 * S)
+    host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))
+    delivered = host.dose(0)
+    assert delivered.pulses_a > 0
+    applied = host.heartbeat().last_applied_seq
+    device.receive(set_program, host.now_us)
+    assert device.take_output() == first
+    assert host.dose(0) == delivered  # a second SET_PROGRAM would have reset the totals
+    assert host.heartbeat().last_applied_seq == applied
+
+
+def test_a_duplicate_start_does_not_restart_a_stopped_channel(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    crc = host.program(make_program())
+    start = host.frame(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)), seq=77)
+    assert isinstance(host.send(start)[0].message, Ack)
+    host.wait(200 * MS)
+    host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))
+    assert host.device.outputs_off
+    assert isinstance(host.send(start)[0].message, Ack)  # the cached ACK
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
+    assert host.device.outputs_off
+
+
+def test_a_duplicate_of_a_refused_start_stays_refused(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello(lease_ms=200)
+    crc = host.program(make_program())
+    host.wait(300 * MS)  # the lease lapsed: START is refused
+    start = host.frame(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)), seq=88)
+    refused = host.send(start)
+    assert isinstance(refused[0].message, Nak)
+    assert refused[0].message.code == NakCode.NO_LEASE
+    host.heartbeat()
+    # A late duplicate must not start what the host was told had been refused.
+    assert host.send(start) == refused
+    assert host.device.outputs_off
+
+
+def test_same_seq_with_another_command_is_a_new_command(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    first = host.send(host.frame(make_program(target_uA=1000), seq=5))[0].message
+    second = host.send(host.frame(make_program(target_uA=2000), seq=5))[0].message
+    assert isinstance(first, Ack)
+    assert isinstance(second, Ack)
+    assert first.value != second.value
+    program = host.call(GetProgram(channel=0))
+    assert isinstance(program, Program)
+    assert program.target_uA == 2000
+
+
+def test_reads_are_never_cached(host: RawHost) -> None:
+    frame = host.frame(GetStatus(), seq=9)
+    first = host.send(frame)[0].message
+    host.wait(5 * MS)
+    second = host.send(frame)[0].message
+    assert isinstance(first, Status)
+    assert isinstance(second, Status)
+    assert second.uptime_ms == first.uptime_ms + 5
+
+
+def test_the_cache_keeps_the_last_sixteen_commands(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    oldest = host.frame(make_program(), seq=1000)
+    first = host.send(oldest)
+    for seq in range(1001, 1016):  # 15 more: the oldest is still cached
+        host.send(host.frame(Stop(channel_mask=0, mode=StopMode.IMMEDIATE), seq=seq))
+    assert host.send(oldest) == first
+    host.send(host.frame(Stop(channel_mask=0, mode=StopMode.IMMEDIATE), seq=1016))
+    assert host.send(oldest) != first  # evicted: executed again, answered anew
+    assert host.heartbeat().last_applied_seq == 1000
+
+
+def test_last_applied_seq_counts_executed_commands_only(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    host.program(make_program())
+    applied = host.seq - 1
+    host.nak(make_program(phase_a_us=5), NakCode.OUT_OF_RANGE)
+    host.call(GetStatus())
+    assert host.heartbeat().last_applied_seq == applied
+
+
+# --- §3.3 sessions ---------------------------------------------------------------------------
+
+
+SESSIONLESS: list[Message] = [
+    GetInfo(),
+    GetStatus(),
+    Stop(channel_mask=0x3F, mode=StopMode.RAMP_DOWN),
+]
+NEEDS_SESSION: list[Message] = [
+    GetProgram(channel=0),
+    Start(channel_mask=1, program_crc=(1, 0, 0, 0, 0, 0, 0, 0)),
+    SetIntensity(channel=0, target_uA=100, slew_uA_per_s=100),
+    Heartbeat(),
+    ClearFault(channel_mask=1),
+    GetDose(channel=0),
+]
+
+
+@pytest.mark.parametrize("message", SESSIONLESS, ids=lambda m: type(m).__name__)
+def test_session_zero_accepts_hello_info_status_and_stop(host: RawHost, message: Message) -> None:
+    assert not isinstance(host.call(message), Nak)
+
+
+@pytest.mark.parametrize("message", NEEDS_SESSION, ids=lambda m: type(m).__name__)
+def test_other_commands_need_the_open_session(
+    host: RawHost, message: Message, make_program: ProgramFactory
+) -> None:
+    assert host.nak(message, NakCode.NO_SESSION).limit == 0
+    assert host.nak(make_program(), NakCode.NO_SESSION).limit == 0
+    host.hello()
+    nak = host.nak(message, NakCode.NO_SESSION, session_id=SESSION + 1)
+    assert nak.limit == SESSION
+
+
+def test_hello_opens_a_session_and_reports_the_device_s_own_limits(host: RawHost) -> None:
+    model = host.device.model
+    reply = host.exchange(Hello(new_session_id=SESSION, lease_ms=300, schema_hash=SCHEMA_HASH))
+    ack = reply.message
+    assert isinstance(ack, HelloAck)
+    assert reply.header.session_id == SESSION
+    assert ack == model.hello_ack(boot_id=host.device.boot_id, session_id=SESSION, lease_ms=300)
+    assert (ack.channel_count, ack.max_intensity_uA, ack.compliance_mV) == (6, 20_000, 60_000)
+    assert ack.schema_hash == SCHEMA_HASH
+    host.session_id = SESSION
+    assert status(host).flags & DeviceFlag.SESSION_OPEN
+    info = host.call(GetInfo())
+    assert isinstance(info, HelloAck)
+    assert (info.session_id, info.lease_ms) == (SESSION, 300)
+
+
+def test_get_info_before_hello_reports_no_session(host: RawHost) -> None:
+    info = host.call(GetInfo())
+    assert isinstance(info, HelloAck)
+    assert (info.session_id, info.lease_ms, info.boot_id) == (0, 0, host.device.boot_id)
+
+
+def test_hello_with_another_schema_is_refused_and_opens_nothing(host: RawHost) -> None:
+    nak = host.nak(
+        Hello(new_session_id=7, lease_ms=500, schema_hash=SCHEMA_HASH ^ 1),
+        NakCode.SCHEMA_MISMATCH,
+    )
+    assert (nak.field, nak.limit) == (2, SCHEMA_HASH)
+    assert not status(host).flags & DeviceFlag.SESSION_OPEN
+
+
+@pytest.mark.parametrize(
+    ("session_id", "lease_ms", "field", "limit"),
+    [(0, 500, 0, 1), (7, 199, 1, 200), (7, 1001, 1, 1000)],
+)
+def test_hello_out_of_range(
+    host: RawHost, session_id: int, lease_ms: int, field: int, limit: int
+) -> None:
+    hello = Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=SCHEMA_HASH)
+    nak = host.nak(hello, NakCode.OUT_OF_RANGE)
+    assert (nak.field, nak.limit) == (field, limit)
+
+
+def test_a_second_host_cannot_take_over_a_running_stimulation(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program)
+    nak = host.nak(
+        Hello(new_session_id=0x0BAD, lease_ms=500, schema_hash=SCHEMA_HASH), NakCode.BAD_STATE
+    )
+    assert nak.limit == ChannelState.RAMPING
+    assert status(host).flags & DeviceFlag.OUTPUT_ACTIVE
+
+
+def test_a_new_session_keeps_programs_and_faults_and_clears_the_cache(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    crc = running(host, make_program)
+    old_stop = host.frame(Stop(channel_mask=1, mode=StopMode.IMMEDIATE), seq=500)
+    host.device.press_stop_button(host.now_us)
+    first = host.send(old_stop)
+    host.hello(session_id=0x0BAD)
+    program = host.call(GetProgram(channel=0))
+    assert isinstance(program, Program)
+    assert program.program_crc == crc
+    assert status(host).channels[0].faults == Fault.BUTTON_STOP
+    # The old session's STOP is not in the cache any more: executed again, in no session.
+    again = host.send(old_stop)
+    assert isinstance(again[0].message, Ack)
+    assert again != first
+
+
+# --- §3.4 lease --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset_us", [0, 1, 4_321, PERIOD_US - 1])
+@pytest.mark.parametrize("lease_ms", [200, 500, 1000])
+def test_lease_expiry_stops_outputs_within_lease_plus_one_check_period(
+    host: RawHost, make_program: ProgramFactory, offset_us: int, lease_ms: int
+) -> None:
+    host.hello(lease_ms=lease_ms)
+    crc = host.program(make_program(channel=2))
+    host.wait(offset_us)
+    assert isinstance(host.start(ch2=crc), Ack)
+    host.run_with_heartbeats(host.now_us + 2 * S)
+    last_heartbeat_us = host.now_us
+    deadline_us = host.device.next_deadline_us()
+    assert deadline_us is not None
+    assert last_heartbeat_us + lease_ms * MS <= deadline_us
+    assert deadline_us < last_heartbeat_us + lease_ms * MS + PERIOD_US
+    host.wait_until(deadline_us - 1)
+    assert host.device.channel_state(2) == ChannelState.RUNNING
+    assert host.device.output_uA(2) == 5000
+    host.wait_until(deadline_us)
+    assert host.device.outputs_off
+    assert host.device.channel_state(2) == ChannelState.FAULT
+    events = host.take_events()
+    lease_events = [e for e in events if e.code == EventCode.LEASE_EXPIRED]
+    assert [(e.channel, e.detail) for e in lease_events] == [(NO_CHANNEL, 0b100)]
+    stopped = [e for e in events if e.code == EventCode.STOPPED]
+    assert [(e.channel, e.detail) for e in stopped] == [(2, 2)]
+    report = host.heartbeat()  # the device never resumes by itself, even with a new lease
+    assert report.channels[2].faults == Fault.LEASE
+    assert report.channels[2].measured_uA == 0
+    host.wait(3 * S)
+    assert host.device.outputs_off
+
+
+def test_a_lease_lapses_quietly_when_nothing_runs(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello(lease_ms=200)
+    crc = host.program(make_program())
+    report = status(host)
+    assert report.flags & DeviceFlag.LEASE_VALID
+    assert report.lease_remaining_ms == 200
+    host.wait(150 * MS + 1)
+    assert status(host).lease_remaining_ms == 50  # rounded up: 0 only when expired
+    host.wait(50 * MS)
+    report = status(host)
+    assert not report.flags & DeviceFlag.LEASE_VALID
+    assert report.lease_remaining_ms == 0
+    assert not report.flags & DeviceFlag.FAULT_LATCHED
+    assert host.take_events()[-1].code == EventCode.REBOOT  # no LEASE_EXPIRED
+    nak = host.start(ch0=crc)
+    assert isinstance(nak, Nak)
+    assert nak.code == NakCode.NO_LEASE
+    host.heartbeat()
+    assert isinstance(host.start(ch0=crc), Ack)
+
+
+def test_only_heartbeat_renews_the_lease(host: RawHost, make_program: ProgramFactory) -> None:
+    running(host, make_program)
+    for _ in range(5):
+        host.wait(100 * MS)
+        host.call(GetStatus())
+        host.call(GetInfo())
+        host.call(SetIntensity(channel=0, target_uA=5000, slew_uA_per_s=5000))
+    assert host.device.outputs_off
+    assert status(host).channels[0].faults == Fault.LEASE
+
+
+def test_no_deadline_while_idle(host: RawHost, device: Device) -> None:
+    assert device.next_deadline_us() is None
+    host.hello()
+    assert device.next_deadline_us() is None  # a lease with nothing running needs no check
+
+
+# --- §3.6 STOP -----------------------------------------------------------------------------
+
+
+def test_stop_ramp_down_falls_over_the_program_s_ramp_down_time(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program, ramp_down_ms=2000)
+    host.run_with_heartbeats(2 * S)
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    assert host.device.channel_state(0) == ChannelState.STOPPING
+    host.run_with_heartbeats(host.now_us + 500 * MS)
+    assert host.device.output_uA(0) == pytest.approx(3750)
+    assert status(host).channels[0].target_uA == 0
+    host.run_with_heartbeats(host.now_us + 1500 * MS - 1)
+    assert host.device.channel_state(0) == ChannelState.STOPPING
+    host.wait(1)
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
+    assert host.device.outputs_off
+    assert [(e.code, e.detail) for e in host.take_events()][-1] == (EventCode.STOPPED, 0)
+
+
+def test_stop_ramp_down_during_the_ramp_up_is_scaled(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program, ramp_up_ms=2000, ramp_down_ms=1000)
+    host.run_with_heartbeats(500 * MS)  # a quarter of the way up
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    assert host.device.next_deadline_us() == host.now_us + 250 * MS
+
+
+def test_stop_immediate_and_stop_is_idempotent(host: RawHost, make_program: ProgramFactory) -> None:
+    running(host, make_program)
+    host.wait(300 * MS)
+    for _ in range(3):
+        host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))
+        assert host.device.outputs_off
+    events = [(e.code, e.detail) for e in host.take_events()]
+    assert events.count((EventCode.STOPPED, 1)) == 1
+    report = status(host)
+    assert report.outputs_off
+    assert report.channels[0].state == ChannelState.PROGRAMMED
+
+
+def test_stop_works_in_any_session_and_without_a_lease(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program)
+    host.wait(100 * MS)
+    host.ok(Stop(channel_mask=0x3F, mode=StopMode.IMMEDIATE), session_id=0x7777)
+    assert host.device.outputs_off
+
+
+def test_stop_never_leaves_fault(host: RawHost, make_program: ProgramFactory) -> None:
+    running(host, make_program)
+    host.device.press_stop_button(host.now_us)
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    assert host.device.channel_state(0) == ChannelState.FAULT
+
+
+def test_stop_with_a_mask_beyond_the_channels_stops_those_that_exist(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    """STOP is never refused for its mask: 0xFF means "everything" on any device (§3.6)."""
+    running(host, make_program)
+    host.ok(Stop(channel_mask=0xFF, mode=StopMode.IMMEDIATE))
+    assert host.device.outputs_off
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
+
+
+# --- §3.7 START -----------------------------------------------------------------------------
+
+
+def test_start_ramps_from_zero_to_target_then_runs(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program, ramp_up_ms=1000, target_uA=4000)
+    assert host.device.channel_state(0) == ChannelState.RAMPING
+    assert host.device.output_uA(0) == 0
+    host.run_with_heartbeats(250 * MS)
+    assert host.device.output_uA(0) == pytest.approx(1000)
+    host.run_with_heartbeats(1000 * MS - 1)
+    assert host.device.channel_state(0) == ChannelState.RAMPING
+    host.wait(1)
+    assert host.device.channel_state(0) == ChannelState.RUNNING
+    assert host.take_events()[-1].code == EventCode.RAMP_DONE
+    channel = host.heartbeat().channels[0]
+    assert (channel.set_uA, channel.measured_uA, channel.target_uA) == (4000, 4000, 4000)
+    assert (channel.impedance_ohm, channel.freq_cHz) == (500, 200)
+
+
+def test_start_refuses_a_program_crc_mismatch(host: RawHost, make_program: ProgramFactory) -> None:
+    host.hello()
+    crc = host.program(make_program(channel=1))
+    nak = host.start(ch1=crc ^ 0x1)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field, nak.limit) == (NakCode.PROGRAM_MISMATCH, 2, crc)
+    assert host.device.outputs_off
+
+
+def test_start_refuses_a_non_zero_start(host: RawHost, make_program: ProgramFactory) -> None:
+    crc = running(host, make_program, ramp_down_ms=1000)
+    host.run_with_heartbeats(2 * S)
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    host.wait(400 * MS)
+    nak = host.start(ch0=crc)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field, nak.limit) == (NakCode.NONZERO_START, 1, 3000)
+    assert host.device.channel_state(0) == ChannelState.STOPPING
+
+
+def test_start_refuses_a_stuck_output(host: RawHost, make_program: ProgramFactory) -> None:
+    host.hello()
+    crc = host.program(make_program())
+    host.device.stick_output(0, host.now_us, 700)
+    nak = host.start(ch0=crc)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.limit) == (NakCode.NONZERO_START, 700)
+
+
+def test_start_is_all_or_nothing(host: RawHost, make_program: ProgramFactory) -> None:
+    host.hello()
+    crc0 = host.program(make_program(channel=0))
+    crc1 = host.program(make_program(channel=1, target_uA=1000))
+    nak = host.start(ch0=crc0, ch1=crc0)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field) == (NakCode.PROGRAM_MISMATCH, 2)
+    assert host.device.outputs_off
+    assert isinstance(host.start(ch0=crc0, ch1=crc1), Ack)
+    assert host.device.channel_state(1) == ChannelState.RAMPING
+
+
+def test_start_of_a_running_channel_is_bad_state(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    crc = running(host, make_program)
+    nak = host.start(ch0=crc)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field, nak.limit) == (NakCode.BAD_STATE, 1, ChannelState.RAMPING)
+
+
+@pytest.mark.parametrize(
+    ("mask", "entries", "code", "field"),
+    [
+        (0x01, (0, 5, 0, 0, 0, 0, 0, 0), NakCode.BAD_PAYLOAD, 2),
+        (0x00, (0,) * 8, NakCode.BAD_PAYLOAD, 0),
+        (0x40, (0, 0, 0, 0, 0, 0, 1, 0), NakCode.BAD_CHANNEL, 0),
+        (0x02, (0, 1, 0, 0, 0, 0, 0, 0), NakCode.NO_PROGRAM, 2),
+    ],
+)
+def test_start_payload_channel_and_program_checks(
+    host: RawHost, mask: int, entries: tuple[int, ...], code: NakCode, field: int
+) -> None:
+    host.hello()
+    nak = host.nak(Start(channel_mask=mask, program_crc=entries), code)
+    assert nak.field == field
+
+
+def test_start_with_a_latched_fault_is_refused(host: RawHost, make_program: ProgramFactory) -> None:
+    crc = running(host, make_program)
+    host.device.press_stop_button(host.now_us)
+    nak = host.start(ch0=crc)
+    assert isinstance(nak, Nak)
+    assert (nak.code, nak.field, nak.limit) == (NakCode.FAULT_LATCHED, 1, Fault.BUTTON_STOP)
+    host.ok(ClearFault(channel_mask=1))
+    assert host.device.channel_state(0) == ChannelState.PROGRAMMED
+    assert isinstance(host.start(ch0=crc), Ack)
+
+
+# --- §3.8 programs, §5 every message ------------------------------------------------------
+
+
+def test_program_read_back_is_exact(host: RawHost, make_program: ProgramFactory) -> None:
+    host.hello()
+    sent = make_program(Mode.DENSE_DISPERSE, channel=3)
+    crc = host.program(sent)
+    assert crc == program_crc(sent)
+    back = host.call(GetProgram(channel=3))
+    assert isinstance(back, Program)
+    assert back.as_set_program() == sent
+    assert back.program_crc == crc
+    assert host.nak(GetProgram(channel=2), NakCode.NO_PROGRAM).field == 0
+    assert host.nak(GetProgram(channel=6), NakCode.BAD_CHANNEL).limit == 6
+
+
+def test_equal_programs_on_two_channels_have_equal_crcs(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    assert host.program(make_program(channel=0)) == host.program(make_program(channel=5))
+
+
+def test_set_program_is_refused_while_active_or_faulted(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program)
+    nak = host.nak(make_program(), NakCode.BAD_STATE)
+    assert (nak.field, nak.limit) == (0, ChannelState.RAMPING)
+    host.device.press_stop_button(host.now_us)
+    nak = host.nak(make_program(), NakCode.FAULT_LATCHED)
+    assert nak.limit == Fault.BUTTON_STOP
+    assert host.nak(make_program(channel=6), NakCode.BAD_CHANNEL).limit == 6
+
+
+def test_set_intensity_slews_at_the_asked_rate(host: RawHost, make_program: ProgramFactory) -> None:
+    running(host, make_program, target_uA=2000, ramp_up_ms=1000)
+    host.run_with_heartbeats(1 * S)
+    host.ok(SetIntensity(channel=0, target_uA=3000, slew_uA_per_s=500))
+    assert host.device.channel_state(0) == ChannelState.RAMPING
+    host.run_with_heartbeats(host.now_us + 1 * S)
+    assert host.device.output_uA(0) == pytest.approx(2500)
+    host.run_with_heartbeats(host.now_us + 1 * S)
+    assert host.device.channel_state(0) == ChannelState.RUNNING
+    assert host.heartbeat().channels[0].target_uA == 3000
+    ramp_done = [e for e in host.take_events() if e.code == EventCode.RAMP_DONE]
+    assert [e.detail for e in ramp_done] == [2000, 3000]
+
+
+@pytest.mark.parametrize(
+    ("target_uA", "slew", "field", "limit"),
+    [
+        (20_001, 100, 1, 20_000),
+        (16_000, 100, 1, 15_015),  # the 10 µC phase-charge bound at 666 µs
+        (1000, 0, 2, 1),
+        (1000, 5001, 2, 5000),
+    ],
+)
+def test_set_intensity_is_checked_against_the_device_s_limits(
+    host: RawHost,
+    make_program: ProgramFactory,
+    target_uA: int,
+    slew: int,
+    field: int,
+    limit: int,
+) -> None:
+    running(host, make_program, phase_a_us=666, ramp_up_ms=1000)
+    nak = host.nak(
+        SetIntensity(channel=0, target_uA=target_uA, slew_uA_per_s=slew), NakCode.OUT_OF_RANGE
+    )
+    assert (nak.field, nak.limit) == (field, limit)
+
+
+def test_set_intensity_needs_a_running_channel(host: RawHost, make_program: ProgramFactory) -> None:
+    host.hello()
+    command = SetIntensity(channel=0, target_uA=100, slew_uA_per_s=100)
+    assert host.nak(command, NakCode.BAD_STATE).limit == ChannelState.IDLE
+    host.program(make_program())
+    assert host.nak(command, NakCode.BAD_STATE).limit == ChannelState.PROGRAMMED
+    bad = SetIntensity(channel=7, target_uA=100, slew_uA_per_s=100)
+    assert host.nak(bad, NakCode.BAD_CHANNEL).field == 0
+
+
+def test_clear_fault_needs_a_session_and_a_valid_mask(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.nak(ClearFault(channel_mask=1), NakCode.NO_SESSION)
+    host.hello()
+    host.nak(ClearFault(channel_mask=0x40), NakCode.BAD_CHANNEL)
+    host.device.stick_output(4, host.now_us, 100)
+    host.wait(PERIOD_US)
+    assert host.device.channel_state(4) == ChannelState.FAULT
+    host.device.stick_output(4, host.now_us, 0)  # repaired
+    host.ok(ClearFault(channel_mask=0x10))
+    assert host.device.channel_state(4) == ChannelState.IDLE  # no program: back to IDLE
+
+
+def test_every_host_message_gets_its_reply_type(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    expected: list[tuple[Message, type[Message]]] = [
+        (Hello(new_session_id=SESSION, lease_ms=500, schema_hash=SCHEMA_HASH), HelloAck),
+        (GetInfo(), HelloAck),
+        (make_program(), Ack),
+        (GetProgram(channel=0), Program),
+        (Start(channel_mask=1, program_crc=host.crcs(ch0=program_crc(make_program()))), Ack),
+        (SetIntensity(channel=0, target_uA=1000, slew_uA_per_s=1000), Ack),
+        (Heartbeat(), Status),
+        (GetStatus(), Status),
+        (GetDose(channel=0), Dose),
+        (Stop(channel_mask=1, mode=StopMode.IMMEDIATE), Ack),
+        (ClearFault(channel_mask=1), Ack),
+    ]
+    for message, reply_type in expected:
+        reply = host.ok(message, session_id=SESSION)
+        assert type(reply) is reply_type, message
+        if isinstance(reply, Ack):
+            assert reply.acked_type == message.MSG_TYPE
+    assert {type(m).MSG_TYPE for m, _ in expected} == {t for t in MsgType if not t.from_device}
+
+
+# --- §3.10 reboot --------------------------------------------------------------------------
+
+
+def test_a_reboot_is_visible_and_leaves_every_output_off(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    running(host, make_program)
+    host.run_with_heartbeats(2 * S)
+    old_boot = host.device.boot_id
+    host.send(b"\x01\x02")  # a partial frame is lost in the reboot
+    host.device.reboot(host.now_us)
+    assert host.device.outputs_off
+    assert host.collect() == []
+    assert host.device.boot_id != old_boot
+    events = host.events[-1:]
+    assert events[0].header.session_id == 0
+    event = host.event(events[0])
+    assert (event.code, event.channel, event.detail) == (
+        EventCode.REBOOT,
+        NO_CHANNEL,
+        host.device.boot_id,
+    )
+    assert event.uptime_ms == 0
+    assert host.nak(Heartbeat(), NakCode.NO_SESSION).limit == 0
+    report = status(host)
+    assert report.boot_id == host.device.boot_id
+    assert report.flags == DeviceFlag.NONE
+    assert all(c.state == ChannelState.IDLE for c in report.channels)
+    assert report.rx_err_count == 0
+    host.hello(session_id=0x0AA0)
+    assert host.nak(GetProgram(channel=0), NakCode.NO_PROGRAM)
+    host.wait(10 * S)
+    assert host.device.outputs_off
+
+
+# --- §7 every NAK code ---------------------------------------------------------------------
+
+
+def test_every_nak_code_is_produced_somewhere(host: RawHost, make_program: ProgramFactory) -> None:
+    seen: set[NakCode] = set()
+
+    def refused(message: Message, **header: Any) -> None:
+        reply = host.call(message, **header)
+        assert isinstance(reply, Nak), message
+        seen.add(reply.code)
+
+    refused(GetStatus(), proto_major=3)
+    refused(GetStatus(), incompat_flags=0x80)
+    refused(Start(channel_mask=0, program_crc=(0,) * 8))
+    refused(Ack(acked_type=1, value=0))
+    refused(Heartbeat())
+    refused(Hello(new_session_id=1, lease_ms=500, schema_hash=0))
+    host.hello(lease_ms=200)
+    refused(make_program(target_uA=30_000))
+    refused(SetIntensity(channel=0, target_uA=1, slew_uA_per_s=1))
+    crc = host.program(make_program())
+    refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc + 1)))
+    refused(Start(channel_mask=2, program_crc=host.crcs(ch1=crc)))
+    refused(GetDose(channel=6))
+    host.start(ch0=crc)
+    host.run_with_heartbeats(2 * S)
+    host.ok(Stop(channel_mask=1, mode=StopMode.RAMP_DOWN))
+    host.wait(100 * MS)
+    refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    host.wait(1 * S)
+    assert host.device.channel_state(0) == ChannelState.FAULT  # the lease ran out meanwhile
+    refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    host.heartbeat()
+    refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    assert seen == set(NakCode)
+
+
+# --- §3.11 EVENT, duplicates of HELLO --------------------------------------------------------
+
+
+def test_events_are_unsolicited_in_the_open_session_with_the_uptime(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    host.wait(123 * MS)
+    crc = host.program(make_program(ramp_up_ms=1000))
+    host.start(ch0=crc)
+    host.run_with_heartbeats(2 * S)
+    frames = [f for f in host.events if host.event(f).code == EventCode.RAMP_DONE]
+    assert len(frames) == 1
+    header, event = frames[0].header, host.event(frames[0])
+    assert (header.session_id, header.ref_seq) == (SESSION, 0)
+    assert (event.channel, event.detail, event.uptime_ms) == (0, 5000, 1123)
+
+
+def test_a_duplicate_hello_while_running_gets_its_cached_hello_ack(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    hello = host.frame(Hello(new_session_id=SESSION, lease_ms=500, schema_hash=SCHEMA_HASH), seq=3)
+    first = host.send(hello)
+    host.session_id = SESSION
+    crc = host.program(make_program())
+    host.start(ch0=crc)
+    assert host.send(hello) == first  # not a second HELLO refused with BAD_STATE
+    assert host.device.channel_state(0) == ChannelState.RAMPING
+
+
+def test_intermittent_delivers_only_in_on_windows(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    host.hello()
+    crc = host.program(make_program(Mode.INTERMITTENT, freq_a_cHz=1000, on_ms=1500, off_ms=1500))
+    host.start(ch0=crc)
+    host.run_with_heartbeats(1 * S)
+    assert host.heartbeat().channels[0].freq_cHz == 1000
+    host.run_with_heartbeats(2 * S)
+    assert host.heartbeat().channels[0].freq_cHz == 0  # an off window
+    host.run_with_heartbeats(6 * S)
+    host.dose(0)
+    onsets = host.device.recorder[0].pulse_table(0, 6 * S)["t_us"]
+    assert len(onsets) == 2 * 15
+    assert all((t % (3 * S)) < 1500 * MS for t in onsets)

@@ -1,0 +1,184 @@
+"""``python -m simulator --pty`` and ``--tcp`` as real processes, in real time.
+
+These are the few tests that use wall time. They never assert on durations: every wait is for a
+condition, bounded by a generous timeout so a slow CI machine passes and a hang fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+import serial
+
+from firmware_protocol import SCHEMA_HASH, Frame, FrameDecoder, Hello, HelloAck, encode_frame
+from simulator.clock import VirtualClock
+from simulator.hardware.loads import DEFAULT_LOAD, Resistive
+from simulator.serve import cli
+from simulator.serve.bench import Bench
+from simulator.serve.scenario import Scenario
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX ptys and signals")
+
+PATIENCE_S = 30.0
+"""Upper bound for anything to happen; far above what it takes, so only a hang hits it."""
+
+
+class Server:
+    """A ``python -m simulator`` subprocess and the first line it printed."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], PATIENCE_S)
+        assert ready, "the server printed nothing"
+        self.url = self.proc.stdout.readline().strip()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``sig``; return the exit status and everything logged on stderr."""
+        self.proc.send_signal(sig)
+        _, stderr = self.proc.communicate(timeout=PATIENCE_S)
+        return self.proc.returncode, stderr
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=PATIENCE_S)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def hello(port: serial.SerialBase) -> HelloAck:
+    """Complete a HELLO over ``port``, skipping EVENTs; fail if it takes forever."""
+    port.write(
+        encode_frame(
+            Hello(new_session_id=0x7E57, lease_ms=500, schema_hash=SCHEMA_HASH),
+            session_id=0,
+            seq=1,
+        )
+    )
+    decoder = FrameDecoder()
+    give_up = time.monotonic() + PATIENCE_S
+    while time.monotonic() < give_up:
+        for item in decoder.feed(port.read(256)):
+            # a host that connects while a frame is on the line sees its tail: skip it
+            if isinstance(item, Frame) and isinstance(item.message, HelloAck):
+                assert item.header.ref_seq == 1
+                return item.message
+    raise AssertionError("no HELLO_ACK")
+
+
+def read_until_it_fails(url: str) -> None:
+    """Open ``url`` and read until the port fails (opening may already fail)."""
+    give_up = time.monotonic() + PATIENCE_S
+    with serial.serial_for_url(url, timeout=0.2) as port:
+        while time.monotonic() < give_up:
+            port.read(256)
+
+
+def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -> None:
+    server = Server("--pty", "--channels", "3", "--serial", "PTY-1", "--seed", "4")
+    servers.append(server)
+    assert server.url.startswith("/dev/")
+    with serial.Serial(server.url, timeout=0.2) as port:
+        ack = hello(port)
+    assert (ack.channel_count, ack.serial, ack.session_id) == (3, "PTY-1", 0x7E57)
+    status, log = server.stop()
+    assert status == 0
+    assert "device EVENT REBOOT" in log
+    assert f"on {server.url}" in log
+
+
+def test_tcp_server_completes_a_hello_through_socket_url(servers: list[Server]) -> None:
+    server = Server("--tcp", "127.0.0.1:0", "--load", "1=10k", "-o", "max_lease_ms=900")
+    servers.append(server)
+    assert server.url.startswith("socket://127.0.0.1:")
+    assert not server.url.endswith(":0")
+    with serial.serial_for_url(server.url, timeout=0.2) as port:
+        ack = hello(port)
+    assert ack.max_lease_ms == 900
+    # a host may disconnect and come back to the same device
+    with serial.serial_for_url(server.url, timeout=0.2) as port:
+        again = hello(port)
+    assert again.boot_id == ack.boot_id
+    status, log = server.stop(signal.SIGINT)
+    assert status == 0
+    assert "host disconnected" in log
+
+
+def test_unplug_makes_the_pty_vanish(servers: list[Server]) -> None:
+    server = Server("--pty", "-o", "unplug_at=1")
+    servers.append(server)
+    with pytest.raises(serial.SerialException):
+        read_until_it_fails(server.url)
+    status, log = server.stop()
+    assert status == 0
+    assert "unplug at 1 s" in log
+
+
+def test_unplug_closes_the_tcp_connection(servers: list[Server]) -> None:
+    server = Server("--tcp", "0", "-o", "unplug_at=1")
+    servers.append(server)
+    with pytest.raises(serial.SerialException):
+        read_until_it_fails(server.url)
+    assert server.stop()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--pty", "-o", "colour=red"], "unknown option 'colour'"),
+        (["--pty", "--load", "ten=1k"], "expected CH=LOAD"),
+        (["--pty", "--load", "0=10k"], "no channel 0: channels are 1..6"),
+        (["--pty", "--channels", "2", "--load", "3=10k"], "no channel 3: channels are 1..2"),
+        (["--pty", "-o", "electrode_off=0@1"], "no channel 0: channels are 1..6"),
+        (["--tcp", "localhost:port"], "expected [HOST:]PORT"),
+        (["--pty", "--tcp", "0"], "not allowed with"),
+        ([], "one of the arguments --pty --tcp is required"),
+    ],
+)
+def test_bad_command_lines_exit_with_status_2(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE_S,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Scenario] = []
+
+    class NoPty:
+        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
+
+    monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    assert cli.main(["--pty", "--channels", "2", "--load", "1=10k"]) == 0
+    [scenario] = served
+    assert scenario.loads == ("10k",)
+    device = Bench(scenario, VirtualClock()).device
+    assert device.load(0) == Resistive(10_000.0)
+    assert device.load(1) == DEFAULT_LOAD
