@@ -56,7 +56,7 @@ def measure(*, duration_s: float = 25.0, window_s: float = 5.0) -> Figure:
         child_cpu0 = child.cpu_s()
         with connect(child.path) as stim:
             wall0, cpu0 = time.perf_counter(), time.process_time()
-            result = Session(stim, profile, store=store, port=child.path).run(on_tick=tick)
+            result = Session(stim, profile, store=store).run(on_tick=tick)
             wall1, cpu1 = time.perf_counter(), time.process_time()
         child_cpu1 = child.cpu_s()
     rates = _windows(samples, window_s)

@@ -39,7 +39,7 @@ def one_session(duration_s: float, seed: int) -> tuple[float, float, str, int]:
         port = serial.serial_for_url(url, timeout=0)
         with connect(transport=Transport(port, url)) as stim:
             t0 = stim.clock.now()
-            result = Session(stim, profile, store=store, port=url).run()
+            result = Session(stim, profile, store=store).run()
             simulated_s = stim.clock.now() - t0
             periods = round(simulated_s / (stim.lease_s / 5))
         wall_s = time.perf_counter() - start

@@ -85,7 +85,7 @@ def one_stop(seed: int, settle_s: float) -> tuple[float, float, float]:
     assert isinstance(port, SimSerial)
     with connect(transport=Transport(port, url)) as stim:
         for channel in profile.steps[0].channels:
-            stim.program(channel, profile.channel_params(0, channel).program())
+            stim.program(channel, profile.stimulation(0, channel))
         stim.start(profile.steps[0].channels)
         stim.wait(settle_s)
         device, clock = port.device, port.clock

@@ -7,7 +7,7 @@ and the ``eactl`` command start fast)::
 
     profile = eacontrol.load_profile("lbp_2_100hz_han")
     with eacontrol.connect("sim://") as stim:          # or a serial port, socket://, spy://
-        stim.program(1, profile.channel_params(0, 1).program())
+        stim.program(1, profile.stimulation(0, 1))
         stim.start(1)
         stim.wait(10.0)                                # keeps the heartbeat lease
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
         connect,
         find_ports,
     )
-    from eacontrol.device.program import ChannelProgram
     from eacontrol.errors import (
         DeviceError,
         DeviceFault,
@@ -77,6 +76,7 @@ if TYPE_CHECKING:
         validate_file,
     )
     from eacontrol.records import RecordStore
+    from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 _HOMES = {
     "Clock": "eacontrol.link.clock",
@@ -95,7 +95,9 @@ _HOMES = {
     "check_profile": "eacontrol.profiles",
     "load_profile": "eacontrol.profiles",
     "validate_file": "eacontrol.profiles",
-    "ChannelProgram": "eacontrol.device.program",
+    "PulseShape": "eacontrol.stimulation",
+    "Stimulation": "eacontrol.stimulation",
+    "StimulationMode": "eacontrol.stimulation",
     "RecordStore": "eacontrol.records",
     "ChannelDose": "eacontrol.device.status",
     "ChannelReport": "eacontrol.device.status",
@@ -132,7 +134,6 @@ _HOMES.update(dict.fromkeys(_ERRORS, "eacontrol.errors"))
 
 __all__ = [
     "ChannelDose",
-    "ChannelProgram",
     "ChannelReport",
     "Clock",
     "DeviceError",
@@ -160,6 +161,7 @@ __all__ = [
     "ProfileError",
     "ProfileRefused",
     "ProfileSyntaxError",
+    "PulseShape",
     "ReadbackMismatch",
     "RealClock",
     "RecordError",
@@ -168,6 +170,8 @@ __all__ = [
     "SessionStopped",
     "Severity",
     "SitePolicy",
+    "Stimulation",
+    "StimulationMode",
     "Stimulator",
     "StopNotConfirmed",
     "UnknownAcupoint",

@@ -105,7 +105,8 @@ def _plan(args: argparse.Namespace) -> int:
     from eacontrol.cli.wireplan import session_commands
     from eacontrol.device import connect
     from eacontrol.device.program import ProgramChecker
-    from eacontrol.profiles import LimitStack, validate_file
+    from eacontrol.profiles import validate_file
+    from eacontrol.safety import LimitStack
     from eacontrol.session import SessionPlan
 
     layers = layers_from(args)

@@ -109,8 +109,6 @@ def _run(args: argparse.Namespace) -> int:
                 stim,
                 profile,
                 store=store,
-                port=target.url,
-                simulated=target.simulated,
                 operator_id=args.operator,
                 patient_id=args.patient,
                 patient=layers.patient,

@@ -15,7 +15,8 @@ from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
-    from eacontrol.profiles import LimitStack, Profile, Step, StepDose
+    from eacontrol.profiles import Profile, Step, StepDose
+    from eacontrol.safety import LimitStack
 
 __all__ = ["derived_rows", "parameter_rows", "register"]
 
@@ -69,18 +70,16 @@ def _shape(step: Step) -> str:
 
 def parameter_rows(profile: Profile, stack: LimitStack) -> list[tuple[str, ...]]:
     """One row per step and channel: what is programmed, with the effective ceiling."""
-    from eacontrol.profiles import Quantity
+    from eacontrol.session import effective_ceiling
 
     rows: list[tuple[str, ...]] = []
     for i, step in enumerate(profile.steps):
         trains = step.trains()
         for ch in step.channels:
-            params = profile.channel_params(i, ch)
-            effective = stack.ceiling_mA(params)
-            bound = stack.upper(Quantity.INTENSITY, ch)
-            ceiling = number(effective)
-            if effective < params.ceiling_mA and bound is not None:
-                ceiling += f" ({bound.layer})"
+            binding = effective_ceiling(profile, i, ch, stack)
+            ceiling = number(binding.value_mA)
+            if binding.value_mA < profile.ceiling(i, ch)[0]:
+                ceiling += f" ({binding.layer})"
             rows.append(
                 (
                     str(i),
@@ -159,7 +158,8 @@ def _header(profile: Profile) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from eacontrol.profiles import LimitStack, validate_file
+    from eacontrol.profiles import validate_file
+    from eacontrol.safety import LimitStack
 
     layers = layers_from(args)
     result = validate_file(args.profile, site=layers.site, patient=layers.patient)

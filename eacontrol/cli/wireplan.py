@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from eacontrol.device.program import ProgramChecker
+from eacontrol.device.wire import channel_mask
 from eacontrol.session import PlannedStep, SessionPlan
 from firmware_protocol import (
     MAX_CHANNELS,
@@ -113,13 +114,13 @@ def _step_commands(
     crcs = [0] * MAX_CHANNELS
     for planned in step.channels:
         n = planned.channel
-        wire = checker.program(n, planned.program)
+        wire = checker.program(n, planned.stimulation)
         crcs[wire.channel] = crc = program_crc(wire)
         note = f"channel {n}: store the program (the ACK must carry CRC 0x{crc:08X})"
         out.append(_once(step, t0, wire, note))
         note = f"channel {n}: read it back, compared field by field"
         out.append(_once(step, t0, GetProgram(channel=wire.channel), note))
-    mask = sum(1 << checker.channel(n) for n in step.numbers)
+    mask = channel_mask(step.numbers)
     numbers = ", ".join(str(n) for n in step.numbers)
     note = f"start channel(s) {numbers}: each ramps from 0 over {step.ramp_up_s:g} s"
     out.append(_once(step, t0, Start(channel_mask=mask, program_crc=tuple(crcs)), note))
@@ -131,7 +132,7 @@ def _step_commands(
         dose = GetDose(channel=checker.channel(n))
         periodic.append(_periodic(step, dose, totals_period_s, note, totals_period_s))
     out += [command for command in periodic if command is not None]
-    every = (1 << checker.limits.channel_count) - 1
+    every = channel_mask(range(1, checker.limits.channel_count + 1))
     note = f"ramp every output down over {step.ramp_down_s:g} s"
     out.append(_once(step, stop_s, Stop(channel_mask=every, mode=StopMode.RAMP_DOWN), note))
     note = "polled (and STOP resent) until STATUS shows every output off at zero"

@@ -4,10 +4,10 @@
 ::
 
     from eacontrol.device.connection import connect
-    from eacontrol.device.program import ChannelProgram
+    from eacontrol.stimulation import Stimulation
 
     with connect("/dev/ttyACM0", device_serial="EA6-000123") as stim:
-        crc = stim.program(1, ChannelProgram(frequency_hz=2, phase_width_us=600, intensity_mA=3))
+        crc = stim.program(1, Stimulation(frequency_hz=2, phase_width_us=600, intensity_mA=3))
         stim.start([1])
         stim.wait(60)                      # keeps the lease: the only heartbeat there is
         stim.set_intensity(1, 4.0)

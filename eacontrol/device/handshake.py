@@ -21,8 +21,7 @@ from eacontrol.errors import (
     ParameterError,
 )
 from eacontrol.link import Link
-from eacontrol.safety.bounds import Bound, check_range
-from eacontrol.safety.limits import SOURCES, STANDARD
+from eacontrol.safety.engine import LimitStack, Quantity
 from firmware_protocol import (
     PROTO_MAJOR,
     SCHEMA_HASH,
@@ -47,9 +46,7 @@ def check_lease_ms(lease_ms: object) -> int:
     """
     if isinstance(lease_ms, bool) or not isinstance(lease_ms, int):
         raise ParameterError("lease_ms", lease_ms, "a whole number of ms", Layer.SCHEMA)
-    source = SOURCES["max_lease_ms"]
-    bound = Bound(STANDARD.min_lease_ms, STANDARD.max_lease_ms, Layer.STANDARD, source)
-    check_range("lease_ms", lease_ms, "ms", bound)
+    LimitStack.build().check("lease_ms", lease_ms, Quantity.LEASE)
     return lease_ms
 
 

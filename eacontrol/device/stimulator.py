@@ -18,9 +18,15 @@ from typing import TypeVar
 from eacontrol.device.events import DeviceEvent, EventCallback, EventHub, EventTracker
 from eacontrol.device.identity import DeviceInfo
 from eacontrol.device.naks import fault_names, nak_error
-from eacontrol.device.program import ChannelProgram, ProgramChecker, compare_readback
+from eacontrol.device.program import ProgramChecker, compare_readback
 from eacontrol.device.status import ChannelDose, DeviceStatus
 from eacontrol.device.stopping import confirm_stop, ramp_down_estimate_s
+from eacontrol.device.wire import (
+    channel_mask,
+    channel_number,
+    stimulation_from_wire,
+    wire_index,
+)
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
@@ -30,9 +36,10 @@ from eacontrol.errors import (
     ReadbackMismatch,
     StopNotConfirmed,
 )
-from eacontrol.link import Clock, FrameLog, Link
-from eacontrol.safety.bounds import check_number
+from eacontrol.link import Clock, FrameLog, Link, TICK_s
+from eacontrol.safety.engine import check_number
 from eacontrol.safety.limits import DeviceLimits
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import (
     MAX_CHANNELS,
     Ack,
@@ -81,8 +88,8 @@ class Stimulator:
         self._checker = ProgramChecker(info.limits, f"device {info.model} {info.serial}")
         self._hub = EventHub()
         self._tracker = EventTracker(self._hub, info.boot_id)
-        self._programs: dict[int, SetProgram] = {}
-        self._started: set[int] = set()
+        self._programs: dict[int, SetProgram] = {}  # by channel number
+        self._started: set[int] = set()  # channel numbers
         self._fault: DeviceFault | None = None
         self._last_status: tuple[Status, float] | None = None
         self._closed = False
@@ -95,6 +102,16 @@ class Stimulator:
     def limits(self) -> DeviceLimits:
         """The device's reported limits (API units)."""
         return self.info.limits
+
+    @property
+    def url(self) -> str:
+        """The port or URL this connection was opened on."""
+        return self._link.url
+
+    @property
+    def simulated(self) -> bool:
+        """True when the device is the built-in simulator (a ``sim://`` URL)."""
+        return self.url.startswith("sim://")
 
     @property
     def clock(self) -> Clock:
@@ -142,12 +159,12 @@ class Stimulator:
             raise error
         return reply
 
-    def program(self, channel: int, program: ChannelProgram) -> int:
-        """Store ``program`` on ``channel``, read it back and compare it field by field.
+    def program(self, channel: int, stimulation: Stimulation) -> int:
+        """Store ``stimulation`` on ``channel``, read it back and compare it field by field.
 
         Args:
             channel: channel number, from 1 as labelled on the device.
-            program: what to deliver, in API units.
+            stimulation: what to deliver, in API units.
 
         Returns:
             The program CRC (START names it).
@@ -157,33 +174,33 @@ class Stimulator:
             DeviceNak: the device refused it (e.g. the channel is running).
             ReadbackMismatch: the device stored something else.
         """
-        wire = self._checker.program(channel, program)
+        wire = self._checker.program(channel, stimulation)
         ack = self._call(wire, Ack)
         crc = program_crc(wire)
         if ack.value != crc:
             raise ReadbackMismatch(channel, "program_crc", f"0x{crc:08X}", f"0x{ack.value:08X}")
         compare_readback(wire, self._call(GetProgram(channel=wire.channel), Program), crc)
-        self._programs[wire.channel] = wire
-        log.info("channel %d programmed: %s (crc 0x%08X)", channel, program, crc)
+        self._programs[channel] = wire
+        log.info("channel %d programmed: %s (crc 0x%08X)", channel, stimulation, crc)
         return crc
 
-    def read_program(self, channel: int) -> ChannelProgram:
+    def read_program(self, channel: int) -> Stimulation:
         """Return the program stored on ``channel``, read from the device, in API units.
 
         Raises:
             DeviceNak: no program is stored (NO_PROGRAM).
         """
         index = self._checker.channel(channel)
-        return ChannelProgram.from_wire(self._call(GetProgram(channel=index), Program))
+        return stimulation_from_wire(self._call(GetProgram(channel=index), Program))
 
     def _channels(self, channels: int | Iterable[int] | None) -> list[int]:
-        """Wire indices of channel numbers (all channels when None)."""
+        """Checked channel numbers, ascending (all channels when None)."""
         if channels is None:
-            return list(range(self.limits.channel_count))
+            return list(range(1, self.limits.channel_count + 1))
         listed = [channels] if isinstance(channels, int) else list(channels)
         if not listed:
             raise ParameterError("channels", channels, "at least one channel", Layer.SCHEMA)
-        return sorted({self._checker.channel(c) for c in listed})
+        return sorted({channel_number(self._checker.channel(c)) for c in listed})
 
     def start(self, channels: int | Iterable[int]) -> None:
         """Start the channels, each with the program this session stored and read back.
@@ -199,21 +216,21 @@ class Stimulator:
         chosen = self._channels(channels)
         for n in chosen:
             if n not in self._programs:
-                stored = [i + 1 for i in sorted(self._programs)] or "none"
+                stored = sorted(self._programs) or "none"
                 raise ParameterError(
                     "channels",
-                    n + 1,
+                    n,
                     f"channels programmed in this session ({stored})",
                     Layer.SCHEMA,
                 )
         crcs = tuple(
-            program_crc(self._programs[n]) if n in chosen else 0 for n in range(MAX_CHANNELS)
+            program_crc(self._programs[n]) if n in chosen else 0
+            for n in map(channel_number, range(MAX_CHANNELS))
         )
-        mask = sum(1 << n for n in chosen)
-        self._call(Start(channel_mask=mask, program_crc=crcs), Ack)
+        self._call(Start(channel_mask=channel_mask(chosen), program_crc=crcs), Ack)
         self._started.update(chosen)
         self._fault = None
-        log.info("started channel(s) %s", [n + 1 for n in chosen])
+        log.info("started channel(s) %s", chosen)
 
     def set_intensity(
         self, channel: int, intensity_mA: float, *, slew_mA_per_s: float = DEFAULT_SLEW_mA_per_s
@@ -226,7 +243,7 @@ class Stimulator:
             DeviceNak: the device refused (e.g. the channel is not running).
         """
         index = self._checker.channel(channel)
-        program = self._programs.get(index)
+        program = self._programs.get(channel)
         if program is None:
             raise ParameterError(
                 "channel", channel, "a channel programmed in this session", Layer.SCHEMA
@@ -268,9 +285,9 @@ class Stimulator:
                 default=0.0,
             )
         mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
-        status = confirm_stop(self._link, sum(1 << n for n in chosen), mode, ramp_s, escalate)
+        status = confirm_stop(self._link, channel_mask(chosen), mode, ramp_s, escalate)
         self._started.difference_update(chosen)
-        log.info("stop confirmed on channel(s) %s", [n + 1 for n in chosen])
+        log.info("stop confirmed on channel(s) %s", chosen)
         return self._remember(status, self.clock.now())
 
     def emergency_stop(self) -> DeviceStatus:
@@ -289,8 +306,7 @@ class Stimulator:
 
     def clear_fault(self, channels: int | Iterable[int] | None = None) -> None:
         """Clear the latched faults of the channels (all when None), once the cause is fixed."""
-        mask = sum(1 << n for n in self._channels(channels))
-        self._call(ClearFault(channel_mask=mask), Ack)
+        self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
         self._fault = None
 
     # --- events and time -----------------------------------------------------------------------
@@ -321,13 +337,16 @@ class Stimulator:
     def wait(self, seconds: float) -> None:
         """Let ``seconds`` pass while keeping the lease and processing the device's messages.
 
+        Any positive time lets at least one clock tick pass, so a loop of ``wait(dt)`` always
+        moves on, however small ``dt`` is; ``wait(0)`` only services the link.
+
         Raises:
             DeviceFault: a channel started in this session went into FAULT (its stimulation
                 stopped, e.g. the lease expired while the script was blocked).
             LinkLost: as ``service``.
         """
         seconds = check_number("seconds", seconds, "s")
-        end = self.clock.now() + max(0.0, seconds)
+        end = self.clock.now() + (max(seconds, TICK_s) if seconds > 0 else 0.0)
         while True:
             self._link.service()
             self.check_faults()
@@ -353,16 +372,18 @@ class Stimulator:
         self._keep(wire, time_s)
         self._tracker.on_status(wire, time_s)
         faulted = [
-            n for n in sorted(self._started) if n < len(wire.channels) and wire.channels[n].faults
+            n
+            for n in sorted(self._started)
+            if wire_index(n) < len(wire.channels) and wire.channels[wire_index(n)].faults
         ]
         if faulted:
             self._started.difference_update(faulted)
             first = faulted[0]
-            names = fault_names(wire.channels[first].faults)
+            names = fault_names(wire.channels[wire_index(first)].faults)
             self._fault = DeviceFault(
-                f"channel {first + 1} stopped by a latched fault ({', '.join(names)}); its output "
+                f"channel {first} stopped by a latched fault ({', '.join(names)}); its output "
                 "is off",
-                first + 1,
+                first,
                 names,
             )
 

@@ -4,7 +4,7 @@ Below the device layer and above the wire protocol: ``eacontrol.device`` drives 
 only ``firmware_protocol``, pyserial and ``eacontrol.errors``.
 """
 
-from eacontrol.link.clock import Clock, RealClock
+from eacontrol.link.clock import Clock, RealClock, TICK_s
 from eacontrol.link.driver import (
     DEFAULT_MAX_ATTEMPTS,
     LEASE_PERIODS_TO_LOSS,
@@ -26,5 +26,6 @@ __all__ = [
     "FrameRecord",
     "Link",
     "RealClock",
+    "TICK_s",
     "Transport",
 ]

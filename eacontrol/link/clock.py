@@ -11,7 +11,10 @@ from __future__ import annotations
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "RealClock"]
+__all__ = ["Clock", "RealClock", "TICK_s"]
+
+TICK_s = 1e-6
+"""The shortest wait: one microsecond, the simulator clock's tick, far above float rounding."""
 
 
 @runtime_checkable

@@ -1,4 +1,4 @@
-"""Profiles: pydantic models, loaders, derived dose, layered limits and placement rules.
+"""Profiles: pydantic models, loaders, derived dose and the profile checker.
 
 The profile format and the checks are documented in ``profiles/README.md`` (installed with the
 stored library as ``eacontrol.stored_profiles``). Typical use::
@@ -6,7 +6,7 @@ stored library as ``eacontrol.stored_profiles``). Typical use::
     from eacontrol.profiles import load_profile, check_profile
 
     profile = load_profile("lbp_2_100hz_han")          # refuses unsafe or malformed profiles
-    params = profile.channel_params(step=0, channel=1)  # what to program, in mA, µs, Hz, s
+    stim = profile.stimulation(step=0, channel=1)      # a Stimulation, in mA, µs, Hz, s
     findings = check_profile(profile, device=limits)   # again, with the connected device's layer
 """
 
@@ -37,8 +37,6 @@ from eacontrol.profiles.derived import (
     shannon_k,
     step_dose,
 )
-from eacontrol.profiles.fields import PulseShape, StimulationMode
-from eacontrol.profiles.layers import Bound, LimitStack, Quantity
 from eacontrol.profiles.loader import (
     STORED_PACKAGE,
     Validation,
@@ -57,7 +55,6 @@ from eacontrol.profiles.models import (
 )
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import (
-    ChannelParams,
     ContinuousStep,
     DenseDisperseStep,
     IntermittentStep,
@@ -69,27 +66,21 @@ __all__ = [
     "LOAD_OHM",
     "SCHEMA_VERSION",
     "STORED_PACKAGE",
-    "Bound",
     "Channel",
-    "ChannelParams",
     "ContinuousStep",
     "DenseDisperseStep",
     "IntermittentStep",
-    "LimitStack",
     "Needle",
     "NeedleDose",
     "PatientContext",
     "PointOverride",
     "Profile",
-    "PulseShape",
-    "Quantity",
     "SessionDose",
     "SessionLimits",
     "SitePolicy",
     "SourceMap",
     "Step",
     "StepDose",
-    "StimulationMode",
     "TrainDose",
     "Validation",
     "average_current_mA",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from eacontrol.errors import Finding, Layer, Severity
-from eacontrol.profiles.layers import LimitStack, Quantity
+from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.models import Channel
 from eacontrol.profiles.rules import against
+from eacontrol.safety import LimitStack, Quantity
 from eacontrol.safety.placement import (
     IMPLANT_SOURCE,
     PREGNANCY_POINTS,
@@ -16,13 +17,21 @@ from eacontrol.safety.placement import (
 __all__ = ["channel_findings", "patient_findings"]
 
 
-def channel_findings(channel: Channel, k: int, stack: LimitStack) -> list[Finding]:
+def channel_findings(
+    channel: Channel,
+    k: int,
+    stack: LimitStack,
+    site: SitePolicy | None = None,
+    patient: PatientContext | None = None,
+) -> list[Finding]:
     """Rules on a channel: the device's channel count, placement, site and pregnancy points.
 
     Args:
         channel: the channel.
         k: its index in ``channels``.
         stack: the limit layers.
+        site: the site policy (its refused points), if any.
+        patient: the patient (pregnancy and its overrides), if any.
     """
     at = f"channels[{k}]"
     found = against(stack.upper(Quantity.CHANNEL), channel.channel, f"{at}.channel", "channel")
@@ -40,7 +49,6 @@ def channel_findings(channel: Channel, k: int, stack: LimitStack) -> list[Findin
                 source=issue.source,
             )
         )
-    site, patient = stack.site, stack.patient
     for j, needle_site in enumerate(channel.electrodes):
         code, path = needle_site.point.code, f"{at}.electrodes[{j}]"
         if site is not None and code in site.refused_points:
@@ -72,9 +80,8 @@ def _point(
     return Finding(severity, path, message, layer, quantity="point", value=site, source=source)
 
 
-def patient_findings(stack: LimitStack) -> list[Finding]:
+def patient_findings(patient: PatientContext | None) -> list[Finding]:
     """A pacemaker or an ICD refuses electrical stimulation altogether."""
-    patient = stack.patient
     if patient is None:
         return []
     implants = {"pacemaker": patient.pacemaker, "ICD": patient.icd}

@@ -15,7 +15,6 @@ from pydantic import TypeAdapter, ValidationError
 from eacontrol.errors import Finding
 from eacontrol.profiles.channel_rules import channel_findings, patient_findings
 from eacontrol.profiles.context import PatientContext, SitePolicy
-from eacontrol.profiles.layers import LimitStack
 from eacontrol.profiles.models import (
     Channel,
     Profile,
@@ -33,6 +32,7 @@ from eacontrol.profiles.rules import (
 )
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import Step
+from eacontrol.safety import LimitStack
 from eacontrol.safety.limits import STANDARD, DeviceLimits, StandardLimits
 
 __all__ = ["check_parts", "check_profile"]
@@ -75,9 +75,9 @@ def check_profile(
         Every finding; the profile may run only if none has severity ``refuse``.
     """
     stack = LimitStack.build(standard=standard, device=device, site=site, patient=patient)
-    found = structure_findings(profile) + patient_findings(stack)
+    found = structure_findings(profile) + patient_findings(patient)
     for k, channel in enumerate(profile.channels):
-        found += channel_findings(channel, k, stack)
+        found += channel_findings(channel, k, stack, site, patient)
     needles = {ch.channel: ch.needle for ch in profile.channels}
     for i, step in enumerate(profile.steps):
         found += step_findings(step, i, stack)
@@ -111,7 +111,7 @@ def check_parts(
         skip: field paths the schema already refused (not reported twice).
     """
     stack = LimitStack.build(standard=standard, device=device, site=site, patient=patient)
-    found = patient_findings(stack)
+    found = patient_findings(patient)
     try:
         session = SessionLimits.model_validate(raw.get("session", {}))
     except ValidationError:
@@ -124,7 +124,7 @@ def check_parts(
         except ValidationError:
             continue
         channels.append((k, channel))
-        found += channel_findings(channel, k, stack)
+        found += channel_findings(channel, k, stack, site, patient)
     found += channel_structure(channels)
     # A raw channel number may be any TOML value (a list, a table): keep the integers only.
     numbers = (c.get("channel") for c in raw_channels if isinstance(c, dict))

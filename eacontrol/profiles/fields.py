@@ -13,10 +13,11 @@ checker, so that a refusal names its layer and source.
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, Strict
+
+from eacontrol.stimulation import PulseShape, StimulationMode
 
 __all__ = [
     "MODEL_CONFIG",
@@ -43,22 +44,6 @@ MODEL_CONFIG = ConfigDict(
     validate_default=True,
 )
 """Shared configuration of every profile model: frozen, unknown keys refused, finite numbers."""
-
-
-class StimulationMode(enum.StrEnum):
-    """How a step delivers pulses. Member names match ``firmware_protocol.codes.Mode``."""
-
-    CONTINUOUS = "continuous"  # one frequency throughout
-    DENSE_DISPERSE = "dense_disperse"  # half a, then half b, alternating (疏密波)
-    INTERMITTENT = "intermittent"  # trains of on_s separated by off_s pauses (断续波)
-
-
-class PulseShape(enum.StrEnum):
-    """Pulse shape. Member names match ``firmware_protocol.codes.Shape``; both are biphasic and
-    charge-balanced, because monophasic output does not exist in eacontrol."""
-
-    SYMMETRIC_BIPHASIC = "symmetric_biphasic"
-    ASYMMETRIC_BIPHASIC = "asymmetric_biphasic"
 
 
 Positive = Annotated[float, Strict(), Field(gt=0)]

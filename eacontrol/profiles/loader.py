@@ -29,7 +29,6 @@ from eacontrol.errors import (
 from eacontrol.profiles.checker import check_parts, check_profile
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.document import Format, Vocabulary, read
-from eacontrol.profiles.fields import StimulationMode
 from eacontrol.profiles.models import (
     SCHEMA_SOURCE,
     SCHEMA_VERSION,
@@ -42,6 +41,7 @@ from eacontrol.profiles.models import (
 from eacontrol.profiles.sourcemap import SourceMap
 from eacontrol.profiles.steps import ContinuousStep, DenseDisperseStep, IntermittentStep
 from eacontrol.safety.limits import DeviceLimits
+from eacontrol.stimulation import StimulationMode
 
 __all__ = [
     "STORED_PACKAGE",

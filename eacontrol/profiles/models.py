@@ -28,16 +28,10 @@ from pydantic_core import PydanticCustomError
 
 from eacontrol.anatomy.acupoints import NeedleSite, parse_site
 from eacontrol.errors import Finding, InvalidNeedleSite, Layer, Severity, UnknownAcupoint
-from eacontrol.profiles.fields import (
-    MODEL_CONFIG,
-    ChannelNumber,
-    Milliamps,
-    PulseShape,
-    Seconds,
-    Text,
-)
-from eacontrol.profiles.steps import ChannelParams, Step
+from eacontrol.profiles.fields import MODEL_CONFIG, ChannelNumber, Milliamps, Seconds, Text
+from eacontrol.profiles.steps import Step
 from eacontrol.safety.limits import DEFAULT_PROFILE_CEILING_mA, DEFAULT_SESSION_s
+from eacontrol.stimulation import PulseShape, Stimulation
 
 __all__ = [
     "SCHEMA_SOURCE",
@@ -130,7 +124,7 @@ class SessionLimits(BaseModel):
 class Profile(BaseModel):
     """A stimulation profile: the prescription a session runs.
 
-    Read a step's settings for one channel with :meth:`channel_params`.
+    Read what a channel delivers in a step with :meth:`stimulation`.
     """
 
     model_config = MODEL_CONFIG
@@ -181,8 +175,8 @@ class Profile(BaseModel):
             self.steps[step], step, channel, enumerate(self.channels), self.session
         )
 
-    def channel_params(self, step: int, channel: int) -> ChannelParams:
-        """Everything to program into one channel for one step, in API units.
+    def stimulation(self, step: int, channel: int) -> Stimulation:
+        """What one channel delivers in one step, in API units (its ceiling: :meth:`ceiling`).
 
         Args:
             step: the step's index in ``steps`` (0-based).
@@ -193,11 +187,7 @@ class Profile(BaseModel):
         """
         if channel not in self.steps[step].channels:
             raise KeyError(f"step {step} does not drive channel {channel}")
-        return self.steps[step].params(channel, self.ceiling(step, channel)[0])
-
-    def step_params(self, step: int) -> tuple[ChannelParams, ...]:
-        """The settings of every channel a step drives, in the step's channel order."""
-        return tuple(self.channel_params(step, ch) for ch in self.steps[step].channels)
+        return self.steps[step].stimulation()
 
 
 def resolve_ceiling(

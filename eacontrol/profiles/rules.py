@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping, Set
 
 from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.derived import LOAD_OHM, phase_charge_uC, rms_current_mA, step_dose
-from eacontrol.profiles.layers import DEVICE_SOURCE, Bound, LimitStack, Quantity
 from eacontrol.profiles.models import Needle, Profile
 from eacontrol.profiles.steps import Step
+from eacontrol.safety import Bound, LimitStack, Quantity
+from eacontrol.safety.engine import DEVICE_SOURCE
 from eacontrol.safety.limits import SOURCES
 from firmware_protocol.errors import UnitError
 from firmware_protocol.units import hz_to_cHz, mA_to_uA, s_to_ms, us_to_wire

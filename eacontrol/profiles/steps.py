@@ -14,7 +14,6 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from eacontrol.device.program import ChannelProgram, ModeName, ShapeName
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
@@ -23,16 +22,14 @@ from eacontrol.profiles.fields import (
     Hertz,
     Microseconds,
     Milliamps,
-    PulseShape,
     RampSeconds,
     Ratio,
     Seconds,
-    StimulationMode,
     Text,
 )
+from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 __all__ = [
-    "ChannelParams",
     "ContinuousStep",
     "DenseDisperseStep",
     "IntermittentStep",
@@ -74,92 +71,6 @@ class Segment:
     field: str
 
 
-@dataclass(frozen=True)
-class ChannelParams:
-    """Everything the session runner programs into one channel for one step, in API units.
-
-    Fields a mode does not use are None (half b and the dwells outside dense-disperse,
-    ``on_s``/``off_s`` outside intermittent), as in ``eacontrol.device.program.ChannelProgram``; the
-    device layer writes them as 0 on the wire (PROTOCOL.md §3.8). ``mode`` and ``shape`` member
-    names match ``firmware_protocol.codes.Mode`` and ``Shape``. Wire conversion is the device
-    layer's job (``firmware_protocol.units``), not this class's.
-
-    Attributes:
-        channel: channel number, 1-based as in the profile and on the device's front panel.
-        mode: continuous, dense_disperse or intermittent.
-        shape: symmetric or charge-balanced asymmetric biphasic.
-        asym_ratio: recovery phase length / primary phase length (1 for symmetric).
-        frequency_a_hz / phase_width_a_us: pulse rate and primary phase width of half a.
-        frequency_b_hz / phase_width_b_us: the same for half b (dense-disperse only).
-        dwell_a_s / dwell_b_s: time on each half (dense-disperse only).
-        on_s / off_s: train and pause lengths (intermittent only).
-        interphase_gap_us: gap between the two phases of a pulse.
-        intensity_mA: target peak current, reached by the start ramp from zero.
-        ceiling_mA: the profile's ceiling for this channel in this step (the device, site and
-            patient layers may lower it further: ``LimitStack.ceiling_mA``).
-        ramp_up_s / ramp_down_s: ramps from and to zero.
-        duration_s: step length, ramps included.
-    """
-
-    channel: int
-    mode: StimulationMode
-    shape: PulseShape
-    asym_ratio: int
-    frequency_a_hz: float
-    phase_width_a_us: float
-    frequency_b_hz: float | None
-    phase_width_b_us: float | None
-    dwell_a_s: float | None
-    dwell_b_s: float | None
-    on_s: float | None
-    off_s: float | None
-    interphase_gap_us: float
-    intensity_mA: float
-    ceiling_mA: float
-    ramp_up_s: float
-    ramp_down_s: float
-    duration_s: float
-
-    def program(self) -> ChannelProgram:
-        """Return the device-layer program for this channel and step.
-
-        This is the one place where profile keys meet the Stimulator's (``frequency_a_hz`` →
-        ``frequency_hz``, ``phase_width_a_us`` → ``phase_width_us``, ``interphase_gap_us`` →
-        ``interphase_us``); a golden-field test checks every field down to the wire. The
-        device's own shut-off (``max_run_s``) is the step length rounded up: a backstop behind
-        the runner's planned ramp-down, which starts ``ramp_down_s`` before the step ends.
-        """
-        return ChannelProgram(
-            frequency_hz=self.frequency_a_hz,
-            phase_width_us=self.phase_width_a_us,
-            intensity_mA=self.intensity_mA,
-            mode=_MODE_NAMES[self.mode],
-            frequency_b_hz=self.frequency_b_hz,
-            phase_width_b_us=self.phase_width_b_us,
-            dwell_a_s=self.dwell_a_s,
-            dwell_b_s=self.dwell_b_s,
-            on_s=self.on_s,
-            off_s=self.off_s,
-            interphase_us=self.interphase_gap_us,
-            shape=_SHAPE_NAMES[self.shape],
-            asym_ratio=self.asym_ratio,
-            ramp_up_s=self.ramp_up_s,
-            ramp_down_s=self.ramp_down_s,
-            max_run_s=float(math.ceil(self.duration_s)),
-        )
-
-
-_MODE_NAMES: dict[StimulationMode, ModeName] = {
-    StimulationMode.CONTINUOUS: "continuous",
-    StimulationMode.DENSE_DISPERSE: "dense_disperse",
-    StimulationMode.INTERMITTENT: "intermittent",
-}
-_SHAPE_NAMES: dict[PulseShape, ShapeName] = {
-    PulseShape.SYMMETRIC_BIPHASIC: "symmetric",
-    PulseShape.ASYMMETRIC_BIPHASIC: "asymmetric",
-}
-
-
 class _StepBase(BaseModel):
     """Keys common to every mode."""
 
@@ -193,27 +104,24 @@ class _StepBase(BaseModel):
     def cycle(self) -> tuple[Segment, ...]:
         """The repeating cycle of the step, in order."""
 
-    def params(self, channel: int, ceiling_mA: float) -> ChannelParams:
-        """Resolve this step for one channel.
+    def stimulation(self) -> Stimulation:
+        """What every channel of this step delivers (the same on each: one intensity a step).
 
-        Args:
-            channel: the channel number (1-based).
-            ceiling_mA: the profile's ceiling for this channel and step.
-
-        Returns:
-            The channel's settings for this step.
+        This is the one place where profile keys meet the API's: a dense-disperse step's
+        ``frequency_a_hz``/``phase_width_a_us`` are half a's ``frequency_hz``/``phase_width_us``;
+        a golden-field test checks every field down to the wire. The device's own shut-off
+        (``max_run_s``) is the step length rounded up: a backstop behind the runner's planned
+        ramp-down, which starts ``ramp_down_s`` before the step ends.
         """
         trains = self.trains()
         a = trains[0]
         b = trains[1] if len(trains) > 1 else None
         dwells = {s.field: s.length_s for s in self.cycle()}
-        return ChannelParams(
-            channel=channel,
+        return Stimulation(
+            frequency_hz=a.frequency_hz,
+            phase_width_us=a.phase_width_us,
+            intensity_mA=self.intensity_mA,
             mode=self.MODE,
-            shape=self.shape,
-            asym_ratio=self.asym_ratio,
-            frequency_a_hz=a.frequency_hz,
-            phase_width_a_us=a.phase_width_us,
             frequency_b_hz=None if b is None else b.frequency_hz,
             phase_width_b_us=None if b is None else b.phase_width_us,
             dwell_a_s=dwells.get("dwell_a_s"),
@@ -221,11 +129,11 @@ class _StepBase(BaseModel):
             on_s=dwells.get("on_s"),
             off_s=dwells.get("off_s"),
             interphase_gap_us=self.interphase_gap_us,
-            intensity_mA=self.intensity_mA,
-            ceiling_mA=ceiling_mA,
+            shape=self.shape,
+            asym_ratio=self.asym_ratio,
             ramp_up_s=self.ramp_up_s,
             ramp_down_s=self.ramp_down_s,
-            duration_s=self.duration_s,
+            max_run_s=float(math.ceil(self.duration_s)),
         )
 
 

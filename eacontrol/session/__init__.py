@@ -8,7 +8,7 @@
     from eacontrol.session import Session
 
     with connect(port) as stim, RecordStore.open() as store:
-        result = Session(stim, load_profile("lbp_2hz"), store=store, port=port).run()
+        result = Session(stim, load_profile("lbp_2hz"), store=store).run()
 
 ``docs/session.md`` describes pre-flight, the timeline, live control, events and every way a
 session ends.

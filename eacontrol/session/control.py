@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from eacontrol.errors import Layer, ParameterError
-from eacontrol.safety.bounds import check_number, to_wire
+from eacontrol.safety.engine import check_number, to_wire
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
 from firmware_protocol import units
@@ -72,7 +72,7 @@ class LiveControl:
 
     def begin_step(self, step: PlannedStep) -> None:
         """Take the step's prescribed targets and ceilings; forget the previous step's."""
-        self._targets = {c.channel: c.program.intensity_mA for c in step.channels}
+        self._targets = {c.channel: c.stimulation.intensity_mA for c in step.channels}
         self._ceilings = {c.channel: c.ceiling for c in step.channels}
         self._last_change = {}
 

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import Layer
-from eacontrol.profiles import ChannelParams, LimitStack, Profile, Quantity
+from eacontrol.profiles import Profile
+from eacontrol.safety import LimitStack, Quantity
+from eacontrol.stimulation import Stimulation, StimulationMode
 
 __all__ = ["Ceiling", "PlannedChannel", "PlannedStep", "SessionPlan", "effective_ceiling"]
 
@@ -68,19 +69,14 @@ class PlannedChannel:
     """One channel of one step.
 
     Attributes:
-        params: the profile's settings for the channel in this step.
-        program: what the Stimulator is given (``params.program()``, the one mapping).
+        channel: the channel number (1-based).
+        stimulation: what the Stimulator is given (``Step.stimulation()``, the one mapping).
         ceiling: the effective ceiling for live changes.
     """
 
-    params: ChannelParams
-    program: ChannelProgram
+    channel: int
+    stimulation: Stimulation
     ceiling: Ceiling
-
-    @property
-    def channel(self) -> int:
-        """The channel number (1-based)."""
-        return self.params.channel
 
 
 @dataclass(frozen=True)
@@ -100,7 +96,7 @@ class PlannedStep:
 
     index: int
     label: str
-    mode: str
+    mode: StimulationMode
     channels: tuple[PlannedChannel, ...]
     start_s: float
     duration_s: float
@@ -138,7 +134,7 @@ class PlannedStep:
         the program CRC the device acknowledged and the effective ceiling (JSON-ready)."""
         return {
             "channels": {
-                str(c.channel): dataclasses.asdict(c.program)
+                str(c.channel): dataclasses.asdict(c.stimulation)
                 | {"program_crc": f"0x{crcs[c.channel]:08X}", "ceiling_mA": c.ceiling.value_mA}
                 for c in self.channels
             }
@@ -177,14 +173,16 @@ class SessionPlan:
         start_s = 0.0
         for i, step in enumerate(profile.steps):
             planned = tuple(
-                PlannedChannel(params, params.program(), effective_ceiling(profile, i, ch, stack))
-                for ch, params in zip(step.channels, profile.step_params(i), strict=True)
+                PlannedChannel(
+                    ch, profile.stimulation(i, ch), effective_ceiling(profile, i, ch, stack)
+                )
+                for ch in step.channels
             )
             steps.append(
                 PlannedStep(
                     index=i,
                     label=step.label,
-                    mode=planned[0].program.mode,
+                    mode=planned[0].stimulation.mode,
                     channels=planned,
                     start_s=start_s,
                     duration_s=step.duration_s,

@@ -21,8 +21,9 @@ from eacontrol.errors import (
     SessionError,
     Severity,
 )
-from eacontrol.profiles import LimitStack, PatientContext, Profile, SitePolicy, check_profile
+from eacontrol.profiles import PatientContext, Profile, SitePolicy, check_profile
 from eacontrol.records import RecordStore, SessionMeta
+from eacontrol.safety import LimitStack
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
 

@@ -1,9 +1,11 @@
 """The profile as run, for the session record: the ``prescription`` dict of ``docs/records.md``.
 
-Every stimulation value comes from the plan's ``ChannelProgram`` (``ChannelParams.program()``,
-the one mapping from profile keys to the device's fields), so the record says what the device
-was told, in the records' key names (``frequency_hz`` for half a, ``interphase_us``). Ceilings
-are the effective ones: the highest intensity the operator could set, every layer applied.
+Every stimulation value comes from the plan's ``Stimulation`` (``Step.stimulation()``, the one
+mapping from profile keys to the API's), so the record says what the device was told, in the
+key names of records schema 1 (``frequency_hz`` for half a; ``interphase_us`` and ``shape``
+``symmetric``/``asymmetric``, the names the API used before ``Stimulation``: renaming them in
+stored records needs a records migration, planned with the research-data work). Ceilings are
+the effective ones: the highest intensity the operator could set, every layer applied.
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ from typing import Any
 from eacontrol.errors import Finding, Severity
 from eacontrol.profiles import PatientContext, Profile, dumps_json
 from eacontrol.session.plan import PlannedStep, SessionPlan
+from eacontrol.stimulation import PulseShape
 
 __all__ = ["build_prescription", "patient_flags", "profile_sha256"]
+
+_RECORD_SHAPES = {
+    PulseShape.SYMMETRIC_BIPHASIC: "symmetric",
+    PulseShape.ASYMMETRIC_BIPHASIC: "asymmetric",
+}
 
 
 def profile_sha256(profile: Profile) -> str:
@@ -39,7 +47,7 @@ def patient_flags(patient: PatientContext | None) -> list[str]:
 
 
 def _step(step: PlannedStep) -> dict[str, Any]:
-    p = step.channels[0].program  # the step's pulse settings are the same on every channel
+    p = step.channels[0].stimulation  # the step's pulse settings are the same on every channel
 
     def opt(value: float | None) -> float | None:
         return None if value is None else float(value)
@@ -58,10 +66,10 @@ def _step(step: PlannedStep) -> dict[str, Any]:
         "dwell_b_s": opt(p.dwell_b_s),
         "on_s": opt(p.on_s),
         "off_s": opt(p.off_s),
-        "shape": p.shape,
+        "shape": _RECORD_SHAPES[p.shape],
         "asym_ratio": p.asym_ratio,
-        "interphase_us": float(p.interphase_us),
-        "intensity_mA": {str(c.channel): float(c.program.intensity_mA) for c in step.channels},
+        "interphase_us": float(p.interphase_gap_us),
+        "intensity_mA": {str(c.channel): float(c.stimulation.intensity_mA) for c in step.channels},
         "ceiling_mA": {str(c.channel): float(c.ceiling.value_mA) for c in step.channels},
         "ramp_up_s": float(p.ramp_up_s),
         "ramp_down_s": float(p.ramp_down_s),

@@ -3,7 +3,7 @@
 ::
 
     with connect(port) as stim, RecordStore.open() as store:
-        session = Session(stim, load_profile("lbp_2hz"), store=store, port=port)
+        session = Session(stim, load_profile("lbp_2hz"), store=store)
         result = session.run(on_tick=ui.poll)   # ui.poll may call session.adjust(1, +0.5) ...
 
 Pre-flight (``preflight.py``) sends nothing but GET_STATUS; then the record begins (a database
@@ -36,7 +36,7 @@ from eacontrol.errors import (
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import Outcome, RecordStore
-from eacontrol.safety.bounds import check_number
+from eacontrol.safety.engine import check_number
 from eacontrol.session.control import Action, LiveControl, Request
 from eacontrol.session.ending import SessionResult, confirm_stop, ending_for
 from eacontrol.session.events import (
@@ -71,8 +71,6 @@ class Session:
         profile: Profile,
         *,
         store: RecordStore,
-        port: str | None = None,
-        simulated: bool | None = None,
         operator_id: str | None = None,
         patient_id: str | None = None,
         patient: PatientContext | None = None,
@@ -90,8 +88,6 @@ class Session:
             stim: the connected stimulator (its clock is the session clock).
             profile: the profile to run.
             store: the open session database.
-            port: the port or URL the stimulator was connected on, for the record.
-            simulated: whether the device is the simulator; default: ``port`` is ``sim://``.
             operator_id / patient_id: identifiers for the record.
             patient: the patient layer (flags, calibrated maxima).
             site: the clinic's policy (site layer).
@@ -111,9 +107,9 @@ class Session:
         self._stim = stim
         self._profile = profile
         self._store = store
-        port = port or "(port not given)"
-        simulated = port.startswith("sim://") if simulated is None else simulated
-        self._identity = Identity(port, simulated, operator_id, patient_id, profile_version)
+        self._identity = Identity(
+            stim.url, stim.simulated, operator_id, patient_id, profile_version
+        )
         self._layers = (site, patient, device_serial)
         self._periods = (
             _period("sample_period_s", sample_period_s),

@@ -104,7 +104,7 @@ class StepRunner:
         self._end(step, StopKind.RAMP_DOWN)
 
     def _start(self, step: PlannedStep) -> None:
-        crcs = {c.channel: self._stim.program(c.channel, c.program) for c in step.channels}
+        crcs = {c.channel: self._stim.program(c.channel, c.stimulation) for c in step.channels}
         started = self._now()
         self._stim.start(step.numbers)
         self.step, self.timer, self.state = step, StepTimer(started), SessionState.RUNNING
@@ -124,9 +124,9 @@ class StepRunner:
             self._emit(
                 EventKind.INTENSITY,
                 c.channel,
-                f"channel {c.channel}: ramp from 0 to {c.program.intensity_mA:g} mA over "
-                f"{c.program.ramp_up_s:g} s (prescribed; ceiling {c.ceiling})",
-                {"to_mA": c.program.intensity_mA, "by": "prescription"},
+                f"channel {c.channel}: ramp from 0 to {c.stimulation.intensity_mA:g} mA over "
+                f"{c.stimulation.ramp_up_s:g} s (prescribed; ceiling {c.ceiling})",
+                {"to_mA": c.stimulation.intensity_mA, "by": "prescription"},
             )
 
     def _record_step(self, step: PlannedStep, ended_s: float | None) -> None:
@@ -225,7 +225,7 @@ class StepRunner:
         self._stim.start(step.numbers)
         for c in step.channels:
             target = self._control.targets[c.channel]
-            if target != c.program.intensity_mA:
+            if target != c.stimulation.intensity_mA:
                 # START ramps to the program's target; go to the operator's in the same time.
                 rate_uA_per_s = max(1, int(target * 1000 / step.ramp_up_s))
                 slew = min(rate_uA_per_s / 1000, self._stim.limits.max_slew_mA_per_s)

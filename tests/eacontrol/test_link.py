@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 import serial
 
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -20,6 +19,7 @@ from eacontrol.errors import (
     ReadbackMismatch,
 )
 from eacontrol.link import LEASE_PERIODS_TO_LOSS
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import (
     SCHEMA_HASH,
     Ack,
@@ -42,7 +42,7 @@ from firmware_protocol import (
 
 from .conftest import SESSION, Scripted
 
-PROGRAM = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=2.5)
+PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5)
 
 
 def drop_first(n: int, answer: list[Message] | None = None) -> object:

@@ -13,7 +13,6 @@ from pytest_mock import MockerFixture
 from serial.tools.list_ports_common import ListPortInfo
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -21,13 +20,14 @@ from eacontrol.errors import (
     ParameterError,
     PortNotFound,
 )
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import ChannelState, Message, Mode, MsgType, program_crc
 from simulator.clock import VirtualClock
 
 from .conftest import Sim
 
 SimFactory = Callable[..., Sim]
-PROGRAM = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
+PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
 
 
 def only_heartbeats_sent(s: Sim, before: int) -> bool:
@@ -110,7 +110,7 @@ def test_ramp_down_stop_takes_the_ramp_and_immediate_stop_does_not(sim: SimFacto
     s = sim("seed=3")
     stim = s.stim
     stim.program(
-        1, ChannelProgram(frequency_hz=100, phase_width_us=200, intensity_mA=2, ramp_down_s=3)
+        1, Stimulation(frequency_hz=100, phase_width_us=200, intensity_mA=2, ramp_down_s=3)
     )
     stim.start(1)
     stim.wait(3)
@@ -143,8 +143,8 @@ def test_emergency_stop_cuts_every_channel(sim: SimFactory) -> None:
 def test_two_channels_keep_their_own_programs(sim: SimFactory) -> None:
     s = sim("seed=5")
     stim = s.stim
-    stim.program(2, ChannelProgram(frequency_hz=2, phase_width_us=600, intensity_mA=1.5))
-    stim.program(3, ChannelProgram(frequency_hz=100, phase_width_us=200, intensity_mA=3.0))
+    stim.program(2, Stimulation(frequency_hz=2, phase_width_us=600, intensity_mA=1.5))
+    stim.program(3, Stimulation(frequency_hz=100, phase_width_us=200, intensity_mA=3.0))
     stim.start([2, 3])
     stim.wait(4)
     status = stim.status()
@@ -172,14 +172,19 @@ def test_two_channels_keep_their_own_programs(sim: SimFactory) -> None:
         ({"intensity_mA": 20, "ramp_up_s": 3}, "ramp_up_s", ">= 4 s", "device"),
         ({"max_run_s": 7200}, "max_run_s", "1..3600 s", "standard"),
         ({"max_run_s": 10.5}, "max_run_s", "1 s", "schema"),
-        ({"interphase_us": 600}, "interphase_us", "0..500 us", "device"),
-        ({"shape": "asymmetric"}, "asym_ratio", "2..8", "device"),
+        ({"interphase_gap_us": 600}, "interphase_gap_us", "0..500 us", "device"),
+        ({"shape": "asymmetric_biphasic"}, "asym_ratio", "2..8", "device"),
         ({"asym_ratio": 2}, "asym_ratio", "1..1", "schema"),
         ({"mode": "burst"}, "mode", "continuous | dense_disperse | intermittent", "schema"),
         ({"frequency_b_hz": 100}, "frequency_b_hz", "not used in mode continuous", "schema"),
         ({"mode": "intermittent"}, "on_s", "required in mode intermittent", "schema"),
         (
-            {"frequency_hz": 200, "phase_width_us": 600, "shape": "asymmetric", "asym_ratio": 8},
+            {
+                "frequency_hz": 200,
+                "phase_width_us": 600,
+                "shape": "asymmetric_biphasic",
+                "asym_ratio": 8,
+            },
             "phase_width_us",
             "<= 555 us at 200 Hz",
             "schema",
@@ -198,7 +203,7 @@ def test_out_of_range_is_refused_before_anything_is_sent(
         **changes,
     }
     with pytest.raises(ParameterError) as info:
-        s.stim.program(1, ChannelProgram(**base))  # type: ignore[arg-type]
+        s.stim.program(1, Stimulation(**base))  # type: ignore[arg-type]
     err = info.value
     assert err.parameter == parameter
     assert allowed in err.allowed
@@ -211,11 +216,11 @@ def test_out_of_range_is_refused_before_anything_is_sent(
 def test_device_layer_limits_are_intersected(sim: SimFactory) -> None:
     s = sim("seed=7&max_intensity_uA=8000&max_freq_cHz=12000")
     with pytest.raises(ParameterError) as info:
-        s.stim.program(1, ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=9))
+        s.stim.program(1, Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=9))
     assert (info.value.layer, info.value.allowed) == ("device", "0..8 mA")
     assert "SIM-000001" in str(info.value.source)
     with pytest.raises(ParameterError, match=r"1\.\.120 Hz"):
-        s.stim.program(1, ChannelProgram(frequency_hz=150, phase_width_us=300, intensity_mA=2))
+        s.stim.program(1, Stimulation(frequency_hz=150, phase_width_us=300, intensity_mA=2))
 
 
 def test_bad_channel_and_unprogrammed_start_are_refused(sim: SimFactory) -> None:
@@ -332,9 +337,7 @@ def test_events_and_dose(sim: SimFactory) -> None:
     stim = s.stim
     seen = []
     stim.on_event(seen.append)
-    stim.program(
-        1, ChannelProgram(frequency_hz=10, phase_width_us=200, intensity_mA=1, ramp_up_s=2)
-    )
+    stim.program(1, Stimulation(frequency_hz=10, phase_width_us=200, intensity_mA=1, ramp_up_s=2))
     stim.start(1)
     stim.wait(12)
     stim.stop(1, immediate=True)
@@ -353,7 +356,7 @@ def test_program_wire_mode(sim: SimFactory) -> None:
     s = sim("seed=14")
     s.stim.program(
         5,
-        ChannelProgram(
+        Stimulation(
             mode="intermittent",
             frequency_hz=50,
             phase_width_us=250,

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import DeviceFault, LinkLost, StopNotConfirmed
 from eacontrol.link import LEASE_PERIODS_TO_LOSS
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import ChannelState, EventCode
 from simulator import Direction, FaultKind
 
 from .conftest import Sim
 
 SimFactory = Callable[..., Sim]
-PROGRAM = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
+PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
 CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.4)
 
 
@@ -31,7 +31,7 @@ def scenario(tmp_path: Path, faults: str) -> str:
 def test_five_minute_program_completes_under_30_percent_loss_each_way(sim: SimFactory) -> None:
     s = sim("seed=21&drop=0.3")
     stim, device = s.stim, s.device
-    prog = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, max_run_s=600)
+    prog = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, max_run_s=600)
     stim.program(1, prog)
     stim.start(1)
     stim.wait(300)  # raises DeviceFault if the lease had lapsed even once

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from eacontrol.device.program import ChannelProgram
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import Mode, Shape
 
 from .conftest import Sim
@@ -20,7 +20,7 @@ SimFactory = Callable[..., Sim]
 US = 1_000_000
 
 
-def run(s: Sim, channel: int, program: ChannelProgram, seconds: float) -> np.ndarray:
+def run(s: Sim, channel: int, program: Stimulation, seconds: float) -> np.ndarray:
     """Program, start, run ``seconds`` and return every pulse delivered (PULSE_DTYPE rows).
 
     ``channel`` is the host's channel number (from 1); the simulator's index is one less.
@@ -34,11 +34,11 @@ def run(s: Sim, channel: int, program: ChannelProgram, seconds: float) -> np.nda
 
 def test_continuous_fields_and_units(sim: SimFactory) -> None:
     s = sim("seed=31")
-    program = ChannelProgram(
+    program = Stimulation(
         frequency_hz=2,
         phase_width_us=0.3 * 1000,  # 0.3 ms
         intensity_mA=2.5,
-        interphase_us=100,
+        interphase_gap_us=100,
         ramp_up_s=2,
         ramp_down_s=1.5,
         max_run_s=900,
@@ -64,7 +64,7 @@ def test_continuous_fields_and_units(sim: SimFactory) -> None:
 
 def test_dense_disperse_halves_are_not_swapped(sim: SimFactory) -> None:
     s = sim("seed=32")
-    program = ChannelProgram(
+    program = Stimulation(
         mode="dense_disperse",
         frequency_hz=2,
         phase_width_us=600,
@@ -96,13 +96,13 @@ def test_dense_disperse_halves_are_not_swapped(sim: SimFactory) -> None:
 
 def test_intermittent_windows_and_asymmetric_shape(sim: SimFactory) -> None:
     s = sim("seed=33")
-    program = ChannelProgram(
+    program = Stimulation(
         mode="intermittent",
         frequency_hz=50,
         phase_width_us=250,
         on_s=1.5,
         off_s=1,
-        shape="asymmetric",
+        shape="asymmetric_biphasic",
         asym_ratio=4,
         intensity_mA=2,
         ramp_up_s=2,
@@ -125,7 +125,7 @@ def test_intermittent_windows_and_asymmetric_shape(sim: SimFactory) -> None:
 
 def test_live_intensity_and_slew_land_in_their_fields(sim: SimFactory) -> None:
     s = sim("seed=34")
-    run(s, 4, ChannelProgram(frequency_hz=100, phase_width_us=200, intensity_mA=2), 3)
+    run(s, 4, Stimulation(frequency_hz=100, phase_width_us=200, intensity_mA=2), 3)
     s.stim.set_intensity(4, 3.25, slew_mA_per_s=0.25)
     s.stim.wait(2)
     set_now = s.device.channels[3].set_uA(s.device.now_us)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from eacontrol.device import connect
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import PortBusy
 from eacontrol.link import RealClock, Transport
+from eacontrol.stimulation import Stimulation
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
 
@@ -46,9 +46,7 @@ def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:
         assert isinstance(stim.clock, RealClock)
         with pytest.raises(PortBusy):
             Transport.open(pty_device)  # one controller per device
-        program = ChannelProgram(
-            frequency_hz=100, phase_width_us=200, intensity_mA=1.5, ramp_up_s=2
-        )
+        program = Stimulation(frequency_hz=100, phase_width_us=200, intensity_mA=1.5, ramp_up_s=2)
         stim.program(1, program)
         stim.start(1)
         events = []

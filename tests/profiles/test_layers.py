@@ -19,19 +19,18 @@ from eacontrol.errors import (
     Severity,
 )
 from eacontrol.profiles import (
-    Bound,
-    LimitStack,
     PatientContext,
     PointOverride,
     Profile,
-    Quantity,
     SitePolicy,
     check_profile,
     load_profile,
     load_site_policy,
 )
-from eacontrol.profiles.layers import DEVICE_SOURCE
+from eacontrol.safety import Bound, LimitStack, Quantity
+from eacontrol.safety.engine import DEVICE_SOURCE
 from eacontrol.safety.limits import SOURCES, STANDARD, DeviceLimits, StandardLimits
+from eacontrol.session.plan import effective_ceiling
 
 DataMaker = Callable[..., dict[str, Any]]
 ProfileMaker = Callable[..., Profile]
@@ -246,7 +245,8 @@ def test_calibrated_maximum_is_per_channel(
     )
     assert refusal.message.startswith("channel 2:")
     stack = LimitStack.build(patient=patient)
-    assert [stack.ceiling_mA(p) for p in profile.step_params(0)] == [10.0, 3.5]
+    ceilings = [effective_ceiling(profile, 0, ch, stack).value_mA for ch in (1, 2)]
+    assert ceilings == [10.0, 3.5]
 
 
 def test_rms_and_indicator_rules_with_a_stricter_standard(make_profile: ProfileMaker) -> None:

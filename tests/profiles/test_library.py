@@ -10,12 +10,12 @@ import pytest
 from eacontrol.errors import Severity
 from eacontrol.profiles import (
     STORED_PACKAGE,
-    StimulationMode,
     load_profile,
     profile_dose,
     stored_profile_names,
     validate_file,
 )
+from eacontrol.stimulation import StimulationMode
 
 NAMES = stored_profile_names()
 
@@ -33,8 +33,8 @@ def test_loads_under_the_standard_layer(name: str) -> None:
     assert profile.references
     assert any("WHO" in r for r in profile.references) or name == "research_template"
     for i in range(len(profile.steps)):
-        for params in profile.step_params(i):
-            assert params.intensity_mA <= params.ceiling_mA <= 20
+        for ch in profile.steps[i].channels:
+            assert profile.stimulation(i, ch).intensity_mA <= profile.ceiling(i, ch)[0] <= 20
     dose = profile_dose(profile)
     assert all(d.phase_charge_uC <= 10 for d in dose.steps)
 
@@ -42,13 +42,13 @@ def test_loads_under_the_standard_layer(name: str) -> None:
 def test_the_library_covers_every_mode_and_the_issue_examples() -> None:
     modes = {step.MODE for name in NAMES for step in load_profile(name).steps}
     assert modes == set(StimulationMode)
-    han = load_profile("lbp_2_100hz_han").channel_params(0, 1)
-    assert (han.frequency_a_hz, han.frequency_b_hz, han.dwell_a_s, han.dwell_b_s) == (2, 100, 3, 3)
-    tcm = load_profile("tcm_dense_disperse").channel_params(0, 1)
+    han = load_profile("lbp_2_100hz_han").stimulation(0, 1)
+    assert (han.frequency_hz, han.frequency_b_hz, han.dwell_a_s, han.dwell_b_s) == (2, 100, 3, 3)
+    tcm = load_profile("tcm_dense_disperse").stimulation(0, 1)
     assert (tcm.dwell_a_s, tcm.dwell_b_s) == (1.5, 1.5)
-    sparse = load_profile("intermittent_1_5s").channel_params(0, 1)
+    sparse = load_profile("intermittent_1_5s").stimulation(0, 1)
     assert (sparse.on_s, sparse.off_s) == (1.5, 1.5)
-    assert load_profile("trigger_point_100hz").channel_params(0, 1).frequency_a_hz == 100
+    assert load_profile("trigger_point_100hz").stimulation(0, 1).frequency_hz == 100
     low_back = load_profile("lbp_2hz")
     assert 1200 <= low_back.total_duration_s <= 1500  # 20-25 min
     codes = {site.point.code for ch in low_back.channels for site in ch.electrodes}

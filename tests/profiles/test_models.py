@@ -8,12 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from eacontrol.profiles import (
-    ChannelParams,
-    Profile,
-    PulseShape,
-    StimulationMode,
-)
+from eacontrol.profiles import Profile
+from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 DataMaker = Callable[..., dict[str, Any]]
 ProfileMaker = Callable[..., Profile]
@@ -62,16 +58,15 @@ def test_structure_can_be_deferred_for_the_loader(
     assert profile.steps[0].channels == (1, 2)
 
 
-def test_continuous_params(make_profile: ProfileMaker, step_data: DataMaker) -> None:
+def test_continuous_stimulation(make_profile: ProfileMaker, step_data: DataMaker) -> None:
     profile = make_profile(steps=[step_data(interphase_gap_us=20)])
-    params = profile.channel_params(0, 1)
-    assert params == ChannelParams(
-        channel=1,
+    stim = profile.stimulation(0, 1)
+    assert stim == Stimulation(
         mode=StimulationMode.CONTINUOUS,
         shape=PulseShape.SYMMETRIC_BIPHASIC,
         asym_ratio=1,
-        frequency_a_hz=2.0,
-        phase_width_a_us=600.0,
+        frequency_hz=2.0,
+        phase_width_us=600.0,
         frequency_b_hz=None,
         phase_width_b_us=None,
         dwell_a_s=None,
@@ -80,16 +75,15 @@ def test_continuous_params(make_profile: ProfileMaker, step_data: DataMaker) -> 
         off_s=None,
         interphase_gap_us=20.0,
         intensity_mA=3.0,
-        ceiling_mA=10.0,
         ramp_up_s=3.0,
         ramp_down_s=2.0,
-        duration_s=600.0,
+        max_run_s=600.0,  # the step's length: the device's own shut-off
     )
-    assert params.channel == 1
-    assert params.mode.name == "CONTINUOUS"  # the same member names as firmware_protocol
+    assert profile.ceiling(0, 1) == (10.0, "session.ceiling_mA")
+    assert stim.mode.name == "CONTINUOUS"  # the same member names as firmware_protocol
 
 
-def test_dense_disperse_and_intermittent_params(
+def test_dense_disperse_and_intermittent_stimulation(
     make_profile: ProfileMaker, step_data: DataMaker
 ) -> None:
     dense = step_data(
@@ -99,12 +93,12 @@ def test_dense_disperse_and_intermittent_params(
     )  # fmt: skip
     sparse = step_data(mode="intermittent", on_s=1.5, off_s=1.5)
     profile = make_profile(steps=[dense, sparse])
-    a = profile.channel_params(0, 1)
+    a = profile.stimulation(0, 1)
     assert (a.mode, a.frequency_b_hz, a.phase_width_b_us, a.dwell_a_s, a.dwell_b_s) == (
         StimulationMode.DENSE_DISPERSE, 100.0, 200.0, 3.0, 3.0,
     )  # fmt: skip
     assert (a.on_s, a.off_s) == (None, None)
-    b = profile.channel_params(1, 1)
+    b = profile.stimulation(1, 1)
     assert (b.mode, b.on_s, b.off_s, b.dwell_a_s, b.frequency_b_hz) == (
         StimulationMode.INTERMITTENT, 1.5, 1.5, None, None,
     )  # fmt: skip
@@ -124,7 +118,6 @@ def test_ceiling_comes_from_the_step_then_the_channel_then_the_session(
     assert profile.ceiling(0, 1) == (7.0, "channels[0].ceiling_mA")
     assert profile.ceiling(0, 2) == (9.0, "session.ceiling_mA")
     assert profile.ceiling(1, 1) == (5.0, "steps[1].ceiling_mA")
-    assert [p.ceiling_mA for p in profile.step_params(0)] == [7.0, 9.0]
 
 
 def test_default_session_limits(make_profile: ProfileMaker) -> None:
@@ -134,10 +127,10 @@ def test_default_session_limits(make_profile: ProfileMaker) -> None:
     assert profile.total_duration_s == 600.0
 
 
-def test_params_only_for_driven_channels(make_profile: ProfileMaker) -> None:
+def test_stimulation_only_for_driven_channels(make_profile: ProfileMaker) -> None:
     profile = make_profile()
     with pytest.raises(KeyError):
-        profile.channel_params(0, 2)
+        profile.stimulation(0, 2)
     with pytest.raises(KeyError):
         profile.channel(3)
     assert str(profile.channel(1).electrodes[0]) == "BL23-L"

@@ -258,7 +258,7 @@ class Cell:
         watch = DeviceWatch.install(port)
         stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS, session_id=0x5E55)
         store = RecordStore.open(tmp_path / "sessions.sqlite3")
-        session = Session(stim, profile, store=store, port=url, utc_now=lambda: START)
+        session = Session(stim, profile, store=store, utc_now=lambda: START)
         cell = cls(port, watch, store, session, [])
         session.subscribe(cell.published.append)
         try:

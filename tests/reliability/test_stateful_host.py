@@ -53,7 +53,6 @@ from hypothesis.stateful import (
 )
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     DeviceFault,
     DeviceNak,
@@ -64,6 +63,7 @@ from eacontrol.errors import (
     StopNotConfirmed,
 )
 from eacontrol.link import Transport
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import (
     ClearFault,
     GetDose,
@@ -115,7 +115,7 @@ E = TypeVar("E")
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> ChannelProgram:
+def programs(draw: st.DrawFn) -> Stimulation:
     """Programs in API units, mostly within the standard and device limits, sometimes not."""
     mode = draw(st.sampled_from(["continuous", "dense_disperse", "intermittent"]))
     phase_us = draw(st.integers(50, 1000))
@@ -137,13 +137,13 @@ def programs(draw: st.DrawFn) -> ChannelProgram:
             "on_s": draw(st.sampled_from([0.5, 1.5])),
             "off_s": draw(st.sampled_from([0.5, 1.5])),
         }
-    return ChannelProgram(
+    return Stimulation(
         frequency_hz=float(draw(st.integers(1, 200))),
         phase_width_us=float(phase_us),
         intensity_mA=intensity_uA / 1000,
         mode=mode,
-        interphase_us=float(draw(st.sampled_from([0, 50, 100]))),
-        shape="asymmetric" if asym else "symmetric",
+        interphase_gap_us=float(draw(st.sampled_from([0, 50, 100]))),
+        shape="asymmetric_biphasic" if asym else "symmetric_biphasic",
         asym_ratio=draw(st.integers(2, 4)) if asym else 1,
         ramp_up_s=draw(st.sampled_from([2.0, 2.5, 3.0])),
         ramp_down_s=draw(st.sampled_from([0.0, 0.5, 2.0])),
@@ -220,7 +220,7 @@ class HostMachine(RuleBasedStateMachine):
         self.checked_until_us = [0] * channels
         self.unplugged = False
         self.session_id = 0x100
-        self.programs: dict[int, ChannelProgram] = {}
+        self.programs: dict[int, Stimulation] = {}
         self.dead = True
         self._connect()
 
@@ -294,7 +294,7 @@ class HostMachine(RuleBasedStateMachine):
 
     @precondition(alive)
     @rule(channel=st.integers(1, 4), program=programs())
-    def program(self, channel: int, program: ChannelProgram) -> None:
+    def program(self, channel: int, program: Stimulation) -> None:
         assert self.stim is not None
         channel = (channel - 1) % self.channels + 1
         index = channel - 1

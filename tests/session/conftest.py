@@ -142,7 +142,7 @@ def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
         stim = connect(transport=Transport(port, url), lease_ms=lease_ms, session_id=0x5E55)
         store = store or RecordStore.open(db_path)
         kwargs.setdefault("utc_now", lambda: START)
-        session = Session(stim, profile, store=store, port=url, **kwargs)
+        session = Session(stim, profile, store=store, **kwargs)
         run = Run(stim, port, store, session)
         session.subscribe(run.events.append)
         opened.append(run)

@@ -11,7 +11,6 @@ import pytest
 from eacontrol.device import connect
 from eacontrol.errors import Layer
 from eacontrol.profiles import (
-    LimitStack,
     PatientContext,
     PointOverride,
     SitePolicy,
@@ -20,6 +19,7 @@ from eacontrol.profiles import (
     stored_profile_names,
 )
 from eacontrol.records import parse_prescription
+from eacontrol.safety import LimitStack
 from eacontrol.safety.limits import DeviceLimits
 from eacontrol.session import SessionPlan, build_prescription, effective_ceiling, profile_sha256
 
@@ -39,8 +39,8 @@ def test_the_plan_lays_out_the_timeline_with_the_one_program_mapping() -> None:
     first, second = plan.steps
     assert (first.start_s, first.end_s, first.hold_s) == (0, 600, 598)
     assert (second.start_s, second.end_s) == (600, 1200)
-    assert first.channel(1).program == profile.channel_params(0, 1).program()
-    assert second.channel(1).program.shape == "asymmetric"
+    assert first.channel(1).stimulation == profile.stimulation(0, 1)
+    assert second.channel(1).stimulation.shape == "asymmetric_biphasic"
     assert plan.step_at(599.9) is first and plan.step_at(600) is second
     assert plan.step_at(1200) is None
     with pytest.raises(KeyError):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import (
     IdentityMismatch,
     Layer,
@@ -21,6 +20,7 @@ from eacontrol.errors import (
 from eacontrol.profiles import PatientContext, Profile, load_profile
 from eacontrol.records import RecordStore
 from eacontrol.session import Session, SessionState
+from eacontrol.stimulation import Stimulation
 from firmware_protocol import ChannelState
 
 from .conftest import CHECK_PERIOD_S, Run
@@ -30,7 +30,7 @@ Factory = Callable[..., Run]
 
 def start_by_hand(run: Run, channel: int, *, wait_s: float) -> None:
     """A script that started a channel outside any session (1 mA, 2 s ramp)."""
-    program = ChannelProgram(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
+    program = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=1, ramp_up_s=2)
     run.stim.program(channel, program)
     run.stim.start(channel)
     run.stim.wait(wait_s)

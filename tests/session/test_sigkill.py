@@ -41,7 +41,7 @@ from eacontrol.session import Session
 pty, db, profile = sys.argv[1:4]
 with connect(pty, lease_ms={lease_ms}) as stim, RecordStore.open(db) as store:
     session = Session(
-        stim, load_profile(profile), store=store, port=pty, simulated=True,
+        stim, load_profile(profile), store=store,
         sample_period_s={sample_s}, flush_period_s={sample_s},
     )
     # Subscribers hear of an event after the store committed it.

@@ -72,9 +72,7 @@ def test_virtual_time_records_what_real_time_records(
         RecordStore.open(tmp_path / "real.sqlite3") as store,
     ):
         assert isinstance(stim.clock, RealClock)
-        session = Session(
-            stim, profile, store=store, port=pty_device, simulated=True, utc_now=lambda: START
-        )
+        session = Session(stim, profile, store=store, utc_now=lambda: START)
         result = session.run()
         assert result.outcome is Outcome.COMPLETED
         real = record_of(store, result.session_id)

@@ -11,10 +11,10 @@ import pytest
 import serial
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.device.program import ChannelProgram
 from eacontrol.errors import DeviceFault
+from eacontrol.stimulation import Stimulation
 
-PROGRAM = ChannelProgram(
+PROGRAM = Stimulation(
     frequency_hz=2, phase_width_us=300, intensity_mA=2.0, ramp_up_s=2, ramp_down_s=2, max_run_s=60
 )
 
