@@ -116,3 +116,83 @@ def test_importing_eacontrol_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# The layers of eacontrol, lowest first (docs/architecture.md "Who may import whom"). A
+# package may import its own layer's siblings only where listed, and any lower layer.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"errors"}),
+    frozenset({"anatomy", "link"}),
+    frozenset({"safety"}),
+    frozenset({"stimulation"}),
+    frozenset({"device", "profiles", "records"}),
+    frozenset({"session"}),
+    frozenset({"cli", "testing"}),
+)
+
+
+def _layer(unit: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if unit in layer)
+
+
+def _eacontrol_edges() -> set[tuple[str, str, str]]:
+    """(file, importing unit, imported unit) for every import between eacontrol's packages."""
+    edges: set[tuple[str, str, str]] = set()
+    for path in sorted((ROOT / "eacontrol").rglob("*.py")):
+        rel = path.relative_to(ROOT / "eacontrol")
+        unit = rel.parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+                if node.module == "eacontrol":
+                    modules = [f"eacontrol.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] == "eacontrol" and len(parts) > 1 and parts[1] != unit:
+                    edges.add((str(rel), unit, parts[1]))
+    return edges
+
+
+def test_every_eacontrol_package_has_a_layer() -> None:
+    units = {
+        p.name.removesuffix(".py")
+        for p in (ROOT / "eacontrol").iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.name != "__init__.py"
+    }
+    assert units == set().union(*LAYERS)
+
+
+def test_eacontrol_imports_only_downwards() -> None:
+    """The package root is a lazy facade: only its ``__version__`` may be imported inside."""
+    wrong = []
+    for path, unit, imported in sorted(_eacontrol_edges()):
+        if unit == "__init__" or imported == "__version__":
+            continue
+        if _layer(imported) >= _layer(unit):
+            wrong.append(f"{path}: {unit} (layer {_layer(unit)}) imports {imported}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_layer_scan_sees_imports_between_packages() -> None:
+    edges = {(unit, imported) for _, unit, imported in _eacontrol_edges()}
+    assert ("session", "device") in edges
+    assert ("device", "link") in edges
+
+
+def test_the_root_holds_only_the_facade_errors_and_the_stimulation_type() -> None:
+    modules = {p.name for p in (ROOT / "eacontrol").glob("*.py")}
+    assert modules == {"__init__.py", "errors.py", "stimulation.py"}
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_500_lines(package: str) -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / package).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert not long

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Set
 
 from eacontrol.errors import Finding, Layer, Severity
-from eacontrol.profiles.derived import LOAD_OHM, phase_charge_uC, rms_current_mA, step_dose
+from eacontrol.profiles.derived import step_dose
 from eacontrol.profiles.models import Needle, Profile
 from eacontrol.profiles.steps import Step
 from eacontrol.safety import Bound, LimitStack, Quantity
+from eacontrol.safety.dose import LOAD_OHM, phase_charge_uC, rms_current_mA
 from eacontrol.safety.engine import DEVICE_SOURCE
 from eacontrol.safety.limits import SOURCES
 from firmware_protocol.errors import UnitError

@@ -14,14 +14,14 @@
 session ends.
 """
 
-from eacontrol.session.control import Action, LiveControl, Request
+from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import (
     Ending,
     SessionResult,
     StopKind,
-    confirm_stop,
     ending_for,
     fault_text,
+    stop_outputs,
 )
 from eacontrol.session.events import (
     EventKind,
@@ -45,12 +45,12 @@ from eacontrol.session.state import Progress, SessionState, StepTimer
 from eacontrol.session.steps import Emit, StepRunner
 
 __all__ = [
-    "Action",
     "Ceiling",
     "Emit",
     "Ending",
     "EventKind",
     "Identity",
+    "Intent",
     "LiveControl",
     "PlannedChannel",
     "PlannedStep",
@@ -69,7 +69,6 @@ __all__ = [
     "Subscribers",
     "Tick",
     "build_prescription",
-    "confirm_stop",
     "effective_ceiling",
     "ending_for",
     "fault_text",
@@ -78,4 +77,5 @@ __all__ = [
     "preflight",
     "profile_sha256",
     "session_meta",
+    "stop_outputs",
 ]

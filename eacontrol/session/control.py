@@ -26,10 +26,10 @@ from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
 from firmware_protocol import units
 
-__all__ = ["Action", "LiveControl", "Request"]
+__all__ = ["Intent", "LiveControl", "Request"]
 
 
-class Action(enum.Enum):
+class Intent(enum.Enum):
     """What the operator asked for."""
 
     SET_INTENSITY = "set_intensity"
@@ -44,13 +44,13 @@ class Request:
     """One queued operator request.
 
     Attributes:
-        action: what to do.
+        intent: what to do.
         t_s: session time of the request.
         channel: the channel (SET_INTENSITY only).
         intensity_mA: the new target (SET_INTENSITY only).
     """
 
-    action: Action
+    intent: Intent
     t_s: float
     channel: int | None = None
     intensity_mA: float | None = None
@@ -162,14 +162,14 @@ class LiveControl:
 
     def request(self, request: Request) -> None:
         """Queue a request (an emergency stop goes first)."""
-        if request.action is Action.EMERGENCY_STOP:
+        if request.intent is Intent.EMERGENCY_STOP:
             self._queue.appendleft(request)
         else:
             self._queue.append(request)
 
-    def pending(self, action: Action) -> bool:
+    def pending(self, intent: Intent) -> bool:
         """Whether a request of this kind is queued."""
-        return any(r.action is action for r in self._queue)
+        return any(r.intent is intent for r in self._queue)
 
     def drain(self) -> Iterator[Request]:
         """Take the queued requests, in order (requests queued meanwhile are taken too)."""

@@ -29,7 +29,7 @@ from eacontrol.device import Stimulator
 from eacontrol.errors import DeviceFault, LinkLost, RecordError, StopNotConfirmed
 from eacontrol.records import Outcome, SessionSummary
 
-__all__ = ["Ending", "SessionResult", "StopKind", "confirm_stop", "ending_for", "fault_text"]
+__all__ = ["Ending", "SessionResult", "StopKind", "ending_for", "fault_text", "stop_outputs"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def ending_for(exc: BaseException) -> Ending:
     return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=True)
 
 
-def confirm_stop(stim: Stimulator, stop: StopKind) -> None:
+def stop_outputs(stim: Stimulator, stop: StopKind) -> None:
     """Stop every output of ``stim`` as ``stop`` says and wait for the device to confirm it.
 
     A Ctrl-C during a ramp-down does not abandon the stop: every output is cut at once instead.

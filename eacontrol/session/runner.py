@@ -37,8 +37,8 @@ from eacontrol.errors import (
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import Outcome, RecordStore
 from eacontrol.safety.engine import check_number
-from eacontrol.session.control import Action, LiveControl, Request
-from eacontrol.session.ending import SessionResult, confirm_stop, ending_for
+from eacontrol.session.control import Intent, LiveControl, Request
+from eacontrol.session.ending import SessionResult, ending_for, stop_outputs
 from eacontrol.session.events import (
     EventKind,
     SessionEvent,
@@ -184,7 +184,7 @@ class Session:
             self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
             raise
         target = self._control.targets[channel]
-        self._control.request(Request(Action.SET_INTENSITY, t, channel, target))
+        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target))
         self._emit(
             EventKind.INTENSITY,
             channel,
@@ -208,7 +208,7 @@ class Session:
         Raises:
             SessionError: no step is stimulating.
         """
-        self._control.request(Request(Action.PAUSE, self._require({SessionState.RUNNING}, "pause")))
+        self._control.request(Request(Intent.PAUSE, self._require({SessionState.RUNNING}, "pause")))
 
     def resume(self) -> None:
         """Re-ramp the paused step from zero to the targets in force, over its ``ramp_up_s``.
@@ -216,9 +216,9 @@ class Session:
         Raises:
             SessionError: the session is not paused (nor about to pause).
         """
-        pausing = {SessionState.RUNNING} if self._control.pending(Action.PAUSE) else set()
+        pausing = {SessionState.RUNNING} if self._control.pending(Intent.PAUSE) else set()
         t = self._require({SessionState.PAUSED} | pausing, "resume")
-        self._control.request(Request(Action.RESUME, t))
+        self._control.request(Request(Intent.RESUME, t))
 
     def stop(self) -> None:
         """End the session: ramp every output down to a confirmed zero (outcome stopped).
@@ -226,7 +226,7 @@ class Session:
         Raises:
             SessionError: no step is running or paused.
         """
-        self._control.request(Request(Action.STOP, self._require(_LIVE, "stop")))
+        self._control.request(Request(Intent.STOP, self._require(_LIVE, "stop")))
 
     def emergency_stop(self) -> None:
         """Cut every output at once and end the session (outcome emergency_stop).
@@ -237,7 +237,7 @@ class Session:
             StopNotConfirmed: (outside the loop) the device did not confirm.
         """
         if self.state in _LIVE | {SessionState.PREFLIGHT, SessionState.STOPPING}:
-            self._control.request(Request(Action.EMERGENCY_STOP, self.t_s))
+            self._control.request(Request(Intent.EMERGENCY_STOP, self.t_s))
         else:
             self._stim.emergency_stop()
 
@@ -391,7 +391,7 @@ class Session:
         self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, {})
         outcome, detail, raised = ending.outcome, ending.detail, exc
         try:
-            confirm_stop(self._stim, ending.stop)
+            stop_outputs(self._stim, ending.stop)
         except EAError as err:
             alarm = err if isinstance(err, StopNotConfirmed) else StopNotConfirmed(str(err))
             outcome, detail, raised = Outcome.STOP_NOT_CONFIRMED, str(alarm), alarm

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from eacontrol.device import Stimulator
 from eacontrol.records import Outcome, StepRecord
-from eacontrol.session.control import Action, LiveControl, Request
+from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import StopKind
 from eacontrol.session.events import EventKind
 from eacontrol.session.plan import PlannedStep, SessionPlan
@@ -190,16 +190,16 @@ class StepRunner:
         for request in self._control.drain():
             if self.ending is not None:
                 return
-            action, running = request.action, self.state is SessionState.RUNNING
-            if action is Action.SET_INTENSITY and running:
+            intent, running = request.intent, self.state is SessionState.RUNNING
+            if intent is Intent.SET_INTENSITY and running:
                 assert request.channel is not None and request.intensity_mA is not None
                 self._stim.set_intensity(request.channel, request.intensity_mA)
-            elif action is Action.PAUSE and running:
+            elif intent is Intent.PAUSE and running:
                 self._pause(request)
-            elif action is Action.RESUME and self.state is SessionState.PAUSED:
+            elif intent is Intent.RESUME and self.state is SessionState.PAUSED:
                 self._resume(step, request)
-            elif action in (Action.STOP, Action.EMERGENCY_STOP):
-                self._stop(step, action is Action.EMERGENCY_STOP)
+            elif intent in (Intent.STOP, Intent.EMERGENCY_STOP):
+                self._stop(step, intent is Intent.EMERGENCY_STOP)
 
     def _pause(self, request: Request) -> None:
         self.timer.hold(request.t_s)
@@ -212,7 +212,7 @@ class StepRunner:
         output now) once an emergency stop is asked for. It ends the session there and then,
         so nothing is started again after it."""
         self._tick()
-        if not self._control.pending(Action.EMERGENCY_STOP):
+        if not self._control.pending(Intent.EMERGENCY_STOP):
             return False
         self.ending = (Outcome.EMERGENCY_STOP, "emergency stop during a ramp-down: outputs cut")
         self._emit(EventKind.OPERATOR, None, self.ending[1], {})

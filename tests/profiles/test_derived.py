@@ -9,25 +9,22 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eacontrol.profiles import (
-    Needle,
-    Profile,
+from eacontrol.profiles import Needle, Profile, profile_dose, step_dose
+from eacontrol.profiles.steps import Step
+from eacontrol.safety.dose import (
     average_current_mA,
     charge_density_uC_per_cm2,
     current_density_mA_per_cm2,
     needle_area_cm2,
     phase_charge_uC,
     power_density_W_per_cm2,
-    profile_dose,
     pulse_count,
     pulse_duty,
     pulse_energy_uJ,
     rms_current_mA,
+    segment_times_s,
     shannon_k,
-    step_dose,
 )
-from eacontrol.profiles.derived import segment_times_s
-from eacontrol.profiles.steps import Step
 
 DD = {
     "mode": "dense_disperse",

@@ -20,8 +20,8 @@ from eacontrol.errors import (
 from eacontrol.profiles import load_profile
 from eacontrol.records import Outcome
 from eacontrol.session import (
-    Action,
     EventKind,
+    Intent,
     LiveControl,
     Request,
     SessionEvent,
@@ -76,14 +76,14 @@ def test_no_change_between_steps(control: LiveControl) -> None:
 
 
 def test_an_emergency_stop_jumps_the_queue(control: LiveControl) -> None:
-    control.request(Request(Action.SET_INTENSITY, 1.0, 1, 3.5))
-    control.request(Request(Action.PAUSE, 1.0))
-    control.request(Request(Action.EMERGENCY_STOP, 1.1))
-    assert control.pending(Action.PAUSE) and not control.pending(Action.RESUME)
-    assert [r.action for r in control.drain()] == [
-        Action.EMERGENCY_STOP,
-        Action.SET_INTENSITY,
-        Action.PAUSE,
+    control.request(Request(Intent.SET_INTENSITY, 1.0, 1, 3.5))
+    control.request(Request(Intent.PAUSE, 1.0))
+    control.request(Request(Intent.EMERGENCY_STOP, 1.1))
+    assert control.pending(Intent.PAUSE) and not control.pending(Intent.RESUME)
+    assert [r.intent for r in control.drain()] == [
+        Intent.EMERGENCY_STOP,
+        Intent.SET_INTENSITY,
+        Intent.PAUSE,
     ]
     assert list(control.drain()) == []
 
