@@ -1,24 +1,20 @@
-"""The link: sequence numbers, replies, bounded retransmission, heartbeat lease and link health.
+"""The link adapter: drives a ``LinkMachine`` over a ``Transport`` with a ``Clock``.
+
+All protocol state (seq numbers, pending commands, reply matching, retransmission, the
+heartbeat lease and the silence check) lives in ``eacontrol.link.machine``, which does no I/O.
+This module owns only what the machine must not: the port, the clock, the callbacks, and what
+to do when the link is lost (a best-effort immediate STOP, then close the port and stay lost).
+``docs/link.md`` describes both halves.
 
 Single-threaded by design. Every read happens in the caller's thread, inside ``service()``,
 ``wait()`` or a command, with a timeout no longer than the next thing due (a
-retransmission, a heartbeat, the health deadline). No reader thread exists: one would make
+retransmission, a heartbeat, the silence deadline). No reader thread exists: one would make
 virtual time nondeterministic, and a free-running thread could keep a device's lease alive
 after the application hung (DESIGN.md §3). If the caller stops calling, heartbeats stop and the
 device switches its outputs off when the lease expires — by design.
 
-Rules implemented here (PROTOCOL.md §3.1, §3.4, §3.10):
-
-- every new command gets the next seq; a retransmission repeats the same bytes (same seq);
-- a reply is matched by ``ref_seq`` and by type (ACK/NAK name the command type they answer);
-  replies to nothing outstanding are ignored, late duplicates are harmless;
 - a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
-- heartbeats go out every lease/5 while a session is open, and are retransmitted when their
-  STATUS does not come back within the reply timeout;
 - no STATUS for three lease periods of listening, or a pyserial failure, raises ``LinkLost``;
-  the link then sends a best-effort immediate STOP, closes the port and stays lost. (When the
-  caller itself did not call for longer than a lease, the three periods count from its return:
-  a blocked application is not a lost link; its device has stopped by then anyway);
 - a changed ``boot_id`` (or a REBOOT event) ends the session: ``DeviceFault`` (REBOOT).
 """
 
@@ -28,46 +24,23 @@ import logging
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
-from eacontrol.errors import LinkLost, LinkTimeout
-from eacontrol.link.clock import Clock
-from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
-from eacontrol.link.pending import PendingCommand, answers, next_seq
-from eacontrol.link.transport import Transport
-from eacontrol.link.watch import SessionWatch
-from firmware_protocol import (
-    PROTO_MAJOR,
-    Event,
-    Frame,
-    FrameDecoder,
-    FrameError,
-    Header,
-    Heartbeat,
-    Message,
-    MsgType,
-    Nak,
-    Status,
-    Stop,
-    StopMode,
-    TrustedFrameError,
-    encode_frame,
+from eacontrol.errors import LinkLost
+from eacontrol.link.clock import Clock, TICK_s
+from eacontrol.link.events import EventReceived, StatusReceived
+from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog
+from eacontrol.link.machine import (
+    DEFAULT_MAX_ATTEMPTS,
+    LEASE_PERIODS_TO_LOSS,
+    DEFAULT_REPLY_TIMEOUT_s,
+    LinkMachine,
 )
+from eacontrol.link.transport import Transport
+from firmware_protocol import Event, Frame, Message, Nak, Status
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "LEASE_PERIODS_TO_LOSS", "DEFAULT_REPLY_TIMEOUT_s", "Link"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REPLY_TIMEOUT_s = 0.04
-"""Wait for a reply before retransmitting: a maximal frame takes 24 ms at 115200 baud."""
-
-DEFAULT_MAX_ATTEMPTS = 12
-"""Transmissions of one command before ``LinkTimeout`` (about 0.5 s at the default timeout;
-with 30 % loss each way a command fails all 12 with probability 0.51^12 ≈ 3e-4)."""
-
-LEASE_PERIODS_TO_LOSS = 3
-"""No STATUS for this many lease periods means the link is lost (issue 4)."""
-
-_HEARTBEAT_FRACTION = 5  # heartbeat every lease/5 (PROTOCOL.md §3.4)
-_MIN_SLEEP_s = 1e-6  # one microsecond: the simulator clock's tick, far above float rounding
 M = TypeVar("M", bound=Message)
 
 
@@ -76,10 +49,7 @@ class Link:
 
     Attributes:
         clock: the clock all timing uses.
-        frame_log: the last frames in both directions, for error reports.
-        reply_timeout_s: wait for a reply before retransmitting.
-        max_attempts: transmissions of one command before ``LinkTimeout``.
-        session_id: the open session (0 before HELLO).
+        machine: the sans-I/O protocol state this link drives.
         on_status: called with each STATUS accepted and the host time.
         on_event: called with each EVENT, the device's seq for it and the host time.
     """
@@ -102,35 +72,18 @@ class Link:
         """
         self._transport = transport
         self.clock = clock
-        self.reply_timeout_s = reply_timeout_s
-        self.max_attempts = max(1, max_attempts)
-        self.frame_log = FrameLog(history)
-        self.session_id = 0
+        self.machine = LinkMachine(
+            reply_timeout_s=reply_timeout_s, max_attempts=max_attempts, history=history
+        )
         self.on_status: Callable[[Status, float], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
-        self._decoder = FrameDecoder()
-        self._seq = 0
-        self._pending: dict[int, PendingCommand] = {}
-        self._lease_s: float | None = None
-        self._channel_mask = 0xFF
-        self._heartbeat: PendingCommand | None = None
-        self._next_heartbeat_at = 0.0
-        self._last_status_at = 0.0
-        self._listen_from = 0.0
-        self._last_activity = 0.0
         self._lost: LinkLost | None = None
-        self._watch = SessionWatch()
 
     # --- session and state -----------------------------------------------------------------
 
     def open_session(self, session_id: int, lease_s: float, boot_id: int, channels: int) -> None:
         """Start heartbeats and health checks for the session HELLO just opened."""
-        self.session_id = session_id
-        self._lease_s = lease_s
-        self._watch.open(session_id, boot_id)
-        self._channel_mask = (1 << channels) - 1
-        self._last_status_at = self._last_activity = self.clock.now()
-        self._next_heartbeat_at = self._last_status_at
+        self.machine.open_session(session_id, lease_s, boot_id, channels, self.clock.now())
 
     @property
     def url(self) -> str:
@@ -138,19 +91,47 @@ class Link:
         return self._transport.url
 
     @property
+    def frame_log(self) -> FrameLog:
+        """The last frames in both directions, for error reports."""
+        return self.machine.frame_log
+
+    @property
+    def reply_timeout_s(self) -> float:
+        """Seconds to wait for a reply before retransmitting."""
+        return self.machine.reply_timeout_s
+
+    @reply_timeout_s.setter
+    def reply_timeout_s(self, value: float) -> None:
+        self.machine.reply_timeout_s = value
+
+    @property
+    def max_attempts(self) -> int:
+        """Transmissions of one command before ``LinkTimeout``."""
+        return self.machine.max_attempts
+
+    @max_attempts.setter
+    def max_attempts(self, value: int) -> None:
+        self.machine.max_attempts = value
+
+    @property
+    def session_id(self) -> int:
+        """The open session (0 before HELLO)."""
+        return self.machine.session_id
+
+    @property
     def lease_s(self) -> float | None:
         """The granted lease, or None before HELLO."""
-        return self._lease_s
+        return self.machine.lease_s
 
     @property
     def heartbeat_interval_s(self) -> float | None:
         """Seconds between heartbeats (lease/5), or None before HELLO."""
-        return None if self._lease_s is None else self._lease_s / _HEARTBEAT_FRACTION
+        return self.machine.heartbeat_interval_s
 
     @property
     def latest_status(self) -> Status | None:
         """The most recent STATUS received, or None."""
-        return self._watch.latest
+        return self.machine.latest_status
 
     @property
     def lost(self) -> bool:
@@ -160,11 +141,11 @@ class Link:
     @property
     def rx_error_count(self) -> int:
         """Received frames rejected by the decoder on this connection."""
-        return self._decoder.error_count
+        return self.machine.rx_error_count
 
     def status_after(self, seq: int) -> Status | None:
         """The latest STATUS if it answers a request sent after command ``seq``, else None."""
-        return self._watch.status_after(seq)
+        return self.machine.status_after(seq)
 
     def check(self, *, session: bool = True) -> None:
         """Raise if the link is lost, or (with ``session``) if the session ended or went silent.
@@ -179,69 +160,44 @@ class Link:
             raise LinkLost(f"{self._transport.url}: the connection is closed")
         if not session:
             return
-        if self._watch.ended is not None:
-            raise self._watch.ended
-        if self._lease_s is not None:
-            now = self.clock.now()
-            if now - self._last_activity > self._lease_s:
-                self._listen_from = now  # the caller was away: count silence from its return
-            self._last_activity = now
-            silent_s = now - max(self._last_status_at, self._listen_from)
-            if silent_s >= LEASE_PERIODS_TO_LOSS * self._lease_s:
-                self._lose(
-                    f"no STATUS from the device for {silent_s:.3f} s "
-                    f"({LEASE_PERIODS_TO_LOSS} lease periods of {self._lease_s:g} s)"
-                )
+        if self.machine.ended is not None:
+            raise self.machine.ended
+        silent = self.machine.check_silence(self.clock.now())
+        if silent is not None:
+            self._lose(silent.reason)
 
     # --- sending -----------------------------------------------------------------------------
 
     def send(self, message: Message) -> int:
         """Send ``message`` as a new command and return its seq (reply via ``reply_to``)."""
-        self._seq = next_seq(self._seq)
-        data = encode_frame(message, session_id=self.session_id, seq=self._seq)
-        # The log keeps the frame as built (decoding our own bytes again would cost more).
-        header = Header(
-            PROTO_MAJOR,
-            0,
-            0,
-            message.MSG_TYPE,
-            self.session_id,
-            self._seq,
-            0,
-            len(message.encode()),
-        )
-        pending = PendingCommand(Frame(header, message), data, self.clock.now())
-        self._pending[self._seq] = pending
-        self._write(pending, retransmission=False)
-        return self._seq
+        seq = self.machine.send(message, self.clock.now())
+        self._flush()
+        return seq
 
     def retransmit(self, seq: int) -> None:
         """Send command ``seq`` again, byte for byte."""
-        pending = self._pending[seq]
-        pending.attempts += 1
-        pending.last_sent_at = self.clock.now()
-        self._write(pending, retransmission=True)
+        self.machine.retransmit(seq, self.clock.now())
+        self._flush()
 
     def reply_to(self, seq: int) -> Frame | None:
         """The reply received so far to command ``seq``, or None."""
-        pending = self._pending.get(seq)
-        return None if pending is None else pending.reply
+        return self.machine.reply_to(seq)
 
     def sent_at(self, seq: int) -> float:
         """Host time command ``seq`` was last transmitted (-inf if forgotten)."""
-        pending = self._pending.get(seq)
-        return float("-inf") if pending is None else pending.last_sent_at
+        return self.machine.sent_at(seq)
 
     def forget(self, seq: int) -> None:
         """Stop waiting for a reply to ``seq``; a later one is ignored."""
-        self._pending.pop(seq, None)
+        self.machine.forget(seq)
 
-    def _write(self, pending: PendingCommand, *, retransmission: bool) -> None:
-        self.frame_log.add(
-            FrameRecord(self.clock.now(), "tx", frame=pending.frame, retransmission=retransmission)
-        )
+    def _flush(self) -> None:
+        """Write what the machine queued (at most one frame per call: one write per frame)."""
+        data = self.machine.data_to_send()
+        if not data:
+            return
         try:
-            self._transport.write(pending.data)
+            self._transport.write(data)
         except LinkLost as err:
             self._lose(f"write failed: {err}", err)
 
@@ -264,44 +220,21 @@ class Link:
                 protocol major, an unknown incompat flag, an invalid field); the caller decides.
         """
         self.check()
-        errors_before = self.rx_error_count
-        started = self.clock.now()
         seq = self.send(message)
         try:
             while True:
-                pending = self._pending[seq]
-                if pending.bad_reply is not None:
-                    raise pending.bad_reply
-                if pending.reply is not None:
-                    reply = pending.reply.message
+                frame = self.machine.reply_to(seq)
+                if frame is not None:
+                    reply = frame.message
                     if isinstance(reply, Nak | reply_type):
                         return reply
-                now = self.clock.now()
-                if now >= pending.last_sent_at + self.reply_timeout_s:
-                    if pending.attempts >= self.max_attempts:
-                        raise self._timeout(message, seq, pending.attempts, started, errors_before)
-                    self.retransmit(seq)
+                due_s = self.machine.retry_if_due(seq, self.clock.now())
+                self._flush()
                 self.keep_alive()
                 self.check()
-                self.pump_until(min(pending.last_sent_at + self.reply_timeout_s, self.wake_at()))
+                self.pump_until(min(due_s, self.wake_at()))
         finally:
             self.forget(seq)
-
-    def _timeout(
-        self, message: Message, seq: int, attempts: int, started: float, errors_before: int
-    ) -> LinkTimeout:
-        garbage = self.rx_error_count - errors_before
-        name = MsgType(message.MSG_TYPE).name
-        text = (
-            f"no reply to {name} (seq {seq}) after {attempts} transmissions over "
-            f"{self.clock.now() - started:.3f} s"
-        )
-        if garbage:
-            text += (
-                f"; {garbage} undecodable frame(s) arrived meanwhile (wrong baud rate, or not "
-                "an eacontrol device?)"
-            )
-        return LinkTimeout(text, frames=self.frame_log.format(16))
 
     # --- receiving and time -------------------------------------------------------------------
 
@@ -314,30 +247,14 @@ class Link:
 
     def wake_at(self) -> float:
         """Host time of the next thing due: a heartbeat, its retransmission, the health check."""
-        if self._lease_s is None or self._watch.ended is not None:
-            return float("inf")
-        wake = min(
-            self._next_heartbeat_at,
-            max(self._last_status_at, self._listen_from) + LEASE_PERIODS_TO_LOSS * self._lease_s,
-        )
-        hb = self._heartbeat
-        if hb is not None and hb.reply is None:
-            wake = min(wake, hb.last_sent_at + self.reply_timeout_s)
-        return wake
+        return self.machine.next_deadline_s()
 
     def keep_alive(self) -> None:
         """Send a heartbeat if one is due, or repeat one whose STATUS did not come back."""
-        if self._lease_s is None or self._watch.ended is not None or self.lost:
+        if self.lost:
             return
-        now = self.clock.now()
-        hb = self._heartbeat
-        if hb is None or now >= self._next_heartbeat_at:
-            if hb is not None:
-                self.forget(hb.seq)
-            self._heartbeat = self._pending[self.send(Heartbeat())]
-            self._next_heartbeat_at = now + self._lease_s / _HEARTBEAT_FRACTION
-        elif hb.reply is None and now >= hb.last_sent_at + self.reply_timeout_s:
-            self.retransmit(hb.seq)
+        self.machine.keep_alive(self.clock.now())
+        self._flush()
 
     def pump_until(self, t: float) -> None:
         """Process what arrives until the first bytes or host time ``t``, whichever is first."""
@@ -346,7 +263,7 @@ class Link:
             return
         if not self._pump(t - now) and self.clock.now() < t:
             # At least one tick, so a deadline a float rounding error ahead is still reached.
-            self.clock.sleep(max(t - self.clock.now(), _MIN_SLEEP_s))
+            self.clock.sleep(max(t - self.clock.now(), TICK_s))
 
     def _pump(self, timeout_s: float) -> bool:
         try:
@@ -355,53 +272,20 @@ class Link:
             self._lose(f"read failed: {err}", err)
         if not data:
             return False
-        notify: list[Callable[[], None]] = []
-        for item in self._decoder.feed(data):
-            self._dispatch(item, notify)
-        for call in notify:
-            call()
+        # The machine takes the whole chunk first; callbacks run after, in stream order.
+        for event in self.machine.receive(data, self.clock.now()):
+            if isinstance(event, StatusReceived):
+                if self.on_status is not None:
+                    self.on_status(event.status, event.time_s)
+            elif isinstance(event, EventReceived) and self.on_event is not None:
+                self.on_event(event.event, event.device_seq, event.time_s)
         return True
-
-    def _dispatch(self, item: Frame | FrameError, notify: list[Callable[[], None]]) -> None:
-        now = self.clock.now()
-        if isinstance(item, FrameError):
-            self.frame_log.add(FrameRecord(now, "rx", error=item))
-            log.debug("rejected frame from device: %s", item)
-            if isinstance(item, TrustedFrameError):
-                pending = self._pending.get(item.header.ref_seq)
-                if pending is not None and pending.reply is None:
-                    pending.bad_reply = item
-            return
-        self.frame_log.add(FrameRecord(now, "rx", frame=item))
-        header, message = item.header, item.message
-        if not MsgType(header.msg_type).from_device:
-            return
-        if isinstance(message, Event):
-            self._watch.on_event(message)
-            if self.on_event is not None:
-                callback = self.on_event
-                notify.append(lambda: callback(message, header.seq, now))
-            return
-        if isinstance(message, Status):
-            self._on_status(message, header.ref_seq, now, notify)
-        elif isinstance(message, Nak):
-            self._watch.on_nak(message)
-        pending = self._pending.get(header.ref_seq)
-        if pending is not None and pending.reply is None and answers(pending.message, message):
-            pending.reply = item
-
-    def _on_status(
-        self, status: Status, ref_seq: int, now: float, notify: list[Callable[[], None]]
-    ) -> None:
-        self._last_status_at = now
-        if self._watch.on_status(status, ref_seq) and self.on_status is not None:
-            callback = self.on_status
-            notify.append(lambda: callback(status, now))
 
     # --- loss and closing -------------------------------------------------------------------
 
     def _lose(self, reason: str, cause: BaseException | None = None) -> NoReturn:
-        lease = f"{self._lease_s:g} s" if self._lease_s else "its lease"
+        lease_s = self.machine.lease_s
+        lease = f"{lease_s:g} s" if lease_s else "its lease"
         err = LinkLost(
             f"{self._transport.url}: link lost: {reason}. The device switches its outputs off "
             f"by itself when its heartbeat lease ({lease}) expires; if they do not stop, use the "
@@ -415,16 +299,15 @@ class Link:
         raise err from cause
 
     def _best_effort_stop(self) -> None:
-        if self._transport.closed or self.session_id == 0:
+        stop = self.machine.abandon()
+        if self._transport.closed or not stop:
             return
-        self._seq = next_seq(self._seq)
-        stop = Stop(channel_mask=self._channel_mask, mode=StopMode.IMMEDIATE)
         try:
-            self._transport.write(encode_frame(stop, session_id=self.session_id, seq=self._seq))
+            self._transport.write(stop)
         except LinkLost:
             log.debug("best-effort STOP could not be written")
 
     def close(self) -> None:
         """Close the transport; safe from any state and more than once."""
-        self._heartbeat = None
+        self.machine.close()
         self._transport.close()

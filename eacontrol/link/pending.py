@@ -8,7 +8,7 @@ A frame with a matching seq but the wrong type is not taken as the answer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from firmware_protocol import (
     Ack,
@@ -66,7 +66,10 @@ class PendingCommand:
     Attributes:
         frame: the command as sent (header and message).
         data: its frame bytes (a retransmission repeats them exactly).
-        last_sent_at: host time of the latest transmission.
+        last_sent_s: host time of the latest transmission.
+        rx_errors_before: the decoder's error count when it was first sent (a timeout says how
+            much garbage arrived meanwhile).
+        first_sent_s: host time of the first transmission.
         attempts: transmissions so far.
         reply: the answer, once received.
         bad_reply: a verified frame answering it that this host cannot accept.
@@ -74,10 +77,15 @@ class PendingCommand:
 
     frame: Frame
     data: bytes
-    last_sent_at: float
+    last_sent_s: float
+    rx_errors_before: int = 0
+    first_sent_s: float = field(init=False)
     attempts: int = 1
     reply: Frame | None = None
     bad_reply: TrustedFrameError | None = None
+
+    def __post_init__(self) -> None:
+        self.first_sent_s = self.last_sent_s
 
     @property
     def seq(self) -> int:
