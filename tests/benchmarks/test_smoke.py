@@ -40,6 +40,7 @@ def test_every_benchmark_has_its_expected_keys_listed() -> None:
     assert [b.name for b in BENCHMARKS] == list(DETAIL_KEYS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bench", BENCHMARKS, ids=lambda b: b.name)
 def test_each_benchmark_runs_quick_and_reports_every_key(bench: Benchmark) -> None:
     if bench.pty and needs_pty():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from children import spawn
 
 from eacontrol.cli import main
 from eacontrol.records import (
@@ -265,7 +266,7 @@ def _no_user_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def bench_device() -> Iterator[str]:
     """A simulated device in real time behind a pty (``python -m simulator --pty``): to eactl
     it is a real serial port. Yields the pty's path."""
-    process = subprocess.Popen(
+    process = spawn(  # SIGTERM at its default, whatever the launcher does with it
         [sys.executable, "-m", "simulator", "--pty", "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -57,6 +57,7 @@ def test_without_a_tty_no_keys_are_read() -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="termios")
+@pytest.mark.pty
 def test_cbreak_while_open_then_restored() -> None:
     import pty
     import termios

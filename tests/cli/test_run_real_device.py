@@ -17,6 +17,9 @@ from eacontrol.records import Outcome, RecordStore
 TIMEOUT_s = 60
 
 
+pytestmark = [pytest.mark.pty, pytest.mark.slow]
+
+
 def test_run_yes_on_a_real_port_completes_a_short_profile(
     console_script: Path,
     profile_file: Callable[[str, str], Path],

@@ -1,11 +1,14 @@
 """eactl run as the operator sees it: the installed console script in a pseudo-terminal, driven
 by keys, in real time on the built-in simulator; Ctrl-C as a real SIGINT; the confirmation asked
-before a real device is used."""
+before a real device is used.
+
+The console script runs with SIGINT at its default (``children.spawn``), whatever the launcher of
+the tests does with it (a worker of ``pytest -n`` or a background job may ignore it), and Ctrl-C
+is SIGINT to its process group, as a terminal sends it."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -14,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from children import interrupt, spawn
 
 from eacontrol.records import Outcome, RecordStore
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX"),
+    pytest.mark.pty,
+]
 
 if os.name == "posix":
     import pty
@@ -39,13 +46,7 @@ class Terminal:
 
     def __init__(self, argv: list[str]) -> None:
         self.controller, self.follower = pty.openpty()
-        self.process = subprocess.Popen(
-            argv,
-            stdin=self.follower,
-            stdout=self.follower,
-            stderr=self.follower,
-            start_new_session=True,
-        )
+        self.process = spawn(argv, stdin=self.follower, stdout=self.follower, stderr=self.follower)
         self._text = bytearray()
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -128,6 +129,7 @@ def _row(frame: list[str], channel: str) -> list[str]:
     return next(line for line in frame if line.lstrip(">").split()[:1] == [channel]).split()
 
 
+@pytest.mark.slow
 def test_keys_raise_pause_resume_and_escape_stops_at_zero(
     terminal: Any, short: Path, tmp_path: Path
 ) -> None:
@@ -189,7 +191,7 @@ def test_ctrl_c_without_a_terminal_stops_confirmed(
     console_script: Path, short: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    process = subprocess.Popen(
+    process = spawn(
         [str(console_script), "run", str(short), "--db", str(db)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -204,7 +206,7 @@ def test_ctrl_c_without_a_terminal_stops_confirmed(
             break
     assert lines[0].startswith("eactl run: terminal test on device EA-SIM-6")
     assert "SIMULATED DEVICE" in lines[0]
-    process.send_signal(signal.SIGINT)
+    interrupt(process)  # Ctrl-C
     out, err = process.communicate(timeout=TIMEOUT_s)
     assert process.returncode == 4, err
     assert err.endswith("eactl: interrupted: every output was cut and confirmed off\n")

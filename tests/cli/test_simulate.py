@@ -83,7 +83,13 @@ def served(console_script: Path) -> Iterator[Callable[..., tuple[subprocess.Pope
         process.communicate(timeout=10)
 
 
-@pytest.mark.parametrize("where", [("--tcp", "127.0.0.1:0"), ("--pty",)])
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param(("--tcp", "127.0.0.1:0"), marks=pytest.mark.tcp),
+        pytest.param(("--pty",), marks=pytest.mark.pty),
+    ],
+)
 def test_another_program_connects_then_sigterm_stops_it(
     served: Callable[..., tuple[subprocess.Popen[str], str]], where: tuple[str, ...]
 ) -> None:

@@ -17,7 +17,10 @@ from eacontrol.errors import PortBusy
 from eacontrol.link import RealClock, Transport
 from eacontrol.stimulation import Stimulation
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty"),
+    pytest.mark.pty,
+]
 
 
 @pytest.fixture

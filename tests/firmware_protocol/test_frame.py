@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from proto_strategies import messages, u16
+from tiers import examples
 
 import firmware_protocol as fp
 from firmware_protocol.frame import MAX_ENCODED_FRAME
@@ -31,7 +32,7 @@ def test_every_message_round_trips_through_a_frame(
     assert frame.header.msg_type == message.MSG_TYPE
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(messages, st.data())
 def test_any_single_flipped_bit_is_rejected(message: fp.Message, data: st.DataObject) -> None:
     wire = bytearray(fp.encode_frame(message, session_id=1, seq=2))
@@ -72,7 +73,10 @@ def test_decoder_accepts_any_chunking(batch: list[fp.Message], data: st.DataObje
     assert decoder.buffered == 0 and decoder.error_count == 0
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(
+    max_examples=examples(10_000), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.lists(
         st.one_of(
@@ -89,7 +93,8 @@ def test_decoder_accepts_any_chunking(batch: list[fp.Message], data: st.DataObje
 def test_hostile_streams_only_yield_protocol_errors_and_sent_frames(
     pieces: list[tuple[str, bytes]], chunk: int
 ) -> None:
-    """10,000 streams of valid, corrupted and garbage frames, split and merged at random."""
+    """10,000 streams (on the ``ci`` profile) of valid, corrupted and garbage frames, split and
+    merged at random."""
     stream = b"".join(b for _, b in pieces)
     sent = {b for kind, b in pieces if kind == "frame"}
     decoder = fp.FrameDecoder()

@@ -1,4 +1,5 @@
-"""Fuzzing the profile loader: at least 100,000 generated or mutated inputs per CI run.
+"""Fuzzing the profile loader: at least 100,000 generated or mutated inputs per CI run (the
+``ci`` hypothesis profile; a quarter of them on ``dev``).
 
 The seeds are the stored profiles (``profiles/*.toml``, as installed) and, when the checkout has
 it, the hand-written corpus of ``tests/profiles/corpus``. Each hypothesis example picks a seed
@@ -36,8 +37,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from eacontrol.errors import ProfileError
 from eacontrol.profiles import (
@@ -57,10 +60,13 @@ from eacontrol.profiles import (
 BATCH = 50
 """Inputs per example."""
 
-EXAMPLES = 2_000
-"""Examples per run: EXAMPLES × BATCH = 100,000 inputs."""
+CI_EXAMPLES = 2_000
+"""Examples on the ``ci`` profile: CI_EXAMPLES × BATCH = 100,000 inputs a CI run."""
 
-MIN_INPUTS = 100_000
+EXAMPLES = examples(CI_EXAMPLES)
+"""Examples this run, scaled by the hypothesis profile (a quarter on ``dev``; docs/testing.md)."""
+
+MIN_INPUTS = 100_000 if EXAMPLES >= CI_EXAMPLES else EXAMPLES * BATCH
 
 CORPUS = Path(__file__).resolve().parents[1] / "profiles" / "corpus"
 
@@ -332,6 +338,7 @@ def test_a_channel_number_that_is_a_list_or_table_is_refused_not_raised() -> Non
         assert validate_text(text, fmt="json").refused
 
 
+@pytest.mark.slow
 def test_the_loader_takes_100000_mutated_profiles() -> None:
     fed = [0]
 

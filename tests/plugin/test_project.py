@@ -73,6 +73,7 @@ ALL_TESTS = {
 }
 
 
+@pytest.mark.slow
 def test_project_passes_on_the_simulator(run_project: Callable[..., Outcomes]) -> None:
     outcomes = run_project()
     assert set(outcomes) == ALL_TESTS
@@ -97,6 +98,8 @@ def bench_device() -> Iterator[str]:
         process.communicate(timeout=10)
 
 
+@pytest.mark.pty
+@pytest.mark.slow
 @pytest.mark.skipif(os.name == "nt", reason="the bench device is served on a POSIX pty")
 def test_ea_port_points_the_same_tests_at_a_device(
     run_project: Callable[..., Outcomes], bench_device: str
@@ -118,6 +121,8 @@ def test_ea_port_points_the_same_tests_at_a_device(
     assert "electrode_off" in outcomes["test_a_needle_coming_out_is_a_latched_fault"][1]
 
 
+@pytest.mark.pty
+@pytest.mark.slow
 @pytest.mark.skipif(os.name == "nt", reason="the bench device is served on a POSIX pty")
 def test_a_pinned_serial_refuses_another_device(
     run_project: Callable[..., Outcomes], bench_device: str

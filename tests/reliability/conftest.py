@@ -5,8 +5,9 @@
   or off, and flags any instant at which an output is on more than one lease plus one check
   period after the last renewal (PROTOCOL.md §3.4).
 - The ``reliability_report`` fixture collects what the tests measured (the fault matrix, the
-  stateful run's step count and time); ``pytest_terminal_summary`` prints it at the end of the
-  run, outside pytest's output capture, so it is in every CI log.
+  stateful run's step count and time); ``tests/conftest.py`` prints it at the end of the run,
+  outside pytest's output capture and from every ``pytest -n`` worker, so it is in every CI log
+  (``tests/support/run_report.py``).
 
 The host reaches the simulator only through ``sim://``; the tests look at ``port.device`` and
 ``port.bench`` directly, as ``simulator/README.md`` documents for tests.
@@ -14,10 +15,10 @@ The host reaches the simulator only through ``sim://``; the tests look at ``port
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from run_report import sections
 
 from simulator import Device, DeviceEnd, SimSerial
 
@@ -130,26 +131,12 @@ class DeviceWatch:
 
 @dataclass
 class ReliabilityReport:
-    """What the reliability tests measured, printed at the end of the run."""
+    """What the reliability tests measured, printed at the end of the run (``run_report``)."""
 
     sections: dict[str, list[str]] = field(default_factory=dict)
 
 
-_REPORT = pytest.StashKey[ReliabilityReport]()
-
-
 @pytest.fixture(scope="session")
-def reliability_report(request: pytest.FixtureRequest) -> Iterator[ReliabilityReport]:
+def reliability_report(request: pytest.FixtureRequest) -> ReliabilityReport:
     """The run's report; each test puts its lines under a section title."""
-    report = request.config.stash.setdefault(_REPORT, ReliabilityReport())
-    yield report
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    report = terminalreporter.config.stash.get(_REPORT, None)
-    if report is None:
-        return
-    for title, lines in report.sections.items():
-        terminalreporter.write_sep("=", title)
-        for line in lines:
-            terminalreporter.write_line(line)
+    return ReliabilityReport(sections(request.config))

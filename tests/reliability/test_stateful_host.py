@@ -41,6 +41,7 @@ from typing import Any, ClassVar, TypeVar
 
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 import serial
 from hypothesis import HealthCheck, assume, settings
 from hypothesis.stateful import (
@@ -51,6 +52,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from tiers import examples
 
 from eacontrol.device import Stimulator, connect
 from eacontrol.errors import (
@@ -82,14 +84,15 @@ from .conftest import DeviceWatch, ReliabilityReport
 
 register_url_handler()
 
-DEFAULT_EXAMPLES = 180
-EXAMPLES = int(os.environ.get("EA_STATEFUL_EXAMPLES", DEFAULT_EXAMPLES))
+CI_EXAMPLES = 180
+EXAMPLES = int(os.environ.get("EA_STATEFUL_EXAMPLES", 0)) or examples(CI_EXAMPLES)
 STEPS_PER_EXAMPLE = 100
 MIN_STEPS = 10_000
-"""Issue 8: at least 10,000 steps per CI run. 180 examples of up to 100 steps give about 15,000
-(hypothesis ends an example early when its choice buffer fills). ``EA_STATEFUL_EXAMPLES=2000``
-runs a longer, different (still derandomized) search, e.g. nightly; fewer examples than the
-default skip the 10,000-step check (a quick look)."""
+"""Issue 8: at least 10,000 steps per CI run. 180 examples (the ``ci`` hypothesis profile) of up
+to 100 steps give about 15,000 (hypothesis ends an example early when its choice buffer fills);
+the ``dev`` profile runs a quarter of them. ``EA_STATEFUL_EXAMPLES=2000`` runs a longer,
+different (still derandomized) search, e.g. nightly; fewer examples than on ``ci`` skip the
+10,000-step check (a quick look)."""
 
 LINK_FAULTS = (
     "",
@@ -611,6 +614,7 @@ class HostMachine(RuleBasedStateMachine):
             assert (pulses["interphase_us"] <= model.max_interphase_us).all()
 
 
+@pytest.mark.slow
 def test_host_and_simulator_under_faults(reliability_report: ReliabilityReport) -> None:
     HostMachine.steps = 0
     HostMachine.stats = Counter()
@@ -633,7 +637,7 @@ def test_host_and_simulator_under_faults(reliability_report: ReliabilityReport) 
         f"({1000 * wall_s / max(steps, 1):.2f} ms per step)",
         ", ".join(f"{name}: {count}" for name, count in sorted(stats.items())),
     ]
-    if EXAMPLES >= DEFAULT_EXAMPLES:  # fewer only when asked for, for a quick look
+    if EXAMPLES >= CI_EXAMPLES:  # fewer on dev or when asked for: a quick look
         assert steps >= MIN_STEPS, f"only {steps} steps ran"
     # The search reached what it is for: stimulation, live changes, stops, totals, lease expiry.
     seen_all = ("started", "intensity set", "stop confirmed", "dose exact", "pulses checked")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import serial
+from children import spawn
 
 from eacontrol.device import Stimulator, connect
 from eacontrol.link import Transport
@@ -199,7 +200,7 @@ def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
     def start(*options: str) -> PtySimulator:
         log = tmp_path / f"simulator{len(started)}.log"
         with log.open("w") as err:
-            process = subprocess.Popen(
+            process = spawn(  # SIGTERM at its default, whatever the launcher does with it
                 [sys.executable, "-m", "simulator", "--pty", *options],
                 stdout=subprocess.PIPE,
                 stderr=err,

@@ -27,7 +27,11 @@ from eacontrol.records import Outcome, RecordStore
 
 from .conftest import CHECK_PERIOD_S, PtySimulator, two_channel_toml
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty"),
+    pytest.mark.pty,
+    pytest.mark.slow,
+]
 
 LEASE_MS = 1000  # the longest lease: a busy test machine must not starve the host of its lease
 SAMPLE_S = 0.1

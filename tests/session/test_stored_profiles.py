@@ -51,6 +51,7 @@ def check_totals(profile: Profile, i: int, t: ChannelTotals) -> None:
         assert t.charge_pos_uC == pytest.approx(full * pulse_charge_uC(profile, i), rel=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", stored_profile_names())
 def test_stored_profile_runs_end_to_end_and_the_record_matches_it(
     session_on_sim: Factory, name: str

@@ -58,6 +58,8 @@ def outline(events: list[EventRecord]) -> list[tuple[str, int | None, str]]:
     return [(e.kind, e.channel, str(e.data.get("code", ""))) for e in events]
 
 
+@pytest.mark.pty
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty")
 def test_virtual_time_records_what_real_time_records(
     session_on_sim: Factory, pty_simulator: Callable[..., PtySimulator], tmp_path: Path

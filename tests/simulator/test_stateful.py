@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import hypothesis.strategies as st
 import numpy as np
+import pytest
 import serial
 from hypothesis import HealthCheck, assume, event, settings
 from hypothesis.stateful import (
@@ -31,6 +32,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from tiers import examples
 
 from firmware_protocol import (
     MAX_CHANNELS,
@@ -424,9 +426,9 @@ class DeviceMachine(RuleBasedStateMachine):
             assert (pulses["interphase_us"] <= model.max_interphase_us).all()
 
 
-TestDeviceMachine = cast(Any, DeviceMachine).TestCase
+TestDeviceMachine = pytest.mark.slow(cast(Any, DeviceMachine).TestCase)
 TestDeviceMachine.settings = settings(
-    max_examples=100,
+    max_examples=examples(100),
     stateful_step_count=50,
     deadline=None,
     derandomize=True,

@@ -14,6 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from proto_strategies import struct_of
+from tiers import examples
 
 from firmware_protocol import (
     MESSAGE_TYPES,
@@ -60,7 +61,7 @@ garbage = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=examples(150), deadline=None, derandomize=True)
 @given(chunks=garbage)
 def test_garbage_is_counted_and_changes_no_output(
     raw_host_type: type[RawHost], make_program: ProgramFactory, chunks: list[bytes]
@@ -83,7 +84,7 @@ host_to_device = st.sampled_from([t for t in MESSAGE_TYPES if not t.from_device]
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=examples(300), deadline=None, derandomize=True)
 @given(
     message=host_to_device,
     session_id=st.sampled_from([SESSION, 0, 0x1234]),

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 import serial
+from children import spawn
 
 from firmware_protocol import SCHEMA_HASH, Frame, FrameDecoder, Hello, HelloAck, encode_frame
 from simulator.clock import VirtualClock
@@ -34,7 +35,7 @@ class Server:
     """A ``python -m simulator`` subprocess and the first line it printed."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [sys.executable, "-m", "simulator", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -93,6 +94,7 @@ def read_until_it_fails(url: str) -> None:
             port.read(256)
 
 
+@pytest.mark.pty
 def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -> None:
     server = Server("--pty", "--channels", "3", "--serial", "PTY-1", "--seed", "4")
     servers.append(server)
@@ -106,6 +108,7 @@ def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -
     assert f"on {server.url}" in log
 
 
+@pytest.mark.tcp
 def test_tcp_server_completes_a_hello_through_socket_url(servers: list[Server]) -> None:
     server = Server("--tcp", "127.0.0.1:0", "--load", "1=10k", "-o", "max_lease_ms=900")
     servers.append(server)
@@ -123,6 +126,7 @@ def test_tcp_server_completes_a_hello_through_socket_url(servers: list[Server]) 
     assert "host disconnected" in log
 
 
+@pytest.mark.pty
 def test_unplug_makes_the_pty_vanish(servers: list[Server]) -> None:
     server = Server("--pty", "-o", "unplug_at=1")
     servers.append(server)
@@ -133,6 +137,7 @@ def test_unplug_makes_the_pty_vanish(servers: list[Server]) -> None:
     assert "unplug at 1 s" in log
 
 
+@pytest.mark.tcp
 def test_unplug_closes_the_tcp_connection(servers: list[Server]) -> None:
     server = Server("--tcp", "0", "-o", "unplug_at=1")
     servers.append(server)

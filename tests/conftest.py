@@ -1,0 +1,98 @@
+"""The whole suite's rules (docs/testing.md): hypothesis profiles and CI's skip rule.
+
+- The hypothesis profile is loaded here, before any test module is imported, so the example
+  counts a module computes at import (``tiers.examples``) follow it: ``dev`` by default, ``ci``
+  under ``EACONTROL_CI=1``, any registered one with ``HYPOTHESIS_PROFILE=NAME``.
+- Under ``EACONTROL_CI=1`` a skipped test fails unless its reason starts with
+  :data:`HARDWARE`: in CI every dependency is installed (``.[test,plot]``) and the platform is
+  POSIX, so the only thing a run may lack is a device on the bench.
+- What tests measured for the log (``run_report.sections``: the fault matrix, the stateful
+  run's step count) is printed in the terminal summary, gathered from every xdist worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+from run_report import WORKER_KEY, sections
+from tiers import in_ci, load_profile
+
+HARDWARE = "hardware:"
+"""How a skip reason that names absent hardware starts; the only skips CI allows."""
+
+PROFILE = load_profile()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    rule = f"skips fail unless the reason starts with {HARDWARE!r}" if in_ci() else "skips allowed"
+    return f"eacontrol tiers: hypothesis profile {PROFILE!r}; EACONTROL_CI={int(in_ci())}: {rule}"
+
+
+def _skip_reason(longrepr: object) -> str:
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _refused(reason: str) -> str | None:
+    """Why CI does not accept a skip with this reason, or None if it does."""
+    if reason.startswith(HARDWARE):
+        return None
+    return (
+        f"EACONTROL_CI=1: skipped for a reason that names no absent hardware: {reason!r}. In CI "
+        f"every extra is installed, so only a missing device may skip a test (a reason starting "
+        f"with {HARDWARE!r}); install what the test needs or fix the condition."
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        refused = _refused(_skip_reason(report.longrepr))
+        if refused is not None:
+            report.outcome = "failed"
+            report.longrepr = refused
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    if in_ci() and report.skipped:
+        refused = _refused(_skip_reason(report.longrepr))
+        if refused is not None:
+            report.outcome = "failed"
+            report.longrepr = refused
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand the sections to the controller
+        workeroutput[WORKER_KEY] = sections(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    output: dict[str, object] = getattr(node, "workeroutput", {})
+    report = output.get(WORKER_KEY)
+    if isinstance(report, dict):  # a section split across workers is printed once for each
+        worker = getattr(node, "gateway", None)
+        name = getattr(worker, "id", "worker")
+        merged = sections(config)
+        for title, lines in report.items():
+            merged[f"{title} [{name}]" if title in merged else title] = lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, lines in sections(terminalreporter.config).items():
+        terminalreporter.write_sep("=", title)
+        for line in lines:
+            terminalreporter.write_line(line)
