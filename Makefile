@@ -1,6 +1,6 @@
 # The two commands of README.md, each doing its own set-up on a machine with Python >= 3.11
-# and make: a virtual environment in .venv, the project installed into it editable (again whenever
-# pyproject.toml changes).
+# and make: a virtual environment in .venv with the project installed editable (installed
+# again whenever pyproject.toml changes).
 
 PYTHON ?= python3
 VENV := .venv
