@@ -1,7 +1,7 @@
 """eacontrol: open, safety-first control of electroacupuncture stimulators.
 
-The public API, importable from here (submodules load on first use, so ``import eacontrol``
-and the ``eactl`` command start fast)::
+The public API, importable from here (submodules other than the exception tree load on first
+use, so ``import eacontrol`` and the ``eactl`` command start fast)::
 
     import eacontrol
 
@@ -20,6 +20,38 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+# The exception tree is standard library only, so it loads at once: every error is importable
+# from here without a table of homes repeating eacontrol.errors.__all__.
+from eacontrol.errors import (
+    DeviceError,
+    DeviceFault,
+    DeviceNak,
+    EAError,
+    Finding,
+    IdentityMismatch,
+    IncompatibleDevice,
+    InvalidNeedleSite,
+    Layer,
+    LinkError,
+    LinkLost,
+    LinkTimeout,
+    ParameterError,
+    PortAmbiguous,
+    PortBusy,
+    PortNotFound,
+    ProfileError,
+    ProfileRefused,
+    ProfileSyntaxError,
+    ReadbackMismatch,
+    RecordError,
+    SessionError,
+    SessionStopped,
+    Severity,
+    StopNotConfirmed,
+    UnknownAcupoint,
+    UnknownSession,
+)
+
 __version__ = "0.1.0"
 
 # Logging belongs to the application (STYLE.md 10): the library only adds a NullHandler.
@@ -36,35 +68,6 @@ if TYPE_CHECKING:
         Stimulator,
         connect,
         find_ports,
-    )
-    from eacontrol.errors import (
-        DeviceError,
-        DeviceFault,
-        DeviceNak,
-        EAError,
-        Finding,
-        IdentityMismatch,
-        IncompatibleDevice,
-        InvalidNeedleSite,
-        Layer,
-        LinkError,
-        LinkLost,
-        LinkTimeout,
-        ParameterError,
-        PortAmbiguous,
-        PortBusy,
-        PortNotFound,
-        ProfileError,
-        ProfileRefused,
-        ProfileSyntaxError,
-        ReadbackMismatch,
-        RecordError,
-        SessionError,
-        SessionStopped,
-        Severity,
-        StopNotConfirmed,
-        UnknownAcupoint,
-        UnknownSession,
     )
     from eacontrol.link import Clock, RealClock
     from eacontrol.profiles import (
@@ -83,9 +86,6 @@ _HOMES = {
     "RealClock": "eacontrol.link.clock",
     "connect": "eacontrol.device.connection",
     "DeviceEvent": "eacontrol.device.events",
-    "Finding": "eacontrol.errors",
-    "Layer": "eacontrol.errors",
-    "Severity": "eacontrol.errors",
     "DeviceInfo": "eacontrol.device.identity",
     "PortInfo": "eacontrol.device.ports",
     "find_ports": "eacontrol.device.ports",
@@ -104,33 +104,6 @@ _HOMES = {
     "DeviceStatus": "eacontrol.device.status",
     "Stimulator": "eacontrol.device.stimulator",
 }
-_ERRORS = (
-    "DeviceError",
-    "DeviceFault",
-    "DeviceNak",
-    "EAError",
-    "IdentityMismatch",
-    "IncompatibleDevice",
-    "InvalidNeedleSite",
-    "LinkError",
-    "LinkLost",
-    "LinkTimeout",
-    "ParameterError",
-    "PortAmbiguous",
-    "PortBusy",
-    "PortNotFound",
-    "ProfileError",
-    "ProfileRefused",
-    "ProfileSyntaxError",
-    "ReadbackMismatch",
-    "RecordError",
-    "SessionError",
-    "SessionStopped",
-    "StopNotConfirmed",
-    "UnknownAcupoint",
-    "UnknownSession",
-)
-_HOMES.update(dict.fromkeys(_ERRORS, "eacontrol.errors"))
 
 __all__ = [
     "ChannelDose",

@@ -1,6 +1,8 @@
 """Declarative little-endian payload layouts: one description drives encode, decode and the schema.
 
-A message is a frozen dataclass whose ``LAYOUT`` lists its wire fields in order. The same list
+A message is a frozen dataclass whose fields are annotated with their wire type (``U8``,
+``U16``, ``U32``, ``U64`` or ``Annotated[T, Wire(...)]``); the class's ``LAYOUT`` lists those
+wire fields in order, derived from the annotations once when the class is defined. That list
 gives the struct format, the range checks on encode, the enum checks on decode, the NAK field
 indices (PROTOCOL.md §7) and the schema tag that enters every frame's CRC — so a layout change
 cannot be made in one place and forgotten in another.
@@ -14,11 +16,35 @@ import operator
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from typing import (
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Self,
+    TypeVar,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 from firmware_protocol.errors import EncodeError
 
-__all__ = ["Array", "BadField", "Group", "Scalar", "Text", "WireField", "WireStruct", "check_int"]
+__all__ = [
+    "U8",
+    "U16",
+    "U32",
+    "U64",
+    "Array",
+    "BadField",
+    "Group",
+    "Scalar",
+    "Text",
+    "Wire",
+    "WireField",
+    "WireStruct",
+    "check_int",
+]
 
 _RANGES = {
     "B": (0, 0xFF),
@@ -114,10 +140,61 @@ class Group:
 WireField = Scalar | Array | Text | Group
 
 
+@dataclass(frozen=True)
+class Wire:
+    """How an annotated dataclass field travels, in ``struct`` notation.
+
+    ``Wire("H")`` is an integer (an IntEnum or IntFlag when the annotated type is one),
+    ``Wire("s", 16)`` a 16-byte text, ``Wire("I", 8)`` an array of eight, and ``Wire(count=8)``
+    on a ``tuple`` of another WireStruct a group of up to eight records.
+    """
+
+    code: str = ""
+    count: int = 0
+
+    def field(self, name: str, kind: Any) -> WireField:
+        """Return the wire field ``name`` of annotated type ``kind`` that this describes."""
+        if self.code == "s":
+            return Text(name, self.count)
+        if get_origin(kind) is tuple:
+            elem = get_args(kind)[0]
+            if isinstance(elem, type) and issubclass(elem, WireStruct):
+                return Group(name, elem, self.count)
+            return Array(name, self.code, self.count)
+        if isinstance(kind, type) and issubclass(kind, enum.IntEnum | enum.IntFlag):
+            return Scalar(name, self.code, kind)
+        return Scalar(name, self.code)
+
+
+U8 = Annotated[int, Wire("B")]
+U16 = Annotated[int, Wire("H")]
+U32 = Annotated[int, Wire("I")]
+U64 = Annotated[int, Wire("Q")]
+
+
+def _annotated_layout(cls: type) -> tuple[WireField, ...]:
+    """The wire fields of ``cls``'s annotations (its bases' first), in declaration order."""
+    fields: list[WireField] = []
+    for name, hint in get_type_hints(cls, include_extras=True).items():
+        if get_origin(hint) is not Annotated:
+            continue
+        kind, *extras = get_args(hint)
+        fields.extend(w.field(name, kind) for w in extras if isinstance(w, Wire))
+    return tuple(fields)
+
+
 class WireStruct:
-    """Base of frozen dataclasses with a ``LAYOUT``; provides encode and decode."""
+    """Base of frozen dataclasses with a ``LAYOUT``; provides encode and decode.
+
+    A subclass that does not set ``LAYOUT`` itself gets the one its wire annotations describe.
+    """
 
     LAYOUT: ClassVar[tuple[WireField, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "LAYOUT" not in cls.__dict__:
+            cls.LAYOUT = _annotated_layout(cls)
 
     @classmethod
     def _codec(cls) -> _Codec[Self]:

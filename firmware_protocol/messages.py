@@ -1,14 +1,17 @@
 """Every message of the wire protocol as a frozen dataclass, with its exact payload layout.
 
 Field names carry their wire unit (``_uA``, ``_us``, ``_cHz``, ``_ms``, ``_s``, ``_nC``, ``_mV``,
-``_ohm``). The byte layouts are normative and tabulated in PROTOCOL.md §5; ``SCHEMA_HASH`` and the
-per-message schema tags are derived from these definitions, so any layout change changes them.
+``_ohm``); each field's annotation is its wire type (``U8`` … ``U64``, or ``Wire`` for enums,
+text, arrays and groups), in payload order, and the layout is derived from those annotations
+(firmware_protocol.layout). The byte layouts are normative and tabulated in PROTOCOL.md §5;
+``SCHEMA_HASH`` and the per-message schema tags are derived from these definitions, so any
+layout change changes them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from firmware_protocol.codes import (
     ChannelState,
@@ -22,7 +25,7 @@ from firmware_protocol.codes import (
     StopMode,
 )
 from firmware_protocol.crc import crc32c
-from firmware_protocol.layout import Array, Group, Scalar, Text, WireField, WireStruct
+from firmware_protocol.layout import U8, U16, U32, U64, Wire, WireStruct
 
 __all__ = [
     "MAX_CHANNELS",
@@ -86,14 +89,9 @@ class Hello(Message):
     """Open a session. Frozen layout (PROTOCOL.md §3.5): version discovery must always work."""
 
     MSG_TYPE = MsgType.HELLO
-    LAYOUT = (
-        Scalar("new_session_id", "H"),
-        Scalar("lease_ms", "H"),
-        Scalar("schema_hash", "I"),
-    )
-    new_session_id: int
-    lease_ms: int
-    schema_hash: int
+    new_session_id: U16
+    lease_ms: U16
+    schema_hash: U32
 
 
 @dataclass(frozen=True)
@@ -103,50 +101,28 @@ class GetInfo(Message):
     MSG_TYPE = MsgType.GET_INFO
 
 
-_PROGRAM_FIELDS: tuple[WireField, ...] = (
-    Scalar("channel", "B"),
-    Scalar("mode", "B", Mode),
-    Scalar("shape", "B", Shape),
-    Scalar("freq_a_cHz", "H"),
-    Scalar("phase_a_us", "H"),
-    Scalar("freq_b_cHz", "H"),
-    Scalar("phase_b_us", "H"),
-    Scalar("dwell_a_ms", "H"),
-    Scalar("dwell_b_ms", "H"),
-    Scalar("on_ms", "H"),
-    Scalar("off_ms", "H"),
-    Scalar("interphase_us", "H"),
-    Scalar("asym_ratio", "B"),
-    Scalar("target_uA", "H"),
-    Scalar("ramp_up_ms", "H"),
-    Scalar("ramp_down_ms", "H"),
-    Scalar("max_run_s", "H"),
-)
-
-
 @dataclass(frozen=True)
 class SetProgram(Message):
     """Store a channel's program (answered with ACK whose value is the program CRC)."""
 
     MSG_TYPE = MsgType.SET_PROGRAM
-    LAYOUT = _PROGRAM_FIELDS
-    channel: int
-    mode: Mode
-    shape: Shape
-    freq_a_cHz: int
-    phase_a_us: int
-    freq_b_cHz: int
-    phase_b_us: int
-    dwell_a_ms: int
-    dwell_b_ms: int
-    on_ms: int
-    off_ms: int
-    interphase_us: int
-    asym_ratio: int
-    target_uA: int
-    ramp_up_ms: int
-    ramp_down_ms: int
-    max_run_s: int
+    channel: U8
+    mode: Annotated[Mode, Wire("B")]
+    shape: Annotated[Shape, Wire("B")]
+    freq_a_cHz: U16
+    phase_a_us: U16
+    freq_b_cHz: U16
+    phase_b_us: U16
+    dwell_a_ms: U16
+    dwell_b_ms: U16
+    on_ms: U16
+    off_ms: U16
+    interphase_us: U16
+    asym_ratio: U8
+    target_uA: U16
+    ramp_up_ms: U16
+    ramp_down_ms: U16
+    max_run_s: U16
 
     @property
     def crc(self) -> int:
@@ -167,8 +143,7 @@ class GetProgram(Message):
     """Read a channel's stored program back (answered with PROGRAM)."""
 
     MSG_TYPE = MsgType.GET_PROGRAM
-    LAYOUT = (Scalar("channel", "B"),)
-    channel: int
+    channel: U8
 
 
 @dataclass(frozen=True)
@@ -176,9 +151,8 @@ class Start(Message):
     """Start the masked channels; each one's stored program CRC must equal its entry."""
 
     MSG_TYPE = MsgType.START
-    LAYOUT = (Scalar("channel_mask", "B"), Array("program_crc", "I", MAX_CHANNELS))
-    channel_mask: int
-    program_crc: tuple[int, ...]
+    channel_mask: U8
+    program_crc: Annotated[tuple[int, ...], Wire("I", MAX_CHANNELS)]
 
 
 @dataclass(frozen=True)
@@ -186,14 +160,9 @@ class SetIntensity(Message):
     """Set a running channel's live target; the device slews toward it."""
 
     MSG_TYPE = MsgType.SET_INTENSITY
-    LAYOUT = (
-        Scalar("channel", "B"),
-        Scalar("target_uA", "H"),
-        Scalar("slew_uA_per_s", "H"),
-    )
-    channel: int
-    target_uA: int
-    slew_uA_per_s: int
+    channel: U8
+    target_uA: U16
+    slew_uA_per_s: U16
 
 
 @dataclass(frozen=True)
@@ -201,9 +170,8 @@ class Stop(Message):
     """Bring the masked channels to zero. Accepted in every state and every session."""
 
     MSG_TYPE = MsgType.STOP
-    LAYOUT = (Scalar("channel_mask", "B"), Scalar("mode", "B", StopMode))
-    channel_mask: int
-    mode: StopMode
+    channel_mask: U8
+    mode: Annotated[StopMode, Wire("B")]
 
 
 @dataclass(frozen=True)
@@ -225,8 +193,7 @@ class ClearFault(Message):
     """Clear latched faults of the masked channels (outputs must be off)."""
 
     MSG_TYPE = MsgType.CLEAR_FAULT
-    LAYOUT = (Scalar("channel_mask", "B"),)
-    channel_mask: int
+    channel_mask: U8
 
 
 @dataclass(frozen=True)
@@ -234,8 +201,7 @@ class GetDose(Message):
     """Ask for a channel's delivered totals since its last SET_PROGRAM (answered with DOSE)."""
 
     MSG_TYPE = MsgType.GET_DOSE
-    LAYOUT = (Scalar("channel", "B"),)
-    channel: int
+    channel: U8
 
 
 # --- device → host -------------------------------------------------------------------------
@@ -246,9 +212,8 @@ class Ack(Message):
     """Positive answer. ``value`` is the program CRC for SET_PROGRAM, else 0."""
 
     MSG_TYPE = MsgType.ACK
-    LAYOUT = (Scalar("acked_type", "B"), Scalar("value", "I"))
-    acked_type: int
-    value: int
+    acked_type: U8
+    value: U32
 
 
 @dataclass(frozen=True)
@@ -256,56 +221,30 @@ class HelloAck(Message):
     """Device identity, limits and the opened session. Frozen layout (PROTOCOL.md §3.5)."""
 
     MSG_TYPE = MsgType.HELLO_ACK
-    LAYOUT = (
-        Scalar("proto_minor", "B"),
-        Scalar("schema_hash", "I"),
-        Scalar("fw_major", "B"),
-        Scalar("fw_minor", "B"),
-        Scalar("fw_patch", "B"),
-        Text("model", 16),
-        Text("serial", 16),
-        Scalar("boot_id", "I"),
-        Scalar("session_id", "H"),
-        Scalar("lease_ms", "H"),
-        Scalar("channel_count", "B"),
-        Scalar("max_intensity_uA", "H"),
-        Scalar("min_phase_us", "H"),
-        Scalar("max_phase_us", "H"),
-        Scalar("min_freq_cHz", "H"),
-        Scalar("max_freq_cHz", "H"),
-        Scalar("max_phase_charge_nC", "H"),
-        Scalar("max_slew_uA_per_s", "H"),
-        Scalar("compliance_mV", "I"),
-        Scalar("min_lease_ms", "H"),
-        Scalar("max_lease_ms", "H"),
-        Scalar("max_run_s", "H"),
-        Scalar("max_interphase_us", "H"),
-        Scalar("max_asym_ratio", "B"),
-    )
-    proto_minor: int
-    schema_hash: int
-    fw_major: int
-    fw_minor: int
-    fw_patch: int
-    model: str
-    serial: str
-    boot_id: int
-    session_id: int
-    lease_ms: int
-    channel_count: int
-    max_intensity_uA: int
-    min_phase_us: int
-    max_phase_us: int
-    min_freq_cHz: int
-    max_freq_cHz: int
-    max_phase_charge_nC: int
-    max_slew_uA_per_s: int
-    compliance_mV: int
-    min_lease_ms: int
-    max_lease_ms: int
-    max_run_s: int
-    max_interphase_us: int
-    max_asym_ratio: int
+    proto_minor: U8
+    schema_hash: U32
+    fw_major: U8
+    fw_minor: U8
+    fw_patch: U8
+    model: Annotated[str, Wire("s", 16)]
+    serial: Annotated[str, Wire("s", 16)]
+    boot_id: U32
+    session_id: U16
+    lease_ms: U16
+    channel_count: U8
+    max_intensity_uA: U16
+    min_phase_us: U16
+    max_phase_us: U16
+    min_freq_cHz: U16
+    max_freq_cHz: U16
+    max_phase_charge_nC: U16
+    max_slew_uA_per_s: U16
+    compliance_mV: U32
+    min_lease_ms: U16
+    max_lease_ms: U16
+    max_run_s: U16
+    max_interphase_us: U16
+    max_asym_ratio: U8
 
 
 @dataclass(frozen=True)
@@ -313,12 +252,11 @@ class Program(SetProgram):
     """Exact read-back of a stored program, with its CRC."""
 
     MSG_TYPE = MsgType.PROGRAM
-    LAYOUT = (*_PROGRAM_FIELDS, Scalar("program_crc", "I"))
-    program_crc: int
+    program_crc: U32
 
     def as_set_program(self) -> SetProgram:
         """Return the SET_PROGRAM this read-back describes (for field-by-field comparison)."""
-        names = [f.name for f in _PROGRAM_FIELDS]
+        names = [f.name for f in SetProgram.LAYOUT]
         return SetProgram(**{n: getattr(self, n) for n in names})
 
 
@@ -326,22 +264,13 @@ class Program(SetProgram):
 class ChannelStatus(WireStruct):
     """One channel's entry in STATUS."""
 
-    LAYOUT = (
-        Scalar("state", "B", ChannelState),
-        Scalar("faults", "B", Fault),
-        Scalar("target_uA", "H"),
-        Scalar("set_uA", "H"),
-        Scalar("measured_uA", "H"),
-        Scalar("impedance_ohm", "H"),
-        Scalar("freq_cHz", "H"),
-    )
-    state: ChannelState
-    faults: Fault
-    target_uA: int
-    set_uA: int
-    measured_uA: int
-    impedance_ohm: int
-    freq_cHz: int
+    state: Annotated[ChannelState, Wire("B")]
+    faults: Annotated[Fault, Wire("B")]
+    target_uA: U16
+    set_uA: U16
+    measured_uA: U16
+    impedance_ohm: U16
+    freq_cHz: U16
 
 
 @dataclass(frozen=True)
@@ -349,22 +278,13 @@ class Status(Message):
     """Device and per-channel state. Answers HEARTBEAT and GET_STATUS."""
 
     MSG_TYPE = MsgType.STATUS
-    LAYOUT = (
-        Scalar("boot_id", "I"),
-        Scalar("uptime_ms", "I"),
-        Scalar("lease_remaining_ms", "H"),
-        Scalar("last_applied_seq", "H"),
-        Scalar("rx_err_count", "I"),
-        Scalar("flags", "B", DeviceFlag),
-        Group("channels", ChannelStatus, MAX_CHANNELS),
-    )
-    boot_id: int
-    uptime_ms: int
-    lease_remaining_ms: int
-    last_applied_seq: int
-    rx_err_count: int
-    flags: DeviceFlag
-    channels: tuple[ChannelStatus, ...]
+    boot_id: U32
+    uptime_ms: U32
+    lease_remaining_ms: U16
+    last_applied_seq: U16
+    rx_err_count: U32
+    flags: Annotated[DeviceFlag, Wire("B")]
+    channels: Annotated[tuple[ChannelStatus, ...], Wire(count=MAX_CHANNELS)]
 
     @property
     def outputs_off(self) -> bool:
@@ -377,28 +297,16 @@ class Dose(Message):
     """A channel's delivered totals since its last SET_PROGRAM, as the device measured them."""
 
     MSG_TYPE = MsgType.DOSE
-    LAYOUT = (
-        Scalar("channel", "B"),
-        Scalar("pulses_a", "I"),
-        Scalar("pulses_b", "I"),
-        Scalar("time_a_ms", "I"),
-        Scalar("time_b_ms", "I"),
-        Scalar("charge_pos_nC", "Q"),
-        Scalar("charge_neg_nC", "Q"),
-        Scalar("peak_uA", "H"),
-        Scalar("rms_uA", "H"),
-        Scalar("on_time_ms", "I"),
-    )
-    channel: int
-    pulses_a: int
-    pulses_b: int
-    time_a_ms: int
-    time_b_ms: int
-    charge_pos_nC: int
-    charge_neg_nC: int
-    peak_uA: int
-    rms_uA: int
-    on_time_ms: int
+    channel: U8
+    pulses_a: U32
+    pulses_b: U32
+    time_a_ms: U32
+    time_b_ms: U32
+    charge_pos_nC: U64
+    charge_neg_nC: U64
+    peak_uA: U16
+    rms_uA: U16
+    on_time_ms: U32
 
 
 @dataclass(frozen=True)
@@ -410,16 +318,10 @@ class Nak(Message):
     """
 
     MSG_TYPE = MsgType.NAK
-    LAYOUT = (
-        Scalar("nak_type", "B"),
-        Scalar("code", "B", NakCode),
-        Scalar("field", "B"),
-        Scalar("limit", "I"),
-    )
-    nak_type: int
-    code: NakCode
-    field: int
-    limit: int
+    nak_type: U8
+    code: Annotated[NakCode, Wire("B")]
+    field: U8
+    limit: U32
 
 
 @dataclass(frozen=True)
@@ -427,16 +329,10 @@ class Event(Message):
     """Unsolicited report of something the device did on its own."""
 
     MSG_TYPE = MsgType.EVENT
-    LAYOUT = (
-        Scalar("code", "B", EventCode),
-        Scalar("channel", "B"),
-        Scalar("detail", "I"),
-        Scalar("uptime_ms", "I"),
-    )
-    code: EventCode
-    channel: int
-    detail: int
-    uptime_ms: int
+    code: Annotated[EventCode, Wire("B")]
+    channel: U8
+    detail: U32
+    uptime_ms: U32
 
 
 MESSAGE_TYPES: dict[MsgType, type[Message]] = {

@@ -24,7 +24,6 @@ import os
 import select
 import sys
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self, TextIO
 
 __all__ = ["Action", "Command", "KeyDecoder", "Terminal"]
@@ -162,12 +161,7 @@ class Terminal:
             tty.setcbreak(self._fd)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.restore()
 
     def restore(self) -> None:

@@ -20,7 +20,6 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from eacontrol.errors import Layer, ParameterError, RecordError, UnknownSession
@@ -114,12 +113,7 @@ class RecordStore:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # -- writing ----------------------------------------------------------------------------
@@ -321,33 +315,20 @@ class RecordStore:
 
     def steps(self, session_id: int) -> list[StepRecord]:
         """The session's steps by index."""
-        self.session(session_id)
-        found = self._query(
-            "SELECT * FROM steps WHERE session_id = ? ORDER BY step_index", (session_id,)
-        )
-        return [rows.step_from_row(r) for r in found]
+        return [rows.step_from_row(r) for r in self._rows("steps", session_id, "step_index")]
 
     def events(self, session_id: int) -> list[EventRecord]:
         """The session's events in the order they were recorded."""
-        self.session(session_id)
-        found = self._query("SELECT * FROM events WHERE session_id = ? ORDER BY id", (session_id,))
-        return [rows.event_from_row(r) for r in found]
+        return [rows.event_from_row(r) for r in self._rows("events", session_id, "id")]
 
     def samples(self, session_id: int) -> list[Sample]:
         """The session's samples by time, then channel."""
-        self.session(session_id)
-        found = self._query(
-            "SELECT * FROM samples WHERE session_id = ? ORDER BY t_s, channel, id", (session_id,)
-        )
+        found = self._rows("samples", session_id, "t_s, channel, id")
         return [rows.sample_from_row(r) for r in found]
 
     def totals(self, session_id: int) -> list[ChannelTotals]:
         """The session's delivered totals by channel, then step (unknown step first)."""
-        self.session(session_id)
-        found = self._query(
-            "SELECT * FROM totals WHERE session_id = ? ORDER BY channel, step_index",
-            (session_id,),
-        )
+        found = self._rows("totals", session_id, "channel, step_index")
         return [rows.totals_from_row(r) for r in found]
 
     # -- internals --------------------------------------------------------------------------
@@ -364,6 +345,17 @@ class RecordStore:
                 f"session database {self._path}: {action} refused: the store was opened read-only"
             )
         return write_transaction(conn, self._path, action)
+
+    def _rows(self, table: str, session_id: int, order_by: str) -> list[sqlite3.Row]:
+        """The rows of ``table`` that belong to an existing session, in ``order_by`` order.
+
+        Raises:
+            UnknownSession: no such session.
+        """
+        self.session(session_id)
+        return self._query(
+            f"SELECT * FROM {table} WHERE session_id = ? ORDER BY {order_by}", (session_id,)
+        )
 
     def _query(self, sql: str, params: Sequence[object]) -> list[sqlite3.Row]:
         try:

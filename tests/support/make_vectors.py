@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim_programs import dense_disperse, program
+
 import firmware_protocol as fp
 from firmware_protocol.cobs import cobs_encode
 from firmware_protocol.frame import _HEADER
@@ -34,41 +36,22 @@ def fields_of(message: Any) -> dict[str, Any]:
     return out
 
 
-def _program(**changes: Any) -> fp.SetProgram:
-    base = fp.SetProgram(
-        channel=0,
-        mode=fp.Mode.CONTINUOUS,
-        shape=fp.Shape.SYMMETRIC_BIPHASIC,
-        freq_a_cHz=200,
-        phase_a_us=300,
-        freq_b_cHz=0,
-        phase_b_us=0,
-        dwell_a_ms=0,
-        dwell_b_ms=0,
-        on_ms=0,
-        off_ms=0,
-        interphase_us=50,
-        asym_ratio=1,
-        target_uA=2500,
-        ramp_up_ms=3000,
-        ramp_down_ms=2000,
-        max_run_s=1800,
-    )
-    return dataclasses.replace(base, **changes)
+# The continuous program of the vectors, and their 2/100 Hz dense-disperse one (sim_programs's
+# programs with this file's intensities and ramps).
+CONTINUOUS = program(target_uA=2500, ramp_up_ms=3000, ramp_down_ms=2000)
+DENSE_DISPERSE = dense_disperse(channel=1, target_uA=4000, ramp_up_ms=4000, ramp_down_ms=2000)
 
 
-DENSE_DISPERSE = _program(
-    channel=1,
-    mode=fp.Mode.DENSE_DISPERSE,
-    freq_a_cHz=200,
-    phase_a_us=600,
-    freq_b_cHz=10000,
-    phase_b_us=300,
-    dwell_a_ms=3000,
-    dwell_b_ms=3000,
-    target_uA=4000,
-    ramp_up_ms=4000,
-)
+def _channel(
+    state: fp.ChannelState,
+    uA: int = 0,
+    *,
+    faults: fp.Fault = fp.Fault.NONE,
+    impedance_ohm: int = 500,
+    freq_cHz: int = 0,
+) -> fp.ChannelStatus:
+    """A STATUS entry whose target, set and measured currents are all ``uA``."""
+    return fp.ChannelStatus(state, faults, uA, uA, uA, impedance_ohm, freq_cHz)
 
 
 def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
@@ -99,25 +82,9 @@ def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
         max_interphase_us=500,
         max_asym_ratio=8,
     )
-    running = fp.ChannelStatus(
-        state=fp.ChannelState.RUNNING,
-        faults=fp.Fault.NONE,
-        target_uA=4000,
-        set_uA=4000,
-        measured_uA=4000,
-        impedance_ohm=500,
-        freq_cHz=10000,
-    )
-    faulted = fp.ChannelStatus(
-        state=fp.ChannelState.FAULT,
-        faults=fp.Fault.ELECTRODE,
-        target_uA=0,
-        set_uA=0,
-        measured_uA=0,
-        impedance_ohm=0xFFFF,
-        freq_cHz=0,
-    )
-    idle = fp.ChannelStatus(fp.ChannelState.IDLE, fp.Fault.NONE, 0, 0, 0, 500, 0)
+    running = _channel(fp.ChannelState.RUNNING, 4000, freq_cHz=10000)
+    faulted = _channel(fp.ChannelState.FAULT, faults=fp.Fault.ELECTRODE, impedance_ohm=0xFFFF)
+    idle = _channel(fp.ChannelState.IDLE)
     status = fp.Status(
         boot_id=0x5EED1234,
         uptime_ms=123456,
@@ -132,43 +99,50 @@ def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
     )
     crcs = [0] * fp.MAX_CHANNELS
     crcs[1] = DENSE_DISPERSE.crc
+    intermittent = dataclasses.replace(
+        CONTINUOUS,
+        channel=2,
+        mode=fp.Mode.INTERMITTENT,
+        shape=fp.Shape.ASYMMETRIC_BIPHASIC,
+        asym_ratio=4,
+        on_ms=1500,
+        off_ms=1500,
+        freq_a_cHz=1000,
+    )
+    dose = fp.Dose(
+        channel=1,
+        pulses_a=900,
+        pulses_b=90000,
+        time_a_ms=900000,
+        time_b_ms=900000,
+        charge_pos_nC=2_160_000 + 108_000_000,
+        charge_neg_nC=2_160_000 + 108_000_000,
+        peak_uA=4000,
+        rms_uA=660,
+        on_time_ms=1800000,
+    )
+    nak = fp.Nak(
+        nak_type=fp.MsgType.SET_PROGRAM,
+        code=fp.NakCode.OUT_OF_RANGE,
+        field=fp.SetProgram.field_index("target_uA"),
+        limit=20000,
+    )
+    event = fp.Event(
+        code=fp.EventCode.LEASE_EXPIRED, channel=fp.NO_CHANNEL, detail=0b10, uptime_ms=130000
+    )
+    ack = fp.Ack(acked_type=fp.MsgType.SET_PROGRAM, value=DENSE_DISPERSE.crc)
+    read_back = fp.Program(**fields_of(DENSE_DISPERSE), program_crc=DENSE_DISPERSE.crc)
     s = 0x1234
     return [
         ("hello", fp.Hello(new_session_id=s, lease_ms=500, schema_hash=fp.SCHEMA_HASH), 0, 1, 0),
         ("get_info", fp.GetInfo(), 0, 2, 0),
         ("hello_ack", hello_ack, s, 7, 1),
-        ("set_program_continuous", _program(), s, 3, 0),
+        ("set_program_continuous", CONTINUOUS, s, 3, 0),
         ("set_program_dense_disperse", DENSE_DISPERSE, s, 4, 0),
-        (
-            "set_program_intermittent_asymmetric",
-            _program(
-                channel=2,
-                mode=fp.Mode.INTERMITTENT,
-                shape=fp.Shape.ASYMMETRIC_BIPHASIC,
-                asym_ratio=4,
-                on_ms=1500,
-                off_ms=1500,
-                freq_a_cHz=1000,
-            ),
-            s,
-            5,
-            0,
-        ),
-        (
-            "ack_set_program",
-            fp.Ack(acked_type=fp.MsgType.SET_PROGRAM, value=DENSE_DISPERSE.crc),
-            s,
-            8,
-            4,
-        ),
+        ("set_program_intermittent_asymmetric", intermittent, s, 5, 0),
+        ("ack_set_program", ack, s, 8, 4),
         ("get_program", fp.GetProgram(channel=1), s, 6, 0),
-        (
-            "program",
-            fp.Program(**fields_of(DENSE_DISPERSE), program_crc=DENSE_DISPERSE.crc),
-            s,
-            9,
-            6,
-        ),
+        ("program", read_back, s, 9, 6),
         ("start", fp.Start(channel_mask=0b10, program_crc=tuple(crcs)), s, 10, 0),
         ("set_intensity", fp.SetIntensity(channel=1, target_uA=4500, slew_uA_per_s=500), s, 11, 0),
         ("stop_ramp_down", fp.Stop(channel_mask=0x3F, mode=fp.StopMode.RAMP_DOWN), s, 12, 0),
@@ -178,48 +152,9 @@ def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
         ("status", status, s, 20, 14),
         ("clear_fault", fp.ClearFault(channel_mask=0b100), s, 16, 0),
         ("get_dose", fp.GetDose(channel=1), s, 17, 0),
-        (
-            "dose",
-            fp.Dose(
-                channel=1,
-                pulses_a=900,
-                pulses_b=90000,
-                time_a_ms=900000,
-                time_b_ms=900000,
-                charge_pos_nC=2_160_000 + 108_000_000,
-                charge_neg_nC=2_160_000 + 108_000_000,
-                peak_uA=4000,
-                rms_uA=660,
-                on_time_ms=1800000,
-            ),
-            s,
-            21,
-            17,
-        ),
-        (
-            "nak_out_of_range",
-            fp.Nak(
-                nak_type=fp.MsgType.SET_PROGRAM,
-                code=fp.NakCode.OUT_OF_RANGE,
-                field=fp.SetProgram.field_index("target_uA"),
-                limit=20000,
-            ),
-            s,
-            22,
-            3,
-        ),
-        (
-            "event_lease_expired",
-            fp.Event(
-                code=fp.EventCode.LEASE_EXPIRED,
-                channel=fp.NO_CHANNEL,
-                detail=0b10,
-                uptime_ms=130000,
-            ),
-            s,
-            23,
-            0,
-        ),
+        ("dose", dose, s, 21, 17),
+        ("nak_out_of_range", nak, s, 22, 3),
+        ("event_lease_expired", event, s, 23, 0),
     ]
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sim_programs import S, dense_disperse, program
 
 from firmware_protocol import Mode, SetProgram, Shape
 from simulator.firmware.hal import Drive
@@ -17,40 +18,12 @@ from simulator.firmware.ramp import Ramp
 from simulator.hardware.pulses import pulse_table
 from simulator.hardware.recorder import ChannelRecorder, Recorder
 
-S = 1_000_000  # µs per second
 MINUTES_30_US = 1800 * S
 
-CONTINUOUS_100_HZ = SetProgram(
-    channel=0,
-    mode=Mode.CONTINUOUS,
-    shape=Shape.SYMMETRIC_BIPHASIC,
-    freq_a_cHz=10000,
-    phase_a_us=200,
-    freq_b_cHz=0,
-    phase_b_us=0,
-    dwell_a_ms=0,
-    dwell_b_ms=0,
-    on_ms=0,
-    off_ms=0,
-    interphase_us=50,
-    asym_ratio=1,
-    target_uA=1000,
-    ramp_up_ms=3000,
-    ramp_down_ms=2000,
-    max_run_s=1800,
-)
+_RAMPS = dict(ramp_up_ms=3000, ramp_down_ms=2000)
+CONTINUOUS_100_HZ = program(freq_a_cHz=10000, phase_a_us=200, target_uA=1000, **_RAMPS)
 # 2/100 Hz dense-disperse with 3 s dwells (Han; Wang 2005, Exp Neurol 192:156).
-DENSE_DISPERSE_2_100 = dataclasses.replace(
-    CONTINUOUS_100_HZ,
-    mode=Mode.DENSE_DISPERSE,
-    freq_a_cHz=200,
-    phase_a_us=600,
-    freq_b_cHz=10000,
-    phase_b_us=300,
-    dwell_a_ms=3000,
-    dwell_b_ms=3000,
-    target_uA=5000,
-)
+DENSE_DISPERSE_2_100 = dense_disperse(target_uA=5000, **_RAMPS)
 INTERMITTENT_2_HZ = dataclasses.replace(
     CONTINUOUS_100_HZ, mode=Mode.INTERMITTENT, freq_a_cHz=200, on_ms=1500, off_ms=1500
 )
