@@ -1,4 +1,4 @@
-"""The one place where API units become integer wire units and back (DESIGN.md §3).
+"""The one place where API units become integer wire units and back (PROTOCOL.md §1).
 
 API (profiles, the Stimulator, reports) speaks mA, µs, Hz and s as floats; the wire speaks µA,
 µs, centi-Hz, ms and s as integers. A value that is not an exact multiple of the wire resolution

@@ -6,7 +6,7 @@
 - ``simulator.clock``: virtual and real time; ``simulator.numbering``: channel numbers.
 
 Imports ``firmware_protocol``, numpy and pyserial only, never ``eacontrol``: the device's
-interlocks are an independent second safety layer, not a copy of the host's (DESIGN.md §2).
+interlocks are an independent second safety layer, not a copy of the host's (docs/architecture.md).
 
 Importing this package registers the ``sim://`` URL with pyserial, so
 ``serial.serial_for_url("sim://?channels=6&seed=1")`` returns a simulated device in virtual time

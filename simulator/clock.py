@@ -1,6 +1,7 @@
 """Clocks: a virtual clock in integer microseconds with an event queue, and the real clock.
 
-Everything in the simulator that depends on time gets it from one of these (DESIGN.md §2, "time
+Everything in the simulator that depends on time gets it from one of these (docs/architecture.md,
+"time
 is injected"). Virtual time counts integer microseconds because a float clock drifts: 0.1 s added
 ten thousand times is not 1000 s in binary floating point, and a lease check that is off by one
 microsecond is a different test.

@@ -1,4 +1,4 @@
-"""House rules that keep the layers honest (DESIGN.md §2, STYLE.md 1, 8, 9)."""
+"""House rules that keep the layers honest (docs/architecture.md, STYLE.md 1, 8, 9)."""
 
 from __future__ import annotations
 

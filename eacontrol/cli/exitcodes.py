@@ -68,7 +68,7 @@ STOP_ALARM = (
     "!!! STOP NOT CONFIRMED: the device did not confirm its outputs off. !!!\n"
     "!!! Press the stimulator's hardware STOP button now, or disconnect the electrodes. !!!"
 )
-"""What eactl prints, loudly, when a stop is not confirmed (DESIGN.md §3)."""
+"""What eactl prints, loudly, when a stop is not confirmed (docs/architecture.md)."""
 
 
 class CliError(Exception):

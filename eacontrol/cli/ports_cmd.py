@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def find_ports() -> list[PortInfo]:
+def present_ports() -> list[PortInfo]:
     """Every serial port present now (``eacontrol.device.find_ports``, which loads pyserial)."""
     from eacontrol.device import find_ports as find
 
@@ -27,7 +27,7 @@ def find_ports() -> list[PortInfo]:
 
 
 def _ports(args: argparse.Namespace) -> int:
-    ports = find_ports()
+    ports = present_ports()
     if args.json:
         records = [
             {

@@ -1,7 +1,8 @@
 """``eactl simulate --pty | --tcp HOST:PORT``: the simulated device, in real time, for another
 program.
 
-eacontrol never imports the simulator (DESIGN.md §2): this command runs ``python -m simulator``
+eacontrol never imports the simulator (docs/architecture.md): this command runs ``python -m
+simulator``
 as a child process with the same interpreter, hands it every argument after ``simulate``
 unchanged, and waits. The options are therefore the simulator's own, parsed by its one parser
 (``eactl simulate --help`` prints its help). The child prints the URL to open (a pty path or

@@ -1,7 +1,7 @@
 """Which device ``eactl plan`` and ``eactl run`` talk to: ``--port``, or the built-in simulator.
 
 Without ``--port`` the device is the simulator, reached through a ``sim://`` URL (eacontrol never
-imports it, DESIGN.md §2); ``--sim-option KEY=VALUE`` passes any ``sim://`` option to it (a
+imports it, docs/architecture.md); ``--sim-option KEY=VALUE`` passes any ``sim://`` option to it (a
 seed, loads, faults to rehearse). Every screen that shows such a device says
 :data:`SIMULATED_BANNER`.
 """

@@ -1,4 +1,4 @@
-"""Injected time: the ``Clock`` protocol and the one real clock (DESIGN.md §2, STYLE.md 4).
+"""Injected time: the ``Clock`` protocol and the one real clock (docs/architecture.md, STYLE.md 4).
 
 Every part of eacontrol that needs the time takes a ``Clock``. ``RealClock`` is the only code in
 the package that calls ``time.monotonic`` or ``time.sleep``. With a ``sim://`` port the device

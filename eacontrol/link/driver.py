@@ -10,7 +10,8 @@ Single-threaded by design. Every read happens in the caller's thread, inside ``s
 ``wait()`` or a command, with a timeout no longer than the next thing due (a
 retransmission, a heartbeat, the silence deadline). No reader thread exists: one would make
 virtual time nondeterministic, and a free-running thread could keep a device's lease alive
-after the application hung (DESIGN.md §3). If the caller stops calling, heartbeats stop and the
+after the application hung (docs/architecture.md). If the caller stops calling, heartbeats stop and
+the
 device switches its outputs off when the lease expires — by design.
 
 - a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;

@@ -25,7 +25,13 @@ import serial
 from eacontrol.errors import LinkError, LinkLost, PortBusy, PortNotFound
 from eacontrol.link.clock import Clock
 
-__all__ = ["DEFAULT_BAUDRATE", "SIMULATOR_HANDLER_PACKAGE", "SerialPort", "Transport"]
+__all__ = [
+    "DEFAULT_BAUDRATE",
+    "SIMULATOR_HANDLER_PACKAGE",
+    "SerialPort",
+    "Transport",
+    "register_simulator_scheme",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ DEFAULT_BAUDRATE = 115200
 
 SIMULATOR_HANDLER_PACKAGE = "simulator"
 """Package searched for ``protocol_sim`` so that ``sim://`` URLs resolve. Only the *name* is
-registered: eacontrol never imports the simulator (DESIGN.md §2)."""
+registered: eacontrol never imports the simulator (docs/architecture.md)."""
 
 _NOT_FOUND_ERRNOS = {errno.ENOENT, errno.ENODEV, errno.ENXIO}
 _BUSY_ERRNOS = {errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK}
@@ -69,7 +75,8 @@ class SerialPort(Protocol):
         ...
 
 
-def _register_simulator_handlers() -> None:
+def register_simulator_scheme() -> None:
+    """Make ``sim://`` URLs resolve in pyserial (idempotent); the one place that does it."""
     if SIMULATOR_HANDLER_PACKAGE not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append(SIMULATOR_HANDLER_PACKAGE)
 
@@ -156,7 +163,7 @@ class Transport:
             PortBusy: another program holds the port.
             LinkError: any other failure to open.
         """
-        _register_simulator_handlers()
+        register_simulator_scheme()
         try:
             port = serial.serial_for_url(
                 url,

@@ -38,7 +38,7 @@ from eacontrol.records.model import (
 from eacontrol.records.owner import ProcessOwner
 from eacontrol.records.paths import DB_ENV_VAR, DB_FILE_NAME, default_db_path, resolve_db_path
 from eacontrol.records.prescription import (
-    Needle,
+    NeedleRecord,
     PrescribedChannel,
     PrescribedStep,
     Prescription,
@@ -71,7 +71,7 @@ __all__ = [
     "DoseReading",
     "EventRecord",
     "FrequencyShare",
-    "Needle",
+    "NeedleRecord",
     "Outcome",
     "PrescribedChannel",
     "PrescribedStep",

@@ -67,7 +67,7 @@ def _check_channel(owner: str, channel: int | None) -> None:
 def charge_imbalance_pct(pos_uC: float, neg_uC: float, net_uC: float) -> float:
     """|net charge| as a percentage of the larger phase charge (0 when nothing flowed).
 
-    DESIGN.md §4 asks Q+ = Q- within 1 % for every pulse.
+    docs/architecture.md asks Q+ = Q- within 1 % for every pulse.
     """
     larger = max(abs(pos_uC), abs(neg_uC))
     return 0.0 if larger == 0 else 100.0 * abs(net_uC) / larger

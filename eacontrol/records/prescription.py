@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 from eacontrol.errors import Layer, ParameterError
 
 __all__ = [
-    "Needle",
+    "NeedleRecord",
     "PrescribedChannel",
     "PrescribedStep",
     "Prescription",
@@ -32,7 +32,7 @@ _STRICT = ConfigDict(strict=True, allow_inf_nan=False)
 
 
 @with_config(_STRICT)
-class Needle(TypedDict):
+class NeedleRecord(TypedDict):
     """The needles of one channel."""
 
     diameter_mm: float
@@ -45,7 +45,7 @@ class PrescribedChannel(TypedDict):
 
     channel: int
     electrodes: list[str]
-    needle: Needle | None
+    needle: NeedleRecord | None
 
 
 @with_config(_STRICT)

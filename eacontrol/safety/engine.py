@@ -1,6 +1,6 @@
 """The limit engine: the bounds of every layer in force, their intersection, and the checks.
 
-DESIGN.md §4: the effective host limit is the intersection of the standard, device, site,
+docs/architecture.md: the effective host limit is the intersection of the standard, device, site,
 patient and profile layers, and a refusal names the binding layer and its source. A
 :class:`LimitStack` holds the bounds of the first four (the profile layer is the profile's own
 ceilings and session length, read from the profile by the checker). The tightest bound wins; on

@@ -1,4 +1,5 @@
-"""Limit figures of the standard layer and the device layer (DESIGN.md §4), each with its source.
+"""Limit figures of the standard layer and the device layer (docs/architecture.md), each with its
+source.
 
 This is a leaf module: the profile checker, the device layer and the session runner all read
 it; it imports nothing else from eacontrol but the Finding types.
@@ -95,8 +96,8 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "min_operator_step_interval_s": "Cummings 2011, Acupunct Med 29:83 (BMAS)",
         "min_start_ramp_s": "Pantheon / Digitimer DS5 practice",
         "max_start_ramp_s": "Pantheon / Digitimer DS5 practice",
-        "min_lease_ms": "design (DESIGN.md §3)",
-        "max_lease_ms": "design (DESIGN.md §3)",
+        "min_lease_ms": "design value: the heartbeat lease (docs/architecture.md, safety model)",
+        "max_lease_ms": "design value: the heartbeat lease (docs/architecture.md, safety model)",
         "max_session_s": _SESSION,
     }
 )

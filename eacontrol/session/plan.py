@@ -4,7 +4,8 @@ A :class:`SessionPlan` is built from a profile before anything is sent. Each ste
 of its channels: it is programmed, STARTed from zero, ramps up over ``ramp_up_s``, holds, and
 ramps down to zero over ``ramp_down_s`` so that it ends at ``duration_s`` (the profile format
 counts both ramps in the step). Every step boundary therefore re-ramps from zero, which is
-what the standard asks for a mode or frequency change (DESIGN.md §4: "mode change re-ramps from
+what the standard asks for a mode or frequency change (docs/architecture.md: "mode change re-ramps
+from
 0"); it also matches the device, which resets a channel's delivered totals at SET_PROGRAM and
 shuts a run off after its program's ``max_run_s`` (the step length).
 

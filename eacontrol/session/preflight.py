@@ -3,7 +3,7 @@
 In order, each refusal before anything but GET_STATUS is sent: the store can be written; the
 device is the pinned one; the profile passes every limit layer, the connected device's
 included; every output is off at zero and no channel of the profile has a latched fault
-("every channel at 0": DESIGN.md §4). Then the record's identity (``SessionMeta``) is built.
+("every channel at 0": docs/architecture.md). Then the record's identity (``SessionMeta``) is built.
 """
 
 from __future__ import annotations

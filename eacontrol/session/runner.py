@@ -8,7 +8,8 @@
 
 Pre-flight (``preflight.py``) sends nothing but GET_STATUS; then the record begins (a database
 problem stops here, before any stimulation), and each step runs (``steps.py``). The loop is the
-only heartbeat: blocked for longer than the lease, the device stops by itself (DESIGN.md §3).
+only heartbeat: blocked for longer than the lease, the device stops by itself
+(docs/architecture.md).
 Every way out ends in a confirmed stop or ``StopNotConfirmed`` and is recorded (``ending.py``).
 
 Single-threaded: call the control methods from ``on_tick`` or a subscriber, in the loop's

@@ -17,7 +17,8 @@ gets, without a conftest:
   a scenario) are skipped there: a real device cannot honour them. ``--ea-device-serial``
   pins the device's serial number, so a test run never stimulates the wrong unit.
 
-The plugin never imports the simulator (DESIGN.md §2): it reaches it through ``sim://``, whose
+The plugin never imports the simulator (docs/architecture.md): it reaches it through ``sim://``,
+whose
 handler package pyserial finds by name.
 """
 
@@ -112,14 +113,9 @@ def _marker_options(node: pytest.Item) -> dict[str, OptionValue | list[OptionVal
 
 
 def _register_sim_scheme() -> None:
-    # Only the package *name* is registered, as eacontrol.link.transport does: pyserial imports
-    # simulator.protocol_sim when a sim:// URL is opened.
-    import serial
+    from eacontrol.link.transport import register_simulator_scheme
 
-    from eacontrol.link import SIMULATOR_HANDLER_PACKAGE
-
-    if SIMULATOR_HANDLER_PACKAGE not in serial.protocol_handler_packages:
-        serial.protocol_handler_packages.append(SIMULATOR_HANDLER_PACKAGE)
+    register_simulator_scheme()
 
 
 @pytest.fixture

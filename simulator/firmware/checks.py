@@ -1,6 +1,7 @@
 """The firmware's own checks of programs and intensities against the device's limits table.
 
-The device never trusts the host (DESIGN.md §4): every SET_PROGRAM and SET_INTENSITY is checked
+The device never trusts the host (docs/architecture.md): every SET_PROGRAM and SET_INTENSITY is
+checked
 here against ``DeviceModel`` and refused with NAK ``OUT_OF_RANGE``, the offending field's index
 (PROTOCOL.md §5) and the bound crossed (§3.8). Fields are checked in the order of their index, so
 the NAK names the first offending field; checks that combine fields come after the single ones.

@@ -1,11 +1,12 @@
 """The device's own limits table: what this model of stimulator can and may do.
 
 The firmware re-checks every program and intensity against this record, never against anything
-the host says (DESIGN.md §4: the device is an independent second safety layer). The same record
+the host says (docs/architecture.md: the device is an independent second safety layer). The same
+record
 is reported to the host in HELLO_ACK (PROTOCOL.md §5.3), so a host can intersect it with its own
 layers; the firmware never reads the host's copy back.
 
-The reference values are those of DESIGN.md §4 and PROTOCOL.md: 6 channels, 20 mA peak,
+The reference values are those of docs/architecture.md and PROTOCOL.md: 6 channels, 20 mA peak,
 50–1000 µs phases, 1–200 Hz, 10 µC per phase (FDA 21 CFR 882.5891 characterisation), a lease of
 200–1000 ms checked at 100 Hz, and a 60-minute maximum run.
 """

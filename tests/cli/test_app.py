@@ -147,7 +147,7 @@ def _explode() -> list[object]:
 def test_unexpected_exception_exits_70_traceback_only_with_vv(
     eactl: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", _explode)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _explode)
     quiet = eactl("ports")
     assert quiet.code == 70
     assert "internal error: RuntimeError: boom" in quiet.err
@@ -162,7 +162,7 @@ def _interrupt() -> list[object]:
 
 
 def test_ctrl_c_outside_a_session_exits_130(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", _interrupt)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _interrupt)
     result = eactl("ports")
     assert result.code == 130
     assert result.err == "eactl: interrupted\n"
@@ -184,7 +184,7 @@ def test_verbosity_levels_log_to_stderr(
     info: bool,
     debug: bool,
 ) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", _log_and_list)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _log_and_list)
     result = eactl(*flags, "ports")
     assert result.code == 0
     assert ("INFO eacontrol.device.ports: scanning ports" in result.err) is info
@@ -203,7 +203,7 @@ def _broken_pipe() -> list[object]:
 
 
 def test_a_closed_pipe_is_not_an_error(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", _broken_pipe)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _broken_pipe)
     result = eactl("ports")
     assert result.code == 0
     assert result.err == ""

@@ -19,7 +19,7 @@ PORTS = [
 
 
 def test_ports_table(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", lambda: PORTS)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", lambda: PORTS)
     result = eactl("ports")
     assert result.code == 0
     header, _, usb, plain = result.out.splitlines()
@@ -36,13 +36,13 @@ def test_ports_table(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_ports_none(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", list)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", list)
     result = eactl("ports")
     assert (result.code, result.out) == (0, "no serial ports found\n")
 
 
 def test_ports_json(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.find_ports", lambda: PORTS)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", lambda: PORTS)
     records = json.loads(eactl("ports", "--json").out)
     assert records[0] == {
         "device": "/dev/ttyACM0",

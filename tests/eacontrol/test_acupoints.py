@@ -30,7 +30,7 @@ from eacontrol.anatomy.acupoints import (
 from eacontrol.errors import EAError, InvalidNeedleSite, UnknownAcupoint
 
 # WHO Standard Acupuncture Point Locations in the Western Pacific Region (2008), in book order,
-# written as in DESIGN.md section 4.
+# written as in docs/architecture.md.
 WHO_2008_COUNTS = {
     meridian: int(count)
     for meridian, count in re.findall(

@@ -132,7 +132,7 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
 
 - unplug in the ramp-down: the cable goes while the session's own final STOP waits for the
   device's confirmation, so the record says the stop was not confirmed (the hard alarm,
-  DESIGN.md §3) rather than only that the link was lost; the device stops by its lease.
+  docs/architecture.md) rather than only that the link was lost; the device stops by its lease.
 - a blocked loop in pre-flight: nothing stimulates yet, so the lease simply lapses (PROTOCOL.md
   §3.4: no fault with no output active); the next heartbeat grants a new one and the session
   runs to its end.

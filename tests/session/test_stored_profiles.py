@@ -29,7 +29,7 @@ def pulse_charge_uC(profile: Profile, step: int) -> float:
 def check_totals(profile: Profile, i: int, t: ChannelTotals) -> None:
     step = profile.steps[i]
     assert t.peak_mA == step.intensity_mA
-    assert t.imbalance_pct < 1.0  # DESIGN.md §4: balanced within 1 % (here: exactly)
+    assert t.imbalance_pct < 1.0  # docs/architecture.md: balanced within 1 % (here: exactly)
     assert t.on_time_s == pytest.approx(step.duration_s, abs=CONFIRM_S)
     if isinstance(step, DenseDisperseStep):
         share_a = step.dwell_a_s / (step.dwell_a_s + step.dwell_b_s)

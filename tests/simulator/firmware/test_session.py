@@ -1,6 +1,7 @@
 """A whole clinical session in virtual time: 30 minutes of 2/100 Hz dense-disperse on 6 channels.
 
-Han's dense-disperse program (2 Hz and 100 Hz alternating with 3 s dwells, DESIGN.md §4) runs
+Han's dense-disperse program (2 Hz and 100 Hz alternating with 3 s dwells, docs/architecture.md)
+runs
 on every channel of the reference device with a heartbeat every 100 ms (~18,000 exchanges), and
 the device shuts it off itself at the program's 30-minute maximum run. The recorder must then
 show each dwell's pulses at its own frequency, charge balance, and the target as the peak.
