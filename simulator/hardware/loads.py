@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -63,22 +64,16 @@ def _ohmic_mV(current_uA: float, impedance_ohm: float) -> float:
     return current_uA * impedance_ohm / 1000
 
 
-@dataclass(frozen=True)
-class Resistive:
-    """A pure resistance, e.g. the 500 Ω test load or a 1, 2 or 10 kΩ load."""
+class _Linear(ABC):
+    """A load linear in current (voltage ``I · Z(phase_us)``), in contact unless it says not."""
 
-    ohm: float
-
-    def __post_init__(self) -> None:
-        _finite("ohm", self.ohm, minimum=0, strict=True)
+    @abstractmethod
+    def impedance_ohm(self, phase_us: float) -> float:
+        """V/I at the end of a phase of ``phase_us``."""
 
     def peak_voltage_mV(self, current_uA: float, phase_us: float) -> float:
-        """``I · R`` whatever the phase width."""
-        return _ohmic_mV(current_uA, self.ohm)
-
-    def impedance_ohm(self, phase_us: float) -> float:
-        """``R`` whatever the phase width."""
-        return self.ohm
+        """``I · Z(phase_us)``; 0 mV at zero current, even into an open circuit."""
+        return _ohmic_mV(current_uA, self.impedance_ohm(phase_us))
 
     def is_open(self, t_us: int) -> bool:
         """Never open."""
@@ -86,7 +81,21 @@ class Resistive:
 
 
 @dataclass(frozen=True)
-class Randles:
+class Resistive(_Linear):
+    """A pure resistance, e.g. the 500 Ω test load or a 1, 2 or 10 kΩ load."""
+
+    ohm: float
+
+    def __post_init__(self) -> None:
+        _finite("ohm", self.ohm, minimum=0, strict=True)
+
+    def impedance_ohm(self, phase_us: float) -> float:
+        """``R`` whatever the phase width."""
+        return self.ohm
+
+
+@dataclass(frozen=True)
+class Randles(_Linear):
     """Randles electrode model: series resistance R_s, then R_ct in parallel with C_dl.
 
     Driven by a constant current from a discharged state, the double layer charges with
@@ -112,22 +121,10 @@ class Randles:
         """``R_s + R_ct·(1 − e^(−t/τ))``: R_s at the phase's start, R_s + R_ct once charged."""
         return self.r_s_ohm - self.r_ct_ohm * math.expm1(-phase_us / self.time_constant_us)
 
-    def peak_voltage_mV(self, current_uA: float, phase_us: float) -> float:
-        """``I · (R_s + R_ct·(1 − e^(−t/τ)))`` at the end of a phase of ``phase_us``."""
-        return _ohmic_mV(current_uA, self.impedance_ohm(phase_us))
-
-    def is_open(self, t_us: int) -> bool:
-        """Never open."""
-        return False
-
 
 @dataclass(frozen=True)
-class OpenCircuit:
+class OpenCircuit(_Linear):
     """No contact at all: infinite impedance, no current can flow."""
-
-    def peak_voltage_mV(self, current_uA: float, phase_us: float) -> float:
-        """Infinite for any current above zero."""
-        return _ohmic_mV(current_uA, math.inf)
 
     def impedance_ohm(self, phase_us: float) -> float:
         """``math.inf``."""
@@ -139,7 +136,7 @@ class OpenCircuit:
 
 
 @dataclass(frozen=True)
-class ShortCircuit:
+class ShortCircuit(_Linear):
     """Electrodes touching: zero impedance, never beyond compliance."""
 
     def peak_voltage_mV(self, current_uA: float, phase_us: float) -> float:
@@ -149,10 +146,6 @@ class ShortCircuit:
     def impedance_ohm(self, phase_us: float) -> float:
         """Always 0 Ω."""
         return 0.0
-
-    def is_open(self, t_us: int) -> bool:
-        """Never open."""
-        return False
 
 
 DEFAULT_MEAN_CONTACT_MS = 5000.0
