@@ -61,22 +61,28 @@ def dump_json(value: dict[str, Any], name: str) -> str:
         ) from err
 
 
+_META_AS_IS = (
+    "profile_name",
+    "profile_version",
+    "profile_hash",
+    "device_model",
+    "device_serial",
+    "firmware_version",
+    "boot_id",
+    "port",
+    "operator_id",
+    "patient_id",
+    "software_version",
+)
+"""The :class:`SessionMeta` fields stored as they are, each in the column of its name."""
+
+
 def meta_values(meta: SessionMeta) -> dict[str, object]:
     """Column values of a session row for ``meta``."""
     return {
-        "profile_name": meta.profile_name,
-        "profile_version": meta.profile_version,
-        "profile_hash": meta.profile_hash,
+        **{name: getattr(meta, name) for name in _META_AS_IS},
         "prescription_json": dump_json(meta.prescription, "prescription"),
-        "device_model": meta.device_model,
-        "device_serial": meta.device_serial,
-        "firmware_version": meta.firmware_version,
-        "boot_id": meta.boot_id,
-        "port": meta.port,
         "simulated": int(meta.simulated),
-        "operator_id": meta.operator_id,
-        "patient_id": meta.patient_id,
-        "software_version": meta.software_version,
         "started_at": iso(meta.started_at),
     }
 
@@ -84,20 +90,10 @@ def meta_values(meta: SessionMeta) -> dict[str, object]:
 def summary_from_row(row: sqlite3.Row) -> SessionSummary:
     """A session from its row."""
     meta = SessionMeta(
-        profile_name=row["profile_name"],
-        profile_version=row["profile_version"],
-        profile_hash=row["profile_hash"],
+        **{name: row[name] for name in _META_AS_IS},
         prescription=json.loads(row["prescription_json"]),
-        device_model=row["device_model"],
-        device_serial=row["device_serial"],
-        firmware_version=row["firmware_version"],
-        boot_id=row["boot_id"],
-        port=row["port"],
         simulated=bool(row["simulated"]),
-        operator_id=row["operator_id"],
-        patient_id=row["patient_id"],
         started_at=datetime.fromisoformat(row["started_at"]),
-        software_version=row["software_version"],
     )
     ended = row["ended_at"]
     return SessionSummary(
