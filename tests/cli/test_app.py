@@ -157,15 +157,23 @@ def test_unexpected_exception_exits_70_traceback_only_with_vv(
     assert "Traceback (most recent call last)" in loud.err
 
 
-def _interrupt() -> list[object]:
-    raise KeyboardInterrupt
+@pytest.mark.parametrize(
+    ("error", "code", "err"),
+    [
+        pytest.param(KeyboardInterrupt, 130, "eactl: interrupted\n", id="ctrl-c-exits-130"),
+        pytest.param(BrokenPipeError, 0, "", id="a-closed-pipe-is-not-an-error"),
+    ],
+)
+def test_ctrl_c_or_a_closed_pipe_outside_a_session(
+    eactl: Run, monkeypatch: pytest.MonkeyPatch, error: type[BaseException], code: int, err: str
+) -> None:
+    def interrupted() -> list[object]:
+        raise error
 
-
-def test_ctrl_c_outside_a_session_exits_130(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _interrupt)
+    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", interrupted)
     result = eactl("ports")
-    assert result.code == 130
-    assert result.err == "eactl: interrupted\n"
+    assert result.code == code
+    assert result.err == err
 
 
 def _log_and_list() -> list[object]:
@@ -196,14 +204,3 @@ def test_logging_handler_is_removed_after_the_command(eactl: Run) -> None:
     before = list(logging.getLogger("eacontrol").handlers)
     eactl("-vv", "schema")
     assert logging.getLogger("eacontrol").handlers == before
-
-
-def _broken_pipe() -> list[object]:
-    raise BrokenPipeError
-
-
-def test_a_closed_pipe_is_not_an_error(eactl: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("eacontrol.cli.ports_cmd.present_ports", _broken_pipe)
-    result = eactl("ports")
-    assert result.code == 0
-    assert result.err == ""

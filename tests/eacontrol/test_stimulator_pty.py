@@ -5,12 +5,11 @@ the real clock. No wall-clock asserts."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pty_simulator import simulator_on_a_pty
 
 from eacontrol.device import connect
 from eacontrol.errors import PortBusy
@@ -26,21 +25,8 @@ pytestmark = [
 @pytest.fixture
 def pty_device() -> Iterator[str]:
     """Start the simulator on a pty; yield the pty's path; stop it with SIGTERM."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", "--seed", "1", "--serial", "PTY-000001"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    path = process.stdout.readline().strip()
-    try:
-        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+    with simulator_on_a_pty("--seed", "1", "--serial", "PTY-000001") as path:
         yield path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
 
 
 def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:

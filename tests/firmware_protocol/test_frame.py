@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from proto_strategies import messages, u16
+from sim_programs import program
 from tiers import examples
 
 import firmware_protocol as fp
@@ -173,25 +174,8 @@ def test_payload_error_names_the_field_index() -> None:
 
 
 def _program() -> fp.SetProgram:
-    return fp.SetProgram(
-        0,
-        fp.Mode.CONTINUOUS,
-        fp.Shape.SYMMETRIC_BIPHASIC,
-        200,
-        300,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        50,
-        1,
-        2500,
-        3000,
-        2000,
-        1800,
-    )
+    """A continuous program (2 Hz, 300 µs, 2.5 mA, ramps 3 s / 2 s, 30 min)."""
+    return program(target_uA=2500, ramp_up_ms=3000, ramp_down_ms=2000)
 
 
 def test_encode_refuses_values_that_do_not_fit() -> None:

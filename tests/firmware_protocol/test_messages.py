@@ -8,6 +8,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sim_programs import program
 
 import firmware_protocol as fp
 from firmware_protocol import units
@@ -72,25 +73,7 @@ def test_field_index_and_name_agree() -> None:
 
 
 def test_program_crc_ignores_the_channel_and_matches_read_back() -> None:
-    a = fp.SetProgram(
-        0,
-        fp.Mode.CONTINUOUS,
-        fp.Shape.SYMMETRIC_BIPHASIC,
-        200,
-        300,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0,
-        50,
-        1,
-        2500,
-        3000,
-        2000,
-        1800,
-    )
+    a = program(target_uA=2500, ramp_up_ms=3000, ramp_down_ms=2000)
     b = dataclasses.replace(a, channel=5)
     assert a.crc == b.crc == fp.program_crc(a)
     assert a.crc == fp.crc32c(a.encode()[1:])

@@ -27,25 +27,14 @@ import random
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_budget import BATCH, MIN_INPUTS, fuzz_settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from proto_strategies import messages
-from tiers import examples
 
 import firmware_protocol as fp
 from firmware_protocol.frame import CRC_SIZE
 from firmware_protocol.messages import schema_tag
-
-BATCH = 50
-"""Inputs per example."""
-
-CI_EXAMPLES = 2_000
-"""Examples on the ``ci`` profile: CI_EXAMPLES × BATCH = 100,000 inputs a CI run."""
-
-EXAMPLES = examples(CI_EXAMPLES)
-"""Examples this run, scaled by the hypothesis profile (a quarter on ``dev``; docs/testing.md)."""
-
-MIN_INPUTS = 100_000 if EXAMPLES >= CI_EXAMPLES else EXAMPLES * BATCH
 
 KNOWN_TYPES = sorted(int(t) for t in fp.MESSAGE_TYPES)
 
@@ -193,13 +182,7 @@ def _reencodes(frame: fp.Frame, piece: bytes) -> None:
 def test_the_decoder_takes_100000_hostile_inputs() -> None:
     fed = [0]
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @fuzz_settings(HealthCheck.data_too_large)
     @given(batches())
     def feed_one_batch(batch: Batch) -> None:
         stream = b"".join(batch.inputs)

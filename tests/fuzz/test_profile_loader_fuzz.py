@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzz_budget import BATCH, MIN_INPUTS, fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
-from tiers import examples
 
 from eacontrol.errors import ProfileError
 from eacontrol.profiles import (
@@ -56,17 +56,6 @@ from eacontrol.profiles import (
     loads_profile,
     validate_text,
 )
-
-BATCH = 50
-"""Inputs per example."""
-
-CI_EXAMPLES = 2_000
-"""Examples on the ``ci`` profile: CI_EXAMPLES × BATCH = 100,000 inputs a CI run."""
-
-EXAMPLES = examples(CI_EXAMPLES)
-"""Examples this run, scaled by the hypothesis profile (a quarter on ``dev``; docs/testing.md)."""
-
-MIN_INPUTS = 100_000 if EXAMPLES >= CI_EXAMPLES else EXAMPLES * BATCH
 
 CORPUS = Path(__file__).resolve().parents[1] / "profiles" / "corpus"
 
@@ -342,13 +331,7 @@ def test_a_channel_number_that_is_a_list_or_table_is_refused_not_raised() -> Non
 def test_the_loader_takes_100000_mutated_profiles() -> None:
     fed = [0]
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @fuzz_settings()
     @given(st.sampled_from(SEEDS), st.integers(0, 2**64 - 1))
     def load_one_batch(seed: str, rng_seed: int) -> None:
         rng = random.Random(rng_seed)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pty_simulator import simulator_on_a_pty
 
 PROJECT = Path(__file__).parent / "project"
 
@@ -83,19 +84,8 @@ def test_project_passes_on_the_simulator(run_project: Callable[..., Outcomes]) -
 @pytest.fixture
 def bench_device() -> Iterator[str]:
     """A device in real time behind a pty (``python -m simulator --pty``); yields its path."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", "--serial", "BENCH-1", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    path = process.stdout.readline().strip()
-    try:
+    with simulator_on_a_pty("--serial", "BENCH-1", "-q") as path:
         yield path
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
 
 
 @pytest.mark.pty

@@ -36,6 +36,16 @@ def _give(path: Path) -> None:
         os.chown(path, NOBODY, NOBODY)
 
 
+def _refusal(path: Path, as_user: Unprivileged | None = None) -> str:
+    """The message of the RecordError ``RecordStore.open(path)`` raises (as the unprivileged user
+    when ``as_user`` is given), checked to name the file."""
+    with as_user() if as_user else contextlib.nullcontext(), pytest.raises(RecordError) as caught:
+        RecordStore.open(path)
+    message = str(caught.value)
+    assert str(path) in message
+    return message
+
+
 def test_locked_database_is_refused_at_open(db_path: Path) -> None:
     _make_db(db_path)
     holder = sqlite3.connect(db_path, isolation_level=None)
@@ -101,10 +111,7 @@ def test_read_only_file_is_refused(
     _make_db(path, make_meta())
     _give(shared_dir)  # the folder stays writable for the user; the file does not
     path.chmod(0o444)
-    with unprivileged(), pytest.raises(RecordError) as caught:
-        RecordStore.open(path)
-    message = str(caught.value)
-    assert str(path) in message
+    message = _refusal(path, unprivileged)
     assert "read-only" in message and "writable" in message
 
 
@@ -117,10 +124,7 @@ def test_existing_database_in_read_only_folder_is_refused(
     _make_db(path, make_meta())
     _give(path)  # the file is writable for the user; its folder is not (no -wal/-shm)
     folder.chmod(0o555)
-    with unprivileged(), pytest.raises(RecordError) as caught:
-        RecordStore.open(path)
-    message = str(caught.value)
-    assert str(path) in message
+    message = _refusal(path, unprivileged)
     assert "sessions.sqlite3-wal" in message and "writable" in message
 
 
@@ -131,10 +135,7 @@ def test_new_database_in_read_only_folder_is_refused(
     folder.mkdir()
     folder.chmod(0o555)
     path = folder / "sessions.sqlite3"
-    with unprivileged(), pytest.raises(RecordError) as caught:
-        RecordStore.open(path)
-    assert str(path) in str(caught.value)
-    assert "writable" in str(caught.value)
+    assert "writable" in _refusal(path, unprivileged)
     assert not path.exists()
 
 
@@ -153,10 +154,7 @@ def test_a_folder_path_is_refused(tmp_path: Path) -> None:
 def test_random_bytes_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "noise.sqlite3"
     path.write_bytes(random.Random(7).randbytes(8192))
-    with pytest.raises(RecordError) as caught:
-        RecordStore.open(path)
-    message = str(caught.value)
-    assert str(path) in message
+    message = _refusal(path)
     assert "not a valid session database or is damaged" in message
     assert ".recover" in message
     assert path.read_bytes() == random.Random(7).randbytes(8192)  # left as found
@@ -173,7 +171,4 @@ def test_damaged_page_is_found_before_a_session(
     at = (pages - 2) * page  # a page of the samples table, well past the schema
     data[at : at + page] = random.Random(3).randbytes(page)
     db_path.write_bytes(bytes(data))
-    with pytest.raises(RecordError) as caught:
-        RecordStore.open(db_path)
-    assert str(db_path) in str(caught.value)
-    assert "damaged" in str(caught.value)
+    assert "damaged" in _refusal(db_path)

@@ -40,10 +40,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import hypothesis.strategies as st
-import numpy as np
 import pytest
 import serial
-from hypothesis import HealthCheck, assume, settings
+from device_checks import check_pulses, damaged, snapshot
+from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -74,8 +74,6 @@ from firmware_protocol import (
     SetIntensity,
     Stop,
     StopMode,
-    UntrustedFrameError,
-    decode_frame,
     encode_frame,
 )
 from simulator import Device, DeviceEvent, EventKind, SimSerial, register_url_handler
@@ -493,34 +491,16 @@ class HostMachine(RuleBasedStateMachine):
                 ),
             )
         )
-        frame = encode_frame(message, session_id=self.device.session_id, seq=0x7FF0)
-        body = bytearray(frame[:-1])
-        for flip in flips:
-            bit = flip % (len(body) * 8)
-            body[bit // 8] ^= 1 << (bit % 8)
-        pieces = [piece for piece in bytes(body).split(b"\x00") if piece]
-        assume(pieces)
-        for piece in pieces:  # a flip can make a zero byte and so split the frame in two
-            try:
-                decode_frame(piece)
-            except UntrustedFrameError:
-                continue
-            assume(False)  # still decodes (a CRC-32C collision): not a corrupted frame
+        frame = damaged(encode_frame(message, session_id=self.device.session_id, seq=0x7FF0), flips)
         self.port.flush()  # nothing of the host's is half-way into the device
         device = self.device
-        before = self.snapshot()
+        before = snapshot(device)
         errors = device.rx_err_count
-        device.receive(bytes(body) + b"\x00", device.now_us)
-        assert self.snapshot() == before
+        device.receive(frame, device.now_us)
+        assert snapshot(device) == before
         assert device.rx_err_count > errors
         assert not device.take_output(), "a corrupted frame was answered"
         self.stats["corrupted frame ignored"] += 1
-
-    def snapshot(self) -> tuple[Any, ...]:
-        device = self.device
-        status = device.status().replace(rx_err_count=0)
-        programs = tuple(channel.program for channel in device.channels)
-        return (status, device.boot_id, device.session_id, device.lease_ms, programs)
 
     # --- the world -----------------------------------------------------------------------------
 
@@ -604,14 +584,7 @@ class HostMachine(RuleBasedStateMachine):
             if not len(pulses):
                 continue
             self.stats["pulses checked"] += len(pulses)
-            pos_nC = pulses["amp_pos_uA"] * pulses["width_pos_us"] / 1000
-            neg_nC = pulses["amp_neg_uA"] * pulses["width_neg_us"] / 1000
-            np.testing.assert_allclose(pos_nC, neg_nC, rtol=1e-9, atol=1e-9)
-            assert (pulses["amp_pos_uA"] <= model.max_intensity_uA).all()
-            assert (pos_nC <= model.max_phase_charge_nC * (1 + 1e-12)).all()
-            widths = pulses["width_pos_us"]
-            assert ((widths >= model.min_phase_us) & (widths <= model.max_phase_us)).all()
-            assert (pulses["interphase_us"] <= model.max_interphase_us).all()
+            check_pulses(model, pulses)
 
 
 @pytest.mark.slow

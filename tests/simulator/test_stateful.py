@@ -21,10 +21,10 @@ from __future__ import annotations
 from typing import Any, cast
 
 import hypothesis.strategies as st
-import numpy as np
 import pytest
 import serial
-from hypothesis import HealthCheck, assume, event, settings
+from device_checks import check_pulses, damaged, snapshot
+from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -56,8 +56,6 @@ from firmware_protocol import (
     Start,
     Stop,
     StopMode,
-    UntrustedFrameError,
-    decode_frame,
     encode_frame,
 )
 from simulator.hardware.device import Device
@@ -296,32 +294,15 @@ class DeviceMachine(RuleBasedStateMachine):
         message = data.draw(
             st.one_of(st.just(Heartbeat()), other_commands(self.model.channel_count))
         )
-        body = bytearray(encode_frame(message, session_id=self.session_id, seq=self.seq + 1)[:-1])
-        for flip in flips:
-            bit = flip % (len(body) * 8)
-            body[bit // 8] ^= 1 << (bit % 8)
-        pieces = [piece for piece in bytes(body).split(b"\x00") if piece]
-        assume(pieces)
-        for piece in pieces:  # a flip can make a zero byte and so split the frame in two
-            try:
-                decode_frame(piece)
-            except UntrustedFrameError:
-                continue
-            assume(False)  # the damage still decodes (CRC collision): not a corrupted frame
+        frame = damaged(encode_frame(message, session_id=self.session_id, seq=self.seq + 1), flips)
         self.port.flush()  # no partial frame of ours is waiting in the device's decoder
         now_us = self.device.now_us
-        before = self.snapshot()
+        before = snapshot(self.device)
         errors_before = self.device.rx_err_count
-        self.device.receive(bytes(body) + b"\x00", now_us)
-        assert self.snapshot() == before
+        self.device.receive(frame, now_us)
+        assert snapshot(self.device) == before
         assert self.device.rx_err_count > errors_before
         assert not self.device.take_output(), "a corrupted frame was answered"
-
-    def snapshot(self) -> tuple[Any, ...]:
-        device = self.device
-        status = device.status().replace(rx_err_count=0)
-        programs = tuple(channel.program for channel in device.channels)
-        return (status, device.boot_id, device.session_id, device.lease_ms, programs)
 
     # --- device and cable faults ------------------------------------------------------------
 
@@ -416,14 +397,7 @@ class DeviceMachine(RuleBasedStateMachine):
             self.pulses_checked += len(pulses)
             if not len(pulses):
                 continue
-            pos_nC = pulses["amp_pos_uA"] * pulses["width_pos_us"] / 1000
-            neg_nC = pulses["amp_neg_uA"] * pulses["width_neg_us"] / 1000
-            np.testing.assert_allclose(pos_nC, neg_nC, rtol=1e-9, atol=1e-9)
-            assert (pulses["amp_pos_uA"] <= model.max_intensity_uA).all()
-            assert (pos_nC <= model.max_phase_charge_nC * (1 + 1e-12)).all()
-            widths = pulses["width_pos_us"]
-            assert ((widths >= model.min_phase_us) & (widths <= model.max_phase_us)).all()
-            assert (pulses["interphase_us"] <= model.max_interphase_us).all()
+            check_pulses(model, pulses)
 
 
 TestDeviceMachine = pytest.mark.slow(cast(Any, DeviceMachine).TestCase)

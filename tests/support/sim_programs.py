@@ -2,7 +2,8 @@
 
 Shared by the ``make_program`` fixture of ``tests/simulator/conftest.py``, by
 ``tests/simulator/firmware/test_schedule.py`` (the firmware's timing rules) and by
-``tests/simulator/hardware/test_pulses.py`` (the output stage's pulse tables).
+``tests/simulator/hardware/test_pulses.py`` (the output stage's pulse tables), and by the codec
+tests of ``tests/firmware_protocol`` (a program to encode, change and CRC).
 """
 
 from __future__ import annotations

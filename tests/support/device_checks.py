@@ -1,0 +1,60 @@
+"""Checks the two hypothesis state machines make of a simulated device.
+
+Shared by ``tests/simulator/test_stateful.py`` (raw frames against the device) and
+``tests/reliability/test_stateful_host.py`` (the host against the device): a frame damaged on the
+wire, what such a frame must leave unchanged, and the limits and charge balance of every pulse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import assume
+
+from firmware_protocol import UntrustedFrameError, decode_frame
+from simulator.firmware.model import DeviceModel
+from simulator.hardware.device import Device
+
+__all__ = ["check_pulses", "damaged", "snapshot"]
+
+
+def damaged(frame: bytes, flips: list[int]) -> bytes:
+    """``frame`` (encoded, with its 0x00 delimiter) with the bits ``flips`` name flipped (each
+    modulo the frame's length in bits), delimited again. Hypothesis discards (``assume``) an
+    example whose damage leaves nothing to send, or a piece that still decodes."""
+    body = bytearray(frame[:-1])
+    for flip in flips:
+        bit = flip % (len(body) * 8)
+        body[bit // 8] ^= 1 << (bit % 8)
+    pieces = [piece for piece in bytes(body).split(b"\x00") if piece]
+    assume(pieces)
+    for piece in pieces:  # a flip can make a zero byte and so split the frame in two
+        try:
+            decode_frame(piece)
+        except UntrustedFrameError:
+            continue
+        assume(False)  # still decodes (a CRC-32C collision): not a corrupted frame
+    return bytes(body) + b"\x00"
+
+
+def snapshot(device: Device) -> tuple[Any, ...]:
+    """What a command could change on ``device``: its status (but ``rx_err_count``), boot id,
+    session, lease and every channel's program."""
+    status = device.status().replace(rx_err_count=0)
+    programs = tuple(channel.program for channel in device.channels)
+    return (status, device.boot_id, device.session_id, device.lease_ms, programs)
+
+
+def check_pulses(model: DeviceModel, pulses: npt.NDArray[np.void]) -> None:
+    """Every pulse of ``pulses`` (a pulse table) has equal charge in its two phases and keeps its
+    amplitude, phase charge, phase width and interphase gap within ``model``'s limits."""
+    pos_nC = pulses["amp_pos_uA"] * pulses["width_pos_us"] / 1000
+    neg_nC = pulses["amp_neg_uA"] * pulses["width_neg_us"] / 1000
+    np.testing.assert_allclose(pos_nC, neg_nC, rtol=1e-9, atol=1e-9)
+    assert (pulses["amp_pos_uA"] <= model.max_intensity_uA).all()
+    assert (pos_nC <= model.max_phase_charge_nC * (1 + 1e-12)).all()
+    widths = pulses["width_pos_us"]
+    assert ((widths >= model.min_phase_us) & (widths <= model.max_phase_us)).all()
+    assert (pulses["interphase_us"] <= model.max_interphase_us).all()
