@@ -10,7 +10,9 @@
   Hypothesis (since 6.131) also draws literals found in the project's *loaded* modules, so
   without this a derandomized property would see different examples depending on which tests
   ran before it in the same process (e.g. the stateful host run: 15,404 steps alone, 15,182
-  after a module that imports ``eacontrol.profiles``).
+  after a module that imports ``eacontrol.profiles``). The collected test modules count too, so
+  the same selection of tests (the whole suite in CI: 14,741 steps in every run) gives the same
+  examples, and a subset may give others.
 - What tests measured for the log (``run_report.sections``: the fault matrix, the stateful
   run's step count) is printed in the terminal summary, gathered from every xdist worker.
 """
