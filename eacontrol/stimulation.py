@@ -99,10 +99,3 @@ class Stimulation:
             value = getattr(self, name)
             if isinstance(value, str) and value in kind.__members__.values():
                 object.__setattr__(self, name, kind(value))
-
-    @property
-    def phase_widths_us(self) -> tuple[float, ...]:
-        """The primary phase width of each pulse train: one, or half a and half b."""
-        if self.mode is StimulationMode.DENSE_DISPERSE and self.phase_width_b_us is not None:
-            return (self.phase_width_us, self.phase_width_b_us)
-        return (self.phase_width_us,)
