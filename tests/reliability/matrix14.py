@@ -1,0 +1,299 @@
+"""The fault matrix's rows for issue 14: what each injects, when, and what it must end in.
+
+Each row is a :class:`Row`: how to arm the fault on a cell (after the port and the store are
+open, before ``run()``), how the world recovers once the session has ended (the other process
+lets go of its lock, space is freed), and the row's own checks on top of the matrix's four.
+``test_fault_matrix.py`` runs them like the other rows; the signal rows run in a child process
+(``signal_child.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eacontrol.errors import EAError
+
+from .injections import DbLock, DiskFull, ForeignWriter, blackout
+
+__all__ = [
+    "BLACKOUT_S",
+    "CLEAR_WATCH_S",
+    "DB_LOCK_LONG_S",
+    "DB_LOCK_SHORT_S",
+    "ROWS",
+    "SIGNAL_ROWS",
+    "FOREIGN_TARGET_uA",
+    "Row",
+]
+
+FOREIGN_TARGET_uA = 4000
+"""The foreign writer raises channel 1 to 4 mA: above both steps' 2 and 2.5 mA, within the
+device's own limits (so the device accepts it, as it would from the host)."""
+DB_LOCK_SHORT_S = 1.5
+"""The lock of issue 14 item 8: 1.5 s, three leases, blocked the loop and ended the session as a
+device fault."""
+DB_LOCK_LONG_S = 60.0
+"""Longer than the whole 14 s session and than any bound the records writer may wait: records
+cannot be written before the session would end."""
+BLACKOUT_S = 1.2
+"""Longer than the lease (0.5 s: the device stops by itself) and than a sample period (1 s: at
+least one sample falls inside), shorter than the host's link-loss limit (three leases, 1.5 s):
+the link comes back and the session ends by the device's fault, not by a lost link."""
+CLEAR_WATCH_S = 2.0
+"""After the refused clear, the stuck channel is watched this long (every 10 ms check of the
+device) for any current: 2 s is over twenty stuck-output checks of a device that re-closed its
+relay (issue 14 item 3 measured 44-90 % DC time after a clear)."""
+
+
+@dataclass
+class Row:
+    """One issue-14 row of the matrix.
+
+    Attributes:
+        kind: the row's name in the table.
+        expected: the outcome's value in each phase (pre-flight, ramp, hold, transition,
+            ramp-down).
+        detail: what the record's detail must match (any outcome but completed).
+        query: builds the cell's ``sim://`` query from (phase instant, tmp path).
+        arm: arms the fault on an open cell at the phase's instant.
+        settle: after the run, the world recovers (a lock let go, space freed).
+        check: the row's own checks, after the matrix's.
+        wrap: a context around the whole cell (the full disk's connection factory).
+        needs: the issue-14 items the row needs, for the temporary xfail before they merge.
+    """
+
+    kind: str
+    expected: tuple[str, str, str, str, str]
+    detail: str
+    needs: str
+    query: Callable[[float, Path], str] = lambda _at, _tmp: ""
+    arm: Callable[[Any, float], None] = lambda _cell, _at: None
+    settle: Callable[[Any], None] = lambda _cell: None
+    check: Callable[[Any, Any, str], None] = lambda _cell, _ended, _phase: None
+    wrap: Callable[[Path], contextlib.AbstractContextManager[Any]] = lambda _tmp: (
+        contextlib.nullcontext()
+    )
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+# --- foreign command -----------------------------------------------------------------------
+
+
+def _foreign_arm(cell: Any, at_s: float) -> None:
+    writer = ForeignWriter(cell.port)
+    writer.set_intensity(at_s, 0, FOREIGN_TARGET_uA)
+    cell.extras["foreign"] = writer
+
+
+def _foreign_check(cell: Any, ended: Any, phase: str) -> None:
+    writer: ForeignWriter = cell.extras["foreign"]
+    assert writer.sent, "the foreign frame was never sent"
+    if ended.record.outcome.value == "completed":
+        # Only where no channel runs (programming, between steps, a ramp-down): the device
+        # refuses SET_INTENSITY outside RAMPING/RUNNING, so nothing was raised.
+        assert cell.watch.peak_uA[0] <= 2500, f"raised to {cell.watch.peak_uA[0]} µA, not seen"
+
+
+# --- stuck output, clear attempt -----------------------------------------------------------
+
+
+def _stuck_query(at_s: float, tmp: Path) -> str:
+    event = 'kind = "stuck_output"\nchannel = 1\ncurrent_uA = 1500\n'
+    return _scenario(tmp, f"[[event]]\nat_s = {at_s}\n{event}")
+
+
+def _clear_check(cell: Any, ended: Any, phase: str) -> None:
+    """The operator tries CLEAR_FAULT on the stuck channel after the session ended: refused by
+    the self-test (the relay open, the stage still drives DC), and no current ever flows."""
+    device = cell.port.device
+    cell.watch.excused.discard(0)  # from now on the stuck channel's current counts
+    try:
+        cell.stim.clear_fault(1)
+    except EAError as err:
+        refusal: EAError | None = err
+    else:
+        refusal = None
+    dc_seen = []
+    for _ in range(round(CLEAR_WATCH_S / 0.01)):
+        cell.port.clock.sleep(0.01)
+        if device.output_uA(0) > 0:
+            dc_seen.append(cell.port.clock.now())
+    assert refusal is not None, "CLEAR_FAULT of a stuck output was accepted"
+    assert not dc_seen, f"DC flowed after the clear attempt at {dc_seen[:3]} s"
+
+
+# --- DB lock, DB full ----------------------------------------------------------------------
+
+
+def _lock_arm(hold_s: float) -> Callable[[Any, float], None]:
+    def arm(cell: Any, at_s: float) -> None:
+        lock = DbLock(cell.db_path)
+        lock.hold(cell.port, at_s, at_s + hold_s)
+        cell.extras["lock"] = lock
+        cell.extras["lock_until_s"] = at_s + hold_s
+
+    return arm
+
+
+def _lock_settle(cell: Any) -> None:
+    """The other process finishes: let device time pass until it let go."""
+    until = cell.extras["lock_until_s"] + 0.01
+    now = cell.port.clock.now()
+    if until > now:
+        cell.port.clock.sleep(until - now)
+    cell.extras["lock"].close()
+
+
+def _every_sample(cell: Any, ended: Any, phase: str) -> None:
+    """A short lock loses nothing: every channel has a sample in every sample period."""
+    record = ended.record
+    duration = cell.session.t_s
+    for channel in (1, 2):
+        times = sorted(s.t_s for s in cell.store.samples(record.id) if s.channel == channel)
+        assert times, f"no sample of channel {channel}"
+        gaps = [b - a for a, b in zip([0.0, *times], [*times, duration], strict=True)]
+        # One sample period (1 s) plus one loop slice (a heartbeat period, 0.1 s): when a
+        # sample falls due the loop takes it at its next iteration.
+        assert max(gaps) <= 1.1 + 1e-6, f"channel {channel}: a {max(gaps):.2f} s gap in samples"
+
+
+class _Disk:
+    """The full disk of one cell, made before its store opens."""
+
+    def __init__(self) -> None:
+        self.disk: DiskFull | None = None
+
+    @contextlib.contextmanager
+    def wrap(self, tmp: Path) -> Iterator[DiskFull]:
+        self.disk = DiskFull(tmp / "sessions.sqlite3")
+        with self.disk.installed() as disk:
+            yield disk
+
+    def arm(self, cell: Any, at_s: float) -> None:
+        assert self.disk is not None
+        self.disk.fill(cell.port, at_s)
+        cell.extras["disk"] = self.disk
+
+    @staticmethod
+    def settle(cell: Any) -> None:
+        disk: DiskFull = cell.extras["disk"]
+        assert disk.failed, "no write ever met the full disk"
+        disk.free()
+
+
+_disk = _Disk()
+
+
+# --- blackout, stale samples ---------------------------------------------------------------
+
+
+def _blackout_query(at_s: float, tmp: Path) -> str:
+    return _scenario(tmp, blackout(at_s, at_s + BLACKOUT_S))
+
+
+def _no_stale_sample(cell: Any, ended: Any, phase: str) -> None:
+    """No sample inside the blackout carries a measurement: no STATUS arrived then, so each
+    such period is recorded as missing, never filled from an older STATUS (issue 14 item 9)."""
+    at_s = cell.extras["instant_s"]
+    t0 = cell.t0_device_s
+    start, stop = at_s - t0, at_s + BLACKOUT_S - t0  # session time
+    stale = [
+        (round(s.t_s, 3), s.channel, s.measured_mA)
+        for s in cell.store.samples(ended.record.id)
+        if start <= s.t_s < stop and getattr(s, "measured_mA", None) is not None
+    ]
+    assert not stale, f"samples filled during the blackout: {stale}"
+
+
+def _scenario(tmp: Path, text: str) -> str:
+    path = tmp / "scenario.toml"
+    path.write_text("schema_version = 1\n" + text)
+    return f"scenario={path}"
+
+
+C, F, E, S = "completed", "fault", "emergency_stop", "stop_not_confirmed"
+R = "records_unavailable"
+
+ROWS: dict[str, Row] = {
+    row.kind: row
+    for row in (
+        Row(
+            "foreign command",
+            (C, E, E, C, C),
+            r"(?i)mismatch",
+            "item 2 (stop)",
+            arm=_foreign_arm,
+            check=_foreign_check,
+        ),
+        Row(
+            "stuck output, clear",
+            (F, F, F, F, F),
+            r"channel 1 .*STUCK_OUTPUT",
+            "item 3 (faults)",
+            query=_stuck_query,
+            check=_clear_check,
+        ),
+        Row(
+            f"DB lock {DB_LOCK_SHORT_S:g} s",
+            (C, C, C, C, C),
+            r"",
+            "item 8 (records)",
+            arm=_lock_arm(DB_LOCK_SHORT_S),
+            settle=_lock_settle,
+            check=_every_sample,
+        ),
+        Row(
+            f"DB lock {DB_LOCK_LONG_S:g} s",
+            (R, R, R, R, R),
+            r"(?i)record",
+            "item 8 (records)",
+            arm=_lock_arm(DB_LOCK_LONG_S),
+            settle=_lock_settle,
+        ),
+        Row(
+            "DB full",
+            (R, R, R, R, R),
+            r"(?i)full",
+            "item 8 (records)",
+            arm=_disk.arm,
+            settle=_disk.settle,
+            wrap=_disk.wrap,
+        ),
+        Row(
+            "blackout, stale samples",
+            (S, F, F, S, F),
+            r"channel \d .*LEASE|NOT CONFIRMED",
+            "item 9 (records)",
+            query=_blackout_query,
+            check=_no_stale_sample,
+        ),
+    )
+}
+"""The in-process rows, in the table's order.
+
+Why, where it is not obvious:
+
+- foreign command: the device takes SET_INTENSITY only on a ramping or running channel, so in
+  pre-flight (programming), at the transition (between the steps) and in the ramp-down it
+  refuses the foreign frame and nothing changes (the session completes, the output never above
+  the host's 2.5 mA); on a running channel the output rises towards 4 mA and the host, which did
+  not command it, must stop everything at once and say why (a device mismatch).
+- blackout in pre-flight and at the transition: a command (SET_PROGRAM, START) loses all its
+  transmissions inside the blackout, and the stop that follows waits one lease for a STATUS the
+  blackout withholds: the hard alarm (stop not confirmed), although nothing was on — the record
+  says what the host knows. In the ramp, the hold and the ramp-down the device's lease expires
+  first and the session ends by its LEASE fault once the link is back.
+"""
+
+SIGNAL_ROWS = ("SIGTERM", "SIGHUP")
+"""The signal rows (``eactl run`` in a child process)."""
+
+
+def pattern_matches(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches ``pattern`` (``re.search``)."""
+    return re.search(pattern, text) is not None
