@@ -24,6 +24,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +35,9 @@ from typing import Any
 
 import pytest
 import serial
+from children import spawn
 
+from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.device import Stimulator, connect
 from eacontrol.errors import EAError, LinkLost, SessionStopped, StopNotConfirmed
 from eacontrol.link import Transport
@@ -611,3 +616,42 @@ def test_i14_fault_in_phase(
         if expected == Outcome.FAULT.value:
             assert isinstance(ended.raised, SessionStopped), repr(ended.raised)
         row.check(cell, ended, phase)
+
+
+SIGNAL_CHILD = Path(__file__).with_name("signal_child.py")
+
+
+@pytest.mark.parametrize(("kind", "phase"), cells(SIGNAL_ROWS))
+def test_i14_05_signal_in_phase(
+    kind: str, phase: str, matrix: dict[tuple[str, str], Measured], tmp_path: Path
+) -> None:
+    """SIGTERM or SIGHUP to ``eactl run`` in a phase (``signal_child.py``, a child process: the
+    pytest worker is never signalled): the process ends by itself, after a confirmed stop, with
+    the session's record closed and naming the signal."""
+    profile_path, db, report = (tmp_path / n for n in ("p.toml", "s.sqlite3", "r.json"))
+    profile_path.write_text(PROFILE_TOML)
+    argv = [sys.executable, str(SIGNAL_CHILD), kind, phase, str(profile_path), str(db)]
+    child = spawn([*argv, str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = child.communicate(timeout=120)
+    finally:
+        child.kill()
+    with RecordStore.open(db, read_only=True) as store:
+        (summary,) = store.sessions()
+        record = store.session(summary.id)
+    result = json.loads(report.read_text()) if report.exists() else None
+    ttz_us = None if result is None else result["time_to_zero_us"]
+    matrix[kind, phase] = Measured(record.outcome, None if ttz_us is None else ttz_us / 1000)
+    signum = signal.Signals[kind]
+    assert child.returncode >= 0, (
+        f"eactl run was killed by {signal.Signals(-child.returncode).name}; the record says "
+        f"{record.outcome.value}\n{err[-2000:]}"
+    )
+    assert result is not None, f"no report from the child (exit {child.returncode}): {err[-2000:]}"
+    assert not result["violations"], f"output on past the lease: {result['violations'][:3]}"
+    assert result["outputs_off"] and not result["on_at_end"], "eactl ended with an output on"
+    assert result["signal_sent_at_s"] is not None, "the signal was never sent"
+    assert record.outcome is Outcome.STOPPED, f"{record.outcome.value}: {record.detail}"
+    assert record.ended_at is not None
+    assert re.search(rf"{signum.name}|signal", record.detail), record.detail
+    assert result["exit_code"] == int(ExitCode.STOPPED), (result["exit_code"], out[-1000:])
