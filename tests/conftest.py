@@ -24,7 +24,7 @@ import pkgutil
 from collections.abc import Generator
 
 import pytest
-from run_report import WORKER_KEY, sections
+from run_report import WORKER_KEY, merge, sections
 from tiers import in_ci, load_profile
 
 HARDWARE = "hardware:"
@@ -104,12 +104,16 @@ def pytest_testnodedown(node: object, error: object) -> None:
     config: pytest.Config = node.config  # type: ignore[attr-defined]
     output: dict[str, object] = getattr(node, "workeroutput", {})
     report = output.get(WORKER_KEY)
-    if isinstance(report, dict):  # a section split across workers is printed once for each
+    if isinstance(report, dict):  # a table split across workers is merged (run_report.merge)
         worker = getattr(node, "gateway", None)
         name = getattr(worker, "id", "worker")
         merged = sections(config)
         for title, lines in report.items():
-            merged[f"{title} [{name}]" if title in merged else title] = lines
+            joined = merge(merged[title], lines) if title in merged else lines
+            if joined is None:  # not one table: each worker's copy under its own title
+                merged[f"{title} [{name}]"] = lines
+            else:
+                merged[title] = joined
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

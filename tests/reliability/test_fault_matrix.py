@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 import serial
 from children import spawn
+from run_report import NOT_RUN
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.device import Stimulator, connect
@@ -387,11 +388,12 @@ def blocked_loop(phase: str, timeline: Timeline) -> Callable[[Cell], tuple[Tick,
 
 @dataclass(frozen=True)
 class Measured:
-    """A cell as it ended: the outcome recorded and the time from the last lease grant to
-    every output at zero (None: no output was ever on)."""
+    """A cell as it ended: the outcome recorded, the time from the last lease grant to every
+    output at zero (None: no output was ever on), and the outcome the cell expects."""
 
     outcome: Outcome
     time_to_zero_ms: float | None
+    expected: str
 
 
 @pytest.fixture(scope="module")
@@ -407,22 +409,24 @@ def render(cells: dict[tuple[str, str], Measured]) -> list[str]:
     """The matrix as a Markdown table: outcome and time to zero per cell."""
     kinds = (*KINDS, *ROWS, *SIGNAL_ROWS)
     width = max(len(k) for k in kinds)
-    head = f"| {'fault':<{width}} | " + " | ".join(f"{p:<27}" for p in PHASES) + " |"
+    head = f"| {'fault':<{width}} | " + " | ".join(f"{p:<30}" for p in PHASES) + " |"
     lines = [head, "|" + "|".join("-" * len(c) for c in head.split("|")[1:-1]) + "|"]
     for kind in kinds:
         row = []
         for phase in PHASES:
             m = cells.get((kind, phase))
             if m is None:
-                text = "(not run)"
+                text = NOT_RUN
             else:
                 ttz = "—" if m.time_to_zero_ms is None else f"{m.time_to_zero_ms:.0f} ms"
-                text = f"{m.outcome.value} · {ttz}"
-            row.append(f"{text:<27}")
+                wrong = "" if m.outcome.value == m.expected else "✗ "
+                text = f"{wrong}{m.outcome.value} · {ttz}"
+            row.append(f"{text:<30}")
         lines.append(f"| {kind:<{width}} | " + " | ".join(row) + " |")
     lines.append(
         "outcome recorded · time from the device's last lease renewal to every output at zero "
-        "(device clock; bound: lease 500 ms + check 10 ms); —: no output was ever on."
+        "(device clock; bound: lease 500 ms + check 10 ms); —: no output was ever on; ✗: not the "
+        "outcome the cell expects (EXPECTED, matrix14.ROWS): its test fails, or is a pending xfail."
     )
     return lines
 
@@ -547,7 +551,8 @@ def test_fault_in_phase(
         if kind in LINK_FAULTS:
             layers = [cell.port.bench.link.fault_layer(d) for d in Direction]
             counts = sum(sum(layer.counts.values()) for layer in layers)
-        matrix[kind, phase] = Measured(record.outcome, None if ttz_us is None else ttz_us / 1000)
+        ttz_ms = None if ttz_us is None else ttz_us / 1000
+        matrix[kind, phase] = Measured(record.outcome, ttz_ms, expected.value)
         check_safe_and_recorded(cell, ended)
         if counts is not None:
             assert counts >= 2, "the link fault was never injected"
@@ -604,7 +609,8 @@ def test_i14_fault_in_phase(
         row.arm(cell, at_s)
         ended = run_to_the_end(cell, settle=lambda c: row.settle(c))
         record, ttz_us = ended.record, ended.time_to_zero_us
-        matrix[kind, phase] = Measured(record.outcome, None if ttz_us is None else ttz_us / 1000)
+        ttz_ms = None if ttz_us is None else ttz_us / 1000
+        matrix[kind, phase] = Measured(record.outcome, ttz_ms, expected)
         check_safe_and_recorded(cell, ended)
         assert record.outcome.value == expected, f"{kind} in {phase}: {record.detail}"
         if expected == Outcome.COMPLETED.value:
@@ -641,7 +647,8 @@ def test_i14_05_signal_in_phase(
         record = store.session(summary.id)
     result = json.loads(report.read_text()) if report.exists() else None
     ttz_us = None if result is None else result["time_to_zero_us"]
-    matrix[kind, phase] = Measured(record.outcome, None if ttz_us is None else ttz_us / 1000)
+    ttz_ms = None if ttz_us is None else ttz_us / 1000
+    matrix[kind, phase] = Measured(record.outcome, ttz_ms, Outcome.STOPPED.value)
     signum = signal.Signals[kind]
     assert child.returncode >= 0, (
         f"eactl run was killed by {signal.Signals(-child.returncode).name}; the record says "
