@@ -78,21 +78,26 @@ class DeviceWatch:
 
     def outputs_on(self) -> bool:
         """True while a channel is active or drives current (stuck outputs excused)."""
+        return self._look()
+
+    def _look(self) -> bool:
+        """Whether an output is on (as :meth:`outputs_on`); notes each channel's peak."""
         device = self.device
         if device.outputs_off:
             return False
-        return any(
-            device.channel_state(ch).output_active
-            or (ch not in self.excused and device.output_uA(ch) > 0)
-            for ch in range(device.model.channel_count)
-        )
+        on = False
+        for ch in range(device.model.channel_count):
+            uA = device.output_uA(ch)
+            if uA > self.peak_uA[ch]:
+                self.peak_uA[ch] = uA
+            active = device.channel_state(ch).output_active
+            on = on or active or (ch not in self.excused and uA > 0)
+        return on
 
     def observe(self) -> None:
         """Look at the outputs now (device time)."""
         now_us = self.device.now_us
-        for ch, peak in enumerate(self.peak_uA):
-            self.peak_uA[ch] = max(peak, self.device.output_uA(ch))
-        if self.outputs_on():
+        if self._look():
             renewed = self.last_renewal_us
             if renewed is None or now_us - renewed > self.bound_us:
                 self.violations.append((now_us, renewed))
