@@ -8,7 +8,8 @@ same instant of the session on every run:
   number, put on the host → device wire between the host's frames, as a second writer on the
   port would).
 - :class:`DbLock`: another process holds the session database's write lock (``BEGIN
-  EXCLUSIVE`` on its own connection) from one instant of the session to another.
+  EXCLUSIVE`` on its own connection) from one instant of the session to another, and for at
+  most a given real time (the record writer waits in real time).
 - :class:`DiskFull`: from an instant on, every write to the session database fails with
   SQLite's own ``SQLITE_FULL`` error ("database or disk is full"), until the test frees the
   space. It is put into the store's connections by the factory they are opened with.
@@ -22,7 +23,10 @@ the pytest worker.
 from __future__ import annotations
 
 import contextlib
+import math
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,47 +76,85 @@ class ForeignWriter:
 
 
 class DbLock:
-    """Another process's write lock on the session database, held in device time.
+    """Another process's write lock on the session database.
+
+    The lock is taken and let go at instants of device time, and also let go after at most
+    ``real_cap_s`` of real time: the record writer runs on its own thread, in real time, and a
+    session that ends while the lock is held waits for it in real time — with nobody advancing
+    device time, a lock held only in device time would never be let go.
 
     Attributes:
         held: (from, to) device times (µs) the lock was held, the last one possibly open.
+        real_held_s: real time the lock was held, each time.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._guard = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._taken_at = 0.0
+        self._port: SimSerial | None = None
         self.held: list[tuple[int, int | None]] = []
+        self.real_held_s: list[float] = []
 
-    def hold(self, port: SimSerial, from_s: float, to_s: float) -> None:
-        """Take the lock at ``from_s`` and let it go at ``to_s`` (device time)."""
-        port.clock.schedule(at_us(from_s), self.take)
-        port.clock.schedule(at_us(to_s), self.release)
+    def hold(self, port: SimSerial, from_s: float, to_s: float, real_cap_s: float) -> None:
+        """Take the lock at ``from_s`` and let it go at ``to_s`` (device time), or once it was
+        held ``real_cap_s`` of real time."""
+        self._port = port
 
-    def take(self, now_us: int) -> None:
+        def take(now_us: int) -> None:
+            self.take(now_us, real_cap_s)
+
+        port.clock.schedule(at_us(from_s), take)
+        if math.isfinite(to_s):
+            port.clock.schedule(at_us(to_s), lambda now_us: self.release())
+
+    @property
+    def locked(self) -> bool:
+        """Whether the lock is held now."""
+        return self._conn is not None
+
+    def real_s(self) -> float:
+        """Real time since the lock was last taken."""
+        return time.monotonic() - self._taken_at
+
+    def take(self, now_us: int, real_cap_s: float = math.inf) -> None:
         """Take the write lock now (a new connection, ``BEGIN EXCLUSIVE``)."""
-        if self._conn is not None:
-            return
-        # check_same_thread=False: the clock may run this in whichever thread advances it.
-        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
-        conn.execute("BEGIN EXCLUSIVE")
-        self._conn = conn
-        self.held.append((now_us, None))
+        with self._guard:
+            if self._conn is not None:
+                return
+            # check_same_thread=False: let go by the clock's thread or by the timer's.
+            conn = sqlite3.connect(
+                self._path, timeout=1.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("BEGIN EXCLUSIVE")
+            self._conn, self._taken_at = conn, time.monotonic()
+            self.held.append((now_us, None))
+            if math.isfinite(real_cap_s):
+                self._timer = threading.Timer(real_cap_s, self.release)
+                self._timer.daemon = True
+                self._timer.start()
 
-    def release(self, now_us: int) -> None:
-        """Let the lock go now."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        conn.execute("ROLLBACK")
-        conn.close()
-        start, _ = self.held[-1]
-        self.held[-1] = (start, now_us)
+    def release(self) -> None:
+        """Let the lock go now (safe from any thread, and twice)."""
+        with self._guard:
+            conn, self._conn = self._conn, None
+            timer, self._timer = self._timer, None
+            if conn is None:
+                return
+            conn.execute("ROLLBACK")
+            conn.close()
+            self.real_held_s.append(self.real_s())
+            start, _ = self.held[-1]
+            now_us = self._port.clock.now_us if self._port is not None else start
+            self.held[-1] = (start, now_us)
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
 
     def close(self) -> None:
         """Let go of the lock, whenever it is."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self.release()
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "COMMIT", "END")
@@ -150,18 +192,32 @@ class DiskFull:
         self._path = path.resolve()
         self.full = False
         self.failed = 0
+        self._timer: threading.Timer | None = None
 
-    def fill(self, port: SimSerial, at_s: float) -> None:
-        """Fill the disk at ``at_s`` (device time)."""
+    def fill(self, port: SimSerial, at_s: float, real_cap_s: float = math.inf) -> None:
+        """Fill the disk at ``at_s`` (device time); free it after at most ``real_cap_s`` of
+        real time (as :class:`DbLock`: the writer waits in real time)."""
 
         def fill(_now_us: int) -> None:
             self.full = True
+            if math.isfinite(real_cap_s):
+                self._timer = threading.Timer(real_cap_s, self.free)
+                self._timer.daemon = True
+                self._timer.start()
 
         port.clock.schedule(at_us(at_s), fill)
+
+    @property
+    def locked(self) -> bool:
+        """Whether writes fail now (the name :class:`DbLock` uses: both block the records)."""
+        return self.full
 
     def free(self) -> None:
         """Free space: writes work again."""
         self.full = False
+        timer, self._timer = self._timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
 
     def _check(self, sql: str) -> None:
         if self.full and sql.lstrip().upper().startswith(_WRITES):

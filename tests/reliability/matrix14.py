@@ -10,11 +10,13 @@ lets go of its lock, space is freed), and the row's own checks on top of the mat
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eacontrol.errors import EAError
 
@@ -37,9 +39,13 @@ device's own limits (so the device accepts it, as it would from the host)."""
 DB_LOCK_SHORT_S = 1.5
 """The lock of issue 14 item 8: 1.5 s, three leases, blocked the loop and ended the session as a
 device fault."""
-DB_LOCK_LONG_S = 60.0
-"""Longer than the whole 14 s session and than any bound the records writer may wait: records
-cannot be written before the session would end."""
+DB_LOCK_LONG_S = math.inf
+"""The long lock lasts until the session has ended (or :data:`BLOCKED_REAL_CAP_S`): longer than
+the record writer's stall bound (``eacontrol.records.writer.STALL_BOUND_s``, 3 s of real time),
+while the session runs paced to real time."""
+BLOCKED_REAL_CAP_S = 8.0
+"""The most real time a lock or a full disk lasts: past the writer's 3 s stall bound with room
+to spare, within the 10 s a closing session waits for its records (``CLOSE_WAIT_s``)."""
 BLACKOUT_S = 1.2
 """Longer than the lease (0.5 s: the device stops by itself) and than a sample period (1 s: at
 least one sample falls inside), shorter than the host's link-loss limit (three leases, 1.5 s):
@@ -64,6 +70,7 @@ class Row:
         settle: after the run, the world recovers (a lock let go, space freed).
         check: the row's own checks, after the matrix's.
         wrap: a context around the whole cell (the full disk's connection factory).
+        tick: builds the cell's ``on_tick`` (pacing to real time), or None.
         needs: the issue-14 items the row needs, for the temporary xfail before they merge.
     """
 
@@ -78,7 +85,7 @@ class Row:
     wrap: Callable[[Path], contextlib.AbstractContextManager[Any]] = lambda _tmp: (
         contextlib.nullcontext()
     )
-    state: dict[str, Any] = field(default_factory=dict)
+    tick: Callable[[Any], Callable[[Any], None] | None] = lambda _cell: None
 
 
 # --- foreign command -----------------------------------------------------------------------
@@ -130,23 +137,64 @@ def _clear_check(cell: Any, ended: Any, phase: str) -> None:
 # --- DB lock, DB full ----------------------------------------------------------------------
 
 
-def _lock_arm(hold_s: float) -> Callable[[Any, float], None]:
+class _Blocker(Protocol):
+    """A :class:`DbLock` or a :class:`DiskFull`: records cannot be written while ``locked``."""
+
+    @property
+    def locked(self) -> bool: ...
+
+
+def _release_at_the_end(cell: Any, release: Callable[[], None]) -> None:
+    """The other process lets go once the session has announced its end: the session's last
+    records are written while it closes, not lost to a lock that outlives it."""
+
+    def listener(event: Any) -> None:
+        if event.kind.value == "stop" and event.message.startswith("session ended"):
+            release()
+
+    cell.session.subscribe(listener)
+
+
+def _paced(cell: Any) -> Callable[[Any], None]:
+    """An ``on_tick`` that paces device time to real time while records are blocked, as
+    ``eactl run`` paces the simulator: the record writer's stall bound is real time."""
+    since: list[tuple[float, float]] = []
+
+    def tick(_session: Any) -> None:
+        blocker: _Blocker = cell.extras["blocker"]
+        if not blocker.locked:
+            since.clear()
+            return
+        now = cell.port.clock.now()
+        if not since:
+            since.append((now, time.monotonic()))
+        device0, real0 = since[0]
+        ahead_s = (now - device0) - (time.monotonic() - real0)
+        if ahead_s > 0:
+            time.sleep(ahead_s)
+
+    return tick
+
+
+def _lock_arm(device_s: float, real_cap_s: float) -> Callable[[Any, float], None]:
     def arm(cell: Any, at_s: float) -> None:
         lock = DbLock(cell.db_path)
-        lock.hold(cell.port, at_s, at_s + hold_s)
-        cell.extras["lock"] = lock
-        cell.extras["lock_until_s"] = at_s + hold_s
+        lock.hold(cell.port, at_s, at_s + device_s, real_cap_s)
+        cell.extras["blocker"] = lock
+        _release_at_the_end(cell, lock.release)
 
     return arm
 
 
-def _lock_settle(cell: Any) -> None:
-    """The other process finishes: let device time pass until it let go."""
-    until = cell.extras["lock_until_s"] + 0.01
-    now = cell.port.clock.now()
-    if until > now:
-        cell.port.clock.sleep(until - now)
-    cell.extras["lock"].close()
+def _settle(cell: Any) -> None:
+    """The other process has let go, or lets go now; space is freed."""
+    blocker = cell.extras["blocker"]
+    if isinstance(blocker, DbLock):
+        assert blocker.held, "the lock was never taken"
+        blocker.close()
+    else:
+        assert blocker.failed, "no write ever met the full disk"
+        blocker.free()
 
 
 def _every_sample(cell: Any, ended: Any, phase: str) -> None:
@@ -176,14 +224,9 @@ class _Disk:
 
     def arm(self, cell: Any, at_s: float) -> None:
         assert self.disk is not None
-        self.disk.fill(cell.port, at_s)
-        cell.extras["disk"] = self.disk
-
-    @staticmethod
-    def settle(cell: Any) -> None:
-        disk: DiskFull = cell.extras["disk"]
-        assert disk.failed, "no write ever met the full disk"
-        disk.free()
+        self.disk.fill(cell.port, at_s, BLOCKED_REAL_CAP_S)
+        cell.extras["blocker"] = self.disk
+        _release_at_the_end(cell, self.disk.free)
 
 
 _disk = _Disk()
@@ -216,7 +259,7 @@ def _scenario(tmp: Path, text: str) -> str:
     return f"scenario={path}"
 
 
-C, F, E, S = "completed", "fault", "emergency_stop", "stop_not_confirmed"
+C, F, E, S = "completed", "fault", "device_mismatch", "stop_not_confirmed"
 R = "records_unavailable"
 
 ROWS: dict[str, Row] = {
@@ -225,7 +268,7 @@ ROWS: dict[str, Row] = {
         Row(
             "foreign command",
             (C, E, E, C, C),
-            r"(?i)mismatch",
+            r"device mismatch",
             "item 2 (stop)",
             arm=_foreign_arm,
             check=_foreign_check,
@@ -243,26 +286,28 @@ ROWS: dict[str, Row] = {
             (C, C, C, C, C),
             r"",
             "item 8 (records)",
-            arm=_lock_arm(DB_LOCK_SHORT_S),
-            settle=_lock_settle,
+            arm=_lock_arm(DB_LOCK_SHORT_S, DB_LOCK_SHORT_S),
+            settle=_settle,
             check=_every_sample,
         ),
         Row(
-            f"DB lock {DB_LOCK_LONG_S:g} s",
-            (R, R, R, R, R),
-            r"(?i)record",
+            "DB lock, long",
+            (R, R, R, R, C),
+            r"records unavailable",
             "item 8 (records)",
-            arm=_lock_arm(DB_LOCK_LONG_S),
-            settle=_lock_settle,
+            arm=_lock_arm(DB_LOCK_LONG_S, BLOCKED_REAL_CAP_S),
+            settle=_settle,
+            tick=_paced,
         ),
         Row(
             "DB full",
-            (R, R, R, R, R),
-            r"(?i)full",
+            (R, R, R, R, C),
+            r"records unavailable.*full",
             "item 8 (records)",
             arm=_disk.arm,
-            settle=_disk.settle,
+            settle=_settle,
             wrap=_disk.wrap,
+            tick=_paced,
         ),
         Row(
             "blackout, stale samples",

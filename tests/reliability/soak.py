@@ -37,6 +37,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections import Counter
@@ -394,6 +395,7 @@ class Soak:
 
     def __init__(self, config: SoakConfig, tmp_path: Path) -> None:
         self.config = config
+        self.tmp_path = tmp_path
         self.result = SoakResult()
         self.counts = self.result.counts
         rng = np.random.default_rng(config.seed)
@@ -407,7 +409,8 @@ class Soak:
         self.port = port
         self.watch = DeviceWatch.install(port)
         self.ledger = DoseLedger(port)
-        self.db_path = _fast_folder(tmp_path) / "soak.sqlite3"
+        self.folder = _fast_folder(tmp_path)
+        self.db_path = self.folder / "soak.sqlite3"
         self.store = RecordStore.open(self.db_path)
         self.locks: list[DbLock] = []
         self.stuck: set[int] = set()
@@ -481,7 +484,11 @@ class Soak:
             lock.close()
         self.store.close()
         self.result.device_s = self.port.clock.now()
-        self.check()
+        try:
+            self.check()
+        finally:
+            if self.folder != self.tmp_path:
+                shutil.rmtree(self.folder, ignore_errors=True)
         self.result.wall_s = time.perf_counter() - began
         return self.result
 
