@@ -180,6 +180,7 @@ class Timeline:
         ramp_down: each step's ramp-down STOP about to be sent.
         ended: each step's end recorded (confirmed zero, totals read).
         end: the session ended.
+        samples: (session time, channel) of every sample the clean run recorded.
     """
 
     begin: float
@@ -187,6 +188,7 @@ class Timeline:
     ramp_down: tuple[float, float]
     ended: tuple[float, float]
     end: float
+    samples: frozenset[tuple[float, int]] = frozenset()
 
     def window(self, phase: str) -> tuple[float, float]:
         """Device-time window of a phase, for link faults."""
@@ -239,7 +241,10 @@ def timeline(profile: Profile, tmp_path_factory: pytest.TempPathFactory) -> Time
             times(r"step \d \(.*\) ended"),
         )
         assert len(start) == len(ramp_down) == len(ended) == 2
-        return Timeline(begin, start[:2], ramp_down[:2], ended[:2], t0 + cell.session.t_s)
+        assert cell.session.session_id is not None
+        samples = frozenset((s.t_s, s.channel) for s in cell.store.samples(cell.session.session_id))
+        end = t0 + cell.session.t_s
+        return Timeline(begin, start[:2], ramp_down[:2], ended[:2], end, samples)
 
 
 # --- one cell ---------------------------------------------------------------------------------
@@ -605,6 +610,7 @@ def test_i14_fault_in_phase(
     at_s = timeline.instant(phase)
     with row.wrap(tmp_path), Cell.open(row.query(at_s, tmp_path), tmp_path, profile) as cell:
         cell.extras["instant_s"] = at_s
+        cell.extras["timeline"] = timeline
         row.arm(cell, at_s)
         ended = run_to_the_end(cell, row.tick(cell), settle=lambda c: row.settle(c))
         record, ttz_us = ended.record, ended.time_to_zero_us
