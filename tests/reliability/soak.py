@@ -34,6 +34,7 @@ Checked (each breach is a *violation*, listed in the result):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -70,6 +71,14 @@ connection, the device's totals of a session it lost the link to. Until then suc
 record may hold less than the device delivered (its last periodic reading), never more."""
 
 START = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
+MAX_NOT_BEGUN = 10
+"""Sessions in a row that may be refused before their record begins (a fault left latched, the
+database locked at the start) before the soak calls it a violation and stops: a soak whose
+sessions cannot begin would pass without testing anything."""
+MIN_ON_FRACTION = 0.4
+"""The least share of the soak's device time each channel must have been on (the device's own
+on-time): the soak must stimulate, not only recover. Design value: the operator pauses, the
+faults end sessions and the world's events are waited out, about half of the time."""
 
 PROFILE_TOML = """
 schema_version = 1
@@ -417,6 +426,7 @@ class Soak:
         self.stim: Stimulator | None = None
         self.ran: list[Ran] = []
         self.errors: list[str] = []
+        self.not_begun = 0
         self.highest_uA = 0
         self.profile: Profile = loads_profile(PROFILE_TOML)
         for h in self.happenings:
@@ -479,6 +489,11 @@ class Soak:
         stim = self.connect()
         while self.port.clock.now() < self.config.duration_s:
             stim = self.session(stim)
+            if self.not_begun > MAX_NOT_BEGUN:
+                self.violation(
+                    f"{self.not_begun} sessions in a row could not begin: {self.errors[-1]}"
+                )
+                break
         self.ledger.finish()
         with contextlib.suppress(EAError):
             stim.close(immediate=True)
@@ -516,8 +531,10 @@ class Soak:
         sid = session.session_id
         if sid is None:  # refused before the record began (a latched fault left over, a lock)
             self.counts[f"not begun {raised}"] += 1
+            self.not_begun += 1
             self.port.clock.sleep(1.0)
             return self.recover(stim, raised)
+        self.not_begun = 0
         self.ran.append(Ran(sid, published, outcome, on_after, raised))
         return self.recover(stim, raised)
 
@@ -596,6 +613,7 @@ class Soak:
             for ran in self.ran:
                 self._check_session(store, ran)
             self._check_totals(store)
+        self._check_on_time()
 
     def _check_session(self, store: RecordStore, ran: Ran) -> None:
         record = store.session(ran.session_id)
@@ -614,6 +632,14 @@ class Soak:
             self.violation(f"session {sid}: events recorded differ from published ({lost} lost)")
         if any(step.ended_s is None for step in store.steps(sid)):
             self.violation(f"session {sid}: a step that started has no end")
+
+    def _check_on_time(self) -> None:
+        for channel in (1, 2):
+            on_ms = sum(r.dose.on_time_ms for r in self.ledger.runs if r.channel == channel)
+            share = on_ms / 1000 / self.result.device_s
+            self.counts[f"channel {channel} on {share:.0%} of the time"] += 1
+            if share < MIN_ON_FRACTION:
+                self.violation(f"channel {channel} was on only {share:.0%} of the soak")
 
     def _check_totals(self, store: RecordStore) -> None:
         recorded: dict[tuple[int, int | None, int], ChannelTotals] = {}
@@ -647,8 +673,10 @@ class Soak:
                 if row is not None and not _at_most(row, device):
                     self.violation(f"{key}: recorded {row} above the device's {device}")
                 continue
-            if row == device:
+            if row is not None and _same(row, device):
                 self.counts["totals equal to the device's"] += 1
+                if getattr(row, "read_after", False):
+                    self.counts["totals read after the session"] += 1
             else:
                 outcome = outcomes.get(run.session_id)
                 self.violation(
@@ -658,6 +686,13 @@ class Soak:
 
 
 _UNCONFIRMED = (Outcome.LINK_LOST, Outcome.STOP_NOT_CONFIRMED)
+
+
+def _same(row: ChannelTotals, device: ChannelTotals) -> bool:
+    """The same totals, wherever they were read (during the session or afterwards)."""
+    if hasattr(row, "read_after"):
+        row = dataclasses.replace(row, read_after=False)
+    return row == device
 
 
 def _at_most(row: ChannelTotals, device: ChannelTotals) -> bool:
