@@ -28,6 +28,10 @@ DB_ENV_VAR = "EACONTROL_DB"
 """``eacontrol.records.DB_ENV_VAR``, repeated so that the help is built without importing the
 records (sqlite3, pydantic); a test checks that the two agree."""
 
+_READ_BUSY_TIMEOUT_s = 2.0
+"""Design value: how long a read waits for another program's exclusive lock before it gives up
+with a clear message (a session's own writes never block a read: WAL)."""
+
 _CSV_TABLES = ("samples", "events", "totals")
 """The tables ``log export --format csv --table`` takes."""
 
@@ -71,7 +75,7 @@ def _store(args: argparse.Namespace) -> Iterator[RecordStore]:
             f"no session database at {resolve_db_path(args.db)} (give --db PATH or set "
             f"{DB_ENV_VAR})"
         )
-    with RecordStore.open(path) as store:
+    with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
         yield store
 
 
@@ -115,7 +119,7 @@ def _list(args: argparse.Namespace) -> int:
     if path is None:
         summaries: list[SessionSummary] = []
     else:
-        with RecordStore.open(path) as store:
+        with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
             summaries = store.sessions(patient_id=args.patient, limit=args.limit)
     if args.json:
         print(json.dumps([session_record(s) for s in summaries], indent=2, ensure_ascii=False))
