@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,10 +30,12 @@ from eacontrol.errors import LinkLost, RecordError, SessionError, SessionStopped
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Outcome, RecordStore, build_report, render_markdown
-from eacontrol.records.writer import RecordWriter
 from eacontrol.session import Session
 
 from .conftest import START, Run, Script, two_channel_toml
+
+if TYPE_CHECKING:  # the module is new with issue 14: import it only for types
+    from eacontrol.records.writer import RecordWriter
 
 Factory = Callable[..., Run]
 
@@ -222,9 +225,9 @@ def test_i14_10_killed_session_reports_what_is_known_then_the_devices_totals(
         report = build_report(store, sid)
         markdown = render_markdown(report)
     assert report["session"]["outcome"] == "aborted"
-    assert report["session"]["duration_at_least"]
     duration = report["session"]["duration_s"]
-    assert duration is not None and 8.9 <= duration <= 9.1
+    assert duration is not None and 8.9 <= duration <= 9.1  # samples flushed every second
+    assert report["session"]["duration_at_least"]
     assert report["stricta"]["stimulation_time_at_least"]
     assert re.search(r"Stimulation lasted at least (8\.9\d*|9) s", markdown)
     assert "(duration at least 9 s)" in markdown
