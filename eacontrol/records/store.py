@@ -51,13 +51,18 @@ DEFAULT_BUSY_TIMEOUT_s = 5.0
 
 
 class RecordStore:
-    """The session database. Open it with :meth:`open`; use it as a context manager."""
+    """The session database. Open it with :meth:`open`; use it as a context manager.
+
+    Attributes:
+        busy_timeout_s: how long a write waits for another process's write transaction.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         """Wrap an open, checked connection (use :meth:`open`)."""
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._read_only = read_only
+        self.busy_timeout_s = DEFAULT_BUSY_TIMEOUT_s
         self._channels: dict[int, frozenset[int]] = {}
 
     @classmethod
@@ -96,8 +101,16 @@ class RecordStore:
         """
         db = resolve_db_path(path)
         if read_only:
-            return cls(open_read_only(db, busy_timeout_s), db, read_only=True)
-        return cls(open_checked(db, busy_timeout_s, threaded=threaded), db)
+            store = cls(open_read_only(db, busy_timeout_s), db, read_only=True)
+        else:
+            store = cls(open_checked(db, busy_timeout_s, threaded=threaded), db)
+        store.busy_timeout_s = busy_timeout_s
+        return store
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """Change how long a write waits for another process's write transaction."""
+        self._connection().execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
+        self.busy_timeout_s = seconds
 
     @property
     def read_only(self) -> bool:

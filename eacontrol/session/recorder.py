@@ -78,9 +78,11 @@ class SessionRecorder:
             RecordError: the database cannot take it (nothing was stimulated yet).
             ParameterError: the prescription does not have the documented shape.
         """
-        own = RecordStore.open(store.path, busy_timeout_s=WRITER_BUSY_TIMEOUT_s, threaded=True)
+        # Opened and begun with the caller's patience; then the writer's short busy timeout.
+        own = RecordStore.open(store.path, busy_timeout_s=store.busy_timeout_s, threaded=True)
         try:
             self.session_id = own.begin_session(meta)
+            own.set_busy_timeout(WRITER_BUSY_TIMEOUT_s)
         except BaseException:
             own.close()
             raise
