@@ -93,6 +93,12 @@ def _output(target: str | None, csv: bool = False) -> Iterator[TextIO]:
         yield handle
 
 
+def _length(summary: SessionSummary) -> str:
+    """The session's length; ``>=`` for an aborted one (known only up to its last record)."""
+    text = duration_text(summary.duration_s)
+    return f">={text}" if summary.outcome.value == "aborted" else text
+
+
 def session_record(summary: SessionSummary) -> dict[str, object]:
     """One session as ``log list --json`` prints it."""
     meta = summary.meta
@@ -131,7 +137,7 @@ def _list(args: argparse.Namespace) -> int:
         (
             s.id,
             s.meta.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            duration_text(s.duration_s),
+            _length(s),
             s.outcome.value,
             s.meta.profile_name,
             s.meta.patient_id or "-",
@@ -153,7 +159,7 @@ def _show(args: argparse.Namespace) -> int:
     meta = s.meta
     device = "simulated device" if meta.simulated else f"{meta.device_model} {meta.device_serial}"
     print(f"session {s.id}: {meta.profile_name} ({meta.profile_version})")
-    print(f"  started:  {meta.started_at.isoformat()}  length {duration_text(s.duration_s)}")
+    print(f"  started:  {meta.started_at.isoformat()}  length {_length(s)}")
     print(f"  outcome:  {s.outcome.value}" + (f" ({s.detail})" if s.detail else ""))
     print(f"  device:   {device}, firmware {meta.firmware_version}, on {meta.port}")
     print(f"  patient:  {meta.patient_id or '-'}   operator: {meta.operator_id or '-'}")

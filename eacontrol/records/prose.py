@@ -34,6 +34,7 @@ _OUTCOMES = {
     "link_lost": "ended when the link to the device was lost",
     "stop_not_confirmed": "ended with the stop NOT confirmed by the device (hard alarm)",
     "error": "was ended by a software error",
+    "records_unavailable": "was stopped safely because its record could not be written",
     "aborted": "was interrupted: its controlling process ended without closing it",
 }
 MODE_NAMES = {
