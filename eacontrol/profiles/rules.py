@@ -1,8 +1,8 @@
 """The rules the checker applies, each turning a part of a profile into findings.
 
 Hard limits that the operator can reach live (peak current, phase charge, rms current) are
-checked at the effective **ceiling** of each channel; advisories (output indicator, Shannon k,
-densities) are computed at the **target** the profile prescribes.
+checked at the effective **ceiling** of each channel; advisories (maximum-output disclosure,
+Shannon k, densities) are computed at the **target** the profile prescribes.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def program_findings(
 def _advisories(
     step: Step, i: int, channel: int, needle: Needle | None, stack: LimitStack
 ) -> list[Finding]:
-    """Advisories at the target: output indicator, Shannon k, current and power density."""
+    """Advisories at the target: maximum-output disclosure, Shannon k, current and power density."""
     std = stack.standard
     dose = step_dose(step, index=i, channel=channel, needle=needle)
     path = f"steps[{i}].intensity_mA"
@@ -230,8 +230,8 @@ def _advisories(
         found.append(
             _advisory(
                 path,
-                f"rms output {dose.rms_mA:.3g} mA ({volts_1k:.3g} V into 1 kΩ) needs the device's "
-                "output indicator",
+                f"rms output {dose.rms_mA:.3g} mA ({volts_1k:.3g} V into 1 kΩ): the device's "
+                "instructions for use must state its maximum output values",
                 Layer.STANDARD,
                 "rms_mA",
                 dose.rms_mA,

@@ -19,6 +19,7 @@ time records the same events at the same session times as in real time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from eacontrol.session.events import (
     Subscribers,
     from_device_event,
 )
+from eacontrol.session.missed import read_missed_totals
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.preflight import Identity, preflight, session_meta
 from eacontrol.session.recorder import SessionRecorder
@@ -79,7 +81,7 @@ class Session:
         device_serial: str | None = None,
         profile_version: str | None = None,
         sample_period_s: float = 1.0,
-        flush_period_s: float = 10.0,
+        flush_period_s: float = 1.0,
         totals_period_s: float = 60.0,
         utc_now: Callable[[], datetime] | None = None,
     ) -> None:
@@ -96,7 +98,8 @@ class Session:
             profile_version: the profile's version for the record; default the first 12 hex
                 digits of its sha256.
             sample_period_s: session time between samples of every channel.
-            flush_period_s: session time between commits of the samples.
+            flush_period_s: session time between commits of the samples (an interrupted session
+                loses at most this much of them).
             totals_period_s: session time between readings of the device's delivered totals
                 during a step (they are also read at each step's end).
             utc_now: the wall clock for the record's start (its end is the start plus the
@@ -299,6 +302,9 @@ class Session:
     def _begin(self) -> StepRunner:
         """Pre-flight, then begin the record: nothing has been stimulated if this raises."""
         site, patient, device_serial = self._layers
+        # Reads only: before anything is programmed, and before pre-flight may refuse (the
+        # LEASE fault an interrupted session leaves latched).
+        read_missed_totals(self._stim, self._store)
         self._plan, findings = preflight(
             self._stim,
             self._profile,
@@ -317,7 +323,11 @@ class Session:
             started_at=self._utc_now(),
         )
         self._t0 = self._stim.clock.now()
-        self._recorder = SessionRecorder(self._store, meta)
+        # A STATUS older than half the lease: at least two heartbeats in a row went unanswered
+        # (one goes every lease/5), so it no longer says what flows: the sample is missing.
+        self._recorder = SessionRecorder(
+            self._store, meta, clock=self._stim.clock, stale_after_s=self._stim.lease_s / 2
+        )
         self._steps = StepRunner(
             self._stim,
             self._plan,
@@ -387,6 +397,8 @@ class Session:
         self._quiet = self._recorder.quiet = True  # nothing may keep the outputs on now
         self._steps.state = SessionState.STOPPING
         ending = ending_for(exc)
+        if isinstance(exc, RecordError):  # the records hook: the cause is the database
+            ending = dataclasses.replace(ending, outcome=Outcome.RECORDS_UNAVAILABLE)
         kinds = {Outcome.FAULT: EventKind.FAULT, Outcome.LINK_LOST: EventKind.LINK}
         channel = exc.channel if isinstance(exc, DeviceFault) else None
         self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, {})
