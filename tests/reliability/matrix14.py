@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ __all__ = [
     "DB_LOCK_SHORT_S",
     "ROWS",
     "SIGNAL_ROWS",
+    "FOREIGN_CUT_BOUND_ms",
     "FOREIGN_TARGET_uA",
     "Row",
 ]
@@ -36,6 +36,9 @@ __all__ = [
 FOREIGN_TARGET_uA = 4000
 """The foreign writer raises channel 1 to 4 mA: above both steps' 2 and 2.5 mA, within the
 device's own limits (so the device accepts it, as it would from the host)."""
+FOREIGN_CUT_BOUND_ms = 150
+"""From the foreign frame to every output at zero, at most: one heartbeat period (the STATUS the
+host compares), one reply timeout (the immediate STOP) and one device check period."""
 DB_LOCK_SHORT_S = 1.5
 """The lock of issue 14 item 8: 1.5 s, three leases, blocked the loop and ended the session as a
 device fault."""
@@ -69,7 +72,8 @@ class Row:
         arm: arms the fault on an open cell at the phase's instant.
         settle: after the run, the world recovers (a lock let go, space freed).
         check: the row's own checks, after the matrix's.
-        wrap: a context around the whole cell (the full disk's connection factory).
+        wrap: a context around the whole cell (the full disk's connection factory); what it
+            gives is the cell's ``extras["wrapped"]``.
         tick: builds the cell's ``on_tick`` (pacing to real time), or None.
         needs: the issue-14 items the row needs, for the temporary xfail before they merge.
     """
@@ -100,10 +104,20 @@ def _foreign_arm(cell: Any, at_s: float) -> None:
 def _foreign_check(cell: Any, ended: Any, phase: str) -> None:
     writer: ForeignWriter = cell.extras["foreign"]
     assert writer.sent, "the foreign frame was never sent"
+    peak_uA = cell.watch.peak_uA[0]
     if ended.record.outcome.value == "completed":
         # Only where no channel runs (programming, between steps, a ramp-down): the device
         # refuses SET_INTENSITY outside RAMPING/RUNNING, so nothing was raised.
-        assert cell.watch.peak_uA[0] <= 2500, f"raised to {cell.watch.peak_uA[0]} µA, not seen"
+        assert peak_uA <= 2500, f"raised to {peak_uA} µA, not seen"
+        return
+    # Seen at the next STATUS (one heartbeat period, 100 ms), cut by an immediate STOP (one
+    # reply, 40 ms at most) and off at the device's next check (10 ms): 150 ms. Measured:
+    # 62-69 ms, the output 0.3 mA above the host's target at most.
+    zero_at_us = cell.watch.zero_at_us
+    assert zero_at_us is not None and zero_at_us > writer.sent[0]
+    late_ms = (zero_at_us - writer.sent[0]) / 1000
+    assert late_ms <= FOREIGN_CUT_BOUND_ms, f"outputs at zero {late_ms:.0f} ms after the frame"
+    assert peak_uA < FOREIGN_TARGET_uA, f"the foreign target was reached ({peak_uA} µA)"
 
 
 # --- stuck output, clear attempt -----------------------------------------------------------
@@ -209,26 +223,18 @@ def _every_sample(cell: Any, ended: Any, phase: str) -> None:
         assert not gaps(ended.record.id), "samples recorded as missing"
 
 
-class _Disk:
-    """The full disk of one cell, made before its store opens."""
-
-    def __init__(self) -> None:
-        self.disk: DiskFull | None = None
-
-    @contextlib.contextmanager
-    def wrap(self, tmp: Path) -> Iterator[DiskFull]:
-        self.disk = DiskFull(tmp / "sessions.sqlite3")
-        with self.disk.installed() as disk:
-            yield disk
-
-    def arm(self, cell: Any, at_s: float) -> None:
-        assert self.disk is not None
-        self.disk.fill(cell.port, at_s, BLOCKED_REAL_CAP_S)
-        cell.extras["blocker"] = self.disk
-        _release_at_the_end(cell, self.disk.free)
+@contextlib.contextmanager
+def _disk_wrap(tmp: Path) -> Iterator[DiskFull]:
+    """The cell's disk, installed before its store opens (``Row.wrap``)."""
+    with DiskFull(tmp / "sessions.sqlite3").installed() as disk:
+        yield disk
 
 
-_disk = _Disk()
+def _disk_arm(cell: Any, at_s: float) -> None:
+    disk: DiskFull = cell.extras["wrapped"]
+    disk.fill(cell.port, at_s, BLOCKED_REAL_CAP_S)
+    cell.extras["blocker"] = disk
+    _release_at_the_end(cell, disk.free)
 
 
 # --- blackout, stale samples ---------------------------------------------------------------
@@ -316,9 +322,9 @@ ROWS: dict[str, Row] = {
             (R, R, R, R, C),
             r"records unavailable.*full",
             "item 8 (records)",
-            arm=_disk.arm,
+            arm=_disk_arm,
             settle=_settle,
-            wrap=_disk.wrap,
+            wrap=_disk_wrap,
             tick=_paced,
         ),
         Row(
@@ -349,8 +355,3 @@ Why, where it is not obvious:
 
 SIGNAL_ROWS = ("SIGTERM", "SIGHUP")
 """The signal rows (``eactl run`` in a child process)."""
-
-
-def pattern_matches(pattern: str, text: str) -> bool:
-    """Whether ``text`` matches ``pattern`` (``re.search``)."""
-    return re.search(pattern, text) is not None

@@ -607,7 +607,11 @@ def test_i14_fault_in_phase(
     row = ROWS[kind]
     expected = row.expected[PHASES.index(phase)]
     at_s = timeline.instant(phase)
-    with row.wrap(tmp_path), Cell.open(row.query(at_s, tmp_path), tmp_path, profile) as cell:
+    with (
+        row.wrap(tmp_path) as wrapped,
+        Cell.open(row.query(at_s, tmp_path), tmp_path, profile) as cell,
+    ):
+        cell.extras["wrapped"] = wrapped
         cell.extras["instant_s"] = at_s
         cell.extras["timeline"] = timeline
         row.arm(cell, at_s)
