@@ -135,6 +135,22 @@ class Link:
         return self.machine.latest_status
 
     @property
+    def channel_count(self) -> int:
+        """The device's channel count from HELLO_ACK (0 before HELLO)."""
+        return self.machine.channel_count
+
+    @property
+    def boot_id(self) -> int | None:
+        """The device boot the session watches (the newest seen), or None before HELLO."""
+        return self.machine.boot_id
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the latest command sent (a STATUS answering a later one was asked for
+        after everything sent so far)."""
+        return self.machine.last_seq
+
+    @property
     def lost(self) -> bool:
         """True once the link was declared lost (or closed)."""
         return self._lost is not None or self._transport.closed

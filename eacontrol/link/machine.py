@@ -27,7 +27,9 @@ Rules (PROTOCOL.md §3.1, §3.4, §3.10):
 - no STATUS for three lease periods of listening is silence (the caller declares the link
   lost). When the caller itself did not call for longer than a lease, the periods count from
   its return: a blocked application is not a lost link; its device has stopped by then anyway;
-- a changed ``boot_id`` (or a REBOOT event) or NAK ``NO_SESSION`` ends the session.
+- a changed ``boot_id`` (or a REBOOT event) or NAK ``NO_SESSION`` ends the session;
+- a STATUS carrying another session_id than the open one answers another host's request and is
+  ignored (its ``ref_seq`` is not in this host's numbering).
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class LinkMachine:
         self._pending: dict[int, PendingCommand] = {}
         self._lease_s: float | None = None
         self._channel_mask = 0xFF
+        self._channel_count = 0
         self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_s = 0.0
         self._last_status_s = 0.0
@@ -150,6 +153,7 @@ class LinkMachine:
         self._lease_s = lease_s
         self._watch.open(session_id, boot_id)
         self._channel_mask = (1 << channels) - 1
+        self._channel_count = channels
         self._last_status_s = self._last_activity_s = now_s
         self._next_heartbeat_s = now_s
 
@@ -167,6 +171,21 @@ class LinkMachine:
     def latest_status(self) -> Status | None:
         """The most recent STATUS accepted, or None."""
         return self._watch.latest
+
+    @property
+    def channel_count(self) -> int:
+        """The device's channel count from HELLO_ACK (0 before HELLO)."""
+        return self._channel_count
+
+    @property
+    def boot_id(self) -> int | None:
+        """The device boot the session watches (the newest seen), or None before HELLO."""
+        return self._watch.boot_id
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the latest command queued (0 before the first)."""
+        return self._seq
 
     @property
     def ended(self) -> DeviceFault | None:
@@ -383,6 +402,12 @@ class LinkMachine:
             events.append(EventReceived(message, header.seq, now_s))
             return
         if isinstance(message, Status):
+            if self.session_id and header.session_id != self.session_id:
+                # The answer to another host's request (replies carry the session of the
+                # command they answer, §3.2): its ref_seq names none of ours, so it can neither
+                # show that this link is heard nor confirm anything this host asked.
+                log.debug("ignored a STATUS of session %d", header.session_id)
+                return
             self._last_status_s = now_s
             if self._watch.on_status(message, header.ref_seq):
                 events.append(StatusReceived(message, header.ref_seq, now_s))
