@@ -237,6 +237,7 @@ class Link:
                 protocol major, an unknown incompat flag, an invalid field); the caller decides.
         """
         self.check()
+        self.renew_lease()
         seq = self.send(message)
         try:
             while True:
@@ -265,6 +266,23 @@ class Link:
     def wake_at(self) -> float:
         """Host time of the next thing due: a heartbeat, its retransmission, the health check."""
         return self.machine.next_deadline_s()
+
+    def renew_lease(self) -> None:
+        """If the lease may have lapsed (the caller was idle), send a heartbeat and wait for its
+        STATUS before anything else goes out: a command must never overtake the heartbeat
+        that is due (issue 14, item 7a). Returns at once while heartbeats are on schedule.
+
+        Raises:
+            LinkLost / DeviceFault: see ``check`` (no STATUS for three lease periods).
+        """
+        if not self.machine.lease_may_lapse(self.clock.now()):
+            return
+        self.machine.renew_now(self.clock.now())
+        self._flush()
+        while self.machine.renewing:
+            self.check()
+            self.keep_alive()  # repeats the heartbeat if its STATUS is late
+            self.pump_until(self.wake_at())
 
     def keep_alive(self) -> None:
         """Send a heartbeat if one is due, or repeat one whose STATUS did not come back."""

@@ -129,6 +129,7 @@ class LinkMachine:
         self._channel_count = 0
         self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_s = 0.0
+        self._renewed_s = 0.0
         self._last_status_s = 0.0
         self._listen_from_s = 0.0
         self._last_activity_s = 0.0
@@ -154,7 +155,7 @@ class LinkMachine:
         self._watch.open(session_id, boot_id)
         self._channel_mask = (1 << channels) - 1
         self._channel_count = channels
-        self._last_status_s = self._last_activity_s = now_s
+        self._last_status_s = self._last_activity_s = self._renewed_s = now_s
         self._next_heartbeat_s = now_s
 
     @property
@@ -346,6 +347,29 @@ class LinkMachine:
         elif hb.reply is None and now_s >= hb.last_sent_s + self.reply_timeout_s:
             self.retransmit(hb.seq, now_s)
 
+    def lease_may_lapse(self, now_s: float) -> bool:
+        """True when the lease may have lapsed by the time a command sent at ``now_s`` arrives.
+
+        The device renews the lease when a heartbeat arrives, so the send time of the last
+        heartbeat whose STATUS came back bounds the renewal from below; a command needs up to
+        ``reply_timeout_s`` to arrive. An application that was idle longer than that (a script
+        between two blocks of work) must renew first, or START is refused ``NO_LEASE``.
+        """
+        if self._lease_s is None or self._watch.ended is not None or self._closed:
+            return False
+        return now_s + self.reply_timeout_s >= self._renewed_s + self._lease_s
+
+    def renew_now(self, now_s: float) -> None:
+        """Queue a heartbeat now, whatever its schedule (``Link.renew_lease`` waits for it)."""
+        self._next_heartbeat_s = min(self._next_heartbeat_s, now_s)
+        self.keep_alive(now_s)
+
+    @property
+    def renewing(self) -> bool:
+        """True while the latest heartbeat's STATUS has not come back."""
+        hb = self._heartbeat
+        return hb is not None and hb.reply is None and not self._closed
+
     def check_silence(self, now_s: float) -> LinkSilent | None:
         """Note that the caller is active at ``now_s``; report silence if the lease says so.
 
@@ -416,6 +440,8 @@ class LinkMachine:
         pending = self._pending.get(header.ref_seq)
         if pending is not None and pending.reply is None and answers(pending.message, message):
             pending.reply = item
+            if pending is self._heartbeat and isinstance(message, Status):
+                self._renewed_s = max(self._renewed_s, pending.first_sent_s)
             events.append(ReplyReceived(header.ref_seq, item, now_s))
 
     # --- giving up -----------------------------------------------------------------------------
