@@ -25,9 +25,11 @@ never returns without confirmation.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
-from eacontrol.errors import EAError, StopNotConfirmed
+from eacontrol.device.events import EventHub
+from eacontrol.errors import DeviceFault, EAError, StopNotConfirmed
 from eacontrol.link import Link
 from firmware_protocol import (
     MAX_CHANNELS,
@@ -42,7 +44,15 @@ from firmware_protocol import (
     units,
 )
 
-__all__ = ["ZERO_CURRENT_uA", "confirm_stop", "confirms", "mask_channels", "ramp_down_estimate_s"]
+__all__ = [
+    "ZERO_CURRENT_uA",
+    "confirm_stop",
+    "confirms",
+    "guarded_stop",
+    "mask_channels",
+    "ramp_down_estimate_s",
+    "start_overtaken",
+]
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +209,64 @@ def confirm_stop(
         raise
     except EAError as err:
         raise _alarm(link, mask, clock.now() - started, f"the link failed ({err})") from err
+
+
+def start_overtaken(channels: list[int]) -> DeviceFault:
+    """The refusal of a START that an emergency stop from another thread overtook."""
+    return DeviceFault(
+        f"START of channel(s) {channels} refused: an emergency stop was called from another "
+        "thread meanwhile; every output is off",
+        None,
+        ("EMERGENCY_STOP",),
+    )
+
+
+def guarded_stop(
+    link: Link,
+    hub: EventHub,
+    mask: int,
+    mode: StopMode,
+    ramp_down_s: float,
+    escalate: Callable[[], bool] | None,
+    emergency: threading.Event,
+) -> tuple[Status, Exception | None]:
+    """``confirm_stop`` that nothing the application does can abort (issue 14, item 7).
+
+    An exception raised by an event callback of ``hub`` or by ``escalate`` while the STOP is
+    confirmed is logged and kept, and the confirmation goes on; the first one is returned with
+    the confirming STATUS for the caller to raise (with a note; a nested stop leaves it to the
+    outer one). ``emergency`` set (an emergency stop from another thread is waiting) cuts a
+    ramp-down at once.
+
+    Raises:
+        StopNotConfirmed: as ``confirm_stop`` (noting any callback failure).
+    """
+    outermost = not hub.deferring_active
+    with hub.deferring() as failures:
+
+        def cut_now() -> bool:
+            if emergency.is_set():
+                return True
+            try:
+                return escalate is not None and escalate()
+            except Exception as err:
+                log.exception("escalate() failed during a STOP; the stop goes on")
+                failures.append(err)
+                return False
+
+        try:
+            status = confirm_stop(link, mask, mode, ramp_down_s, cut_now)
+        except StopNotConfirmed as err:
+            for failure in failures:
+                err.add_note(f"a callback also failed during the stop: {failure!r}")
+            raise
+        raised = failures[0] if outermost and failures else None
+    if raised is not None:
+        raised.add_note(
+            "raised by a callback while a STOP was being confirmed; the stop was completed "
+            "first and every stopped output is confirmed off"
+        )
+    return status, raised
 
 
 def _describe(status: Status | None, mask: int, channel_count: int, boot_id: int | None) -> str:

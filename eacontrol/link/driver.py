@@ -51,7 +51,8 @@ class Link:
     Attributes:
         clock: the clock all timing uses.
         machine: the sans-I/O protocol state this link drives.
-        on_status: called with each STATUS accepted and the host time.
+        on_status: called with each STATUS accepted, the host time and the seq of the request
+            it answers.
         on_event: called with each EVENT, the device's seq for it and the host time.
     """
 
@@ -76,7 +77,7 @@ class Link:
         self.machine = LinkMachine(
             reply_timeout_s=reply_timeout_s, max_attempts=max_attempts, history=history
         )
-        self.on_status: Callable[[Status, float], None] | None = None
+        self.on_status: Callable[[Status, float, int], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._lost: LinkLost | None = None
 
@@ -311,7 +312,7 @@ class Link:
         for event in self.machine.receive(data, self.clock.now()):
             if isinstance(event, StatusReceived):
                 if self.on_status is not None:
-                    self.on_status(event.status, event.time_s)
+                    self.on_status(event.status, event.time_s, event.ref_seq)
             elif isinstance(event, EventReceived) and self.on_event is not None:
                 self.on_event(event.event, event.device_seq, event.time_s)
         return True

@@ -45,6 +45,7 @@ class Outcome(enum.StrEnum):
     FAULT = "fault"  # a latched device fault ended it
     LINK_LOST = "link_lost"
     STOP_NOT_CONFIRMED = "stop_not_confirmed"  # outputs not confirmed off: hard alarm
+    DEVICE_MISMATCH = "device_mismatch"  # STATUS showed what the host did not command
     ERROR = "error"  # the software failed
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
 
