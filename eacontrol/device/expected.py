@@ -37,10 +37,11 @@ Tolerances (design values):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from eacontrol.device.stopping import ZERO_CURRENT_uA
-from eacontrol.errors import DeviceMismatch
+from eacontrol.errors import DeviceError, DeviceMismatch
 from eacontrol.link.pending import seq_after
 from firmware_protocol import ChannelState, DeviceFlag, SetProgram, Status
 from firmware_protocol import ChannelStatus as Record
@@ -174,6 +175,21 @@ class OutputWatch:
                 last, target_uA=target_uA, hi_uA=hi, slew_uA_per_s=slew_uA_per_s, certain_after=None
             ),
         )
+
+    def send(
+        self, indices: list[int], send: Callable[[], object], last_seq: Callable[[], int]
+    ) -> None:
+        """Send the command whose effect was just noted for ``indices``; note the outcome.
+
+        ``send`` raises ``DeviceError`` when the device refused it (it had no effect), and
+        ``last_seq`` is the link's latest seq once the ACK is in.
+        """
+        try:
+            send()
+        except DeviceError:
+            self.refused(indices)
+            raise
+        self.acknowledged(indices, last_seq())
 
     def stop(self, indices: list[int]) -> None:
         """A STOP of the channels is about to be sent."""

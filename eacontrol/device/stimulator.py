@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from types import TracebackType
 from typing import TypeVar
 
@@ -239,7 +240,8 @@ class Stimulator:
             for n in chosen:
                 self._watch.start(wire_index(n), self._programs[n])
             start = Start(channel_mask=channel_mask(chosen), program_crc=crcs)
-            self._commanded(start, [wire_index(n) for n in chosen])
+            indices = [wire_index(n) for n in chosen]
+            self._watch.send(indices, lambda: self._call(start, Ack), lambda: self._link.last_seq)
         self._started.update(chosen)
         self._fault = None
         log.info("started channel(s) %s", chosen)
@@ -265,7 +267,7 @@ class Stimulator:
         with self._lock:
             self._watch.intensity(index, target_uA, slew_uA_per_s)
             message = SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s)
-            self._commanded(message, [index])
+            self._watch.send([index], lambda: self._call(message, Ack), lambda: self._link.last_seq)
 
     def stop(
         self,
@@ -326,12 +328,11 @@ class Stimulator:
         """
         self._emergency.set()
         try:
-            with self._lock:
+            foreign = threading.get_ident() != self._driver
+            # From another thread, callbacks wait for the driving thread.
+            with self._lock, self._hub.holding() if foreign else nullcontext():
                 self._emergency_stops += 1
-                if threading.get_ident() == self._driver:
-                    return self.stop(None, immediate=True)
-                with self._hub.holding():  # callbacks run in the driving thread, later
-                    return self.stop(None, immediate=True)
+                return self.stop(None, immediate=True)
         finally:
             self._emergency.clear()
 
@@ -415,15 +416,6 @@ class Stimulator:
         finally:
             self._watch.mismatch = None  # the cut covers whatever else was seen meanwhile
         raise mismatch.error()
-
-    def _commanded(self, message: Message, indices: list[int]) -> None:
-        """Send a command whose expected effect ``OutputWatch`` already notes for ``indices``."""
-        try:
-            self._call(message, Ack)
-        except DeviceError:  # refused (or the session ended): it had no effect
-            self._watch.refused(indices)
-            raise
-        self._watch.acknowledged(indices, self._link.last_seq)
 
     def check_faults(self) -> None:
         """Raise the latched fault that a STATUS showed on a channel started in this session, if
