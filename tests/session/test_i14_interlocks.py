@@ -18,7 +18,7 @@ from eacontrol.errors import DeviceMismatch, SessionStopped
 from eacontrol.profiles import Profile
 from eacontrol.records import Outcome
 from eacontrol.records.schema import SCHEMA_VERSION
-from eacontrol.session import Session
+from eacontrol.session import Session, SessionEvent
 from firmware_protocol import (
     ChannelState,
     ChannelStatus,
@@ -194,3 +194,22 @@ def test_i14_02_the_terminal_view_shows_the_mismatch_alarm(
         run.run(on_tick=attacker)
     view.close()
     assert "faults: ALARM: device mismatch: channel 1 reports target_uA 5000 uA" in out.getvalue()
+
+
+def test_i14_07_subscriber_raising_during_the_final_ramp_down_lets_the_stop_finish(
+    session_on_sim: Callable[..., Run], short_profile: Profile
+) -> None:
+    run = session_on_sim(short_profile, "seed=13")
+
+    def display(event: SessionEvent) -> None:
+        if event.kind == "stop" and "STOPPED" in event.message:
+            raise RuntimeError("the display crashed")
+
+    run.session.subscribe(display)
+    with pytest.raises(RuntimeError, match="display crashed") as info:
+        run.run()
+    assert run.device.outputs_off
+    notes = getattr(info.value, "__notes__", [])
+    assert any("confirmed off" in note for note in notes)  # raised after the confirmation
+    assert run.session.session_id is not None
+    assert run.store.session(run.session.session_id).outcome is Outcome.ERROR
