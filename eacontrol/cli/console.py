@@ -109,6 +109,8 @@ class LiveConsole:
         self._events.append(event)
         if event.kind is EventKind.FAULT:
             self._faults.append(event.message)
+        elif event.kind is EventKind.ALARM:  # the device did what the host did not command
+            self._faults.append(f"ALARM: {event.message}")
         if self._echo:
             print(event, file=self._out, flush=True)
 

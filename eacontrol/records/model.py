@@ -46,6 +46,7 @@ class Outcome(enum.StrEnum):
     FAULT = "fault"  # a latched device fault ended it
     LINK_LOST = "link_lost"
     STOP_NOT_CONFIRMED = "stop_not_confirmed"  # outputs not confirmed off: hard alarm
+    DEVICE_MISMATCH = "device_mismatch"  # STATUS showed what the host did not command
     ERROR = "error"  # the software failed
     RECORDS_UNAVAILABLE = "records_unavailable"  # the record could not be written: stopped
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
