@@ -70,6 +70,9 @@ class Channel:
         self._run_end_us = now_us
         self._impedance_ohm = OPEN_OHM
         """The impedance last measured while driving, reported while the channel is not."""
+        self._failed_test_uA = 0
+        """What a failed self-test measured since boot (0: none failed); until a power cycle
+        no fault of this channel can be cleared (PROTOCOL.md §3.9)."""
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -266,24 +269,56 @@ class Channel:
             self._emit(EventCode.COMPLIANCE, self.index, limit_uA)
             self.latch(Fault.COMPLIANCE, tick_us)
 
+    def self_test(self, now_us: int) -> int:
+        """The output stage's self-test (PROTOCOL.md §3.9): relay open, source at zero, measure.
+
+        The relay stays open (the caller closes it by clearing after every test passed). A
+        failing test latches STUCK_OUTPUT and locks the channel until a power cycle: later tests
+        are not run and return what the failing one measured.
+
+        Returns:
+            The current measured at the stage's sense point, µA (0: passed).
+        """
+        if self._failed_test_uA:
+            return self._failed_test_uA
+        self._output.open_relay(now_us)
+        measured_uA = self._output.self_test_uA(now_us)
+        if measured_uA > 0:
+            self._failed_test_uA = measured_uA
+            self.faults |= Fault.STUCK_OUTPUT
+        return measured_uA
+
     def clear_fault(self, now_us: int) -> None:
-        """CLEAR_FAULT: forget the latched faults, close the relay, PROGRAMMED or IDLE."""
-        if self.state != ChannelState.FAULT:
+        """CLEAR_FAULT after a passing :meth:`self_test`: forget the latched faults, close the
+        relay, PROGRAMMED or IDLE."""
+        if self.state != ChannelState.FAULT or self._failed_test_uA:
             return
         self.faults = Fault.NONE
         self._output.close_relay(now_us)
         self.state = ChannelState.PROGRAMMED if self.program is not None else ChannelState.IDLE
 
     def reboot(self, now_us: int) -> None:
-        """Power cycle: outputs off, no program, IDLE, no faults; the hardware stays as it is."""
+        """Power cycle: outputs off, no program, IDLE, no faults, the relay open until
+        :meth:`power_on_self_test`; the hardware stays as it is."""
         self.state = ChannelState.IDLE
         self.faults = Fault.NONE
         self.program = None
         self.program_crc = 0
         self.target_uA = 0
+        self._failed_test_uA = 0
         self._ramp = Ramp.level(now_us)
         self._impedance_ohm = OPEN_OHM
         self._output.drive(now_us, None)
-        self._output.close_relay(now_us)
+        self._output.open_relay(now_us)
         self._output.clear_delivered(now_us)
         self.dose.clear()
+
+    def power_on_self_test(self, now_us: int) -> None:
+        """At boot (PROTOCOL.md §3.10): the relay closes only on a passing self-test; a stuck
+        stage keeps it open and boots in FAULT with STUCK_OUTPUT (EVENT STUCK_OUTPUT)."""
+        measured_uA = self.self_test(now_us)
+        if measured_uA == 0:
+            self._output.close_relay(now_us)
+            return
+        self._emit(EventCode.STUCK_OUTPUT, self.index, measured_uA)
+        self.state = ChannelState.FAULT
