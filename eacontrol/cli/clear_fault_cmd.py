@@ -41,12 +41,15 @@ def _table(status: DeviceStatus) -> str:
 
 
 def _faulted(status: DeviceStatus) -> list[int]:
-    return [r.channel for r in status.channels if r.faults or r.state.name == "FAULT"]
+    from firmware_protocol import ChannelState
+
+    return [r.channel for r in status.channels if r.faults or r.state == ChannelState.FAULT]
 
 
 def _clear_one(stim: Stimulator, channel: int) -> tuple[str, bool]:
     """CLEAR_FAULT on one channel: the line to print, and whether its self-test failed."""
     from eacontrol.errors import DeviceNak
+    from firmware_protocol.units import uA_to_mA
 
     try:
         cleared = stim.clear_fault(channel)
@@ -54,7 +57,7 @@ def _clear_one(stim: Stimulator, channel: int) -> tuple[str, bool]:
         if err.code != _SELF_TEST_FAILED:
             raise
         line = (
-            f"channel {channel}: SELF-TEST FAILED: {err.limit / 1000:g} mA measured with the "
+            f"channel {channel}: SELF-TEST FAILED: {uA_to_mA(err.limit):g} mA measured with the "
             "relay open and the source at zero; the fault stays latched until the device is "
             "power-cycled"
         )
