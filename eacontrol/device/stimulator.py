@@ -307,16 +307,10 @@ class Stimulator:
     def clear_fault(self, channels: int | Iterable[int] | None = None) -> tuple[int, ...]:
         """Clear the latched faults of the channels (all when None), once the cause is fixed.
 
-        The device first self-tests the output stage of each channel in FAULT with its relay
-        open, and clears nothing unless every one passes (PROTOCOL.md §3.9).
-
-        Returns:
-            The channel numbers that were in FAULT, passed the self-test and were cleared.
-
-        Raises:
-            DeviceNak: code ``SELF_TEST_FAILED``, ``limit`` the current measured (µA): an output
-                stage conducts with its relay open; nothing was cleared and the fault stays
-                latched until the device is power-cycled.
+        The device self-tests each faulted channel's output stage with its relay open first and
+        clears nothing unless all pass (PROTOCOL.md §3.9); returns the channels it cleared. A
+        stage that conducts raises ``DeviceNak`` code ``SELF_TEST_FAILED`` (``limit``: the µA
+        measured): the fault stays latched until the device is power-cycled.
         """
         ack = self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
         self._fault = None
