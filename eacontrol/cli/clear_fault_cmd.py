@@ -26,6 +26,10 @@ __all__ = ["register"]
 _SELF_TEST_FAILED = "SELF_TEST_FAILED"
 """``DeviceNak.code`` of a CLEAR_FAULT refused by the self-test (firmware_protocol.NakCode)."""
 
+_SELF_TEST_MINOR = 1
+"""The protocol minor from which CLEAR_FAULT self-tests and its ACK names the channels
+(PROTOCOL.md §3.5): an older device clears without a test, and eactl says so."""
+
 
 def _table(status: DeviceStatus) -> str:
     rows = [
@@ -46,7 +50,7 @@ def _faulted(status: DeviceStatus) -> list[int]:
     return [r.channel for r in status.channels if r.faults or r.state == ChannelState.FAULT]
 
 
-def _clear_one(stim: Stimulator, channel: int) -> tuple[str, bool]:
+def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, bool]:
     """CLEAR_FAULT on one channel: the line to print, and whether its self-test failed."""
     from eacontrol.errors import DeviceNak
     from firmware_protocol.units import uA_to_mA
@@ -67,6 +71,10 @@ def _clear_one(stim: Stimulator, channel: int) -> tuple[str, bool]:
             f"channel {channel}: self-test passed (no current with the relay open); cleared",
             False,
         )
+    minor = stim.info.proto_minor
+    if faulted and minor < _SELF_TEST_MINOR:
+        line = f"channel {channel}: cleared WITHOUT a self-test (protocol 1.{minor} has none)"
+        return line, False
     return f"channel {channel}: no latched fault, nothing to clear", False
 
 
@@ -82,11 +90,12 @@ def _clear_fault(args: argparse.Namespace) -> int:
         )
         before = stim.status()
         print(_table(before))
-        channels = sorted(set(args.channel)) if args.channel else _faulted(before)
+        faulted = _faulted(before)
+        channels = sorted(set(args.channel)) if args.channel else faulted
         if not channels:
             print("no latched faults: nothing to clear")
             return int(ExitCode.OK)
-        results = [_clear_one(stim, channel) for channel in channels]
+        results = [_clear_one(stim, channel, channel in faulted) for channel in channels]
         print("\n".join(line for line, _ in results))
         print("after:")
         print(_table(stim.status()))
