@@ -73,6 +73,9 @@ class Channel:
         self._failed_test_uA = 0
         """What a failed self-test measured since boot (0: none failed); until a power cycle
         no fault of this channel can be cleared (PROTOCOL.md §3.9)."""
+        self._relay_open = False  # as the firmware last set it (the C core reads its pin)
+        self._relay_was_open = False
+        """Whether the relay was open before the last self-test opened it."""
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -255,7 +258,7 @@ class Channel:
         output = self._output
         stuck_uA = output.dc_uA(tick_us)
         if stuck_uA > 0:
-            output.open_relay(tick_us)
+            self._set_relay(tick_us, is_open=True)
             self._emit(EventCode.STUCK_OUTPUT, self.index, stuck_uA)
             self.latch(Fault.STUCK_OUTPUT, tick_us)
             return
@@ -281,12 +284,26 @@ class Channel:
         """
         if self._failed_test_uA:
             return self._failed_test_uA
-        self._output.open_relay(now_us)
+        self._relay_was_open = self._relay_open
+        self._set_relay(now_us, is_open=True)
         measured_uA = self._output.self_test_uA(now_us)
         if measured_uA > 0:
             self._failed_test_uA = measured_uA
             self.faults |= Fault.STUCK_OUTPUT
         return measured_uA
+
+    def _set_relay(self, now_us: int, *, is_open: bool) -> None:
+        self._relay_open = is_open
+        if is_open:
+            self._output.open_relay(now_us)
+        else:
+            self._output.close_relay(now_us)
+
+    def end_refused_test(self, now_us: int) -> None:
+        """A CLEAR_FAULT refused because another channel failed: a channel that passed gets its
+        relay back as it was, so its periodic stuck-output check sees the electrodes again."""
+        if not self._failed_test_uA and not self._relay_was_open:
+            self._set_relay(now_us, is_open=False)
 
     def clear_fault(self, now_us: int) -> None:
         """CLEAR_FAULT after a passing :meth:`self_test`: forget the latched faults, close the
@@ -294,7 +311,7 @@ class Channel:
         if self.state != ChannelState.FAULT or self._failed_test_uA:
             return
         self.faults = Fault.NONE
-        self._output.close_relay(now_us)
+        self._set_relay(now_us, is_open=False)
         self.state = ChannelState.PROGRAMMED if self.program is not None else ChannelState.IDLE
 
     def reboot(self, now_us: int) -> None:
@@ -309,7 +326,7 @@ class Channel:
         self._ramp = Ramp.level(now_us)
         self._impedance_ohm = OPEN_OHM
         self._output.drive(now_us, None)
-        self._output.open_relay(now_us)
+        self._set_relay(now_us, is_open=True)
         self._output.clear_delivered(now_us)
         self.dose.clear()
 
@@ -318,7 +335,7 @@ class Channel:
         stage keeps it open and boots in FAULT with STUCK_OUTPUT (EVENT STUCK_OUTPUT)."""
         measured_uA = self.self_test(now_us)
         if measured_uA == 0:
-            self._output.close_relay(now_us)
+            self._set_relay(now_us, is_open=False)
             return
         self._emit(EventCode.STUCK_OUTPUT, self.index, measured_uA)
         self.state = ChannelState.FAULT

@@ -215,6 +215,8 @@ def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
     faulted = [c for c in _masked(device, clear.channel_mask) if c.state == ChannelState.FAULT]
     failed_uA = [measured for measured in (c.self_test(now_us) for c in faulted) if measured]
     if failed_uA:
+        for channel in faulted:
+            channel.end_refused_test(now_us)
         field = ClearFault.field_index("channel_mask")
         raise Refused(NakCode.SELF_TEST_FAILED, field, min(U32, failed_uA[0]))
     for channel in faulted:

@@ -113,6 +113,7 @@ def test_i14_03_clear_is_all_or_nothing(host: RawHost, make_program: ProgramFact
     nak = host.nak(ClearFault(channel_mask=0b11), NakCode.SELF_TEST_FAILED)
     assert nak.limit == STUCK_uA  # the lowest failing channel's current
     assert host.device.channel_state(1) == ChannelState.FAULT  # nothing was cleared
+    assert host.device.outputs[0].relay_open and host.device.outputs[1].relay_open  # as before
     ack = host.ok(ClearFault(channel_mask=0b10))
     assert isinstance(ack, Ack) and ack.value == 0b10  # the channels self-tested and cleared
     assert host.device.channel_state(1) == ChannelState.PROGRAMMED
@@ -148,3 +149,24 @@ def test_i14_03_clearing_a_channel_without_a_fault_tests_nothing(
     ack = host.ok(ClearFault(channel_mask=0b1000))
     assert isinstance(ack, Ack) and ack.value == 0
     assert not host.device.outputs[3].relay_open
+
+
+def test_i14_03_a_channel_that_passed_a_refused_clear_is_still_watched(
+    host: RawHost, make_program: ProgramFactory
+) -> None:
+    # Channel 1 stops on a lease fault, channel 0's stage is stuck: the clear of both is
+    # refused; channel 1 sticks afterwards and its next check must still find it.
+    host.hello()
+    crc = host.program(make_program(channel=1))
+    host.program(make_program(channel=0))
+    assert isinstance(host.start(ch1=crc), Ack)
+    host.wait(600 * MS)  # no heartbeat: the lease runs out, LEASE latched on channel 1
+    assert host.device.channel_state(1) == ChannelState.FAULT
+    host.device.stick_output(0, host.now_us, STUCK_uA)
+    host.wait(PERIOD_US)
+    host.hello()
+    host.nak(ClearFault(channel_mask=0b11), NakCode.SELF_TEST_FAILED)
+    host.device.stick_output(1, host.now_us, 300)
+    host.wait(PERIOD_US)
+    assert host.heartbeat().channels[1].faults == Fault.LEASE | Fault.STUCK_OUTPUT
+    assert host.device.outputs_off
