@@ -346,10 +346,17 @@ class Stimulator:
         index = self._checker.channel(channel)
         return ChannelDose.from_wire(self._call(GetDose(channel=index), Dose))
 
-    def clear_fault(self, channels: int | Iterable[int] | None = None) -> None:
-        """Clear the latched faults of the channels (all when None), once the cause is fixed."""
-        self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
+    def clear_fault(self, channels: int | Iterable[int] | None = None) -> tuple[int, ...]:
+        """Clear the latched faults of the channels (all when None), once the cause is fixed.
+
+        The device self-tests each faulted channel's output stage with its relay open first and
+        clears nothing unless all pass (PROTOCOL.md §3.9); returns the channels it cleared. A
+        stage that conducts raises ``DeviceNak`` code ``SELF_TEST_FAILED`` (``limit``: the µA
+        measured): the fault stays latched until the device is power-cycled.
+        """
+        ack = self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
         self._fault = None
+        return tuple(channel_number(i) for i in range(MAX_CHANNELS) if ack.value >> i & 1)
 
     # --- events and time -----------------------------------------------------------------------
 
