@@ -50,7 +50,6 @@ _WANG_2009_BARE = re.compile(r"Wang 2009(?![^\n]*Anesth Analg)")
 """'Wang 2009' without its reference (Anesth Analg 2009;109(3):932-935) on the same line."""
 
 PENDING_ELSEWHERE: dict[str, frozenset[str]] = {
-    "simulator/firmware/model.py": frozenset({"882.5891"}),
     "eacontrol/session/control.py": frozenset({"0.5-0.9 mA"}),
 }
 """Files owned by a concurrent change whose citation edit is listed in the report of this change.

@@ -72,8 +72,8 @@ __all__ = ["DEFAULT_SLEW_mA_per_s", "Stimulator"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SLEW_mA_per_s = 0.5
-"""Default rate of a live intensity change: 0.5 mA per second (Cummings 2011: operator steps of
-at most 0.5 mA, at least 1 s apart)."""
+"""Default rate of a live intensity change: 0.5 mA per second (the standard layer's
+design-value operator steps of at most 0.5 mA, at least 1 s apart)."""
 
 M = TypeVar("M", bound=Message)
 

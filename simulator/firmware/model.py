@@ -7,7 +7,7 @@ is reported to the host in HELLO_ACK (PROTOCOL.md §5.3), so a host can intersec
 layers; the firmware never reads the host's copy back.
 
 The reference values are those of docs/architecture.md and PROTOCOL.md: 6 channels, 20 mA peak,
-50–1000 µs phases, 1–200 Hz, 10 µC per phase (FDA 21 CFR 882.5891 characterisation), a lease of
+50–1000 µs phases, 1–200 Hz, 10 µC per phase (a design value, docs/clinical-sources.md), a lease of
 200–1000 ms checked at 100 Hz, and a 60-minute maximum run.
 """
 
@@ -67,7 +67,7 @@ class DeviceModel:
         max_phase_us: longest phase width.
         min_freq_cHz: lowest pulse frequency in 0.01 Hz.
         max_freq_cHz: highest pulse frequency in 0.01 Hz.
-        max_phase_charge_nC: largest charge per phase (10 µC, FDA 21 CFR 882.5891).
+        max_phase_charge_nC: largest charge per phase (10 µC, a design value).
         max_slew_uA_per_s: fastest rise of the set value (ramps and intensity changes).
         compliance_mV: the current source's compliance voltage.
         min_lease_ms: shortest lease HELLO may ask for.
