@@ -14,7 +14,7 @@ from eacontrol.profiles.derived import step_dose
 from eacontrol.profiles.models import Needle, Profile
 from eacontrol.profiles.steps import DenseDisperseStep, Step
 from eacontrol.safety import Bound, LimitStack, Quantity
-from eacontrol.safety.dose import LOAD_OHM, phase_charge_uC, rms_current_mA
+from eacontrol.safety.dose import LOAD_OHM, phase_charge_uC, pulse_energy_uJ, rms_current_mA
 from eacontrol.safety.engine import DEVICE_SOURCE
 from eacontrol.safety.limits import SOURCES
 from eacontrol.safety.timing import (
@@ -250,6 +250,11 @@ def program_findings(
         rms = rms_current_mA(effective, train.phase_width_us, train.frequency_hz, step.asym_ratio)
         path, what = f"{at}.{train.frequency_field}", f"rms current into {LOAD_OHM:g} Ω"
         found += against(stack.upper(Quantity.RMS_500_OHM), rms, path, what, context=at_ceiling)
+        energy_mJ = pulse_energy_uJ(effective, train.phase_width_us, step.asym_ratio) / 1000
+        path, what = f"{at}.{train.phase_width_field}", f"pulse energy into {LOAD_OHM:g} Ω"
+        found += against(
+            stack.upper(Quantity.PULSE_ENERGY_500_OHM), energy_mJ, path, what, context=at_ceiling
+        )
     device = stack.device
     if device is not None and effective * LOAD_OHM / 1000 > device.compliance_V:
         found.append(

@@ -18,10 +18,16 @@ from dataclasses import dataclass, fields
 from firmware_protocol import MAX_CHANNELS, PROTO_MINOR, SCHEMA_HASH, HelloAck
 from simulator.firmware.units import U8, U16, U32
 
-__all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel"]
+__all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel", "MAX_PEAK_OUTPUT_mV"]
 
 MAX_CHECK_PERIOD_US = 10_000
 """The lease and the fault conditions are checked at least at 100 Hz (PROTOCOL.md §3.4)."""
+
+MAX_PEAK_OUTPUT_mV = 500_000
+"""IEC 60601-2-10:1987 51.104: at most 500 V peak on an open circuit. A constant-current stage
+rises to its compliance voltage when the circuit opens, so a model's compliance may not exceed it.
+(The same clause's 300 mJ per pulse into 500 Ω cannot be reached on this wire: its largest pulse,
+65.535 mA for two 65.535 ms phases, is 281 mJ; PROTOCOL.md §5.3.)"""
 
 _TEXT_SIZE = 16
 
@@ -122,6 +128,11 @@ class DeviceModel:
         for low_name, high_name in _ORDERED:
             if getattr(self, low_name) > getattr(self, high_name):
                 raise ValueError(f"{low_name} exceeds {high_name}")
+        if self.compliance_mV > MAX_PEAK_OUTPUT_mV:
+            raise ValueError(
+                f"compliance_mV {self.compliance_mV} exceeds the {MAX_PEAK_OUTPUT_mV} mV "
+                "open-circuit peak of IEC 60601-2-10"
+            )
 
     @property
     def all_channels_mask(self) -> int:
