@@ -172,7 +172,8 @@ class Session:
     # --- live control --------------------------------------------------------------------------
 
     def set_intensity(self, channel: int, intensity_mA: float) -> None:
-        """Set a channel's intensity in the running step (the device slews at 0.5 mA/s).
+        """Set a channel's intensity in the running step (the device slews up at 0.5 mA/s, down
+        at its fastest: a decrease is never throttled).
 
         Raises:
             SessionError: no step is stimulating (paused, stopping, not running).
@@ -185,7 +186,7 @@ class Session:
             self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
             raise
         target = self._control.targets[channel]
-        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target))
+        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target, previous))
         self._emit(
             EventKind.INTENSITY,
             channel,
@@ -194,7 +195,7 @@ class Session:
         )
 
     def adjust(self, channel: int, delta_mA: float) -> None:
-        """Change a channel's intensity by ``delta_mA`` (at most ±0.5 mA, 1 s apart).
+        """Change a channel's intensity by ``delta_mA`` (up: at most 0.5 mA, 1 s apart; down: any).
 
         Raises:
             SessionError / ParameterError: as :meth:`set_intensity`.
