@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from eacontrol.cli import (
     simulate_cmd,
 )
 from eacontrol.cli.exitcodes import ExitCode, report_error
+from eacontrol.cli.output import discard_stdout
 
 __all__ = ["build_parser", "run"]
 
@@ -90,17 +90,6 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
         return int(ExitCode.USAGE)
 
 
-def _discard_stdout() -> None:
-    """Point stdout at the null device so the interpreter's final flush cannot fail again."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
-
-
 def run(argv: Sequence[str]) -> int:
     """Run eactl with the arguments ``argv`` (no program name) and return the exit code.
 
@@ -116,7 +105,7 @@ def run(argv: Sequence[str]) -> int:
             return int(args.handler(args))
         except BrokenPipeError:
             # The reader of our output went away (`eactl log list | head`): nothing to report.
-            _discard_stdout()
+            discard_stdout()
             return int(ExitCode.OK)
         except (Exception, KeyboardInterrupt) as err:
             return report_error(err, verbosity)

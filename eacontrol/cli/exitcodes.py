@@ -9,8 +9,15 @@ code meaning
 3    device, link or records: the port, the device or the session database failed
 4    stopped: a session ended early by the operator, a fault, or with its stop not confirmed
 70   internal error: a bug in eactl (``EX_SOFTWARE`` of sysexits.h); the traceback with ``-vv``
+129  ended by SIGHUP (128 + SIGHUP: the terminal closed), after the confirmed stop in a session
 130  interrupted by Ctrl-C outside a stimulation session (128 + SIGINT, the shell convention)
+143  ended by SIGTERM (128 + SIGTERM), after the confirmed stop in a session
 ==== ======================================================================================
+
+Ctrl-C during a session is 4 (stopped, outputs confirmed at zero); SIGTERM and SIGHUP during
+``eactl run`` end the session the same way (``eacontrol.cli.signals``) and keep their own code,
+so that whoever sent the signal sees it was obeyed; the record says which signal it was. If the
+stop is not confirmed, the alarm and code 4 win over either.
 
 User errors never print a traceback: :func:`report_error` prints ``str(err)``, which for every
 eacontrol error names what, where (file, field path, line), the allowed range and the limit
@@ -25,6 +32,7 @@ import sys
 import traceback
 from typing import TextIO
 
+from eacontrol.cli.signals import Terminated
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
@@ -61,7 +69,9 @@ class ExitCode(enum.IntEnum):
     DEVICE = 3
     STOPPED = 4
     SOFTWARE = 70
+    HANGUP = 129
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 STOP_ALARM = (
@@ -113,6 +123,8 @@ def exit_code_for(err: BaseException) -> ExitCode:
     """The exit code for an error (``ExitCode.SOFTWARE`` for anything unexpected)."""
     if isinstance(err, CliError):
         return err.exit_code
+    if isinstance(err, Terminated):
+        return ExitCode(err.exit_code)
     for kind, code in _CODES:
         if isinstance(err, kind):
             return code
@@ -138,6 +150,8 @@ def report_error(err: BaseException, verbosity: int = 0, stream: TextIO | None =
     code = exit_code_for(err)
     if isinstance(err, StopNotConfirmed):
         print(f"{STOP_ALARM}\neactl: {err}\n{STOP_ALARM}", file=out)
+    elif isinstance(err, Terminated):
+        print(f"eactl: {err}", file=out)
     elif isinstance(err, KeyboardInterrupt):
         print("eactl: interrupted", file=out)
     elif code is ExitCode.SOFTWARE:
