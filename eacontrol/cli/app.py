@@ -29,7 +29,7 @@ from eacontrol.cli import (
     run_cmd,
     simulate_cmd,
 )
-from eacontrol.cli.exitcodes import ExitCode, report_error
+from eacontrol.cli.exitcodes import ExitCode, cannot_write, report_error
 from eacontrol.cli.output import discard_stdout
 
 __all__ = ["build_parser", "run"]
@@ -102,10 +102,14 @@ def run(argv: Sequence[str]) -> int:
     verbosity = int(args.verbose)
     with _logging(verbosity):
         try:
-            return int(args.handler(args))
+            code = int(args.handler(args))
+            sys.stdout.flush()  # here, so that a full disk is reported, not lost at exit
+            return code
         except BrokenPipeError:
             # The reader of our output went away (`eactl log list | head`): nothing to report.
             discard_stdout()
             return int(ExitCode.OK)
         except (Exception, KeyboardInterrupt) as err:
+            if cannot_write(err):
+                discard_stdout()  # what is still buffered cannot be written either
             return report_error(err, verbosity)

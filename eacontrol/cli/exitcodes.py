@@ -4,7 +4,8 @@
 code meaning
 ==== ======================================================================================
 0    success
-1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request
+1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request;
+     or an output that cannot be written (a full disk: stdout or a file asked for)
 2    usage: the command line itself is wrong (argparse)
 3    device, link or records: the port, the device or the session database failed
 4    stopped: a session ended early by the operator, a fault, or with its stop not confirmed
@@ -27,6 +28,7 @@ layer.
 from __future__ import annotations
 
 import enum
+import errno
 import logging
 import sys
 import traceback
@@ -53,11 +55,21 @@ __all__ = [
     "CliError",
     "ExitCode",
     "UsageError",
+    "cannot_write",
     "exit_code_for",
     "report_error",
 ]
 
 log = logging.getLogger(__name__)
+
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+"""errno values of an output eactl cannot write (a full disk, a quota, a read-only or failing
+medium): the user's environment, not a bug (exit 1, like any output file that cannot be written)."""
+
+
+def cannot_write(err: BaseException) -> bool:
+    """Whether ``err`` is a failure to write eactl's output (stdout or a file it was asked for)."""
+    return isinstance(err, OSError) and err.errno in _CANNOT_WRITE
 
 
 class ExitCode(enum.IntEnum):
@@ -125,6 +137,8 @@ def exit_code_for(err: BaseException) -> ExitCode:
         return err.exit_code
     if isinstance(err, Terminated):
         return ExitCode(err.exit_code)
+    if cannot_write(err):
+        return ExitCode.REFUSED
     for kind, code in _CODES:
         if isinstance(err, kind):
             return code
@@ -152,6 +166,12 @@ def report_error(err: BaseException, verbosity: int = 0, stream: TextIO | None =
         print(f"{STOP_ALARM}\neactl: {err}\n{STOP_ALARM}", file=out)
     elif isinstance(err, Terminated):
         print(f"eactl: {err}", file=out)
+    elif cannot_write(err):
+        assert isinstance(err, OSError)
+        where = f" {err.filename}" if err.filename else " the output"
+        print(
+            f"eactl: cannot write{where}: {err.strerror}: free space or write elsewhere", file=out
+        )
     elif isinstance(err, KeyboardInterrupt):
         print("eactl: interrupted", file=out)
     elif code is ExitCode.SOFTWARE:

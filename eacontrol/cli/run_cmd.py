@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
 from eacontrol.cli.layers import add_layer_options, layers_from
-from eacontrol.cli.output import discard_stdout
+from eacontrol.cli.output import discard_stdout, printable
 from eacontrol.cli.records_cmd import add_db_option
 from eacontrol.cli.signals import Terminated, signals_end_like_ctrl_c
 from eacontrol.cli.table import duration_text, number, render_table
@@ -46,7 +46,7 @@ def confirm(profile: Profile, target: Target) -> None:
     """
     channels = ", ".join(str(c.channel) for c in profile.channels)
     print(
-        f"About to stimulate: {profile.name}\n"
+        f"About to stimulate: {printable(profile.name)}\n"
         f"  {duration_text(profile.total_duration_s)}, channel(s) {channels}, on {target.url}\n"
         "  Check the needles, the leads and the patient. Start? [y/N] ",
         end="",
@@ -141,7 +141,8 @@ def _run_session(args: argparse.Namespace) -> int:
                 echo=not args.fast,
             )
             if not console.interactive and not args.fast:
-                print(f"eactl run: {profile.name} on {device}{banner}", flush=True)
+                name = printable(profile.name)
+                print(f"eactl run: {name} on {device}{banner}", flush=True)
             session.subscribe(console.event)
             try:
                 with terminal:
@@ -195,6 +196,16 @@ def _print_summary(session: Session, store: RecordStore, target: Target) -> None
             print(f"  {SIMULATED_BANNER}: the built-in simulator, no patient was stimulated")
 
 
+def _identifier(text: str) -> str:
+    """An operator or patient identifier: printable text (no control characters, which a
+    terminal would obey when the record is shown; exit 2)."""
+    if text != printable(text):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(text)}' holds control characters: an identifier is printable text"
+        )
+    return text
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run`` to the command parsers."""
     parser = commands.add_parser(
@@ -211,8 +222,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "the record names the signal), 3 device, link or records error, 1 profile refused.",
     )
     parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
-    parser.add_argument("--operator", metavar="ID", help="the operator's identifier (recorded)")
-    parser.add_argument("--patient", metavar="ID", help="the patient's identifier (recorded)")
+    parser.add_argument(
+        "--operator", metavar="ID", type=_identifier, help="the operator's identifier (recorded)"
+    )
+    parser.add_argument(
+        "--patient", metavar="ID", type=_identifier, help="the patient's identifier (recorded)"
+    )
     parser.add_argument(
         "--fast",
         action="store_true",

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from eacontrol.errors import Layer, ParameterError
+from eacontrol.profiles.document import microamp_hint
 from eacontrol.safety.engine import check_number, to_wire
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
@@ -144,7 +145,8 @@ class LiveControl:
             raise ParameterError(
                 "intensity_mA",
                 intensity_mA,
-                f"<= {ceiling.value_mA:g} mA on channel {channel} in this step",
+                f"<= {ceiling.value_mA:g} mA on channel {channel} in this step"
+                + microamp_hint(value),
                 ceiling.layer,
                 ceiling.source,
             )

@@ -103,7 +103,7 @@ class Session:
                 session time); default ``datetime.now(UTC)``.
 
         Raises:
-            ParameterError: a period is not a positive number of seconds.
+            ParameterError: a period is not a number of seconds of at least 0.001 s.
         """
         self._stim = stim
         self._profile = profile
@@ -416,8 +416,13 @@ class Session:
         raise exc
 
 
+_MIN_PERIOD_s = 0.001
+"""The shortest record period: the wire's time resolution (1 ms, PROTOCOL.md §1). Far shorter
+ones (1e-300 s) are below a float's resolution of session time and would never advance."""
+
+
 def _period(name: str, value: float) -> float:
     seconds = check_number(name, value, "s")
-    if seconds <= 0:
-        raise ParameterError(name, value, "> 0 s", Layer.SCHEMA)
+    if not seconds >= _MIN_PERIOD_s:
+        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
     return seconds
