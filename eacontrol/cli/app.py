@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,7 +30,8 @@ from eacontrol.cli import (
     run_cmd,
     simulate_cmd,
 )
-from eacontrol.cli.exitcodes import ExitCode, report_error
+from eacontrol.cli.exitcodes import ExitCode, cannot_write, report_error
+from eacontrol.cli.output import discard_stdout
 
 __all__ = ["build_parser", "run"]
 
@@ -100,17 +100,6 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
         return int(ExitCode.USAGE)
 
 
-def _discard_stdout() -> None:
-    """Point stdout at the null device so the interpreter's final flush cannot fail again."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
-
-
 def run(argv: Sequence[str]) -> int:
     """Run eactl with the arguments ``argv`` (no program name) and return the exit code.
 
@@ -123,10 +112,14 @@ def run(argv: Sequence[str]) -> int:
     verbosity = int(args.verbose)
     with _logging(verbosity):
         try:
-            return int(args.handler(args))
+            code = int(args.handler(args))
+            sys.stdout.flush()  # here, so that a full disk is reported, not lost at exit
+            return code
         except BrokenPipeError:
             # The reader of our output went away (`eactl log list | head`): nothing to report.
-            _discard_stdout()
+            discard_stdout()
             return int(ExitCode.OK)
         except (Exception, KeyboardInterrupt) as err:
+            if cannot_write(err):
+                discard_stdout()  # what is still buffered cannot be written either
             return report_error(err, verbosity)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
 
@@ -123,7 +124,8 @@ def _plan(args: argparse.Namespace) -> int:
         checker = ProgramChecker(stim.limits, f"device {info.model} {info.serial}")
         commands = session_commands(plan, checker, info.lease_s)
     banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
-    print(f"Plan of {profile.name}: a dry run, nothing was programmed or started{banner}")
+    name = printable(profile.name)
+    print(f"Plan of {name}: a dry run, nothing was programmed or started{banner}")
     print(
         f"device: {info.model} {info.serial}, firmware {info.firmware}, "
         f"{info.limits.channel_count} channels, lease {info.lease_s:g} s, on {target.url}"

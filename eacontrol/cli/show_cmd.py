@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
@@ -135,9 +136,9 @@ def derived_rows(profile: Profile) -> list[tuple[str, ...]]:
 
 
 def _header(profile: Profile) -> list[str]:
-    lines = [profile.name]
+    lines = [printable(profile.name)]  # text from the file: a terminal must not obey it
     if profile.indication:
-        lines.append(f"  indication: {profile.indication}")
+        lines.append(f"  indication: {printable(profile.indication)}")
     total = profile.total_duration_s
     lines.append(
         f"  duration:   {duration_text(total)} ({number(total)} s; the profile allows "

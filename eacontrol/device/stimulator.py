@@ -182,10 +182,15 @@ class Stimulator:
             The program CRC (START names it).
 
         Raises:
-            ParameterError: a value outside the standard ∩ device limits; nothing was sent.
+            ParameterError: not a Stimulation, or a value outside the standard ∩ device
+                limits; nothing was sent.
             DeviceNak: the device refused it (e.g. the channel is running).
             ReadbackMismatch: the device stored something else.
         """
+        if not isinstance(stimulation, Stimulation):
+            raise ParameterError(
+                "stimulation", stimulation, "an eacontrol.Stimulation", Layer.SCHEMA
+            )
         wire = self._checker.program(channel, stimulation)
         ack = self._call(wire, Ack)
         crc = program_crc(wire)

@@ -17,6 +17,9 @@ device rebooted / session gone      fault        immediate (already off)     ``S
 any other exception                 error        immediate, confirmed        the exception
 =================================== ============ =========================== ===================
 
+``eactl run`` raises SIGTERM and SIGHUP as a ``KeyboardInterrupt`` whose message names the
+signal (``eacontrol.cli.signals``); the record's detail then names it instead of Ctrl-C.
+
 A stop that the device does not confirm turns any of these into ``stop_not_confirmed`` and
 raises ``StopNotConfirmed`` (the hard alarm: use the device's hardware stop).
 """
@@ -110,7 +113,9 @@ def ending_for(exc: BaseException) -> Ending:
         detail = f"the session database failed, stimulation stopped at once: {exc}"
         return Ending(Outcome.RECORDS_UNAVAILABLE, detail, StopKind.IMMEDIATE, read_totals=False)
     if isinstance(exc, KeyboardInterrupt):
-        detail = "interrupted (Ctrl-C): every output cut at once"
+        # A KeyboardInterrupt with a message is a signal routed into this path ("ended by
+        # SIGTERM", eacontrol.cli.signals): the record names it, not Ctrl-C.
+        detail = f"{str(exc) or 'interrupted (Ctrl-C)'}: every output cut at once"
         return Ending(Outcome.STOPPED, detail, StopKind.IMMEDIATE, read_totals=True)
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=True)

@@ -107,7 +107,7 @@ class Session:
                 session time); default ``datetime.now(UTC)``.
 
         Raises:
-            ParameterError: a period is not a positive number of seconds.
+            ParameterError: a period is not a number of seconds of at least 0.001 s.
         """
         self._stim = stim
         self._profile = profile
@@ -177,7 +177,8 @@ class Session:
     # --- live control --------------------------------------------------------------------------
 
     def set_intensity(self, channel: int, intensity_mA: float) -> None:
-        """Set a channel's intensity in the running step (the device slews at 0.5 mA/s).
+        """Set a channel's intensity in the running step (the device slews up at 0.5 mA/s, down
+        at its fastest: a decrease is never throttled).
 
         Raises:
             SessionError: no step is stimulating (paused, stopping, not running).
@@ -190,7 +191,7 @@ class Session:
             self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
             raise
         target = self._control.targets[channel]
-        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target))
+        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target, previous))
         self._emit(
             EventKind.INTENSITY,
             channel,
@@ -199,7 +200,7 @@ class Session:
         )
 
     def adjust(self, channel: int, delta_mA: float) -> None:
-        """Change a channel's intensity by ``delta_mA`` (at most ±0.5 mA, 1 s apart).
+        """Change a channel's intensity by ``delta_mA`` (up: at most 0.5 mA, 1 s apart; down: any).
 
         Raises:
             SessionError / ParameterError: as :meth:`set_intensity`.
@@ -438,8 +439,13 @@ class Session:
         raise exc
 
 
+_MIN_PERIOD_s = 0.001
+"""The shortest record period: the wire's time resolution (1 ms, PROTOCOL.md §1). Far shorter
+ones (1e-300 s) are below a float's resolution of session time and would never advance."""
+
+
 def _period(name: str, value: float) -> float:
     seconds = check_number(name, value, "s")
-    if seconds <= 0:
-        raise ParameterError(name, value, "> 0 s", Layer.SCHEMA)
+    if not seconds >= _MIN_PERIOD_s:
+        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
     return seconds
