@@ -1,8 +1,8 @@
 """Live control: the operator's intensity changes, checked before anything is sent.
 
 An operator increase moves a channel's target up by at most 0.5 mA, at least 1 s after the
-previous increase of that channel (Cummings 2011, BMAS: motor responses begin at 0.5-0.9 mA, so
-the operator raises in half-milliamperes, slowly; ``eacontrol.safety.limits.STANDARD``), and never
+previous increase of that channel (design values, docs/clinical-sources.md: the operator raises
+in half-milliamperes, slowly; ``eacontrol.safety.limits.STANDARD``), and never
 above the step's effective ceiling (the lowest of the profile, device, site and patient layers).
 A decrease is never throttled: any amount, at any time, straight to zero in one action if the
 practitioner wants (issue 14 item 6: lowering is the safe direction and must never wait); it does
@@ -133,8 +133,8 @@ class LiveControl:
         Raises:
             ParameterError: not a channel of the running step; not a finite number; below zero;
                 above the effective ceiling (its layer); an increase of more than 0.5 mA or
-                less than 1 s after the channel's previous increase (layer standard, Cummings
-                2011). A decrease is refused only for those first four reasons.
+                less than 1 s after the channel's previous increase (layer standard, design
+                values). A decrease is refused only for those first four reasons.
         """
         channel = self._require(channel)
         value = check_number("intensity_mA", intensity_mA, "mA")
