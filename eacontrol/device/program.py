@@ -99,8 +99,11 @@ class ProgramChecker:
         """Check every field of ``stim`` and return its SET_PROGRAM for channel number ``channel``.
 
         Raises:
-            ParameterError: the first value out of range (in field order), naming its layer.
+            ParameterError: not a Stimulation, or the first value out of range (in field
+                order), naming its layer.
         """
+        if not isinstance(stim, Stimulation):
+            raise ParameterError("stimulation", stim, "an eacontrol.Stimulation", Layer.SCHEMA)
         self.channel(channel)
         mode = _choice("mode", stim.mode, StimulationMode)
         _choice("shape", stim.shape, PulseShape)

@@ -26,12 +26,7 @@ from eacontrol.device.naks import nak_error
 from eacontrol.device.program import ProgramChecker, compare_readback
 from eacontrol.device.status import ChannelDose, DeviceStatus, latched_fault
 from eacontrol.device.stopping import guarded_stop, ramp_down_estimate_s, start_overtaken
-from eacontrol.device.wire import (
-    channel_mask,
-    channel_number,
-    stimulation_from_wire,
-    wire_index,
-)
+from eacontrol.device.wire import channel_mask, channel_number, stimulation_from_wire, wire_index
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
@@ -187,10 +182,6 @@ class Stimulator:
             DeviceNak: the device refused it (e.g. the channel is running).
             ReadbackMismatch: the device stored something else.
         """
-        if not isinstance(stimulation, Stimulation):
-            raise ParameterError(
-                "stimulation", stimulation, "an eacontrol.Stimulation", Layer.SCHEMA
-            )
         wire = self._checker.program(channel, stimulation)
         ack = self._call(wire, Ack)
         crc = program_crc(wire)
