@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode
 from eacontrol.cli.table import render_table
 from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
@@ -79,6 +80,14 @@ def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, bool
 
 
 def _clear_fault(args: argparse.Namespace) -> int:
+    """Show latched faults and clear them after the device's output self-test.
+
+    Show what the device reports per channel (state, latched faults, measured current) and clear
+    the latched faults of the faulted channels (or those given with --channel). The device
+    clears a channel only after a self-test of its output stage with the relay open finds no
+    current; a failing self-test is refused with exit code 3 and the fault stays latched until
+    the device is power-cycled.
+    """
     from eacontrol.device import connect
 
     target = target_from(args)
@@ -110,17 +119,9 @@ def _clear_fault(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``clear-fault`` to the command parsers."""
-    parser = commands.add_parser(
-        "clear-fault",
-        help="show latched faults and clear them after the device's output self-test",
-        description="Show what the device reports per channel (state, latched faults, measured "
-        "current) and clear the latched faults of the faulted channels (or those given with "
-        "--channel). The device clears a channel only after a self-test of its output stage with "
-        "the relay open finds no current; a failing self-test is refused with exit code 3 and "
-        "the fault stays latched until the device is power-cycled.",
-    )
+    parser = add_command(commands, "clear-fault", _clear_fault)
     parser.add_argument(
         "--channel",
         type=int,
@@ -131,4 +132,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "channel with a latched fault)",
     )
     add_target_options(parser)
-    parser.set_defaults(handler=_clear_fault)

@@ -12,6 +12,7 @@ import argparse
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.output import printable
@@ -103,6 +104,12 @@ def _totals(profile: Profile, commands: list[PlannedCommand]) -> list[str]:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    """Dry run: the exact commands a session would send, and its totals.
+
+    Print, without stimulating, every command a session of PROFILE would send to the device,
+    step by step, and the totals it prescribes. The device (or the built-in simulator) is only
+    asked for its identity and limits.
+    """
     from eacontrol.cli.wireplan import session_commands
     from eacontrol.device import connect
     from eacontrol.device.program import ProgramChecker
@@ -139,17 +146,10 @@ def _plan(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``plan`` to the command parsers."""
-    parser = commands.add_parser(
-        "plan",
-        help="dry run: the exact commands a session would send, and its totals",
-        description="Print, without stimulating, every command a session of PROFILE would "
-        "send to the device, step by step, and the totals it prescribes. The device (or the "
-        "built-in simulator) is only asked for its identity and limits.",
-    )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    parser = add_command(commands, "plan", _plan)
+    add_profile_argument(parser)
     parser.add_argument("--frames", action="store_true", help="also print each frame in hex")
     add_target_options(parser)
     add_layer_options(parser)
-    parser.set_defaults(handler=_plan)

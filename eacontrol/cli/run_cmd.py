@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
 from eacontrol.cli.layers import add_layer_options, layers_from
@@ -94,6 +95,14 @@ def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Run a session with a live view and keys, and record it.
+
+    Run PROFILE on the device (default: the built-in simulator, in real time) with a live view:
+    elapsed and remaining time, per-channel set and measured intensity and impedance, faults.
+    Keys: ↑/+ and ↓/- raise and lower the selected channel by 0.5 mA, 1-8 select it, p pauses
+    and resumes, s or q stops (ramp down), Esc or space is the emergency stop; Ctrl-C, SIGTERM
+    and SIGHUP always end in a confirmed stop.
+    """
     with signals_end_like_ctrl_c():
         return _run_session(args)
 
@@ -206,22 +215,17 @@ def _identifier(text: str) -> str:
     return text
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``run`` to the command parsers."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "run",
-        help="run a session with a live view and keys, and record it",
-        description="Run PROFILE on the device (default: the built-in simulator, in real "
-        "time) with a live view: elapsed and remaining time, per-channel set and measured "
-        "intensity and impedance, faults. Keys: ↑/+ and ↓/- raise and lower the selected "
-        "channel by 0.5 mA, 1-8 select it, p pauses and resumes, s or q stops (ramp down), "
-        "Esc or space is the emergency stop; Ctrl-C, SIGTERM and SIGHUP always end in a "
-        "confirmed stop.",
+        _run,
         epilog="exit codes: 0 completed, 4 stopped by the operator, Ctrl-C or a fault (outputs "
         "confirmed at zero), 143 / 129 ended by SIGTERM / SIGHUP (outputs confirmed at zero, "
         "the record names the signal), 3 device, link or records error, 1 profile refused.",
     )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    add_profile_argument(parser)
     parser.add_argument(
         "--operator", metavar="ID", type=_identifier, help="the operator's identifier (recorded)"
     )
@@ -241,4 +245,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_db_option(parser)
     add_target_options(parser)
     add_layer_options(parser)
-    parser.set_defaults(handler=_run)
