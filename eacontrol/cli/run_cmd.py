@@ -17,6 +17,7 @@ import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.clinical_opts import add_clinical_options, clinical_from
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
 from eacontrol.cli.layers import add_layer_options, layers_from
@@ -101,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
+    clinical = clinical_from(args)
     with RecordStore.open(args.db) as store:
         if not target.simulated and not args.yes:
             confirm(profile, target)
@@ -114,6 +116,7 @@ def _run(args: argparse.Namespace) -> int:
                 patient=layers.patient,
                 site=layers.site,
                 device_serial=target.device_serial,
+                clinical=clinical,
             )
             info = stim.info
             banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
@@ -188,4 +191,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_db_option(parser)
     add_target_options(parser)
     add_layer_options(parser)
+    add_clinical_options(parser)
     parser.set_defaults(handler=_run)
