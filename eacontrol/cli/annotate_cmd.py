@@ -25,7 +25,8 @@ def _annotate(args: argparse.Namespace) -> int:
     ("bleeding", "haematoma", "pain", "syncope"), --note TEXT alone a note. --at SECONDS is the
     session time it refers to (it may be after the session's end); without it the time is not
     given. The record keeps when the annotation was added (UTC). Exit codes: 0 added, 1 invalid
-    (the message names the field), 2 usage, 3 records error (no such session, database locked).
+    (the message names the field) or no such session, 2 usage, 3 records error (database
+    locked or read-only).
     """
     from eacontrol.records import (
         Annotation,
