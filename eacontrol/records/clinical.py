@@ -33,18 +33,30 @@ def _refuse(parameter: str, value: object, allowed: str) -> ParameterError:
     return ParameterError(parameter, value, allowed, layer=Layer.SCHEMA)
 
 
-def _text(owner: str, name: str, value: str | None) -> str | None:
+def _text(owner: str, name: str, value: object) -> str | None:
     if value is None:
         return None
+    if not isinstance(value, str):
+        raise _refuse(f"{owner}.{name}", value, "text")
     cleaned = " ".join(value.split())
     if not cleaned or len(cleaned) > MAX_TEXT:
         raise _refuse(f"{owner}.{name}", value, f"text of 1 to {MAX_TEXT} characters")
     return cleaned
 
 
-def _positive(owner: str, name: str, value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not math.isfinite(value) or not value > 0):
+def _positive(owner: str, name: str, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not value > 0
+    ):
         raise _refuse(f"{owner}.{name}", value, "a finite number > 0")
+
+
+_TEXT_FIELDS = frozenset(
+    {"intensity_aim", "response_sought", "needle_maker", "needle_material", "practitioner"}
+)
 
 
 @dataclass(frozen=True)
@@ -85,10 +97,14 @@ class ClinicalDetails:
         owner = "ClinicalDetails"
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, str):
+            if value is None:
+                continue
+            if f.name in _TEXT_FIELDS:
+                if not isinstance(value, str):
+                    raise _refuse(f"{owner}.{f.name}", value, "text")
                 object.__setattr__(self, f.name, _text(owner, f.name, value))
             elif f.name == "insertions":
-                if value is not None and (isinstance(value, bool) or value < 1):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                     raise _refuse(f"{owner}.insertions", value, "a whole number >= 1")
             else:
                 _positive(owner, f.name, value)
@@ -153,6 +169,11 @@ class Annotation:
 
     def __post_init__(self) -> None:
         owner = "Annotation"
+        for name, kind in (("kind", AnnotationKind), ("severity", Severity)):
+            value = getattr(self, name)
+            if value is not None and value not in set(kind):
+                raise _refuse(f"{owner}.{name}", value, f"one of {[k.value for k in kind]}")
+            object.__setattr__(self, name, None if value is None else kind(value))
         if self.t_s is not None and (not math.isfinite(self.t_s) or self.t_s < 0):
             raise _refuse(f"{owner}.t_s", self.t_s, "session time, a finite number >= 0 s")
         object.__setattr__(self, "event", _text(owner, "event", self.event))

@@ -286,6 +286,9 @@ def test_i15_report_stricta_items_given_are_printed_and_no_longer_listed_missing
         ({"retention_s": float("nan")}, "ClinicalDetails.retention_s"),
         ({"insertions": 0}, "ClinicalDetails.insertions"),
         ({"practitioner": "x" * 501}, "ClinicalDetails.practitioner"),
+        ({"needle_length_mm": "30"}, "ClinicalDetails.needle_length_mm"),
+        ({"insertions": 2.5}, "ClinicalDetails.insertions"),
+        ({"needle_maker": 3}, "ClinicalDetails.needle_maker"),
     ],
 )
 def test_i15_report_clinical_details_refuse_bad_values(
@@ -345,6 +348,8 @@ def test_i15_report_annotation_rules(finished: Finished, store: RecordStore, db_
         Annotation(AnnotationKind.NOTE, LATER, note="")
     with pytest.raises(ParameterError):
         _adverse(t_s=-1.0)
+    with pytest.raises(ParameterError, match=r"Annotation\.severity"):
+        _adverse(severity="grave")
     with RecordStore.open(db_path, read_only=True) as reader, pytest.raises(RecordError):
         reader.add_annotation(finished.id, _adverse())
     assert store.annotations(finished.id) == []
