@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 from eacontrol import __version__
 from eacontrol.cli import (
+    annotate_cmd,
     clear_fault_cmd,
     plan_cmd,
     plot_cmd,
@@ -43,6 +44,7 @@ _COMMANDS = (
     ports_cmd,
     records_cmd,
     plot_cmd,
+    annotate_cmd,
     clear_fault_cmd,
 )
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.clinical_opts import add_clinical_options, clinical_from
 from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
@@ -120,6 +121,7 @@ def _run_session(args: argparse.Namespace) -> int:
     terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
+    clinical = clinical_from(args)
     with RecordStore.open(args.db) as store:
         if not target.simulated and not args.yes:
             confirm(profile, target)
@@ -133,6 +135,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 patient=layers.patient,
                 site=layers.site,
                 device_serial=target.device_serial,
+                clinical=clinical,
             )
             info = stim.info
             banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
@@ -245,3 +248,4 @@ def register(commands: Commands) -> None:
     add_db_option(parser)
     add_target_options(parser)
     add_layer_options(parser)
+    add_clinical_options(parser)

@@ -38,7 +38,7 @@ from eacontrol.errors import (
     StopNotConfirmed,
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
-from eacontrol.records import Outcome, RecordStore
+from eacontrol.records import ClinicalDetails, Outcome, RecordStore
 from eacontrol.safety.engine import check_number
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
@@ -85,6 +85,7 @@ class Session:
         flush_period_s: float = 1.0,
         totals_period_s: float = 60.0,
         utc_now: Callable[[], datetime] | None = None,
+        clinical: ClinicalDetails | None = None,
     ) -> None:
         """Prepare a session; nothing is sent until :meth:`run`.
 
@@ -105,6 +106,7 @@ class Session:
                 during a step (they are also read at each step's end).
             utc_now: the wall clock for the record's start (its end is the start plus the
                 session time); default ``datetime.now(UTC)``.
+            clinical: the practitioner's account for the record (intensity aim, STRICTA items).
 
         Raises:
             ParameterError: a period is not a number of seconds of at least 0.001 s.
@@ -113,7 +115,7 @@ class Session:
         self._profile = profile
         self._store = store
         self._identity = Identity(
-            stim.url, stim.simulated, operator_id, patient_id, profile_version
+            stim.url, stim.simulated, operator_id, patient_id, profile_version, clinical
         )
         self._layers = (site, patient, device_serial)
         self._periods = (
