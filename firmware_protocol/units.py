@@ -38,6 +38,8 @@ def _to_wire(value: float, scale: int, field: str, unit: str, limit: int) -> int
     wire = round(scaled)
     if abs(scaled - wire) > _TOLERANCE or wire < 0:
         raise UnitError(field, value, f"a multiple of {1 / scale:g} {unit} (the wire resolution)")
+    if wire == 0 and value != 0:  # 1e-300 mA is not "nothing": never send it as 0 (issue 14)
+        raise UnitError(field, value, f"0, or at least {1 / scale:g} {unit} (the wire resolution)")
     return wire
 
 

@@ -13,8 +13,6 @@ import dataclasses
 import re
 from pathlib import Path
 
-import pytest
-
 from eacontrol.safety import dose, limits
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 
@@ -48,16 +46,6 @@ BANNED = {
 
 _WANG_2009_BARE = re.compile(r"Wang 2009(?![^\n]*Anesth Analg)")
 """'Wang 2009' without its reference (Anesth Analg 2009;109(3):932-935) on the same line."""
-
-PENDING_ELSEWHERE: dict[str, frozenset[str]] = {
-    "simulator/firmware/model.py": frozenset({"882.5891"}),
-    "eacontrol/session/control.py": frozenset({"0.5-0.9 mA"}),
-}
-"""Files owned by a concurrent change whose citation edit is listed in the report of this change.
-
-Each entry is checked to still need its exemption (see
-test_i15_sources_pending_exemptions_are_still_needed), so it goes as soon as the file is fixed.
-"""
 
 _SKIP_DIRS = {".git", ".venv", "venv", "build", "dist", "node_modules", ".mypy_cache"}
 
@@ -141,7 +129,6 @@ def _banned_hits() -> list[str]:
                 found.append("Wang 2009")
             if rel == "docs/clinical-sources.md" and re.search(r"\bnot\b", line):
                 continue
-            found = [b for b in found if b not in PENDING_ELSEWHERE.get(rel, frozenset())]
             hits += [f"{rel}:{number}: {b!r} ({BANNED.get(b, 'incomplete')})" for b in found]
     return hits
 
@@ -149,12 +136,3 @@ def _banned_hits() -> list[str]:
 def test_i15_sources_no_banned_citation_in_the_tree() -> None:
     hits = _banned_hits()
     assert not hits, "wrong or unverifiable citations:\n" + "\n".join(hits)
-
-
-@pytest.mark.parametrize(
-    ("rel", "banned"), sorted((r, b) for r, bs in PENDING_ELSEWHERE.items() for b in bs)
-)
-def test_i15_sources_pending_exemptions_are_still_needed(rel: str, banned: str) -> None:
-    """Once the owner fixes the file, drop its entry from PENDING_ELSEWHERE."""
-    text = (ROOT / rel).read_text(encoding="utf-8")
-    assert banned in text, f"{rel} no longer cites {banned!r}: drop it from PENDING_ELSEWHERE"

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from eacontrol import __version__
 from eacontrol.cli import (
+    annotate_cmd,
+    clear_fault_cmd,
     plan_cmd,
     plot_cmd,
     ports_cmd,
@@ -30,11 +31,22 @@ from eacontrol.cli import (
     run_cmd,
     simulate_cmd,
 )
-from eacontrol.cli.exitcodes import ExitCode, report_error
+from eacontrol.cli.exitcodes import ExitCode, cannot_write, report_error
+from eacontrol.cli.output import discard_stdout
 
 __all__ = ["build_parser", "run"]
 
-_COMMANDS = (profiles_cmd, plan_cmd, run_cmd, simulate_cmd, ports_cmd, records_cmd, plot_cmd)
+_COMMANDS = (
+    profiles_cmd,
+    plan_cmd,
+    run_cmd,
+    simulate_cmd,
+    ports_cmd,
+    records_cmd,
+    plot_cmd,
+    annotate_cmd,
+    clear_fault_cmd,
+)
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
@@ -90,17 +102,6 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace | int:
         return int(ExitCode.USAGE)
 
 
-def _discard_stdout() -> None:
-    """Point stdout at the null device so the interpreter's final flush cannot fail again."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, fd)
-    os.close(null)
-
-
 def run(argv: Sequence[str]) -> int:
     """Run eactl with the arguments ``argv`` (no program name) and return the exit code.
 
@@ -113,10 +114,14 @@ def run(argv: Sequence[str]) -> int:
     verbosity = int(args.verbose)
     with _logging(verbosity):
         try:
-            return int(args.handler(args))
+            code = int(args.handler(args))
+            sys.stdout.flush()  # here, so that a full disk is reported, not lost at exit
+            return code
         except BrokenPipeError:
             # The reader of our output went away (`eactl log list | head`): nothing to report.
-            _discard_stdout()
+            discard_stdout()
             return int(ExitCode.OK)
         except (Exception, KeyboardInterrupt) as err:
+            if cannot_write(err):
+                discard_stdout()  # what is still buffered cannot be written either
             return report_error(err, verbosity)

@@ -4,13 +4,21 @@
 code meaning
 ==== ======================================================================================
 0    success
-1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request
+1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request;
+     or an output that cannot be written (a full disk: stdout or a file asked for)
 2    usage: the command line itself is wrong (argparse)
 3    device, link or records: the port, the device or the session database failed
 4    stopped: a session ended early by the operator, a fault, or with its stop not confirmed
 70   internal error: a bug in eactl (``EX_SOFTWARE`` of sysexits.h); the traceback with ``-vv``
+129  ended by SIGHUP (128 + SIGHUP: the terminal closed), after the confirmed stop in a session
 130  interrupted by Ctrl-C outside a stimulation session (128 + SIGINT, the shell convention)
+143  ended by SIGTERM (128 + SIGTERM), after the confirmed stop in a session
 ==== ======================================================================================
+
+Ctrl-C during a session is 4 (stopped, outputs confirmed at zero); SIGTERM and SIGHUP during
+``eactl run`` end the session the same way (``eacontrol.cli.signals``) and keep their own code,
+so that whoever sent the signal sees it was obeyed; the record says which signal it was. If the
+stop is not confirmed, the alarm and code 4 win over either.
 
 User errors never print a traceback: :func:`report_error` prints ``str(err)``, which for every
 eacontrol error names what, where (file, field path, line), the allowed range and the limit
@@ -20,11 +28,13 @@ layer.
 from __future__ import annotations
 
 import enum
+import errno
 import logging
 import sys
 import traceback
 from typing import TextIO
 
+from eacontrol.cli.signals import Terminated
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
@@ -45,11 +55,21 @@ __all__ = [
     "CliError",
     "ExitCode",
     "UsageError",
+    "cannot_write",
     "exit_code_for",
     "report_error",
 ]
 
 log = logging.getLogger(__name__)
+
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+"""errno values of an output eactl cannot write (a full disk, a quota, a read-only or failing
+medium): the user's environment, not a bug (exit 1, like any output file that cannot be written)."""
+
+
+def cannot_write(err: BaseException) -> bool:
+    """Whether ``err`` is a failure to write eactl's output (stdout or a file it was asked for)."""
+    return isinstance(err, OSError) and err.errno in _CANNOT_WRITE
 
 
 class ExitCode(enum.IntEnum):
@@ -61,7 +81,9 @@ class ExitCode(enum.IntEnum):
     DEVICE = 3
     STOPPED = 4
     SOFTWARE = 70
+    HANGUP = 129
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 STOP_ALARM = (
@@ -113,6 +135,10 @@ def exit_code_for(err: BaseException) -> ExitCode:
     """The exit code for an error (``ExitCode.SOFTWARE`` for anything unexpected)."""
     if isinstance(err, CliError):
         return err.exit_code
+    if isinstance(err, Terminated):
+        return ExitCode(err.exit_code)
+    if cannot_write(err):
+        return ExitCode.REFUSED
     for kind, code in _CODES:
         if isinstance(err, kind):
             return code
@@ -138,6 +164,14 @@ def report_error(err: BaseException, verbosity: int = 0, stream: TextIO | None =
     code = exit_code_for(err)
     if isinstance(err, StopNotConfirmed):
         print(f"{STOP_ALARM}\neactl: {err}\n{STOP_ALARM}", file=out)
+    elif isinstance(err, Terminated):
+        print(f"eactl: {err}", file=out)
+    elif cannot_write(err):
+        assert isinstance(err, OSError)
+        where = f" {err.filename}" if err.filename else " the output"
+        print(
+            f"eactl: cannot write{where}: {err.strerror}: free space or write elsewhere", file=out
+        )
     elif isinstance(err, KeyboardInterrupt):
         print("eactl: interrupted", file=out)
     elif code is ExitCode.SOFTWARE:

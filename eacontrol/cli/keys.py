@@ -19,6 +19,7 @@ emergency stop wins.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import select
@@ -169,8 +170,10 @@ class Terminal:
         if self._saved is not None:
             import termios
 
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
-            self._saved = None
+            saved, self._saved = self._saved, None
+            # A terminal that hung up (SIGHUP) has nothing left to restore.
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, saved)
 
     def read(self, timeout_s: float) -> list[Command]:
         """Wait up to ``timeout_s`` for keys and return their commands ([] without a TTY)."""

@@ -12,8 +12,10 @@ import argparse
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
 
@@ -102,6 +104,12 @@ def _totals(profile: Profile, commands: list[PlannedCommand]) -> list[str]:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    """Dry run: the exact commands a session would send, and its totals.
+
+    Print, without stimulating, every command a session of PROFILE would send to the device,
+    step by step, and the totals it prescribes. The device (or the built-in simulator) is only
+    asked for its identity and limits.
+    """
     from eacontrol.cli.wireplan import session_commands
     from eacontrol.device import connect
     from eacontrol.device.program import ProgramChecker
@@ -123,7 +131,8 @@ def _plan(args: argparse.Namespace) -> int:
         checker = ProgramChecker(stim.limits, f"device {info.model} {info.serial}")
         commands = session_commands(plan, checker, info.lease_s)
     banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
-    print(f"Plan of {profile.name}: a dry run, nothing was programmed or started{banner}")
+    name = printable(profile.name)
+    print(f"Plan of {name}: a dry run, nothing was programmed or started{banner}")
     print(
         f"device: {info.model} {info.serial}, firmware {info.firmware}, "
         f"{info.limits.channel_count} channels, lease {info.lease_s:g} s, on {target.url}"
@@ -137,17 +146,10 @@ def _plan(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``plan`` to the command parsers."""
-    parser = commands.add_parser(
-        "plan",
-        help="dry run: the exact commands a session would send, and its totals",
-        description="Print, without stimulating, every command a session of PROFILE would "
-        "send to the device, step by step, and the totals it prescribes. The device (or the "
-        "built-in simulator) is only asked for its identity and limits.",
-    )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    parser = add_command(commands, "plan", _plan)
+    add_profile_argument(parser)
     parser.add_argument("--frames", action="store_true", help="also print each frame in hex")
     add_target_options(parser)
     add_layer_options(parser)
-    parser.set_defaults(handler=_plan)

@@ -209,11 +209,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from eacontrol.records import build_report, render_json, render_markdown
+    from eacontrol.records import build_report, render_html, render_json, render_markdown
 
     with _store(args) as store:
         report = build_report(store, args.id)
-    text = render_json(report) if args.format == "json" else render_markdown(report)
+    render = {"json": render_json, "html": render_html, "md": render_markdown}[args.format]
+    text = render(report)
     with _output(args.output) as out:
         out.write(text if text.endswith("\n") else text + "\n")
     return int(ExitCode.OK)
@@ -267,10 +268,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     report = _session_parser(
         commands,
         "report",
-        help="a session report (Markdown or JSON)",
-        description="Print the report of one session: identity, STRICTA items, steps, the "
-        "delivered dose per channel, events and findings.",
+        help="a session report (Markdown, JSON or printable HTML)",
+        description="Print the report of one session: the methods paragraph, identity, "
+        "STRICTA items, electrical parameters, what was delivered over time (intensity, "
+        "operator changes, pauses, stops), the delivered dose per channel, adverse events, "
+        "events and findings. --format html writes one self-contained page to print or file.",
     )
-    report.add_argument("--format", choices=("md", "json"), default="md")
+    report.add_argument("--format", choices=("md", "json", "html"), default="md")
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
     report.set_defaults(handler=_report)

@@ -4,7 +4,9 @@ Order, so that nothing is stimulated before every check has passed: the profile 
 and patient layers), the session database opened, the operator confirms (a real device, on a
 terminal, without ``--yes``), then the device is connected and the session runner's pre-flight
 adds the device layer. Every way out ends in a confirmed stop (the runner's and the
-Stimulator's), and the terminal is restored.
+Stimulator's), and the terminal is restored. SIGTERM and SIGHUP take Ctrl-C's path
+(``eacontrol.cli.signals``): a confirmed stop, the record closed with the signal named, then exit
+128 + its number.
 
 Without ``--port`` the device is the built-in simulator, paced to real time; ``--fast`` runs it
 in virtual time and prints only the summary.
@@ -15,12 +17,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.clinical_opts import add_clinical_options, clinical_from
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
 from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.output import discard_stdout, printable
 from eacontrol.cli.records_cmd import add_db_option
+from eacontrol.cli.signals import Terminated, signals_end_like_ctrl_c
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
 from eacontrol.errors import SessionStopped
@@ -41,7 +48,7 @@ def confirm(profile: Profile, target: Target) -> None:
     """
     channels = ", ".join(str(c.channel) for c in profile.channels)
     print(
-        f"About to stimulate: {profile.name}\n"
+        f"About to stimulate: {printable(profile.name)}\n"
         f"  {duration_text(profile.total_duration_s)}, channel(s) {channels}, on {target.url}\n"
         "  Check the needles, the leads and the patient. Start? [y/N] ",
         end="",
@@ -89,6 +96,19 @@ def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    """Run a session with a live view and keys, and record it.
+
+    Run PROFILE on the device (default: the built-in simulator, in real time) with a live view:
+    elapsed and remaining time, per-channel set and measured intensity and impedance, faults.
+    Keys: ↑/+ and ↓/- raise and lower the selected channel by 0.5 mA, 1-8 select it, p pauses
+    and resumes, s or q stops (ramp down), Esc or space is the emergency stop; Ctrl-C, SIGTERM
+    and SIGHUP always end in a confirmed stop.
+    """
+    with signals_end_like_ctrl_c():
+        return _run_session(args)
+
+
+def _run_session(args: argparse.Namespace) -> int:
     from eacontrol.cli.console import LiveConsole
     from eacontrol.device import connect
     from eacontrol.link import RealClock
@@ -101,6 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
+    clinical = clinical_from(args)
     with RecordStore.open(args.db) as store:
         if not target.simulated and not args.yes:
             confirm(profile, target)
@@ -114,6 +135,7 @@ def _run(args: argparse.Namespace) -> int:
                 patient=layers.patient,
                 site=layers.site,
                 device_serial=target.device_serial,
+                clinical=clinical,
             )
             info = stim.info
             banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
@@ -131,7 +153,8 @@ def _run(args: argparse.Namespace) -> int:
                 echo=not args.fast,
             )
             if not console.interactive and not args.fast:
-                print(f"eactl run: {profile.name} on {device}{banner}", flush=True)
+                name = printable(profile.name)
+                print(f"eactl run: {name} on {device}{banner}", flush=True)
             session.subscribe(console.event)
             try:
                 with terminal:
@@ -139,17 +162,43 @@ def _run(args: argparse.Namespace) -> int:
                     try:
                         result = session.run(on_tick=None if args.fast else console.tick)
                     finally:
-                        console.close()
-            except KeyboardInterrupt:
-                _print_summary(session, store, target)
-                print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
-                return int(ExitCode.STOPPED)
+                        _after_signal(console.close)
+            except KeyboardInterrupt as interrupt:
+                return _interrupted(interrupt, session, store, target)
             except SessionStopped:
                 _print_summary(session, store, target)
                 raise
         _print_summary(session, store, target)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
+
+
+def _after_signal(output: Callable[[], object]) -> None:
+    """Write ``output``; after SIGTERM or SIGHUP, a terminal that is gone (hung up) is no error:
+    the stop is confirmed and the record closed, there is only nobody left to tell."""
+    try:
+        output()
+    except OSError:
+        if not isinstance(sys.exception(), Terminated):
+            raise
+
+
+def _interrupted(
+    interrupt: KeyboardInterrupt, session: Session, store: RecordStore, target: Target
+) -> int:
+    """Ctrl-C (exit 4) or a signal (exit 128 + its number) ended the session after its
+    confirmed stop: the summary and one line saying so."""
+    if not isinstance(interrupt, Terminated):
+        _print_summary(session, store, target)
+        print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
+        return int(ExitCode.STOPPED)
+    try:
+        _print_summary(session, store, target)
+        print(f"eactl: {interrupt}: every output was cut and confirmed off", file=sys.stderr)
+        sys.stdout.flush()
+    except OSError:  # the terminal hung up (SIGHUP): the record says it all
+        discard_stdout()
+    return interrupt.exit_code
 
 
 def _print_summary(session: Session, store: RecordStore, target: Target) -> None:
@@ -159,22 +208,33 @@ def _print_summary(session: Session, store: RecordStore, target: Target) -> None
             print(f"  {SIMULATED_BANNER}: the built-in simulator, no patient was stimulated")
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _identifier(text: str) -> str:
+    """An operator or patient identifier: printable text (no control characters, which a
+    terminal would obey when the record is shown; exit 2)."""
+    if text != printable(text):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(text)}' holds control characters: an identifier is printable text"
+        )
+    return text
+
+
+def register(commands: Commands) -> None:
     """Add ``run`` to the command parsers."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "run",
-        help="run a session with a live view and keys, and record it",
-        description="Run PROFILE on the device (default: the built-in simulator, in real "
-        "time) with a live view: elapsed and remaining time, per-channel set and measured "
-        "intensity and impedance, faults. Keys: ↑/+ and ↓/- raise and lower the selected "
-        "channel by 0.5 mA, 1-8 select it, p pauses and resumes, s or q stops (ramp down), "
-        "Esc or space is the emergency stop; Ctrl-C always ends in a confirmed stop.",
-        epilog="exit codes: 0 completed, 4 stopped by the operator or a fault (outputs "
-        "confirmed at zero), 3 device, link or records error, 1 profile refused.",
+        _run,
+        epilog="exit codes: 0 completed, 4 stopped by the operator, Ctrl-C or a fault (outputs "
+        "confirmed at zero), 143 / 129 ended by SIGTERM / SIGHUP (outputs confirmed at zero, "
+        "the record names the signal), 3 device, link or records error, 1 profile refused.",
     )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
-    parser.add_argument("--operator", metavar="ID", help="the operator's identifier (recorded)")
-    parser.add_argument("--patient", metavar="ID", help="the patient's identifier (recorded)")
+    add_profile_argument(parser)
+    parser.add_argument(
+        "--operator", metavar="ID", type=_identifier, help="the operator's identifier (recorded)"
+    )
+    parser.add_argument(
+        "--patient", metavar="ID", type=_identifier, help="the patient's identifier (recorded)"
+    )
     parser.add_argument(
         "--fast",
         action="store_true",
@@ -188,4 +248,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_db_option(parser)
     add_target_options(parser)
     add_layer_options(parser)
-    parser.set_defaults(handler=_run)
+    add_clinical_options(parser)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
@@ -135,9 +137,9 @@ def derived_rows(profile: Profile) -> list[tuple[str, ...]]:
 
 
 def _header(profile: Profile) -> list[str]:
-    lines = [profile.name]
+    lines = [printable(profile.name)]  # text from the file: a terminal must not obey it
     if profile.indication:
-        lines.append(f"  indication: {profile.indication}")
+        lines.append(f"  indication: {printable(profile.indication)}")
     total = profile.total_duration_s
     lines.append(
         f"  duration:   {duration_text(total)} ({number(total)} s; the profile allows "
@@ -158,6 +160,12 @@ def _header(profile: Profile) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """Show a profile's parameters and derived dose as tables.
+
+    Show a profile's parameters and derived quantities (pulses, phase charge, rms current, duty,
+    time per rate, densities) per step and channel. A refused profile is not shown: its findings
+    are printed and the exit code is 1.
+    """
     from eacontrol.profiles import validate_file
     from eacontrol.safety import LimitStack
 
@@ -176,15 +184,8 @@ def _show(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``show`` to the command parsers."""
-    parser = commands.add_parser(
-        "show",
-        help="show a profile's parameters and derived dose as tables",
-        description="Show a profile's parameters and derived quantities (pulses, phase "
-        "charge, rms current, duty, time per rate, densities) per step and channel. A refused "
-        "profile is not shown: its findings are printed and the exit code is 1.",
-    )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    parser = add_command(commands, "show", _show)
+    add_profile_argument(parser)
     add_layer_options(parser)
-    parser.set_defaults(handler=_show)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from eacontrol.cli.output import printable
+
 __all__ = ["count_text", "duration_text", "number", "render_table"]
 
 
@@ -46,13 +48,14 @@ def render_table(
 
     Args:
         headers: the column titles.
-        rows: the cells (any object; shown with ``str``).
+        rows: the cells (any object; shown with ``str``, control characters escaped: a cell
+            may hold text from outside, such as a patient id, ``output.printable``).
         right: indices of the columns to right-align (numbers).
 
     Returns:
         The table, lines joined by newlines, without a trailing newline.
     """
-    cells = [[str(c) for c in row] for row in rows]
+    cells = [[printable(str(c)) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, cell in enumerate(row):

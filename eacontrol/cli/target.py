@@ -73,7 +73,9 @@ def target_from(args: argparse.Namespace) -> Target:
     if args.port is not None:
         if args.sim_option:
             raise UsageError("--sim-option configures the built-in simulator: not with --port")
-        return Target(args.port, args.port.startswith("sim://"), args.device_serial)
+        # URL schemes are case-insensitive (RFC 3986 §3.1): SIM:// is the simulator too.
+        simulated = urllib.parse.urlsplit(args.port).scheme == "sim"
+        return Target(args.port, simulated, args.device_serial)
     pairs = []
     for item in args.sim_option:
         key, sep, value = item.partition("=")

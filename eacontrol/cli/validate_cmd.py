@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.table import count_text
@@ -51,6 +52,12 @@ def finding_record(finding: Finding) -> dict[str, Any]:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    """Check profiles and print every finding (exit 1 if any is refused).
+
+    Check profile files (or stored profiles by name) against every limit layer and placement
+    rule. Every finding is printed with its file, line, field, value, allowed range, layer and
+    source. Exit 0 if all are valid, 1 if any is refused.
+    """
     from eacontrol.profiles import validate_file
 
     layers = layers_from(args)
@@ -77,16 +84,9 @@ def _validate(args: argparse.Namespace) -> int:
     return int(ExitCode.REFUSED if refused else ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``validate`` to the command parsers."""
-    parser = commands.add_parser(
-        "validate",
-        help="check profiles and print every finding (exit 1 if any is refused)",
-        description="Check profile files (or stored profiles by name) against every limit "
-        "layer and placement rule. Every finding is printed with its file, line, field, "
-        "value, allowed range, layer and source. Exit 0 if all are valid, 1 if any is refused.",
-    )
+    parser = add_command(commands, "validate", _validate)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a profile file or stored name")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_layer_options(parser)
-    parser.set_defaults(handler=_validate)

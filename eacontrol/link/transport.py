@@ -6,7 +6,9 @@ debugging), ``hwgrep://REGEX`` and the simulator's ``sim://``. Ports are opened 
 ``exclusive=True`` so that one controller owns one device.
 
 Every pyserial error is translated here, once, into the eacontrol exception tree with the cause
-chained (``raise … from err``): nothing above this module sees ``serial.SerialException``.
+chained (``raise … from err``): nothing above this module sees ``serial.SerialException``. A
+connection the other end reset or closed (``socket://``) is a ``LinkLost`` saying "the link was
+reset", so that nobody reads it as a device fault.
 
 The transport starts no thread. Reads happen in the caller's thread with a timeout, so closing
 is simple and safe from any state: ``cancel_read()`` (which wakes a read blocked in another
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
+import socket
 import sys
 from typing import Protocol
 
@@ -30,6 +34,7 @@ __all__ = [
     "SIMULATOR_HANDLER_PACKAGE",
     "SerialPort",
     "Transport",
+    "canonical_url",
     "register_simulator_scheme",
 ]
 
@@ -81,6 +86,21 @@ def register_simulator_scheme() -> None:
         serial.protocol_handler_packages.append(SIMULATOR_HANDLER_PACKAGE)
 
 
+# RFC 3986 §3.1: a scheme is a letter then letters, digits, "+", "-" or "."; schemes are
+# case-insensitive and lower case is canonical.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*(?=://)")
+
+
+def canonical_url(url: str) -> str:
+    """``url`` with its scheme in lower case (``SIM://`` is ``sim://``); a device path as given.
+
+    Everything that asks "is this the simulator?" (``Stimulator.simulated``, the record's
+    ``simulated`` flag) reads the transport's URL, so ``SIM://`` is a simulated device too.
+    """
+    scheme = _SCHEME.match(url)
+    return url if scheme is None else scheme.group().lower() + url[scheme.end() :]
+
+
 def _open_error(url: str, err: Exception) -> LinkError:
     """Translate an exception raised while opening ``url`` into our tree."""
     text = str(err)
@@ -102,6 +122,37 @@ def _open_error(url: str, err: Exception) -> LinkError:
     return LinkError(f"cannot open {url!r}: {text}")
 
 
+_RESETS = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
+
+
+def _was_reset(err: BaseException) -> bool:
+    """Whether ``err`` (or what it was raised from) means the other end closed the connection.
+
+    pyserial's ``socket://`` raises ``SerialException("socket disconnected")`` at EOF and
+    ``SerialException("read failed: [Errno 104] Connection reset by peer")`` inside the
+    ``except`` of the ``ConnectionResetError``, so the cause is in the exception's context.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, _RESETS):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "socket disconnected" in str(err)
+
+
+def _io_error(url: str, action: str, err: BaseException) -> LinkLost:
+    """Translate a failed read or write: a connection reset by the other end is said as such."""
+    if _was_reset(err):
+        return LinkLost(
+            f"{url}: the link was reset: the other end closed the connection during a {action} "
+            f"({err}); a connection fault, not a device fault (the TCP server or bridge behind "
+            "the URL ended it)"
+        )
+    return LinkLost(f"{url}: {action} failed: {err}")
+
+
 def _close_spy_trace(port: object) -> None:
     """Close the trace file of a ``spy://…?file=`` port, so the trace is complete on disk.
 
@@ -113,6 +164,16 @@ def _close_spy_trace(port: object) -> None:
     close = getattr(output, "close", None)
     if callable(close):
         close()
+
+
+def _close_socket(sock: object) -> None:
+    """Close the socket a ``socket://`` port held, if its own close left it open.
+
+    pyserial 3.5 calls ``shutdown()`` and ``close()`` in one ``try``: on a connection the other
+    end reset, ``shutdown()`` raises ENOTCONN, ``close()`` is skipped and the descriptor leaks.
+    """
+    if isinstance(sock, socket.socket) and sock.fileno() != -1:
+        sock.close()
 
 
 class Transport:
@@ -150,7 +211,7 @@ class Transport:
 
         Args:
             url: ``/dev/ttyUSB0``, ``COM3``, ``socket://…``, ``spy://…``, ``hwgrep://…``,
-                ``sim://…``.
+                ``sim://…``; the scheme in any case (:func:`canonical_url`).
             baudrate: line rate in bit/s.
             exclusive: lock the port against other programs (POSIX; Windows always does).
             write_timeout_s: a write that cannot drain within this time means the link is gone.
@@ -164,6 +225,7 @@ class Transport:
             LinkError: any other failure to open.
         """
         register_simulator_scheme()
+        url = canonical_url(url)
         try:
             port = serial.serial_for_url(
                 url,
@@ -197,7 +259,7 @@ class Transport:
         try:
             port.write(data)
         except (serial.SerialException, OSError) as err:
-            raise LinkLost(f"{self.url}: write failed: {err}") from err
+            raise _io_error(self.url, "write", err) from err
 
     def read(self, timeout_s: float) -> bytes:
         """Return the bytes that arrive within ``timeout_s`` (at least one, unless it expires).
@@ -220,7 +282,7 @@ class Transport:
                 if waiting:
                     data += port.read(waiting)
         except (serial.SerialException, OSError) as err:
-            raise LinkLost(f"{self.url}: read failed: {err}") from err
+            raise _io_error(self.url, "read", err) from err
         return bytes(data)
 
     def close(self) -> None:
@@ -234,10 +296,12 @@ class Transport:
                 cancel()
             except (serial.SerialException, OSError) as err:
                 log.debug("%s: cancel_read failed while closing: %s", self.url, err)
+        sock = getattr(port, "_socket", None)
         try:
             port.close()
         except (serial.SerialException, OSError) as err:
             log.debug("%s: close failed: %s", self.url, err)
+        _close_socket(sock)
         _close_spy_trace(port)
         log.debug("closed %s", self.url)
 

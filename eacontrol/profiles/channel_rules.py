@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.models import Channel
@@ -12,9 +14,10 @@ from eacontrol.safety.placement import (
     PREGNANCY_POINTS,
     PREGNANCY_SOURCE,
     check_pair,
+    shared_pairs,
 )
 
-__all__ = ["channel_findings", "patient_findings"]
+__all__ = ["channel_findings", "patient_findings", "shared_pair_findings"]
 
 
 def channel_findings(
@@ -70,6 +73,30 @@ def channel_findings(
             severity = Severity.ADVISORY
         found.append(
             _point(severity, path, message, Layer.PATIENT, str(needle_site), PREGNANCY_SOURCE)
+        )
+    return found
+
+
+def shared_pair_findings(channels: Sequence[tuple[int, Channel]]) -> list[Finding]:
+    """An advisory on each channel that shares its pair of needles with an earlier one.
+
+    Args:
+        channels: (index in ``channels``, channel), in the profile's order.
+    """
+    pairs = [(ch.channel, ch.electrodes) for _, ch in channels]
+    found = []
+    for position, issue in shared_pairs(pairs):
+        k, channel = channels[position]
+        found.append(
+            Finding(
+                issue.severity,
+                f"channels[{k}].electrodes",
+                issue.message,
+                Layer.STANDARD,
+                quantity=f"placement: {issue.rule}",
+                value=" – ".join(str(s) for s in channel.electrodes),
+                source=issue.source,
+            )
         )
     return found
 

@@ -13,7 +13,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from eacontrol.errors import Finding
-from eacontrol.profiles.channel_rules import channel_findings, patient_findings
+from eacontrol.profiles.channel_rules import (
+    channel_findings,
+    patient_findings,
+    shared_pair_findings,
+)
 from eacontrol.profiles.context import PatientContext, SitePolicy
 from eacontrol.profiles.models import (
     Channel,
@@ -78,6 +82,7 @@ def check_profile(
     found = structure_findings(profile) + patient_findings(patient)
     for k, channel in enumerate(profile.channels):
         found += channel_findings(channel, k, stack, site, patient)
+    found += shared_pair_findings(list(enumerate(profile.channels)))
     needles = {ch.channel: ch.needle for ch in profile.channels}
     for i, step in enumerate(profile.steps):
         found += step_findings(step, i, stack)
@@ -125,7 +130,7 @@ def check_parts(
             continue
         channels.append((k, channel))
         found += channel_findings(channel, k, stack, site, patient)
-    found += channel_structure(channels)
+    found += channel_structure(channels) + shared_pair_findings(channels)
     # A raw channel number may be any TOML value (a list, a table): keep the integers only.
     numbers = (c.get("channel") for c in raw_channels if isinstance(c, dict))
     defined = {n for n in numbers if isinstance(n, int) and not isinstance(n, bool)}

@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +23,17 @@ from pydantic_core import ErrorDetails
 from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.sourcemap import SourceMap
 
-__all__ = ["Format", "Parsed", "Vocabulary", "parse", "path_of", "read", "schema_findings"]
+__all__ = [
+    "Format",
+    "Parsed",
+    "Vocabulary",
+    "microamp_hint",
+    "parse",
+    "path_of",
+    "read",
+    "schema_findings",
+    "text_of",
+]
 
 Format = Literal["toml", "json"]
 M = TypeVar("M", bound=BaseModel)
@@ -37,6 +48,12 @@ _UNITS = {
     "_uC": "µC",
 }
 _NUMBER_ERRORS = {"float_type", "int_type", "float_parsing", "int_parsing", "int_from_float"}
+_BOM = "\ufeff"
+# TOML 1.0: "Arbitrary 64-bit signed integers should be accepted and handled losslessly. If an
+# integer cannot be represented losslessly, an error must be thrown."
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INT64_TEXT = "a 64-bit integer (-2^63 .. 2^63-1), and far less for every field"
+_LONG_DIGITS = re.compile(r"\d{4000,}")
 
 
 @dataclass(frozen=True)
@@ -89,10 +106,128 @@ def _syntax(message: str, line: int | None, source: str, file: str | None) -> Fi
     return Finding(Severity.REFUSE, "", message, Layer.SCHEMA, source=source, file=file, line=line)
 
 
+def text_of(data: bytes | str) -> str:
+    """The document's text: bytes decoded as UTF-8 (errors replaced), a leading BOM removed.
+
+    A UTF-8 byte-order mark (Windows Notepad writes one) is not part of the document: TOML 1.0
+    and JSON (RFC 8259 §8.1) readers may ignore it, and ``tomllib`` would otherwise refuse the
+    first line with an unclear "Invalid statement".
+    """
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    return text.removeprefix(_BOM)
+
+
+def _int64_findings(value: object, path: str, source: str) -> list[Finding]:
+    """A refusal for every integer in ``value`` outside the 64-bit range, by field path."""
+    if isinstance(value, dict):
+        return [
+            f
+            for key, item in value.items()
+            for f in _int64_findings(item, f"{path}.{key}" if path else str(key), source)
+        ]
+    if isinstance(value, list):
+        return [
+            f for i, item in enumerate(value) for f in _int64_findings(item, f"{path}[{i}]", source)
+        ]
+    if isinstance(value, bool) or not isinstance(value, int) or _INT64_MIN <= value <= _INT64_MAX:
+        return []
+    digits = len(str(abs(value)))  # below the interpreter's 4300-digit limit: parsed already
+    return [
+        Finding(
+            Severity.REFUSE,
+            path,
+            f"an integer of {digits} digits: too large for any field (TOML integers are 64-bit)",
+            Layer.SCHEMA,
+            allowed=_INT64_TEXT,
+            source=source,
+        )
+    ]
+
+
+def _huge(
+    huge: list[Finding],
+    raw: dict[str, Any],
+    model: type[BaseModel],
+    version: int,
+    check: Callable[[dict[str, Any]], list[Finding]],
+) -> list[Finding]:
+    """Refuse a document holding integers outside the 64-bit range, each with its field's range.
+
+    TOML 1.0 requires readers to reject an integer they cannot hold in 64 bits, and no field
+    takes one; JSON is held to the same range. The document gets no further checks (the limit
+    checks' float arithmetic, ``float(10**400)``, would fail on them), but the schema is asked
+    what each field allows, so that the finding names the field's own range: once as written
+    (integer fields), once with each such number as ±1e300 (number fields).
+
+    Args:
+        huge: the findings of :func:`_int64_findings`.
+        raw: the document's table.
+        model: the document's model.
+        version: the schema version this eacontrol reads.
+        check: the schema findings of a table.
+    """
+    paths = {f.path for f in huge}
+    ranges: dict[str, Finding] = {}
+    for table in (raw, _substituted(raw)):
+        for finding in check(table):
+            known = ranges.get(finding.path)
+            if finding.path in paths and (known is None or not _is_range(known.allowed)):
+                ranges[finding.path] = finding
+    found = []
+    for finding in huge:
+        field = ranges.get(finding.path)
+        digits = finding.message.split(":")[0]
+        if finding.path == "schema_version":
+            message = f"{digits}: this eacontrol reads schema version {version}"
+            finding = replace(finding, message=message, allowed=str(version))
+        elif field is not None and _is_range(field.allowed):
+            finding = replace(finding, message=f"{digits}: {field.message}", allowed=field.allowed)
+        found.append(finding)
+    return found
+
+
+def _is_range(allowed: str | None) -> bool:
+    return allowed is not None and allowed[:1] in {"<", ">", "≤", "≥"}
+
+
+def _substituted(value: Any) -> Any:
+    """``value`` with every integer outside the 64-bit range as ±1e300 (a number a float field
+    can compare with its bounds)."""
+    if isinstance(value, dict):
+        return {k: _substituted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v) for v in value]
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _INT64_MIN <= value <= _INT64_MAX
+    ):
+        return 1e300 if value > 0 else -1e300
+    return value
+
+
+def _too_long(text: str, err: ValueError, source: str, file: str | None) -> Finding | None:
+    """The finding for Python's limit on integer digits (4300), if that is what ``err`` is."""
+    if "integer string conversion" not in str(err):
+        return None
+    run = _LONG_DIGITS.search(text)
+    line = text.count("\n", 0, run.start()) + 1 if run else None
+    return _syntax(
+        f"a number with more than {sys.get_int_max_str_digits()} digits: too large for any "
+        f"field [allowed {_INT64_TEXT}]",
+        line,
+        source,
+        file,
+    )
+
+
 def parse(
     data: bytes | str, fmt: Format, file: str | None, source: str
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
     """Parse a document into its top-level table.
+
+    A leading UTF-8 byte-order mark is ignored (:func:`text_of`); a number longer than Python
+    parses (4300 digits) is a finding, not a ``ValueError``.
 
     Args:
         data: the file's bytes (must be UTF-8) or text.
@@ -111,6 +246,12 @@ def parse(
             return None, [_syntax(f"not UTF-8 text: {err.reason}", where, source, file)]
     else:
         text = data
+    return _load(text_of(text), fmt, file, source)
+
+
+def _load(
+    text: str, fmt: Format, file: str | None, source: str
+) -> tuple[dict[str, Any] | None, list[Finding]]:
     if fmt == "toml":
         try:
             return tomllib.loads(text), []
@@ -121,12 +262,20 @@ def parse(
             return None, [_syntax(f"malformed TOML: {message}", line, source, file)]
         except RecursionError:
             return None, [_syntax("malformed TOML: nested too deeply", None, source, file)]
+        except ValueError as err:
+            if (finding := _too_long(text, err, source, file)) is None:
+                raise
+            return None, [finding]
     try:
         table = json.loads(text)
     except json.JSONDecodeError as err:
         return None, [_syntax(f"malformed JSON: {err.msg}", err.lineno, source, file)]
     except RecursionError:
         return None, [_syntax("malformed JSON: nested too deeply", None, source, file)]
+    except ValueError as err:
+        if (finding := _too_long(text, err, source, file)) is None:
+            raise
+        return None, [finding]
     if not isinstance(table, dict):
         return None, [_syntax("a profile is a JSON object at the top level", 1, source, file)]
     return table, []
@@ -155,6 +304,20 @@ def _unit(key: str) -> str:
         if key.endswith(suffix):
             return f" {unit}"
     return ""
+
+
+def microamp_hint(value: object) -> str:
+    """``"; did you mean 3 mA? (3000 looks like µA)"`` for a current of at least 1000 "mA" that
+    is a plausible current in µA, else ``""``. The peers' classic unit slip ("10 mA" meaning
+    1.0 mA, STYLE.md 7) in the other direction: a value copied from a µA display or wire field.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1000 <= value < 1e6:
+        return ""
+    return f"; did you mean {value / 1000:g} mA? ({value:g} looks like µA)"
+
+
+def _microamp_hint(key: str, value: object) -> str:
+    return microamp_hint(value) if key.endswith("_mA") else ""
 
 
 def _describe(
@@ -194,7 +357,7 @@ def _describe(
     if kind in bounds:
         limit = next(iter(ctx.values()))
         allowed = f"{bounds[kind]} {limit}{unit}"
-        return f"must be {allowed}", allowed
+        return f"must be {allowed}{_microamp_hint(key, value)}", allowed
     if kind == "enum":
         return f"must be one of {ctx.get('expected')}", str(ctx.get("expected"))
     if kind == "union_tag_invalid":
@@ -300,11 +463,22 @@ def read(
         context: pydantic validation context.
         hints: extra explanations by key.
     """
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    text = text_of(data)
     origin = SourceMap.from_toml(text, file) if fmt == "toml" else SourceMap(file)
     raw, found = parse(data, fmt, file, source)
     if raw is None:
-        return Parsed(None, None, tuple(found), origin)
+        return Parsed(None, None, tuple(origin.locate(f) for f in found), origin)
+    if huge := _int64_findings(raw, "", source):
+
+        def check(table: dict[str, Any]) -> list[Finding]:
+            try:
+                model.model_validate(table, context=context)
+            except ValidationError as err:
+                return schema_findings(err, words, source, hints)
+            return []
+
+        found = _huge(huge, raw, model, version, check)
+        return Parsed(None, None, tuple(origin.locate(f) for f in found), origin)
     given = raw.get("schema_version")
     if isinstance(given, int) and not isinstance(given, bool) and given != version:
         finding = Finding(

@@ -49,8 +49,9 @@ MODEL_CONFIG = ConfigDict(
 Positive = Annotated[float, Strict(), Field(gt=0)]
 """A finite number > 0 (integers accepted)."""
 
-Milliamps = Annotated[float, Strict(), Field(gt=0, le=1000)]
-"""A current, mA: > 0 and at most 1 A."""
+# 0.001 mA: the wire's resolution (1 µA, PROTOCOL.md §1); a smaller current would go out as 0.
+Milliamps = Annotated[float, Strict(), Field(ge=0.001, le=1000)]
+"""A current, mA: at least the wire's 1 µA and at most 1 A."""
 
 Microseconds = Annotated[float, Strict(), Field(gt=0, le=1e6)]
 """A phase width, µs: > 0 and at most 1 s."""

@@ -10,6 +10,7 @@
 """
 
 from eacontrol.errors import UnknownSession
+from eacontrol.records.clinical import Annotation, AnnotationKind, ClinicalDetails, Severity
 from eacontrol.records.delivered import ChannelDelivery, FrequencyShare
 from eacontrol.records.export import (
     EVENT_COLUMNS,
@@ -23,6 +24,7 @@ from eacontrol.records.export import (
     export_totals_csv,
     session_export,
 )
+from eacontrol.records.html import render_html
 from eacontrol.records.markdown import render_markdown
 from eacontrol.records.model import (
     ChannelTotals,
@@ -66,8 +68,11 @@ __all__ = [
     "SAMPLE_COLUMNS",
     "SCHEMA_VERSION",
     "TOTALS_COLUMNS",
+    "Annotation",
+    "AnnotationKind",
     "ChannelDelivery",
     "ChannelTotals",
+    "ClinicalDetails",
     "DEFAULT_BUSY_TIMEOUT_s",
     "DoseReading",
     "EventRecord",
@@ -84,6 +89,7 @@ __all__ = [
     "SampleGap",
     "SessionMeta",
     "SessionSummary",
+    "Severity",
     "StepRecord",
     "UnknownSession",
     "build_report",
@@ -94,6 +100,7 @@ __all__ = [
     "export_session_json",
     "export_totals_csv",
     "parse_prescription",
+    "render_html",
     "render_json",
     "render_markdown",
     "resolve_db_path",

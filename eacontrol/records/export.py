@@ -33,8 +33,9 @@ __all__ = [
 EXPORT_FORMAT = "eacontrol-session"
 """The ``format`` field of a JSON export."""
 
-EXPORT_VERSION = 2
-"""The ``format_version`` field of a JSON export."""
+EXPORT_VERSION = 3
+"""The ``format_version`` field of a JSON export (3: ``session.compliance_V``,
+``session.clinical`` and ``annotations``)."""
 
 SAMPLE_COLUMNS = ("session_id", *rows.SAMPLE_COLUMNS)
 """Columns of the samples CSV."""
@@ -107,8 +108,10 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
 
     Returns:
         ``{"format", "format_version", "session", "prescription", "steps", "events",
-        "samples", "gaps", "totals"}`` (``gaps``: the samples recorded as missing);
-        ``session`` holds the identity, outcome and owner process.
+        "samples", "gaps", "totals", "annotations"}`` (``gaps``: the samples recorded as
+        missing; ``annotations``: adverse events and notes, with when each was added);
+        ``session`` holds the identity (with the compliance voltage and the practitioner's
+        ``clinical`` account), outcome and owner process.
 
     Raises:
         UnknownSession: no such session.
@@ -136,6 +139,10 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
         "samples": [dataclasses.asdict(s) for s in store.samples(session_id)],
         "gaps": [dataclasses.asdict(g) for g in store.gaps(session_id)],
         "totals": [dataclasses.asdict(t) for t in store.totals(session_id)],
+        "annotations": [
+            dataclasses.asdict(a) | {"added_at": iso(a.added_at)}
+            for a in store.annotations(session_id)
+        ],
     }
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from eacontrol.errors import Layer, ParameterError
+from eacontrol.records.clinical import ClinicalDetails
 from eacontrol.records.owner import ProcessOwner
 from firmware_protocol import units
 
@@ -46,6 +47,7 @@ class Outcome(enum.StrEnum):
     FAULT = "fault"  # a latched device fault ended it
     LINK_LOST = "link_lost"
     STOP_NOT_CONFIRMED = "stop_not_confirmed"  # outputs not confirmed off: hard alarm
+    DEVICE_MISMATCH = "device_mismatch"  # STATUS showed what the host did not command
     ERROR = "error"  # the software failed
     RECORDS_UNAVAILABLE = "records_unavailable"  # the record could not be written: stopped
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
@@ -110,9 +112,13 @@ class SessionMeta:
         operator_id / patient_id: identifiers as given (no names needed), or None.
         started_at: when the session began, timezone-aware (stored in UTC).
         software_version: the eacontrol version that ran it.
+        compliance_V: the device's output compliance voltage from its HELLO_ACK (None: not
+            recorded, as in records made before schema version 3).
+        clinical: the practitioner's account (intensity aim, STRICTA items), as given.
 
     Raises:
-        ParameterError: a malformed hash or a naive ``started_at``.
+        ParameterError: a malformed hash, a naive ``started_at``, a compliance voltage that is
+            not a finite number > 0.
     """
 
     profile_name: str
@@ -129,10 +135,15 @@ class SessionMeta:
     patient_id: str | None
     started_at: datetime
     software_version: str
+    compliance_V: float | None = None
+    clinical: ClinicalDetails = field(default_factory=ClinicalDetails)
 
     def __post_init__(self) -> None:
         if not _SHA256_HEX.fullmatch(self.profile_hash):
             raise _refuse("profile_hash", self.profile_hash, "64 lower-case hex digits (sha256)")
+        _check_finite("SessionMeta", compliance_V=self.compliance_V)
+        if self.compliance_V is not None and self.compliance_V <= 0:
+            raise _refuse("SessionMeta.compliance_V", self.compliance_V, "> 0 V")
         object.__setattr__(self, "started_at", utc(self.started_at, "started_at"))
 
 

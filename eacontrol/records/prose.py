@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from eacontrol.records import fmt
+from eacontrol.records.course import IntensityRange, OperatorChange
 from eacontrol.records.delivered import ChannelDelivery
 from eacontrol.records.prescription import PrescribedStep
 from eacontrol.records.report import PointItem, Report, StepItem
 
 __all__ = [
     "MODE_NAMES",
+    "POLARITY",
+    "compliance_text",
     "describe_pattern",
     "describe_point",
     "describe_rates",
@@ -44,6 +47,9 @@ MODE_NAMES = {
 }
 """Stimulation modes in words."""
 
+POLARITY = "leading phase positive (+I), then the recovery phase, the same in every pulse"
+"""Pulse polarity (PROTOCOL.md §8: first phase +I, gap, then the second phase)."""
+
 _LATERALITY_ORDER = ("bilateral", "left", "right", "midline", "unknown")
 
 
@@ -52,6 +58,11 @@ def join_words(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def compliance_text(volts: float | None) -> str:
+    """``40 V``, or ``not recorded`` (records made before schema version 3)."""
+    return "not recorded" if volts is None else f"{fmt.sig(volts)} V"
 
 
 def describe_point(p: PointItem) -> str:
@@ -137,13 +148,102 @@ def _step_sentence(step: StepItem) -> str:
 _INTERRUPTED = "; the session was interrupted: its record ends at its last record"
 
 
-def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
-    measured = [
-        f"up to {fmt.current(d['measured_max_mA'])} on channel {d['channel']} "
-        f"(median {fmt.current(d['measured_median_on_mA'])} while on)"
-        for d in delivered
-        if d["measured_max_mA"] is not None
+def _range_phrase(item: IntensityRange) -> str:
+    if item["measured_max_mA"] is None or item["measured_min_mA"] is None:
+        why = (
+            f"{item['missing_samples']} samples missing"
+            if item["missing_samples"]
+            else "no sample recorded"
+        )
+        return f"unknown on channel {item['channel']} ({why})"
+    missing = (
+        f", {item['missing_samples']} samples missing: unknown then"
+        if item["missing_samples"]
+        else ""
+    )
+    return (
+        f"{fmt.sig(item['measured_min_mA'])}–{fmt.current(item['measured_max_mA'])} on "
+        f"channel {item['channel']} (median {fmt.current(item['measured_median_mA'])}{missing})"
+    )
+
+
+def _change_phrase(c: OperatorChange) -> str:
+    before = "" if c["from_mA"] is None else f" from {fmt.current(c['from_mA'])}"
+    return (
+        f"at {fmt.clock(c['t_s'])} on channel {c['channel']}{before} to {fmt.current(c['to_mA'])}"
+    )
+
+
+def _course_sentences(r: Report) -> list[str]:
+    """Delivered range, operator changes, pauses and missing samples."""
+    c = r["course"]
+    whole = [i for i in c["intensity"] if i["step_index"] is None]
+    parts = [
+        f"The measured current while on ranged {join_words([_range_phrase(i) for i in whole])}."
+        if whole
+        else ""
     ]
+    n = len(c["operator_changes"])
+    parts.append(
+        f"The operator changed the intensity {n} time{'s' if n != 1 else ''}: "
+        f"{join_words([_change_phrase(o) for o in c['operator_changes']])}."
+        if n
+        else "The operator did not change the intensity."
+    )
+    if c["pauses"]:
+        n = len(c["pauses"])
+        parts.append(
+            f"Stimulation was paused {n} time{'s' if n != 1 else ''} "
+            f"({fmt.duration(c['paused_s'])} in total)."
+        )
+    if c["missing_samples"]:
+        parts.append(
+            f"{c['missing_samples']} samples were missing (no measurement from the device): "
+            "the current then is unknown."
+        )
+    return [p for p in parts if p]
+
+
+def _clinical_sentences(r: Report) -> list[str]:
+    c = r["clinical"]
+    parts = []
+    if c["intensity_aim"]:
+        parts.append(f"Intensity was adjusted aiming at “{c['intensity_aim']}”.")
+    if c["response_sought"]:
+        parts.append(f"The response sought was {c['response_sought']}.")
+    if c["practitioner"]:
+        parts.append(f"The practitioner: {c['practitioner']}.")
+    return parts
+
+
+def _adverse_sentence(r: Report) -> str:
+    found = [
+        f"{a['severity']} {a['event']}" + ("" if a["t_s"] is None else f" at {fmt.clock(a['t_s'])}")
+        for a in r["annotations"]
+        if a["kind"] == "adverse_event"
+    ]
+    if not found:
+        return "No adverse events were recorded."
+    return f"Adverse events recorded: {join_words(found)}."
+
+
+def _charge_sentence(r: Report) -> str:
+    found = []
+    for c in r["course"]["charges"]:
+        b = "" if c["phase_charge_b_uC"] is None else f"/{fmt.charge(c['phase_charge_b_uC'])}"
+        found.append(
+            f"{fmt.charge(c['phase_charge_uC'])}{b} in step {c['step_index'] + 1} on "
+            f"channel {c['channel']}"
+        )
+    dev = r["device"]
+    return (
+        f"Output was {dev['output_mode']} (compliance voltage "
+        f"{compliance_text(dev['compliance_V'])}), {POLARITY}; the phase charge at the target "
+        f"intensity was {join_words(found)}."
+    )
+
+
+def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
     balance = [
         f"{fmt.charge(d['net_charge_uC'])} on channel {d['channel']} "
         f"({fmt.percent(d['imbalance_pct'])} of the phase charge)"
@@ -159,9 +259,6 @@ def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
         else ""
     )
     return [
-        f"The measured current reached {join_words(measured)}."
-        if measured
-        else "No current samples were recorded.",
         f"The device reported a net charge of {join_words(balance)}{read_after}."
         if balance
         else "The device's delivered totals are unknown (not recorded).",
@@ -173,6 +270,18 @@ def _opening(r: Report) -> str:
     needles = sorted({(n["diameter_mm"], n["inserted_length_mm"]) for n in st["needles"]})
     sizes = [f"{fmt.sig(d)} mm diameter inserted {fmt.sig(length)} mm" for d, length in needles]
     needle_text = f" with needles of {join_words(sizes)}" if sizes else ""
+    c = r["clinical"]
+    given = [
+        text
+        for text, value in (
+            (f"{fmt.sig(float(c['needle_length_mm'] or 0))} mm long", c["needle_length_mm"]),
+            (str(c["needle_material"]), c["needle_material"]),
+            (f"made by {c['needle_maker']}", c["needle_maker"]),
+        )
+        if value
+    ]
+    if given:
+        needle_text += f" ({', '.join(given)})" if sizes else f" with needles {', '.join(given)}"
     if dev["simulated"]:
         verb = "This session ran on the eacontrol device simulator (no patient was stimulated): it"
         verb += " would have delivered electroacupuncture at"
@@ -207,11 +316,15 @@ def methods_paragraph(r: Report) -> str:
     parts = [
         _opening(r),
         *(_step_sentence(s) for s in r["steps"]),
+        _charge_sentence(r),
+        *_clinical_sentences(r),
         f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
         f"{fmt.duration(st['stimulation_time_s'])} "
         f"(prescribed {fmt.duration(st['prescribed_time_s'])}"
         f"{_INTERRUPTED if st['stimulation_time_at_least'] else ''}).",
+        *_course_sentences(r),
         *_delivery_sentences(r["delivered"]),
+        _adverse_sentence(r),
     ]
     ps = r["patient_sessions"]
     if ps is not None:

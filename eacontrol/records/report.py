@@ -5,8 +5,12 @@ about an acupuncture intervention. The software knows items 2a (needle insertion
 needle sites), 2b (points and sides), 2c (inserted length, when the profile gives it),
 2e (electrical stimulation, with every parameter), 2f (retention: at least the stimulation
 time), 2g (needle diameter) and 3a/3b (sessions of the patient id in this database, this
-session's duration, days since the previous one). The rest is listed as not recorded, so a
-methods section knows what to add.
+session's duration, days since the previous one), and what the practitioner gave
+(:class:`~eacontrol.records.clinical.ClinicalDetails`: intensity aim, 2c depth, 2d response
+sought, 2f retention, 2g needle length, maker and material, 5 practitioner background). The
+rest is listed as not recorded, so a methods section knows what to add. What was delivered over
+time (intensity ranges, operator changes, pauses, stops, missing samples, phase charges) is
+``course`` (:mod:`eacontrol.records.course`); adverse events and notes are ``annotations``.
 
 The report is a JSON-ready dict (:class:`Report`); :func:`render_json` writes it and
 ``render_markdown`` (:mod:`eacontrol.records.markdown`) turns it into prose and tables.
@@ -14,11 +18,14 @@ The report is a JSON-ready dict (:class:`Report`); :func:`render_json` writes it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Literal, TypedDict
 
 from eacontrol.anatomy.acupoints import parse_site
 from eacontrol.errors import EAError, RecordError
+from eacontrol.records.clinical import Annotation, ClinicalDetails
+from eacontrol.records.course import Course, course
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord
 from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
@@ -28,6 +35,7 @@ from eacontrol.records.store import RecordStore
 __all__ = [
     "REPORT_VERSION",
     "ROUTINE_EVENT_KINDS",
+    "AnnotationItem",
     "DevicePart",
     "EventItem",
     "NeedleItem",
@@ -43,21 +51,29 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 2
-"""Version of the report's JSON layout."""
+REPORT_VERSION = 3
+"""Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
+device's output mode and compliance voltage)."""
+
+OUTPUT_MODE = "constant current"
+"""The output every eacontrol device has: a current source (PROTOCOL.md §3.9: COMPLIANCE when
+it cannot drive the set current; the program sets currents, never voltages)."""
 
 ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})
 """Event kinds counted, not listed, in the report's timeline (the exports hold every event)."""
 
 NOT_RECORDED = (
-    "1a-1c acupuncture rationale",
-    "2d response sought (de qi, muscle twitch)",
-    "2g needle length, manufacturer and material",
-    "4a-4b other components of treatment, setting and context",
-    "5 practitioner background",
-    "6a-6b control or comparator interventions",
+    ("1a-1c acupuncture rationale", None),
+    ("2d response sought (de qi, muscle twitch)", "response_sought"),
+    ("2g needle length", "needle_length_mm"),
+    ("2g needle manufacturer", "needle_maker"),
+    ("2g needle material", "needle_material"),
+    ("4a-4b other components of treatment, setting and context", None),
+    ("5 practitioner background", "practitioner"),
+    ("6a-6b control or comparator interventions", None),
 )
-"""STRICTA items the software cannot know; the report names them for the author to add."""
+"""STRICTA items the software cannot know unless the practitioner gives them (the
+``ClinicalDetails`` field that holds each, or None); the report names those missing."""
 
 Laterality = Literal["bilateral", "left", "right", "midline", "unknown"]
 
@@ -96,6 +112,8 @@ class DevicePart(TypedDict):
     boot_id: int
     port: str
     simulated: bool
+    output_mode: str
+    compliance_V: float | None
 
 
 class PatientSessions(TypedDict):
@@ -167,6 +185,18 @@ class EventItem(TypedDict):
     message: str
 
 
+class AnnotationItem(TypedDict):
+    """An adverse event or a note, added at or after the session."""
+
+    id: int
+    kind: str
+    added_at: str
+    t_s: float | None
+    event: str | None
+    severity: str | None
+    note: str
+
+
 class Report(TypedDict):
     """Everything a methods section needs about one session."""
 
@@ -176,8 +206,11 @@ class Report(TypedDict):
     device: DevicePart
     patient_sessions: PatientSessions | None
     stricta: Stricta
+    clinical: dict[str, float | int | str | None]
     steps: list[StepItem]
     delivered: list[ChannelDelivery]
+    course: Course
+    annotations: list[AnnotationItem]
     events: list[EventItem]
     routine_event_counts: dict[str, int]
     patient_flags: list[str]
@@ -225,7 +258,24 @@ def _points(sites: list[SiteItem]) -> list[PointItem]:
     return points
 
 
-def _stricta(rx: Prescription, steps: list[StepRecord], known_until_s: float | None) -> Stricta:
+def _annotation(a: Annotation) -> AnnotationItem:
+    return AnnotationItem(
+        id=a.id,
+        kind=a.kind.value,
+        added_at=iso(a.added_at),
+        t_s=a.t_s,
+        event=a.event,
+        severity=None if a.severity is None else a.severity.value,
+        note=a.note,
+    )
+
+
+def _stricta(
+    rx: Prescription,
+    steps: list[StepRecord],
+    known_until_s: float | None,
+    given: ClinicalDetails,
+) -> Stricta:
     """``known_until_s``: an interrupted session's last record (its unended step ran at least
     until then); None for a session that ended."""
     sites = _sites(rx)
@@ -250,7 +300,9 @@ def _stricta(rx: Prescription, steps: list[StepRecord], known_until_s: float | N
         "stimulation_time_s": ran,
         "stimulation_time_at_least": last is not None,
         "prescribed_time_s": sum(s["duration_s"] for s in rx["steps"]),
-        "not_recorded": list(NOT_RECORDED),
+        "not_recorded": [
+            item for item, name in NOT_RECORDED if name is None or getattr(given, name) is None
+        ],
     }
 
 
@@ -316,9 +368,10 @@ def build_report(store: RecordStore, session_id: int) -> Report:
     step_records = store.steps(session_id)
     totals = store.totals(session_id)
     samples = store.samples(session_id)
+    events = store.events(session_id)
     notable: list[EventItem] = []
     routine: dict[str, int] = {}
-    for e in store.events(session_id):
+    for e in events:
         if e.kind in ROUTINE_EVENT_KINDS:
             routine[e.kind] = routine.get(e.kind, 0) + 1
         else:
@@ -351,11 +404,16 @@ def build_report(store: RecordStore, session_id: int) -> Report:
             "boot_id": meta.boot_id,
             "port": meta.port,
             "simulated": meta.simulated,
+            "output_mode": OUTPUT_MODE,
+            "compliance_V": meta.compliance_V,
         },
         "patient_sessions": _patient_sessions(store, summary),
-        "stricta": _stricta(rx, step_records, known_until_s),
+        "stricta": _stricta(rx, step_records, known_until_s, meta.clinical),
+        "clinical": dataclasses.asdict(meta.clinical),
         "steps": _steps(rx, step_records),
         "delivered": [channel_delivery(rx, c["channel"], totals, samples) for c in rx["channels"]],
+        "course": course(rx, step_records, events, samples, store.gaps(session_id)),
+        "annotations": [_annotation(a) for a in store.annotations(session_id)],
         "events": notable,
         "routine_event_counts": routine,
         "patient_flags": rx["patient_flags"],

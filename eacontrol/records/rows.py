@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from eacontrol.errors import Layer, ParameterError
+from eacontrol.records.clinical import Annotation, AnnotationKind, ClinicalDetails, Severity
 from eacontrol.records.model import (
     ChannelTotals,
     EventRecord,
@@ -25,6 +26,7 @@ from eacontrol.records.owner import ProcessOwner
 __all__ = [
     "SAMPLE_COLUMNS",
     "TOTALS_COLUMNS",
+    "annotation_from_row",
     "dump_json",
     "event_from_row",
     "gap_from_row",
@@ -72,6 +74,7 @@ _META_AS_IS = (
     "firmware_version",
     "boot_id",
     "port",
+    "compliance_V",
     "operator_id",
     "patient_id",
     "software_version",
@@ -84,6 +87,7 @@ def meta_values(meta: SessionMeta) -> dict[str, object]:
     return {
         **{name: getattr(meta, name) for name in _META_AS_IS},
         "prescription_json": dump_json(meta.prescription, "prescription"),
+        "clinical_json": dump_json(meta.clinical.to_json(), "clinical"),
         "simulated": int(meta.simulated),
         "started_at": iso(meta.started_at),
     }
@@ -96,6 +100,7 @@ def summary_from_row(row: sqlite3.Row) -> SessionSummary:
         prescription=json.loads(row["prescription_json"]),
         simulated=bool(row["simulated"]),
         started_at=datetime.fromisoformat(row["started_at"]),
+        clinical=ClinicalDetails.from_json(json.loads(row["clinical_json"])),
     )
     ended = row["ended_at"]
     return SessionSummary(
@@ -150,3 +155,17 @@ def totals_from_row(row: sqlite3.Row) -> ChannelTotals:
 def gap_from_row(row: sqlite3.Row) -> SampleGap:
     """A missing sample from its row."""
     return SampleGap(t_s=row["t_s"], status_age_s=row["status_age_s"], reason=row["reason"])
+
+
+def annotation_from_row(row: sqlite3.Row) -> Annotation:
+    """An annotation from its row."""
+    severity = row["severity"]
+    return Annotation(
+        kind=AnnotationKind(row["kind"]),
+        added_at=datetime.fromisoformat(row["added_at"]),
+        t_s=row["t_s"],
+        event=row["event"],
+        severity=None if severity is None else Severity(severity),
+        note=row["note"],
+        id=row["id"],
+    )

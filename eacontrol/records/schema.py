@@ -148,14 +148,44 @@ _V2 = (
     "CREATE INDEX sample_gaps_by_session ON sample_gaps (session_id, t_s)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+_V3 = (
+    # The device's compliance voltage from its HELLO_ACK (NULL before v3: not recorded).
+    "ALTER TABLE sessions ADD COLUMN compliance_V REAL",
+    # The practitioner's account: intensity aim and STRICTA items (clinical.ClinicalDetails).
+    "ALTER TABLE sessions ADD COLUMN clinical_json TEXT NOT NULL DEFAULT '{}'",
+    # Adverse events and notes, added at or after the session: the one record an ended session
+    # still takes, stamped with when it was added.
+    """CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('adverse_event', 'note')),
+        t_s REAL,
+        event TEXT,
+        severity TEXT CHECK (severity IS NULL OR severity IN ('mild', 'moderate', 'severe')),
+        note TEXT NOT NULL DEFAULT '',
+        CHECK ((kind = 'adverse_event') = (event IS NOT NULL AND severity IS NOT NULL))
+    )""",
+    "CREATE INDEX annotations_by_session ON annotations (session_id, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """``MIGRATIONS[n]``: the statements that take the schema from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this eacontrol writes."""
 
 TABLES = frozenset(
-    {"store_info", "sessions", "steps", "events", "samples", "totals", "sample_gaps"}
+    {
+        "store_info",
+        "sessions",
+        "steps",
+        "events",
+        "samples",
+        "totals",
+        "sample_gaps",
+        "annotations",
+    }
 )
 """Tables of the current schema."""
 

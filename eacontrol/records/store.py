@@ -25,6 +25,7 @@ from typing import Any, Self
 
 from eacontrol.errors import Layer, ParameterError, RecordError, UnknownSession
 from eacontrol.records import recovery, rows
+from eacontrol.records.clinical import Annotation
 from eacontrol.records.connection import open_checked, open_read_only, write_transaction
 from eacontrol.records.model import (
     ChannelTotals,
@@ -346,6 +347,34 @@ class RecordStore:
             self._require_running(conn, session_id)
             recovery.abort_session(conn, self._path, session_id, summary.meta.started_at, detail)
 
+    def add_annotation(self, session_id: int, annotation: Annotation) -> int:
+        """Add an adverse event or a note, during or after the session (the one record an
+        ended session takes), stamped with ``annotation.added_at``.
+
+        Returns:
+            The annotation's id.
+
+        Raises:
+            UnknownSession: no such session.
+            ParameterError: ``added_at`` is naive or before the session's start.
+            RecordError: the record could not be written.
+        """
+        added = utc(annotation.added_at, "added_at")
+        started = self.session(session_id).meta.started_at
+        if added < started:
+            raise ParameterError(
+                "added_at", added.isoformat(), f">= started_at {started.isoformat()}", Layer.SCHEMA
+            )
+        a = annotation
+        with self._transaction("adding an annotation") as conn:
+            cursor = conn.execute(
+                "INSERT INTO annotations (session_id, added_at, kind, t_s, event, severity, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, rows.iso(added), a.kind.value, a.t_s, a.event, a.severity, a.note),
+            )
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
+        return cursor.lastrowid
+
     # -- reading ----------------------------------------------------------------------------
 
     def sessions(
@@ -394,6 +423,10 @@ class RecordStore:
     def gaps(self, session_id: int) -> list[SampleGap]:
         """The session's missing samples by time."""
         return [rows.gap_from_row(r) for r in self._rows("sample_gaps", session_id, "t_s, id")]
+
+    def annotations(self, session_id: int) -> list[Annotation]:
+        """The session's adverse events and notes in the order they were added."""
+        return [rows.annotation_from_row(r) for r in self._rows("annotations", session_id, "id")]
 
     def totals(self, session_id: int) -> list[ChannelTotals]:
         """The session's delivered totals by channel, then step (unknown step first)."""

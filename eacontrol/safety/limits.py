@@ -33,6 +33,12 @@ class StandardLimits:
     max_intensity_mA: float = 20.0
     # IEC 60601-2-10:1987 51.104 (Table 1): at most 50 mA rms into 500 ohm up to 400 Hz.
     max_rms_500ohm_mA: float = 50.0
+    # IEC 60601-2-10:1987 51.104: "the maximum energy per pulse shall not exceed 300 mJ, when
+    # applied to a load resistance of 500 ohms" and "the maximum output voltage shall not exceed a
+    # peak value of 500 V, when measured under open circuit conditions". A constant-current stage
+    # reaches its compliance voltage on an open circuit, so that is the figure checked.
+    max_pulse_energy_500ohm_mJ: float = 300.0
+    max_peak_output_open_circuit_V: float = 500.0
     # IEC 60601-2-10:2012, additional instructions for use, item f): a stimulator able to deliver
     # more than 10 mA or 10 V must state its maximum output values in the instructions for use
     # (a disclosure, not an output indicator; the 1987 edition's 51.103 asked for an indicator
@@ -93,6 +99,8 @@ SOURCES: Mapping[str, str] = MappingProxyType(
     {
         "max_intensity_mA": f"{_DESIGN}: twice the 10 mA default ceiling",
         "max_rms_500ohm_mA": "IEC 60601-2-10:1987 51.104: 50 mA rms into 500 Ω up to 400 Hz",
+        "max_pulse_energy_500ohm_mJ": "IEC 60601-2-10:1987 51.104: 300 mJ per pulse into 500 Ω",
+        "max_peak_output_open_circuit_V": ("IEC 60601-2-10:1987 51.104: 500 V peak, open circuit"),
         "indicator_rms_mA": f"{_IEC_IFU}, item f): maximum output values above 10 mA or 10 V",
         "indicator_rms_1kohm_V": f"{_IEC_IFU}, item f): maximum output values above 10 mA or 10 V",
         "min_phase_width_us": f"{_DESIGN}: brackets the 200-600 µs phases of the library",

@@ -18,6 +18,10 @@ across_spine              refuse    the needles on opposite sides with one on th
                                     (neck, upper or lower back): the path crosses the spine
 contralateral             advisory  any other left-right pair (e.g. ST36-L with ST36-R):
                                     ipsilateral pairs keep the current path short
+shared_pair               advisory  two or more channels on the same pair of needles (in
+                                    either order): their currents add in one path, which
+                                    no per-channel limit sees (:func:`shared_pairs`; one
+                                    advisory per pair, on its second channel)
 ========================  ========  ======================================================
 
 A midline point (GV, CV) has no side, so a midline-to-side pair is never "opposite sides".
@@ -29,6 +33,7 @@ Acupunct Med 2011;29(2):83-85; AACP 2012 guidelines for safe practice.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eacontrol.anatomy.acupoints import NeedleSite, Region
@@ -42,6 +47,7 @@ __all__ = [
     "PlacementIssue",
     "PlacementRule",
     "check_pair",
+    "shared_pairs",
 ]
 
 _CUMMINGS = "Cummings 2011, Acupunct Med 2011;29(2):83-85 (BMAS)"
@@ -64,6 +70,7 @@ class PlacementRule(enum.StrEnum):
     ACROSS_CHEST = "across_chest"
     ACROSS_SPINE = "across_spine"
     CONTRALATERAL = "contralateral"
+    SHARED_PAIR = "shared_pair"
 
 
 RULE_SOURCES = {
@@ -71,6 +78,11 @@ RULE_SOURCES = {
     PlacementRule.ACROSS_CHEST: f"{_IEC_IFU} (electrodes near the thorax); {_CUMMINGS}",
     PlacementRule.ACROSS_SPINE: f"{_CUMMINGS}; AACP 2012",
     PlacementRule.CONTRALATERAL: _CUMMINGS,
+    # Design value: every limit (peak, rms, charge, density) is checked per channel; channels on
+    # one pair of needles drive the same tissue path, so their currents add beyond what any one
+    # channel's limit allows (issue 14 item 14). An advisory, since a deliberate multi-channel
+    # montage is possible, but never silent.
+    PlacementRule.SHARED_PAIR: "design value: limits are per channel; currents on one pair add",
 }
 """The source of each rule."""
 
@@ -163,3 +175,33 @@ def check_pair(first: NeedleSite, second: NeedleSite) -> list[PlacementIssue]:
             )
         )
     return issues
+
+
+def shared_pairs(
+    pairs: Sequence[tuple[int, tuple[NeedleSite, NeedleSite]]],
+) -> list[tuple[int, PlacementIssue]]:
+    """Pairs of needles used by more than one channel (in either order): one advisory each.
+
+    Args:
+        pairs: (channel number, its two needle sites), in the profile's order.
+
+    Returns:
+        For each shared pair: (the position in ``pairs`` of its second channel, an advisory
+        naming every channel on that pair).
+    """
+    users: dict[frozenset[NeedleSite], list[int]] = {}
+    for position, (_, sites) in enumerate(pairs):
+        users.setdefault(frozenset(sites), []).append(position)
+    issues: list[tuple[int, PlacementIssue]] = []
+    for positions in users.values():
+        if len(positions) < 2:
+            continue
+        first, second = pairs[positions[0]][1]
+        channels = ", ".join(str(pairs[p][0]) for p in positions)
+        message = (
+            f"channels {channels} all use the needles {first} and {second}: their currents "
+            f"add in one path (up to {len(positions)} × one channel's), which no per-channel "
+            "limit covers"
+        )
+        issues.append((positions[1], _issue(PlacementRule.SHARED_PAIR, message, refuse=False)))
+    return sorted(issues, key=lambda item: item[0])

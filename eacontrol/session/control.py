@@ -1,11 +1,15 @@
 """Live control: the operator's intensity changes, checked before anything is sent.
 
-An operator change moves a channel's target by at most 0.5 mA, at least 1 s after the previous
-change of that channel (Cummings 2011, BMAS: motor responses begin at 0.5-0.9 mA, so the
-operator steps in half-milliamperes, slowly; ``eacontrol.safety.limits.STANDARD``), never above the
-step's effective ceiling (the lowest of the profile, device, site and patient layers) and never
-below zero. A request that breaks a rule is refused with ``ParameterError`` naming the layer and
-its source; nothing is clamped. The device then slews to the new target at 0.5 mA/s.
+An operator increase moves a channel's target up by at most 0.5 mA, at least 1 s after the
+previous increase of that channel (design values, docs/clinical-sources.md: the operator raises
+in half-milliamperes, slowly; ``eacontrol.safety.limits.STANDARD``), and never
+above the step's effective ceiling (the lowest of the profile, device, site and patient layers).
+A decrease is never throttled: any amount, at any time, straight to zero in one action if the
+practitioner wants (issue 14 item 6: lowering is the safe direction and must never wait); it does
+not delay the next increase either. Nothing goes below zero. A request that breaks a rule is
+refused with ``ParameterError`` naming the layer and its source; nothing is clamped. The device
+then slews to the new target: up at 0.5 mA/s, down at its fastest slew
+(:attr:`Request.lowers`).
 
 A change is checked and becomes the channel's target when it is requested; the request (like
 pause, resume, stop and emergency stop) is queued and carried out by the session loop right
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from eacontrol.errors import Layer, ParameterError
+from eacontrol.profiles.document import microamp_hint
 from eacontrol.safety.engine import check_number, to_wire
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
@@ -48,12 +53,23 @@ class Request:
         t_s: session time of the request.
         channel: the channel (SET_INTENSITY only).
         intensity_mA: the new target (SET_INTENSITY only).
+        from_mA: the target it replaces (SET_INTENSITY only).
     """
 
     intent: Intent
     t_s: float
     channel: int | None = None
     intensity_mA: float | None = None
+    from_mA: float | None = None
+
+    @property
+    def lowers(self) -> bool:
+        """A SET_INTENSITY that lowers the target: carried out at the device's fastest slew."""
+        return (
+            self.intensity_mA is not None
+            and self.from_mA is not None
+            and self.intensity_mA < self.from_mA
+        )
 
 
 class LiveControl:
@@ -67,14 +83,14 @@ class LiveControl:
         self._min_interval_s = limits.min_operator_step_interval_s
         self._targets: dict[int, float] = {}
         self._ceilings: dict[int, Ceiling] = {}
-        self._last_change: dict[int, float] = {}
+        self._last_increase: dict[int, float] = {}
         self._queue: deque[Request] = deque()
 
     def begin_step(self, step: PlannedStep) -> None:
         """Take the step's prescribed targets and ceilings; forget the previous step's."""
         self._targets = {c.channel: c.stimulation.intensity_mA for c in step.channels}
         self._ceilings = {c.channel: c.ceiling for c in step.channels}
-        self._last_change = {}
+        self._last_increase = {}
 
     def end_step(self) -> None:
         """No step is running: intensity requests are refused until the next one starts."""
@@ -116,8 +132,9 @@ class LiveControl:
 
         Raises:
             ParameterError: not a channel of the running step; not a finite number; below zero;
-                above the effective ceiling (its layer); a step above 0.5 mA or less than 1 s
-                after the channel's previous change (layer standard, Cummings 2011).
+                above the effective ceiling (its layer); an increase of more than 0.5 mA or
+                less than 1 s after the channel's previous increase (layer standard, design
+                values). A decrease is refused only for those first four reasons.
         """
         channel = self._require(channel)
         value = check_number("intensity_mA", intensity_mA, "mA")
@@ -128,35 +145,43 @@ class LiveControl:
             raise ParameterError(
                 "intensity_mA",
                 intensity_mA,
-                f"<= {ceiling.value_mA:g} mA on channel {channel} in this step",
+                f"<= {ceiling.value_mA:g} mA on channel {channel} in this step"
+                + microamp_hint(value),
                 ceiling.layer,
                 ceiling.source,
             )
-        delta = value - self._targets[channel]
-        if abs(delta) > self._max_step_mA * (1 + 1e-9):
+        uA = to_wire("intensity_mA", value, units.mA_to_uA)  # refuses finer than 1 µA
+        previous = self._targets[channel]
+        target = units.uA_to_mA(uA)
+        if target > previous:
+            self._check_increase(channel, intensity_mA, target - previous, t_s)
+            self._last_increase[channel] = t_s
+        self._targets[channel] = target
+        return previous
+
+    def _check_increase(self, channel: int, intensity_mA: float, delta: float, t_s: float) -> None:
+        """The operator-step rule, which only increases must keep."""
+        previous = self._targets[channel]
+        if delta > self._max_step_mA * (1 + 1e-9):
             raise ParameterError(
                 "intensity_mA",
                 intensity_mA,
-                f"a step of at most {self._max_step_mA:g} mA from {self._targets[channel]:g} mA "
-                f"on channel {channel} (operator step)",
+                f"an increase of at most {self._max_step_mA:g} mA from {previous:g} mA "
+                f"on channel {channel} (operator step; decreases are not limited)",
                 Layer.STANDARD,
                 SOURCES["max_operator_step_mA"],
             )
-        last = self._last_change.get(channel)
+        last = self._last_increase.get(channel)
         if last is not None and t_s - last < self._min_interval_s:
             raise ParameterError(
                 "intensity_mA",
                 intensity_mA,
-                f"a change at least {self._min_interval_s:g} s after the previous one on channel "
-                f"{channel} ({t_s - last:.2f} s ago; operator step interval)",
+                f"an increase at least {self._min_interval_s:g} s after the previous one on "
+                f"channel {channel} ({t_s - last:.2f} s ago; operator step interval; decreases "
+                "are not limited)",
                 Layer.STANDARD,
                 SOURCES["min_operator_step_interval_s"],
             )
-        uA = to_wire("intensity_mA", value, units.mA_to_uA)  # refuses finer than 1 µA
-        previous = self._targets[channel]
-        self._targets[channel] = units.uA_to_mA(uA)
-        self._last_change[channel] = t_s
-        return previous
 
     # --- the queue -----------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from eacontrol.errors import (
     Severity,
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy, check_profile
-from eacontrol.records import RecordStore, SessionMeta
+from eacontrol.records import ClinicalDetails, RecordStore, SessionMeta
 from eacontrol.safety import LimitStack
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
@@ -39,6 +39,7 @@ class Identity:
         simulated: True when the device is the simulator.
         operator_id / patient_id: identifiers as given, or None.
         profile_version: the profile's version text, or None for its short hash.
+        clinical: the practitioner's account (intensity aim, STRICTA items), as given.
     """
 
     port: str
@@ -46,6 +47,7 @@ class Identity:
     operator_id: str | None = None
     patient_id: str | None = None
     profile_version: str | None = None
+    clinical: ClinicalDetails | None = None
 
 
 def preflight(
@@ -129,4 +131,6 @@ def session_meta(
         patient_id=identity.patient_id,
         started_at=started_at,
         software_version=__version__,
+        compliance_V=info.limits.compliance_V,
+        clinical=identity.clinical or ClinicalDetails(),
     )

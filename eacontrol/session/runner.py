@@ -13,14 +13,15 @@ only heartbeat: blocked for longer than the lease, the device stops by itself
 Every way out ends in a confirmed stop or ``StopNotConfirmed`` and is recorded (``ending.py``).
 
 Single-threaded: call the control methods from ``on_tick`` or a subscriber, in the loop's
-thread. Session time is the Stimulator's clock (virtual with ``sim://``), so a run in virtual
+thread — except ``emergency_stop()``, which is safe from any thread (docs/scripting.md).
+Session time is the Stimulator's clock (virtual with ``sim://``), so a run in virtual
 time records the same events at the same session times as in real time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -37,10 +38,10 @@ from eacontrol.errors import (
     StopNotConfirmed,
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
-from eacontrol.records import Outcome, RecordStore
+from eacontrol.records import ClinicalDetails, Outcome, RecordStore
 from eacontrol.safety.engine import check_number
 from eacontrol.session.control import Intent, LiveControl, Request
-from eacontrol.session.ending import SessionResult, ending_for, stop_outputs
+from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
 from eacontrol.session.events import (
     EventKind,
     SessionEvent,
@@ -84,6 +85,7 @@ class Session:
         flush_period_s: float = 1.0,
         totals_period_s: float = 60.0,
         utc_now: Callable[[], datetime] | None = None,
+        clinical: ClinicalDetails | None = None,
     ) -> None:
         """Prepare a session; nothing is sent until :meth:`run`.
 
@@ -104,15 +106,16 @@ class Session:
                 during a step (they are also read at each step's end).
             utc_now: the wall clock for the record's start (its end is the start plus the
                 session time); default ``datetime.now(UTC)``.
+            clinical: the practitioner's account for the record (intensity aim, STRICTA items).
 
         Raises:
-            ParameterError: a period is not a positive number of seconds.
+            ParameterError: a period is not a number of seconds of at least 0.001 s.
         """
         self._stim = stim
         self._profile = profile
         self._store = store
         self._identity = Identity(
-            stim.url, stim.simulated, operator_id, patient_id, profile_version
+            stim.url, stim.simulated, operator_id, patient_id, profile_version, clinical
         )
         self._layers = (site, patient, device_serial)
         self._periods = (
@@ -129,6 +132,7 @@ class Session:
         self._steps: StepRunner | None = None
         self._t0 = 0.0
         self._quiet = False
+        self._loop_thread: int | None = None
         self.result: SessionResult | None = None
 
     # --- what a display reads ------------------------------------------------------------------
@@ -175,7 +179,8 @@ class Session:
     # --- live control --------------------------------------------------------------------------
 
     def set_intensity(self, channel: int, intensity_mA: float) -> None:
-        """Set a channel's intensity in the running step (the device slews at 0.5 mA/s).
+        """Set a channel's intensity in the running step (the device slews up at 0.5 mA/s, down
+        at its fastest: a decrease is never throttled).
 
         Raises:
             SessionError: no step is stimulating (paused, stopping, not running).
@@ -188,7 +193,7 @@ class Session:
             self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
             raise
         target = self._control.targets[channel]
-        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target))
+        self._control.request(Request(Intent.SET_INTENSITY, t, channel, target, previous))
         self._emit(
             EventKind.INTENSITY,
             channel,
@@ -197,7 +202,7 @@ class Session:
         )
 
     def adjust(self, channel: int, delta_mA: float) -> None:
-        """Change a channel's intensity by ``delta_mA`` (at most ±0.5 mA, 1 s apart).
+        """Change a channel's intensity by ``delta_mA`` (up: at most 0.5 mA, 1 s apart; down: any).
 
         Raises:
             SessionError / ParameterError: as :meth:`set_intensity`.
@@ -235,15 +240,20 @@ class Session:
     def emergency_stop(self) -> None:
         """Cut every output at once and end the session (outcome emergency_stop).
 
-        Never refused: outside the session loop the Stimulator is stopped directly.
+        Never refused: outside the session loop the Stimulator is stopped directly. Safe from
+        any thread: from another thread than the loop's (a watchdog, a GUI) the outputs are cut
+        and confirmed before it returns, even when the loop is stuck in ``on_tick``; the loop
+        then ends the session as an emergency stop.
 
         Raises:
-            StopNotConfirmed: (outside the loop) the device did not confirm.
+            StopNotConfirmed: (outside the loop, or from another thread) the device did not
+                confirm.
         """
         if self.state in _LIVE | {SessionState.PREFLIGHT, SessionState.STOPPING}:
             self._control.request(Request(Intent.EMERGENCY_STOP, self.t_s))
-        else:
-            self._stim.emergency_stop()
+            if self._loop_thread in (None, threading.get_ident()):
+                return  # the loop carries it out as soon as the caller returns
+        self._stim.emergency_stop()
 
     def _require(self, states: set[SessionState], action: str) -> float:
         ending = self._steps is not None and self._steps.ending is not None
@@ -280,6 +290,7 @@ class Session:
         if self._state is not SessionState.READY:
             raise SessionError("this session has already run; create a new Session")
         self._state = SessionState.PREFLIGHT
+        self._loop_thread = threading.get_ident()
         try:
             steps = self._begin()
         except BaseException:
@@ -397,11 +408,14 @@ class Session:
         self._quiet = self._recorder.quiet = True  # nothing may keep the outputs on now
         self._steps.state = SessionState.STOPPING
         ending = ending_for(exc)
-        if isinstance(exc, RecordError):  # the records hook: the cause is the database
-            ending = dataclasses.replace(ending, outcome=Outcome.RECORDS_UNAVAILABLE)
-        kinds = {Outcome.FAULT: EventKind.FAULT, Outcome.LINK_LOST: EventKind.LINK}
+        kinds = {
+            Outcome.FAULT: EventKind.FAULT,
+            Outcome.LINK_LOST: EventKind.LINK,
+            Outcome.DEVICE_MISMATCH: EventKind.ALARM,
+        }
         channel = exc.channel if isinstance(exc, DeviceFault) else None
-        self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, {})
+        data = alarm_data(exc)
+        self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, data)
         outcome, detail, raised = ending.outcome, ending.detail, exc
         try:
             stop_outputs(self._stim, ending.stop)
@@ -422,13 +436,18 @@ class Session:
         if isinstance(exc, DeviceFault):
             raise SessionStopped(
                 f"{detail}. Every output of the session was stopped and confirmed at zero; the "
-                "session ended (fault)"
+                f"session ended ({outcome.value})"
             ) from exc
         raise exc
 
 
+_MIN_PERIOD_s = 0.001
+"""The shortest record period: the wire's time resolution (1 ms, PROTOCOL.md §1). Far shorter
+ones (1e-300 s) are below a float's resolution of session time and would never advance."""
+
+
 def _period(name: str, value: float) -> float:
     seconds = check_number(name, value, "s")
-    if seconds <= 0:
-        raise ParameterError(name, value, "> 0 s", Layer.SCHEMA)
+    if not seconds >= _MIN_PERIOD_s:
+        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
     return seconds

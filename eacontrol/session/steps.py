@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from eacontrol.device import Stimulator
+from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import StopKind
@@ -193,7 +194,9 @@ class StepRunner:
             intent, running = request.intent, self.state is SessionState.RUNNING
             if intent is Intent.SET_INTENSITY and running:
                 assert request.channel is not None and request.intensity_mA is not None
-                self._stim.set_intensity(request.channel, request.intensity_mA)
+                fastest = self._stim.limits.max_slew_mA_per_s  # lowering never waits
+                slew = fastest if request.lowers else DEFAULT_SLEW_mA_per_s
+                self._stim.set_intensity(request.channel, request.intensity_mA, slew_mA_per_s=slew)
             elif intent is Intent.PAUSE and running:
                 self._pause(request)
             elif intent is Intent.RESUME and self.state is SessionState.PAUSED:

@@ -9,7 +9,8 @@ stderr).
 
 An ``unplug`` event is for good: the pty is closed (its path vanishes) or the TCP connection is
 closed and the server stops listening; the device keeps running — its lease expires, its log
-says so — until the process is stopped. A host that merely disconnects from TCP may reconnect.
+says so — until the process is stopped. A host that merely disconnects from TCP may reconnect;
+the next TCP host is accepted once the previous one's end has been seen (``TcpEndpoint``).
 """
 
 from __future__ import annotations
@@ -154,6 +155,13 @@ class PtyEndpoint:
 class TcpEndpoint:
     """A listening TCP socket (pyserial's ``socket://``), one host connection at a time.
 
+    The next host is accepted only once the server has seen the connected one's end (its EOF or
+    an error): until then the listener is not polled, and a new connection waits in the kernel's
+    backlog instead of being closed at once. A host that connects and closes quickly (a probe, a
+    health check) is then finished with before the real host is taken, which no longer gets a
+    reset connection (issue 14 item 13: accepting first and refusing the newcomer as a "second
+    host" reset it whenever the probe's EOF had not been read yet).
+
     Args:
         host: address to bind; loopback unless told otherwise.
         port: port to bind; 0 picks a free one.
@@ -175,20 +183,21 @@ class TcpEndpoint:
         return self._url
 
     def read_fds(self) -> list[int]:
-        """The listener and the connected host, if any."""
-        socks = [s for s in (self._listener, self._client) if s is not None]
-        return [s.fileno() for s in socks]
+        """The connected host; the listener only while no host is connected."""
+        if self._client is not None:
+            return [self._client.fileno()]
+        return [self._listener.fileno()] if self._listener is not None else []
 
     def write_fds(self) -> list[int]:
         """The connected host, while output is pending."""
         return [self._client.fileno()] if self._client and self._pending.data else []
 
     def on_ready(self, readable: list[int], writable: list[int]) -> bytes:
-        """Accept a host, write pending output, read what the host sent."""
-        if self._listener is not None and self._listener.fileno() in readable:
-            self._accept()
+        """Accept a host (when none is connected), write pending output, read what it sent."""
         client = self._client
         if client is None:
+            if self._listener is not None and self._listener.fileno() in readable:
+                self._accept()
             return b""
         if client.fileno() in writable:
             self._pending.flush(client.send)
@@ -211,10 +220,6 @@ class TcpEndpoint:
         try:
             conn, peer = self._listener.accept()
         except (BlockingIOError, InterruptedError):
-            return
-        if self._client is not None:
-            logger.warning("refusing a second host from %s: one connection at a time", peer)
-            conn.close()
             return
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

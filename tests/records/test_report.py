@@ -70,8 +70,8 @@ def test_methods_paragraph_gives_every_electrical_parameter_of_each_step(methods
 def test_methods_paragraph_gives_delivery_sessions_and_outcome(methods: str) -> None:
     for text in (
         "Stimulation lasted 25 min (prescribed 25 min).",
-        "The measured current reached up to 2.94 mA on channel 1 (median 2.94 mA while on) "
-        "and up to 2.4 mA on channel 2",
+        "The measured current while on ranged 0.098–2.94 mA on channel 1 (median 2.94 mA) "
+        "and 0.1–2.4 mA on channel 2 (median 2.4 mA).",
         "net charge of 10 nC on channel 1 (0.000026 % of the phase charge) and 100 nC on "
         "channel 2 (0.00031 % of the phase charge)",
         "This was session 2 of 2 recorded for patient P-017 (1 completed before it; the "
@@ -90,15 +90,14 @@ def test_stricta_table_lists_the_items_the_software_knows(markdown: str) -> None
         "| 2c depth of insertion | 20 mm (channel 1); 20 mm (channel 2) |",
         "| 2e needle stimulation | electrical (parameters below) |",
         "| 2f needle retention time | at least 25 min (stimulation time;",
-        "| 2g needle type | diameter 0.25 mm (channel 1); 0.25 mm (channel 2) |",
+        "| 2g needle type | diameter 0.25 mm (channel 1); 0.25 mm (channel 2); length not "
+        "recorded |",
         "| 3a number of treatment sessions | session 2 of 2 recorded for patient P-017 |",
         "| 3b frequency and duration of sessions | this session 25 min 2 s; previous session "
         "7 days earlier |",
     ):
         assert row in markdown
-    assert "Not recorded by the software: 1a-1c acupuncture rationale; 2d response sought" in (
-        markdown
-    )
+    assert "Not recorded: 1a-1c acupuncture rationale; 2d response sought" in (markdown)
 
 
 def test_identity_table(markdown: str) -> None:
@@ -220,7 +219,7 @@ def test_running_session_report_is_provisional(store: RecordStore, make_meta: Ma
     session_id = store.begin_session(make_meta())
     markdown = render_markdown(build_report(store, session_id))
     assert "The session is still running (this report is provisional) (running)." in markdown
-    assert "No current samples were recorded." in markdown
+    assert "ranged unknown on channel 1 (no sample recorded)" in markdown
     assert "No faults, stops, warnings or operator actions were recorded." in markdown
     assert "| Ended | not yet (still recorded as running; its length is not known) |" in markdown
 

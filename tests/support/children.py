@@ -4,8 +4,8 @@ A child inherits ignored signals and the signal mask across ``exec``. A launcher
 SIGINT (a non-interactive shell's background job, some CI runners, a test runner's worker)
 hands that on, and a Python child whose SIGINT is ignored at start never installs its
 ``KeyboardInterrupt`` handler: a test's Ctrl-C then does nothing and the test hangs until its
-timeout. :func:`spawn` starts every child with SIGINT, SIGTERM and SIGQUIT at their defaults,
-unblocked, in a new session (its own process group, as a terminal's foreground job), and
+timeout. :func:`spawn` starts every child with SIGINT, SIGTERM, SIGQUIT and SIGHUP at their
+defaults, unblocked, in a new session (its own process group, as a terminal's foreground job), and
 :func:`interrupt` sends SIGINT to that group, as Ctrl-C on a terminal does.
 """
 
@@ -18,8 +18,9 @@ from typing import Any
 
 __all__ = ["SIGNALS", "interrupt", "spawn"]
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)
-"""Signals the tests send, or a terminal would: default disposition, unblocked, in every child."""
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP)
+"""Signals the tests send, or a terminal would: default disposition, unblocked, in every child
+(SIGHUP too: a launcher under ``nohup`` ignores it, and the child would inherit that)."""
 
 
 def _default_signals() -> None:
@@ -30,8 +31,8 @@ def _default_signals() -> None:
 
 
 def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
-    """``subprocess.Popen(argv, **popen)`` with SIGINT, SIGTERM and SIGQUIT at their defaults
-    and unblocked, in a new session."""
+    """``subprocess.Popen(argv, **popen)`` with SIGINT, SIGTERM, SIGQUIT and SIGHUP at their
+    defaults and unblocked, in a new session."""
     return subprocess.Popen(argv, preexec_fn=_default_signals, start_new_session=True, **popen)
 
 

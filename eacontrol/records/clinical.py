@@ -1,0 +1,187 @@
+"""What the practitioner says about a session that no device can measure: the intensity aim,
+the STRICTA 2010 items software can hold, and annotations (adverse events, notes).
+
+STRICTA 2010 (MacPherson et al., PLoS Med 2010;7(6):e1000261) asks a report for the needle
+type (item 2g: diameter, length, manufacturer or material), the depth of insertion (2c), the
+response sought (2d), the needle retention time (2f), the number of needle insertions (2a) and
+the practitioner's background (item 5). :class:`ClinicalDetails` holds what the practitioner
+gives (``eactl run`` options); each item left out is reported as *not recorded*, never guessed.
+
+An :class:`Annotation` is added at or after the session (``eactl annotate``): the only record
+an ended session still takes, itself stamped with the time it was added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from eacontrol.errors import Layer, ParameterError
+
+__all__ = ["Annotation", "AnnotationKind", "ClinicalDetails", "Severity"]
+
+MAX_TEXT = 500
+"""Longest free text of a clinical field or annotation, characters (a design value: a sentence
+or two for a clinical record, not a document)."""
+
+
+def _refuse(parameter: str, value: object, allowed: str) -> ParameterError:
+    return ParameterError(parameter, value, allowed, layer=Layer.SCHEMA)
+
+
+def _text(owner: str, name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _refuse(f"{owner}.{name}", value, "text")
+    cleaned = " ".join(value.split())
+    if not cleaned or len(cleaned) > MAX_TEXT:
+        raise _refuse(f"{owner}.{name}", value, f"text of 1 to {MAX_TEXT} characters")
+    return cleaned
+
+
+def _positive(owner: str, name: str, value: object) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not value > 0
+    ):
+        raise _refuse(f"{owner}.{name}", value, "a finite number > 0")
+
+
+_TEXT_FIELDS = frozenset(
+    {"intensity_aim", "response_sought", "needle_maker", "needle_material", "practitioner"}
+)
+
+
+@dataclass(frozen=True)
+class ClinicalDetails:
+    """The practitioner's account of a session (every field optional; None: not given).
+
+    Attributes:
+        intensity_aim: the intensity sought, in words ("strong but comfortable", "visible
+            muscle twitch", "sensory threshold").
+        response_sought: STRICTA 2d, e.g. "de qi".
+        needle_maker: STRICTA 2g, the needle's manufacturer (and model).
+        needle_material: STRICTA 2g, e.g. "stainless steel".
+        needle_length_mm: STRICTA 2g, the needle's length (the profile holds only the length
+            in tissue).
+        needle_diameter_mm: STRICTA 2g, when the profile gives none.
+        insertion_depth_mm: STRICTA 2c, the depth of insertion, when the profile gives none.
+        insertions: STRICTA 2a, needle insertions per session, when more needles were inserted
+            than the stimulated sites.
+        retention_s: STRICTA 2f, needle retention time (insertion to removal).
+        practitioner: STRICTA 5, the practitioner's background (training, years of practice).
+
+    Raises:
+        ParameterError: empty or overlong text, a number not finite and > 0.
+    """
+
+    intensity_aim: str | None = None
+    response_sought: str | None = None
+    needle_maker: str | None = None
+    needle_material: str | None = None
+    needle_length_mm: float | None = None
+    needle_diameter_mm: float | None = None
+    insertion_depth_mm: float | None = None
+    insertions: int | None = None
+    retention_s: float | None = None
+    practitioner: str | None = None
+
+    def __post_init__(self) -> None:
+        owner = "ClinicalDetails"
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name in _TEXT_FIELDS:
+                if not isinstance(value, str):
+                    raise _refuse(f"{owner}.{f.name}", value, "text")
+                object.__setattr__(self, f.name, _text(owner, f.name, value))
+            elif f.name == "insertions":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise _refuse(f"{owner}.insertions", value, "a whole number >= 1")
+            else:
+                _positive(owner, f.name, value)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields given (None left out), JSON-ready."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ClinicalDetails:
+        """From :meth:`to_json` (unknown keys are refused: a newer writer's record)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise _refuse("clinical", unknown, f"keys among {sorted(names)}")
+        return cls(**data)
+
+
+class AnnotationKind(enum.StrEnum):
+    """What an annotation is."""
+
+    ADVERSE_EVENT = "adverse_event"
+    NOTE = "note"
+
+
+class Severity(enum.StrEnum):
+    """An adverse event's severity (the mild/moderate/severe grading of trial reports)."""
+
+    MILD = "mild"
+    MODERATE = "moderate"
+    SEVERE = "severe"
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """An adverse event or a note, added at or after the session.
+
+    Attributes:
+        kind: adverse event or note.
+        added_at: when it was added (UTC, timezone-aware; the store checks it is not before
+            the session's start).
+        t_s: the session time it refers to (may be after the session's end: a bruise found
+            later), or None when not given.
+        event: the adverse event's kind in words ("bleeding", "haematoma", "syncope"); None
+            for a note.
+        severity: the adverse event's severity; None for a note.
+        note: free text ("" for none).
+        id: the record's id (0 before it is stored).
+
+    Raises:
+        ParameterError: an adverse event without event kind or severity, a note with them, an
+            empty note, a negative or infinite ``t_s``, overlong text.
+    """
+
+    kind: AnnotationKind
+    added_at: datetime
+    t_s: float | None = None
+    event: str | None = None
+    severity: Severity | None = None
+    note: str = ""
+    id: int = 0
+
+    def __post_init__(self) -> None:
+        owner = "Annotation"
+        for name, kind in (("kind", AnnotationKind), ("severity", Severity)):
+            value = getattr(self, name)
+            if value is not None and value not in set(kind):
+                raise _refuse(f"{owner}.{name}", value, f"one of {[k.value for k in kind]}")
+            object.__setattr__(self, name, None if value is None else kind(value))
+        if self.t_s is not None and (not math.isfinite(self.t_s) or self.t_s < 0):
+            raise _refuse(f"{owner}.t_s", self.t_s, "session time, a finite number >= 0 s")
+        object.__setattr__(self, "event", _text(owner, "event", self.event))
+        object.__setattr__(self, "note", _text(owner, "note", self.note or None) or "")
+        adverse = self.kind is AnnotationKind.ADVERSE_EVENT
+        if adverse and (self.event is None or self.severity is None):
+            raise _refuse(f"{owner}.event", self.event, "an adverse event's kind and severity")
+        if not adverse and (self.event is not None or self.severity is not None):
+            raise _refuse(f"{owner}.severity", self.severity, "none for a note")
+        if not adverse and not self.note:
+            raise _refuse(f"{owner}.note", self.note, "the note's text")

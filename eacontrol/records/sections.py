@@ -1,0 +1,297 @@
+"""The session report laid out as sections of paragraphs and tables, for every format.
+
+Reads only the report dict (:func:`eacontrol.records.report.build_report`), so a JSON report
+saved earlier lays out the same way. Markdown (:mod:`eacontrol.records.markdown`) and HTML
+(:mod:`eacontrol.records.html`) render the same sections: one layout, no copy of it per format.
+Cells and paragraphs are plain text; each renderer escapes them for its format.
+"""
+
+from __future__ import annotations
+
+from eacontrol.records import fmt
+from eacontrol.records.blocks import Block, Paragraph, Section, para, table
+from eacontrol.records.course_blocks import (
+    annotation_blocks,
+    changes_blocks,
+    electrical_blocks,
+    intensity_blocks,
+)
+from eacontrol.records.prose import (
+    MODE_NAMES,
+    describe_pattern,
+    describe_point,
+    describe_rates,
+    describe_waveform,
+    methods_paragraph,
+    per_channel,
+)
+from eacontrol.records.report import Report, SessionPart
+
+__all__ = ["report_sections", "title"]
+
+
+def _ended(s: SessionPart) -> str:
+    if not s["duration_at_least"]:
+        return f"{fmt.moment(s['ended_at'])} (duration {fmt.duration(s['duration_s'])})"
+    if s["duration_s"] is None:
+        return "not yet (still recorded as running; its length is not known)"
+    return (
+        f"not recorded: interrupted; its last record is at {fmt.moment(s['ended_at'])} "
+        f"(duration at least {fmt.duration(s['duration_s'])})"
+    )
+
+
+def _identity(r: Report) -> list[Block]:
+    s, dev, prof = r["session"], r["device"], r["profile"]
+    device = (
+        f"{dev['model']}, serial {dev['serial']}, firmware {dev['firmware_version']}, "
+        f"boot id {dev['boot_id']}, port {dev['port']}"
+    )
+    if dev["simulated"]:
+        device = f"SIMULATOR — no patient was stimulated ({device})"
+    ps = r["patient_sessions"]
+    patient = s["patient_id"] or "not given"
+    if ps is not None:
+        patient += f" (session {ps['number']} of {ps['total']})"
+    rows = [
+        ("Outcome", f"{s['outcome']}" + (f" — {s['detail']}" if s["detail"] else "")),
+        ("Started", fmt.moment(s["started_at"])),
+        ("Ended", _ended(s)),
+        ("Patient id", patient),
+        ("Operator id", s["operator_id"] or "not given"),
+        ("Profile", f"{prof['name']}, version {prof['version']}, sha256 {prof['sha256']}"),
+        ("Indication", prof["indication"] or "—"),
+        ("References", "; ".join(prof["references"]) or "—"),
+        ("Device", device),
+        ("Software", f"eacontrol {s['software_version']}"),
+    ]
+    return table(("Session " + str(s["id"]), ""), rows)
+
+
+def _stricta_rows(r: Report) -> list[Block]:
+    st = r["stricta"]
+    depths = [
+        f"{fmt.sig(n['inserted_length_mm'])} mm (channel {n['channel']})" for n in st["needles"]
+    ]
+    diameters = [f"{fmt.sig(n['diameter_mm'])} mm (channel {n['channel']})" for n in st["needles"]]
+    ps = r["patient_sessions"]
+    sessions = "no patient id given"
+    frequency = f"this session {fmt.duration(r['session']['duration_s'])}"
+    if ps is not None:
+        sessions = (
+            f"session {ps['number']} of {ps['total']} recorded for patient {ps['patient_id']}"
+        )
+        if ps["days_since_previous"] is not None:
+            frequency += f"; previous session {fmt.sig(ps['days_since_previous'], 2)} days earlier"
+    c = r["clinical"]
+    if c["insertion_depth_mm"] is not None:
+        depths.insert(0, f"{fmt.sig(float(c['insertion_depth_mm']))} mm (as given)")
+    if c["needle_diameter_mm"] is not None:
+        diameters.insert(0, f"{fmt.sig(float(c['needle_diameter_mm']))} mm (as given)")
+    needle_type = ["diameter " + ("; ".join(diameters) or "not recorded")]
+    needle_type.append(
+        "length not recorded"
+        if c["needle_length_mm"] is None
+        else f"length {fmt.sig(float(c['needle_length_mm']))} mm"
+    )
+    needle_type += [f"{k} {c[f'needle_{k}']}" for k in ("maker", "material") if c[f"needle_{k}"]]
+    insertions = f"{st['needle_count']} (distinct needle sites)"
+    if c["insertions"] is not None:
+        insertions = f"{c['insertions']} (as given; {st['needle_count']} stimulated sites)"
+    retention = (
+        f"at least {fmt.duration(st['stimulation_time_s'])} (stimulation time; "
+        "insertion and removal are not recorded)"
+    )
+    if c["retention_s"] is not None:
+        retention = f"{fmt.duration(float(c['retention_s']))} (as given); stimulation {retention}"
+    rows = [
+        ("2a needle insertions per session", insertions),
+        ("2b points used (uni/bilateral)", "; ".join(describe_point(p) for p in st["points"])),
+        (
+            "2b needle sites",
+            ", ".join(
+                f"{s['site']} (ch {', '.join(map(str, s['channels']))})" for s in st["sites"]
+            ),
+        ),
+        ("2c depth of insertion", "; ".join(depths) or "not recorded"),
+        ("2d response sought", c["response_sought"] or "not recorded"),
+        ("2e needle stimulation", f"{st['needle_stimulation']} (parameters below)"),
+        ("2e intensity aim", c["intensity_aim"] or "not recorded"),
+        ("2f needle retention time", retention),
+        ("2g needle type", "; ".join(needle_type)),
+        ("3a number of treatment sessions", sessions),
+        ("3b frequency and duration of sessions", frequency),
+        ("5 practitioner background", c["practitioner"] or "not recorded"),
+    ]
+    missing = "; ".join(st["not_recorded"])
+    return [*table(("STRICTA item", "Value"), rows), Paragraph(f"Not recorded: {missing}.")]
+
+
+def _steps_rows(r: Report) -> list[Block]:
+    rows = []
+    for s in r["steps"]:
+        p = s["prescribed"]
+        rows.append(
+            (
+                f"{p['index'] + 1} {p['name']}".strip(),
+                MODE_NAMES[p["mode"]] + describe_pattern(p),
+                ", ".join(map(str, p["channels"])),
+                describe_rates(p),
+                describe_waveform(p),
+                per_channel(p["intensity_mA"], "mA"),
+                per_channel(p["ceiling_mA"], "mA"),
+                f"up {fmt.duration(p['ramp_up_s'])}, down {fmt.duration(p['ramp_down_s'])}",
+                fmt.duration(p["duration_s"]),
+                fmt.duration(s["ran_s"]),
+            )
+        )
+    headers = (
+        "Step",
+        "Mode",
+        "Channels",
+        "Rate",
+        "Waveform",
+        "Target",
+        "Ceiling",
+        "Ramps",
+        "Prescribed",
+        "Ran",
+    )
+    return table(headers, rows)
+
+
+def _delivered_tables(r: Report) -> list[Block]:
+    dose_rows = []
+    sample_rows = []
+    for d in r["delivered"]:
+        by_rate = "; ".join(
+            f"{fmt.frequency(f['frequency_hz'])}: {fmt.count(f['pulses'])} pulses "
+            f"in {fmt.duration(f['time_s'])}"
+            for f in d["by_frequency"]
+        )
+        dose_rows.append(
+            (
+                f"{d['channel']} ({' – '.join(d['sites'])})",
+                by_rate or "—",
+                fmt.charge(d["charge_pos_uC"]),
+                fmt.charge(d["charge_neg_uC"]),
+                fmt.charge(d["net_charge_uC"]),
+                fmt.percent(d["imbalance_pct"]),
+                fmt.current(d["peak_mA"]),
+                fmt.current(d["rms_mA"]),
+                fmt.duration(d["on_time_s"]),
+            )
+        )
+        impedance = (
+            f"{fmt.impedance(d['impedance_min_ohm'])} – {fmt.impedance(d['impedance_max_ohm'])}"
+        )
+        sample_rows.append(
+            (
+                d["channel"],
+                d["samples"],
+                fmt.current(d["set_max_mA"]),
+                fmt.current(d["measured_max_mA"]),
+                fmt.current(d["measured_median_on_mA"]),
+                impedance,
+                d["impedance_unknown_samples"],
+            )
+        )
+    afterwards = [str(d["channel"]) for d in r["delivered"] if d["totals_read_after"]]
+    when = (
+        f" — channel(s) {', '.join(afterwards)} read from the device when it was next "
+        "connected, after the session was interrupted"
+        if afterwards
+        else ""
+    )
+    return [
+        Paragraph(f"Delivered, as the device counted it (DOSE){when}:"),
+        *table(
+            (
+                "Channel",
+                "Pulses by rate",
+                "Charge +",
+                "Charge −",
+                "Net charge",
+                "Imbalance",
+                "Peak",
+                "rms",
+                "On time",
+            ),
+            dose_rows,
+        ),
+        Paragraph("Measured during the session (periodic samples):"),
+        *table(
+            (
+                "Channel",
+                "Samples",
+                "Set max",
+                "Measured max",
+                "Median while on",
+                "Impedance",
+                "Open/unknown",
+            ),
+            sample_rows,
+        ),
+    ]
+
+
+def _events(r: Report) -> list[Block]:
+    lines: list[Block] = []
+    if r["events"]:
+        rows = [
+            (
+                fmt.clock(e["t_s"]),
+                e["kind"],
+                "—" if e["channel"] is None else e["channel"],
+                e["message"],
+            )
+            for e in r["events"]
+        ]
+        lines += table(("Time", "Kind", "Channel", "Message"), rows)
+    else:
+        lines += para("No faults, stops, warnings or operator actions were recorded.")
+    if r["routine_event_counts"]:
+        counted = ", ".join(f"{kind} ×{n}" for kind, n in sorted(r["routine_event_counts"].items()))
+        lines += para(f"Routine events not listed: {counted} (all are in the export).")
+    return lines
+
+
+def _notes(r: Report) -> list[Block]:
+    lines: list[Block] = []
+    for heading, items in (
+        ("Patient flags", r["patient_flags"]),
+        ("Overrides recorded", r["overrides"]),
+        ("Advisories shown", r["findings"]),
+    ):
+        lines += para(f"{heading}: " + ("; ".join(items) if items else "none") + ".")
+    return lines
+
+
+def title(report: Report) -> str:
+    """The report's title: ``Session 12: Low back pain 2/100 Hz`` (``(simulated)``)."""
+    text = f"Session {report['session']['id']}: {report['profile']['name']}"
+    return text + (" (simulated)" if report["device"]["simulated"] else "")
+
+
+def report_sections(report: Report) -> list[Section]:
+    """The report's sections: methods paragraph, identity, STRICTA, electrical parameters,
+    prescribed steps, delivered intensity over time, operator changes, pauses and stops,
+    delivery per channel, adverse events and notes, events, advisories.
+
+    Args:
+        report: from :func:`~eacontrol.records.report.build_report` (or its saved JSON).
+    """
+    parts = [
+        ("Methods", para(methods_paragraph(report))),
+        ("Identity", _identity(report)),
+        ("STRICTA items known to the software", _stricta_rows(report)),
+        ("Electrical parameters", electrical_blocks(report)),
+        ("Stimulation parameters (prescribed)", _steps_rows(report)),
+        ("Delivered intensity over time", intensity_blocks(report)),
+        ("Operator changes, pauses and stops", changes_blocks(report)),
+        ("Delivered per channel", _delivered_tables(report)),
+        ("Adverse events and notes", annotation_blocks(report)),
+        ("Events", _events(report)),
+        ("Advisories and overrides", _notes(report)),
+    ]
+    return [Section(name, tuple(blocks)) for name, blocks in parts]
