@@ -75,7 +75,7 @@ class Row:
         wrap: a context around the whole cell (the full disk's connection factory); what it
             gives is the cell's ``extras["wrapped"]``.
         tick: builds the cell's ``on_tick`` (pacing to real time), or None.
-        needs: the issue-14 items the row needs, for the temporary xfail before they merge.
+        needs: the issue-14 item (and its branch) whose behaviour the row tests.
     """
 
     kind: str

@@ -430,7 +430,7 @@ def render(cells: dict[tuple[str, str], Measured]) -> list[str]:
     lines.append(
         "outcome recorded · time from the device's last lease renewal to every output at zero "
         "(device clock; bound: lease 500 ms + check 10 ms); —: no output was ever on; ✗: not the "
-        "outcome the cell expects (EXPECTED, matrix14.ROWS): its test fails, or is a pending xfail."
+        "outcome the cell expects (EXPECTED, matrix14.ROWS): its test fails."
     )
     return lines
 
@@ -441,32 +441,10 @@ def cell_id(kind: str, phase: str) -> str:
 
 
 def cells(kinds: Iterable[str] = KINDS) -> list[Any]:
-    """Every (kind, phase), with readable ids, each marked as ``PENDING`` says."""
-    params = []
-    for kind in kinds:
-        for phase in PHASES:
-            reason = PENDING.get((kind, phase)) or PENDING.get((kind, "*"))
-            marks = []
-            if reason:  # timing-dependent before item 7 (pass or fail): not run
-                racy = kind in ("DB lock, long", "DB full")
-                marks = [pytest.mark.xfail(strict=True, reason=reason, run=not racy)]
-            params.append(pytest.param(kind, phase, id=cell_id(kind, phase), marks=marks))
-    return params
-
-
-PENDING: dict[tuple[str, str], str] = {
-    ("foreign command", "ramp"): "needs issue 14 item 2 (stop): STATUS checked against commands",
-    ("foreign command", "hold"): "needs issue 14 item 2 (stop): STATUS checked against commands",
-    ("stuck output, clear", "*"): "needs issue 14 item 3 (faults): self-test before a clear",
-    ("DB lock, long", "*"): "needs issue 14 item 7 (stop): a records error raised by a device "
-    "event during a ramp-down's confirmation is taken for a link failure (stop not confirmed)",
-    ("DB full", "*"): "needs issue 14 item 7 (stop): a records error raised by a device event "
-    "during a ramp-down's confirmation is taken for a link failure (stop not confirmed)",
-    ("SIGTERM", "*"): "needs issue 14 item 5 (input): signals end in a confirmed stop",
-    ("SIGHUP", "*"): "needs issue 14 item 5 (input): signals end in a confirmed stop",
-}
-"""TEMPORARY, until the issue-14 branches merge: cells that fail on the code before them,
-(kind, phase or "*") -> the item they need."""
+    """Every (kind, phase), with readable ids."""
+    return [
+        pytest.param(kind, phase, id=cell_id(kind, phase)) for kind in kinds for phase in PHASES
+    ]
 
 
 def normalised(event: Any) -> tuple[Any, ...]:

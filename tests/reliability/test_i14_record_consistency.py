@@ -38,10 +38,6 @@ from .test_fault_matrix import PROFILE_TOML
 
 START = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
 
-pytestmark = pytest.mark.xfail(  # TEMPORARY: the fixes come with the issue-14 merge
-    strict=True, reason="fixed with the issue-14 merge (the matrix helper's minimal fixes)"
-)
-
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:

@@ -18,22 +18,13 @@ from .soak import SoakConfig, run_soak
 DURATION_S = float(os.environ.get("EA_SOAK_S", 7200))
 """Device time to soak for: two hours (issue 14); ``EA_SOAK_S`` for a longer or shorter run."""
 SEED = int(os.environ.get("EA_SOAK_SEED", 14))
-DB_LOCKS = True
-"""TEMPORARY until issue 14 item 8 (records) merges: before it, a lock blocks the control loop
-for SQLite's 5 s busy timeout in real time and ends the session as an error."""
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(  # TEMPORARY: fixed with the issue-14 merge
-    strict=True,
-    reason="a session that ends stop_not_confirmed because its stop failed (after a "
-    "LinkTimeout in a blackout) leaves its step without an end: Session._fail closes the step "
-    "only after a confirmed stop (sessions 20 and 36 of seed 14)",
-)
 def test_i14_soak_two_hours_zero_violations_and_totals_match_the_device(
     tmp_path: Path, reliability_report: ReliabilityReport
 ) -> None:
-    result = run_soak(SoakConfig(seed=SEED, duration_s=DURATION_S, db_locks=DB_LOCKS), tmp_path)
+    result = run_soak(SoakConfig(seed=SEED, duration_s=DURATION_S), tmp_path)
     reliability_report.sections[f"soak (issue 14), seed {SEED}"] = result.summary()
     assert result.device_s >= DURATION_S
     assert result.counts["totals equal to the device's"] > 0, result.counts
