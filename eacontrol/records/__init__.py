@@ -27,6 +27,7 @@ from eacontrol.records.export import (
 from eacontrol.records.html import render_html
 from eacontrol.records.markdown import render_markdown
 from eacontrol.records.model import (
+    INTERRUPTED,
     ChannelTotals,
     DoseReading,
     EventRecord,
@@ -63,6 +64,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "EXPORT_FORMAT",
     "EXPORT_VERSION",
+    "INTERRUPTED",
     "REPORT_VERSION",
     "ROUTINE_EVENT_KINDS",
     "SAMPLE_COLUMNS",

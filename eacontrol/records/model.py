@@ -21,6 +21,7 @@ from eacontrol.records.owner import ProcessOwner
 from firmware_protocol import units
 
 __all__ = [
+    "INTERRUPTED",
     "ChannelTotals",
     "DoseReading",
     "EventRecord",
@@ -51,6 +52,12 @@ class Outcome(enum.StrEnum):
     ERROR = "error"  # the software failed
     RECORDS_UNAVAILABLE = "records_unavailable"  # the record could not be written: stopped
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
+
+
+INTERRUPTED = frozenset({Outcome.ABORTED, Outcome.LINK_LOST, Outcome.STOP_NOT_CONFIRMED})
+"""Outcomes of sessions that ended without reading their last step's totals (a killed process, a
+lost link, a stop not confirmed): the device keeps them until the next SET_PROGRAM or reboot, so
+they are read at the next connect (``eacontrol.session.missed``)."""
 
 
 def _refuse(parameter: str, value: object, allowed: str) -> ParameterError:

@@ -28,6 +28,7 @@ from eacontrol.records import recovery, rows
 from eacontrol.records.clinical import Annotation
 from eacontrol.records.connection import open_checked, open_read_only, write_transaction
 from eacontrol.records.model import (
+    INTERRUPTED,
     ChannelTotals,
     EventRecord,
     Outcome,
@@ -245,24 +246,26 @@ class RecordStore:
     def add_totals_read_after(
         self, session_id: int, totals: Sequence[ChannelTotals], note: str
     ) -> None:
-        """Add to an interrupted (aborted) session the totals its device still held.
+        """Add to an interrupted session (``INTERRUPTED``: aborted, link lost, stop not
+        confirmed) the totals its device still held.
 
         Each replaces the totals recorded during the session for its step and channel (the
         same counters, read later); ``note`` is appended to the session's detail.
 
         Raises:
             UnknownSession: no such session.
-            RecordError: the session is not aborted, or the records could not be written.
+            RecordError: the session was not interrupted, or the records could not be written.
         """
         with self._transaction("adding totals read afterwards") as conn:
             found = conn.execute("SELECT outcome FROM sessions WHERE id = ?", (session_id,))
             row = found.fetchone()
             if row is None:
                 raise UnknownSession(session_id, str(self._path))
-            if row["outcome"] != Outcome.ABORTED:
+            if row["outcome"] not in INTERRUPTED:
                 raise RecordError(
                     f"session database {self._path}: session {session_id} is "
-                    f"{row['outcome']}; totals are read afterwards only for aborted sessions"
+                    f"{row['outcome']}; totals are read afterwards only for aborted sessions "
+                    "and those that lost the link or their stop's confirmation"
                 )
             self._replace_totals(conn, session_id, totals)
             conn.execute(

@@ -1,15 +1,17 @@
 """Totals an interrupted session missed, read from the device when it is next connected.
 
-A session killed mid-step (``kill -9``, a power cut of the host) never read the device's
-delivered totals of its last step. The device keeps them from SET_PROGRAM until the next
-SET_PROGRAM or reboot (PROTOCOL.md §3.8, §3.10), so when the same device is connected again
-before anything is programmed on it, :func:`read_missed_totals` reads them and adds them to the
-interrupted session's record, marked as read afterwards (``read_after``).
+A session killed mid-step (``kill -9``, a power cut of the host), or one that lost its link or
+its stop's confirmation, never read the device's delivered totals of its last step. The device
+keeps them from SET_PROGRAM until the next SET_PROGRAM or reboot (PROTOCOL.md §3.8, §3.10), so
+when the same device is connected again before anything is programmed on it,
+:func:`read_missed_totals` reads them and adds them to the interrupted session's record, marked
+as read afterwards (``read_after``).
 
 They are read only when every condition holds, so that they are that session's totals:
 
-* the newest session recorded for this device's serial is ``aborted`` and has no totals read
-  afterwards yet;
+* the newest session recorded for this device's serial was interrupted (``aborted``,
+  ``link_lost`` or ``stop_not_confirmed``: ``eacontrol.records.INTERRUPTED``) and has no
+  totals read afterwards yet;
 * the device's ``boot_id`` is the one that session began with (no reboot since);
 * every output is off (the counters are final);
 * each channel of its last step still holds the program that step recorded (no SET_PROGRAM
@@ -27,7 +29,7 @@ from typing import Any
 
 from eacontrol.device import Stimulator
 from eacontrol.errors import EAError
-from eacontrol.records import ChannelTotals, Outcome, RecordStore, SessionSummary
+from eacontrol.records import INTERRUPTED, ChannelTotals, RecordStore, SessionSummary
 
 __all__ = ["read_missed_totals"]
 
@@ -43,7 +45,7 @@ def _normal(value: object) -> Any:
 def _interrupted(store: RecordStore, stim: Stimulator) -> SessionSummary | None:
     serial = stim.info.serial
     newest = next((s for s in store.sessions() if s.meta.device_serial == serial), None)
-    if newest is None or newest.outcome is not Outcome.ABORTED:
+    if newest is None or newest.outcome not in INTERRUPTED:
         return None
     if newest.meta.boot_id != stim.info.boot_id:
         log.info("session %d: the device rebooted since; its totals are gone", newest.id)

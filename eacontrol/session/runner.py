@@ -378,7 +378,13 @@ class Session:
         assert channel is None or isinstance(channel, int)
         event = SessionEvent(self.t_s if t_s is None else t_s, kind, channel, message, data)
         if self._recorder is not None:
-            self._recorder.event(event)
+            try:
+                self._recorder.event(event)
+            except RecordError:
+                # Queued all the same (the writer keeps what it was given): show it too, then
+                # let the records problem end the session.
+                self._subscribers.publish(event, quiet=self._quiet)
+                raise
         self._subscribers.publish(event, quiet=self._quiet)
 
     def _on_device_event(self, event: DeviceEvent) -> None:
@@ -423,6 +429,10 @@ class Session:
             alarm = err if isinstance(err, StopNotConfirmed) else StopNotConfirmed(str(err))
             outcome, detail, raised = Outcome.STOP_NOT_CONFIRMED, str(alarm), alarm
             alarm.add_note(f"the session ended because of {type(exc).__name__}: {exc}")
+            try:  # the step's end (its totals unknown), as after a lost link
+                self._steps.close(totals=False)
+            except EAError as close_err:
+                log.error("step end not recorded after %s: %s", type(exc).__name__, close_err)
         else:
             try:
                 self._steps.close(totals=ending.read_totals)
