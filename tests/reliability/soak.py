@@ -8,7 +8,8 @@ device, with a seeded operator and a seeded world, checked as it goes and at its
   session it ended), a reboot, the device's stop button, link blackouts longer than the lease,
   and another process holding the session database's lock (:class:`injections.DbLock`).
 - **The operator** (:class:`Operator`, from ``on_tick``): raises and lowers an intensity by the
-  operator step, lowers a channel to zero, pauses and resumes, and rarely stops or presses the
+  operator step, lowers a channel to zero, pauses and resumes, adds a note to the record
+  (``RecordStore.add_annotation``, as ``eactl annotate``), and rarely stops or presses the
   emergency stop; a refusal (a rule of ``session/control.py``) is counted, not a failure.
 - **The sessions**: one profile (15 min of 2/100 Hz dense-disperse, 10 min of 100 Hz), run
   again and again through ``eacontrol.session.Session`` — after a fault the latched channels
@@ -24,7 +25,7 @@ Checked (each breach is a *violation*, listed in the result):
 2. every session's stop confirmed when ``run()`` gave back control, or recorded as not
    (``link_lost``, ``stop_not_confirmed``);
 3. the record consistent: every session ended (not ``running``) with its end time, every event
-   published in the database as published, every step that started ended;
+   published in the database as published, every step that started ended, every note added;
 4. the record's delivered totals equal the device's own dose counters: each channel's counters
    are read off the simulated firmware (``Channel.dose``) whenever SET_PROGRAM or a reboot resets
    them, i.e. for every run of every step, and compared field by field with the totals the
@@ -55,7 +56,7 @@ from eacontrol.device import ChannelDose, Stimulator, connect
 from eacontrol.errors import EAError, ParameterError, SessionError
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
-from eacontrol.records import ChannelTotals, Outcome, RecordStore
+from eacontrol.records import Annotation, AnnotationKind, ChannelTotals, Outcome, RecordStore
 from eacontrol.session import EventKind, Session, SessionEvent
 from simulator import DeviceEvent, SimSerial
 from simulator.hardware.faults import EventKind as WorldKind
@@ -318,8 +319,8 @@ class DoseLedger:
 class Operator:
     """Random operator actions from ``on_tick``, at exponential intervals."""
 
-    ACTIONS = ("raise", "raise", "lower", "lower", "to zero", "pause", "stop", "emergency")
-    WEIGHTS = (20, 20, 15, 15, 5, 10, 1, 1)
+    ACTIONS = ("raise", "lower", "to zero", "pause", "annotate", "stop", "emergency")
+    WEIGHTS = (40, 30, 5, 10, 5, 1, 1)
 
     def __init__(self, rng: np.random.Generator, mean_s: float, counts: Counter[str]) -> None:
         self._rng = rng
@@ -329,6 +330,8 @@ class Operator:
         self._resume_at_s: float | None = None
         self.deadline_s = float("inf")
         """The soak's end: the operator stops the session running then."""
+        self.annotate: Callable[[Session], None] = lambda _session: None
+        """Adds a note to the running session's record (the soak's store)."""
         p = np.array(self.WEIGHTS, dtype=float)
         self._p = p / p.sum()
 
@@ -360,6 +363,8 @@ class Operator:
         elif action == "pause":
             if self._act(session, action, session.pause):
                 self._resume_at_s = now_s + float(self._rng.uniform(2.0, 20.0))
+        elif action == "annotate":
+            self._act(session, action, lambda: self.annotate(session))
         elif action == "stop":
             self._act(session, action, session.stop)
         else:
@@ -406,6 +411,8 @@ class Soak:
         rng = np.random.default_rng(config.seed)
         self.happenings = world(config, rng)
         self.operator = Operator(np.random.default_rng(rng.integers(2**32)), 20.0, self.counts)
+        self.operator.annotate = self._annotate
+        self.annotated: Counter[int] = Counter()
         scenario = tmp_path / "soak.toml"
         scenario.write_text(scenario_text(self.happenings))
         self.url = f"sim://?channels=2&seed={config.seed}&scenario={scenario}"
@@ -545,6 +552,15 @@ class Soak:
             if isinstance(to_mA, int | float):
                 self.highest_uA = max(self.highest_uA, round(to_mA * 1000))
 
+    def _annotate(self, session: Session) -> None:
+        """A note in the running session's record, as ``eactl annotate`` adds one."""
+        sid = session.session_id
+        if sid is None:
+            return
+        note = Annotation(AnnotationKind.NOTE, self._utc_now(), session.t_s, note="soak: a note")
+        self.store.add_annotation(sid, note)
+        self.annotated[sid] += 1
+
     def _utc_now(self) -> datetime:
         from datetime import timedelta
 
@@ -626,6 +642,8 @@ class Soak:
         if stored != published:
             lost = len(published) - len(stored)
             self.violation(f"session {sid}: events recorded differ from published ({lost} lost)")
+        if len(store.annotations(sid)) != self.annotated[sid]:
+            self.violation(f"session {sid}: {self.annotated[sid]} notes added, not all recorded")
         if any(step.ended_s is None for step in store.steps(sid)):
             self.violation(f"session {sid}: a step that started has no end")
 
