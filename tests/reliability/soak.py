@@ -74,8 +74,9 @@ database locked at the start) before the soak calls it a violation and stops: a 
 sessions cannot begin would pass without testing anything."""
 MIN_ON_FRACTION = 0.4
 """The least share of the soak's device time each channel must have been on (the device's own
-on-time): the soak must stimulate, not only recover. Design value: the operator pauses, the
-faults end sessions and the world's events are waited out, about half of the time."""
+on-time): the soak must stimulate, not only recover. Design value: well below the 87-90 % that
+seed 14 gives (pauses, faults and the world's events waited out take the rest), so a seed with
+more faults passes; far above a soak whose sessions mostly fail to run."""
 
 PROFILE_TOML = """
 schema_version = 1
@@ -173,19 +174,25 @@ class SoakResult:
         counts: what happened (outcomes, world events, operator actions, comparisons).
         device_s: device time run.
         wall_s: wall time taken.
+        on_share: each channel's on-time (the device's counters) as a share of ``device_s``.
     """
 
     violations: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     device_s: float = 0.0
     wall_s: float = 0.0
+    on_share: dict[int, float] = field(default_factory=dict)
 
     def summary(self) -> list[str]:
         """Lines for the run's report."""
         rate = self.device_s / self.wall_s if self.wall_s else 0.0
         head = (
             f"{self.device_s / 3600:.2f} h of device time in {self.wall_s:.1f} s wall time "
-            f"({rate:.0f}x), {len(self.violations)} violation(s)"
+            f"({rate:.0f}x), {len(self.violations)} violation(s); on "
+            + ", ".join(
+                f"{share:.0%} (channel {ch})" for ch, share in sorted(self.on_share.items())
+            )
+            + " of the time"
         )
         items = ", ".join(f"{k}: {v}" for k, v in sorted(self.counts.items()))
         return [head, items, *self.violations[:20]]
@@ -651,7 +658,7 @@ class Soak:
         for channel in (1, 2):
             on_ms = sum(r.dose.on_time_ms for r in self.ledger.runs if r.channel == channel)
             share = on_ms / 1000 / self.result.device_s
-            self.counts[f"channel {channel} on {share:.0%} of the time"] += 1
+            self.result.on_share[channel] = share
             if share < MIN_ON_FRACTION:
                 self.violation(f"channel {channel} was on only {share:.0%} of the soak")
 
