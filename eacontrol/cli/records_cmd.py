@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from eacontrol.cli.command import Commands, Handler, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.table import duration_text, number, render_table
 
@@ -119,6 +120,7 @@ def session_record(summary: SessionSummary) -> dict[str, object]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """List sessions, newest first."""
     from eacontrol.records import RecordStore, resolve_db_path
 
     path = _existing_db(args)
@@ -152,6 +154,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """Show one session's record."""
     with _store(args) as store:
         s = store.session(args.id)
         steps, events, totals = store.steps(args.id), store.events(args.id), store.totals(args.id)
@@ -193,6 +196,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Export one session as CSV or JSON.
+
+    Export one session's records at full precision: JSON (everything) or one CSV table
+    (samples, events or delivered totals).
+    """
     from eacontrol.records import export_session_json
 
     csv = args.format == "csv"
@@ -209,6 +217,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    """A session report (Markdown, JSON or printable HTML).
+
+    Print the report of one session: the methods paragraph, identity, STRICTA items, electrical
+    parameters, what was delivered over time (intensity, operator changes, pauses, stops), the
+    delivered dose per channel, adverse events, events and findings. --format html writes one
+    self-contained page to print or file.
+    """
     from eacontrol.records import build_report, render_html, render_json, render_markdown
 
     with _store(args) as store:
@@ -220,43 +235,26 @@ def _report(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _session_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    help: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help, description=description)
+def _session_parser(commands: Commands, name: str, handler: Handler) -> argparse.ArgumentParser:
+    parser = add_command(commands, name, handler)
     parser.add_argument("id", type=int, metavar="ID", help="the session id (eactl log list)")
     add_db_option(parser)
     return parser
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``log`` (list, show, export) and ``report`` to the command parsers."""
     log = commands.add_parser(
         "log", help="list, show and export session records", description="Session records."
     )
     actions = log.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser(
-        "list", help="list sessions, newest first", description="List sessions, newest first."
-    )
+    listing = add_command(actions, "list", _list)
     listing.add_argument("--patient", metavar="ID", help="only this patient's sessions")
     listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_db_option(listing)
-    listing.set_defaults(handler=_list)
-    show = _session_parser(
-        actions, "show", help="show one session's record", description="Show one session."
-    )
-    show.set_defaults(handler=_show)
-    export = _session_parser(
-        actions,
-        "export",
-        help="export one session as CSV or JSON",
-        description="Export one session's records at full precision: JSON (everything) or one "
-        "CSV table (samples, events or delivered totals).",
-    )
+    _session_parser(actions, "show", _show)
+    export = _session_parser(actions, "export", _export)
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument(
         "--table",
@@ -264,16 +262,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the CSV table to export (default samples)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
-    export.set_defaults(handler=_export)
-    report = _session_parser(
-        commands,
-        "report",
-        help="a session report (Markdown, JSON or printable HTML)",
-        description="Print the report of one session: the methods paragraph, identity, "
-        "STRICTA items, electrical parameters, what was delivered over time (intensity, "
-        "operator changes, pauses, stops), the delivered dose per channel, adverse events, "
-        "events and findings. --format html writes one self-contained page to print or file.",
-    )
+    report = _session_parser(commands, "report", _report)
     report.add_argument("--format", choices=("md", "json", "html"), default="md")
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
-    report.set_defaults(handler=_report)
