@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from eacontrol.cli.command import Commands, Handler, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
@@ -124,13 +125,25 @@ def _list(args: argparse.Namespace) -> int:
     from eacontrol.records import RecordStore, resolve_db_path
 
     path = _existing_db(args)
-    if path is None:
-        summaries: list[SessionSummary] = []
-    else:
+    summaries: list[SessionSummary] = []
+    with_simulated: list[SessionSummary] = []
+    if path is not None:
+        # A patient's history is treatment delivered: simulated sessions only on request.
+        simulated = args.include_simulated or args.patient is None
         with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
-            summaries = store.sessions(patient_id=args.patient, limit=args.limit)
+            summaries = store.sessions(
+                patient_id=args.patient, limit=args.limit, simulated=simulated
+            )
+            with_simulated = summaries if simulated else store.sessions(patient_id=args.patient)
     if args.json:
         print(json.dumps([session_record(s) for s in summaries], indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    if not summaries and args.patient:
+        print(f"no sessions for patient {printable(args.patient)}")
+        if with_simulated:
+            print(
+                f"({len(with_simulated)} on a simulator, not shown: --include-simulated lists them)"
+            )
         return int(ExitCode.OK)
     if not summaries:
         print(f"no sessions in {resolve_db_path(args.db)}")
@@ -249,7 +262,14 @@ def register(commands: Commands) -> None:
     )
     actions = log.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = add_command(actions, "list", _list)
-    listing.add_argument("--patient", metavar="ID", help="only this patient's sessions")
+    listing.add_argument(
+        "--patient", metavar="ID", help="only this patient's sessions (any case; not simulated)"
+    )
+    listing.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="with --patient, also the sessions run on a simulator",
+    )
     listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_db_option(listing)
