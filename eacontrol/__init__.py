@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from eacontrol.errors import (
     DeviceError,
     DeviceFault,
+    DeviceMismatch,
     DeviceNak,
     EAError,
     Finding,
@@ -113,6 +114,7 @@ __all__ = [
     "DeviceEvent",
     "DeviceFault",
     "DeviceInfo",
+    "DeviceMismatch",
     "DeviceNak",
     "DeviceStatus",
     "EAError",

@@ -21,7 +21,9 @@
     │   ├── IdentityMismatch         the device is not the pinned serial number
     │   ├── ReadbackMismatch         a program read back differs from the one sent (.field)
     │   └── DeviceFault              a latched fault stopped channels, or the device rebooted or
-    │                                lost the session (REBOOT / NO_SESSION): stimulation ended
+    │       │                        lost the session (REBOOT / NO_SESSION): stimulation ended
+    │       └── DeviceMismatch       STATUS showed more output than the host commanded (a
+    │                                foreign command, a stuck stage): every output was cut
     ├── StopNotConfirmed             outputs not confirmed off within one lease: use the
     │                                device's hardware stop button (.channels, .frames)
     ├── SessionError                 the session runner refused or ended abnormally
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 __all__ = [
     "DeviceError",
     "DeviceFault",
+    "DeviceMismatch",
     "DeviceNak",
     "EAError",
     "Finding",
@@ -315,6 +318,24 @@ class DeviceFault(DeviceError):
         self.channel = channel
         self.faults = tuple(faults)
         super().__init__(message)
+
+
+class DeviceMismatch(DeviceFault):
+    """A STATUS showed what the host did not command; every output was cut and confirmed off.
+
+    Attributes:
+        field: what differed (``target_uA``, ``state``, ``measured_uA``, ...).
+        expected: what the host commanded, in words.
+        reported: what the device reported.
+    """
+
+    def __init__(
+        self, message: str, channel: int | None, field: str, expected: str, reported: str
+    ) -> None:
+        super().__init__(message, channel, ("MISMATCH",))
+        self.field = field
+        self.expected = expected
+        self.reported = reported
 
 
 class StopNotConfirmed(EAError):

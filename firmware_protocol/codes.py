@@ -87,7 +87,8 @@ class ChannelState(enum.IntEnum):
 
 
 class Fault(enum.IntFlag):
-    """Latched per-channel fault bits; cleared only by CLEAR_FAULT with the output off."""
+    """Latched per-channel fault bits; cleared only by CLEAR_FAULT once the channel's output
+    stage has passed its self-test (PROTOCOL.md §3.9)."""
 
     NONE = 0
     ELECTRODE = 0x01
@@ -124,6 +125,7 @@ class NakCode(enum.IntEnum):
     NO_PROGRAM = 12
     NO_LEASE = 13
     BAD_CHANNEL = 14
+    SELF_TEST_FAILED = 15  # protocol 1.1: CLEAR_FAULT refused, the output stage failed its test
 
 
 class EventCode(enum.IntEnum):

@@ -62,8 +62,9 @@ __all__ = [
 PROTO_MAJOR = 1
 """Protocol major version, byte 0 of every header; another major is refused (NAK BAD_VERSION)."""
 
-PROTO_MINOR = 0
-"""Protocol minor version, reported in HELLO_ACK; minors only add compat features."""
+PROTO_MINOR = 1
+"""Protocol minor version, reported in HELLO_ACK; minors only add compat features, message types
+and codes (1.1: NAK ``SELF_TEST_FAILED``, the self-test gate of CLEAR_FAULT; PROTOCOL.md §3.5)."""
 
 MAX_CHANNELS = 8
 """Channel masks are one byte: a device has 1 to 8 channels."""
@@ -190,7 +191,8 @@ class GetStatus(Message):
 
 @dataclass(frozen=True)
 class ClearFault(Message):
-    """Clear latched faults of the masked channels (outputs must be off)."""
+    """Clear latched faults of the masked channels once each one's output stage passes its
+    self-test (PROTOCOL.md §3.9); ACK ``value`` is the mask of the channels tested and cleared."""
 
     MSG_TYPE = MsgType.CLEAR_FAULT
     channel_mask: U8
@@ -209,7 +211,8 @@ class GetDose(Message):
 
 @dataclass(frozen=True)
 class Ack(Message):
-    """Positive answer. ``value`` is the program CRC for SET_PROGRAM, else 0."""
+    """Positive answer. ``value`` is the program CRC for SET_PROGRAM, the mask of the channels
+    self-tested and cleared for CLEAR_FAULT, else 0."""
 
     MSG_TYPE = MsgType.ACK
     acked_type: U8

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 from eacontrol import __version__
 from eacontrol.cli import (
+    clear_fault_cmd,
     plan_cmd,
     plot_cmd,
     ports_cmd,
@@ -34,7 +35,16 @@ from eacontrol.cli.output import discard_stdout
 
 __all__ = ["build_parser", "run"]
 
-_COMMANDS = (profiles_cmd, plan_cmd, run_cmd, simulate_cmd, ports_cmd, records_cmd, plot_cmd)
+_COMMANDS = (
+    profiles_cmd,
+    plan_cmd,
+    run_cmd,
+    simulate_cmd,
+    ports_cmd,
+    records_cmd,
+    plot_cmd,
+    clear_fault_cmd,
+)
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 

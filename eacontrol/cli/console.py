@@ -27,7 +27,7 @@ from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 __all__ = ["LiveConsole", "STEP_mA"]
 
 STEP_mA = 0.5
-"""One key press changes the selected channel by this much (the operator step, Cummings 2011;
+"""One key press changes the selected channel by this much (the operator step, a design value;
 the session refuses a second change of a channel within 1 s)."""
 
 _REDRAW_s = 0.25  # wall time between redraws of the view
@@ -109,6 +109,8 @@ class LiveConsole:
         self._events.append(event)
         if event.kind is EventKind.FAULT:
             self._faults.append(event.message)
+        elif event.kind is EventKind.ALARM:  # the device did what the host did not command
+            self._faults.append(f"ALARM: {event.message}")
         if self._echo:
             print(event, file=self._out, flush=True)
 

@@ -48,7 +48,7 @@ class Screen:
         selected: the channel the keys act on.
         message: the latest operator feedback (a refusal, a confirmation).
         events: the latest session events, oldest first.
-        faults: every fault of the session so far.
+        faults: every fault and alarm of the session so far (an alarm starts with "ALARM:").
         interactive: whether keys are read (the key help is shown).
     """
 

@@ -13,6 +13,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import CliError, ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 
@@ -80,6 +81,11 @@ def draw(profile: Profile, path: Path, dpi: int = 100) -> None:
 
 
 def _plot(args: argparse.Namespace) -> int:
+    """Plot the intensity envelope per channel and the pulse shapes (needs matplotlib).
+
+    Plot the intensity envelope of the whole session per channel, and one pulse of each pulse
+    train. Needs the optional extra 'plot' (matplotlib).
+    """
     _matplotlib()  # say that matplotlib is missing before the profile is even read
     from eacontrol.profiles import load_profile
 
@@ -90,18 +96,12 @@ def _plot(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``plot`` to the command parsers."""
-    parser = commands.add_parser(
-        "plot",
-        help="plot the intensity envelope per channel and the pulse shapes (needs matplotlib)",
-        description="Plot the intensity envelope of the whole session per channel, and one "
-        "pulse of each pulse train. Needs the optional extra 'plot' (matplotlib).",
-    )
-    parser.add_argument("profile", metavar="PROFILE", help="a profile file or stored name")
+    parser = add_command(commands, "plot", _plot)
+    add_profile_argument(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="the image (.png, .pdf, .svg)"
     )
     parser.add_argument("--dpi", type=int, default=100, metavar="N", help="resolution (png)")
     add_layer_options(parser)
-    parser.set_defaults(handler=_plot)

@@ -10,6 +10,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import render_table
 
@@ -27,6 +28,11 @@ def present_ports() -> list[PortInfo]:
 
 
 def _ports(args: argparse.Namespace) -> int:
+    """List serial ports with VID:PID, serial number and description.
+
+    List the serial ports present now, with their USB vendor:product id, USB serial number and
+    description.
+    """
     ports = present_ports()
     if args.json:
         records = [
@@ -53,13 +59,7 @@ def _ports(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``ports`` to the command parsers."""
-    parser = commands.add_parser(
-        "ports",
-        help="list serial ports with VID:PID, serial number and description",
-        description="List the serial ports present now, with their USB vendor:product id, "
-        "USB serial number and description.",
-    )
+    parser = add_command(commands, "ports", _ports)
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.set_defaults(handler=_ports)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eacontrol.cli import show_cmd, validate_cmd
+from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import count_text, duration_text, render_table
 
@@ -98,6 +99,11 @@ def _entries(dirs: list[Path]) -> list[ProfileEntry]:
 
 
 def _profiles(args: argparse.Namespace) -> int:
+    """List the stored and local profiles.
+
+    List the stored (reviewed) profiles and the local profile files, with their indication,
+    duration and whether they load under the standard limits.
+    """
     dirs = [Path(d) for d in args.dir] if args.dir else local_profile_dirs()
     entries = _entries(dirs)
     if args.json:
@@ -115,20 +121,20 @@ def _profiles(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
+    """Print the profile JSON Schema.
+
+    Print the profile format as a JSON Schema (draft 2020-12). It covers keys, types and
+    structure; limits and placement rules are checked by 'eactl validate'.
+    """
     from eacontrol.profiles import profile_json_schema
 
     print(json.dumps(profile_json_schema(), indent=2, ensure_ascii=False))
     return int(ExitCode.OK)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``profiles``, ``validate``, ``show`` and ``schema`` to the command parsers."""
-    parser = commands.add_parser(
-        "profiles",
-        help="list the stored and local profiles",
-        description="List the stored (reviewed) profiles and the local profile files, with "
-        "their indication, duration and whether they load under the standard limits.",
-    )
+    parser = add_command(commands, "profiles", _profiles)
     parser.add_argument(
         "--dir",
         action="append",
@@ -138,13 +144,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "$XDG_DATA_HOME/eacontrol/profiles)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    parser.set_defaults(handler=_profiles)
     validate_cmd.register(commands)
     show_cmd.register(commands)
-    schema = commands.add_parser(
-        "schema",
-        help="print the profile JSON Schema",
-        description="Print the profile format as a JSON Schema (draft 2020-12). It covers keys, "
-        "types and structure; limits and placement rules are checked by 'eactl validate'.",
-    )
-    schema.set_defaults(handler=_schema)
+    add_command(commands, "schema", _schema)

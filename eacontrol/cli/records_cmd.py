@@ -28,6 +28,10 @@ DB_ENV_VAR = "EACONTROL_DB"
 """``eacontrol.records.DB_ENV_VAR``, repeated so that the help is built without importing the
 records (sqlite3, pydantic); a test checks that the two agree."""
 
+_READ_BUSY_TIMEOUT_s = 2.0
+"""Design value: how long a read waits for another program's exclusive lock before it gives up
+with a clear message (a session's own writes never block a read: WAL)."""
+
 _CSV_TABLES = ("samples", "events", "totals")
 """The tables ``log export --format csv --table`` takes."""
 
@@ -71,7 +75,7 @@ def _store(args: argparse.Namespace) -> Iterator[RecordStore]:
             f"no session database at {resolve_db_path(args.db)} (give --db PATH or set "
             f"{DB_ENV_VAR})"
         )
-    with RecordStore.open(path) as store:
+    with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
         yield store
 
 
@@ -87,6 +91,12 @@ def _output(target: str | None, csv: bool = False) -> Iterator[TextIO]:
         raise CliError(f"cannot write {target}: {err.strerror}") from err
     with handle:
         yield handle
+
+
+def _length(summary: SessionSummary) -> str:
+    """The session's length; ``>=`` for an aborted one (known only up to its last record)."""
+    text = duration_text(summary.duration_s)
+    return f">={text}" if summary.outcome.value == "aborted" else text
 
 
 def session_record(summary: SessionSummary) -> dict[str, object]:
@@ -115,7 +125,7 @@ def _list(args: argparse.Namespace) -> int:
     if path is None:
         summaries: list[SessionSummary] = []
     else:
-        with RecordStore.open(path) as store:
+        with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
             summaries = store.sessions(patient_id=args.patient, limit=args.limit)
     if args.json:
         print(json.dumps([session_record(s) for s in summaries], indent=2, ensure_ascii=False))
@@ -127,7 +137,7 @@ def _list(args: argparse.Namespace) -> int:
         (
             s.id,
             s.meta.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            duration_text(s.duration_s),
+            _length(s),
             s.outcome.value,
             s.meta.profile_name,
             s.meta.patient_id or "-",
@@ -149,7 +159,7 @@ def _show(args: argparse.Namespace) -> int:
     meta = s.meta
     device = "simulated device" if meta.simulated else f"{meta.device_model} {meta.device_serial}"
     print(f"session {s.id}: {meta.profile_name} ({meta.profile_version})")
-    print(f"  started:  {meta.started_at.isoformat()}  length {duration_text(s.duration_s)}")
+    print(f"  started:  {meta.started_at.isoformat()}  length {_length(s)}")
     print(f"  outcome:  {s.outcome.value}" + (f" ({s.detail})" if s.detail else ""))
     print(f"  device:   {device}, firmware {meta.firmware_version}, on {meta.port}")
     print(f"  patient:  {meta.patient_id or '-'}   operator: {meta.operator_id or '-'}")

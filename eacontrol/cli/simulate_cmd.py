@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
+from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import ExitCode
 
 __all__ = ["register", "simulator_command"]
@@ -72,6 +73,11 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    """Run the simulated device behind a pty or TCP socket for another program.
+
+    Run the simulated stimulator in real time behind a new pseudo-terminal or a TCP socket:
+    python -m simulator with these arguments.
+    """
     command = simulator_command(args.simulator_arguments)
     log.info("running %s", shlex.join(command))
     with _sigterm_interrupts():
@@ -87,13 +93,12 @@ def _simulate(args: argparse.Namespace) -> int:
     return int(ExitCode.DEVICE)
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``simulate`` to the command parsers."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "simulate",
-        help="run the simulated device behind a pty or TCP socket for another program",
-        description="Run the simulated stimulator in real time behind a new pseudo-terminal or "
-        "a TCP socket: python -m simulator with these arguments.",
+        _simulate,
         prefix_chars=_NO_PREFIX,
         add_help=False,  # --help is the simulator's, with its options
     )
@@ -104,4 +109,3 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the arguments of python -m simulator: --pty or --tcp HOST:PORT, then device and "
         "scenario options (eactl simulate --help lists them)",
     )
-    parser.set_defaults(handler=_simulate)

@@ -8,15 +8,21 @@ EVENT frames are unsolicited and may be lost or duplicated on the wire (PROTOCOL
   that no EVENT reported, so a lost EVENT frame never hides a fault. (When the STATUS happens
   to arrive before the EVENT frame, both are delivered: the EVENT carries the detail.)
 
-Callbacks run in the caller's thread, inside ``service()``/``wait()``/commands; an exception
-from a callback propagates to that caller (it is never logged and swallowed).
+Callbacks run in the thread that drives the Stimulator, inside ``service()``/``wait()``/commands.
+Events seen while an emergency stop called from another thread holds the link are kept
+(``EventHub.holding``) and delivered in the driving thread at its next call, so a callback (a
+display, the session's record) is never called from a watchdog's thread. An exception
+from a callback propagates to that caller (it is never logged and swallowed) — except while a
+STOP is being confirmed: then it is logged, kept, and raised by ``stop()`` once the device has
+confirmed the outputs off (``EventHub.deferring``), so a failing callback can never abort a stop.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,6 +110,9 @@ class EventHub:
         """
         self._queue: deque[DeviceEvent] = deque(maxlen=max(1, maxlen))
         self._callbacks: list[EventCallback] = []
+        self._deferred: list[Exception] | None = None
+        self._holding = False
+        self._held: list[DeviceEvent] = []
         self.dropped = 0
 
     def subscribe(self, callback: EventCallback) -> Callable[[], None]:
@@ -122,8 +131,54 @@ class EventHub:
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
         self._queue.append(event)
+        if self._holding:
+            self._held.append(event)
+            return
+        self._call_back(event)
+
+    def _call_back(self, event: DeviceEvent) -> None:
         for callback in list(self._callbacks):
-            callback(event)
+            if self._deferred is None:
+                callback(event)
+                continue
+            try:
+                callback(event)
+            except Exception as err:
+                log.exception("an event callback failed during a STOP; the stop goes on")
+                self._deferred.append(err)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """While inside, events are queued but callbacks are not called: ``release_held`` calls
+        them later (from the driving thread)."""
+        before, self._holding = self._holding, True
+        try:
+            yield
+        finally:
+            self._holding = before
+
+    def release_held(self) -> None:
+        """Call the callbacks with the events held by ``holding``, oldest first."""
+        while self._held and not self._holding:
+            self._call_back(self._held.pop(0))
+
+    @property
+    def deferring_active(self) -> bool:
+        """True inside ``deferring()``."""
+        return self._deferred is not None
+
+    @contextmanager
+    def deferring(self) -> Iterator[list[Exception]]:
+        """While inside, a callback's exception is logged and kept in the list yielded instead
+        of propagating (nested uses share the outermost list)."""
+        if self._deferred is not None:
+            yield self._deferred
+            return
+        self._deferred = []
+        try:
+            yield self._deferred
+        finally:
+            self._deferred = None
 
     def drain(self) -> list[DeviceEvent]:
         """Return and forget the queued events, oldest first."""

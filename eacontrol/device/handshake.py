@@ -85,6 +85,22 @@ def _refused(hello_msg: Hello, nak: Nak) -> DeviceError:
     return err
 
 
+def _check_output_stage(info: DeviceInfo) -> None:
+    """Refuse a device whose open-circuit output could exceed the standard's peak voltage.
+
+    A constant-current stage rises to its compliance voltage when the circuit opens (a needle
+    pulled out), so the reported compliance is the device's open-circuit peak.
+    """
+    bound = LimitStack.build().upper(Quantity.PEAK_OUTPUT)
+    compliance_V = info.limits.compliance_V
+    if bound is not None and not bound.allows(compliance_V):
+        raise IncompatibleDevice(
+            f"{info.model} {info.serial} reports a compliance voltage of {compliance_V:g} V: "
+            f"its open-circuit output could exceed the standard layer's {bound.text} "
+            f"({bound.source}); it is not used"
+        )
+
+
 def hello(
     link: Link,
     *,
@@ -106,7 +122,8 @@ def hello(
 
     Raises:
         ParameterError: ``lease_ms`` outside 200-1000 ms.
-        IncompatibleDevice: another protocol major or message schema (naming both sides).
+        IncompatibleDevice: another protocol major or message schema (naming both sides), or
+            an output stage whose compliance exceeds the standard's 500 V open-circuit peak.
         IdentityMismatch: the device is not ``device_serial``.
         DeviceNak: the device refused HELLO (e.g. another host is stimulating).
         LinkTimeout: no valid answer (the message says if garbage arrived).
@@ -129,6 +146,7 @@ def hello(
     if reply.session_id != session_id:
         raise DeviceError(f"asked for session {session_id}, the device opened {reply.session_id}")
     info = DeviceInfo.from_hello_ack(reply)
+    _check_output_stage(info)
     if device_serial is not None and info.serial != device_serial:
         raise IdentityMismatch(
             f"the device on {link.url} is {info.model} serial "

@@ -85,6 +85,12 @@ def _code_note(code: NakCode | int, field: str | None, limit: int) -> str | None
         )
     if code == NakCode.NO_LEASE:
         return "the heartbeat lease is not valid: service the link (stim.wait/service)"
+    if code == NakCode.SELF_TEST_FAILED:
+        return (
+            f"the output stage conducts {units.uA_to_mA(limit):g} mA with its relay open and its "
+            "source at zero: nothing was cleared, and the fault stays latched until the device "
+            "is power-cycled; have it serviced if that recurs"
+        )
     if code == NakCode.BAD_CHANNEL:
         return f"the device has {limit} channel(s), numbered 1..{limit}"
     return None

@@ -17,6 +17,7 @@ from eacontrol.device.wire import channel_number, stimulation_to_wire, wire_inde
 from eacontrol.errors import Layer, ParameterError, ReadbackMismatch
 from eacontrol.safety.engine import Bound, LimitStack, Quantity, to_wire
 from eacontrol.safety.limits import SOURCES, DeviceLimits
+from eacontrol.safety.timing import check_boundaries
 from eacontrol.stimulation import MODE_FIELDS, PulseShape, Stimulation, StimulationMode
 from firmware_protocol import Program, SetProgram, units
 
@@ -150,6 +151,7 @@ class ProgramChecker:
         if mode is StimulationMode.DENSE_DISPERSE:
             self._check_charge(stim.intensity_mA, wire.target_uA, wire.phase_b_us)
         self._check_ramp(stim.ramp_up_s, wire.target_uA, wire.ramp_up_ms)
+        check_boundaries(wire)  # dense-disperse switches keep the pulse gap (issue 14 item 4)
         return wire
 
     def _asym_ratio(self, stim: Stimulation) -> int:

@@ -10,11 +10,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from eacontrol.device.naks import fault_names
-from eacontrol.errors import ParameterError
+from eacontrol.errors import DeviceFault, ParameterError
 from firmware_protocol import ChannelState, DeviceFlag, Dose, Status, units
 from firmware_protocol import ChannelStatus as WireChannelStatus
 
-__all__ = ["ChannelDose", "ChannelReport", "DeviceStatus", "IMPEDANCE_UNKNOWN_ohm"]
+__all__ = [
+    "ChannelDose",
+    "ChannelReport",
+    "DeviceStatus",
+    "IMPEDANCE_UNKNOWN_ohm",
+    "latched_fault",
+]
 
 IMPEDANCE_UNKNOWN_ohm = 0xFFFF
 """Wire value of ``impedance_ohm`` meaning open or unknown."""
@@ -183,3 +189,20 @@ class ChannelDose:
             rms_mA=units.uA_to_mA(dose.rms_uA),
             on_time_s=units.ms_to_s(dose.on_time_ms),
         )
+
+
+def latched_fault(status: Status, started: Iterable[int]) -> tuple[list[int], DeviceFault | None]:
+    """The started channel numbers (from 1) that ``status`` shows with a latched fault, and the
+    ``DeviceFault`` naming the first of them (None when there is none)."""
+    faulted = [
+        n for n in sorted(started) if n - 1 < len(status.channels) and status.channels[n - 1].faults
+    ]
+    if not faulted:
+        return [], None
+    first = faulted[0]
+    names = fault_names(status.channels[first - 1].faults)
+    return faulted, DeviceFault(
+        f"channel {first} stopped by a latched fault ({', '.join(names)}); its output is off",
+        first,
+        names,
+    )

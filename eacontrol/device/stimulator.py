@@ -5,22 +5,27 @@ calls ``wait()``, ``service()`` or a command; nothing runs in the background. If
 blocks for longer than the lease, the device switches its outputs off by itself and the next
 ``wait()`` raises ``DeviceFault`` (LEASE). ``docs/scripting.md`` explains this for researchers.
 
-Not thread-safe: use one Stimulator from one thread.
+One thread drives a Stimulator; ``emergency_stop()`` alone may be called from any thread. Every
+use of the link holds one lock, so it waits at most for the driver's current read (one heartbeat
+period) or command; a ramp-down being confirmed is cut at once (docs/scripting.md).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from types import TracebackType
 from typing import TypeVar
 
 from eacontrol.device.events import DeviceEvent, EventCallback, EventHub, EventTracker
+from eacontrol.device.expected import OutputWatch
 from eacontrol.device.identity import DeviceInfo
-from eacontrol.device.naks import fault_names, nak_error
+from eacontrol.device.naks import nak_error
 from eacontrol.device.program import ProgramChecker, compare_readback
-from eacontrol.device.status import ChannelDose, DeviceStatus
-from eacontrol.device.stopping import confirm_stop, ramp_down_estimate_s
+from eacontrol.device.status import ChannelDose, DeviceStatus, latched_fault
+from eacontrol.device.stopping import guarded_stop, ramp_down_estimate_s, start_overtaken
 from eacontrol.device.wire import (
     channel_mask,
     channel_number,
@@ -67,8 +72,8 @@ __all__ = ["DEFAULT_SLEW_mA_per_s", "Stimulator"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SLEW_mA_per_s = 0.5
-"""Default rate of a live intensity change: 0.5 mA per second (Cummings 2011: operator steps of
-at most 0.5 mA, at least 1 s apart)."""
+"""Default rate of a live intensity change: 0.5 mA per second (the standard layer's
+design-value operator steps of at most 0.5 mA, at least 1 s apart)."""
 
 M = TypeVar("M", bound=Message)
 
@@ -93,6 +98,11 @@ class Stimulator:
         self._fault: DeviceFault | None = None
         self._last_status: tuple[Status, float] | None = None
         self._closed = False
+        self._lock = threading.RLock()  # every use of the link
+        self._emergency = threading.Event()  # an emergency stop is waiting for the lock
+        self._emergency_stops = 0
+        self._driver = threading.get_ident()  # the thread that drives the Stimulator
+        self._watch = OutputWatch(info.limits.channel_count, info.boot_id)
         link.on_status = self._on_status
         link.on_event = self._on_event
 
@@ -144,7 +154,9 @@ class Stimulator:
 
     def _call(self, message: Message, reply_type: type[M]) -> M:
         try:
-            reply = self._link.request(message, reply_type)
+            with self._lock:
+                self._driving()
+                reply = self._link.request(message, reply_type)
         except TrustedFrameError as err:
             raise DeviceError(f"the device's reply could not be accepted: {err}") from err
         if isinstance(reply, Nak):
@@ -219,20 +231,22 @@ class Stimulator:
             DeviceNak: the device refused (e.g. NONZERO_START, NO_LEASE).
         """
         chosen = self._channels(channels)
-        for n in chosen:
-            if n not in self._programs:
-                stored = sorted(self._programs) or "none"
-                raise ParameterError(
-                    "channels",
-                    n,
-                    f"channels programmed in this session ({stored})",
-                    Layer.SCHEMA,
-                )
+        for n in (n for n in chosen if n not in self._programs):
+            allowed = f"channels programmed in this session ({sorted(self._programs) or 'none'})"
+            raise ParameterError("channels", n, allowed, Layer.SCHEMA)
         crcs = tuple(
             program_crc(self._programs[n]) if n in chosen else 0
             for n in map(channel_number, range(MAX_CHANNELS))
         )
-        self._call(Start(channel_mask=channel_mask(chosen), program_crc=crcs), Ack)
+        stops_before = self._emergency_stops
+        with self._lock:
+            if self._emergency_stops != stops_before or self._emergency.is_set():
+                raise start_overtaken(chosen)
+            for n in chosen:
+                self._watch.start(wire_index(n), self._programs[n])
+            start = Start(channel_mask=channel_mask(chosen), program_crc=crcs)
+            indices = [wire_index(n) for n in chosen]
+            self._watch.send(indices, lambda: self._call(start, Ack), lambda: self._link.last_seq)
         self._started.update(chosen)
         self._fault = None
         log.info("started channel(s) %s", chosen)
@@ -255,9 +269,10 @@ class Stimulator:
             )
         target_uA = self._checker.intensity(intensity_mA, program)
         slew_uA_per_s = self._checker.slew(slew_mA_per_s)
-        self._call(
-            SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s), Ack
-        )
+        with self._lock:
+            self._watch.intensity(index, target_uA, slew_uA_per_s)
+            message = SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s)
+            self._watch.send([index], lambda: self._call(message, Ack), lambda: self._link.last_seq)
 
     def stop(
         self,
@@ -273,31 +288,58 @@ class Stimulator:
         caller's chance to read its stop button: when it returns True the outputs are cut at
         once instead of at the end of the ramp.
 
+        An exception from an event callback (or ``escalate``) never aborts the confirmation: it
+        is logged and raised once the outputs are confirmed off (``guarded_stop``).
+
         Raises:
             StopNotConfirmed: the device did not confirm within one lease after the outputs
                 should have reached zero. Use the device's hardware stop.
         """
         chosen = self._channels(channels)
-        ramp_s = 0.0
-        if not immediate:
-            latest = self._link.latest_status
-            ramp_s = max(
-                (
-                    ramp_down_estimate_s(self._programs[n], latest)
-                    for n in chosen
-                    if n in self._programs
-                ),
-                default=0.0,
+        indices = [wire_index(n) for n in chosen]
+        with self._lock:
+            ramp_s = 0.0
+            if not immediate:
+                latest = self._link.latest_status
+                ramp_s = max(
+                    (
+                        ramp_down_estimate_s(self._programs[n], latest)
+                        for n in chosen
+                        if n in self._programs
+                    ),
+                    default=0.0,
+                )
+            mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
+            self._watch.stop(indices)
+            status, failure = guarded_stop(
+                self._link, self._hub, channel_mask(chosen), mode, ramp_s, escalate, self._emergency
             )
-        mode = StopMode.IMMEDIATE if immediate else StopMode.RAMP_DOWN
-        status = confirm_stop(self._link, channel_mask(chosen), mode, ramp_s, escalate)
-        self._started.difference_update(chosen)
-        log.info("stop confirmed on channel(s) %s", chosen)
-        return self._remember(status, self.clock.now())
+            self._watch.stopped(indices, self._link.last_seq)
+            self._started.difference_update(chosen)
+            log.info("stop confirmed on channel(s) %s", chosen)
+            result = self._remember(status, self.clock.now())
+        if failure is not None:
+            raise failure
+        return result
 
     def emergency_stop(self) -> DeviceStatus:
-        """Cut every output immediately and confirm it; see ``stop``."""
-        return self.stop(None, immediate=True)
+        """Cut every output immediately and confirm it; see ``stop``. Safe from any thread.
+
+        From another thread (see the module's docstring) a ``start()`` waiting meanwhile is
+        refused (``DeviceFault`` ``EMERGENCY_STOP``); callbacks run later in the driving thread.
+
+        Raises:
+            StopNotConfirmed: the device did not confirm. Use the device's hardware stop.
+        """
+        self._emergency.set()
+        try:
+            foreign = threading.get_ident() != self._driver
+            # From another thread, callbacks wait for the driving thread.
+            with self._lock, self._hub.holding() if foreign else nullcontext():
+                self._emergency_stops += 1
+                return self.stop(None, immediate=True)
+        finally:
+            self._emergency.clear()
 
     def status(self) -> DeviceStatus:
         """Ask the device for its STATUS now."""
@@ -309,10 +351,17 @@ class Stimulator:
         index = self._checker.channel(channel)
         return ChannelDose.from_wire(self._call(GetDose(channel=index), Dose))
 
-    def clear_fault(self, channels: int | Iterable[int] | None = None) -> None:
-        """Clear the latched faults of the channels (all when None), once the cause is fixed."""
-        self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
+    def clear_fault(self, channels: int | Iterable[int] | None = None) -> tuple[int, ...]:
+        """Clear the latched faults of the channels (all when None), once the cause is fixed.
+
+        The device self-tests each faulted channel's output stage with its relay open first and
+        clears nothing unless all pass (PROTOCOL.md §3.9); returns the channels it cleared. A
+        stage that conducts raises ``DeviceNak`` code ``SELF_TEST_FAILED`` (``limit``: the µA
+        measured): the fault stays latched until the device is power-cycled.
+        """
+        ack = self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
         self._fault = None
+        return tuple(channel_number(i) for i in range(MAX_CHANNELS) if ack.value >> i & 1)
 
     # --- events and time -----------------------------------------------------------------------
 
@@ -337,7 +386,9 @@ class Stimulator:
             LinkLost: no STATUS for three lease periods, or the port failed.
             DeviceFault: the device rebooted.
         """
-        self._link.service()
+        with self._lock:
+            self._driving()
+            self._link.service()
 
     def wait(self, seconds: float) -> None:
         """Let ``seconds`` pass while keeping the lease and processing the device's messages.
@@ -353,11 +404,30 @@ class Stimulator:
         seconds = check_number("seconds", seconds, "s")
         end = self.clock.now() + (max(seconds, TICK_s) if seconds > 0 else 0.0)
         while True:
-            self._link.service()
-            self.check_faults()
-            if self.clock.now() >= end:
-                return
-            self._link.pump_until(min(end, self._link.wake_at()))
+            with self._lock:  # released between passes: an emergency stop may come in
+                self._driving()
+                self._link.service()
+                self.check_faults()
+                if self.clock.now() >= end:
+                    return
+                self._link.pump_until(min(end, self._link.wake_at()))
+
+    def _driving(self) -> None:
+        """Note the calling thread as the driving one; deliver the events held for it; act on a
+        mismatch between STATUS and what the host commanded."""
+        self._driver = threading.get_ident()
+        self._hub.release_held()
+        if (mismatch := self._watch.mismatch) is None:
+            return
+        log.error("device mismatch: %s; cutting every output", mismatch)
+        try:
+            self.stop(None, immediate=True)
+        except StopNotConfirmed as err:
+            err.add_note(f"every output was being cut because {mismatch}")
+            raise
+        finally:
+            self._watch.mismatch = None  # the cut covers whatever else was seen meanwhile
+        raise mismatch.error()
 
     def check_faults(self) -> None:
         """Raise the latched fault that a STATUS showed on a channel started in this session, if
@@ -371,26 +441,16 @@ class Stimulator:
             fault, self._fault = self._fault, None
             raise fault
 
-    def _on_status(self, wire: Status, time_s: float) -> None:
+    def _on_status(self, wire: Status, time_s: float, ref_seq: int) -> None:
         # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only
-        # when someone asks (``last_status``).
+        # when someone asks (``last_status``); check it against what the host commanded.
         self._keep(wire, time_s)
         self._tracker.on_status(wire, time_s)
-        faulted = [
-            n
-            for n in sorted(self._started)
-            if wire_index(n) < len(wire.channels) and wire.channels[wire_index(n)].faults
-        ]
-        if faulted:
+        self._watch.check(wire, ref_seq)
+        faulted, fault = latched_fault(wire, self._started)
+        if fault is not None:
             self._started.difference_update(faulted)
-            first = faulted[0]
-            names = fault_names(wire.channels[wire_index(first)].faults)
-            self._fault = DeviceFault(
-                f"channel {first} stopped by a latched fault ({', '.join(names)}); its output "
-                "is off",
-                first,
-                names,
-            )
+            self._fault = fault
 
     def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
         self._tracker.on_event(event, device_seq, time_s)
@@ -411,14 +471,15 @@ class Stimulator:
         Raises:
             StopNotConfirmed: the outputs could not be confirmed off (the port is closed anyway).
         """
-        if self._closed:
-            return
-        try:
-            if not self._link.lost:
-                self.stop(None, immediate=immediate)
-        finally:
-            self._closed = True
-            self._link.close()
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if not self._link.lost:
+                    self.stop(None, immediate=immediate)
+            finally:
+                self._closed = True
+                self._link.close()
 
     def __enter__(self) -> Stimulator:
         return self

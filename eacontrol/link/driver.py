@@ -51,7 +51,8 @@ class Link:
     Attributes:
         clock: the clock all timing uses.
         machine: the sans-I/O protocol state this link drives.
-        on_status: called with each STATUS accepted and the host time.
+        on_status: called with each STATUS accepted, the host time and the seq of the request
+            it answers.
         on_event: called with each EVENT, the device's seq for it and the host time.
     """
 
@@ -76,7 +77,7 @@ class Link:
         self.machine = LinkMachine(
             reply_timeout_s=reply_timeout_s, max_attempts=max_attempts, history=history
         )
-        self.on_status: Callable[[Status, float], None] | None = None
+        self.on_status: Callable[[Status, float, int], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._lost: LinkLost | None = None
 
@@ -133,6 +134,22 @@ class Link:
     def latest_status(self) -> Status | None:
         """The most recent STATUS received, or None."""
         return self.machine.latest_status
+
+    @property
+    def channel_count(self) -> int:
+        """The device's channel count from HELLO_ACK (0 before HELLO)."""
+        return self.machine.channel_count
+
+    @property
+    def boot_id(self) -> int | None:
+        """The device boot the session watches (the newest seen), or None before HELLO."""
+        return self.machine.boot_id
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the latest command sent (a STATUS answering a later one was asked for
+        after everything sent so far)."""
+        return self.machine.last_seq
 
     @property
     def lost(self) -> bool:
@@ -221,6 +238,7 @@ class Link:
                 protocol major, an unknown incompat flag, an invalid field); the caller decides.
         """
         self.check()
+        self.renew_lease()
         seq = self.send(message)
         try:
             while True:
@@ -250,6 +268,23 @@ class Link:
         """Host time of the next thing due: a heartbeat, its retransmission, the health check."""
         return self.machine.next_deadline_s()
 
+    def renew_lease(self) -> None:
+        """If the lease may have lapsed (the caller was idle), send a heartbeat and wait for its
+        STATUS before anything else goes out: a command must never overtake the heartbeat
+        that is due (issue 14, item 7a). Returns at once while heartbeats are on schedule.
+
+        Raises:
+            LinkLost / DeviceFault: see ``check`` (no STATUS for three lease periods).
+        """
+        if not self.machine.lease_may_lapse(self.clock.now()):
+            return
+        self.machine.renew_now(self.clock.now())
+        self._flush()
+        while self.machine.renewing:
+            self.check()
+            self.keep_alive()  # repeats the heartbeat if its STATUS is late
+            self.pump_until(self.wake_at())
+
     def keep_alive(self) -> None:
         """Send a heartbeat if one is due, or repeat one whose STATUS did not come back."""
         if self.lost:
@@ -277,7 +312,7 @@ class Link:
         for event in self.machine.receive(data, self.clock.now()):
             if isinstance(event, StatusReceived):
                 if self.on_status is not None:
-                    self.on_status(event.status, event.time_s)
+                    self.on_status(event.status, event.time_s, event.ref_seq)
             elif isinstance(event, EventReceived) and self.on_event is not None:
                 self.on_event(event.event, event.device_seq, event.time_s)
         return True

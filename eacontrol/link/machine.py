@@ -27,7 +27,9 @@ Rules (PROTOCOL.md §3.1, §3.4, §3.10):
 - no STATUS for three lease periods of listening is silence (the caller declares the link
   lost). When the caller itself did not call for longer than a lease, the periods count from
   its return: a blocked application is not a lost link; its device has stopped by then anyway;
-- a changed ``boot_id`` (or a REBOOT event) or NAK ``NO_SESSION`` ends the session.
+- a changed ``boot_id`` (or a REBOOT event) or NAK ``NO_SESSION`` ends the session;
+- a STATUS carrying another session_id than the open one answers another host's request and is
+  ignored (its ``ref_seq`` is not in this host's numbering).
 """
 
 from __future__ import annotations
@@ -124,8 +126,10 @@ class LinkMachine:
         self._pending: dict[int, PendingCommand] = {}
         self._lease_s: float | None = None
         self._channel_mask = 0xFF
+        self._channel_count = 0
         self._heartbeat: PendingCommand | None = None
         self._next_heartbeat_s = 0.0
+        self._renewed_s = 0.0
         self._last_status_s = 0.0
         self._listen_from_s = 0.0
         self._last_activity_s = 0.0
@@ -150,7 +154,8 @@ class LinkMachine:
         self._lease_s = lease_s
         self._watch.open(session_id, boot_id)
         self._channel_mask = (1 << channels) - 1
-        self._last_status_s = self._last_activity_s = now_s
+        self._channel_count = channels
+        self._last_status_s = self._last_activity_s = self._renewed_s = now_s
         self._next_heartbeat_s = now_s
 
     @property
@@ -167,6 +172,21 @@ class LinkMachine:
     def latest_status(self) -> Status | None:
         """The most recent STATUS accepted, or None."""
         return self._watch.latest
+
+    @property
+    def channel_count(self) -> int:
+        """The device's channel count from HELLO_ACK (0 before HELLO)."""
+        return self._channel_count
+
+    @property
+    def boot_id(self) -> int | None:
+        """The device boot the session watches (the newest seen), or None before HELLO."""
+        return self._watch.boot_id
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the latest command queued (0 before the first)."""
+        return self._seq
 
     @property
     def ended(self) -> DeviceFault | None:
@@ -327,6 +347,29 @@ class LinkMachine:
         elif hb.reply is None and now_s >= hb.last_sent_s + self.reply_timeout_s:
             self.retransmit(hb.seq, now_s)
 
+    def lease_may_lapse(self, now_s: float) -> bool:
+        """True when the lease may have lapsed by the time a command sent at ``now_s`` arrives.
+
+        The device renews the lease when a heartbeat arrives, so the send time of the last
+        heartbeat whose STATUS came back bounds the renewal from below; a command needs up to
+        ``reply_timeout_s`` to arrive. An application that was idle longer than that (a script
+        between two blocks of work) must renew first, or START is refused ``NO_LEASE``.
+        """
+        if self._lease_s is None or self._watch.ended is not None or self._closed:
+            return False
+        return now_s + self.reply_timeout_s >= self._renewed_s + self._lease_s
+
+    def renew_now(self, now_s: float) -> None:
+        """Queue a heartbeat now, whatever its schedule (``Link.renew_lease`` waits for it)."""
+        self._next_heartbeat_s = min(self._next_heartbeat_s, now_s)
+        self.keep_alive(now_s)
+
+    @property
+    def renewing(self) -> bool:
+        """True while the latest heartbeat's STATUS has not come back."""
+        hb = self._heartbeat
+        return hb is not None and hb.reply is None and not self._closed
+
     def check_silence(self, now_s: float) -> LinkSilent | None:
         """Note that the caller is active at ``now_s``; report silence if the lease says so.
 
@@ -383,6 +426,12 @@ class LinkMachine:
             events.append(EventReceived(message, header.seq, now_s))
             return
         if isinstance(message, Status):
+            if self.session_id and header.session_id != self.session_id:
+                # The answer to another host's request (replies carry the session of the
+                # command they answer, §3.2): its ref_seq names none of ours, so it can neither
+                # show that this link is heard nor confirm anything this host asked.
+                log.debug("ignored a STATUS of session %d", header.session_id)
+                return
             self._last_status_s = now_s
             if self._watch.on_status(message, header.ref_seq):
                 events.append(StatusReceived(message, header.ref_seq, now_s))
@@ -391,6 +440,8 @@ class LinkMachine:
         pending = self._pending.get(header.ref_seq)
         if pending is not None and pending.reply is None and answers(pending.message, message):
             pending.reply = item
+            if pending is self._heartbeat and isinstance(message, Status):
+                self._renewed_s = max(self._renewed_s, pending.first_sent_s)
             events.append(ReplyReceived(header.ref_seq, item, now_s))
 
     # --- giving up -----------------------------------------------------------------------------

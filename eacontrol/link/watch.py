@@ -36,6 +36,11 @@ class SessionWatch:
         self._boot_id = boot_id
 
     @property
+    def boot_id(self) -> int | None:
+        """The device boot this session watches (the newest seen), or None before HELLO."""
+        return self._boot_id
+
+    @property
     def latest(self) -> Status | None:
         """The most recent STATUS accepted, or None."""
         return None if self._latest is None else self._latest[0]

@@ -1,8 +1,8 @@
 """The rules the checker applies, each turning a part of a profile into findings.
 
 Hard limits that the operator can reach live (peak current, phase charge, rms current) are
-checked at the effective **ceiling** of each channel; advisories (output indicator, Shannon k,
-densities) are computed at the **target** the profile prescribes.
+checked at the effective **ceiling** of each channel; advisories (maximum-output disclosure,
+Shannon k, densities) are computed at the **target** the profile prescribes.
 """
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ from collections.abc import Callable, Mapping, Set
 from eacontrol.errors import Finding, Layer, Severity
 from eacontrol.profiles.derived import step_dose
 from eacontrol.profiles.models import Needle, Profile
-from eacontrol.profiles.steps import Step
+from eacontrol.profiles.steps import DenseDisperseStep, Step
 from eacontrol.safety import Bound, LimitStack, Quantity
-from eacontrol.safety.dose import LOAD_OHM, phase_charge_uC, rms_current_mA
+from eacontrol.safety.dose import LOAD_OHM, phase_charge_uC, pulse_energy_uJ, rms_current_mA
 from eacontrol.safety.engine import DEVICE_SOURCE
 from eacontrol.safety.limits import SOURCES
+from eacontrol.safety.timing import (
+    BOUNDARY_SOURCE,
+    MIN_PULSE_GAP_us,
+    boundary_shortfall,
+    pulse_length_us,
+)
 from firmware_protocol.errors import UnitError
 from firmware_protocol.units import hz_to_cHz, mA_to_uA, s_to_ms, us_to_wire
 
@@ -142,6 +148,50 @@ def step_findings(step: Step, i: int, stack: LimitStack) -> list[Finding]:
     if step.ramp_up_s > 0:
         slew = step.intensity_mA / step.ramp_up_s
         found += against(stack.upper(Quantity.SLEW), slew, f"{at}.ramp_up_s", "start ramp slew")
+    if isinstance(step, DenseDisperseStep):
+        found += _boundary_findings(step, at)
+    return found
+
+
+def _boundary_findings(step: DenseDisperseStep, at: str) -> list[Finding]:
+    """Each switch of halves at which the old half's last pulse would overlap the new half's
+    first (PROTOCOL.md §3.8, issue 14 item 4), on the wire integers the device times by."""
+    try:
+        interphase_us = us_to_wire(step.interphase_gap_us, "interphase_gap_us")
+        halves = [
+            (
+                half,
+                hz_to_cHz(freq_hz, f"frequency_{half}_hz"),
+                pulse_length_us(us_to_wire(phase_us, "phase_us"), interphase_us, step.asym_ratio),
+                s_to_ms(dwell_s, f"dwell_{half}_s"),
+            )
+            for half, freq_hz, phase_us, dwell_s in (
+                ("a", step.frequency_a_hz, step.phase_width_a_us, step.dwell_a_s),
+                ("b", step.frequency_b_hz, step.phase_width_b_us, step.dwell_b_s),
+            )
+        ]
+    except (UnitError, OverflowError):
+        return []  # not on the wire: key_findings has refused the value already
+    found = []
+    for half, freq_cHz, pulse_us, dwell_ms in halves:
+        boundary = boundary_shortfall(half, freq_cHz, dwell_ms, pulse_us) if freq_cHz else None
+        if boundary is None:
+            continue
+        other, gap_us = "b" if half == "a" else "a", boundary.clearance_us
+        how = f"overlaps by {-gap_us} µs" if gap_us < 0 else f"ends only {gap_us} µs before"
+        found.append(
+            Finding(
+                Severity.REFUSE,
+                f"{at}.dwell_{half}_s",
+                f"the last pulse of half {half} {how} the first pulse of half {other} "
+                f"(minimum gap {MIN_PULSE_GAP_us} µs)",
+                Layer.SCHEMA,
+                quantity="dense_disperse_boundary_us",
+                value=step.dwell_a_s if half == "a" else step.dwell_b_s,
+                allowed=boundary.allowed.replace(" us", " µs").replace("<= ", "≤ "),
+                source=BOUNDARY_SOURCE,
+            )
+        )
     return found
 
 
@@ -200,6 +250,11 @@ def program_findings(
         rms = rms_current_mA(effective, train.phase_width_us, train.frequency_hz, step.asym_ratio)
         path, what = f"{at}.{train.frequency_field}", f"rms current into {LOAD_OHM:g} Ω"
         found += against(stack.upper(Quantity.RMS_500_OHM), rms, path, what, context=at_ceiling)
+        energy_mJ = pulse_energy_uJ(effective, train.phase_width_us, step.asym_ratio) / 1000
+        path, what = f"{at}.{train.phase_width_field}", f"pulse energy into {LOAD_OHM:g} Ω"
+        found += against(
+            stack.upper(Quantity.PULSE_ENERGY_500_OHM), energy_mJ, path, what, context=at_ceiling
+        )
     device = stack.device
     if device is not None and effective * LOAD_OHM / 1000 > device.compliance_V:
         found.append(
@@ -220,7 +275,7 @@ def program_findings(
 def _advisories(
     step: Step, i: int, channel: int, needle: Needle | None, stack: LimitStack
 ) -> list[Finding]:
-    """Advisories at the target: output indicator, Shannon k, current and power density."""
+    """Advisories at the target: maximum-output disclosure, Shannon k, current and power density."""
     std = stack.standard
     dose = step_dose(step, index=i, channel=channel, needle=needle)
     path = f"steps[{i}].intensity_mA"
@@ -230,8 +285,8 @@ def _advisories(
         found.append(
             _advisory(
                 path,
-                f"rms output {dose.rms_mA:.3g} mA ({volts_1k:.3g} V into 1 kΩ) needs the device's "
-                "output indicator",
+                f"rms output {dose.rms_mA:.3g} mA ({volts_1k:.3g} V into 1 kΩ): the device's "
+                "instructions for use must state its maximum output values",
                 Layer.STANDARD,
                 "rms_mA",
                 dose.rms_mA,

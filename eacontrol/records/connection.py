@@ -62,8 +62,10 @@ def _probe_write(conn: sqlite3.Connection) -> None:
     )
 
 
-def _connect(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, timeout=busy_timeout_s, isolation_level=None)
+def _connect(db: Path, busy_timeout_s: float, threaded: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        db, timeout=busy_timeout_s, isolation_level=None, check_same_thread=not threaded
+    )
     try:
         conn.row_factory = sqlite3.Row
         version = schema.check_file(conn, db)
@@ -75,20 +77,20 @@ def _connect(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
             )
         # FULL: a committed record survives a power cut as well as a process crash.
         conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
         with write_transaction(conn, db, "opening"):
             if version < schema.SCHEMA_VERSION:
                 log.info("%s: schema version %d -> %d", db, version, schema.SCHEMA_VERSION)
-                schema.migrate(conn, version)
+                schema.migrate(conn, version)  # foreign keys off: a table rebuild must not cascade
             _probe_write(conn)
             recovery.abort_orphans(conn, db)
+        conn.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def open_checked(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
+def open_checked(db: Path, busy_timeout_s: float, *, threaded: bool = False) -> sqlite3.Connection:
     """Open the database at ``db``, creating or migrating it, and check it can hold a session.
 
     Checks, in order: the folder can be created; the file is an SQLite database of this
@@ -100,6 +102,8 @@ def open_checked(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
     Args:
         db: the file.
         busy_timeout_s: how long to wait for another process's write transaction.
+        threaded: the connection will be used from another thread than this one (by one
+            thread at a time: the session's record writer).
 
     Returns:
         An autocommit connection with ``sqlite3.Row`` rows, WAL, ``synchronous=FULL`` and
@@ -118,7 +122,7 @@ def open_checked(db: Path, busy_timeout_s: float) -> sqlite3.Connection:
             f"{OTHER_DATABASE_HINT}"
         ) from err
     try:
-        return _connect(db, busy_timeout_s)
+        return _connect(db, busy_timeout_s, threaded)
     except sqlite3.Error as err:
         raise record_error(db, "opening", err) from err
 

@@ -30,7 +30,10 @@ class FrequencyShare(TypedDict):
 
 
 class ChannelDelivery(TypedDict):
-    """One channel's delivery: device totals (``None`` without a DOSE record) and samples."""
+    """One channel's delivery: device totals (``None`` without a DOSE record) and samples.
+
+    ``totals_read_after``: the totals were read from the device at its next connect, after the
+    session was interrupted (``docs/records.md``)."""
 
     channel: int
     sites: list[str]
@@ -43,6 +46,7 @@ class ChannelDelivery(TypedDict):
     peak_mA: float | None
     rms_mA: float | None
     on_time_s: float | None
+    totals_read_after: bool
     samples: int
     set_max_mA: float | None
     measured_max_mA: float | None
@@ -132,6 +136,7 @@ def channel_delivery(
         "peak_mA": max(t.peak_mA for t in mine) if have else None,
         "rms_mA": _combined_rms(mine) if have else None,
         "on_time_s": sum(t.on_time_s for t in mine) if have else None,
+        "totals_read_after": any(t.read_after for t in mine),
         "samples": len(readings),
         "set_max_mA": max((s.set_mA for s in readings), default=None),
         "measured_max_mA": max((s.measured_mA for s in readings), default=None),

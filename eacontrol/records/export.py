@@ -33,7 +33,7 @@ __all__ = [
 EXPORT_FORMAT = "eacontrol-session"
 """The ``format`` field of a JSON export."""
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 """The ``format_version`` field of a JSON export."""
 
 SAMPLE_COLUMNS = ("session_id", *rows.SAMPLE_COLUMNS)
@@ -49,6 +49,8 @@ TOTALS_COLUMNS = ("session_id", *rows.TOTALS_COLUMNS)
 def _cell(value: object) -> object:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return int(value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return value
@@ -105,7 +107,8 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
 
     Returns:
         ``{"format", "format_version", "session", "prescription", "steps", "events",
-        "samples", "totals"}``; ``session`` holds the identity, outcome and owner process.
+        "samples", "gaps", "totals"}`` (``gaps``: the samples recorded as missing);
+        ``session`` holds the identity, outcome and owner process.
 
     Raises:
         UnknownSession: no such session.
@@ -131,6 +134,7 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
         "steps": [dataclasses.asdict(s) for s in store.steps(session_id)],
         "events": [dataclasses.asdict(e) for e in store.events(session_id)],
         "samples": [dataclasses.asdict(s) for s in store.samples(session_id)],
+        "gaps": [dataclasses.asdict(g) for g in store.gaps(session_id)],
         "totals": [dataclasses.asdict(t) for t in store.totals(session_id)],
     }
 

@@ -18,7 +18,7 @@ from eacontrol.records.prose import (
     methods_paragraph,
     per_channel,
 )
-from eacontrol.records.report import Report
+from eacontrol.records.report import Report, SessionPart
 
 __all__ = ["render_markdown"]
 
@@ -31,6 +31,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return [*lines, ""]
+
+
+def _ended(s: SessionPart) -> str:
+    if not s["duration_at_least"]:
+        return f"{fmt.moment(s['ended_at'])} (duration {fmt.duration(s['duration_s'])})"
+    if s["duration_s"] is None:
+        return "not yet (still recorded as running; its length is not known)"
+    return (
+        f"not recorded: interrupted; its last record is at {fmt.moment(s['ended_at'])} "
+        f"(duration at least {fmt.duration(s['duration_s'])})"
+    )
 
 
 def _identity(r: Report) -> list[str]:
@@ -48,7 +59,7 @@ def _identity(r: Report) -> list[str]:
     rows = [
         ("Outcome", f"{s['outcome']}" + (f" — {s['detail']}" if s["detail"] else "")),
         ("Started", fmt.moment(s["started_at"])),
-        ("Ended", f"{fmt.moment(s['ended_at'])} (duration {fmt.duration(s['duration_s'])})"),
+        ("Ended", _ended(s)),
         ("Patient id", patient),
         ("Operator id", s["operator_id"] or "not given"),
         ("Profile", f"{prof['name']}, version {prof['version']}, sha256 {prof['sha256']}"),
@@ -169,8 +180,15 @@ def _delivered_tables(r: Report) -> list[str]:
                 d["impedance_unknown_samples"],
             )
         )
+    afterwards = [str(d["channel"]) for d in r["delivered"] if d["totals_read_after"]]
+    when = (
+        f" — channel(s) {', '.join(afterwards)} read from the device when it was next "
+        "connected, after the session was interrupted"
+        if afterwards
+        else ""
+    )
     return [
-        "Delivered, as the device counted it (DOSE):",
+        f"Delivered, as the device counted it (DOSE){when}:",
         "",
         *_table(
             (

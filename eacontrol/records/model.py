@@ -25,6 +25,7 @@ __all__ = [
     "EventRecord",
     "Outcome",
     "Sample",
+    "SampleGap",
     "SessionMeta",
     "SessionSummary",
     "StepRecord",
@@ -45,7 +46,9 @@ class Outcome(enum.StrEnum):
     FAULT = "fault"  # a latched device fault ended it
     LINK_LOST = "link_lost"
     STOP_NOT_CONFIRMED = "stop_not_confirmed"  # outputs not confirmed off: hard alarm
+    DEVICE_MISMATCH = "device_mismatch"  # STATUS showed what the host did not command
     ERROR = "error"  # the software failed
+    RECORDS_UNAVAILABLE = "records_unavailable"  # the record could not be written: stopped
     ABORTED = "aborted"  # found still running, its process gone, when the store was opened
 
 
@@ -196,6 +199,8 @@ class Sample:
         set_mA: the set intensity (follows ramps).
         measured_mA: the current the device measured.
         impedance_ohm: load impedance; None when open or unknown.
+        device_uptime_s: the device's uptime in the STATUS the values come from: when the
+            device measured them (None in records made before schema version 2).
     """
 
     t_s: float
@@ -203,6 +208,7 @@ class Sample:
     set_mA: float
     measured_mA: float
     impedance_ohm: float | None
+    device_uptime_s: float | None = None
 
     def __post_init__(self) -> None:
         _check_finite(
@@ -211,8 +217,27 @@ class Sample:
             set_mA=self.set_mA,
             measured_mA=self.measured_mA,
             impedance_ohm=self.impedance_ohm,
+            device_uptime_s=self.device_uptime_s,
         )
         _check_channel("Sample", self.channel)
+
+
+@dataclass(frozen=True)
+class SampleGap:
+    """A sample that is missing: no STATUS fresh enough was there to take it from.
+
+    Attributes:
+        t_s: session time at which the sample was due.
+        status_age_s: how old the latest STATUS was then (None: there was none).
+        reason: why, in words.
+    """
+
+    t_s: float
+    status_age_s: float | None
+    reason: str
+
+    def __post_init__(self) -> None:
+        _check_finite("SampleGap", t_s=self.t_s, status_age_s=self.status_age_s)
 
 
 class DoseReading(Protocol):
@@ -257,6 +282,8 @@ class ChannelTotals:
         rms_mA: rms current over the on-time.
         on_time_s: time with the output active.
         step_index: the step these totals belong to, or None when unknown.
+        read_after: read from the device at the next connect, after the session was
+            interrupted (the device keeps its totals until the next SET_PROGRAM or reboot).
     """
 
     channel: int
@@ -271,6 +298,7 @@ class ChannelTotals:
     rms_mA: float
     on_time_s: float
     step_index: int | None = None
+    read_after: bool = False
 
     def __post_init__(self) -> None:
         _check_channel("ChannelTotals", self.channel)
@@ -292,13 +320,21 @@ class ChannelTotals:
         return charge_imbalance_pct(self.charge_pos_uC, self.charge_neg_uC, self.net_charge_uC)
 
     @classmethod
-    def from_dose(cls, dose: DoseReading, *, channel: int, step_index: int | None) -> ChannelTotals:
+    def from_dose(
+        cls,
+        dose: DoseReading,
+        *,
+        channel: int,
+        step_index: int | None,
+        read_after: bool = False,
+    ) -> ChannelTotals:
         """Convert the device's DOSE (charges in nC) to totals (µC).
 
         Args:
             dose: the DOSE reading (``eacontrol.device.status.ChannelDose``).
             channel: the channel number from 1 (the wire's index + 1).
             step_index: the step the totals belong to.
+            read_after: read after the session was interrupted.
 
         Returns:
             The totals.
@@ -316,6 +352,7 @@ class ChannelTotals:
             rms_mA=dose.rms_mA,
             on_time_s=dose.on_time_s,
             step_index=step_index,
+            read_after=read_after,
         )
 
 

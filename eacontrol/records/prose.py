@@ -34,6 +34,7 @@ _OUTCOMES = {
     "link_lost": "ended when the link to the device was lost",
     "stop_not_confirmed": "ended with the stop NOT confirmed by the device (hard alarm)",
     "error": "was ended by a software error",
+    "records_unavailable": "was stopped safely because its record could not be written",
     "aborted": "was interrupted: its controlling process ended without closing it",
 }
 MODE_NAMES = {
@@ -133,6 +134,9 @@ def _step_sentence(step: StepItem) -> str:
     )
 
 
+_INTERRUPTED = "; the session was interrupted: its record ends at its last record"
+
+
 def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
     measured = [
         f"up to {fmt.current(d['measured_max_mA'])} on channel {d['channel']} "
@@ -146,13 +150,21 @@ def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
         for d in delivered
         if d["net_charge_uC"] is not None
     ]
+    afterwards = [d["channel"] for d in delivered if d["totals_read_after"]]
+    read_after = (
+        f" (read from the device when it was next connected, after the session was "
+        f"interrupted: channel{'s' if len(afterwards) > 1 else ''} "
+        f"{join_words([str(n) for n in afterwards])})"
+        if afterwards
+        else ""
+    )
     return [
         f"The measured current reached {join_words(measured)}."
         if measured
         else "No current samples were recorded.",
-        f"The device reported a net charge of {join_words(balance)}."
+        f"The device reported a net charge of {join_words(balance)}{read_after}."
         if balance
-        else "The device's delivered totals were not recorded.",
+        else "The device's delivered totals are unknown (not recorded).",
     ]
 
 
@@ -195,8 +207,10 @@ def methods_paragraph(r: Report) -> str:
     parts = [
         _opening(r),
         *(_step_sentence(s) for s in r["steps"]),
-        f"Stimulation lasted {fmt.duration(st['stimulation_time_s'])} "
-        f"(prescribed {fmt.duration(st['prescribed_time_s'])}).",
+        f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
+        f"{fmt.duration(st['stimulation_time_s'])} "
+        f"(prescribed {fmt.duration(st['prescribed_time_s'])}"
+        f"{_INTERRUPTED if st['stimulation_time_at_least'] else ''}).",
         *_delivery_sentences(r["delivered"]),
     ]
     ps = r["patient_sessions"]

@@ -43,7 +43,7 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 """Version of the report's JSON layout."""
 
 ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})
@@ -71,6 +71,7 @@ class SessionPart(TypedDict):
     started_at: str
     ended_at: str | None
     duration_s: float | None
+    duration_at_least: bool
     operator_id: str | None
     patient_id: str | None
     software_version: str
@@ -143,6 +144,7 @@ class Stricta(TypedDict):
     needles: list[NeedleItem]
     needle_stimulation: str
     stimulation_time_s: float | None
+    stimulation_time_at_least: bool
     prescribed_time_s: float
     not_recorded: list[str]
 
@@ -223,15 +225,21 @@ def _points(sites: list[SiteItem]) -> list[PointItem]:
     return points
 
 
-def _stricta(rx: Prescription, steps: list[StepRecord]) -> Stricta:
+def _stricta(rx: Prescription, steps: list[StepRecord], known_until_s: float | None) -> Stricta:
+    """``known_until_s``: an interrupted session's last record (its unended step ran at least
+    until then); None for a session that ended."""
     sites = _sites(rx)
     needles = [
         NeedleItem(channel=c["channel"], **c["needle"])
         for c in rx["channels"]
         if c["needle"] is not None
     ]
-    # First step start to last step end (or start, for a step that did not end).
-    ends = [s.ended_s if s.ended_s is not None else s.started_s for s in steps]
+    # First step start to last step end (or start, for a step that did not end; or the last
+    # record of an interrupted session: it ran at least until then).
+    last = known_until_s
+    ends = [
+        s.ended_s if s.ended_s is not None else max(s.started_s, last or s.started_s) for s in steps
+    ]
     ran = max(ends) - min(s.started_s for s in steps) if steps else None
     return {
         "needle_count": len(sites),
@@ -240,6 +248,7 @@ def _stricta(rx: Prescription, steps: list[StepRecord]) -> Stricta:
         "needles": needles,
         "needle_stimulation": "electrical",
         "stimulation_time_s": ran,
+        "stimulation_time_at_least": last is not None,
         "prescribed_time_s": sum(s["duration_s"] for s in rx["steps"]),
         "not_recorded": list(NOT_RECORDED),
     }
@@ -300,6 +309,10 @@ def build_report(store: RecordStore, session_id: int) -> Report:
         raise RecordError(
             f"session {session_id}: its stored prescription is unreadable: {err}"
         ) from err
+    # An interrupted session (aborted, or still recorded as running) is known only up to its
+    # last record: its length is a lower bound.
+    interrupted = summary.outcome in (Outcome.ABORTED, Outcome.RUNNING)
+    known_until_s = summary.duration_s if interrupted else None
     step_records = store.steps(session_id)
     totals = store.totals(session_id)
     samples = store.samples(session_id)
@@ -319,6 +332,7 @@ def build_report(store: RecordStore, session_id: int) -> Report:
             "started_at": iso(meta.started_at),
             "ended_at": None if summary.ended_at is None else iso(summary.ended_at),
             "duration_s": summary.duration_s,
+            "duration_at_least": interrupted,
             "operator_id": meta.operator_id,
             "patient_id": meta.patient_id,
             "software_version": meta.software_version,
@@ -339,7 +353,7 @@ def build_report(store: RecordStore, session_id: int) -> Report:
             "simulated": meta.simulated,
         },
         "patient_sessions": _patient_sessions(store, summary),
-        "stricta": _stricta(rx, step_records),
+        "stricta": _stricta(rx, step_records, known_until_s),
         "steps": _steps(rx, step_records),
         "delivered": [channel_delivery(rx, c["channel"], totals, samples) for c in rx["channels"]],
         "events": notable,

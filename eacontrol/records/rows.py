@@ -14,6 +14,7 @@ from eacontrol.records.model import (
     EventRecord,
     Outcome,
     Sample,
+    SampleGap,
     SessionMeta,
     SessionSummary,
     StepRecord,
@@ -26,6 +27,7 @@ __all__ = [
     "TOTALS_COLUMNS",
     "dump_json",
     "event_from_row",
+    "gap_from_row",
     "iso",
     "meta_values",
     "sample_from_row",
@@ -141,4 +143,10 @@ def values(record: Sample | ChannelTotals, columns: tuple[str, ...]) -> tuple[ob
 
 def totals_from_row(row: sqlite3.Row) -> ChannelTotals:
     """Totals from their row."""
-    return ChannelTotals(**{column: row[column] for column in TOTALS_COLUMNS})
+    found = {column: row[column] for column in TOTALS_COLUMNS}
+    return ChannelTotals(**found | {"read_after": bool(found["read_after"])})
+
+
+def gap_from_row(row: sqlite3.Row) -> SampleGap:
+    """A missing sample from its row."""
+    return SampleGap(t_s=row["t_s"], status_age_s=row["status_age_s"], reason=row["reason"])

@@ -98,13 +98,65 @@ _V1 = (
     "CREATE INDEX totals_by_session ON totals (session_id, channel, step_index)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    # Outcomes are the application's Outcome enum, checked when a row is read: a new outcome
+    # (records_unavailable, ...) needs no table rebuild. SQLite cannot drop a CHECK, so the
+    # table is rebuilt (https://sqlite.org/lang_altertable.html#otheralter); foreign keys are
+    # off while it runs (connection.py turns them on after the opening transaction).
+    """CREATE TABLE sessions_v2 (
+        id INTEGER PRIMARY KEY,
+        profile_name TEXT NOT NULL,
+        profile_version TEXT NOT NULL,
+        profile_hash TEXT NOT NULL,
+        prescription_json TEXT NOT NULL,
+        device_model TEXT NOT NULL,
+        device_serial TEXT NOT NULL,
+        firmware_version TEXT NOT NULL,
+        boot_id INTEGER NOT NULL,
+        port TEXT NOT NULL,
+        simulated INTEGER NOT NULL CHECK (simulated IN (0, 1)),
+        operator_id TEXT,
+        patient_id TEXT,
+        software_version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        outcome TEXT NOT NULL CHECK (outcome <> ''),
+        detail TEXT NOT NULL DEFAULT '',
+        owner_pid INTEGER NOT NULL,
+        owner_host TEXT NOT NULL,
+        owner_start TEXT
+    )""",
+    "INSERT INTO sessions_v2 SELECT * FROM sessions",
+    "DROP TABLE sessions",
+    "ALTER TABLE sessions_v2 RENAME TO sessions",
+    "CREATE INDEX sessions_by_patient ON sessions (patient_id, started_at)",
+    "CREATE INDEX sessions_by_outcome ON sessions (outcome)",
+    "CREATE INDEX sessions_by_device ON sessions (device_serial, started_at)",
+    # The device time (uptime from the STATUS) each sample was measured at; NULL before v2.
+    "ALTER TABLE samples ADD COLUMN device_uptime_s REAL",
+    # 1: read from the device at the next connect, after the session was interrupted.
+    "ALTER TABLE totals ADD COLUMN read_after INTEGER NOT NULL DEFAULT 0 "
+    "CHECK (read_after IN (0, 1))",
+    # A sample period without a fresh STATUS: recorded as missing, never filled.
+    """CREATE TABLE sample_gaps (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        t_s REAL NOT NULL,
+        status_age_s REAL,
+        reason TEXT NOT NULL
+    )""",
+    "CREATE INDEX sample_gaps_by_session ON sample_gaps (session_id, t_s)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """``MIGRATIONS[n]``: the statements that take the schema from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema version this eacontrol writes."""
 
-TABLES = frozenset({"store_info", "sessions", "steps", "events", "samples", "totals"})
+TABLES = frozenset(
+    {"store_info", "sessions", "steps", "events", "samples", "totals", "sample_gaps"}
+)
 """Tables of the current schema."""
 
 

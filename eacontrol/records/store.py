@@ -7,8 +7,9 @@ written (``synchronous=FULL``: a committed record survives a crash of the proces
 machine), so a session interrupted by a crash keeps everything up to the crash; the next open
 marks it ``aborted`` (:mod:`eacontrol.records.recovery`).
 
-A store is used from the thread that opened it. Several processes may share a file: SQLite's
-WAL lets readers work while a session records, and writers queue for ``busy_timeout_s``.
+A store is used from the thread that opened it (``threaded=True``: from one other thread, the
+session's record writer, :mod:`eacontrol.records.writer`). Several processes may share a file:
+SQLite's WAL lets readers work while a session records, and writers queue for ``busy_timeout_s``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from eacontrol.records.model import (
     EventRecord,
     Outcome,
     Sample,
+    SampleGap,
     SessionMeta,
     SessionSummary,
     StepRecord,
@@ -49,13 +51,18 @@ DEFAULT_BUSY_TIMEOUT_s = 5.0
 
 
 class RecordStore:
-    """The session database. Open it with :meth:`open`; use it as a context manager."""
+    """The session database. Open it with :meth:`open`; use it as a context manager.
+
+    Attributes:
+        busy_timeout_s: how long a write waits for another process's write transaction.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
         """Wrap an open, checked connection (use :meth:`open`)."""
         self._conn: sqlite3.Connection | None = conn
         self._path = path
         self._read_only = read_only
+        self.busy_timeout_s = DEFAULT_BUSY_TIMEOUT_s
         self._channels: dict[int, frozenset[int]] = {}
 
     @classmethod
@@ -65,6 +72,7 @@ class RecordStore:
         *,
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_s,
         read_only: bool = False,
+        threaded: bool = False,
     ) -> RecordStore:
         """Open (creating or migrating) the database and check it can hold a session.
 
@@ -81,6 +89,8 @@ class RecordStore:
             read_only: only read (reports and exports from an archive, a copy or read-only
                 media): the file must exist with the current schema; nothing is created,
                 migrated or marked aborted, and every write is a ``RecordError``.
+            threaded: the store will be used from another thread than the one opening it (one
+                thread at a time; the session's record writer).
 
         Returns:
             The open store.
@@ -91,8 +101,16 @@ class RecordStore:
         """
         db = resolve_db_path(path)
         if read_only:
-            return cls(open_read_only(db, busy_timeout_s), db, read_only=True)
-        return cls(open_checked(db, busy_timeout_s), db)
+            store = cls(open_read_only(db, busy_timeout_s), db, read_only=True)
+        else:
+            store = cls(open_checked(db, busy_timeout_s, threaded=threaded), db)
+        store.busy_timeout_s = busy_timeout_s
+        return store
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """Change how long a write waits for another process's write transaction."""
+        self._connection().execute(f"PRAGMA busy_timeout = {max(0, round(seconds * 1000))}")
+        self.busy_timeout_s = seconds
 
     @property
     def read_only(self) -> bool:
@@ -208,6 +226,61 @@ class RecordStore:
                 [(session_id, *rows.values(s, rows.SAMPLE_COLUMNS)) for s in samples],
             )
 
+    def record_gaps(self, session_id: int, gaps: Sequence[SampleGap]) -> None:
+        """Record samples that are missing (no fresh STATUS), committed before this returns.
+
+        Raises:
+            UnknownSession: no such session.
+            RecordError: the session has ended, or the records could not be written.
+        """
+        with self._transaction("recording missing samples") as conn:
+            self._require_running(conn, session_id)
+            conn.executemany(
+                "INSERT INTO sample_gaps (session_id, t_s, status_age_s, reason) "
+                "VALUES (?, ?, ?, ?)",
+                [(session_id, g.t_s, g.status_age_s, g.reason) for g in gaps],
+            )
+
+    def add_totals_read_after(
+        self, session_id: int, totals: Sequence[ChannelTotals], note: str
+    ) -> None:
+        """Add to an interrupted (aborted) session the totals its device still held.
+
+        Each replaces the totals recorded during the session for its step and channel (the
+        same counters, read later); ``note`` is appended to the session's detail.
+
+        Raises:
+            UnknownSession: no such session.
+            RecordError: the session is not aborted, or the records could not be written.
+        """
+        with self._transaction("adding totals read afterwards") as conn:
+            found = conn.execute("SELECT outcome FROM sessions WHERE id = ?", (session_id,))
+            row = found.fetchone()
+            if row is None:
+                raise UnknownSession(session_id, str(self._path))
+            if row["outcome"] != Outcome.ABORTED:
+                raise RecordError(
+                    f"session database {self._path}: session {session_id} is "
+                    f"{row['outcome']}; totals are read afterwards only for aborted sessions"
+                )
+            self._replace_totals(conn, session_id, totals)
+            conn.execute(
+                "UPDATE sessions SET detail = detail || ? WHERE id = ?", (f"; {note}", session_id)
+            )
+
+    def _replace_totals(
+        self, conn: sqlite3.Connection, session_id: int, totals: Sequence[ChannelTotals]
+    ) -> None:
+        for t in totals:
+            conn.execute(
+                "DELETE FROM totals WHERE session_id = ? AND channel = ? AND step_index IS ?",
+                (session_id, t.channel, t.step_index),
+            )
+            conn.execute(
+                _insert("totals", rows.TOTALS_COLUMNS),
+                (session_id, *rows.values(t, rows.TOTALS_COLUMNS)),
+            )
+
     def record_totals(self, session_id: int, totals: Sequence[ChannelTotals]) -> None:
         """Record delivered totals; each replaces an earlier record of its step and channel.
 
@@ -218,15 +291,7 @@ class RecordStore:
         """
         with self._transaction("recording delivered totals") as conn:
             self._require_running(conn, session_id, [t.channel for t in totals])
-            for t in totals:
-                conn.execute(
-                    "DELETE FROM totals WHERE session_id = ? AND channel = ? AND step_index IS ?",
-                    (session_id, t.channel, t.step_index),
-                )
-                conn.execute(
-                    _insert("totals", rows.TOTALS_COLUMNS),
-                    (session_id, *rows.values(t, rows.TOTALS_COLUMNS)),
-                )
+            self._replace_totals(conn, session_id, totals)
 
     def end_session(
         self, session_id: int, outcome: Outcome, ended_at: datetime, detail: str = ""
@@ -325,6 +390,10 @@ class RecordStore:
         """The session's samples by time, then channel."""
         found = self._rows("samples", session_id, "t_s, channel, id")
         return [rows.sample_from_row(r) for r in found]
+
+    def gaps(self, session_id: int) -> list[SampleGap]:
+        """The session's missing samples by time."""
+        return [rows.gap_from_row(r) for r in self._rows("sample_gaps", session_id, "t_s, id")]
 
     def totals(self, session_id: int) -> list[ChannelTotals]:
         """The session's delivered totals by channel, then step (unknown step first)."""

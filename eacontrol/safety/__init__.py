@@ -3,6 +3,8 @@
 - ``limits``: the standard layer's figures, each with its source, and the device layer's shape.
 - ``engine``: :class:`LimitStack`, the intersection of every layer in force, and its checks.
 - ``placement``: electrode-pair rules (laterality, regions, the pregnancy points).
+- ``timing``: pulse timing on the wire's integers: the dense-disperse boundaries (no pulse of
+  one half overlaps the next half's first).
 """
 
 from eacontrol.safety.engine import (

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 LOAD_OHM = 500.0
-"""Reference load for rms current and energy (IEC 60601-2-10:2012 201.12.4.104)."""
+"""Reference load for rms current and energy (IEC 60601-2-10:1987 51.104; 500 Ω)."""
 
 Floats = npt.NDArray[np.float64]
 
@@ -47,8 +47,8 @@ Floats = npt.NDArray[np.float64]
 def phase_charge_uC(intensity_mA: float, phase_width_us: float) -> float:
     """Charge of the primary phase: Q = I·w (mA·µs = nC, so ×1e-3 for µC).
 
-    Source: definition of phase charge (FDA 21 CFR 882.5891 characterisation). 10 mA × 600 µs is
-    6 µC.
+    Source: the definition of phase charge, the current-time integral over one phase. 10 mA ×
+    600 µs is 6 µC.
     """
     return intensity_mA * phase_width_us * 1e-3
 
@@ -116,13 +116,13 @@ def shannon_k(charge_uC: float, density_uC_per_cm2: float) -> float:
 
 
 def current_density_mA_per_cm2(rms_mA: float, area_cm2: float) -> float:
-    """Rms current density: I_rms/A. Advisory above 2 mA/cm² (IEC 60601-2-10 IFU text)."""
+    """Rms current density: I_rms/A. Advisory above 2 mA/cm² (IEC 60601-2-10:2012 IFU item g)."""
     return rms_mA / area_cm2
 
 
 def power_density_W_per_cm2(rms_mA: float, area_cm2: float, load_ohm: float = LOAD_OHM) -> float:
     """Power density: I_rms²·R/A in the 500 Ω reference load. Advisory above 0.25 W/cm² (FDA
-    TENS guidance)."""
+    Guidance Document for Powered Muscle Stimulator 510(k)s, 1999)."""
     return (rms_mA * 1e-3) ** 2 * load_ohm / area_cm2
 
 

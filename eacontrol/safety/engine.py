@@ -62,6 +62,8 @@ class Quantity(enum.StrEnum):
 
     INTENSITY = "intensity_mA"
     RMS_500_OHM = "rms_500ohm_mA"
+    PULSE_ENERGY_500_OHM = "pulse_energy_500ohm_mJ"
+    PEAK_OUTPUT = "peak_output_open_circuit_V"
     PHASE_WIDTH = "phase_width_us"
     FREQUENCY = "frequency_hz"
     DWELL = "dwell_s"
@@ -87,6 +89,8 @@ class Quantity(enum.StrEnum):
             "_s": "s",
             "_ms": "ms",
             "_uC": "µC",
+            "_mJ": "mJ",
+            "_V": "V",
             "_per_s": "mA/s",
         }
         suffix = next((s for s in sorted(units, key=len, reverse=True) if self.endswith(s)), "")
@@ -129,6 +133,8 @@ def _standard(limits: StandardLimits) -> list[Bound]:
     spec = [
         (Quantity.INTENSITY, "max_intensity_mA", True),
         (Quantity.RMS_500_OHM, "max_rms_500ohm_mA", True),
+        (Quantity.PULSE_ENERGY_500_OHM, "max_pulse_energy_500ohm_mJ", True),
+        (Quantity.PEAK_OUTPUT, "max_peak_output_open_circuit_V", True),
         (Quantity.PHASE_WIDTH, "min_phase_width_us", False),
         (Quantity.PHASE_WIDTH, "max_phase_width_us", True),
         (Quantity.FREQUENCY, "min_frequency_hz", False),

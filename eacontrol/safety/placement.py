@@ -27,7 +27,7 @@ shared_pair               advisory  two or more channels on the same pair of nee
 A midline point (GV, CV) has no side, so a midline-to-side pair is never "opposite sides".
 Sources: IEC 60601-2-10 instructions-for-use warnings (electrodes near the thorax, transcerebral
 and carotid sinus placement); BMAS guidance, Cummings M, Safety aspects of electroacupuncture,
-Acupunct Med 2011;29:83-85; AACP 2012 guidelines for safe practice.
+Acupunct Med 2011;29(2):83-85; AACP 2012 guidelines for safe practice.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ __all__ = [
     "shared_pairs",
 ]
 
-_CUMMINGS = "Cummings 2011, Acupunct Med 29:83 (BMAS)"
+_CUMMINGS = "Cummings 2011, Acupunct Med 2011;29(2):83-85 (BMAS)"
 _IEC_IFU = "IEC 60601-2-10 instructions-for-use warnings"
 
 PREGNANCY_POINTS = frozenset({"LI4", "SP6", "BL60", "BL67", "BL31", "BL32", "BL33", "BL34", "GB21"})

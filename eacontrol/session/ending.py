@@ -6,11 +6,13 @@ end                                 outcome      stop                        the
 every step ran                      completed    each step's ramp-down       ``run`` returns
 ``stop()``                          stopped      ramp-down, confirmed        ``run`` returns
 ``emergency_stop()``                emergency    immediate, confirmed        ``run`` returns
+emergency stop overtaking a START   emergency    immediate, confirmed        ``SessionStopped``
 latched fault (``DeviceFault``)     fault        every channel ramped down   ``SessionStopped``
+STATUS ≠ commands (DeviceMismatch)  device_mis.. immediate, confirmed        ``SessionStopped``
 device rebooted / session gone      fault        immediate (already off)     ``SessionStopped``
 ``LinkLost``                        link_lost    none: the device's lease    ``LinkLost``
 ``StopNotConfirmed``                stop_not_... none possible               ``StopNotConfirmed``
-``RecordError``                     error        immediate, confirmed        ``RecordError``
+``RecordError``                     records_un.. immediate, confirmed        ``RecordError``
 ``KeyboardInterrupt`` (Ctrl-C)      stopped      immediate, confirmed        ``KeyboardInterrupt``
 any other exception                 error        immediate, confirmed        the exception
 =================================== ============ =========================== ===================
@@ -29,10 +31,18 @@ import logging
 from dataclasses import dataclass
 
 from eacontrol.device import Stimulator
-from eacontrol.errors import DeviceFault, LinkLost, RecordError, StopNotConfirmed
+from eacontrol.errors import DeviceFault, DeviceMismatch, LinkLost, RecordError, StopNotConfirmed
 from eacontrol.records import Outcome, SessionSummary
 
-__all__ = ["Ending", "SessionResult", "StopKind", "ending_for", "fault_text", "stop_outputs"]
+__all__ = [
+    "Ending",
+    "SessionResult",
+    "StopKind",
+    "alarm_data",
+    "ending_for",
+    "fault_text",
+    "stop_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +88,15 @@ def ending_for(exc: BaseException) -> Ending:
     Args:
         exc: what ended the session.
     """
+    if isinstance(exc, DeviceMismatch):
+        # The device did something the host did not command (a foreign command, a stuck
+        # stage): the Stimulator has cut every output already; cut again, confirmed.
+        detail = f"device mismatch: {exc}"
+        return Ending(Outcome.DEVICE_MISMATCH, detail, StopKind.IMMEDIATE, read_totals=True)
+    if isinstance(exc, DeviceFault) and exc.faults == ("EMERGENCY_STOP",):
+        # An emergency stop from another thread refused the START the loop was sending.
+        detail = "emergency stop (from another thread): every output cut at once"
+        return Ending(Outcome.EMERGENCY_STOP, detail, StopKind.IMMEDIATE, read_totals=True)
     if isinstance(exc, DeviceFault):
         gone = bool(set(exc.faults) & _SESSION_GONE)
         return Ending(
@@ -92,7 +111,7 @@ def ending_for(exc: BaseException) -> Ending:
         return Ending(Outcome.STOP_NOT_CONFIRMED, str(exc), StopKind.NONE, read_totals=False)
     if isinstance(exc, RecordError):
         detail = f"the session database failed, stimulation stopped at once: {exc}"
-        return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=False)
+        return Ending(Outcome.RECORDS_UNAVAILABLE, detail, StopKind.IMMEDIATE, read_totals=False)
     if isinstance(exc, KeyboardInterrupt):
         # A KeyboardInterrupt with a message is a signal routed into this path ("ended by
         # SIGTERM", eacontrol.cli.signals): the record names it, not Ctrl-C.
@@ -100,6 +119,18 @@ def ending_for(exc: BaseException) -> Ending:
         return Ending(Outcome.STOPPED, detail, StopKind.IMMEDIATE, read_totals=True)
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return Ending(Outcome.ERROR, detail, StopKind.IMMEDIATE, read_totals=True)
+
+
+def alarm_data(exc: BaseException) -> dict[str, object]:
+    """The record's data for the event that ends a session by ``exc`` (the mismatch's fields)."""
+    if not isinstance(exc, DeviceMismatch):
+        return {}
+    return {
+        "cause": Outcome.DEVICE_MISMATCH.value,
+        "field": exc.field,
+        "expected": exc.expected,
+        "reported": exc.reported,
+    }
 
 
 def stop_outputs(stim: Stimulator, stop: StopKind) -> None:

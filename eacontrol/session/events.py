@@ -8,6 +8,7 @@ progress   the session or a step started, ramped, ended; a channel finished its 
 intensity  a channel's target changed (the step's prescription, or the operator)
 impedance  a channel's load impedance changed by more than 25 %, or became open/unknown
 fault      the device latched a fault (channel and fault named), or rebooted
+alarm      the device did what the host did not command (``device_mismatch``): outputs cut
 warning    an advisory of the profile check, a refused operator request, a device shut-off
 stop       outputs stopped: a channel's STOPPED event, the session's final stop
 link       the link to the device was lost
@@ -39,6 +40,7 @@ class EventKind(enum.StrEnum):
     INTENSITY = "intensity"
     IMPEDANCE = "impedance"
     FAULT = "fault"
+    ALARM = "alarm"
     WARNING = "warning"
     STOP = "stop"
     LINK = "link"

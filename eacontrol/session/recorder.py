@@ -1,30 +1,44 @@
 """The session's record: events, steps, samples and delivered totals, written as they happen.
 
-Events and steps are committed when they happen (the store commits every write). Samples are
-taken every ``sample_period_s`` and committed in batches every ``flush_period_s`` (each commit
-is a synchronous disk write: one per second would cost more than the whole simulated device),
-so a crash loses at most the last batch of samples, never an event. A write that fails is a
-``RecordError`` at once; the runner then stops stimulation. While the runner is stopping after
-an error, writes are best effort (``quiet``): a failing database must never prevent a stop.
+The session begins its record on the calling thread (a database problem stops it there, before
+any stimulation); from then on every record goes to a :class:`~eacontrol.records.writer.
+RecordWriter`, which writes it on its own thread and connection, so the control loop never
+waits for SQLite (a lock held by another program used to block it until the device's lease
+expired). Events and steps are queued when they happen; samples are queued every
+``flush_period_s`` (at most 1 s by default), and the writer commits each record at once.
+
+Each call checks the writer: a record refused, or the database refusing records for longer than
+:data:`~eacontrol.records.writer.STALL_BOUND_s`, is a ``RecordError`` at once; the runner then
+cuts every output, confirms it, and ends the session ``records_unavailable``. The record of that
+end is queued behind everything else; closing waits for the queue to be written (the database
+frees) up to :data:`~eacontrol.records.writer.CLOSE_WAIT_s`. While the runner is stopping after
+an error, calls are best effort (``quiet``): a failing database must never prevent a stop.
+
+Samples carry the device time they were measured at (the STATUS's uptime). A sample due when the
+latest STATUS is older than ``stale_after_s`` is recorded as missing (a gap), never filled from
+an older STATUS: after a link blackout the record shows the blackout, not the last current.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from eacontrol.device import ChannelDose, DeviceStatus
-from eacontrol.errors import EAError
+from eacontrol.errors import EAError, RecordError
+from eacontrol.link import Clock
 from eacontrol.records import (
     ChannelTotals,
     Outcome,
     RecordStore,
     Sample,
+    SampleGap,
     SessionMeta,
     StepRecord,
 )
+from eacontrol.records.writer import CLOSE_WAIT_s, RecordWriter, WRITER_BUSY_TIMEOUT_s
 from eacontrol.session.events import SessionEvent
 
 __all__ = ["SessionRecorder"]
@@ -40,49 +54,88 @@ class SessionRecorder:
     Attributes:
         session_id: the record's id.
         quiet: log write failures instead of raising them (set while stopping after an error).
-        failures: the write errors swallowed while quiet.
+        writer: the record writer (its thread writes to its own connection).
     """
 
-    def __init__(self, store: RecordStore, meta: SessionMeta) -> None:
-        """Begin the session's record.
+    def __init__(
+        self,
+        store: RecordStore,
+        meta: SessionMeta,
+        *,
+        clock: Clock | None = None,
+        stale_after_s: float = math.inf,
+    ) -> None:
+        """Begin the session's record and start its writer.
+
+        Args:
+            store: the open session database (the writer opens its own connection to it).
+            meta: the session's identity.
+            clock: the clock of STATUS receive times (the Stimulator's), to judge a STATUS's
+                age; None: every STATUS is fresh.
+            stale_after_s: a STATUS older than this gives a missing sample, not a sample.
 
         Raises:
             RecordError: the database cannot take it (nothing was stimulated yet).
             ParameterError: the prescription does not have the documented shape.
         """
-        self._store = store
+        # Opened and begun with the caller's patience; then the writer's short busy timeout.
+        own = RecordStore.open(store.path, busy_timeout_s=store.busy_timeout_s, threaded=True)
+        try:
+            self.session_id = own.begin_session(meta)
+            own.set_busy_timeout(WRITER_BUSY_TIMEOUT_s)
+        except BaseException:
+            own.close()
+            raise
+        self.writer = RecordWriter(own, name=f"records-{self.session_id}")
         self._started_at = meta.started_at
-        self.session_id = store.begin_session(meta)
+        self._clock = clock
+        self._stale_after_s = stale_after_s
         self.quiet = False
-        self.failures: list[EAError] = []
+        self._errors: list[EAError] = []
         self._samples: list[Sample] = []
+        self._gaps: list[SampleGap] = []
         self._impedance: dict[int, float | None] = {}
 
-    def _write(self, what: str, action: Any, *args: Any) -> None:
+    @property
+    def failures(self) -> list[EAError]:
+        """The write errors swallowed while quiet, and the records the database refused."""
+        return self._errors + self.writer.failures
+
+    def _write(self, what: str, action: Callable[[RecordStore], None]) -> None:
+        """Queue a record (never lost), then raise what stops records being written."""
         try:
-            action(self.session_id, *args)
+            self.writer.submit(what, action)
+            problem = self.writer.problem()
+            if problem is not None:
+                raise problem
         except EAError as err:
             if not self.quiet:
                 raise
-            log.error("session %d: %s not recorded: %s", self.session_id, what, err)
-            self.failures.append(err)
+            log.error("session %d: %s: %s", self.session_id, what, err)
+            if not any(str(e) == str(err) for e in self._errors):
+                self._errors.append(err)
 
     def event(self, event: SessionEvent) -> None:
         """Record an event now."""
-        self._write("event", self._store.record_event, event)
+        sid = self.session_id
+        self._write("event", lambda store: store.record_event(sid, event))
 
     def step(self, record: StepRecord) -> None:
         """Record a step's start, or (same index) its end."""
-        self._write("step", self._store.record_step, record)
+        sid = self.session_id
+        self._write("step", lambda store: store.record_step(sid, record))
 
     def totals(self, step_index: int, doses: Sequence[tuple[int, ChannelDose]]) -> None:
         """Record the device's totals of a step: (channel number, DOSE) pairs."""
         rows = [ChannelTotals.from_dose(d, channel=n, step_index=step_index) for n, d in doses]
+        sid = self.session_id
         if rows:
-            self._write("totals", self._store.record_totals, rows)
+            self._write("totals", lambda store: store.record_totals(sid, rows))
 
     def sample(self, t_s: float, status: DeviceStatus, channels: Sequence[int]) -> list[int]:
         """Take a sample of every channel from a STATUS; keep it for the next flush.
+
+        A STATUS older than ``stale_after_s`` gives a missing sample (a gap) instead.
 
         Args:
             t_s: session time.
@@ -93,12 +146,27 @@ class SessionRecorder:
             The channels whose impedance changed enough to report (by more than 25 %, or to or
             from open/unknown) while they delivered current.
         """
+        age_s = None if self._clock is None else max(0.0, self._clock.now() - status.time_s)
+        if age_s is not None and age_s > self._stale_after_s:
+            reason = (
+                f"no STATUS for {age_s:.3f} s (more than {self._stale_after_s:g} s): the link "
+                "brought no measurement"
+            )
+            self._gaps.append(SampleGap(t_s, age_s, reason))
+            return []
         changed = []
         reports = {r.channel: r for r in status.channels}
         for n in channels:
             report = reports[n]
             self._samples.append(
-                Sample(t_s, n, report.set_mA, report.measured_mA, report.impedance_ohm)
+                Sample(
+                    t_s,
+                    n,
+                    report.set_mA,
+                    report.measured_mA,
+                    report.impedance_ohm,
+                    status.uptime_s,
+                )
             )
             if report.measured_mA <= 0:
                 continue
@@ -108,17 +176,47 @@ class SessionRecorder:
                 changed.append(n)
         return changed
 
+    def missing(self, t_s: float, reason: str) -> None:
+        """Record a sample due at ``t_s`` as missing (no STATUS at all)."""
+        self._gaps.append(SampleGap(t_s, None, reason))
+
     def flush(self) -> None:
-        """Commit the samples kept since the last flush."""
-        if self._samples:
-            samples, self._samples = self._samples, []
-            self._write("samples", self._store.record_samples, samples)
+        """Queue the samples and gaps kept since the last flush (and check the writer)."""
+        sid = self.session_id
+        samples, self._samples = self._samples, []
+        gaps, self._gaps = self._gaps, []
+        if samples:
+            self._write("samples", lambda store: store.record_samples(sid, samples))
+        if gaps:
+            self._write("missing samples", lambda store: store.record_gaps(sid, gaps))
+        if not samples and not gaps:
+            self._check()
+
+    def _check(self) -> None:
+        problem = self.writer.problem()
+        if problem is not None and not self.quiet:
+            raise problem
 
     def end(self, outcome: Outcome, t_s: float, detail: str) -> None:
-        """Flush the samples and mark the session ended at session time ``t_s``."""
+        """Flush, queue the session's end at session time ``t_s``, and write everything.
+
+        Raises:
+            RecordError: (not quiet) records could not be written within ``CLOSE_WAIT_s``.
+        """
         self.flush()
         ended_at: datetime = self._started_at + timedelta(seconds=max(0.0, t_s))
-        self._write("end", self._store.end_session, outcome, ended_at, detail)
+        sid = self.session_id
+        self._write("end", lambda store: store.end_session(sid, outcome, ended_at, detail))
+        left = self.writer.close(CLOSE_WAIT_s)
+        if left:
+            err = RecordError(
+                f"session {sid}: {left} record(s), the session's end among them, could not be "
+                f"written within {CLOSE_WAIT_s:g} s and are lost: {self.writer.last_error()}"
+            )
+            if not self.quiet:
+                raise err
+            log.error("%s", err)
+            self._errors.append(err)
 
 
 def _changed(old: float | None, new: float | None) -> bool:

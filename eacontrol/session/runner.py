@@ -13,13 +13,15 @@ only heartbeat: blocked for longer than the lease, the device stops by itself
 Every way out ends in a confirmed stop or ``StopNotConfirmed`` and is recorded (``ending.py``).
 
 Single-threaded: call the control methods from ``on_tick`` or a subscriber, in the loop's
-thread. Session time is the Stimulator's clock (virtual with ``sim://``), so a run in virtual
+thread — except ``emergency_stop()``, which is safe from any thread (docs/scripting.md).
+Session time is the Stimulator's clock (virtual with ``sim://``), so a run in virtual
 time records the same events at the same session times as in real time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
@@ -39,7 +41,7 @@ from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import Outcome, RecordStore
 from eacontrol.safety.engine import check_number
 from eacontrol.session.control import Intent, LiveControl, Request
-from eacontrol.session.ending import SessionResult, ending_for, stop_outputs
+from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
 from eacontrol.session.events import (
     EventKind,
     SessionEvent,
@@ -47,6 +49,7 @@ from eacontrol.session.events import (
     Subscribers,
     from_device_event,
 )
+from eacontrol.session.missed import read_missed_totals
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.preflight import Identity, preflight, session_meta
 from eacontrol.session.recorder import SessionRecorder
@@ -79,7 +82,7 @@ class Session:
         device_serial: str | None = None,
         profile_version: str | None = None,
         sample_period_s: float = 1.0,
-        flush_period_s: float = 10.0,
+        flush_period_s: float = 1.0,
         totals_period_s: float = 60.0,
         utc_now: Callable[[], datetime] | None = None,
     ) -> None:
@@ -96,7 +99,8 @@ class Session:
             profile_version: the profile's version for the record; default the first 12 hex
                 digits of its sha256.
             sample_period_s: session time between samples of every channel.
-            flush_period_s: session time between commits of the samples.
+            flush_period_s: session time between commits of the samples (an interrupted session
+                loses at most this much of them).
             totals_period_s: session time between readings of the device's delivered totals
                 during a step (they are also read at each step's end).
             utc_now: the wall clock for the record's start (its end is the start plus the
@@ -126,6 +130,7 @@ class Session:
         self._steps: StepRunner | None = None
         self._t0 = 0.0
         self._quiet = False
+        self._loop_thread: int | None = None
         self.result: SessionResult | None = None
 
     # --- what a display reads ------------------------------------------------------------------
@@ -233,15 +238,20 @@ class Session:
     def emergency_stop(self) -> None:
         """Cut every output at once and end the session (outcome emergency_stop).
 
-        Never refused: outside the session loop the Stimulator is stopped directly.
+        Never refused: outside the session loop the Stimulator is stopped directly. Safe from
+        any thread: from another thread than the loop's (a watchdog, a GUI) the outputs are cut
+        and confirmed before it returns, even when the loop is stuck in ``on_tick``; the loop
+        then ends the session as an emergency stop.
 
         Raises:
-            StopNotConfirmed: (outside the loop) the device did not confirm.
+            StopNotConfirmed: (outside the loop, or from another thread) the device did not
+                confirm.
         """
         if self.state in _LIVE | {SessionState.PREFLIGHT, SessionState.STOPPING}:
             self._control.request(Request(Intent.EMERGENCY_STOP, self.t_s))
-        else:
-            self._stim.emergency_stop()
+            if self._loop_thread in (None, threading.get_ident()):
+                return  # the loop carries it out as soon as the caller returns
+        self._stim.emergency_stop()
 
     def _require(self, states: set[SessionState], action: str) -> float:
         ending = self._steps is not None and self._steps.ending is not None
@@ -278,6 +288,7 @@ class Session:
         if self._state is not SessionState.READY:
             raise SessionError("this session has already run; create a new Session")
         self._state = SessionState.PREFLIGHT
+        self._loop_thread = threading.get_ident()
         try:
             steps = self._begin()
         except BaseException:
@@ -300,6 +311,9 @@ class Session:
     def _begin(self) -> StepRunner:
         """Pre-flight, then begin the record: nothing has been stimulated if this raises."""
         site, patient, device_serial = self._layers
+        # Reads only: before anything is programmed, and before pre-flight may refuse (the
+        # LEASE fault an interrupted session leaves latched).
+        read_missed_totals(self._stim, self._store)
         self._plan, findings = preflight(
             self._stim,
             self._profile,
@@ -318,7 +332,11 @@ class Session:
             started_at=self._utc_now(),
         )
         self._t0 = self._stim.clock.now()
-        self._recorder = SessionRecorder(self._store, meta)
+        # A STATUS older than half the lease: at least two heartbeats in a row went unanswered
+        # (one goes every lease/5), so it no longer says what flows: the sample is missing.
+        self._recorder = SessionRecorder(
+            self._store, meta, clock=self._stim.clock, stale_after_s=self._stim.lease_s / 2
+        )
         self._steps = StepRunner(
             self._stim,
             self._plan,
@@ -388,9 +406,14 @@ class Session:
         self._quiet = self._recorder.quiet = True  # nothing may keep the outputs on now
         self._steps.state = SessionState.STOPPING
         ending = ending_for(exc)
-        kinds = {Outcome.FAULT: EventKind.FAULT, Outcome.LINK_LOST: EventKind.LINK}
+        kinds = {
+            Outcome.FAULT: EventKind.FAULT,
+            Outcome.LINK_LOST: EventKind.LINK,
+            Outcome.DEVICE_MISMATCH: EventKind.ALARM,
+        }
         channel = exc.channel if isinstance(exc, DeviceFault) else None
-        self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, {})
+        data = alarm_data(exc)
+        self._emit(kinds.get(ending.outcome, EventKind.WARNING), channel, ending.detail, data)
         outcome, detail, raised = ending.outcome, ending.detail, exc
         try:
             stop_outputs(self._stim, ending.stop)
@@ -411,7 +434,7 @@ class Session:
         if isinstance(exc, DeviceFault):
             raise SessionStopped(
                 f"{detail}. Every output of the session was stopped and confirmed at zero; the "
-                "session ended (fault)"
+                f"session ended ({outcome.value})"
             ) from exc
         raise exc
 

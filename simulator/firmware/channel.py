@@ -70,6 +70,12 @@ class Channel:
         self._run_end_us = now_us
         self._impedance_ohm = OPEN_OHM
         """The impedance last measured while driving, reported while the channel is not."""
+        self._failed_test_uA = 0
+        """What a failed self-test measured since boot (0: none failed); until a power cycle
+        no fault of this channel can be cleared (PROTOCOL.md §3.9)."""
+        self._relay_open = False  # as the firmware last set it (the C core reads its pin)
+        self._relay_was_open = False
+        """Whether the relay was open before the last self-test opened it."""
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -252,7 +258,7 @@ class Channel:
         output = self._output
         stuck_uA = output.dc_uA(tick_us)
         if stuck_uA > 0:
-            output.open_relay(tick_us)
+            self._set_relay(tick_us, is_open=True)
             self._emit(EventCode.STUCK_OUTPUT, self.index, stuck_uA)
             self.latch(Fault.STUCK_OUTPUT, tick_us)
             return
@@ -266,24 +272,70 @@ class Channel:
             self._emit(EventCode.COMPLIANCE, self.index, limit_uA)
             self.latch(Fault.COMPLIANCE, tick_us)
 
+    def self_test(self, now_us: int) -> int:
+        """The output stage's self-test (PROTOCOL.md §3.9): relay open, source at zero, measure.
+
+        The relay stays open (the caller closes it by clearing after every test passed). A
+        failing test latches STUCK_OUTPUT and locks the channel until a power cycle: later tests
+        are not run and return what the failing one measured.
+
+        Returns:
+            The current measured at the stage's sense point, µA (0: passed).
+        """
+        if self._failed_test_uA:
+            return self._failed_test_uA
+        self._relay_was_open = self._relay_open
+        self._set_relay(now_us, is_open=True)
+        measured_uA = self._output.self_test_uA(now_us)
+        if measured_uA > 0:
+            self._failed_test_uA = measured_uA
+            self.faults |= Fault.STUCK_OUTPUT
+        return measured_uA
+
+    def _set_relay(self, now_us: int, *, is_open: bool) -> None:
+        self._relay_open = is_open
+        if is_open:
+            self._output.open_relay(now_us)
+        else:
+            self._output.close_relay(now_us)
+
+    def end_refused_test(self, now_us: int) -> None:
+        """A CLEAR_FAULT refused because another channel failed: a channel that passed gets its
+        relay back as it was, so its periodic stuck-output check sees the electrodes again."""
+        if not self._failed_test_uA and not self._relay_was_open:
+            self._set_relay(now_us, is_open=False)
+
     def clear_fault(self, now_us: int) -> None:
-        """CLEAR_FAULT: forget the latched faults, close the relay, PROGRAMMED or IDLE."""
-        if self.state != ChannelState.FAULT:
+        """CLEAR_FAULT after a passing :meth:`self_test`: forget the latched faults, close the
+        relay, PROGRAMMED or IDLE."""
+        if self.state != ChannelState.FAULT or self._failed_test_uA:
             return
         self.faults = Fault.NONE
-        self._output.close_relay(now_us)
+        self._set_relay(now_us, is_open=False)
         self.state = ChannelState.PROGRAMMED if self.program is not None else ChannelState.IDLE
 
     def reboot(self, now_us: int) -> None:
-        """Power cycle: outputs off, no program, IDLE, no faults; the hardware stays as it is."""
+        """Power cycle: outputs off, no program, IDLE, no faults, the relay open until
+        :meth:`power_on_self_test`; the hardware stays as it is."""
         self.state = ChannelState.IDLE
         self.faults = Fault.NONE
         self.program = None
         self.program_crc = 0
         self.target_uA = 0
+        self._failed_test_uA = 0
         self._ramp = Ramp.level(now_us)
         self._impedance_ohm = OPEN_OHM
         self._output.drive(now_us, None)
-        self._output.close_relay(now_us)
+        self._set_relay(now_us, is_open=True)
         self._output.clear_delivered(now_us)
         self.dose.clear()
+
+    def power_on_self_test(self, now_us: int) -> None:
+        """At boot (PROTOCOL.md §3.10): the relay closes only on a passing self-test; a stuck
+        stage keeps it open and boots in FAULT with STUCK_OUTPUT (EVENT STUCK_OUTPUT)."""
+        measured_uA = self.self_test(now_us)
+        if measured_uA == 0:
+            self._set_relay(now_us, is_open=False)
+            return
+        self._emit(EventCode.STUCK_OUTPUT, self.index, measured_uA)
+        self.state = ChannelState.FAULT

@@ -17,7 +17,9 @@ from simulator.firmware.units import CENTI_HZ_PERIOD_US, US_PER_MS, ceil_div
 __all__ = [
     "MAX_MODE_MS",
     "MIN_MODE_MS",
+    "MIN_PULSE_GAP_US",
     "Refused",
+    "boundary_clearance_us",
     "check_intensity",
     "check_program",
     "max_target_uA",
@@ -28,6 +30,11 @@ MIN_MODE_MS = 100
 
 MAX_MODE_MS = 60_000
 """Longest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.8)."""
+
+MIN_PULSE_GAP_US = 0
+"""Least time from the end of a pulse to the next onset, also across a dense-disperse switch of
+halves (PROTOCOL.md §3.8, protocol 1.1): 0 µs, the minimum the pulse-fits-its-period rule keeps
+within a train, so a boundary is held to the same minimum as any other pair of pulses."""
 
 
 class Refused(Exception):
@@ -87,7 +94,10 @@ def check_program(model: DeviceModel, program: SetProgram) -> None:
 
     Besides the checks §3.8 lists, a pulse (phase, gap, second phase) must fit within the
     shortest interval between two onsets of its frequency, or pulses would overlap; that is
-    refused on the phase-width field with the widest phase that fits as the limit.
+    refused on the phase-width field with the widest phase that fits as the limit. At each
+    dense-disperse switch of halves the last pulse of the old half must end before the new
+    half's first pulse (``MIN_PULSE_GAP_US``), refused on the dwell with the longest shorter
+    dwell that keeps the gap as the limit.
 
     Args:
         model: the device's limits table.
@@ -127,6 +137,8 @@ def check_program(model: DeviceModel, program: SetProgram) -> None:
             raise _out_of_range("ramp_up_ms", min_ramp_ms)
     _within(program, "max_run_s", 1, model.max_run_s)
     _check_pulse_fits(program)
+    if dense_disperse:
+        _check_boundaries(program)
 
 
 def _check_pulse_fits(program: SetProgram) -> None:
@@ -136,10 +148,46 @@ def _check_pulse_fits(program: SetProgram) -> None:
     for freq_name, phase_name in halves:
         interval_us = CENTI_HZ_PERIOD_US // getattr(program, freq_name)
         phase_us = getattr(program, phase_name)
-        # first phase + gap + second phase (width × ratio; ratio 1 when symmetric)
-        if phase_us * (1 + program.asym_ratio) + program.interphase_us > interval_us:
+        if _pulse_us(program, phase_us) > interval_us:
             widest_us = max(0, interval_us - program.interphase_us) // (1 + program.asym_ratio)
             raise _out_of_range(phase_name, widest_us)
+
+
+def _pulse_us(program: SetProgram, phase_us: int) -> int:
+    """A whole pulse: first phase, interphase gap, second phase (width × ratio; 1 symmetric)."""
+    return phase_us * (1 + program.asym_ratio) + program.interphase_us
+
+
+def boundary_clearance_us(freq_cHz: int, dwell_ms: int, pulse_us: int) -> int:
+    """Time from the end of a dwell's last pulse to the dwell's end, where the next dwell's first
+    pulse begins (PROTOCOL.md §3.8, §8); negative when that last pulse overlaps the next one."""
+    dwell_us = dwell_ms * US_PER_MS
+    last_k = ceil_div(dwell_us * freq_cHz, CENTI_HZ_PERIOD_US) - 1
+    last_onset_us = last_k * CENTI_HZ_PERIOD_US // freq_cHz
+    return dwell_us - last_onset_us - pulse_us
+
+
+def _longest_dwell_ms(freq_cHz: int, dwell_ms: int, pulse_us: int) -> int:
+    """The longest dwell below ``dwell_ms`` that keeps the boundary gap, or 0 if none of at least
+    ``MIN_MODE_MS`` does (the NAK's limit). A plain downward search: it runs once, at a refused
+    SET_PROGRAM, and at most 60 000 steps; usually the first dwell below the last onset works."""
+    for candidate_ms in range(dwell_ms - 1, MIN_MODE_MS - 1, -1):
+        if boundary_clearance_us(freq_cHz, candidate_ms, pulse_us) >= MIN_PULSE_GAP_US:
+            return candidate_ms
+    return 0
+
+
+def _check_boundaries(program: SetProgram) -> None:
+    """Dense-disperse: the last pulse of each dwell ends ``MIN_PULSE_GAP_US`` before the next
+    dwell's first pulse; switch a → b on ``dwell_a_ms``, then b → a on ``dwell_b_ms``."""
+    halves = (
+        ("dwell_a_ms", program.freq_a_cHz, program.phase_a_us),
+        ("dwell_b_ms", program.freq_b_cHz, program.phase_b_us),
+    )
+    for dwell_name, freq_cHz, phase_us in halves:
+        dwell_ms, pulse_us = getattr(program, dwell_name), _pulse_us(program, phase_us)
+        if boundary_clearance_us(freq_cHz, dwell_ms, pulse_us) < MIN_PULSE_GAP_US:
+            raise _out_of_range(dwell_name, _longest_dwell_ms(freq_cHz, dwell_ms, pulse_us))
 
 
 def check_intensity(model: DeviceModel, program: SetProgram, command: SetIntensity) -> None:

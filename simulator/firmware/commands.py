@@ -208,10 +208,20 @@ def _get_status(device: Firmware, header: Header, message: Message) -> Status:
 
 
 def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
+    # Every masked channel in FAULT is self-tested with its relay open first; only if all pass
+    # are their faults cleared and relays closed (all-or-nothing, §3.9). The ACK names them.
     _require_session(device, header)
-    for channel in _masked(device, clear.channel_mask):
-        channel.clear_fault(device.now_us)
-    return _ack(MsgType.CLEAR_FAULT)
+    now_us = device.now_us
+    faulted = [c for c in _masked(device, clear.channel_mask) if c.state == ChannelState.FAULT]
+    failed_uA = [measured for measured in (c.self_test(now_us) for c in faulted) if measured]
+    if failed_uA:
+        for channel in faulted:
+            channel.end_refused_test(now_us)
+        field = ClearFault.field_index("channel_mask")
+        raise Refused(NakCode.SELF_TEST_FAILED, field, min(U32, failed_uA[0]))
+    for channel in faulted:
+        channel.clear_fault(now_us)
+    return _ack(MsgType.CLEAR_FAULT, sum(1 << channel.index for channel in faulted))
 
 
 def _get_dose(device: Firmware, header: Header, request: GetDose) -> Dose:

@@ -111,6 +111,8 @@ class Firmware:
             channel.reboot(now_us)
         self._changed()
         self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
+        for channel in self._channels:  # the relays close only onto a sound stage (§3.10)
+            channel.power_on_self_test(now_us)
 
     @property
     def now_us(self) -> int:

@@ -7,7 +7,8 @@ the firmware's units (µA, µs, Ω, nC). Time is not read here: every call says 
 integer µs, as the firmware's own calls do.
 
 - :class:`OutputStage`, one per channel: the current source with its pulse engine, the output
-  relay and the measurements (current, impedance, DC, contact, compliance, delivered dose).
+  relay and the measurements (current, impedance, DC, contact, compliance, delivered dose, and
+  the self-test reading at the stage's own sense point).
 - :class:`RandomSource`: the device's random numbers (boot ids; session nonces later).
 
 A key store for pairing keys (protocol major 2) will be a third interface.
@@ -86,11 +87,20 @@ class OutputStage(Protocol):
         ...
 
     def open_relay(self, t_us: int) -> None:
-        """Disconnect the output from the electrodes at ``t_us`` (after a stuck output)."""
+        """Disconnect the output from the electrodes at ``t_us`` (a stuck output, a self-test,
+        power-up)."""
         ...
 
     def close_relay(self, t_us: int) -> None:
-        """Connect the output to the electrodes again at ``t_us`` (CLEAR_FAULT, power-up)."""
+        """Connect the output to the electrodes again at ``t_us`` (after a passing self-test:
+        CLEAR_FAULT, power-up)."""
+        ...
+
+    def self_test_uA(self, t_us: int) -> int:
+        """The self-test reading (PROTOCOL.md §3.9): the current at the stage's own sense point,
+        inside the relay, at ``t_us``, rounded to µA. The firmware asks only with the relay open
+        and the source at zero (no drive), so a sound stage reads 0 and anything else is a
+        stuck stage or a DC leak; the electrodes are not in the circuit."""
         ...
 
     def measured_uA(self, t_us: int) -> int:

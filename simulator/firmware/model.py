@@ -7,7 +7,7 @@ is reported to the host in HELLO_ACK (PROTOCOL.md §5.3), so a host can intersec
 layers; the firmware never reads the host's copy back.
 
 The reference values are those of docs/architecture.md and PROTOCOL.md: 6 channels, 20 mA peak,
-50–1000 µs phases, 1–200 Hz, 10 µC per phase (FDA 21 CFR 882.5891 characterisation), a lease of
+50–1000 µs phases, 1–200 Hz, 10 µC per phase (a design value, docs/clinical-sources.md), a lease of
 200–1000 ms checked at 100 Hz, and a 60-minute maximum run.
 """
 
@@ -18,10 +18,16 @@ from dataclasses import dataclass, fields
 from firmware_protocol import MAX_CHANNELS, PROTO_MINOR, SCHEMA_HASH, HelloAck
 from simulator.firmware.units import U8, U16, U32
 
-__all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel"]
+__all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel", "MAX_PEAK_OUTPUT_mV"]
 
 MAX_CHECK_PERIOD_US = 10_000
 """The lease and the fault conditions are checked at least at 100 Hz (PROTOCOL.md §3.4)."""
+
+MAX_PEAK_OUTPUT_mV = 500_000
+"""IEC 60601-2-10:1987 51.104: at most 500 V peak on an open circuit. A constant-current stage
+rises to its compliance voltage when the circuit opens, so a model's compliance may not exceed it.
+(The same clause's 300 mJ per pulse into 500 Ω cannot be reached on this wire: its largest pulse,
+65.535 mA for two 65.535 ms phases, is 281 mJ; PROTOCOL.md §5.3.)"""
 
 _TEXT_SIZE = 16
 
@@ -67,7 +73,7 @@ class DeviceModel:
         max_phase_us: longest phase width.
         min_freq_cHz: lowest pulse frequency in 0.01 Hz.
         max_freq_cHz: highest pulse frequency in 0.01 Hz.
-        max_phase_charge_nC: largest charge per phase (10 µC, FDA 21 CFR 882.5891).
+        max_phase_charge_nC: largest charge per phase (10 µC, a design value).
         max_slew_uA_per_s: fastest rise of the set value (ramps and intensity changes).
         compliance_mV: the current source's compliance voltage.
         min_lease_ms: shortest lease HELLO may ask for.
@@ -122,6 +128,11 @@ class DeviceModel:
         for low_name, high_name in _ORDERED:
             if getattr(self, low_name) > getattr(self, high_name):
                 raise ValueError(f"{low_name} exceeds {high_name}")
+        if self.compliance_mV > MAX_PEAK_OUTPUT_mV:
+            raise ValueError(
+                f"compliance_mV {self.compliance_mV} exceeds the {MAX_PEAK_OUTPUT_mV} mV "
+                "open-circuit peak of IEC 60601-2-10"
+            )
 
     @property
     def all_channels_mask(self) -> int:

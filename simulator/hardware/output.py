@@ -5,7 +5,8 @@ firmware's set value into the load up to its compliance voltage (``deliverable_u
 ``simulator.hardware.loads``); above it the current is limited at once by the hardware, and the
 firmware latches COMPLIANCE at its next check. An open electrode takes no current. A stuck
 output drives a DC current whatever the firmware asks until the firmware opens the relay
-(STUCK_OUTPUT).
+(STUCK_OUTPUT); the stage's own sense point, inside the relay, still sees it, which is what the
+firmware's self-test reads (``self_test_uA``).
 
 What was delivered is accounted lazily: every change (a new drive, the relay, the load, a stuck
 output, a reading) first hands the recorder the stretch since the last change, cut where the
@@ -128,6 +129,13 @@ class SimulatedOutputStage:
     def dc_uA(self, t_us: int) -> int:
         """The stuck DC reaching the load (0: none, or the relay is open)."""
         return self.stuck_uA if self.stuck else 0
+
+    def self_test_uA(self, t_us: int) -> int:
+        """The current at the stage's sense point, inside the relay: the stuck DC whether the
+        relay is open or not, and the set value of a drive (none in a self-test)."""
+        drive = self._drive
+        driven_uA = 0 if drive is None else drive.ramp.at(t_us)
+        return max(self.stuck_uA, driven_uA)
 
     def contact_lost(self, t_us: int) -> bool:
         """True when the electrode has no contact at ``t_us``."""

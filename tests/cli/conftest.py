@@ -50,7 +50,7 @@ ramp_down_s = 2
 duration_s = 600
 """
 
-# Line 15 holds the refused value: 25 mA is above the standard layer's 20 mA (Han 2003).
+# Line 15 holds the refused value: 25 mA is above the standard layer's 20 mA (a design value).
 REFUSED_TOML = VALID_TOML.replace("intensity_mA = 3", "intensity_mA = 25")
 
 

@@ -99,7 +99,7 @@ def test_validate_refused_file_names_file_line_field_range_layer_and_source(
     assert standard == (
         f"{path}:15: steps[0].intensity_mA: target intensity 25 mA is above the standard limit "
         "[refuse: value 25.0; allowed ≤ 20 mA; layer standard; "
-        "source Han JS, Trends Neurosci 26:17 (2003)]"
+        "source design value (docs/clinical-sources.md): twice the 10 mA default ceiling]"
     )
     assert profile.startswith(f"{path}:15: steps[0].intensity_mA: ")
     assert "allowed ≤ 10 mA; layer profile; source the profile (session.ceiling_mA)" in profile
@@ -188,7 +188,7 @@ def test_validate_json(eactl: Run, profile_file: Write, refused_toml: str) -> No
         "allowed": "≤ 20 mA",
         "layer": "standard",
         "quantity": "intensity_mA",
-        "source": "Han JS, Trends Neurosci 26:17 (2003)",
+        "source": "design value (docs/clinical-sources.md): twice the 10 mA default ceiling",
     }
 
 

@@ -122,7 +122,19 @@ def test_damaged_database_is_a_records_error(eactl: Run, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("table", "header", "rows"),
     [
-        ("samples", ["session_id", "t_s", "channel", "set_mA", "measured_mA", "impedance_ohm"], 3),
+        (
+            "samples",
+            [
+                "session_id",
+                "t_s",
+                "channel",
+                "set_mA",
+                "measured_mA",
+                "impedance_ohm",
+                "device_uptime_s",
+            ],
+            3,
+        ),
         ("events", ["session_id", "t_s", "kind", "channel", "message", "data"], 3),
         ("totals", None, 1),
     ],
@@ -151,7 +163,7 @@ def test_export_csv_defaults_to_samples_into_a_file(
     assert result.code == 0
     assert result.out == ""
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[1] == "1,10.0,1,3.0,2.95,1000.0"
+    assert lines[1] == "1,10.0,1,3.0,2.95,1000.0,"
 
 
 def test_export_json(eactl: Run, recorded_db: Path) -> None:

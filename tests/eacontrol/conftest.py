@@ -15,30 +15,9 @@ from dataclasses import dataclass, field
 import pytest
 import serial
 
+import firmware_protocol as fp
 from eacontrol.device import Stimulator, connect
 from eacontrol.link import Transport
-from firmware_protocol import (
-    SCHEMA_HASH,
-    Ack,
-    ChannelState,
-    ChannelStatus,
-    DeviceFlag,
-    Fault,
-    Frame,
-    FrameDecoder,
-    GetProgram,
-    GetStatus,
-    Heartbeat,
-    Hello,
-    HelloAck,
-    Message,
-    MsgType,
-    Program,
-    SetProgram,
-    Status,
-    encode_frame,
-    program_crc,
-)
 from simulator import SimSerial, register_url_handler
 
 SESSION = 0x5EA1
@@ -59,7 +38,7 @@ class FakeClock:
         self.t += max(0.0, seconds)
 
 
-Answer = Callable[[Frame], list[Message] | None]
+Answer = Callable[[fp.Frame], list[fp.Message] | None]
 
 
 @dataclass
@@ -76,30 +55,30 @@ class FakeDevice:
     session: int = 0
     seq: int = 0
     silent: bool = False
-    handlers: dict[MsgType, Answer] = field(default_factory=dict)
-    received: list[Frame] = field(default_factory=list)
-    programs: dict[int, SetProgram] = field(default_factory=dict)
-    channel_states: dict[int, ChannelStatus] = field(default_factory=dict)
+    handlers: dict[fp.MsgType, Answer] = field(default_factory=dict)
+    received: list[fp.Frame] = field(default_factory=list)
+    programs: dict[int, fp.SetProgram] = field(default_factory=dict)
+    channel_states: dict[int, fp.ChannelStatus] = field(default_factory=dict)
 
-    def frame(self, message: Message, ref_seq: int = 0, **header: int) -> bytes:
+    def frame(self, message: fp.Message, ref_seq: int = 0, **header: int) -> bytes:
         self.seq += 1
         header.setdefault("session_id", self.session)
-        return encode_frame(message, seq=self.seq, ref_seq=ref_seq, **header)
+        return fp.encode_frame(message, seq=self.seq, ref_seq=ref_seq, **header)
 
-    def __call__(self, frame: Frame) -> list[bytes]:
+    def __call__(self, frame: fp.Frame) -> list[bytes]:
         self.received.append(frame)
         if self.silent:
             return []
-        handler = self.handlers.get(MsgType(frame.header.msg_type))
+        handler = self.handlers.get(fp.MsgType(frame.header.msg_type))
         messages = handler(frame) if handler else None
         if messages is None:
             messages = self.default(frame)
         return [self.frame(m, frame.header.seq) for m in messages]
 
-    def hello_ack(self, lease_ms: int = 500) -> HelloAck:
-        return HelloAck(
+    def hello_ack(self, lease_ms: int = 500) -> fp.HelloAck:
+        return fp.HelloAck(
             proto_minor=0,
-            schema_hash=SCHEMA_HASH,
+            schema_hash=fp.SCHEMA_HASH,
             fw_major=1,
             fw_minor=2,
             fw_patch=3,
@@ -124,8 +103,8 @@ class FakeDevice:
             max_asym_ratio=8,
         )
 
-    def status(self, **changes: object) -> Status:
-        idle = ChannelStatus(ChannelState.IDLE, Fault.NONE, 0, 0, 0, 0xFFFF, 0)
+    def status(self, **changes: object) -> fp.Status:
+        idle = fp.ChannelStatus(fp.ChannelState.IDLE, fp.Fault.NONE, 0, 0, 0, 0xFFFF, 0)
         channels = tuple(self.channel_states.get(n, idle) for n in range(self.channel_count))
         values: dict[str, object] = {
             "boot_id": self.boot_id,
@@ -133,29 +112,29 @@ class FakeDevice:
             "lease_remaining_ms": 500,
             "last_applied_seq": 0,
             "rx_err_count": 0,
-            "flags": DeviceFlag.SESSION_OPEN | DeviceFlag.LEASE_VALID,
+            "flags": fp.DeviceFlag.SESSION_OPEN | fp.DeviceFlag.LEASE_VALID,
             "channels": channels,
         }
         values.update(changes)
-        return Status(**values)  # type: ignore[arg-type]
+        return fp.Status(**values)  # type: ignore[arg-type]
 
-    def default(self, frame: Frame) -> list[Message]:
+    def default(self, frame: fp.Frame) -> list[fp.Message]:
         message = frame.message
-        if isinstance(message, Hello):
+        if isinstance(message, fp.Hello):
             self.session = message.new_session_id
             return [self.hello_ack(message.lease_ms)]
-        if isinstance(message, Heartbeat | GetStatus):
+        if isinstance(message, fp.Heartbeat | fp.GetStatus):
             return [self.status()]
-        if isinstance(message, Program):
+        if isinstance(message, fp.Program):
             return []
-        if isinstance(message, SetProgram):
+        if isinstance(message, fp.SetProgram):
             self.programs[message.channel] = message
-            return [Ack(acked_type=MsgType.SET_PROGRAM, value=program_crc(message))]
-        if isinstance(message, GetProgram):
+            return [fp.Ack(acked_type=fp.MsgType.SET_PROGRAM, value=fp.program_crc(message))]
+        if isinstance(message, fp.GetProgram):
             stored = self.programs[message.channel]
-            fields = {f.name: getattr(stored, f.name) for f in SetProgram.LAYOUT}
-            return [Program(**fields, program_crc=program_crc(stored))]
-        return [Ack(acked_type=message.MSG_TYPE, value=0)]
+            fields = {f.name: getattr(stored, f.name) for f in fp.SetProgram.LAYOUT}
+            return [fp.Program(**fields, program_crc=fp.program_crc(stored))]
+        return [fp.Ack(acked_type=message.MSG_TYPE, value=0)]
 
 
 class ScriptedPort:
@@ -168,11 +147,11 @@ class ScriptedPort:
         self.latency_s = latency_s
         self.timeout: float | None = 0.0
         self.written = bytearray()
-        self.frames_written: list[Frame] = []
+        self.frames_written: list[fp.Frame] = []
         self.closed = False
         self.cancelled = False
         self.fail: Exception | None = None
-        self._decoder = FrameDecoder()
+        self._decoder = fp.FrameDecoder()
         self._arriving: list[tuple[float, bytes]] = []
         self._ready = bytearray()
 
@@ -183,7 +162,7 @@ class ScriptedPort:
         self._check()
         self.written += data
         for item in self._decoder.feed(data):
-            if isinstance(item, Frame):
+            if isinstance(item, fp.Frame):
                 self.frames_written.append(item)
                 for answer in self.device(item):
                     self.inject(answer, self.latency_s)
@@ -228,7 +207,7 @@ class ScriptedPort:
     def close(self) -> None:
         self.closed = True
 
-    def sent(self, msg_type: MsgType) -> list[Frame]:
+    def sent(self, msg_type: fp.MsgType) -> list[fp.Frame]:
         """Frames of ``msg_type`` the host wrote (each transmission counted)."""
         return [f for f in self.frames_written if f.header.msg_type == msg_type]
 

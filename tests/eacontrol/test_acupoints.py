@@ -3,6 +3,7 @@ body regions and loading through importlib.resources."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import subprocess
@@ -146,17 +147,16 @@ def isort_key(name: str) -> tuple[int, str]:
 
 def test_public_api_is_sorted_and_complete() -> None:
     assert acupoints.__all__ == sorted(acupoints.__all__, key=isort_key)
-    assert set(acupoints.__all__) == {
-        "ALIASES",
-        "MERIDIAN_COUNTS",
-        "Acupoint",
-        "NeedleSite",
-        "Region",
-        "Side",
-        "all_points",
-        "lookup",
-        "parse_site",
-    }
+    # Complete: every public name the module defines (not imports) is exported.
+    names: set[str] = set()
+    for node in ast.parse(Path(acupoints.__file__).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    assert set(acupoints.__all__) == {n for n in names if not n.startswith("_")}
 
 
 # --- body regions --------------------------------------------------------------------------

@@ -122,8 +122,8 @@ def test_ceiling_comes_from_the_step_then_the_channel_then_the_session(
 
 def test_default_session_limits(make_profile: ProfileMaker) -> None:
     profile = make_profile()
-    assert profile.session.max_duration_s == 1800.0  # 30 min (Wang 2009)
-    assert profile.session.ceiling_mA == 10.0  # Han 2003
+    assert profile.session.max_duration_s == 1800.0  # 30 min (Wang SM, Anesth Analg 2009)
+    assert profile.session.ceiling_mA == 10.0  # a design value (docs/clinical-sources.md)
     assert profile.total_duration_s == 600.0
 
 

@@ -46,6 +46,7 @@ def test_samples_csv_parses_back(store: RecordStore, finished: Any) -> None:
         "set_mA",
         "measured_mA",
         "impedance_ohm",
+        "device_uptime_s",
     )
     assert written == len(rows) == 270
     parsed = [
@@ -55,6 +56,7 @@ def test_samples_csv_parses_back(store: RecordStore, finished: Any) -> None:
             set_mA=float(r["set_mA"]),
             measured_mA=float(r["measured_mA"]),
             impedance_ohm=None if not r["impedance_ohm"] else float(r["impedance_ohm"]),
+            device_uptime_s=None if not r["device_uptime_s"] else float(r["device_uptime_s"]),
         )
         for r in rows
     ]
@@ -98,10 +100,11 @@ def test_totals_csv_parses_back(store: RecordStore, finished: Any) -> None:
     rows = _csv(out.getvalue())
     assert list(rows[0]) == list(TOTALS_COLUMNS)
     ints = {"channel", "pulses_a", "pulses_b", "step_index"}
-    parsed = [
-        ChannelTotals(**{c: (int(r[c]) if c in ints else float(r[c])) for c in TOTALS_COLUMNS[1:]})
-        for r in rows
-    ]
+
+    def cell(c: str, text: str) -> object:
+        return bool(int(text)) if c == "read_after" else int(text) if c in ints else float(text)
+
+    parsed = [ChannelTotals(**{c: cell(c, r[c]) for c in TOTALS_COLUMNS[1:]}) for r in rows]
     assert parsed == store.totals(finished.id)
 
 
@@ -109,7 +112,7 @@ def test_session_json_parses_back(store: RecordStore, finished: Any) -> None:
     out = io.StringIO()
     export_session_json(store, finished.id, out)
     doc = json.loads(out.getvalue())
-    assert doc["format"] == EXPORT_FORMAT and doc["format_version"] == 1
+    assert doc["format"] == EXPORT_FORMAT and doc["format_version"] == 2
     session = doc["session"]
     assert session["id"] == finished.id
     assert session["outcome"] == "completed" and session["detail"] == "all steps ran"

@@ -211,7 +211,7 @@ def test_aborted_session_report(db_path: Any, make_meta: MakeMeta) -> None:
     )
     assert "(aborted: the PC lost power; last record at t = 42.0 s)" in markdown
     assert "Step 1 (2/100 Hz): " in markdown and "it did not run." in markdown
-    assert "The device's delivered totals were not recorded." in markdown
+    assert "The device's delivered totals are unknown (not recorded)." in markdown
     assert "| 0:42.0 | fault | 2 | electrode open on ch 2 |" in markdown
     assert "This was session 1 of 1 recorded for patient P-9 (0 completed before it)." in markdown
 
@@ -222,7 +222,7 @@ def test_running_session_report_is_provisional(store: RecordStore, make_meta: Ma
     assert "The session is still running (this report is provisional) (running)." in markdown
     assert "No current samples were recorded." in markdown
     assert "No faults, stops, warnings or operator actions were recorded." in markdown
-    assert "| Ended | — (duration —) |" in markdown
+    assert "| Ended | not yet (still recorded as running; its length is not known) |" in markdown
 
 
 def test_session_count_follows_start_time_not_insertion_order(

@@ -120,7 +120,7 @@ def programs(draw: st.DrawFn) -> Stimulation:
     """Programs in API units, mostly within the standard and device limits, sometimes not."""
     mode = draw(st.sampled_from(["continuous", "dense_disperse", "intermittent"]))
     phase_us = draw(st.integers(50, 1000))
-    # 10 uC per phase at most (FDA 21 CFR 882.5891): I_uA x t_us = pC.
+    # 10 uC per phase at most (a design value, docs/clinical-sources.md): I_uA x t_us = pC.
     most_uA = min(20_000, 10_000_000 // phase_us)
     beyond = draw(st.integers(0, 9)) == 0  # one in ten: beyond the phase-charge limit
     intensity_uA = most_uA + 500 if beyond else draw(st.integers(0, most_uA))

@@ -3,15 +3,14 @@ simulated device at zero, the right outcome in the record, and the events that e
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from eacontrol.errors import LinkLost, RecordError, SessionStopped, StopNotConfirmed
+from eacontrol.errors import LinkLost, SessionStopped, StopNotConfirmed
 from eacontrol.profiles import Profile
-from eacontrol.records import EventRecord, Outcome, RecordStore
+from eacontrol.records import EventRecord, Outcome
 from eacontrol.session import Session
 from firmware_protocol import ChannelState
 from simulator import Direction, FaultKind
@@ -202,33 +201,6 @@ def test_an_error_whose_stop_is_not_confirmed_raises_the_hard_alarm(
     outcome, _ = recorded(run)
     assert outcome is Outcome.STOP_NOT_CONFIRMED
     assert run.device.outputs_off  # the immediate STOP reached the device all the same
-
-
-def test_a_database_failure_mid_session_stops_stimulation_at_once(
-    session_on_sim: Factory, short_profile: Profile, db_path: Path
-) -> None:
-    store = RecordStore.open(db_path, busy_timeout_s=0.05)
-    run = session_on_sim(short_profile, "seed=20", store=store, flush_period_s=1.0)
-    other = sqlite3.connect(db_path, isolation_level=None)
-
-    def lock_the_file(session: Session) -> None:
-        if session.t_s >= 8 and not other.in_transaction:
-            other.execute("BEGIN EXCLUSIVE")  # another program takes the file
-
-    try:
-        with pytest.raises(RecordError, match="locked") as info:
-            run.run(on_tick=lock_the_file)
-        assert run.device.outputs_off
-        stops = [e for e in run.events if e.kind == "stop" and e.channel is not None]
-        assert stops and all("immediate" in e.message for e in stops)
-        assert any("not recorded" in note for note in info.value.__notes__)
-        assert run.session.t_s < 10  # stopped at the first write that failed
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    assert run.session.result is not None
-    # The end could not be written: the record stays "running" until its owner is gone.
-    assert run.store.session(run.session.result.session_id).outcome is Outcome.RUNNING
 
 
 def test_a_fault_during_the_last_ramp_down_ends_as_a_fault_not_completed(

@@ -146,7 +146,7 @@ def test_a_failing_subscriber_raises_except_while_stopping(
         (DeviceFault("x", None, ["REBOOT"]), Outcome.FAULT, StopKind.IMMEDIATE, False),
         (LinkLost("gone"), Outcome.LINK_LOST, StopKind.NONE, False),
         (StopNotConfirmed("alarm"), Outcome.STOP_NOT_CONFIRMED, StopKind.NONE, False),
-        (RecordError("locked"), Outcome.ERROR, StopKind.IMMEDIATE, False),
+        (RecordError("locked"), Outcome.RECORDS_UNAVAILABLE, StopKind.IMMEDIATE, False),
         (KeyboardInterrupt(), Outcome.STOPPED, StopKind.IMMEDIATE, True),
         (LinkTimeout("no reply"), Outcome.ERROR, StopKind.IMMEDIATE, True),
         (ValueError(), Outcome.ERROR, StopKind.IMMEDIATE, True),

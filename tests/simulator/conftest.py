@@ -15,28 +15,7 @@ import numpy as np
 import pytest
 from sim_programs import program
 
-from firmware_protocol import (
-    SCHEMA_HASH,
-    Ack,
-    Dose,
-    Event,
-    EventCode,
-    Frame,
-    FrameDecoder,
-    GetDose,
-    Heartbeat,
-    Hello,
-    HelloAck,
-    Message,
-    Mode,
-    MsgType,
-    Nak,
-    NakCode,
-    SetProgram,
-    Start,
-    Status,
-    encode_frame,
-)
+import firmware_protocol as fp
 from simulator.firmware.model import DeviceModel
 from simulator.hardware.device import Device
 
@@ -49,16 +28,16 @@ S = 1_000_000
 SESSION = 0x5EA1
 
 
-def _make_program(mode: Mode = Mode.CONTINUOUS, **fields: Any) -> SetProgram:
+def _make_program(mode: fp.Mode = fp.Mode.CONTINUOUS, **fields: Any) -> fp.SetProgram:
     """A program the reference device accepts; mode-only fields stay 0 unless given.
 
     Defaults: channel 0, symmetric, 2 Hz, 300 µs, 5 mA, 1 s ramp up and down, 1 h maximum run.
     Dense-disperse adds 100 Hz / 200 µs in half b and 3 s dwells; intermittent 1.5 s on / off.
     """
     values: dict[str, Any] = dict(target_uA=5000, ramp_up_ms=1000, max_run_s=3600)
-    if mode == Mode.DENSE_DISPERSE:
+    if mode == fp.Mode.DENSE_DISPERSE:
         values.update(freq_b_cHz=10_000, phase_b_us=200, dwell_a_ms=3000, dwell_b_ms=3000)
-    if mode == Mode.INTERMITTENT:
+    if mode == fp.Mode.INTERMITTENT:
         values.update(on_ms=1500, off_ms=1500)
     values.update(fields)
     return program(mode, **values)
@@ -88,34 +67,34 @@ class RawHost:
         self.now_us = device.now_us
         self.seq = 1
         self.session_id = 0
-        self.events: list[Frame] = []
-        self._decoder = FrameDecoder()
+        self.events: list[fp.Frame] = []
+        self._decoder = fp.FrameDecoder()
         self.collect()
 
     # --- bytes --------------------------------------------------------------------------
 
-    def collect(self) -> list[Frame]:
+    def collect(self) -> list[fp.Frame]:
         """Decode what the device sent; keep the EVENTs, return the other frames."""
-        replies: list[Frame] = []
+        replies: list[fp.Frame] = []
         for item in self._decoder.feed(self.device.take_output()):
-            assert isinstance(item, Frame), f"device sent a bad frame: {item!r}"
-            if item.header.msg_type == MsgType.EVENT:
+            assert isinstance(item, fp.Frame), f"device sent a bad frame: {item!r}"
+            if item.header.msg_type == fp.MsgType.EVENT:
                 self.events.append(item)
             else:
                 replies.append(item)
         return replies
 
-    def send(self, data: bytes) -> list[Frame]:
+    def send(self, data: bytes) -> list[fp.Frame]:
         """Deliver raw bytes at ``now_us``; return the non-EVENT frames the device answered."""
         self.device.receive(data, self.now_us)
         return self.collect()
 
-    def frame(self, message: Message, *, seq: int | None = None, **header: Any) -> bytes:
+    def frame(self, message: fp.Message, *, seq: int | None = None, **header: Any) -> bytes:
         """Encode ``message`` in the host's session (header fields can be overridden)."""
         header.setdefault("session_id", self.session_id)
-        return encode_frame(message, seq=self.seq if seq is None else seq, **header)
+        return fp.encode_frame(message, seq=self.seq if seq is None else seq, **header)
 
-    def exchange(self, message: Message, **header: Any) -> Frame:
+    def exchange(self, message: fp.Message, **header: Any) -> fp.Frame:
         """Send ``message`` as a new command and return the one reply (ref_seq checked)."""
         data = self.frame(message, **header)
         seq = self.seq
@@ -125,20 +104,20 @@ class RawHost:
         assert replies[0].header.ref_seq == header.get("seq", seq)
         return replies[0]
 
-    def call(self, message: Message, **header: Any) -> Message:
+    def call(self, message: fp.Message, **header: Any) -> fp.Message:
         """``exchange`` and return the reply's message."""
         return self.exchange(message, **header).message
 
-    def ok(self, message: Message, **header: Any) -> Message:
+    def ok(self, message: fp.Message, **header: Any) -> fp.Message:
         """``call`` and assert the reply is not a NAK."""
         reply = self.call(message, **header)
-        assert not isinstance(reply, Nak), f"{message!r} refused: {reply!r}"
+        assert not isinstance(reply, fp.Nak), f"{message!r} refused: {reply!r}"
         return reply
 
-    def nak(self, message: Message, code: NakCode, **header: Any) -> Nak:
+    def nak(self, message: fp.Message, code: fp.NakCode, **header: Any) -> fp.Nak:
         """``call`` and assert the reply is a NAK with ``code`` for this message type."""
         reply = self.call(message, **header)
-        assert isinstance(reply, Nak), f"{message!r} accepted: {reply!r}"
+        assert isinstance(reply, fp.Nak), f"{message!r} accepted: {reply!r}"
         assert reply.code == code, f"{message!r}: expected {code.name}, got {reply!r}"
         assert reply.nak_type == message.MSG_TYPE
         return reply
@@ -155,17 +134,17 @@ class RawHost:
         """Let ``duration_us`` pass."""
         self.wait_until(self.now_us + duration_us)
 
-    def event_codes(self) -> list[EventCode]:
+    def event_codes(self) -> list[fp.EventCode]:
         """Codes of the EVENTs seen so far."""
         return [self.event(frame).code for frame in self.events]
 
     @staticmethod
-    def event(frame: Frame) -> Event:
+    def event(frame: fp.Frame) -> fp.Event:
         """The EVENT message of ``frame``."""
-        assert isinstance(frame.message, Event)
+        assert isinstance(frame.message, fp.Event)
         return frame.message
 
-    def take_events(self) -> list[Event]:
+    def take_events(self) -> list[fp.Event]:
         """The EVENTs seen since the last call (and forget them)."""
         events = [self.event(frame) for frame in self.events]
         self.events.clear()
@@ -173,37 +152,37 @@ class RawHost:
 
     # --- commands -----------------------------------------------------------------------
 
-    def hello(self, lease_ms: int = 500, session_id: int = SESSION) -> HelloAck:
+    def hello(self, lease_ms: int = 500, session_id: int = SESSION) -> fp.HelloAck:
         """Open a session; the host then sends in it."""
-        hello = Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=SCHEMA_HASH)
+        hello = fp.Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=fp.SCHEMA_HASH)
         reply = self.ok(hello)
-        assert isinstance(reply, HelloAck)
+        assert isinstance(reply, fp.HelloAck)
         self.session_id = session_id
         return reply
 
-    def program(self, program: SetProgram) -> int:
+    def program(self, program: fp.SetProgram) -> int:
         """Store ``program`` and return its CRC from the ACK."""
         reply = self.ok(program)
-        assert isinstance(reply, Ack)
+        assert isinstance(reply, fp.Ack)
         return reply.value
 
     crcs = staticmethod(_crcs)
 
-    def start(self, **by_channel: int) -> Message:
+    def start(self, **by_channel: int) -> fp.Message:
         """START the named channels (``ch0=crc``); returns the reply."""
         mask = sum(1 << int(name.removeprefix("ch")) for name in by_channel)
-        return self.call(Start(channel_mask=mask, program_crc=_crcs(**by_channel)))
+        return self.call(fp.Start(channel_mask=mask, program_crc=_crcs(**by_channel)))
 
-    def heartbeat(self) -> Status:
+    def heartbeat(self) -> fp.Status:
         """Renew the lease; return the STATUS."""
-        reply = self.ok(Heartbeat())
-        assert isinstance(reply, Status)
+        reply = self.ok(fp.Heartbeat())
+        assert isinstance(reply, fp.Status)
         return reply
 
-    def dose(self, channel: int = 0) -> Dose:
+    def dose(self, channel: int = 0) -> fp.Dose:
         """Read a channel's DOSE."""
-        reply = self.ok(GetDose(channel=channel))
-        assert isinstance(reply, Dose)
+        reply = self.ok(fp.GetDose(channel=channel))
+        assert isinstance(reply, fp.Dose)
         return reply
 
     def run_with_heartbeats(self, until_us: int, period_us: int = 100 * MS) -> None:
@@ -214,7 +193,7 @@ class RawHost:
         self.wait_until(until_us)
 
 
-ProgramFactory = Callable[..., SetProgram]
+ProgramFactory = Callable[..., fp.SetProgram]
 
 
 @pytest.fixture(scope="session")

@@ -34,30 +34,7 @@ from hypothesis.stateful import (
 )
 from tiers import examples
 
-from firmware_protocol import (
-    MAX_CHANNELS,
-    SCHEMA_HASH,
-    ClearFault,
-    Fault,
-    Frame,
-    FrameDecoder,
-    GetDose,
-    GetProgram,
-    GetStatus,
-    Heartbeat,
-    Hello,
-    HelloAck,
-    Message,
-    Mode,
-    MsgType,
-    SetIntensity,
-    SetProgram,
-    Shape,
-    Start,
-    Stop,
-    StopMode,
-    encode_frame,
-)
+import firmware_protocol as fp
 from simulator.hardware.device import Device
 from simulator.hardware.faults import DeviceEvent, EventKind
 from simulator.hardware.wire import DeviceEnd
@@ -83,14 +60,14 @@ class RenewalTap:
 
     def __init__(self, device: DeviceEnd) -> None:
         self.device = device
-        self.decoder = FrameDecoder()
+        self.decoder = fp.FrameDecoder()
         self.last_renewal_us: int | None = None
 
     def receive(self, data: bytes, now_us: int) -> None:
         for item in self.decoder.feed(data):
-            if isinstance(item, Frame) and item.header.msg_type in (
-                MsgType.HEARTBEAT,
-                MsgType.HELLO,
+            if isinstance(item, fp.Frame) and item.header.msg_type in (
+                fp.MsgType.HEARTBEAT,
+                fp.MsgType.HELLO,
             ):
                 self.last_renewal_us = now_us
         self.device.receive(data, now_us)
@@ -106,26 +83,26 @@ class RenewalTap:
 
 
 @st.composite
-def valid_programs(draw: st.DrawFn, channels: int) -> SetProgram:
+def valid_programs(draw: st.DrawFn, channels: int) -> fp.SetProgram:
     """Programs the reference device accepts (PROTOCOL.md §3.8)."""
-    mode = draw(st.sampled_from(Mode))
+    mode = draw(st.sampled_from(fp.Mode))
     asym = draw(st.booleans())
     phase_a = draw(st.integers(50, 1000))
-    phase_b = draw(st.integers(50, 1000)) if mode == Mode.DENSE_DISPERSE else 0
+    phase_b = draw(st.integers(50, 1000)) if mode == fp.Mode.DENSE_DISPERSE else 0
     longest = max(phase_a, phase_b)
     target = draw(st.integers(0, min(20_000, 10_000_000 // longest)))
-    return SetProgram(
+    return fp.SetProgram(
         channel=draw(st.integers(0, channels - 1)),
         mode=mode,
-        shape=Shape.ASYMMETRIC_BIPHASIC if asym else Shape.SYMMETRIC_BIPHASIC,
+        shape=fp.Shape.ASYMMETRIC_BIPHASIC if asym else fp.Shape.SYMMETRIC_BIPHASIC,
         freq_a_cHz=draw(st.integers(100, 20_000)),
         phase_a_us=phase_a,
-        freq_b_cHz=draw(st.integers(100, 20_000)) if mode == Mode.DENSE_DISPERSE else 0,
+        freq_b_cHz=draw(st.integers(100, 20_000)) if mode == fp.Mode.DENSE_DISPERSE else 0,
         phase_b_us=phase_b,
-        dwell_a_ms=draw(st.integers(100, 2000)) if mode == Mode.DENSE_DISPERSE else 0,
-        dwell_b_ms=draw(st.integers(100, 2000)) if mode == Mode.DENSE_DISPERSE else 0,
-        on_ms=draw(st.integers(100, 2000)) if mode == Mode.INTERMITTENT else 0,
-        off_ms=draw(st.integers(100, 2000)) if mode == Mode.INTERMITTENT else 0,
+        dwell_a_ms=draw(st.integers(100, 2000)) if mode == fp.Mode.DENSE_DISPERSE else 0,
+        dwell_b_ms=draw(st.integers(100, 2000)) if mode == fp.Mode.DENSE_DISPERSE else 0,
+        on_ms=draw(st.integers(100, 2000)) if mode == fp.Mode.INTERMITTENT else 0,
+        off_ms=draw(st.integers(100, 2000)) if mode == fp.Mode.INTERMITTENT else 0,
         interphase_us=draw(st.integers(0, 500)),
         asym_ratio=draw(st.integers(2, 8)) if asym else 1,
         target_uA=target,
@@ -135,31 +112,31 @@ def valid_programs(draw: st.DrawFn, channels: int) -> SetProgram:
     )
 
 
-def arbitrary_programs() -> st.SearchStrategy[SetProgram]:
+def arbitrary_programs() -> st.SearchStrategy[fp.SetProgram]:
     """Any encodable SET_PROGRAM: out-of-range values and undefined enum values included."""
-    names = [f.name for f in SetProgram.LAYOUT]
+    names = [f.name for f in fp.SetProgram.LAYOUT]
     u8 = {"channel", "mode", "shape", "asym_ratio"}
     fields: dict[str, st.SearchStrategy[Any]] = {
         n: st.integers(0, 0xFF) if n in u8 else U16 for n in names
     }
-    return st.fixed_dictionaries(fields).map(lambda values: SetProgram(**values))
+    return st.fixed_dictionaries(fields).map(lambda values: fp.SetProgram(**values))
 
 
-def other_commands(channels: int) -> st.SearchStrategy[Message]:
+def other_commands(channels: int) -> st.SearchStrategy[fp.Message]:
     """Every other host → device command, with fields in and out of range."""
     channel = st.integers(0, channels)  # one beyond the last channel, too
     mask = st.integers(0, 0xFF)
     return st.one_of(
-        st.builds(GetProgram, channel=channel),
-        st.builds(GetDose, channel=channel),
-        st.builds(GetStatus),
-        st.builds(ClearFault, channel_mask=mask),
-        st.builds(Stop, channel_mask=mask, mode=st.sampled_from(StopMode)),
-        st.builds(SetIntensity, channel=channel, target_uA=U16, slew_uA_per_s=U16),
+        st.builds(fp.GetProgram, channel=channel),
+        st.builds(fp.GetDose, channel=channel),
+        st.builds(fp.GetStatus),
+        st.builds(fp.ClearFault, channel_mask=mask),
+        st.builds(fp.Stop, channel_mask=mask, mode=st.sampled_from(fp.StopMode)),
+        st.builds(fp.SetIntensity, channel=channel, target_uA=U16, slew_uA_per_s=U16),
         st.builds(
-            Start,
+            fp.Start,
             channel_mask=mask,
-            program_crc=st.tuples(*[st.integers(0, 0xFFFF_FFFF)] * MAX_CHANNELS),
+            program_crc=st.tuples(*[st.integers(0, 0xFFFF_FFFF)] * fp.MAX_CHANNELS),
         ),
     )
 
@@ -188,8 +165,8 @@ class DeviceMachine(RuleBasedStateMachine):
         port.bench.link.device = self.tap
         self.seq = 1
         self.session_id = 0
-        self.decoder = FrameDecoder()
-        self.programs: dict[int, SetProgram] = {}
+        self.decoder = fp.FrameDecoder()
+        self.programs: dict[int, fp.SetProgram] = {}
         self.stuck_uA: dict[int, int] = {}
         self.checked_until_us = [0] * channels
         self.unplugged = False
@@ -205,33 +182,33 @@ class DeviceMachine(RuleBasedStateMachine):
     # --- the host ---------------------------------------------------------------------------
 
     def send(
-        self, message: Message, *, retransmit: bool = False, session_id: int | None = None
-    ) -> Message | None:
+        self, message: fp.Message, *, retransmit: bool = False, session_id: int | None = None
+    ) -> fp.Message | None:
         """Send a command like a host does: wait for its reply, resend (same seq) up to twice
         if none comes; return the reply or None."""
         if not retransmit:
             self.seq = (self.seq + 1) & 0xFFFF
         session = self.session_id if session_id is None else session_id
-        frame = encode_frame(message, session_id=session, seq=self.seq)
+        frame = fp.encode_frame(message, session_id=session, seq=self.seq)
         for _ in range(3):
             self.port.write(frame)
             while data := self.port.read_until(b"\x00"):
                 for item in self.decoder.feed(data):
-                    if isinstance(item, Frame) and item.header.ref_seq == self.seq:
+                    if isinstance(item, fp.Frame) and item.header.ref_seq == self.seq:
                         return item.message
         return None
 
     @precondition(lambda self: not self.unplugged)
     @rule(lease_ms=st.one_of(st.integers(200, 1000), U16), session_id=U16)
     def hello(self, lease_ms: int, session_id: int) -> None:
-        hello = Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=SCHEMA_HASH)
-        if isinstance(self.send(hello), HelloAck):
+        hello = fp.Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=fp.SCHEMA_HASH)
+        if isinstance(self.send(hello), fp.HelloAck):
             self.session_id = session_id
 
     @precondition(lambda self: not self.unplugged)
     @rule()
     def heartbeat(self) -> None:
-        self.send(Heartbeat())
+        self.send(fp.Heartbeat())
 
     @precondition(lambda self: not self.unplugged)
     @rule(data=st.data())
@@ -245,7 +222,7 @@ class DeviceMachine(RuleBasedStateMachine):
     def stimulate(self, data: st.DataObject, lease_ms: int) -> None:
         """What a host does to start: HELLO, programs, START (each may still be refused)."""
         self.hello(lease_ms, session_id=(self.session_id % 0xFFFF) + 1)
-        self.send(ClearFault(channel_mask=self.model.all_channels_mask))
+        self.send(fp.ClearFault(channel_mask=self.model.all_channels_mask))
         for channel in data.draw(st.sets(st.integers(0, self.model.channel_count - 1), min_size=1)):
             program = data.draw(valid_programs(self.model.channel_count))
             self.programs[channel] = program.replace(channel=channel)
@@ -260,15 +237,15 @@ class DeviceMachine(RuleBasedStateMachine):
         end_us = self.port.clock.now_us + ms * 1000
         while self.port.clock.now_us + period_ms * 1000 <= end_us and not self.unplugged:
             self.port.clock.sleep(period_ms / 1000)
-            self.send(Heartbeat())
+            self.send(fp.Heartbeat())
 
     @precondition(lambda self: not self.unplugged and bool(self.programs))
     @rule(data=st.data())
     def start(self, data: st.DataObject) -> None:
         channels = data.draw(st.sets(st.sampled_from(sorted(self.programs)), min_size=1))
-        crcs = [self.programs[ch].crc if ch in channels else 0 for ch in range(MAX_CHANNELS)]
+        crcs = [self.programs[ch].crc if ch in channels else 0 for ch in range(fp.MAX_CHANNELS)]
         mask = sum(1 << ch for ch in channels)
-        self.send(Start(channel_mask=mask, program_crc=tuple(crcs)))
+        self.send(fp.Start(channel_mask=mask, program_crc=tuple(crcs)))
 
     @precondition(lambda self: not self.unplugged)
     @rule(data=st.data(), retransmit=st.booleans(), foreign=st.booleans())
@@ -292,9 +269,11 @@ class DeviceMachine(RuleBasedStateMachine):
     @rule(data=st.data(), flips=st.lists(st.integers(0, 2**20), min_size=1, max_size=4))
     def corrupted_command(self, data: st.DataObject, flips: list[int]) -> None:
         message = data.draw(
-            st.one_of(st.just(Heartbeat()), other_commands(self.model.channel_count))
+            st.one_of(st.just(fp.Heartbeat()), other_commands(self.model.channel_count))
         )
-        frame = damaged(encode_frame(message, session_id=self.session_id, seq=self.seq + 1), flips)
+        frame = damaged(
+            fp.encode_frame(message, session_id=self.session_id, seq=self.seq + 1), flips
+        )
         self.port.flush()  # no partial frame of ours is waiting in the device's decoder
         now_us = self.device.now_us
         before = snapshot(self.device)
@@ -336,7 +315,7 @@ class DeviceMachine(RuleBasedStateMachine):
             channel = fields["channel"]
             self.port.clock.sleep(self.model.check_period_us / 1e6)
             assert self.device.output_uA(channel) == 0, "stuck output not found within a check"
-            assert self.device.status().channels[channel].faults & Fault.STUCK_OUTPUT
+            assert self.device.status().channels[channel].faults & fp.Fault.STUCK_OUTPUT
 
     # --- invariants -------------------------------------------------------------------------
 
@@ -373,8 +352,8 @@ class DeviceMachine(RuleBasedStateMachine):
 
     @invariant()
     def a_stuck_output_is_looked_at_within_a_check_period(self) -> None:
-        """A stuck output flows again after a reboot or CLEAR_FAULT closes the relay: the
-        device must find it again at its next check."""
+        """A stuck output that drives the load (before the check that opens the relay; the
+        self-test keeps the relay open after that, issue 14 item 3) is found within a check."""
         if not hasattr(self, "device"):
             return
         for channel in range(self.model.channel_count):

@@ -57,7 +57,7 @@ def _channel(
 def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
     """(name, message, session_id, seq, ref_seq) for every message type."""
     hello_ack = fp.HelloAck(
-        proto_minor=0,
+        proto_minor=fp.PROTO_MINOR,
         schema_hash=fp.SCHEMA_HASH,
         fw_major=1,
         fw_minor=0,
@@ -127,6 +127,12 @@ def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
         field=fp.SetProgram.field_index("target_uA"),
         limit=20000,
     )
+    self_test_failed = fp.Nak(
+        nak_type=fp.MsgType.CLEAR_FAULT,
+        code=fp.NakCode.SELF_TEST_FAILED,
+        field=fp.ClearFault.field_index("channel_mask"),
+        limit=5000,
+    )
     event = fp.Event(
         code=fp.EventCode.LEASE_EXPIRED, channel=fp.NO_CHANNEL, detail=0b10, uptime_ms=130000
     )
@@ -155,6 +161,9 @@ def valid_cases() -> list[tuple[str, fp.Message, int, int, int]]:
         ("dose", dose, s, 21, 17),
         ("nak_out_of_range", nak, s, 22, 3),
         ("event_lease_expired", event, s, 23, 0),
+        # protocol 1.1: CLEAR_FAULT answered after the output stage's self-test (§3.9)
+        ("ack_clear_fault", fp.Ack(acked_type=fp.MsgType.CLEAR_FAULT, value=0b100), s, 24, 16),
+        ("nak_self_test_failed", self_test_failed, s, 25, 16),
     ]
 
 

@@ -863,6 +863,8 @@ def test_every_nak_code_is_produced_somewhere(host: RawHost, make_program: Progr
     refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
     host.heartbeat()
     refused(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    host.device.stick_output(0, host.now_us, 500)  # the output stage conducts: §3.9 self-test
+    refused(ClearFault(channel_mask=1))
     assert seen == set(NakCode)
 
 

@@ -22,6 +22,7 @@ from firmware_protocol import (
     Fault,
     Mode,
     Nak,
+    NakCode,
     SetIntensity,
     Shape,
     Stop,
@@ -219,15 +220,19 @@ def test_a_stuck_output_is_found_and_the_relay_opened(
     assert host.heartbeat().channels[2].faults == Fault.STUCK_OUTPUT
     recorder = host.device.recorder[2]
     assert recorder.net_charge_nC == pytest.approx(1500 * 5 * MS / 1000)  # 5 ms of DC
-    # clearing closes the relay: still stuck, so found again at the next check
-    host.ok(ClearFault(channel_mask=0b100))
-    assert host.device.output_uA(2) == 1500
-    host.wait(PERIOD_US)
-    assert host.device.channel_state(2) == ChannelState.FAULT
+    # clearing self-tests the stage with the relay open first: still stuck, so refused and the
+    # relay stays open (issue 14 item 3); latched until a power cycle, even once repaired
+    nak = host.call(ClearFault(channel_mask=0b100))
+    assert isinstance(nak, Nak) and (nak.code, nak.limit) == (NakCode.SELF_TEST_FAILED, 1500)
+    assert host.device.output_uA(2) == 0
     host.device.stick_output(2, host.now_us, 0)  # repaired
-    host.ok(ClearFault(channel_mask=0b100))
+    host.call(ClearFault(channel_mask=0b100))
+    assert host.device.channel_state(2) == ChannelState.FAULT
+    host.device.reboot(host.now_us)  # the power-on self-test passes
+    host.session_id = 0
+    host.hello()
     host.wait(10 * PERIOD_US)
-    assert host.device.channel_state(2) == ChannelState.PROGRAMMED
+    assert host.device.channel_state(2) == ChannelState.IDLE
 
 
 def test_a_stuck_output_on_a_running_channel_stops_it(

@@ -1,0 +1,134 @@
+"""``eactl clear-fault``: show a device's latched faults and clear them after its self-test.
+
+The device clears a fault only after a self-test of the channel's output stage with the relay
+open finds no current (PROTOCOL.md §3.9). This command shows what the device reports per channel
+(state, faults, measured current), sends one CLEAR_FAULT per channel so each self-test result is
+the channel's own, shows the result and the channels afterwards, and refuses with exit code 3
+(a device failure) when any self-test fails: that fault stays latched until the device is
+power-cycled, and the stage needs service if it recurs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from eacontrol.cli.exitcodes import CliError, ExitCode
+from eacontrol.cli.table import render_table
+from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
+
+if TYPE_CHECKING:
+    from eacontrol.device import Stimulator
+    from eacontrol.device.status import DeviceStatus
+
+__all__ = ["register"]
+
+_SELF_TEST_FAILED = "SELF_TEST_FAILED"
+"""``DeviceNak.code`` of a CLEAR_FAULT refused by the self-test (firmware_protocol.NakCode)."""
+
+_SELF_TEST_MINOR = 1
+"""The protocol minor from which CLEAR_FAULT self-tests and its ACK names the channels
+(PROTOCOL.md §3.5): an older device clears without a test, and eactl says so."""
+
+
+def _table(status: DeviceStatus) -> str:
+    rows = [
+        (
+            report.channel,
+            report.state.name,
+            ", ".join(report.faults) or "-",
+            f"{report.measured_mA:g}",
+        )
+        for report in status.channels
+    ]
+    return render_table(("CHANNEL", "STATE", "FAULTS", "MEASURED mA"), rows, right=(0, 3))
+
+
+def _faulted(status: DeviceStatus) -> list[int]:
+    from firmware_protocol import ChannelState
+
+    return [r.channel for r in status.channels if r.faults or r.state == ChannelState.FAULT]
+
+
+def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, bool]:
+    """CLEAR_FAULT on one channel: the line to print, and whether its self-test failed."""
+    from eacontrol.errors import DeviceNak
+    from firmware_protocol.units import uA_to_mA
+
+    try:
+        cleared = stim.clear_fault(channel)
+    except DeviceNak as err:
+        if err.code != _SELF_TEST_FAILED:
+            raise
+        line = (
+            f"channel {channel}: SELF-TEST FAILED: {uA_to_mA(err.limit):g} mA measured with the "
+            "relay open and the source at zero; the fault stays latched until the device is "
+            "power-cycled"
+        )
+        return line, True
+    if channel in cleared:
+        return (
+            f"channel {channel}: self-test passed (no current with the relay open); cleared",
+            False,
+        )
+    minor = stim.info.proto_minor
+    if faulted and minor < _SELF_TEST_MINOR:
+        line = f"channel {channel}: cleared WITHOUT a self-test (protocol 1.{minor} has none)"
+        return line, False
+    return f"channel {channel}: no latched fault, nothing to clear", False
+
+
+def _clear_fault(args: argparse.Namespace) -> int:
+    from eacontrol.device import connect
+
+    target = target_from(args)
+    with connect(target.url, device_serial=target.device_serial) as stim:
+        info = stim.info
+        banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
+        print(
+            f"device: {info.model} {info.serial}, firmware {info.firmware}, on {target.url}{banner}"
+        )
+        before = stim.status()
+        print(_table(before))
+        faulted = _faulted(before)
+        channels = sorted(set(args.channel)) if args.channel else faulted
+        if not channels:
+            print("no latched faults: nothing to clear")
+            return int(ExitCode.OK)
+        results = [_clear_one(stim, channel, channel in faulted) for channel in channels]
+        print("\n".join(line for line, _ in results))
+        print("after:")
+        print(_table(stim.status()))
+    failed = [channel for channel, (_, bad) in zip(channels, results, strict=True) if bad]
+    if failed:
+        names = ", ".join(str(n) for n in failed)
+        raise CliError(
+            f"refused: the output stage of channel(s) {names} failed its self-test; the fault "
+            "stays latched until the device is power-cycled (have it serviced if that recurs)",
+            ExitCode.DEVICE,
+        )
+    return int(ExitCode.OK)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``clear-fault`` to the command parsers."""
+    parser = commands.add_parser(
+        "clear-fault",
+        help="show latched faults and clear them after the device's output self-test",
+        description="Show what the device reports per channel (state, latched faults, measured "
+        "current) and clear the latched faults of the faulted channels (or those given with "
+        "--channel). The device clears a channel only after a self-test of its output stage with "
+        "the relay open finds no current; a failing self-test is refused with exit code 3 and "
+        "the fault stays latched until the device is power-cycled.",
+    )
+    parser.add_argument(
+        "--channel",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="a channel to clear, from 1 as labelled on the device; repeatable (default: every "
+        "channel with a latched fault)",
+    )
+    add_target_options(parser)
+    parser.set_defaults(handler=_clear_fault)
