@@ -29,8 +29,9 @@ and a site must name one. Extra points that are groups take the group's side: EX
 column beside the spine, T1 to L5), EX-UE9 Baxie, EX-LE10 Bafeng and the like. EX-HN1 Sishencong
 (four points around GV20, centred on the midline) is a midline site.
 
-Body regions. Placement rules refuse electrode pairs that touch the head or the front of the neck,
-cross the chest/heart or cross the spine horizontally, so regions are assigned from the WHO 2008
+Body regions. Placement rules (``eacontrol.safety.placement``) refuse electrode pairs that touch
+the front of the neck, run through the head, touch the chest or cross the thorax, or cross the
+spine horizontally above L2, so regions are assigned from the WHO 2008
 location text (its body regions follow the FCAT 1998 International Anatomical Terminology) and,
 where a point sits on a border, to the more protective side:
 

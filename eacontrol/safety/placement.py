@@ -116,8 +116,8 @@ RULE_SOURCES = {
     PlacementRule.FRONT_OF_NECK: f"{_IEC_IFU} (carotid sinus, neck and mouth); AACP 2012",
     PlacementRule.TRANSCEREBRAL: f"{_IEC_IFU} (not transcerebrally)",
     PlacementRule.HEAD_PAIR: (
-        f"{_IEC_IFU} (not transcerebrally); GV20-EX-HN3 EA in trials: Zhang ZJ, PLoS One "
-        "2012;7(1):e29651 (dense cranial EA)"
+        f"{_IEC_IFU} (not transcerebrally); GV20-EX-HN3 EA in published trials "
+        "(docs/clinical-sources.md, head_pair)"
     ),
     PlacementRule.ACROSS_CHEST: (
         f"{_IEC_IFU} (not transthoracically, near the chest); {_CUMMINGS}; {_ITM}"
@@ -172,15 +172,15 @@ def _opposite(a: NeedleSite, b: NeedleSite) -> bool:
 def _crosses_chest(a: NeedleSite, b: NeedleSite) -> str | None:
     regions = {a.point.region, b.point.region}
     if Region.CHEST in regions:
-        return "a needle on the chest wall, over the heart and lungs (the precordium)"
+        return "lies on the chest wall, over the heart and lungs (the precordium)"
     if regions == {Region.HEAD}:
         return None  # a path within the head: the head rules
     if _opposite(a, b) and (a.point.above_diaphragm or b.point.above_diaphragm):
-        return "left to right above the diaphragm"
+        return "crosses the chest from left to right above the diaphragm"
     if Region.UPPER_LIMB in regions and regions & _BELOW_DIAPHRAGM:
-        return "from an upper limb to below the diaphragm"
+        return "crosses the chest from an upper limb to below the diaphragm"
     if regions == {Region.UPPER_BACK, Region.ABDOMEN}:
-        return "from the upper back to the front of the trunk"
+        return "crosses the thorax from the upper back to the front of the trunk"
     return None
 
 
@@ -240,7 +240,7 @@ def check_pair(first: NeedleSite, second: NeedleSite) -> list[PlacementIssue]:
     pair = f"{first} and {second}"
     crossing = _crosses_chest(first, second)
     if crossing:
-        message = f"the current path {pair} crosses or lies on the chest ({crossing})"
+        message = f"the current path {pair} {crossing}"
         issues.append(_issue(PlacementRule.ACROSS_CHEST, message))
     spine = _spine(first, second)
     if spine is not None:

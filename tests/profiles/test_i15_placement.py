@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from pathlib import Path
+
 import pytest
+from pydantic import ValidationError
 
 from eacontrol.anatomy.acupoints import lookup, parse_site
-from eacontrol.errors import Severity
+from eacontrol.errors import Layer, Severity
+from eacontrol.profiles import PatientContext, PointOverride, check_profile, load_profile
+from eacontrol.profiles.context import ImplantClearance
 from eacontrol.safety import placement
 from eacontrol.safety.placement import RULE_SOURCES, check_pair
 
@@ -149,3 +155,64 @@ def test_i15_placement_implant_clearance_permits_distal_same_limb_pairs_only(
 @pytest.mark.parametrize("code", ["GV29", "Du29", "du 29", "GV-29"])
 def test_i15_placement_gv29_is_yintang(code: str) -> None:
     assert lookup(code).code == "EX-HN3"
+
+
+def _lbp_findings(patient: PatientContext) -> list[tuple[Severity, str]]:
+    found = check_profile(load_profile("lbp_2hz"), patient=patient)
+    return [(f.severity, f.message) for f in found if f.layer is Layer.PATIENT]
+
+
+def test_i15_placement_pregnancy_refuses_the_lumbar_profile() -> None:
+    found = _lbp_findings(PatientContext(pregnant=True))
+    refused = [m for s, m in found if s is Severity.REFUSE]
+    assert len(refused) == 4  # BL23 and BL25 on each side
+    assert all("lumbosacral region" in m for m in refused)
+
+
+def test_i15_placement_pregnancy_override_makes_a_region_point_an_advisory() -> None:
+    overrides = tuple(
+        PointOverride(
+            point=code,
+            reason="pelvic girdle pain, obstetrician consulted",
+            authorised_by="Dr B",
+            recorded_at=datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        for code in ("BL23", "BL25")
+    )
+    found = _lbp_findings(PatientContext(pregnant=True, pregnancy_overrides=overrides))
+    assert [s for s, _ in found] == [Severity.ADVISORY] * 4
+    assert all("override by Dr B" in m for _, m in found)
+
+
+def test_i15_placement_clearance_needs_an_implant() -> None:
+    clearance = ImplantClearance(cleared_by="Dr C", cleared_on=date(2026, 11, 30), reference="L1")
+    with pytest.raises(ValidationError):
+        PatientContext(implant_clearance=clearance)
+    cleared = PatientContext(icd=True, implant_clearance=clearance)
+    assert check_profile(load_profile("tcm_dense_disperse"), patient=cleared)
+    assert not any(
+        f.severity is Severity.REFUSE
+        for f in check_profile(load_profile("tcm_dense_disperse"), patient=cleared)
+    )
+    refused = check_profile(load_profile("lbp_2hz"), patient=cleared)
+    assert {f.path for f in refused if f.severity is Severity.REFUSE} == {
+        "channels[0].electrodes",
+        "channels[1].electrodes",
+    }  # BL23-BL25 on the back refused; BL40-BL57 on one leg permitted
+
+
+def test_i15_placement_every_rule_has_a_row_in_clinical_sources() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "clinical-sources.md"
+    text = doc.read_text(encoding="utf-8")
+    section = text[text.index("## Placement rules") : text.index("## Citations removed")]
+    rows = {
+        line.split("|")[1].strip().strip("`")
+        for line in section.splitlines()
+        if line.startswith("| `")
+    }
+    wanted = {str(r) for r in placement.PlacementRule} | {
+        "pregnancy",
+        "implant",
+        "implant_clearance",
+    }
+    assert wanted <= rows, sorted(wanted - rows)
