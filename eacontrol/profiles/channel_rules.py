@@ -92,7 +92,7 @@ def _cleared(patient: PatientContext, channel: Channel, at: str, pair: str) -> F
         severity, verdict = Severity.ADVISORY, "permitted"
     else:
         severity, verdict = Severity.REFUSE, "refused: not a distal pair on one lower limb"
-    message = f"{pair} with a {implant}, {clearance}: {verdict}"
+    message = f"{pair} with the patient's {implant}, {clearance}: {verdict}"
     return Finding(
         severity,
         f"{at}.electrodes",
