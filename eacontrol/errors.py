@@ -12,7 +12,7 @@
     ├── LinkError                    the serial link; .frames = the last frames, for reports
     │   ├── PortNotFound             no such port, or no device matching VID:PID / serial number
     │   ├── PortAmbiguous            several ports match the VID:PID asked for: pin the serial
-    │   ├── PortBusy                 the port is open elsewhere (ports open exclusively)
+    │   ├── PortBusy                 the port is open elsewhere (ports open exclusively; .holders)
     │   ├── LinkTimeout(TimeoutError) no answer after every retransmission
     │   └── LinkLost(ConnectionError) the port vanished, or no STATUS for 3 lease periods
     ├── DeviceError                  the device answered, but not as required
