@@ -13,13 +13,11 @@ Real time, a real pty (``python -m simulator --pty``); no sleeps: each child is 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import select
 import signal
 import sys
-import termios
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +32,9 @@ import eacontrol
 from eacontrol.errors import LinkError, PortBusy
 from eacontrol.link import Transport
 from eacontrol.link.holders import find_holders
+
+fcntl = pytest.importorskip("fcntl", reason="TIOCEXCL is for POSIX ttys")
+termios = pytest.importorskip("termios", reason="TIOCEXCL is for POSIX ttys")
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a POSIX pty"),
