@@ -12,7 +12,7 @@
     ├── LinkError                    the serial link; .frames = the last frames, for reports
     │   ├── PortNotFound             no such port, or no device matching VID:PID / serial number
     │   ├── PortAmbiguous            several ports match the VID:PID asked for: pin the serial
-    │   ├── PortBusy                 the port is open elsewhere (ports open exclusively)
+    │   ├── PortBusy                 the port is open elsewhere (ports open exclusively; .holders)
     │   ├── LinkTimeout(TimeoutError) no answer after every retransmission
     │   └── LinkLost(ConnectionError) the port vanished, or no STATUS for 3 lease periods
     ├── DeviceError                  the device answered, but not as required
@@ -239,7 +239,22 @@ class PortAmbiguous(LinkError):
 
 
 class PortBusy(LinkError):
-    """The port is already open in another program (ports are opened exclusively)."""
+    """The port is already open in another program (ports are opened exclusively).
+
+    On a POSIX tty eacontrol holds ``TIOCEXCL`` and pyserial's ``flock``: a second opener gets
+    this, and the message names the processes holding the port where the system can tell
+    (Linux ``/proc``), or says plainly that it cannot (docs/cli.md, "Exclusive access").
+
+    Attributes:
+        holders: ``(pid, command line)`` of each process seen holding the port; empty when none
+            could be told (no ``/proc``, another user's process, or not a local port).
+    """
+
+    def __init__(
+        self, message: str, *, holders: tuple[tuple[int, str], ...] = (), frames: str = ""
+    ) -> None:
+        super().__init__(message, frames=frames)
+        self.holders = holders
 
 
 class LinkTimeout(LinkError, TimeoutError):

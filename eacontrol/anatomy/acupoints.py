@@ -8,7 +8,9 @@ Sources:
 - the 361 meridian points, their codes, order and pinyin names: *WHO Standard Acupuncture Point
   Locations in the Western Pacific Region*, WHO Regional Office for the Western Pacific, Manila,
   2008 (ISBN 978 92 9061 248 7). Counts per meridian: LU11 LI20 ST45 SP21 HT9 SI19 BL67 KI27 PC9
-  TE23 GB44 LR14 GV28 CV24. Yintang is the extra point EX-HN3 there, not GV29.
+  TE23 GB44 LR14 GV28 CV24. Yintang is the extra point EX-HN3 there; the Chinese national standard
+  GB/T 12346-2021 renumbered it GV29 (Governor Vessel), so :data:`CODE_ALIASES` reads ``GV29``
+  (``Du29``) as EX-HN3.
 - the extra points (EX-HN, EX-CA, EX-B, EX-UE, EX-LE): *A Proposed Standard International
   Acupuncture Nomenclature: Report of a WHO Scientific Group*, WHO, Geneva, 1991
   (ISBN 92 4 154417 1), the nomenclature the 2008 book takes its names from; the 2008 book locates
@@ -18,8 +20,8 @@ Sources:
 
 Codes are written the WHO way (``BL23``, ``EX-HN3``). :func:`lookup` also takes lower case,
 spaces, dots, dashes or underscores anywhere (``bl 23``, ``BL-23``, ``G.B.20``, ``EXHN3``),
-leading zeros (``LU01``) and the older meridian abbreviations in :data:`ALIASES` (``UB23``,
-``SJ5``, ``Ren17``, ``Du20``).
+leading zeros (``LU01``), the older meridian abbreviations in :data:`ALIASES` (``UB23``,
+``SJ5``, ``Ren17``, ``Du20``) and the whole-code aliases in :data:`CODE_ALIASES` (``GV29``).
 
 A needle site is a point and a side. Midline points (GV, CV and the midline extra points EX-HN1,
 EX-HN3, EX-HN10, EX-HN11, EX-B5, EX-B8, EX-B9) take no side; every other point exists on both sides
@@ -27,8 +29,9 @@ and a site must name one. Extra points that are groups take the group's side: EX
 column beside the spine, T1 to L5), EX-UE9 Baxie, EX-LE10 Bafeng and the like. EX-HN1 Sishencong
 (four points around GV20, centred on the midline) is a midline site.
 
-Body regions. Placement rules refuse electrode pairs that touch the head or the front of the neck,
-cross the chest/heart or cross the spine horizontally, so regions are assigned from the WHO 2008
+Body regions. Placement rules (``eacontrol.safety.placement``) refuse electrode pairs that touch
+the front of the neck, run through the head, touch the chest or cross the thorax, or cross the
+spine horizontally above L2, so regions are assigned from the WHO 2008
 location text (its body regions follow the FCAT 1998 International Anatomical Terminology) and,
 where a point sits on a border, to the more protective side:
 
@@ -80,6 +83,7 @@ from eacontrol.errors import InvalidNeedleSite, UnknownAcupoint
 
 __all__ = [
     "ALIASES",
+    "CODE_ALIASES",
     "MERIDIAN_COUNTS",
     "Acupoint",
     "NeedleSite",
@@ -219,6 +223,11 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "RN": "CV",
     }
 )
+
+# Whole codes numbered differently by another standard, mapped to the WHO code. GV29 Yintang:
+# GB/T 12346-2021 moved Yintang from the extra points to the Governor Vessel as its 29th point;
+# WHO 2008 keeps GV at 28 points and Yintang as EX-HN3.
+CODE_ALIASES: Mapping[str, str] = MappingProxyType({"GV29": "EX-HN3"})
 
 _EXTRA_GROUPS = ("EX-HN", "EX-CA", "EX-B", "EX-UE", "EX-LE")
 
@@ -396,7 +405,7 @@ def lookup(code: str) -> Acupoint:
     Args:
         code: a WHO code such as ``BL23`` or ``EX-HN3``, in any case, with spaces, dots or
             dashes between its parts, or with a meridian alias from :data:`ALIASES` (``UB23``,
-            ``Du20``, ``Ren17``).
+            ``Du20``, ``Ren17``), or a code of :data:`CODE_ALIASES` (``GV29``, ``Du29``).
 
     Returns:
         The point, whose ``code`` is the WHO spelling.
@@ -406,7 +415,8 @@ def lookup(code: str) -> Acupoint:
     """
     registry = _registry()
     split = _split(code)
-    point = registry.by_code.get(f"{split[0]}{split[1]}") if split else None
+    key = f"{split[0]}{split[1]}" if split else ""
+    point = registry.by_code.get(CODE_ALIASES.get(key, key)) if split else None
     if point is None:
         raise UnknownAcupoint(code, _suggestions(code, registry))
     return point

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,7 @@ from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.table import count_text, duration_text, render_table
 
 if TYPE_CHECKING:
-    from eacontrol.profiles import Validation
+    from eacontrol.profiles import Channel, Validation
 
 __all__ = ["PROFILES_ENV_VAR", "ProfileEntry", "local_profile_dirs", "register"]
 
@@ -40,6 +40,9 @@ class ProfileEntry:
         title: the profile's ``name`` field ("" when it does not load).
         indication: what it is for.
         duration_s: the steps' total, None when it does not load.
+        channels: how many output channels it drives (0 when it does not load).
+        points: the acupoints its needles are on, in order of first use, sides merged
+            (``BL23``, not ``BL23-L`` and ``BL23-R``).
         refusals / advisories: the counts of findings under the standard layer.
     """
 
@@ -48,6 +51,8 @@ class ProfileEntry:
     title: str
     indication: str
     duration_s: float | None
+    channels: int
+    points: tuple[str, ...]
     refusals: int
     advisories: int
 
@@ -80,9 +85,16 @@ def _entry(name: str, origin: str, result: Validation) -> ProfileEntry:
         title=profile.name if profile else "",
         indication=profile.indication if profile else "",
         duration_s=profile.total_duration_s if profile else None,
+        channels=len(profile.channels) if profile else 0,
+        points=_points(profile.channels) if profile else (),
         refusals=len(result.refusals) if profile else max(len(result.refusals), 1),
         advisories=len(result.advisories),
     )
+
+
+def _points(channels: Iterable[Channel]) -> tuple[str, ...]:
+    """The channels' acupoints in order of first use, each side suffix (``-L``/``-R``) dropped."""
+    return tuple(dict.fromkeys(site.point.code for c in channels for site in c.electrodes))
 
 
 def _entries(dirs: list[Path]) -> list[ProfileEntry]:
@@ -102,7 +114,7 @@ def _profiles(args: argparse.Namespace) -> int:
     """List the stored and local profiles.
 
     List the stored (reviewed) profiles and the local profile files, with their indication,
-    duration and whether they load under the standard limits.
+    duration, channel count and acupoints, and whether they load under the standard limits.
     """
     dirs = [Path(d) for d in args.dir] if args.dir else local_profile_dirs()
     entries = _entries(dirs)
@@ -111,10 +123,19 @@ def _profiles(args: argparse.Namespace) -> int:
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return int(ExitCode.OK)
     rows = [
-        (e.name, e.origin, e.indication or e.title or "-", duration_text(e.duration_s), e.status)
+        (
+            e.name,
+            e.origin,
+            e.indication or e.title or "-",
+            duration_text(e.duration_s),
+            str(e.channels) if e.channels else "-",
+            ", ".join(e.points) or "-",
+            e.status,
+        )
         for e in entries
     ]
-    print(render_table(("PROFILE", "FROM", "INDICATION", "DURATION", "STATUS"), rows))
+    headers = ("PROFILE", "FROM", "INDICATION", "DURATION", "CH", "POINTS", "STATUS")
+    print(render_table(headers, rows, right=(4,)))
     searched = ", ".join(str(d) for d in dirs)
     print(f"\nlocal profiles are read from: {searched}")
     return int(ExitCode.OK)

@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from eacontrol.cli.command import Commands, Handler, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
+from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
@@ -119,16 +121,29 @@ def session_record(summary: SessionSummary) -> dict[str, object]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    """List sessions, newest first."""
     from eacontrol.records import RecordStore, resolve_db_path
 
     path = _existing_db(args)
-    if path is None:
-        summaries: list[SessionSummary] = []
-    else:
+    summaries: list[SessionSummary] = []
+    with_simulated: list[SessionSummary] = []
+    if path is not None:
+        # A patient's history is treatment delivered: simulated sessions only on request.
+        simulated = args.include_simulated or args.patient is None
         with RecordStore.open(path, read_only=True, busy_timeout_s=_READ_BUSY_TIMEOUT_s) as store:
-            summaries = store.sessions(patient_id=args.patient, limit=args.limit)
+            summaries = store.sessions(
+                patient_id=args.patient, limit=args.limit, simulated=simulated
+            )
+            with_simulated = summaries if simulated else store.sessions(patient_id=args.patient)
     if args.json:
         print(json.dumps([session_record(s) for s in summaries], indent=2, ensure_ascii=False))
+        return int(ExitCode.OK)
+    if not summaries and args.patient:
+        print(f"no sessions for patient {printable(args.patient)}")
+        if with_simulated:
+            print(
+                f"({len(with_simulated)} on a simulator, not shown: --include-simulated lists them)"
+            )
         return int(ExitCode.OK)
     if not summaries:
         print(f"no sessions in {resolve_db_path(args.db)}")
@@ -152,6 +167,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    """Show one session's record."""
     with _store(args) as store:
         s = store.session(args.id)
         steps, events, totals = store.steps(args.id), store.events(args.id), store.totals(args.id)
@@ -193,6 +209,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Export one session as CSV or JSON.
+
+    Export one session's records at full precision: JSON (everything) or one CSV table
+    (samples, events or delivered totals).
+    """
     from eacontrol.records import export_session_json
 
     csv = args.format == "csv"
@@ -209,6 +230,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    """A session report (Markdown, JSON or printable HTML).
+
+    Print the report of one session: the methods paragraph, identity, STRICTA items, electrical
+    parameters, what was delivered over time (intensity, operator changes, pauses, stops), the
+    delivered dose per channel, adverse events, events and findings. --format html writes one
+    self-contained page to print or file.
+    """
     from eacontrol.records import build_report, render_html, render_json, render_markdown
 
     with _store(args) as store:
@@ -220,43 +248,33 @@ def _report(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _session_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    help: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help, description=description)
+def _session_parser(commands: Commands, name: str, handler: Handler) -> argparse.ArgumentParser:
+    parser = add_command(commands, name, handler)
     parser.add_argument("id", type=int, metavar="ID", help="the session id (eactl log list)")
     add_db_option(parser)
     return parser
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add ``log`` (list, show, export) and ``report`` to the command parsers."""
     log = commands.add_parser(
         "log", help="list, show and export session records", description="Session records."
     )
     actions = log.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser(
-        "list", help="list sessions, newest first", description="List sessions, newest first."
+    listing = add_command(actions, "list", _list)
+    listing.add_argument(
+        "--patient", metavar="ID", help="only this patient's sessions (any case; not simulated)"
     )
-    listing.add_argument("--patient", metavar="ID", help="only this patient's sessions")
+    listing.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="with --patient, also the sessions run on a simulator",
+    )
     listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_db_option(listing)
-    listing.set_defaults(handler=_list)
-    show = _session_parser(
-        actions, "show", help="show one session's record", description="Show one session."
-    )
-    show.set_defaults(handler=_show)
-    export = _session_parser(
-        actions,
-        "export",
-        help="export one session as CSV or JSON",
-        description="Export one session's records at full precision: JSON (everything) or one "
-        "CSV table (samples, events or delivered totals).",
-    )
+    _session_parser(actions, "show", _show)
+    export = _session_parser(actions, "export", _export)
     export.add_argument("--format", choices=("csv", "json"), required=True)
     export.add_argument(
         "--table",
@@ -264,16 +282,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="the CSV table to export (default samples)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
-    export.set_defaults(handler=_export)
-    report = _session_parser(
-        commands,
-        "report",
-        help="a session report (Markdown, JSON or printable HTML)",
-        description="Print the report of one session: the methods paragraph, identity, "
-        "STRICTA items, electrical parameters, what was delivered over time (intensity, "
-        "operator changes, pauses, stops), the delivered dose per channel, adverse events, "
-        "events and findings. --format html writes one self-contained page to print or file.",
-    )
+    report = _session_parser(commands, "report", _report)
     report.add_argument("--format", choices=("md", "json", "html"), default="md")
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
-    report.set_defaults(handler=_report)

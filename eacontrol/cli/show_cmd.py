@@ -140,6 +140,9 @@ def _header(profile: Profile) -> list[str]:
     lines = [printable(profile.name)]  # text from the file: a terminal must not obey it
     if profile.indication:
         lines.append(f"  indication: {printable(profile.indication)}")
+    if profile.description:
+        text = " ".join(profile.description.split())  # one paragraph, however the file wraps it
+        lines.append(f"  about:      {printable(text)}")
     total = profile.total_duration_s
     lines.append(
         f"  duration:   {duration_text(total)} ({number(total)} s; the profile allows "
@@ -155,7 +158,7 @@ def _header(profile: Profile) -> list[str]:
             else ""
         )
         lines.append(f"  channel {channel.channel}:  {first} – {second}{geometry}")
-    lines.extend(f"  reference:  {ref}" for ref in profile.references)
+    lines.extend(f"  reference:  {printable(ref)}" for ref in profile.references)
     return lines
 
 

@@ -7,19 +7,23 @@ as a child process with the same interpreter, hands it every argument after ``si
 unchanged, and waits. The options are therefore the simulator's own, parsed by its one parser
 (``eactl simulate --help`` prints its help). The child prints the URL to open (a pty path or
 ``socket://HOST:PORT``) as the first line on stdout. Ctrl-C or SIGTERM stops it (exit 0); a
-usage error is the child's (exit 2, its message on stderr).
+usage error is the child's (exit 2, its message on stderr). On Linux the child is asked to get
+SIGTERM if ``eactl`` itself dies (``kill -9`` of the PID a script started): a simulated device
+is never left serving after the program that started it.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import os
 import shlex
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
@@ -43,6 +47,29 @@ _NO_PREFIX = "\0"
 def simulator_command(arguments: Sequence[str]) -> list[str]:
     """The ``python -m simulator`` command line for the arguments given after ``simulate``."""
     return [sys.executable, "-m", "simulator", *arguments]
+
+
+_PR_SET_PDEATHSIG = 1
+"""``prctl`` option (<linux/prctl.h>): the signal a process gets when its parent dies."""
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when this process dies (Linux; else None).
+
+    It runs in the child between fork and exec, so it only calls ``prctl`` (libc is loaded here,
+    before the fork) and, if the parent died before that call, signals itself.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -81,7 +108,7 @@ def _simulate(args: argparse.Namespace) -> int:
     command = simulator_command(args.simulator_arguments)
     log.info("running %s", shlex.join(command))
     with _sigterm_interrupts():
-        child = subprocess.Popen(command)
+        child = subprocess.Popen(command, preexec_fn=_dies_with_parent())
         try:
             status = child.wait()
         except KeyboardInterrupt:

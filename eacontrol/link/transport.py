@@ -3,7 +3,13 @@
 ``Transport.open`` accepts anything ``serial.serial_for_url`` does: device paths
 (``/dev/ttyUSB0``), ``COM3``, ``socket://host:port``, ``spy://PORT`` (a hex trace for field
 debugging), ``hwgrep://REGEX`` and the simulator's ``sim://``. Ports are opened with
-``exclusive=True`` so that one controller owns one device.
+``exclusive=True`` so that one controller owns one device: pyserial's ``flock`` (advisory: only
+programs that ask for the lock see it) and, on a POSIX serial port or pty, the kernel's
+``TIOCEXCL`` as well, which refuses every later ``open`` of the tty with EBUSY, whoever asks,
+except a process with ``CAP_SYS_ADMIN`` (root). It is cleared (``TIOCNXCL``) on close. A refused
+open is a ``PortBusy`` naming the processes that hold the port where the system can tell
+(``eacontrol.link.holders``). ``socket://``, ``sim://`` and Windows ports have no ``TIOCEXCL``
+(Windows opens COM ports exclusively itself); docs/cli.md, "Exclusive access to the port".
 
 Every pyserial error is translated here, once, into the eacontrol exception tree with the cause
 chained (``raise … from err``): nothing above this module sees ``serial.SerialException``. A
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import re
 import socket
 import sys
@@ -28,6 +35,13 @@ import serial
 
 from eacontrol.errors import LinkError, LinkLost, PortBusy, PortNotFound
 from eacontrol.link.clock import Clock
+from eacontrol.link.holders import find_holders
+
+try:
+    import fcntl
+    import termios
+except ImportError:  # Windows: COM ports are exclusive without asking
+    fcntl = termios = None  # type: ignore[assignment]
 
 __all__ = [
     "DEFAULT_BAUDRATE",
@@ -101,6 +115,33 @@ def canonical_url(url: str) -> str:
     return url if scheme is None else scheme.group().lower() + url[scheme.end() :]
 
 
+def _device_path(url: str) -> str | None:
+    """The local device path behind ``url`` (a path, or ``spy://PATH?…``), else None."""
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return url
+    if scheme.group() == "spy":
+        return url[scheme.end() + 3 :].split("?", 1)[0]
+    return None
+
+
+def _port_busy(url: str, text: str) -> PortBusy:
+    """``PortBusy`` for ``url``, naming its holders where this system can tell."""
+    path = _device_path(url)
+    found: tuple[tuple[int, str], ...]
+    if os.name != "posix":
+        who, found = "which program holds it cannot be told on this system", ()
+    elif path is None:
+        who, found = "which program holds it cannot be told for this kind of URL", ()
+    else:
+        holders = find_holders(path)
+        who, found = holders.describe(), holders.processes
+    return PortBusy(
+        f"{url!r} is in use by another program (ports open exclusively): {who} ({text})",
+        holders=found,
+    )
+
+
 def _open_error(url: str, err: Exception) -> LinkError:
     """Translate an exception raised while opening ``url`` into our tree."""
     text = str(err)
@@ -111,7 +152,7 @@ def _open_error(url: str, err: Exception) -> LinkError:
         return LinkError(f"cannot open {url!r}: {text}")
     if code in _BUSY_ERRNOS or "exclusively lock" in text or "Access is denied" in text:
         # On Windows a COM port that another program holds reports "Access is denied".
-        return PortBusy(f"{url!r} is in use by another program (ports open exclusively): {text}")
+        return _port_busy(url, text)
     if code in _NOT_FOUND_ERRNOS or "FileNotFoundError" in text:
         return PortNotFound(f"no such port {url!r}: {text}")
     if code == errno.EACCES:
@@ -197,6 +238,7 @@ class Transport:
         self.url = url
         port_clock = getattr(port, "clock", None)
         self.clock: Clock | None = port_clock if isinstance(port_clock, Clock) else None
+        self._tty_exclusive_fd: int | None = None
 
     @classmethod
     def open(
@@ -213,7 +255,8 @@ class Transport:
             url: ``/dev/ttyUSB0``, ``COM3``, ``socket://…``, ``spy://…``, ``hwgrep://…``,
                 ``sim://…``; the scheme in any case (:func:`canonical_url`).
             baudrate: line rate in bit/s.
-            exclusive: lock the port against other programs (POSIX; Windows always does).
+            exclusive: lock the port against other programs: pyserial's ``flock`` and, on a
+                POSIX tty, ``TIOCEXCL`` (Windows always opens exclusively).
             write_timeout_s: a write that cannot drain within this time means the link is gone.
 
         Returns:
@@ -236,8 +279,40 @@ class Transport:
             )
         except (serial.SerialException, OSError, ValueError) as err:
             raise _open_error(url, err) from err
+        transport = cls(port, url)
+        if exclusive:
+            transport._hold_tty_exclusively(port)
         log.debug("opened %s", url)
-        return cls(port, url)
+        return transport
+
+    def _hold_tty_exclusively(self, port: SerialPort) -> None:
+        """Set ``TIOCEXCL`` on a POSIX tty port (a device path or ``spy://`` to one).
+
+        ``socket://``, ``sim://`` and the other URL handlers are not ttys and are left alone.
+        A tty that refuses it is closed and refused: one controller per device is a safety
+        rule, not a preference.
+
+        Raises:
+            LinkError: the tty refused ``TIOCEXCL``.
+        """
+        if fcntl is None or not isinstance(port, serial.Serial):
+            return
+        fd = port.fileno()
+        if not os.isatty(fd):
+            return
+        try:
+            fcntl.ioctl(fd, termios.TIOCEXCL)
+        except OSError as err:
+            self.close()
+            raise LinkError(
+                f"cannot open {self.url!r} exclusively: the tty refused TIOCEXCL ({err})"
+            ) from err
+        self._tty_exclusive_fd = fd
+
+    @property
+    def held_exclusively(self) -> bool:
+        """True while this transport holds its tty with ``TIOCEXCL`` (not for sockets, sim://)."""
+        return self._tty_exclusive_fd is not None
 
     @property
     def closed(self) -> bool:
@@ -297,6 +372,13 @@ class Transport:
             except (serial.SerialException, OSError) as err:
                 log.debug("%s: cancel_read failed while closing: %s", self.url, err)
         sock = getattr(port, "_socket", None)
+        fd, self._tty_exclusive_fd = self._tty_exclusive_fd, None
+        if fd is not None and termios is not None:
+            # A pty whose other side stays open (the simulator) keeps the flag after our close.
+            try:
+                fcntl.ioctl(fd, termios.TIOCNXCL)
+            except OSError as err:
+                log.debug("%s: TIOCNXCL failed while closing: %s", self.url, err)
         try:
             port.close()
         except (serial.SerialException, OSError) as err:

@@ -10,10 +10,12 @@ from eacontrol.profiles.models import Channel
 from eacontrol.profiles.rules import against
 from eacontrol.safety import LimitStack, Quantity
 from eacontrol.safety.placement import (
+    IMPLANT_CLEARANCE_SOURCE,
     IMPLANT_SOURCE,
-    PREGNANCY_POINTS,
     PREGNANCY_SOURCE,
     check_pair,
+    implant_permits,
+    pregnancy_reason,
     shared_pairs,
 )
 
@@ -27,14 +29,14 @@ def channel_findings(
     site: SitePolicy | None = None,
     patient: PatientContext | None = None,
 ) -> list[Finding]:
-    """Rules on a channel: the device's channel count, placement, site and pregnancy points.
+    """Rules on a channel: the device's channel count, placement, site, pregnancy, implants.
 
     Args:
         channel: the channel.
         k: its index in ``channels``.
         stack: the limit layers.
         site: the site policy (its refused points), if any.
-        patient: the patient (pregnancy and its overrides), if any.
+        patient: the patient (pregnancy and its overrides, an implant clearance), if any.
     """
     at = f"channels[{k}]"
     found = against(stack.upper(Quantity.CHANNEL), channel.channel, f"{at}.channel", "channel")
@@ -59,11 +61,12 @@ def channel_findings(
             found.append(
                 _point(Severity.REFUSE, path, message, Layer.SITE, str(needle_site), site.authority)
             )
-        if patient is None or not patient.pregnant or code not in PREGNANCY_POINTS:
+        reason = pregnancy_reason(needle_site) if patient and patient.pregnant else None
+        if patient is None or reason is None:
             continue
         override = patient.override_for(code)
         if override is None:
-            message = f"{code} is avoided in pregnancy (an override must be recorded to use it)"
+            message = f"{reason} (an override must be recorded for {code} to use it)"
             severity = Severity.REFUSE
         else:
             message = (
@@ -74,7 +77,31 @@ def channel_findings(
         found.append(
             _point(severity, path, message, Layer.PATIENT, str(needle_site), PREGNANCY_SOURCE)
         )
+    if patient is not None and patient.implant_clearance is not None:
+        found.append(_cleared(patient, channel, at, pair))
     return found
+
+
+def _cleared(patient: PatientContext, channel: Channel, at: str, pair: str) -> Finding:
+    """The channel under a recorded pacemaker/ICD clearance: permitted (advisory) or refused."""
+    clearance = patient.implant_clearance
+    implant = " and ".join(
+        n for n, on in (("pacemaker", patient.pacemaker), ("ICD", patient.icd)) if on
+    )
+    if implant_permits(*channel.electrodes):
+        severity, verdict = Severity.ADVISORY, "permitted"
+    else:
+        severity, verdict = Severity.REFUSE, "refused: not a distal pair on one lower limb"
+    message = f"{pair} with the patient's {implant}, {clearance}: {verdict}"
+    return Finding(
+        severity,
+        f"{at}.electrodes",
+        message,
+        Layer.PATIENT,
+        quantity="implant",
+        value=pair,
+        source=IMPLANT_CLEARANCE_SOURCE,
+    )
 
 
 def shared_pair_findings(channels: Sequence[tuple[int, Channel]]) -> list[Finding]:
@@ -108,8 +135,9 @@ def _point(
 
 
 def patient_findings(patient: PatientContext | None) -> list[Finding]:
-    """A pacemaker or an ICD refuses electrical stimulation altogether."""
-    if patient is None:
+    """A pacemaker or an ICD refuses electrical stimulation altogether, unless a clearance is
+    recorded (then each channel is checked: :func:`channel_findings`)."""
+    if patient is None or patient.implant_clearance is not None:
         return []
     implants = {"pacemaker": patient.pacemaker, "ICD": patient.icd}
     return [

@@ -11,19 +11,28 @@ layer (the effective limit is the intersection, so a looser figure changes nothi
     refused_points = ["GB21"]
 
 Patient flags come from the application (:class:`PatientContext`): a pacemaker or ICD refuses
-electrical stimulation; pregnancy refuses the listed points unless an explicit override is
-recorded for the point; a calibrated per-channel maximum caps that channel.
+electrical stimulation, unless a clearance is recorded (:class:`ImplantClearance`: who, when, the
+reference), which permits distal pairs on one lower limb and nothing else; pregnancy refuses the
+abdomen, the lumbosacral region and the listed points unless an explicit override is recorded for
+the point; a calibrated per-channel maximum caps that channel.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, PlainValidator, StrictBool, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    Field,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from eacontrol.anatomy.acupoints import lookup
@@ -40,6 +49,7 @@ from eacontrol.profiles.fields import MODEL_CONFIG, ChannelNumber, Milliamps, Po
 
 __all__ = [
     "SITE_POLICY_SOURCE",
+    "ImplantClearance",
     "PatientContext",
     "PointCode",
     "PointOverride",
@@ -146,25 +156,63 @@ class PointOverride(BaseModel):
     recorded_at: datetime
 
 
+class ImplantClearance(BaseModel):
+    """A recorded clearance for electroacupuncture despite a pacemaker or ICD (a cardiologist's).
+
+    It permits distal pairs on one lower limb only
+    (``eacontrol.safety.placement.implant_permits``); every other pair stays refused.
+
+    Attributes:
+        cleared_by: who gave the clearance.
+        cleared_on: the date of the clearance.
+        reference: where it is filed (letter, record number).
+    """
+
+    model_config = MODEL_CONFIG
+
+    cleared_by: Text = Field(min_length=1)
+    cleared_on: date
+    reference: Text = Field(min_length=1)
+
+    def __str__(self) -> str:
+        return (
+            f"cleared by {self.cleared_by} on {self.cleared_on.isoformat()} "
+            f"(reference {self.reference}) for distal same-limb pairs on a lower limb only"
+        )
+
+
 class PatientContext(BaseModel):
     """The patient layer.
 
     Attributes:
-        pacemaker: an implanted pacemaker: electrical stimulation is refused.
-        icd: an implanted cardioverter-defibrillator: electrical stimulation is refused.
-        pregnant: the pregnancy points (``eacontrol.safety.placement.PREGNANCY_POINTS``) are
-            refused.
-        pregnancy_overrides: recorded overrides, one per point allowed despite pregnancy.
+        pacemaker: an implanted pacemaker: electrical stimulation is refused (without a
+            clearance).
+        icd: an implanted cardioverter-defibrillator: as a pacemaker.
+        implant_clearance: a recorded clearance for the pacemaker/ICD, if any; only with one.
+        pregnant: the abdomen, the lumbosacral region and the pregnancy points
+            (``eacontrol.safety.placement.pregnancy_reason``) are refused.
+        pregnancy_overrides: recorded overrides, one per point allowed despite pregnancy (a
+            point of the abdomen or the lumbosacral region too).
         calibrated_max_mA: the patient's calibrated maximum by channel number (1-based).
+
+    Raises:
+        ValidationError: a clearance without a pacemaker or an ICD.
     """
 
     model_config = MODEL_CONFIG
 
     pacemaker: StrictBool = False
     icd: StrictBool = False
+    implant_clearance: ImplantClearance | None = None
     pregnant: StrictBool = False
     pregnancy_overrides: tuple[PointOverride, ...] = ()
     calibrated_max_mA: Mapping[ChannelNumber, Milliamps] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _clearance_needs_an_implant(self) -> PatientContext:
+        if self.implant_clearance is not None and not (self.pacemaker or self.icd):
+            raise ValueError("an implant clearance is recorded but no pacemaker or ICD is flagged")
+        return self
 
     def override_for(self, code: str) -> PointOverride | None:
         """The recorded pregnancy override for a point code, if any."""

@@ -201,8 +201,11 @@ def validate_file(
         close = difflib.get_close_matches(name, stored_profile_names(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         return _not_found(name, f"no profile file or stored profile named {name!r}{hint}")
+    # Findings name the stored profile as the repository does, not the installed copy's path in
+    # site-packages (which a practitioner cannot find or edit).
+    file = f"profiles/{name}.toml"
     return validate_text(
-        stored.read_bytes(), fmt="toml", file=str(stored), device=device, site=site, patient=patient
+        stored.read_bytes(), fmt="toml", file=file, device=device, site=site, patient=patient
     )
 
 

@@ -381,21 +381,14 @@ class RecordStore:
     # -- reading ----------------------------------------------------------------------------
 
     def sessions(
-        self, *, patient_id: str | None = None, limit: int | None = None
+        self, *, patient_id: str | None = None, limit: int | None = None, simulated: bool = True
     ) -> list[SessionSummary]:
-        """Sessions, newest first.
-
-        Args:
-            patient_id: only this patient's sessions.
-            limit: at most this many.
-
-        Returns:
-            The sessions, by start time descending.
-        """
+        """Sessions, newest first: only ``patient_id``'s (any case) if given, at most ``limit``;
+        ``simulated=False`` leaves out the sessions run on a simulator (no patient stimulated)."""
         found = self._query(
-            "SELECT * FROM sessions WHERE ? IS NULL OR patient_id = ? "
-            "ORDER BY started_at DESC, id DESC LIMIT ?",
-            (patient_id, patient_id, -1 if limit is None else limit),
+            "SELECT * FROM sessions WHERE (? IS NULL OR patient_id = ? COLLATE NOCASE) "
+            "AND (? OR simulated = 0) ORDER BY started_at DESC, id DESC LIMIT ?",
+            (patient_id, patient_id, simulated, -1 if limit is None else limit),
         )
         return [rows.summary_from_row(r) for r in found]
 

@@ -33,10 +33,13 @@ def profile_sha256(profile: Profile) -> str:
 
 
 def patient_flags(patient: PatientContext | None) -> list[str]:
-    """The patient layer's flags in words (pacemaker, ICD, pregnancy, calibrated maxima)."""
+    """The patient layer's flags in words (pacemaker, ICD with any recorded clearance, pregnancy,
+    calibrated maxima)."""
     if patient is None:
         return []
     flags = [name for name, on in (("pacemaker", patient.pacemaker), ("ICD", patient.icd)) if on]
+    if flags and patient.implant_clearance is not None:  # issue 15: the clearance goes on record
+        flags = [f"{name} {patient.implant_clearance}" for name in flags]
     if patient.pregnant:
         flags.append("pregnant")
     flags += [

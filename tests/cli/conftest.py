@@ -194,7 +194,7 @@ def prescription() -> dict[str, Any]:
     }
 
 
-def _record_session(path: Path, patient_id: str = "P-1") -> int:
+def _record_session(path: Path, patient_id: str = "P-1", simulated: bool = True) -> int:
     """Record one finished 600 s session into the database at ``path``; return its id."""
     meta = SessionMeta(
         profile_name="cli test profile",
@@ -205,8 +205,8 @@ def _record_session(path: Path, patient_id: str = "P-1") -> int:
         device_serial="SIM-000001",
         firmware_version="1.0.0",
         boot_id=7,
-        port="sim://",
-        simulated=True,
+        port="sim://" if simulated else "/dev/ttyACM0",
+        simulated=simulated,
         operator_id="OP-1",
         patient_id=patient_id,
         started_at=START,
@@ -230,7 +230,7 @@ def _record_session(path: Path, patient_id: str = "P-1") -> int:
 @pytest.fixture
 def record_session() -> Callable[..., int]:
     """Records one finished 600 s session into a database: ``record_session(path,
-    patient_id="P-1")`` returns its id."""
+    patient_id="P-1", simulated=True)`` returns its id."""
     return _record_session
 
 

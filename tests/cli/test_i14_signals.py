@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from children import spawn
+from children import spawn_run
 
 from eacontrol.records import Outcome, RecordStore
 
@@ -38,13 +37,7 @@ def test_i14_05_signal_ends_eactl_run_in_a_confirmed_stop_and_a_closed_record(
     console_script: Path, short: Path, tmp_path: Path, sig: signal.Signals
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    process = spawn(
-        [str(console_script), "run", str(short), "--db", str(db)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_run(str(console_script), str(short), str(db))
     assert process.stdout is not None
     try:
         ramped = 0

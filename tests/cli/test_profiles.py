@@ -22,13 +22,15 @@ def test_profiles_lists_every_stored_profile_with_indication_and_duration(eactl:
     result = eactl("profiles")
     assert result.code == 0
     lines = result.out.splitlines()
-    assert lines[0].split() == ["PROFILE", "FROM", "INDICATION", "DURATION", "STATUS"]
+    headers = ["PROFILE", "FROM", "INDICATION", "DURATION", "CH", "POINTS", "STATUS"]
+    assert lines[0].split() == headers
     for name in stored_profile_names():
         assert any(line.startswith(name + " ") for line in lines), name
     han = next(line for line in lines if line.startswith("lbp_2_100hz_han "))
     assert "stored" in han
     assert "Chronic non-specific low back pain" in han
     assert "30:00" in han
+    assert " 2  BL23, BL25 " in han  # issue 16 item 15: channel count and points
     assert han.endswith("ok")
 
 
@@ -258,3 +260,13 @@ def test_schema_is_the_profile_json_schema(eactl: Run) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert {"schema_version", "name", "channels", "steps"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+def test_i16_15_profiles_json_has_channels_and_points_and_show_has_the_description(
+    eactl: Run,
+) -> None:
+    listed = {e["name"]: e for e in json.loads(eactl("profiles", "--json").out)}
+    assert listed["lbp_2hz"]["channels"] == 4
+    assert listed["lbp_2hz"]["points"] == ["BL23", "BL25", "BL40", "BL57"]
+    shown = eactl("show", "lbp_2_100hz_han").out.splitlines()
+    assert any(line.startswith("  about:      Alternates 3 s of 2 Hz") for line in shown)

@@ -63,10 +63,32 @@ def test_list_filters_by_patient_and_limits(
         2,
         1,
     ]
-    only = json.loads(eactl("log", "list", "--db", db, "--json", "--patient", "P-1").out)
+    only = json.loads(
+        eactl("log", "list", "--db", db, "--json", "--patient", "P-1", "--include-simulated").out
+    )
     assert [s["id"] for s in only] == [1]
     newest = json.loads(eactl("log", "list", "--db", db, "--json", "--limit", "1").out)
     assert [s["id"] for s in newest] == [3]
+
+
+def test_i16_10_patient_history_leaves_out_simulated_sessions_and_ignores_case(
+    eactl: Run, tmp_path: Path, record_session: Callable[..., int]
+) -> None:
+    db = str(tmp_path / "s.sqlite3")
+    record_session(Path(db), patient_id="P-017")  # simulated: no patient was stimulated
+    result = eactl("log", "list", "--db", db, "--patient", "p-017")
+    assert result.out.splitlines() == [
+        "no sessions for patient p-017",
+        "(1 on a simulator, not shown: --include-simulated lists them)",
+    ]
+    assert db not in result.out
+    real = record_session(Path(db), patient_id="P-017", simulated=False)
+    listed = json.loads(eactl("log", "list", "--db", db, "--patient", "p-017", "--json").out)
+    assert [s["id"] for s in listed] == [real]
+    both = eactl("log", "list", "--db", db, "--patient", "P-017", "--include-simulated", "--json")
+    assert [s["simulated"] for s in json.loads(both.out)] == [False, True]
+    everyone = json.loads(eactl("log", "list", "--db", db, "--json").out)
+    assert len(everyone) == 2  # without --patient the list is the database's, marked sim
 
 
 def test_records_commands_honour_the_environment_variable(

@@ -9,7 +9,6 @@ is SIGINT to its process group, as a terminal sends it."""
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from children import interrupt, spawn
+from children import interrupt, spawn, spawn_run
 
 from eacontrol.records import Outcome, RecordStore
 
@@ -191,13 +190,7 @@ def test_ctrl_c_without_a_terminal_stops_confirmed(
     console_script: Path, short: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    process = spawn(
-        [str(console_script), "run", str(short), "--db", str(db)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_run(str(console_script), str(short), str(db))
     assert process.stdout is not None
     lines = []
     for line in process.stdout:

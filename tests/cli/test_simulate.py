@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -81,6 +82,38 @@ def served(console_script: Path) -> Iterator[Callable[..., tuple[subprocess.Pope
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.tcp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux prctl and /proc")
+def test_i16_12_kill_9_of_eactl_simulate_stops_the_simulator_too(
+    served: Callable[..., tuple[subprocess.Popen[str], str]],
+) -> None:
+    """Before: the simulator child kept serving after ``kill -9`` of the PID eactl printed."""
+    process, url = served("--tcp", "127.0.0.1:0", "--seed", "3")
+    assert url.startswith("socket://")
+    (child,) = _children(process.pid)
+    exited = os.pidfd_open(child)  # readable once the child has exited
+    try:
+        process.kill()
+        process.wait(timeout=10)
+        ready, _, _ = select.select([exited], [], [], 10.0)
+    finally:
+        os.close(exited)
+    assert ready, "the simulator outlived eactl simulate"
 
 
 @pytest.mark.parametrize(

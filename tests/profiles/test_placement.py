@@ -13,7 +13,9 @@ from eacontrol.safety.placement import (
     check_pair,
 )
 
-HEAD = PlacementRule.HEAD_OR_FRONT_OF_NECK
+NECK = PlacementRule.FRONT_OF_NECK
+BRAIN = PlacementRule.TRANSCEREBRAL
+LUMBAR = PlacementRule.ACROSS_LUMBAR_SPINE
 CHEST = PlacementRule.ACROSS_CHEST
 SPINE = PlacementRule.ACROSS_SPINE
 CONTRA = PlacementRule.CONTRALATERAL
@@ -28,7 +30,7 @@ CONTRA = PlacementRule.CONTRALATERAL
         ("GB20-L", "GB21-L", []),  # back of the neck, one side
         ("GV4", "BL23-L", []),  # midline to one side is not left-right
         ("BL15-L", "BL23-L", []),  # vertical along one side of the back
-        ("BL23-L", "BL23-R", [SPINE]),
+        ("BL23-L", "BL23-R", [LUMBAR]),  # below the cord: an advisory (issue 15)
         ("GB20-L", "GB20-R", [CHEST, SPINE]),  # across the cervical spine, above the diaphragm
         ("BL25-L", "BL40-R", [SPINE]),  # back to the opposite leg
         ("PC6-L", "PC6-R", [CHEST]),  # hand to hand
@@ -37,8 +39,8 @@ CONTRA = PlacementRule.CONTRALATERAL
         ("LI4-L", "ST36-R", [CHEST]),
         ("CV17", "CV12", [CHEST]),  # chest to abdomen
         ("CV17", "PC6-L", [CHEST]),
-        ("GV20", "GB20-L", [HEAD]),
-        ("ST9-L", "GB20-L", [HEAD]),  # front of the neck
+        ("GV20", "GB20-L", [BRAIN]),  # head to the neck
+        ("ST9-L", "GB20-L", [NECK]),  # front of the neck
         ("ST36-L", "ST36-R", [CONTRA]),
         ("SP6-L", "ST25-R", [CONTRA]),
     ],
@@ -48,20 +50,20 @@ def test_rules(first: str, second: str, rules: list[PlacementRule]) -> None:
     assert [i.rule for i in issues] == rules
     for issue in issues:
         assert issue.source == RULE_SOURCES[issue.rule]
-        expected = Severity.ADVISORY if issue.rule is CONTRA else Severity.REFUSE
+        expected = Severity.ADVISORY if issue.rule in (CONTRA, LUMBAR) else Severity.REFUSE
         assert issue.severity is expected
 
 
 def test_head_rule_names_the_needle() -> None:
     issues = check_pair(parse_site("BL23-L"), parse_site("GV20"))
-    assert [(i.rule, i.electrode) for i in issues] == [(HEAD, 1)]
+    assert [(i.rule, i.electrode) for i in issues] == [(BRAIN, 1)]
     assert "GV20" in issues[0].message
 
 
 def test_every_rule_has_a_source() -> None:
     assert set(RULE_SOURCES) == set(PlacementRule)
     cited = {r: s for r, s in RULE_SOURCES.items() if r is not PlacementRule.SHARED_PAIR}
-    assert all("Cummings 2011" in s or "IEC 60601-2-10" in s for s in cited.values())
+    assert all("Cummings 2011" in s or "IEC 60601-2-10" in s or "ITM" in s for s in cited.values())
     # No publication found for it: labelled a design value, with its reason (placement.py).
     assert RULE_SOURCES[PlacementRule.SHARED_PAIR].startswith("design value: ")
 

@@ -17,7 +17,6 @@ from eacontrol.device.expected import OutputWatch
 from eacontrol.errors import DeviceMismatch, SessionStopped
 from eacontrol.profiles import Profile
 from eacontrol.records import Outcome
-from eacontrol.records.schema import SCHEMA_VERSION
 from eacontrol.session import Session, SessionEvent
 from firmware_protocol import (
     ChannelState,
@@ -78,20 +77,28 @@ def _foreign_set_intensity(run: Run, channel_index: int, target_uA: int) -> None
     run.port.bench.link.host_write(frame, run.port.clock.now_us)
 
 
-def test_i14_02_foreign_set_intensity_ends_the_session_at_zero_as_device_mismatch(
-    session_on_sim: Callable[..., Run], short_profile: Profile
-) -> None:
-    """Before: the device went to 5 mA on channel 1 and the session recorded ``completed``."""
-    run = session_on_sim(short_profile, "seed=12")
-    highest_uA: list[float] = []
+def _attacker_at_6_s(
+    run: Run, watch: Callable[[], None] = lambda: None
+) -> Callable[[Session], None]:
+    """An ``on_tick`` that sends the foreign SET_INTENSITY (channel 1 to 5 mA) once, at 6 s."""
     injected: list[float] = []
 
     def attacker(session: Session) -> None:
         if session.t_s >= 6 and not injected:
             injected.append(session.t_s)
             _foreign_set_intensity(run, 0, 5000)  # channel 1, prescribed 2 mA
-        highest_uA.append(run.device.output_uA(0))
+        watch()
 
+    return attacker
+
+
+def test_i14_02_foreign_set_intensity_ends_the_session_at_zero_as_device_mismatch(
+    session_on_sim: Callable[..., Run], short_profile: Profile
+) -> None:
+    """Before: the device went to 5 mA on channel 1 and the session recorded ``completed``."""
+    run = session_on_sim(short_profile, "seed=12")
+    highest_uA: list[float] = []
+    attacker = _attacker_at_6_s(run, lambda: highest_uA.append(run.device.output_uA(0)))
     with pytest.raises(SessionStopped, match="device mismatch") as info:
         run.run(on_tick=attacker)
     mismatch = info.value.__cause__
@@ -104,24 +111,12 @@ def test_i14_02_foreign_set_intensity_ends_the_session_at_zero_as_device_mismatc
     assert [e.kind for e in run.events if e.kind == "alarm"] == ["alarm"]  # on the stream
 
 
-@pytest.mark.skipif(
-    SCHEMA_VERSION < 2,
-    reason="the records' schema v1 CHECKs the outcome against a fixed list; schema v2 (branch "
-    "records, issue 14 item 8) drops that CHECK so device_mismatch can be stored",
-)
 def test_i14_02_foreign_set_intensity_is_recorded_with_the_cause_device_mismatch(
     session_on_sim: Callable[..., Run], short_profile: Profile
 ) -> None:
     run = session_on_sim(short_profile, "seed=12")
-    injected: list[float] = []
-
-    def attacker(session: Session) -> None:
-        if session.t_s >= 6 and not injected:
-            injected.append(session.t_s)
-            _foreign_set_intensity(run, 0, 5000)
-
     with pytest.raises(SessionStopped):
-        run.run(on_tick=attacker)
+        run.run(on_tick=_attacker_at_6_s(run))
     assert run.session.session_id is not None
     record = run.store.session(run.session.session_id)
     assert record.outcome is Outcome.DEVICE_MISMATCH
@@ -183,15 +178,8 @@ def test_i14_02_the_terminal_view_shows_the_mismatch_alarm(
         pace=False,
     )
     run.session.subscribe(view.event)
-    injected: list[float] = []
-
-    def attacker(session: Session) -> None:
-        if session.t_s >= 6 and not injected:
-            injected.append(session.t_s)
-            _foreign_set_intensity(run, 0, 5000)
-
     with pytest.raises(SessionStopped):
-        run.run(on_tick=attacker)
+        run.run(on_tick=_attacker_at_6_s(run))
     view.close()
     assert "faults: ALARM: device mismatch: channel 1 reports target_uA 5000 uA" in out.getvalue()
 

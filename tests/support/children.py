@@ -16,7 +16,7 @@ import signal
 import subprocess
 from typing import Any
 
-__all__ = ["SIGNALS", "interrupt", "spawn"]
+__all__ = ["SIGNALS", "interrupt", "spawn", "spawn_run"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP)
 """Signals the tests send, or a terminal would: default disposition, unblocked, in every child
@@ -34,6 +34,17 @@ def spawn(argv: list[str], **popen: Any) -> subprocess.Popen[Any]:
     """``subprocess.Popen(argv, **popen)`` with SIGINT, SIGTERM, SIGQUIT and SIGHUP at their
     defaults and unblocked, in a new session."""
     return subprocess.Popen(argv, preexec_fn=_default_signals, start_new_session=True, **popen)
+
+
+def spawn_run(console_script: str, profile: str, db: str) -> subprocess.Popen[str]:
+    """``eactl run PROFILE --db DB`` without a terminal (stdin closed), its output piped as text."""
+    return spawn(
+        [console_script, "run", profile, "--db", db],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def interrupt(process: subprocess.Popen[Any]) -> None:
