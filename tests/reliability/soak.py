@@ -2,13 +2,13 @@
 device, with a seeded operator and a seeded world, checked as it goes and at its end.
 
 - **The device**: ``sim://?channels=2`` with link faults all along (drop, corrupt, truncate,
-  duplicate, 50 ms delays: :data:`LINK_FAULTS`) and the world's events at random moments
-  (:func:`world`): an electrode off and back, the needle barely in contact (100 kΩ: the
+  duplicate, 50 ms delays: ``soak_parts.LINK_FAULTS``) and the world's events at random moments
+  (``soak_parts.world``): an electrode off and back, the needle barely in contact (100 kΩ: the
   compliance limit) and back, a stuck output (repaired and the device power-cycled after the
   session it ended), a reboot, the device's stop button, link blackouts longer than the lease,
   and another process holding the session database's lock (:class:`injections.DbLock`).
-- **The operator** (:class:`Operator`, from ``on_tick``): raises and lowers an intensity by the
-  operator step, lowers a channel to zero, pauses and resumes, adds a note to the record
+- **The operator** (``soak_parts.Operator``, from ``on_tick``): raises and lowers an intensity
+  by the operator step, lowers a channel to zero, pauses and resumes, adds a note to the record
   (``RecordStore.add_annotation``, as ``eactl annotate``), and rarely stops or presses the
   emergency stop; a refusal (a rule of ``session/control.py``) is counted, not a failure.
 - **The sessions**: one profile (15 min of 2/100 Hz dense-disperse, 10 min of 100 Hz), run
@@ -29,7 +29,7 @@ Checked (each breach is a *violation*, listed in the result):
 4. the record's delivered totals equal the device's own dose counters: each channel's counters
    are read off the simulated firmware (``Channel.dose``) whenever SET_PROGRAM or a reboot resets
    them, i.e. for every run of every step, and compared field by field with the totals the
-   record holds for that step (:class:`DoseLedger`).
+   record holds for that step (``soak_parts.DoseLedger``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ import numpy as np
 import serial
 
 from eacontrol.device import ChannelDose, Stimulator, connect
-from eacontrol.errors import EAError, ParameterError, SessionError
+from eacontrol.errors import EAError
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import Annotation, AnnotationKind, ChannelTotals, Outcome, RecordStore
@@ -61,7 +61,8 @@ from eacontrol.session import EventKind, Session, SessionEvent
 from simulator import DeviceEvent, SimSerial
 from simulator.hardware.faults import EventKind as WorldKind
 
-from .injections import DbLock, blackout
+from .injections import DbLock
+from .soak_parts import DoseLedger, Happening, Operator, scenario_text, world
 from .watch import DeviceWatch
 
 __all__ = ["SoakConfig", "SoakResult", "run_soak"]
@@ -121,27 +122,6 @@ ramp_down_s = 3
 duration_s = 600
 """
 
-LINK_FAULTS = """
-[[fault]]
-kind = "drop"
-rate = 0.01
-[[fault]]
-kind = "corrupt"
-rate = 0.005
-[[fault]]
-kind = "truncate"
-rate = 0.005
-[[fault]]
-kind = "duplicate"
-rate = 0.01
-[[fault]]
-kind = "delay"
-rate = 0.005
-delay_ms = 50
-"""
-"""Transient link faults all along, both ways: about 3 % of frames hit. Retransmission absorbs
-them (a command fails all 12 transmissions with probability about 0.06^12)."""
-
 
 @dataclass(frozen=True)
 class SoakConfig:
@@ -198,195 +178,6 @@ class SoakResult:
         return [head, items, *self.violations[:20]]
 
 
-# --- the world ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Happening:
-    """One of the world's events: at device time ``at_s``, ``kind`` for ``hold_s``."""
-
-    at_s: float
-    kind: str
-    channel: int = 0
-    hold_s: float = 0.0
-
-
-WORLD_KINDS = {
-    # kind: (weight, shortest and longest hold, s)
-    "electrode off": (3, 1.0, 30.0),
-    "compliance": (2, 1.0, 20.0),
-    "stuck output": (1, 0.0, 0.0),
-    "reboot": (1, 0.0, 0.0),
-    "stop button": (1, 0.0, 0.0),
-    "blackout": (2, 0.6, 1.2),  # longer than the lease: the device stops by itself
-    "long blackout": (1, 3.5, 6.0),  # longer than three leases: the host calls the link lost
-    "db lock": (4, 0.2, 3.0),
-    "long db lock": (1, 20.0, 40.0),
-}
-
-
-def world(config: SoakConfig, rng: np.random.Generator) -> list[Happening]:
-    """The world's events for the whole soak, drawn up front (a seed replays them); one at a
-    time (each begins after the previous one is over)."""
-    kinds = [k for k in WORLD_KINDS if config.db_locks or "db lock" not in k]
-    weights = np.array([WORLD_KINDS[k][0] for k in kinds], dtype=float)
-    out, t = [], 30.0
-    while True:
-        t += float(rng.exponential(config.world_mean_s))
-        if t >= config.duration_s:
-            return out
-        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
-        _, low, high = WORLD_KINDS[kind]
-        hold = float(rng.uniform(low, high)) if high else 0.0
-        out.append(Happening(round(t, 3), kind, int(rng.integers(0, 2)), round(hold, 3)))
-        t += hold
-
-
-def scenario_text(happenings: list[Happening]) -> str:
-    """The scenario: the link faults and each blackout (the cable's part of the world)."""
-    text = "schema_version = 1\n" + LINK_FAULTS
-    for h in happenings:
-        if "blackout" in h.kind:
-            text += blackout(h.at_s, h.at_s + h.hold_s)
-    return text
-
-
-# --- the device's own totals ---------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One run of a channel's counters: from a SET_PROGRAM to the next reset.
-
-    Attributes:
-        channel: channel number (from 1).
-        session_id: the session that programmed it.
-        step_index: the step (known once its START was acknowledged), or None.
-        ended_by: "program" (the next SET_PROGRAM), "reboot", or "end" (the soak's end).
-        dose: the counters just before they were reset, as the device's DOSE would say.
-    """
-
-    channel: int
-    session_id: int | None
-    step_index: int | None = None
-    ended_by: str = ""
-    dose: Any = None
-
-
-class DoseLedger:
-    """The simulated firmware's own dose counters, read whenever they are about to be reset."""
-
-    def __init__(self, port: SimSerial) -> None:
-        self._port = port
-        self.session_id: int | None = None
-        self.runs: list[Run] = []
-        self._open: dict[int, Run] = {}
-        for index, channel in enumerate(port.device.channels):
-            self._instrument(index, channel)
-
-    def _close(self, index: int, ended_by: str, now_us: int) -> None:
-        channel = self._port.device.channels[index]
-        run = self._open.pop(index, None)
-        if run is None:
-            return
-        channel.flush(now_us)
-        run.ended_by, run.dose = ended_by, channel.dose.message(index)
-        self.runs.append(run)
-
-    def _instrument(self, index: int, channel: Any) -> None:
-        store_program, reboot = channel.store_program, channel.reboot
-
-        def programmed(program: Any, crc: int, now_us: int) -> None:
-            self._close(index, "program", now_us)
-            store_program(program, crc, now_us)
-            self._open[index] = Run(index + 1, self.session_id)
-
-        def rebooted(now_us: int) -> None:
-            self._close(index, "reboot", now_us)
-            reboot(now_us)
-
-        channel.store_program, channel.reboot = programmed, rebooted
-
-    def step_started(self, session_id: int, step_index: int) -> None:
-        """The session's step ``step_index`` started: the runs it programmed are its."""
-        for run in self._open.values():
-            if run.session_id == session_id and run.step_index is None:
-                run.step_index = step_index
-
-    def finish(self) -> None:
-        """The soak's end: close every run."""
-        now_us = self._port.clock.now_us
-        for index in list(self._open):
-            self._close(index, "end", now_us)
-
-
-# --- the operator --------------------------------------------------------------------------
-
-
-class Operator:
-    """Random operator actions from ``on_tick``, at exponential intervals."""
-
-    ACTIONS = ("raise", "lower", "to zero", "pause", "annotate", "stop", "emergency")
-    WEIGHTS = (40, 30, 5, 10, 5, 1, 1)
-
-    def __init__(self, rng: np.random.Generator, mean_s: float, counts: Counter[str]) -> None:
-        self._rng = rng
-        self._mean_s = mean_s
-        self._counts = counts
-        self._next_s = 0.0
-        self._resume_at_s: float | None = None
-        self.deadline_s = float("inf")
-        """The soak's end: the operator stops the session running then."""
-        self.annotate: Callable[[Session], None] = lambda _session: None
-        """Adds a note to the running session's record (the soak's store)."""
-        p = np.array(self.WEIGHTS, dtype=float)
-        self._p = p / p.sum()
-
-    def begin(self, now_s: float) -> None:
-        self._next_s = now_s + float(self._rng.exponential(self._mean_s))
-        self._resume_at_s = None
-
-    def tick(self, session: Session, now_s: float) -> None:
-        if now_s >= self.deadline_s:
-            self._act(session, "stop at the soak's end", session.stop)
-            self.deadline_s = float("inf")
-            return
-        if self._resume_at_s is not None:
-            if now_s >= self._resume_at_s:
-                self._act(session, "resume", session.resume)
-                self._resume_at_s = None
-            return
-        if now_s < self._next_s:
-            return
-        self._next_s = now_s + float(self._rng.exponential(self._mean_s))
-        action = self.ACTIONS[int(self._rng.choice(len(self.ACTIONS), p=self._p))]
-        channel = int(self._rng.integers(1, 3))
-        if action == "raise":
-            self._act(session, action, lambda: session.adjust(channel, 0.5))
-        elif action == "lower":
-            self._act(session, action, lambda: session.adjust(channel, -0.5))
-        elif action == "to zero":
-            self._act(session, action, lambda: session.set_intensity(channel, 0.0))
-        elif action == "pause":
-            if self._act(session, action, session.pause):
-                self._resume_at_s = now_s + float(self._rng.uniform(2.0, 20.0))
-        elif action == "annotate":
-            self._act(session, action, lambda: self.annotate(session))
-        elif action == "stop":
-            self._act(session, action, session.stop)
-        else:
-            self._act(session, action, session.emergency_stop)
-
-    def _act(self, session: Session, name: str, action: Callable[[], None]) -> bool:
-        try:
-            action()
-        except (ParameterError, SessionError):
-            self._counts[f"operator {name} refused"] += 1
-            return False
-        self._counts[f"operator {name}"] += 1
-        return True
-
-
 # --- the soak ------------------------------------------------------------------------------
 
 
@@ -416,7 +207,7 @@ class Soak:
         self.result = SoakResult()
         self.counts = self.result.counts
         rng = np.random.default_rng(config.seed)
-        self.happenings = world(config, rng)
+        self.happenings = world(rng, config.duration_s, config.world_mean_s, config.db_locks)
         self.operator = Operator(np.random.default_rng(rng.integers(2**32)), 20.0, self.counts)
         self.operator.annotate = self._annotate
         self.annotated: Counter[int] = Counter()
