@@ -19,7 +19,12 @@ from eacontrol.safety.placement import (
     shared_pairs,
 )
 
-__all__ = ["channel_findings", "patient_findings", "shared_pair_findings"]
+__all__ = [
+    "calibration_findings",
+    "channel_findings",
+    "patient_findings",
+    "shared_pair_findings",
+]
 
 
 def channel_findings(
@@ -153,3 +158,33 @@ def patient_findings(patient: PatientContext | None) -> list[Finding]:
         for name, present in implants.items()
         if present
     ]
+
+
+def calibration_findings(
+    numbers: Sequence[int], patient: PatientContext | None, others: LimitStack
+) -> list[Finding]:
+    """A calibrated maximum must name a channel the profile drives and keep within the other
+    layers' maximum (``others``: standard, device, site). Either mistake would otherwise pass
+    silently: the channel meant stays uncalibrated, and 600 (for 6 mA, or µA) limits nothing."""
+    if patient is None:
+        return []
+    found: list[Finding] = []
+    used = ", ".join(str(n) for n in numbers)
+    for channel, value in sorted(patient.calibrated_max_mA.items()):
+        path = f"patient.calibrated_max_mA[{channel}]"
+        if channel not in numbers:
+            found.append(
+                Finding(
+                    Severity.REFUSE,
+                    path,
+                    f"a calibrated maximum for channel {channel}, which the profile does not use "
+                    f"(it drives channel(s) {used})",
+                    Layer.PATIENT,
+                    quantity="channel",
+                    value=channel,
+                    allowed=used,
+                )
+            )
+        bound = others.upper(Quantity.INTENSITY, channel)
+        found += against(bound, value, path, "the calibrated maximum", context=" for this patient")
+    return found

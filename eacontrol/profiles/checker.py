@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from eacontrol.errors import Finding
 from eacontrol.profiles.channel_rules import (
+    calibration_findings,
     channel_findings,
     patient_findings,
     shared_pair_findings,
@@ -83,6 +84,8 @@ def check_profile(
     for k, channel in enumerate(profile.channels):
         found += channel_findings(channel, k, stack, site, patient)
     found += shared_pair_findings(list(enumerate(profile.channels)))
+    others = LimitStack.build(standard=standard, device=device, site=site)
+    found += calibration_findings([c.channel for c in profile.channels], patient, others)
     needles = {ch.channel: ch.needle for ch in profile.channels}
     for i, step in enumerate(profile.steps):
         found += step_findings(step, i, stack)
