@@ -12,7 +12,7 @@ At 120 columns::
     >1  BL23-L – BL25-L  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
      2  BL23-R – BL25-R  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
 
-    alarms: none
+    faults: none
     > channel 1: target 3 mA
     events:
       03:10  channel 1 reached 3 mA
@@ -21,12 +21,14 @@ At 120 columns::
 The screen fits the terminal (``render(..., size=(columns, lines))``): no line is as wide as
 the terminal (a line that fills the last column makes the terminal wrap, or erase that column
 on the next clear-to-end-of-line), narrower tables drop columns, and when lines run short the
-view keeps, in order, the stop keys, the timer, each channel's intensity, the alarms and the
-operator's message, and drops the event log first, then the blank lines, the header, the help.
+view keeps, in order, the stop keys, the timer, each channel's intensity, the faults and alarms
+(folded onto more lines, never cut) and the operator's message, and drops the event log
+first, then the blank lines, the header, the help.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -231,7 +233,10 @@ def render(
         size: the terminal's columns and lines.
     """
     width, height = size
-    alarms = "alarms: " + ("; ".join(screen.faults) if screen.faults else "none")
+    # Faults and the message wrap (a fault's words are never cut); every other line is cut.
+    faults = "faults: " + ("; ".join(screen.faults) if screen.faults else "none")
+    message = f"> {screen.message}" if screen.message else ">"
+    fold = textwrap.TextWrapper(max(width - 1, 20), subsequent_indent="  ", break_on_hyphens=False)
     events = ["events:", *(f"  {event}" for event in screen.events)]
     log = list(KEY_LIST) if screen.help else events
     keys = KEY_HELP if len(KEY_HELP) < width else KEY_HELP_SHORT
@@ -244,8 +249,8 @@ def render(
         (6, [""]),
         (2, _table(plan, progress, status, screen, width)),
         (6, [""]),
-        (3, [alarms]),
-        (3, [f"> {screen.message}" if screen.message else ">"]),
+        (3, fold.wrap(faults)),
+        (3, fold.wrap(message) or [">"]),
         (4 if screen.help else 7, log),
         (0, [keys] if screen.interactive else []),
     ]

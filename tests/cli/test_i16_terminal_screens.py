@@ -79,7 +79,7 @@ def test_i16_06_the_view_fits_the_terminal(tmp_path: Path, columns: int, lines: 
         assert _has(frame, "elapsed "), frame  # the timer
         assert _has(frame, "s stop"), frame  # the stop keys, last line
         assert [_row(frame, ch)[0] for ch in ("1", "2")] == [">1", "2"], frame
-        assert _has(frame, "alarms: none"), frame
+        assert _has(frame, "faults: none"), frame
     assert any(_has(f, "wait 1.0 s to raise again") for f in frames)
     last_running = [f for f in frames if _has(f, "Stimulating")][-1]
     events = _has(last_running, "events:")

@@ -66,7 +66,7 @@ def test_render_the_running_view() -> None:
     assert header[:3] == ["CH", "POINTS", "MODE"]
     row = [">1", "-", "2", "Hz", "continuous", "2", "Hz", "2.5", "2.00", "2.49", "1020", "on"]
     assert lines[8].split() == row
-    assert lines[10] == "alarms: none"
+    assert lines[10] == "faults: none"
     assert lines[12] == "events:"
     assert lines[13] == "  00:03  channel 1 reached 2 mA"
     assert lines[-1] == KEY_HELP
@@ -79,7 +79,7 @@ def test_render_open_electrode_fault_and_no_status_yet() -> None:
     assert "SIMULATED" not in lines[0]
     assert lines[3] == "Checking the device"
     assert lines[8].split() == [">1"] + ["-"] * 8
-    assert "alarms: channel 1: ELECTRODE" in lines
+    assert "faults: channel 1: ELECTRODE" in lines
     assert KEY_HELP not in lines
     with_open = render(_screen(), PLAN, progress, _status(0.0, None), 0.0)
     assert "open/unknown" in with_open[8]
@@ -248,3 +248,18 @@ def test_i16_07_help_lists_every_key_and_an_unknown_key_points_to_it() -> None:
     console, out = _console(session, [Command(Action.UNKNOWN, key="x")])
     console.tick(session)  # type: ignore[arg-type]
     assert "> the key x does nothing here: press ? for the keys" in out.getvalue()
+
+
+def test_i16_06_a_long_fault_is_folded_never_cut_and_the_log_goes_first() -> None:
+    fault = "ALARM: device mismatch: channel 1 reports target_uA 5000 uA, commanded 2000 uA"
+    progress = Progress(130.0, SessionState.RUNNING, PLAN.steps[0], 125.0, {1: 2.5})
+    screen = _screen(faults=(fault,), message="refused: " + "x " * 40)
+    lines = render(screen, PLAN, progress, _status(2.49, 1020), 0.0, size=(60, 15))
+    assert len(lines) <= 15 and all(len(line) < 60 for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("faults: "))
+    folded = " ".join(line.strip() for line in lines[start : start + 2])
+    assert folded == f"faults: {fault}"
+    assert "events:" not in lines
+    assert lines[-1].startswith("Esc/space EMERGENCY STOP")
+    assert any(line.startswith("elapsed 02:10") for line in lines)
+    assert any(line.startswith(">1 ") for line in lines)
