@@ -164,7 +164,7 @@ class LiveConsole:
         paused = self._pausing or self._session.state is SessionState.PAUSED
         text = event_text(event, paused)
         self._events.append(text)
-        if event.kind is EventKind.FAULT:
+        if event.kind in (EventKind.FAULT, EventKind.LINK):
             self._faults.append(text.split("  ", 1)[-1])
         elif event.kind is EventKind.ALARM:  # the device did what the host did not command
             self._faults.append(f"ALARM: {event.message}")

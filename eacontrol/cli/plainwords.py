@@ -12,7 +12,18 @@ from eacontrol.session import EventKind, SessionEvent, SessionState
 from eacontrol.stimulation import Stimulation, StimulationMode
 from firmware_protocol import ChannelState
 
-__all__ = ["channel_state", "event_text", "half_text", "mode_text", "outcome_text", "state_text"]
+__all__ = [
+    "LINK_LOST",
+    "channel_state",
+    "event_text",
+    "half_text",
+    "mode_text",
+    "outcome_text",
+    "state_text",
+]
+
+LINK_LOST = "connection to the device lost: outputs not confirmed off: use the device's own stop"
+"""A lost link in words (issue 16 item 4's wording); the wire detail stays in the record."""
 
 _SESSION = {
     SessionState.READY: "Ready",
@@ -27,6 +38,9 @@ _OUTCOMES = {
     Outcome.COMPLETED: "treatment complete: every output confirmed at zero",
     Outcome.STOPPED: "stopped: every output confirmed at zero",
     Outcome.EMERGENCY_STOP: "emergency stop: every output cut and confirmed at zero",
+    # The host could not stop these (ending.py): only the device's own lease or button can.
+    Outcome.LINK_LOST: LINK_LOST,
+    Outcome.STOP_NOT_CONFIRMED: "OUTPUTS NOT CONFIRMED OFF: use the device's own stop",
 }
 
 
@@ -37,7 +51,7 @@ def state_text(state: SessionState) -> str:
 
 def outcome_text(outcome: Outcome, detail: str) -> str:
     """How the session ended, in words (the final view's message line)."""
-    return _OUTCOMES.get(outcome, f"ended: {detail}")
+    return _OUTCOMES.get(outcome, f"{outcome.value.replace('_', ' ')}: {detail}")
 
 
 def channel_state(report: ChannelReport) -> str:
@@ -110,6 +124,13 @@ def event_text(event: SessionEvent, paused: bool) -> str:
         if isinstance(code, str)
         else None
     )
+    if event.kind is EventKind.LINK:
+        words = LINK_LOST
+    ended = "session ended ("
+    if event.kind is EventKind.STOP and event.message.startswith(ended):
+        value, _, detail = event.message[len(ended) :].partition("): ")
+        if value in Outcome.__members__.values():
+            words = f"session ended: {outcome_text(Outcome(value), detail)}"
     if words is None and event.kind is EventKind.INTENSITY and "to_mA" in event.data:
         words = (
             f"{where}: rising to {event.data['to_mA']:g} mA (prescribed ramp)"

@@ -134,3 +134,15 @@ def test_i16_02_zero_keys_and_a_held_down_arrow_act_at_once(tmp_path: Path) -> N
     assert len(times) == 2
     zeroed = next(f for f in frames if _has(f, "> every channel: to zero at once"))
     assert [_row(zeroed, ch)[0] for ch in ("1", "2")] == [">1", "2"]
+
+
+def test_i16_07_a_lost_link_is_said_in_plain_words(tmp_path: Path) -> None:
+    with console_run(HAN, tmp_path / "s.db", (80, 24), url="sim://?unplug_at=8") as run:
+        final, error = run.out.display(), run.error
+    assert error is not None
+    lost = "connection to the device lost: outputs not confirmed off: use the device's own stop"
+    folded = " ".join(line.strip() for line in final)
+    assert f"faults: {lost}" in folded
+    assert f"> {lost}" in folded
+    for term in WIRE_TERMS:
+        assert term not in folded, term

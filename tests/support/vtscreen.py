@@ -34,6 +34,7 @@ from eacontrol.cli.console import LiveConsole
 from eacontrol.cli.keys import Command, KeyDecoder
 from eacontrol.cli.run_cmd import points_text
 from eacontrol.device import connect
+from eacontrol.errors import EAError
 from eacontrol.profiles import Profile
 from eacontrol.records import RecordStore
 from eacontrol.session import Session
@@ -177,6 +178,7 @@ class ConsoleRun:
     out: ScreenOut
     session: Session
     store: RecordStore
+    error: EAError | None = None
 
 
 @contextmanager
@@ -187,15 +189,17 @@ def console_run(
     keys: Sequence[tuple[float, bytes]] = (),
     *,
     stop_at_s: float | None = None,
+    url: str = "sim://",
 ) -> Iterator[ConsoleRun]:
     """Run ``profile`` on ``sim://`` in virtual time with the live view drawn into a pyte
     screen of ``size`` (columns, lines), patient P-7 and operator OP-1, the local clock
     standing at 10:30:00; ``keys`` are pressed at their session times. With ``stop_at_s`` an ``s``
-    at that session time stops the run (ramp down)."""
+    at that session time stops the run (ramp down). ``url`` may add simulator options; an
+    error that ends the session is kept in ``error``."""
     out = ScreenOut(*size)
     script = list(keys) + ([(stop_at_s, b"s")] if stop_at_s is not None else [])
     terminal = ScriptedKeys(keys=sorted(script))
-    with RecordStore.open(db) as store, connect("sim://") as stim:
+    with RecordStore.open(db) as store, connect(url) as stim:
         session = Session(stim, profile, store=store, operator_id="OP-1", patient_id="P-7")
         terminal.session = session
         console = LiveConsole(
@@ -216,8 +220,11 @@ def console_run(
         )
         session.subscribe(console.event)
         console.open()
+        error: EAError | None = None
         try:
             session.run(on_tick=console.tick)
+        except EAError as err:
+            error = err
         finally:
             console.close()
-        yield ConsoleRun(out, session, store)
+        yield ConsoleRun(out, session, store, error)
