@@ -96,7 +96,10 @@ def test_i16_06_07_resize_help_unknown_key_zero_all_and_the_ended_screen(
     assert _has(full, "operator OP-1") and _has(full, "BL23-L – BL25-L")
 
     t.resize(60, 15)  # the window made small: redrawn to fit, the timer and table kept
-    small = t.wait_until(lambda s: not _has(s, "events:") and _has(s, "elapsed"), "60×15 view")
+    small = t.wait_until(  # the short key line: drawn for 60 columns, not the old frame cut
+        lambda s: _has(s, "Esc/space EMERGENCY STOP  s stop") and _has(s, "elapsed"), "60×15 view"
+    )
+    assert not _has(small, "events:")
     assert small[0].startswith("*** SIMULATED DEVICE ***")
     assert all(len(line) < 60 for line in small)
     assert _has(small, "Esc/space EMERGENCY STOP  s stop")
