@@ -265,12 +265,12 @@ class LiveConsole:
             return self._zero_all(session)
         selected = self._selected
         target = session.progress().targets.get(selected)
+        if action is not Action.RAISE and target is not None and target <= 0:
+            return f"channel {selected} is already at zero"  # nothing to record
         if action is Action.ZERO:
             session.set_intensity(selected, 0.0)
             return f"channel {selected}: to zero at once"
         if action is Action.LOWER:
-            if target is not None and target <= 0:
-                return f"channel {selected} is already at zero"
             # Never below zero: the last step down takes what is left (0.3 mA → 0).
             session.adjust(selected, -STEP_mA if target is None else -min(STEP_mA, target))
         else:

@@ -263,3 +263,12 @@ def test_i16_06_a_long_fault_is_folded_never_cut_and_the_log_goes_first() -> Non
     assert lines[-1].startswith("Esc/space EMERGENCY STOP")
     assert any(line.startswith("elapsed 02:10") for line in lines)
     assert any(line.startswith(">1 ") for line in lines)
+
+
+def test_i16_02_a_channel_already_at_zero_records_nothing() -> None:
+    session = FakeSession()
+    session.progress = lambda: Progress(0.0, SessionState.RUNNING, PLAN.steps[0], 1.0, {1: 0.0})  # type: ignore[method-assign]
+    console, out = _console(session, [Command(Action.ZERO), Command(Action.LOWER)])
+    console.tick(session)  # type: ignore[arg-type]
+    assert session.calls == []
+    assert "> channel 1 is already at zero" in out.getvalue()
