@@ -13,18 +13,25 @@ own waits are real time.
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TextIO
 
 from eacontrol.cli.keys import Action, Command, Terminal
-from eacontrol.cli.liveview import Screen, render
+from eacontrol.cli.liveview import Screen, remaining_s, render
+from eacontrol.cli.output import printable
+from eacontrol.cli.plainwords import event_text, outcome_text
 from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.link import Clock
+from eacontrol.records import Outcome
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 
-__all__ = ["LiveConsole", "STEP_mA"]
+__all__ = ["LiveConsole", "STEP_mA", "terminal_size"]
 
 STEP_mA = 0.5
 """One key press changes the selected channel by this much (the operator step, a design value;
@@ -33,8 +40,26 @@ the session refuses a second change of a channel within 1 s)."""
 _REDRAW_s = 0.25  # wall time between redraws of the view
 _MAX_PACE_WAIT_s = 0.5  # the longest wait of one tick (keys are read meanwhile)
 _EVENTS_SHOWN = 6
+_BANNER_s = 8.0  # wall time a new step's banner stays (a design value: a glance away and back)
+_BELL = "\a"
 _HOME, _CLEAR_LINE, _CLEAR_DOWN = "\x1b[H", "\x1b[K", "\x1b[J"
 _CLEAR_SCREEN, _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[2J", "\x1b[?25l", "\x1b[?25h"
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def terminal_size(out: TextIO) -> tuple[int, int]:
+    """The columns and lines of the terminal ``out`` writes to (80×24 when unknown: a
+    pseudo-terminal nobody gave a size reports 0×0)."""
+    try:
+        size = os.get_terminal_size(out.fileno())
+    except (AttributeError, OSError, ValueError):
+        size = shutil.get_terminal_size()
+    if size.columns <= 0 or size.lines <= 0:
+        return 80, 24
+    return size.columns, size.lines
 
 
 class LiveConsole:
@@ -53,6 +78,11 @@ class LiveConsole:
         simulated: bool,
         pace: bool,
         echo: bool = True,
+        points: Mapping[int, str] | None = None,
+        patient: str | None = None,
+        operator: str | None = None,
+        local_time: Callable[[], datetime] = _local_now,
+        size: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
         """Prepare the console; call :meth:`open` before the session runs.
 
@@ -65,6 +95,11 @@ class LiveConsole:
             title / device_line / simulated: the view's header.
             pace: keep session time from running ahead of the wall clock (virtual device).
             echo: print each event when there is no view.
+            points: each channel's needle pair, shown in its row.
+            patient / operator: the identifiers shown in the header.
+            local_time: the local time of day (the clock and the planned end).
+            size: the terminal's columns and lines (default: asked of ``out`` at each redraw,
+                so a resized terminal is redrawn to fit).
         """
         self._session = session
         self._terminal = terminal
@@ -76,13 +111,23 @@ class LiveConsole:
         self._simulated = simulated
         self._pace = pace
         self._echo = echo and not terminal.interactive
+        self._points = dict(points or {})
+        self._patient, self._operator = patient, operator
+        self._local_time = local_time
+        self._size = size or (lambda: terminal_size(out))
         self._selected = session.plan.channels[0]
         self._message = ""
-        self._events: deque[SessionEvent] = deque(maxlen=_EVENTS_SHOWN)
+        self._events: deque[str] = deque(maxlen=_EVENTS_SHOWN)
         self._faults: list[str] = []
         self._done_s = 0.0
         self._wall_start: float | None = None
         self._drawn_at: float | None = None
+        self._drawn_size: tuple[int, int] | None = None
+        self._help = False
+        self._pausing = False
+        self._step_index: int | None = None
+        self._banner, self._banner_until = "", math.inf
+        self._bell = False
 
     @property
     def interactive(self) -> bool:
@@ -96,7 +141,17 @@ class LiveConsole:
             self._out.flush()
 
     def close(self) -> None:
-        """Draw the final view and give the cursor back (safe to call twice)."""
+        """Draw the final view and give the cursor back (safe to call twice).
+
+        The final view says how the session ended (no stale "stopping" line); a treatment that
+        ran to its end rings the terminal bell under an END OF TREATMENT banner.
+        """
+        result = self._session.result
+        if result is not None:
+            self._message = outcome_text(result.outcome, result.detail)
+            end = "END OF TREATMENT: every output at zero"
+            if result.outcome is Outcome.COMPLETED and self._banner != end:  # rung once
+                self._notice(end, math.inf)
         if self.interactive:
             self._draw()
             self._out.write(_SHOW_CURSOR)
@@ -105,10 +160,12 @@ class LiveConsole:
     # --- called by the session loop ------------------------------------------------------------
 
     def event(self, event: SessionEvent) -> None:
-        """Keep a session event for the view; print it when there is no view."""
-        self._events.append(event)
-        if event.kind is EventKind.FAULT:
-            self._faults.append(event.message)
+        """Keep a session event for the view, in words; print it when there is no view."""
+        paused = self._pausing or self._session.state is SessionState.PAUSED
+        text = event_text(event, paused)
+        self._events.append(text)
+        if event.kind in (EventKind.FAULT, EventKind.LINK):
+            self._faults.append(text.split("  ", 1)[-1])
         elif event.kind is EventKind.ALARM:  # the device did what the host did not command
             self._faults.append(f"ALARM: {event.message}")
         if self._echo:
@@ -123,6 +180,11 @@ class LiveConsole:
             self._done_s = progress.step.start_s + min(
                 progress.step_elapsed_s, progress.step.duration_s
             )
+            index = progress.step.index
+            if self._step_index is not None and index != self._step_index:
+                steps = len(session.plan.steps)
+                self._notice(f"STEP {index + 1}/{steps} BEGINS: {progress.step.name}", _BANNER_s)
+            self._step_index = index
         if self.interactive:
             now = self._wall.now()
             if self._drawn_at is None or now - self._drawn_at >= _REDRAW_s:
@@ -143,10 +205,31 @@ class LiveConsole:
 
     # --- keys ----------------------------------------------------------------------------------
 
+    def _notice(self, banner: str, for_s: float) -> None:
+        """Show ``banner`` for ``for_s`` wall seconds and ring the bell with the next frame."""
+        self._banner, self._bell = banner, True
+        self._banner_until = self._wall.now() + for_s
+        self._drawn_at = None
+
     def _apply(self, session: Session, command: Command) -> None:
         try:
             self._message = self._carry_out(session, command)
-        except (ParameterError, SessionError) as err:
+        except ParameterError as err:
+            wait_s = 0.0
+            if command.action is Action.RAISE:
+                try:
+                    wait_s = session.increase_wait_s(self._selected)
+                except ParameterError:
+                    wait_s = 0.0
+            if wait_s > 0:  # one step a second: say how long, never "out of range"
+                wait_s = math.ceil(wait_s * 10) / 10
+                self._message = (
+                    f"channel {self._selected}: wait {wait_s:.1f} s to raise again "
+                    "(lowering never waits)"
+                )
+            else:
+                self._message = f"refused: {err}"
+        except SessionError as err:
             self._message = f"refused: {err}"
         self._drawn_at = None  # show the effect at once
 
@@ -159,11 +242,18 @@ class LiveConsole:
             session.stop()
             return "stopping: ramping every output down"
         if action is Action.PAUSE:
-            if session.state is SessionState.PAUSED:
+            if session.state is SessionState.PAUSED or self._pausing:
                 session.resume()
+                self._pausing = False
                 return "resuming: re-ramping from zero"
             session.pause()
+            self._pausing = True
             return "pausing: ramping down, the step's timer held"
+        if action is Action.HELP:
+            self._help = not self._help
+            return "every key is listed below (? hides the list)" if self._help else ""
+        if action is Action.UNKNOWN:
+            return f"the key {printable(command.key)} does nothing here: press ? for the keys"
         if action is Action.SELECT:
             assert command.channel is not None
             if command.channel not in session.plan.channels:
@@ -171,15 +261,49 @@ class LiveConsole:
                 return f"channel {command.channel} is not in this profile (channels {channels})"
             self._selected = command.channel
             return f"channel {command.channel} selected"
-        delta = STEP_mA if action is Action.RAISE else -STEP_mA
-        session.adjust(self._selected, delta)
-        target = session.progress().targets.get(self._selected, 0.0)
-        return f"channel {self._selected}: target {target:g} mA"
+        if action is Action.ZERO_ALL:
+            return self._zero_all(session)
+        selected = self._selected
+        target = session.progress().targets.get(selected)
+        if action is not Action.RAISE and target is not None and target <= 0:
+            return f"channel {selected} is already at zero"  # nothing to record
+        if action is Action.ZERO:
+            session.set_intensity(selected, 0.0)
+            return f"channel {selected}: to zero at once"
+        if action is Action.LOWER:
+            # Never below zero: the last step down takes what is left (0.3 mA → 0).
+            session.adjust(selected, -STEP_mA if target is None else -min(STEP_mA, target))
+        else:
+            session.adjust(selected, STEP_mA)
+        return f"channel {selected}: target {session.progress().targets.get(selected, 0.0):g} mA"
+
+    def _zero_all(self, session: Session) -> str:
+        """Every channel of the running step to zero at once (each change recorded)."""
+        targets = session.progress().targets
+        if not targets:
+            raise SessionError("cannot change an intensity: no step is stimulating")
+        for channel, target in sorted(targets.items()):
+            if target > 0:
+                session.set_intensity(channel, 0.0)
+        return "every channel: to zero at once (raise a channel to go on, s to stop)"
 
     # --- the view ------------------------------------------------------------------------------
 
     def _draw(self) -> None:
         session = self._session
+        now = self._wall.now()
+        if now >= self._banner_until:
+            self._banner, self._banner_until = "", math.inf
+        progress = session.progress()
+        local = self._local_time()
+        ends_at = ""
+        if progress.state is not SessionState.ENDED:
+            left_s = remaining_s(session.plan, progress, self._done_s)
+            ends_at = (local + timedelta(seconds=left_s)).strftime("%H:%M")
+        if session.state is SessionState.ENDED:
+            result = session.result
+            if result is not None:
+                self._message = outcome_text(result.outcome, result.detail)
         screen = Screen(
             title=self._title,
             device=self._device,
@@ -190,9 +314,21 @@ class LiveConsole:
             events=tuple(self._events),
             faults=tuple(self._faults),
             interactive=True,
+            points=self._points,
+            patient=self._patient,
+            operator=self._operator,
+            clock=local.strftime("%H:%M:%S"),
+            ends_at=ends_at,
+            banner=self._banner,
+            help=self._help,
         )
-        lines = render(screen, session.plan, session.progress(), self._status(), self._done_s)
-        text = "".join(f"{line}{_CLEAR_LINE}\n" for line in lines)
-        self._out.write(_HOME + text + _CLEAR_DOWN)
+        size = self._size()
+        lines = render(screen, session.plan, progress, self._status(), self._done_s, size)
+        # No newline after the last line: at the terminal's last line it would scroll the view.
+        text = "\n".join(f"{line}{_CLEAR_LINE}" for line in lines)
+        clear = _CLEAR_SCREEN if size != self._drawn_size else ""  # resized: redraw it all
+        bell = _BELL if self._bell else ""
+        self._out.write(bell + clear + _HOME + text + _CLEAR_DOWN)
         self._out.flush()
-        self._drawn_at = self._wall.now()
+        self._bell = False
+        self._drawn_at, self._drawn_size = now, size

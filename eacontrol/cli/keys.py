@@ -4,13 +4,18 @@
 key            command
 ============== =================================================================
 ↑ or + (=)     raise the selected channel by one step
-↓ or -         lower the selected channel by one step
+↓ or -         lower the selected channel by one step (held down: every repeat is applied)
+0              the selected channel to zero at once
+z              every channel to zero at once (the session goes on; raise again to resume)
 1 … 8          select that channel
 p              pause / resume
 s or q         stop (ramp down to zero)
 Esc or space   emergency stop (outputs off at once)
+?              list every key
 Ctrl-C         stop, confirmed (SIGINT still works in cbreak mode)
 ============== =================================================================
+
+Any other key is decoded as ``UNKNOWN`` (the view says so and points to ``?``).
 
 An arrow key arrives as an escape sequence (``ESC [ A``). A lone ESC, or an ESC at the end of
 what was read that does not complete a known sequence, is taken as Esc: when in doubt, the
@@ -42,6 +47,10 @@ class Action(enum.StrEnum):
     PAUSE = "pause"
     STOP = "stop"
     EMERGENCY = "emergency"
+    ZERO = "zero"
+    ZERO_ALL = "zero_all"
+    HELP = "help"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -51,10 +60,12 @@ class Command:
     Attributes:
         action: what to do.
         channel: the channel number for ``SELECT`` (1-based), else None.
+        key: what was pressed, printable, for ``UNKNOWN`` (else empty).
     """
 
     action: Action
     channel: int | None = None
+    key: str = ""
 
 
 _SINGLE: dict[int, Action] = {
@@ -69,7 +80,27 @@ _SINGLE: dict[int, Action] = {
     ord("q"): Action.STOP,
     ord("Q"): Action.STOP,
     ord(" "): Action.EMERGENCY,
+    ord("0"): Action.ZERO,
+    ord("z"): Action.ZERO_ALL,
+    ord("Z"): Action.ZERO_ALL,
+    ord("?"): Action.HELP,
 }
+_NAMED = {0x0D: "Enter", 0x0A: "Enter", 0x09: "Tab", 0x7F: "Backspace", 0x08: "Backspace"}
+
+
+def _key_name(data: bytes) -> str:
+    """A printable name for an unknown key or escape sequence."""
+    if len(data) == 1:
+        byte = data[0]
+        if byte in _NAMED:
+            return _NAMED[byte]
+        if 0x20 < byte < 0x7F:
+            return chr(byte)
+        if byte < 0x20:
+            return f"Ctrl-{chr(byte + 0x40)}"
+    if data[:1] == b"\x1b":
+        return "that key"  # a function or arrow key without a command (→, F5, …)
+    return data.decode("utf-8", errors="replace") if data.isascii() else "that key"
 
 
 def _sequence_end(data: bytes, i: int) -> int | None:
@@ -87,7 +118,7 @@ def _sequence_end(data: bytes, i: int) -> int | None:
 
 
 class KeyDecoder:
-    """Turns the bytes read from the terminal into commands; other keys are ignored."""
+    """Turns the bytes read from the terminal into commands; other keys become ``UNKNOWN``."""
 
     def decode(self, data: bytes) -> list[Command]:
         """Decode one read's bytes.
@@ -111,12 +142,24 @@ class KeyDecoder:
                 arrow = _ARROWS.get(bytes(data[i:end]))
                 if arrow is not None:
                     commands.append(Command(Action.RAISE if arrow == "up" else Action.LOWER))
-                i = end  # another key's sequence (→, F5, …) is ignored
+                else:  # another key's sequence (→, F5, …): one unknown key, its digits unread
+                    commands.append(Command(Action.UNKNOWN, key=_key_name(bytes(data[i:end]))))
+                i = end
                 continue
             if ord("1") <= byte <= ord("8"):
                 commands.append(Command(Action.SELECT, byte - ord("0")))
             elif byte in _SINGLE:
                 commands.append(Command(_SINGLE[byte]))
+            elif byte >= 0x80:  # a UTF-8 character: one unknown key, all its bytes
+                end = i + 1
+                while end < len(data) and 0x80 <= data[end] < 0xC0:
+                    end += 1
+                name = bytes(data[i:end]).decode("utf-8", errors="replace")
+                commands.append(Command(Action.UNKNOWN, key=name))
+                i = end
+                continue
+            else:
+                commands.append(Command(Action.UNKNOWN, key=_key_name(bytes([byte]))))
             i += 1
         return commands
 

@@ -1,39 +1,84 @@
 """The screen of ``eactl run``: a pure function from the session's state to lines of text.
 
-::
+At 120 columns::
 
-    eactl run: Low back pain, 2 Hz                                   *** SIMULATED DEVICE ***
-    device EA-SIM-6 SIM-000001, firmware 1.0.0, on sim://   session 12   operator OP-1
-    RUNNING   step 1/1 (2 Hz, gentle twitch)
-    elapsed 03:12   remaining 21:48   [#####-------------------------------]  12%
+    *** SIMULATED DEVICE ***   eactl run: Low back pain, 2/100 Hz dense-disperse (Han)
+    device EA-SIM-6 SIM-000001, firmware 1.0.0, on sim://   session 12
+    patient P-7   operator OP-1   time 10:32:05
+    Stimulating   step 1/1 (2/100 Hz)   step 03:12 of 25:00
+    elapsed 03:12   remaining 21:48   ends 10:54   [#####-------------------------]  12%
 
-    CH  TARGET mA  SET mA  MEASURED mA  IMPEDANCE Ω  CEILING mA  STATE
-    >1        3.0    3.00         2.98         1020           8  RUNNING
-     2        3.0    3.00         2.99          980           8  RUNNING
+    CH  POINTS           MODE                     NOW            TARGET mA  SET mA  ...  STATE
+    >1  BL23-L – BL25-L  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
+     2  BL23-R – BL25-R  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
 
     faults: none
-    > channel 1: 2.5 → 3 mA (operator)
-    events: ...
-    keys: ↑/+ raise  ↓/- lower  1-8 select  p pause/resume  s/q stop  Esc/space EMERGENCY STOP
+    > channel 1: target 3 mA
+    events:
+      03:10  channel 1 reached 3 mA
+    keys: ↑/+ raise  ↓/- lower  0 ch to zero  z all to zero  1-8 select  p pause ...
+
+The screen fits the terminal (``render(..., size=(columns, lines))``): no line is as wide as
+the terminal (a line that fills the last column makes the terminal wrap, or erase that column
+on the next clear-to-end-of-line), narrower tables drop columns, and when lines run short the
+view keeps, in order, the stop keys, the timer, each channel's intensity, the faults and alarms
+(folded onto more lines, never cut) and the operator's message, and drops the event log
+first, then the blank lines, the header, the help.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+from eacontrol.cli.plainwords import channel_state, half_text, mode_text, state_text
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER
-from eacontrol.device import DeviceStatus
-from eacontrol.session import Progress, SessionEvent, SessionPlan
+from eacontrol.device import ChannelReport, DeviceStatus
+from eacontrol.session import Progress, SessionPlan
 
-__all__ = ["BAR_WIDTH", "KEY_HELP", "Screen", "progress_bar", "remaining_s", "render"]
+__all__ = [
+    "BAR_WIDTH",
+    "KEY_HELP",
+    "KEY_HELP_SHORT",
+    "KEY_LIST",
+    "Screen",
+    "progress_bar",
+    "remaining_s",
+    "render",
+]
 
 KEY_HELP = (
-    "keys: ↑/+ raise  ↓/- lower  1-8 select channel  p pause/resume  s/q stop  "
-    "Esc/space EMERGENCY STOP  (Ctrl-C: stop)"
+    "keys: ↑/+ ↓/- step  0 ch to 0  z all to 0  1-8 channel  p pause  s stop  Esc EMERGENCY  ? help"
 )
+KEY_HELP_SHORT = "Esc/space EMERGENCY STOP  s stop  z all to 0  ? keys"
+KEY_LIST = (
+    "every key:",
+    "  ↑ or +        raise the selected channel by 0.5 mA (at most once a second)",
+    "  ↓ or -        lower the selected channel by 0.5 mA at once (hold to repeat)",
+    "  0             the selected channel to zero at once",
+    "  z             every channel to zero at once (the session goes on)",
+    "  1 … 8         select that channel",
+    "  p             pause (outputs to zero, timer held) / resume (from zero)",
+    "  s or q        stop the treatment (every output ramps down)",
+    "  Esc or space  EMERGENCY STOP: every output off at once",
+    "  Ctrl-C        stop the treatment, confirmed",
+    "  ?             show / hide this list",
+)
+"""The help (``?``): every key of ``eacontrol.cli.keys``."""
+
 BAR_WIDTH = 40
+_MIN_BAR = 10
+_TABLES: tuple[tuple[str, ...], ...] = (
+    ("CH", "POINTS", "MODE", "NOW", "TARGET mA", "SET mA", "MEASURED mA", "IMPEDANCE Ω", "STATE"),
+    ("CH", "POINTS", "MODE", "NOW", "SET mA", "MEAS mA", "STATE"),
+    ("CH", "POINTS", "NOW", "SET mA", "MEAS mA", "STATE"),
+    ("CH", "POINTS", "SET mA", "MEAS mA", "STATE"),
+    ("CH", "SET mA", "MEAS mA", "STATE"),
+)
+"""The channel table's columns, widest first: the first that fits the terminal is drawn."""
+_RIGHT = {"TARGET mA", "SET mA", "MEASURED mA", "MEAS mA", "IMPEDANCE Ω"}
 
 
 @dataclass(frozen=True)
@@ -47,9 +92,15 @@ class Screen:
         session_id: the record's id, once known.
         selected: the channel the keys act on.
         message: the latest operator feedback (a refusal, a confirmation).
-        events: the latest session events, oldest first.
-        faults: every fault and alarm of the session so far (an alarm starts with "ALARM:").
+        events: the latest session events in words (``plainwords.event_text``), oldest first.
+        faults: every fault and alarm of the session so far, in words.
         interactive: whether keys are read (the key help is shown).
+        points: each channel's needle pair (``BL23-L – BL25-L``).
+        patient / operator: who is treated and by whom (None: not given).
+        clock: the local time of day (``10:32:05``), or empty.
+        ends_at: the planned local end time (``10:54``), or empty.
+        banner: a notice in capitals under the timer (the end of treatment, a new step).
+        help: the key list is shown instead of the event log.
     """
 
     title: str
@@ -58,9 +109,16 @@ class Screen:
     session_id: int | None
     selected: int
     message: str
-    events: Sequence[SessionEvent]
+    events: Sequence[str]
     faults: Sequence[str]
     interactive: bool
+    points: Mapping[int, str] = field(default_factory=dict)
+    patient: str | None = None
+    operator: str | None = None
+    clock: str = ""
+    ends_at: str = ""
+    banner: str = ""
+    help: bool = False
 
 
 def remaining_s(plan: SessionPlan, progress: Progress, done_s: float) -> float:
@@ -85,31 +143,75 @@ def progress_bar(fraction: float, width: int = BAR_WIDTH) -> str:
     return f"[{'#' * filled}{'-' * (width - filled)}] {fraction * 100:3.0f}%"
 
 
-def _channel_rows(
-    plan: SessionPlan, progress: Progress, status: DeviceStatus | None, selected: int
-) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
+def _cells(
+    n: int, screen: Screen, progress: Progress, report: ChannelReport | None
+) -> dict[str, str]:
+    step = progress.step
+    planned = step.channel(n) if step is not None and n in step.numbers else None
+    target = progress.targets.get(n)
+    ohm = report.impedance_ohm if report else None
+    impedance = "-" if ohm is None else str(ohm)
+    return {
+        "CH": f"{'>' if n == screen.selected else ' '}{n}",
+        "POINTS": screen.points.get(n, "-"),
+        "MODE": mode_text(planned.stimulation) if planned else "-",
+        "NOW": half_text(planned.stimulation, report) if planned else "-",
+        "TARGET mA": "-" if target is None else f"{target:.1f}",
+        "SET mA": f"{report.set_mA:.2f}" if report else "-",
+        "MEASURED mA": f"{report.measured_mA:.2f}" if report else "-",
+        "MEAS mA": f"{report.measured_mA:.2f}" if report else "-",
+        "IMPEDANCE Ω": "open/unknown" if report and ohm is None else impedance,
+        "CEILING mA": number(planned.ceiling.value_mA) if planned else "-",
+        "STATE": channel_state(report) if report else "-",
+    }
+
+
+def _table(
+    plan: SessionPlan, progress: Progress, status: DeviceStatus | None, screen: Screen, width: int
+) -> list[str]:
     reports = {r.channel: r for r in status.channels} if status else {}
-    for n in plan.channels:
-        report = reports.get(n)
-        target = progress.targets.get(n)
-        step = progress.step
-        ceiling = None
-        if step is not None and n in step.numbers:
-            ceiling = step.channel(n).ceiling.value_mA
-        ohm = report.impedance_ohm if report else None
-        rows.append(
-            (
-                f"{'>' if n == selected else ' '}{n}",
-                "-" if target is None else f"{target:.1f}",
-                f"{report.set_mA:.2f}" if report else "-",
-                f"{report.measured_mA:.2f}" if report else "-",
-                "open/unknown" if report and ohm is None else "-" if ohm is None else str(ohm),
-                "-" if ceiling is None else number(ceiling),
-                report.state.name if report else "-",
-            )
+    cells = [_cells(n, screen, progress, reports.get(n)) for n in plan.channels]
+    lines: list[str] = []
+    for columns in _TABLES:
+        rows = [tuple(c[name] for name in columns) for c in cells]
+        right = [i for i, name in enumerate(columns) if name in _RIGHT]
+        lines = render_table(columns, rows, right=right).splitlines()
+        if max(len(line) for line in lines) < width:
+            break
+    return lines
+
+
+def _timer(
+    plan: SessionPlan, progress: Progress, screen: Screen, done_s: float, width: int
+) -> list[str]:
+    step = progress.step
+    where = ""
+    if step is not None:
+        where = (
+            f"   step {step.index + 1}/{len(plan.steps)} ({step.name})   "
+            f"step {duration_text(progress.step_elapsed_s)} of {duration_text(step.duration_s)}"
         )
-    return rows
+    left = remaining_s(plan, progress, done_s)
+    fraction = 1 - left / plan.total_s if plan.total_s else 1.0
+    ends = f"   ends {screen.ends_at}" if screen.ends_at else ""
+    times = f"elapsed {duration_text(progress.t_s)}   remaining {duration_text(left)}{ends}"
+    room = width - 1 - len(times) - 3 - len("[] 100%")
+    if room >= _MIN_BAR:
+        times += f"   {progress_bar(fraction, min(room, BAR_WIDTH))}"
+    return [f"{state_text(progress.state)}{where}", times]
+
+
+def _header(screen: Screen) -> list[str]:
+    # The simulator's banner first: a narrow terminal cuts the end of a line, never this.
+    banner = f"*** {SIMULATED_BANNER} ***   " if screen.simulated else ""
+    session = f"   session {screen.session_id}" if screen.session_id is not None else ""
+    people = [
+        f"patient {screen.patient or 'not given'}",
+        f"operator {screen.operator or 'not given'}",
+    ]
+    if screen.clock:
+        people.append(f"time {screen.clock}")
+    return [f"{banner}eactl run: {screen.title}", f"{screen.device}{session}", "   ".join(people)]
 
 
 def render(
@@ -118,8 +220,9 @@ def render(
     progress: Progress,
     status: DeviceStatus | None,
     done_s: float,
+    size: tuple[int, int] = (120, 40),
 ) -> list[str]:
-    """The whole screen, line by line (no escape codes).
+    """The whole screen, line by line (no escape codes), fitted to the terminal.
 
     Args:
         screen: the view's own state.
@@ -127,35 +230,38 @@ def render(
         progress: the session's snapshot.
         status: the device's latest STATUS, or None before the first.
         done_s: nominal session time done when no step runs.
+        size: the terminal's columns and lines.
     """
-    banner = f"   *** {SIMULATED_BANNER} ***" if screen.simulated else ""
-    session = f"   session {screen.session_id}" if screen.session_id is not None else ""
-    lines = [f"eactl run: {screen.title}{banner}", f"{screen.device}{session}"]
-    step = progress.step
-    where = ""
-    if step is not None:
-        where = (
-            f"   step {step.index + 1}/{len(plan.steps)} ({step.name})   "
-            f"step {duration_text(progress.step_elapsed_s)} of {duration_text(step.duration_s)}"
-        )
-    lines.append(f"{progress.state.name}{where}")
-    left = remaining_s(plan, progress, done_s)
-    fraction = 1 - left / plan.total_s if plan.total_s else 1.0
-    lines.append(
-        f"elapsed {duration_text(progress.t_s)}   remaining {duration_text(left)}   "
-        f"{progress_bar(fraction)}"
-    )
-    lines.append("")
-    headers = ("CH", "TARGET mA", "SET mA", "MEASURED mA", "IMPEDANCE Ω", "CEILING mA", "STATE")
-    table = render_table(
-        headers, _channel_rows(plan, progress, status, screen.selected), right=(1, 2, 3, 4, 5)
-    )
-    lines.extend(table.splitlines())
-    lines.append("")
-    lines.append("faults: " + ("; ".join(screen.faults) if screen.faults else "none"))
-    lines.append(f"> {screen.message}" if screen.message else ">")
-    lines.append("events:")
-    lines.extend(f"  {event}" for event in screen.events)
-    if screen.interactive:
-        lines.append(KEY_HELP)
-    return lines
+    width, height = size
+    # Faults and the message wrap (a fault's words are never cut); every other line is cut.
+    faults = "faults: " + ("; ".join(screen.faults) if screen.faults else "none")
+    message = f"> {screen.message}" if screen.message else ">"
+    fold = textwrap.TextWrapper(max(width - 1, 20), subsequent_indent="  ", break_on_hyphens=False)
+    events = ["events:", *(f"  {event}" for event in screen.events)]
+    log = list(KEY_LIST) if screen.help else events
+    keys = KEY_HELP if len(KEY_HELP) < width else KEY_HELP_SHORT
+    # (priority, lines) in screen order: kept from priority 0 up while lines remain, the last
+    # one kept cut short (the first rows of a table, the first events).
+    sections: list[tuple[int, list[str]]] = [
+        (5, _header(screen)),
+        (1, _timer(plan, progress, screen, done_s, width)),
+        (1, [f"*** {screen.banner} ***"] if screen.banner else []),
+        (6, [""]),
+        (2, _table(plan, progress, status, screen, width)),
+        (6, [""]),
+        (3, fold.wrap(faults)),
+        (3, fold.wrap(message) or [">"]),
+        (4 if screen.help else 7, log),
+        (0, [keys] if screen.interactive else []),
+    ]
+    room = height
+    kept: dict[int, list[str]] = {}
+    for index in sorted(range(len(sections)), key=lambda i: sections[i][0]):
+        whole = sections[index][1]
+        lines = whole[: max(room, 0)]
+        if whole is log and len(lines) == 1 < len(whole):
+            lines = []  # a heading without one line under it is no use
+        kept[index] = lines
+        room -= len(lines)
+    out = [line for index in sorted(kept) for line in kept[index]]
+    return [line[: width - 1] for line in out]

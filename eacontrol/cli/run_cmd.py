@@ -1,12 +1,13 @@
 """``eactl run PROFILE``: run a session, with a live view and keys, and record it.
 
 Order, so that nothing is stimulated before every check has passed: the profile is loaded (site
-and patient layers), the session database opened, the operator confirms (a real device, on a
-terminal, without ``--yes``), then the device is connected and the session runner's pre-flight
-adds the device layer. Every way out ends in a confirmed stop (the runner's and the
-Stimulator's), and the terminal is restored. SIGTERM and SIGHUP take Ctrl-C's path
-(``eacontrol.cli.signals``): a confirmed stop, the record closed with the signal named, then exit
-128 + its number.
+and patient layers), the session database opened, the device connected (its port opened
+exclusively: a busy port is refused before anyone is asked), the operator confirms (without
+``--yes``: every device, the built-in simulator too when there is a terminal to answer on), then
+the session runner's pre-flight adds the device layer. Every way out ends in a confirmed stop
+(the runner's and the Stimulator's), and the terminal is restored. SIGTERM and SIGHUP take
+Ctrl-C's path (``eacontrol.cli.signals``): a confirmed stop, the record closed with the signal
+named, then exit 128 + its number.
 
 Without ``--port`` the device is the built-in simulator, paced to real time; ``--fast`` runs it
 in virtual time and prints only the summary.
@@ -37,23 +38,46 @@ if TYPE_CHECKING:
     from eacontrol.records import RecordStore
     from eacontrol.session import Session, SessionResult
 
-__all__ = ["confirm", "register", "summary_lines"]
+__all__ = ["confirm", "confirmation_lines", "points_text", "register", "summary_lines"]
 
 
-def confirm(profile: Profile, target: Target) -> None:
-    """Ask the operator to confirm a session on a real device (y/N on the terminal).
+def points_text(profile: Profile) -> dict[int, str]:
+    """Each channel's needle pair as the practitioner reads it: ``BL23-L – BL25-L``."""
+    return {c.channel: " – ".join(str(site) for site in c.electrodes) for c in profile.channels}
+
+
+def confirmation_lines(profile: Profile, target: Target, patient: str | None) -> list[str]:
+    """What the operator confirms: patient, duration, and per channel its needles, the start
+    intensity (zero: every step ramps up from zero) and its first step's target and ramp."""
+    from eacontrol.cli.plainwords import mode_text  # imports the device layer: not at startup
+
+    where = f"{target.url}  ({SIMULATED_BANNER})" if target.simulated else target.url
+    steps = len(profile.steps)
+    lines = [
+        f"About to stimulate: {printable(profile.name)} on {where}",
+        f"  patient {printable(patient) if patient else 'not given'}",
+        f"  duration {duration_text(profile.total_duration_s)} in {steps} step(s)",
+    ]
+    points = points_text(profile)
+    for channel in sorted(points):
+        first = next(i for i, step in enumerate(profile.steps) if channel in step.channels)
+        stimulation = profile.stimulation(first, channel)
+        lines.append(
+            f"  channel {channel}  {printable(points[channel])}  from 0 mA, rising to "
+            f"{number(stimulation.intensity_mA)} mA over {number(stimulation.ramp_up_s)} s "
+            f"(step {first + 1}: {mode_text(stimulation)})"
+        )
+    lines.append("  Check the needles, the leads and the patient. Start? [y/N] ")
+    return lines
+
+
+def confirm(profile: Profile, target: Target, patient: str | None = None) -> None:
+    """Ask the operator to confirm the session (y/N on the terminal).
 
     Raises:
         CliError: the operator did not answer yes (exit 4: nothing was stimulated).
     """
-    channels = ", ".join(str(c.channel) for c in profile.channels)
-    print(
-        f"About to stimulate: {printable(profile.name)}\n"
-        f"  {duration_text(profile.total_duration_s)}, channel(s) {channels}, on {target.url}\n"
-        "  Check the needles, the leads and the patient. Start? [y/N] ",
-        end="",
-        flush=True,
-    )
+    print("\n".join(confirmation_lines(profile, target, patient)), end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         raise CliError("not started: the operator did not confirm", ExitCode.STOPPED)
@@ -99,10 +123,11 @@ def _run(args: argparse.Namespace) -> int:
     """Run a session with a live view and keys, and record it.
 
     Run PROFILE on the device (default: the built-in simulator, in real time) with a live view:
-    elapsed and remaining time, per-channel set and measured intensity and impedance, faults.
-    Keys: ↑/+ and ↓/- raise and lower the selected channel by 0.5 mA, 1-8 select it, p pauses
-    and resumes, s or q stops (ramp down), Esc or space is the emergency stop; Ctrl-C, SIGTERM
-    and SIGHUP always end in a confirmed stop.
+    elapsed and remaining time, the planned end, per channel its needles, mode, set and measured
+    intensity, alarms. It asks before starting unless --yes. Keys: ↑/+ and ↓/- raise and lower
+    the selected channel by 0.5 mA, 0 sets it to zero, z every channel, 1-8 select, p pauses and
+    resumes, s or q stops (ramp down), Esc or space is the emergency stop, ? lists the keys;
+    Ctrl-C, SIGTERM and SIGHUP always end in a confirmed stop.
     """
     with signals_end_like_ctrl_c():
         return _run_session(args)
@@ -123,9 +148,9 @@ def _run_session(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
     clinical = clinical_from(args)
     with RecordStore.open(args.db) as store:
-        if not target.simulated and not args.yes:
-            confirm(profile, target)
         with connect(target.url, device_serial=target.device_serial) as stim:
+            if not args.yes and (terminal.interactive or not target.simulated):
+                confirm(profile, target, args.patient)
             session = Session(
                 stim,
                 profile,
@@ -151,6 +176,9 @@ def _run_session(args: argparse.Namespace) -> int:
                 simulated=target.simulated,
                 pace=target.simulated and not args.fast,
                 echo=not args.fast,
+                points=points_text(profile),
+                patient=args.patient,
+                operator=args.operator,
             )
             if not console.interactive and not args.fast:
                 name = printable(profile.name)

@@ -111,6 +111,19 @@ class LiveControl:
         self._require(channel)
         return self._ceilings[channel]
 
+    def increase_wait_s(self, channel: int, t_s: float) -> float:
+        """How long from session time ``t_s`` until ``channel`` may be raised again (0 when it
+        may be raised now): the operator step interval after its previous increase. A decrease
+        never waits.
+
+        Raises:
+            ParameterError: the running step does not drive the channel.
+        """
+        last = self._last_increase.get(self._require(channel))
+        if last is None:
+            return 0.0
+        return max(self._min_interval_s - (t_s - last), 0.0)
+
     def _require(self, channel: object) -> int:
         if (
             isinstance(channel, bool)

@@ -211,6 +211,14 @@ class Session:
         self._require({SessionState.RUNNING}, "change an intensity")
         self.set_intensity(channel, self._control.targets.get(channel, 0.0) + delta)
 
+    def increase_wait_s(self, channel: int) -> float:
+        """Seconds until ``channel`` may be raised again (0: now); decreases never wait.
+
+        Raises:
+            ParameterError: the running step does not drive the channel.
+        """
+        return self._control.increase_wait_s(channel, self.t_s)
+
     def pause(self) -> None:
         """Ramp every output to zero and hold the step's timer until :meth:`resume`.
 

@@ -29,13 +29,45 @@ PAUSE, STOP, EMERGENCY = Command(Action.PAUSE), Command(Action.STOP), Command(Ac
         (b" ", [EMERGENCY]),
         (b"3", [Command(Action.SELECT, 3)]),
         (b"8", [Command(Action.SELECT, 8)]),
-        (b"09x\r\n", []),
-        (b"\x1b[C\x1b[D", []),  # right and left arrows: nothing
-        (b"\x1b[15~", []),  # F5: its digits select nothing
         (b"++\x1b[A1", [RAISE, RAISE, RAISE, Command(Action.SELECT, 1)]),
     ],
 )
 def test_decoding(data: bytes, commands: list[Command]) -> None:
+    assert KeyDecoder().decode(data) == commands
+
+
+def _unknown(key: str) -> Command:
+    return Command(Action.UNKNOWN, key=key)
+
+
+@pytest.mark.parametrize(
+    ("data", "commands"),
+    [
+        (b"0", [Command(Action.ZERO)]),
+        (b"z", [Command(Action.ZERO_ALL)]),
+        (b"Z", [Command(Action.ZERO_ALL)]),
+        (b"?", [Command(Action.HELP)]),
+        # Holding the down arrow: the terminal's auto-repeat sends the sequence again and
+        # again, read at once; every repeat is one step down.
+        (b"\x1b[B" * 5, [LOWER] * 5),
+        (b"-----", [LOWER] * 5),
+    ],
+)
+def test_i16_02_zero_keys_and_held_down_arrow(data: bytes, commands: list[Command]) -> None:
+    assert KeyDecoder().decode(data) == commands
+
+
+@pytest.mark.parametrize(
+    ("data", "commands"),
+    [
+        (b"9x\r\n", [_unknown("9"), _unknown("x"), _unknown("Enter"), _unknown("Enter")]),
+        (b"\x1b[C\x1b[D", [_unknown("that key")] * 2),  # right and left arrows
+        (b"\x1b[15~", [_unknown("that key")]),  # F5: one key, its digits select nothing
+        ("é".encode(), [_unknown("é")]),
+        (b"\x01", [_unknown("Ctrl-A")]),
+    ],
+)
+def test_i16_07_an_unknown_key_is_decoded_as_unknown(data: bytes, commands: list[Command]) -> None:
     assert KeyDecoder().decode(data) == commands
 
 

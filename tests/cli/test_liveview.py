@@ -14,7 +14,7 @@ from eacontrol.cli.liveview import KEY_HELP, Screen, progress_bar, remaining_s, 
 from eacontrol.device import ChannelReport, DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.profiles import load_profile
-from eacontrol.session import EventKind, Progress, SessionEvent, SessionPlan, SessionState
+from eacontrol.session import Progress, SessionPlan, SessionState
 from firmware_protocol import ChannelState
 
 PLAN = SessionPlan.build(load_profile("research_template"))  # 2 steps of 600 s on channel 1
@@ -33,7 +33,7 @@ def _screen(**changes: Any) -> Screen:
         "session_id": 7,
         "selected": 1,
         "message": "",
-        "events": (SessionEvent(3.0, EventKind.PROGRESS, 1, "RAMP_DONE on channel 1"),),
+        "events": ("00:03  channel 1 reached 2 mA",),
         "faults": (),
         "interactive": True,
     }
@@ -57,16 +57,18 @@ def test_remaining_counts_the_running_step_and_the_later_ones() -> None:
 def test_render_the_running_view() -> None:
     progress = Progress(130.0, SessionState.RUNNING, PLAN.steps[0], 125.0, {1: 2.5})
     lines = render(_screen(), PLAN, progress, _status(2.49, 1020), 0.0)
-    assert lines[0] == "eactl run: Research template   *** SIMULATED DEVICE ***"
+    assert lines[0] == "*** SIMULATED DEVICE ***   eactl run: Research template"
     assert lines[1].endswith("on sim://   session 7")
-    assert lines[2] == "RUNNING   step 1/2 (2 Hz)   step 02:05 of 10:00"
-    assert lines[3].startswith("elapsed 02:10   remaining 17:55   [")
-    header = lines[5].split()
-    assert header[:3] == ["CH", "TARGET", "mA"]
-    assert lines[7].split() == [">1", "2.5", "2.00", "2.49", "1020", "8", "RUNNING"]
-    assert lines[9] == "faults: none"
-    assert lines[11] == "events:"
-    assert lines[12].endswith("progress: RAMP_DONE on channel 1")
+    assert lines[2] == "patient not given   operator not given"
+    assert lines[3] == "Stimulating   step 1/2 (2 Hz)   step 02:05 of 10:00"
+    assert lines[4].startswith("elapsed 02:10   remaining 17:55   [")
+    header = lines[6].split()
+    assert header[:3] == ["CH", "POINTS", "MODE"]
+    row = [">1", "-", "2", "Hz", "continuous", "2", "Hz", "2.5", "2.00", "2.49", "1020", "on"]
+    assert lines[8].split() == row
+    assert lines[10] == "faults: none"
+    assert lines[12] == "events:"
+    assert lines[13] == "  00:03  channel 1 reached 2 mA"
     assert lines[-1] == KEY_HELP
 
 
@@ -75,12 +77,12 @@ def test_render_open_electrode_fault_and_no_status_yet() -> None:
     screen = _screen(simulated=False, faults=("channel 1: ELECTRODE",), interactive=False)
     lines = render(screen, PLAN, progress, None, 0.0)
     assert "SIMULATED" not in lines[0]
-    assert lines[2] == "PREFLIGHT"
-    assert lines[7].split() == [">1", "-", "-", "-", "-", "-", "-"]
+    assert lines[3] == "Checking the device"
+    assert lines[8].split() == [">1"] + ["-"] * 8
     assert "faults: channel 1: ELECTRODE" in lines
     assert KEY_HELP not in lines
     with_open = render(_screen(), PLAN, progress, _status(0.0, None), 0.0)
-    assert "open/unknown" in with_open[7]
+    assert "open/unknown" in with_open[8]
 
 
 @dataclass
@@ -99,8 +101,17 @@ class FakeSession:
             raise self.refuse
         self.calls.append(name)
 
+    result: None = None
+    wait_s: float = 0.0
+
     def adjust(self, channel: int, delta: float) -> None:
         self._call(f"adjust {channel} {delta:+g}")
+
+    def set_intensity(self, channel: int, intensity_mA: float) -> None:
+        self._call(f"set {channel} {intensity_mA:g}")
+
+    def increase_wait_s(self, channel: int) -> float:
+        return self.wait_s
 
     def pause(self) -> None:
         self._call("pause")
@@ -149,6 +160,7 @@ def _console(session: FakeSession, commands: list[Command]) -> tuple[LiveConsole
         device_line="d",
         simulated=True,
         pace=False,
+        size=lambda: (200, 40),
     )
     return console, out
 
@@ -198,3 +210,65 @@ def test_unknown_channel_is_explained() -> None:
     console, out = _console(session, [Command(Action.SELECT, 4)])
     console.tick(session)  # type: ignore[arg-type]
     assert "> channel 4 is not in this profile (channels 1)" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("commands", "calls"),
+    [
+        ([Command(Action.ZERO)], ["set 1 0"]),
+        ([Command(Action.ZERO_ALL)], ["set 1 0"]),  # every channel with a target above zero
+        ([Command(Action.LOWER)] * 3, ["adjust 1 -0.5"] * 3),  # a held ↓: every repeat
+    ],
+)
+def test_i16_02_zero_keys_and_repeats_become_session_calls(
+    commands: list[Command], calls: list[str]
+) -> None:
+    session = FakeSession()
+    console, _ = _console(session, commands)
+    console.tick(session)  # type: ignore[arg-type]
+    assert session.calls == calls
+
+
+def test_i16_02_a_raise_refused_for_timing_says_how_long_to_wait() -> None:
+    refusal = ParameterError("intensity_mA", 3.0, "an increase at least 1 s after the previous")
+    session = FakeSession(refuse=refusal, wait_s=0.35)
+    console, out = _console(session, [Command(Action.RAISE)])
+    console.tick(session)  # type: ignore[arg-type]
+    assert "> channel 1: wait 0.4 s to raise again (lowering never waits)" in out.getvalue()
+    assert "out of range" not in out.getvalue()
+
+
+def test_i16_07_help_lists_every_key_and_an_unknown_key_points_to_it() -> None:
+    session = FakeSession()
+    console, out = _console(session, [Command(Action.HELP)])
+    console.tick(session)  # type: ignore[arg-type]
+    shown = out.getvalue()
+    for key in ("↑ or +", "↓ or -", "0 ", "z ", "1 … 8", "p ", "s or q", "Esc or space", "?"):
+        assert f"  {key}" in shown, key
+    console, out = _console(session, [Command(Action.UNKNOWN, key="x")])
+    console.tick(session)  # type: ignore[arg-type]
+    assert "> the key x does nothing here: press ? for the keys" in out.getvalue()
+
+
+def test_i16_06_a_long_fault_is_folded_never_cut_and_the_log_goes_first() -> None:
+    fault = "ALARM: device mismatch: channel 1 reports target_uA 5000 uA, commanded 2000 uA"
+    progress = Progress(130.0, SessionState.RUNNING, PLAN.steps[0], 125.0, {1: 2.5})
+    screen = _screen(faults=(fault,), message="refused: " + "x " * 40)
+    lines = render(screen, PLAN, progress, _status(2.49, 1020), 0.0, size=(60, 15))
+    assert len(lines) <= 15 and all(len(line) < 60 for line in lines)
+    start = next(i for i, line in enumerate(lines) if line.startswith("faults: "))
+    folded = " ".join(line.strip() for line in lines[start : start + 2])
+    assert folded == f"faults: {fault}"
+    assert "events:" not in lines
+    assert lines[-1].startswith("Esc/space EMERGENCY STOP")
+    assert any(line.startswith("elapsed 02:10") for line in lines)
+    assert any(line.startswith(">1 ") for line in lines)
+
+
+def test_i16_02_a_channel_already_at_zero_records_nothing() -> None:
+    session = FakeSession()
+    session.progress = lambda: Progress(0.0, SessionState.RUNNING, PLAN.steps[0], 1.0, {1: 0.0})  # type: ignore[method-assign]
+    console, out = _console(session, [Command(Action.ZERO), Command(Action.LOWER)])
+    console.tick(session)  # type: ignore[arg-type]
+    assert session.calls == []
+    assert "> channel 1 is already at zero" in out.getvalue()

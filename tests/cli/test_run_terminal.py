@@ -29,6 +29,8 @@ if os.name == "posix":
     import pty
     import termios
 
+    from vtscreen import set_size
+
 TIMEOUT_s = 30.0
 
 
@@ -45,6 +47,7 @@ class Terminal:
 
     def __init__(self, argv: list[str]) -> None:
         self.controller, self.follower = pty.openpty()
+        set_size(self.follower, 120, 40)  # a terminal window's size (the full live view)
         self.process = spawn(argv, stdin=self.follower, stdout=self.follower, stderr=self.follower)
         self._text = bytearray()
         self._lock = threading.Lock()
@@ -134,40 +137,42 @@ def test_keys_raise_pause_resume_and_escape_stops_at_zero(
 ) -> None:
     db = tmp_path / "s.sqlite3"
     t = terminal("run", str(short), "--db", str(db))
-    t.wait_for("RAMP_DONE on channel 1: ramp done at 3 mA")
-    t.wait_for("RAMP_DONE on channel 2: ramp done at 3 mA")
-    frame = t.wait_for_frame(lambda f: _row(f, "1")[-1] == "RUNNING")
+    t.wait_for("Start? [y/N]")  # the built-in simulator asks too (issue 16 item 8)
+    t.press(b"y\n")
+    t.wait_for("channel 1 reached 3 mA")
+    t.wait_for("channel 2 reached 3 mA")
+    frame = t.wait_for_frame(lambda f: _row(f, "1")[-1] == "on")
     assert "*** SIMULATED DEVICE ***" in frame[0]
-    assert frame[2].startswith("RUNNING   step 1/1")
-    assert "remaining" in frame[3] and "[" in frame[3]
-    assert _row(frame, "1")[1:] == ["3.0", "3.00", "3.00", "500", "10", "RUNNING"]
+    assert frame[3].startswith("Stimulating   step 1/1")
+    assert "remaining" in frame[4] and "[" in frame[4]
+    assert _row(frame, "1")[-5:] == ["3.0", "3.00", "3.00", "500", "on"]
 
     # Up arrow: channel 1 (selected) up by 0.5 mA; the "+" read with it, less than 1 s later,
     # is refused by the session (operator step interval, Cummings 2011).
     t.press(b"\x1b[A+")
     t.wait_for("channel 1: 3 → 3.5 mA (operator)")
-    t.wait_for("refused: intensity_mA=4.0")
-    t.wait_for("RAMP_DONE on channel 1: ramp done at 3.5 mA")
+    t.wait_for("channel 1: wait 1.0 s to raise again")
+    t.wait_for("channel 1 reached 3.5 mA")
     t.press(b"2")
     t.wait_for("channel 2 selected")
 
     t.press(b"p")
     t.wait_for("PAUSED")
-    t.wait_for("STOPPED on channel 1")
+    t.wait_for("channel 1 paused: output at zero")
     t.press(b"p")
     t.wait_for("resumed: re-ramping from zero")
-    t.wait_for("RAMP_DONE on channel 1: ramp done at 3.5 mA", count=2)
+    t.wait_for("channel 1 reached 3.5 mA", count=2)
 
     t.press(b"\x1b")  # Esc: emergency stop
     assert t.exit_code() == 4
     text = t.text
     assert "session 1 ended: emergency_stop" in text
     frame = t.frame()
-    assert frame[2].startswith("ENDED")
+    assert frame[3].startswith("ENDED")
     for channel in ("1", "2"):
         row = _row(frame, channel)
-        assert row[2:4] == ["0.00", "0.00"], row  # set and measured: confirmed at zero
-        assert row[-1] in ("PROGRAMMED", "IDLE"), row
+        assert row[-4:-2] == ["0.00", "0.00"], row  # set and measured: confirmed at zero
+        assert row[-1] == "off", row
     assert termios.tcgetattr(t.follower)[3] & termios.ICANON  # the terminal was restored
 
     with RecordStore.open(db) as store:
