@@ -123,6 +123,7 @@ def session_record(summary: SessionSummary) -> dict[str, object]:
 def _list(args: argparse.Namespace) -> int:
     """List sessions, newest first."""
     from eacontrol.records import RecordStore, resolve_db_path
+    from eacontrol.records.fmt import local_time
 
     path = _existing_db(args)
     summaries: list[SessionSummary] = []
@@ -151,7 +152,7 @@ def _list(args: argparse.Namespace) -> int:
     rows = [
         (
             s.id,
-            s.meta.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            local_time(s.meta.started_at),
             _length(s),
             s.outcome.value,
             s.meta.profile_name,
@@ -161,13 +162,15 @@ def _list(args: argparse.Namespace) -> int:
         )
         for s in summaries
     ]
-    headers = ("ID", "STARTED (UTC)", "LENGTH", "OUTCOME", "PROFILE", "PATIENT", "OPERATOR", "DEV")
+    headers = ("ID", "STARTED", "LENGTH", "OUTCOME", "PROFILE", "PATIENT", "OPERATOR", "DEV")
     print(render_table(headers, rows, right=(0,)))
     return int(ExitCode.OK)
 
 
 def _show(args: argparse.Namespace) -> int:
     """Show one session's record."""
+    from eacontrol.records.fmt import local_time
+
     with _store(args) as store:
         s = store.session(args.id)
         steps, events, totals = store.steps(args.id), store.events(args.id), store.totals(args.id)
@@ -175,7 +178,7 @@ def _show(args: argparse.Namespace) -> int:
     meta = s.meta
     device = "simulated device" if meta.simulated else f"{meta.device_model} {meta.device_serial}"
     print(f"session {s.id}: {meta.profile_name} ({meta.profile_version})")
-    print(f"  started:  {meta.started_at.isoformat()}  length {_length(s)}")
+    print(f"  started:  {local_time(meta.started_at)}  length {_length(s)}")
     print(f"  outcome:  {s.outcome.value}" + (f" ({s.detail})" if s.detail else ""))
     print(f"  device:   {device}, firmware {meta.firmware_version}, on {meta.port}")
     print(f"  patient:  {meta.patient_id or '-'}   operator: {meta.operator_id or '-'}")

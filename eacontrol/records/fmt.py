@@ -1,12 +1,14 @@
-"""Numbers with units for reports: a few significant digits, SI prefixes, readable durations.
+"""Numbers with units for reports: a few significant digits, SI prefixes, readable durations,
+times of day in the local zone.
 
-Rounding is for reading only; the JSON report and the exports keep full precision.
+Rounding is for reading only; the JSON report and the exports keep full precision. Records
+store UTC; only what a person reads is shown in the local time zone (``TZ`` honoured).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "charge",
@@ -16,6 +18,7 @@ __all__ = [
     "duration",
     "frequency",
     "impedance",
+    "local_time",
     "moment",
     "percent",
     "sig",
@@ -109,8 +112,21 @@ def clock(t_s: float) -> str:
     return f"{int(minutes)}:{seconds:04.1f}"
 
 
+def local_time(when: datetime) -> str:
+    """An instant in the local time zone with its name and offset from UTC:
+    ``2026-12-06 23:46:03 CET (+01:00)``. The zone is the process's (``TZ``, else the system's);
+    a naive ``when`` is taken as UTC, which is how records store every time.
+    """
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    local = aware.astimezone()
+    offset_min = round((local.utcoffset() or timedelta(0)).total_seconds() / 60)
+    hours, minutes = divmod(abs(offset_min), 60)
+    sign = "-" if offset_min < 0 else "+"
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({sign}{hours:02d}:{minutes:02d})"
+
+
 def moment(iso_text: str | None) -> str:
-    """An ISO 8601 UTC time as ``2025-03-04 09:30:00 UTC``."""
+    """A stored ISO 8601 time as :func:`local_time` shows it; ``—`` when not recorded."""
     if iso_text is None:
         return _NOT_RECORDED
-    return datetime.fromisoformat(iso_text).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return local_time(datetime.fromisoformat(iso_text))

@@ -25,6 +25,7 @@ from eacontrol.records.prose import (
     methods_paragraph,
     per_channel,
 )
+from eacontrol.records.refused import is_refused, refused_blocks
 from eacontrol.records.report import Report, SessionPart
 
 __all__ = ["report_sections", "title"]
@@ -237,7 +238,8 @@ def _delivered_tables(r: Report) -> list[Block]:
 
 def _events(r: Report) -> list[Block]:
     lines: list[Block] = []
-    if r["events"]:
+    events = [e for e in r["events"] if not is_refused(e)]  # summarised under operator changes
+    if events:
         rows = [
             (
                 fmt.clock(e["t_s"]),
@@ -245,7 +247,7 @@ def _events(r: Report) -> list[Block]:
                 "—" if e["channel"] is None else e["channel"],
                 e["message"],
             )
-            for e in r["events"]
+            for e in events
         ]
         lines += table(("Time", "Kind", "Channel", "Message"), rows)
     else:
@@ -288,7 +290,7 @@ def report_sections(report: Report) -> list[Section]:
         ("Electrical parameters", electrical_blocks(report)),
         ("Stimulation parameters (prescribed)", _steps_rows(report)),
         ("Delivered intensity over time", intensity_blocks(report)),
-        ("Operator changes, pauses and stops", changes_blocks(report)),
+        ("Operator changes, pauses and stops", changes_blocks(report) + refused_blocks(report)),
         ("Delivered per channel", _delivered_tables(report)),
         ("Adverse events and notes", annotation_blocks(report)),
         ("Events", _events(report)),

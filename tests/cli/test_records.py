@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zone import local_zone
 
 Run = Callable[..., Any]
 
@@ -24,14 +25,32 @@ def test_list_without_a_database_creates_none(eactl: Run, tmp_path: Path) -> Non
 
 
 def test_list_table(eactl: Run, recorded_db: Path) -> None:
-    result = eactl("log", "list", "--db", str(recorded_db))
+    with local_zone("UTC"):
+        result = eactl("log", "list", "--db", str(recorded_db))
     assert result.code == 0
     header, _, row = result.out.splitlines()
-    assert header.split()[:3] == ["ID", "STARTED", "(UTC)"]
+    assert header.split()[:3] == ["ID", "STARTED", "LENGTH"]
     assert row.split() == [
-        "1", "2025-03-04", "09:30:00", "10:01", "completed", "cli", "test", "profile",
-        "P-1", "OP-1", "sim",
+        "1", "2025-03-04", "09:30:00", "UTC", "(+00:00)", "10:01", "completed", "cli", "test",
+        "profile", "P-1", "OP-1", "sim",
     ]  # fmt: skip
+
+
+def test_i16_09_log_list_and_show_give_local_time_with_its_zone(
+    eactl: Run, recorded_db: Path
+) -> None:
+    """Stored 09:30:00 UTC reads as 10:30:00 in Berlin in winter, with the zone's name and
+    offset; the header no longer says UTC."""
+    with local_zone("Europe/Berlin"):
+        listed = eactl("log", "list", "--db", str(recorded_db))
+        shown = eactl("log", "show", "1", "--db", str(recorded_db))
+        as_json = json.loads(eactl("log", "list", "--db", str(recorded_db), "--json").out)
+    header, _, row = listed.out.splitlines()
+    assert header.split()[:3] == ["ID", "STARTED", "LENGTH"]
+    assert "(UTC)" not in header
+    assert row.split()[:5] == ["1", "2025-03-04", "10:30:00", "CET", "(+01:00)"]
+    assert "  started:  2025-03-04 10:30:00 CET (+01:00)  length 10:01\n" in shown.out
+    assert as_json[0]["started_at"] == "2025-03-04T09:30:00+00:00"  # scripts keep UTC
 
 
 def test_list_json_for_scripts(eactl: Run, recorded_db: Path) -> None:

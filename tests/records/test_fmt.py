@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from zone import local_zone
 
 from eacontrol.records import fmt
 
@@ -56,4 +57,5 @@ def test_units() -> None:
     assert fmt.percent(0.000262) == "0.00026 %"
     assert fmt.count(60000) == "60\u2009000"
     assert fmt.clock(59.96) == "1:00.0" and fmt.clock(725.5) == "12:05.5"
-    assert fmt.moment("2025-03-04T09:30:00.000000+00:00") == "2025-03-04 09:30:00 UTC"
+    with local_zone("UTC"):
+        assert fmt.moment("2025-03-04T09:30:00.000000+00:00") == "2025-03-04 09:30:00 UTC (+00:00)"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zone import local_zone
 
 from eacontrol.errors import ParameterError, RecordError
 from eacontrol.records import (
@@ -318,10 +319,11 @@ def test_i15_report_adverse_event_added_after_the_end_appears_in_md_json_and_htm
     assert "Adverse events recorded: mild haematoma at BL23-L at 10:00.0." in methods_paragraph(
         report
     )
-    md = render_markdown(report)
+    with local_zone("UTC"):
+        md = render_markdown(report)
     assert (
         "| adverse event | 10:00.0 | haematoma at BL23-L | mild | resolved in 3 days | "
-        "2025-03-05 09:30:00 UTC |"
+        "2025-03-05 09:30:00 UTC (+00:00) |"
     ) in md
     assert "| note | not given | — | — | patient reports less pain |" in md
     doc = json.loads(render_json(report))

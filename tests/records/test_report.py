@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from zone import local_zone
 
 from eacontrol.errors import RecordError
 from eacontrol.records import (
@@ -29,7 +30,8 @@ THIN = "\u2009"
 
 @pytest.fixture
 def markdown(store: RecordStore, finished: Any) -> str:
-    return render_markdown(build_report(store, finished.id))
+    with local_zone("UTC"):  # the times below as read in UTC
+        return render_markdown(build_report(store, finished.id))
 
 
 @pytest.fixture
@@ -103,8 +105,8 @@ def test_stricta_table_lists_the_items_the_software_knows(markdown: str) -> None
 def test_identity_table(markdown: str) -> None:
     for row in (
         "| Outcome | completed — all steps ran |",
-        "| Started | 2025-03-04 09:30:00 UTC |",
-        "| Ended | 2025-03-04 09:55:02 UTC (duration 25 min 2 s) |",
+        "| Started | 2025-03-04 09:30:00 UTC (+00:00) |",
+        "| Ended | 2025-03-04 09:55:02 UTC (+00:00) (duration 25 min 2 s) |",
         "| Patient id | P-017 (session 2 of 2) |",
         "| Operator id | OP-2 |",
         f"| Profile | Low back pain 2/100 Hz, version 3, sha256 {'3f' * 32} |",
