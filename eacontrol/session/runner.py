@@ -39,6 +39,7 @@ from eacontrol.errors import (
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import ClinicalDetails, Outcome, RecordStore
+from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.safety.engine import check_number
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
@@ -190,7 +191,7 @@ class Session:
         try:
             previous = self._control.change(channel, intensity_mA, t)
         except EAError as err:
-            self._emit(EventKind.WARNING, channel, f"operator request refused: {err}", {})
+            self._emit(EventKind.WARNING, channel, f"{REFUSED_MARK}: {err}", {})
             raise
         target = self._control.targets[channel]
         self._control.request(Request(Intent.SET_INTENSITY, t, channel, target, previous))
