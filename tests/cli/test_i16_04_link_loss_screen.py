@@ -8,7 +8,9 @@ from pathlib import Path
 
 from vtscreen import console_run
 
+from eacontrol.cli.plainwords import alarm_text
 from eacontrol.profiles import load_profile
+from eacontrol.records import Outcome
 
 HAN = load_profile("lbp_2_100hz_han")  # two channels, 2/100 Hz dense-disperse, 3 mA
 LOST = "connection to the device lost: outputs not confirmed off: use the device's own stop"
@@ -40,3 +42,12 @@ def test_i16_04_link_lost_during_the_hold_shows_every_channel_unknown_under_an_a
     table_at = next(i for i, line in enumerate(final) if line.lstrip().startswith("CH "))
     assert alarm_at < table_at
     assert all(len(line) < 80 for line in final)
+
+
+def test_i16_04_only_endings_with_outputs_not_confirmed_off_raise_the_alarm() -> None:
+    assert alarm_text(Outcome.LINK_LOST) == LOST
+    assert alarm_text(Outcome.STOP_NOT_CONFIRMED) == (
+        "OUTPUTS NOT CONFIRMED OFF: use the device's own stop"
+    )
+    for outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.EMERGENCY_STOP, Outcome.FAULT):
+        assert alarm_text(outcome) == ""
