@@ -24,7 +24,7 @@ from typing import TextIO
 from eacontrol.cli.keys import Action, Command, Terminal
 from eacontrol.cli.liveview import Screen, remaining_s, render
 from eacontrol.cli.output import printable
-from eacontrol.cli.plainwords import event_text, outcome_text
+from eacontrol.cli.plainwords import LINK_LOST, alarm_text, event_text, outcome_text
 from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.link import Clock
@@ -128,6 +128,7 @@ class LiveConsole:
         self._step_index: int | None = None
         self._banner, self._banner_until = "", math.inf
         self._bell = False
+        self._alarm = ""  # the outputs are not confirmed off: rows UNKNOWN, the alarm shown
 
     @property
     def interactive(self) -> bool:
@@ -164,6 +165,8 @@ class LiveConsole:
         paused = self._pausing or self._session.state is SessionState.PAUSED
         text = event_text(event, paused)
         self._events.append(text)
+        if event.kind is EventKind.LINK:  # the last STATUS no longer says what the device does
+            self._alarm = LINK_LOST
         if event.kind in (EventKind.FAULT, EventKind.LINK):
             self._faults.append(text.split("  ", 1)[-1])
         elif event.kind is EventKind.ALARM:  # the device did what the host did not command
@@ -304,6 +307,7 @@ class LiveConsole:
             result = session.result
             if result is not None:
                 self._message = outcome_text(result.outcome, result.detail)
+                self._alarm = alarm_text(result.outcome) or self._alarm
         screen = Screen(
             title=self._title,
             device=self._device,
@@ -321,6 +325,7 @@ class LiveConsole:
             ends_at=ends_at,
             banner=self._banner,
             help=self._help,
+            alarm=self._alarm,
         )
         size = self._size()
         lines = render(screen, session.plan, progress, self._status(), self._done_s, size)

@@ -21,9 +21,15 @@ At 120 columns::
 The screen fits the terminal (``render(..., size=(columns, lines))``): no line is as wide as
 the terminal (a line that fills the last column makes the terminal wrap, or erase that column
 on the next clear-to-end-of-line), narrower tables drop columns, and when lines run short the
-view keeps, in order, the stop keys, the timer, each channel's intensity, the faults and alarms
-(folded onto more lines, never cut) and the operator's message, and drops the event log
-first, then the blank lines, the header, the help.
+view keeps, in order, the stop keys, the timer and an alarm, each channel's intensity, the
+faults and alarms (folded onto more lines, never cut) and the operator's message, and drops the
+event log first, then the blank lines, the header, the help.
+
+When the outputs are not confirmed off (the link to the device lost, a stop the device did not
+confirm) the last STATUS says nothing about now: every channel shows ``UNKNOWN`` with ``?`` for
+set and measured intensity, and ``*** ALARM: connection to the device lost: outputs not
+confirmed off: use the device's own stop ***`` stays under the timer, on the ENDED screen too
+(issue 16 item 4).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "KEY_HELP",
     "KEY_HELP_SHORT",
     "KEY_LIST",
+    "UNKNOWN",
     "Screen",
     "progress_bar",
     "remaining_s",
@@ -101,6 +108,9 @@ class Screen:
         ends_at: the planned local end time (``10:54``), or empty.
         banner: a notice in capitals under the timer (the end of treatment, a new step).
         help: the key list is shown instead of the event log.
+        alarm: the outputs are not confirmed off (a lost link, a stop not confirmed): this
+            alarm in words stays under the timer and every channel shows UNKNOWN, since the
+            last STATUS no longer says what the device does.
     """
 
     title: str
@@ -119,6 +129,11 @@ class Screen:
     ends_at: str = ""
     banner: str = ""
     help: bool = False
+    alarm: str = ""
+
+
+UNKNOWN = "UNKNOWN"
+"""A channel's state once its output is not confirmed (the set and measured columns say ``?``)."""
 
 
 def remaining_s(plan: SessionPlan, progress: Progress, done_s: float) -> float:
@@ -166,11 +181,19 @@ def _cells(
     }
 
 
+def _unknown(cells: dict[str, str]) -> dict[str, str]:
+    """A row whose output is not confirmed: no number from the last STATUS is shown as now."""
+    unknown = dict.fromkeys(("SET mA", "MEASURED mA", "MEAS mA", "IMPEDANCE Ω", "NOW"), "?")
+    return {**cells, **unknown, "STATE": UNKNOWN}
+
+
 def _table(
     plan: SessionPlan, progress: Progress, status: DeviceStatus | None, screen: Screen, width: int
 ) -> list[str]:
     reports = {r.channel: r for r in status.channels} if status else {}
     cells = [_cells(n, screen, progress, reports.get(n)) for n in plan.channels]
+    if screen.alarm:
+        cells = [_unknown(c) for c in cells]
     lines: list[str] = []
     for columns in _TABLES:
         rows = [tuple(c[name] for name in columns) for c in cells]
@@ -233,7 +256,7 @@ def render(
         size: the terminal's columns and lines.
     """
     width, height = size
-    # Faults and the message wrap (a fault's words are never cut); every other line is cut.
+    # The alarm, faults and the message wrap (their words are never cut); other lines are cut.
     faults = "faults: " + ("; ".join(screen.faults) if screen.faults else "none")
     message = f"> {screen.message}" if screen.message else ">"
     fold = textwrap.TextWrapper(max(width - 1, 20), subsequent_indent="  ", break_on_hyphens=False)
@@ -245,6 +268,7 @@ def render(
     sections: list[tuple[int, list[str]]] = [
         (5, _header(screen)),
         (1, _timer(plan, progress, screen, done_s, width)),
+        (1, fold.wrap(f"*** ALARM: {screen.alarm} ***") if screen.alarm else []),
         (1, [f"*** {screen.banner} ***"] if screen.banner else []),
         (6, [""]),
         (2, _table(plan, progress, status, screen, width)),

@@ -14,6 +14,8 @@ from firmware_protocol import ChannelState
 
 __all__ = [
     "LINK_LOST",
+    "NOT_CONFIRMED",
+    "alarm_text",
     "channel_state",
     "event_text",
     "half_text",
@@ -24,6 +26,9 @@ __all__ = [
 
 LINK_LOST = "connection to the device lost: outputs not confirmed off: use the device's own stop"
 """A lost link in words (issue 16 item 4's wording); the wire detail stays in the record."""
+
+NOT_CONFIRMED = "OUTPUTS NOT CONFIRMED OFF: use the device's own stop"
+"""A stop the device did not confirm, in words."""
 
 _SESSION = {
     SessionState.READY: "Ready",
@@ -40,8 +45,9 @@ _OUTCOMES = {
     Outcome.EMERGENCY_STOP: "emergency stop: every output cut and confirmed at zero",
     # The host could not stop these (ending.py): only the device's own lease or button can.
     Outcome.LINK_LOST: LINK_LOST,
-    Outcome.STOP_NOT_CONFIRMED: "OUTPUTS NOT CONFIRMED OFF: use the device's own stop",
+    Outcome.STOP_NOT_CONFIRMED: NOT_CONFIRMED,
 }
+_ALARMS = {Outcome.LINK_LOST: LINK_LOST, Outcome.STOP_NOT_CONFIRMED: NOT_CONFIRMED}
 
 
 def state_text(state: SessionState) -> str:
@@ -52,6 +58,11 @@ def state_text(state: SessionState) -> str:
 def outcome_text(outcome: Outcome, detail: str) -> str:
     """How the session ended, in words (the final view's message line)."""
     return _OUTCOMES.get(outcome, f"{outcome.value.replace('_', ' ')}: {detail}")
+
+
+def alarm_text(outcome: Outcome) -> str:
+    """The live view's alarm for an ending that leaves the outputs not confirmed off, or ""."""
+    return _ALARMS.get(outcome, "")
 
 
 def channel_state(report: ChannelReport) -> str:

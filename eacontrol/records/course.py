@@ -12,6 +12,9 @@ a range built from no sample is None, never a number filled from a neighbour.
 - A pause runs from an operator event ``paused: ...`` to the next ``resumed: ...`` (the step
   runner's messages); stops are the ``stop``, ``fault`` and ``link`` events and the operator's
   stop and emergency stop.
+- ``confirmed_until_s`` is the session time of the last sample: the last STATUS the device sent
+  (a sample is taken only from a fresh STATUS, ``session/recorder.py``). After a lost link or a
+  stop the device did not confirm, nothing later says what its outputs did.
 - Phase charge of a step's channel is intensity × phase width (mA × µs = nC), at the prescribed
   target and at the highest set intensity sampled in the step.
 """
@@ -111,6 +114,7 @@ class Course(TypedDict):
     missing_samples: int
     intensity: list[IntensityRange]
     charges: list[StepCharge]
+    confirmed_until_s: float | None  # the last sample's session time (None: no sample)
 
 
 def _window(rec: StepRecord | None, last_s: float) -> tuple[float, float] | None:
@@ -260,4 +264,5 @@ def course(
         "missing_samples": len(gaps),
         "intensity": intensity,
         "charges": charges,
+        "confirmed_until_s": max((s.t_s for s in samples), default=None),
     }

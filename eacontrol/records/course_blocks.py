@@ -13,6 +13,7 @@ from eacontrol.records.prose import (
     describe_pattern,
     describe_rates,
     describe_waveform,
+    unconfirmed_text,
 )
 from eacontrol.records.report import Report
 
@@ -162,8 +163,11 @@ def changes_blocks(r: Report) -> list[Block]:
     ]
     blocks += table(("Time", "Kind", "Channel", "Cause"), stops) if stops else []
     session = r["session"]
+    unconfirmed = unconfirmed_text(r)  # a lost link: what the device confirmed, then nothing
     blocks += para(
-        f"Ended: {session['outcome']}" + (f" — {session['detail']}." if session["detail"] else ".")
+        f"Ended: {session['outcome']}"
+        + (f" — {unconfirmed}" if unconfirmed else "")
+        + (f" — {session['detail']}." if session["detail"] else ".")
     )
     return blocks
 

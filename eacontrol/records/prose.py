@@ -26,6 +26,7 @@ __all__ = [
     "join_words",
     "methods_paragraph",
     "per_channel",
+    "unconfirmed_text",
 ]
 
 _OUTCOMES = {
@@ -34,7 +35,7 @@ _OUTCOMES = {
     "stopped": "was stopped early by the operator",
     "emergency_stop": "was ended by an emergency stop",
     "fault": "was ended by a device fault",
-    "link_lost": "ended when the link to the device was lost",
+    "link_lost": "ended when the connection to the device was lost, its outputs not confirmed off",
     "stop_not_confirmed": "ended with the stop NOT confirmed by the device (hard alarm)",
     "error": "was ended by a software error",
     "records_unavailable": "was stopped safely because its record could not be written",
@@ -49,6 +50,13 @@ MODE_NAMES = {
 
 POLARITY = "leading phase positive (+I), then the recovery phase, the same in every pulse"
 """Pulse polarity (PROTOCOL.md §8: first phase +I, gap, then the second phase)."""
+
+_UNCONFIRMED = {
+    "link_lost": "the connection to the device was lost",
+    "stop_not_confirmed": "the device did not confirm the stop",
+}
+"""Endings that leave the outputs not confirmed off (``records.INTERRUPTED`` less ``aborted``,
+whose process ended without a word on the outputs), and what happened."""
 
 _LATERALITY_ORDER = ("bilateral", "left", "right", "midline", "unknown")
 
@@ -265,6 +273,39 @@ def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
     ]
 
 
+def _confirmed_until(r: Report) -> str:
+    until = r["course"]["confirmed_until_s"]
+    return "no time (no STATUS was recorded)" if until is None else f"{fmt.clock(until)}"
+
+
+def unconfirmed_text(r: Report) -> str:
+    """For a session whose outputs were not confirmed off at its end (a lost link, a stop the
+    device did not confirm): up to when the device confirmed its outputs (the session time of
+    its last STATUS, ``course.confirmed_until_s``) and that after it they were not confirmed
+    off; "" for any other ending. Nothing after the last STATUS is called delivered.
+
+    Args:
+        r: the report.
+    """
+    what = _UNCONFIRMED.get(r["session"]["outcome"])
+    if what is None:
+        return ""
+    until = r["course"]["confirmed_until_s"]
+    confirmed = (
+        "The device never confirmed its outputs (no STATUS was recorded)"
+        if until is None
+        else (
+            f"The device confirmed its outputs up to {fmt.clock(until)} of session time "
+            "(its last STATUS)"
+        )
+    )
+    return (
+        f"{confirmed}; then {what}, and the outputs were not confirmed off: the device's own "
+        "lease is meant to stop them, which nothing confirmed, so the current after that time "
+        "is unknown."
+    )
+
+
 def _opening(r: Report) -> str:
     st, dev, prof = r["stricta"], r["device"], r["profile"]
     needles = sorted({(n["diameter_mm"], n["inserted_length_mm"]) for n in st["needles"]})
@@ -282,12 +323,18 @@ def _opening(r: Report) -> str:
     ]
     if given:
         needle_text += f" ({', '.join(given)})" if sizes else f" with needles {', '.join(given)}"
+    # After a lost link only what the device confirmed is called delivered.
+    upto = (
+        f", as confirmed by the device up to {_confirmed_until(r)} of session time,"
+        if r["session"]["outcome"] in _UNCONFIRMED
+        else ""
+    )
     if dev["simulated"]:
         verb = "This session ran on the eacontrol device simulator (no patient was stimulated): it"
-        verb += " would have delivered electroacupuncture at"
+        verb += f" would have delivered electroacupuncture{upto} at"
         device = f"the simulated stimulator ({dev['model']})"
     else:
-        verb = "Electroacupuncture was delivered at"
+        verb = f"Electroacupuncture was delivered{upto} at"
         device = (
             f"the stimulator ({dev['model']}, serial {dev['serial']}, "
             f"firmware {dev['firmware_version']})"
@@ -313,15 +360,21 @@ def methods_paragraph(r: Report) -> str:
         The paragraph (no line breaks).
     """
     st = r["stricta"]
+    lasted = (
+        f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
+        f"{fmt.duration(st['stimulation_time_s'])} "
+        f"(prescribed {fmt.duration(st['prescribed_time_s'])}"
+        f"{_INTERRUPTED if st['stimulation_time_at_least'] else ''})."
+    )
+    unconfirmed = unconfirmed_text(r)
+    if unconfirmed:  # how long it lasted is not known: say what the device confirmed
+        lasted = f"{unconfirmed} The prescribed time was {fmt.duration(st['prescribed_time_s'])}."
     parts = [
         _opening(r),
         *(_step_sentence(s) for s in r["steps"]),
         _charge_sentence(r),
         *_clinical_sentences(r),
-        f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
-        f"{fmt.duration(st['stimulation_time_s'])} "
-        f"(prescribed {fmt.duration(st['prescribed_time_s'])}"
-        f"{_INTERRUPTED if st['stimulation_time_at_least'] else ''}).",
+        lasted,
         *_course_sentences(r),
         *_delivery_sentences(r["delivered"]),
         _adverse_sentence(r),

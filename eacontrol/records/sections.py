@@ -24,6 +24,7 @@ from eacontrol.records.prose import (
     describe_waveform,
     methods_paragraph,
     per_channel,
+    unconfirmed_text,
 )
 from eacontrol.records.refused import is_refused, refused_blocks
 from eacontrol.records.report import Report, SessionPart
@@ -55,7 +56,7 @@ def _identity(r: Report) -> list[Block]:
     if ps is not None:
         patient += f" (session {ps['number']} of {ps['total']})"
     rows = [
-        ("Outcome", f"{s['outcome']}" + (f" — {s['detail']}" if s["detail"] else "")),
+        ("Outcome", " — ".join(t for t in (s["outcome"], unconfirmed_text(r), s["detail"]) if t)),
         ("Started", fmt.moment(s["started_at"])),
         ("Ended", _ended(s)),
         ("Patient id", patient),
