@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eacontrol.device import ChannelReport
 from eacontrol.records import Outcome
+from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.session import EventKind, SessionEvent, SessionState
 from eacontrol.stimulation import Stimulation, StimulationMode
 from firmware_protocol import ChannelState
@@ -152,7 +153,7 @@ def event_text(event: SessionEvent, paused: bool) -> str:
         words = event.message
         for mode in StimulationMode:  # "dense_disperse" as the practitioner writes it
             words = words.replace(mode.value, mode.value.replace("_", "-"))
-        if event.kind is EventKind.WARNING and "operator request refused" in words:
+        if event.kind is EventKind.WARNING and REFUSED_MARK in words:
             words = f"{where}: change refused"
     minutes, seconds = divmod(max(int(event.t_s), 0), 60)
     return f"{minutes:02d}:{seconds:02d}  {words}"
