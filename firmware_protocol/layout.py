@@ -4,7 +4,7 @@ A message is a frozen dataclass whose fields are annotated with their wire type 
 ``U16``, ``U32``, ``U64`` or ``Annotated[T, Wire(...)]``); the class's ``LAYOUT`` lists those
 wire fields in order, derived from the annotations once when the class is defined. That list
 gives the struct format, the range checks on encode, the enum checks on decode, the NAK field
-indices (PROTOCOL.md §7) and the schema tag that enters every frame's CRC — so a layout change
+indices (PROTOCOL.md §7) and the schema hash that HELLO exchanges — so a layout change
 cannot be made in one place and forgotten in another.
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "Array",
     "BadField",
     "Group",
+    "Opaque",
     "Scalar",
     "Text",
     "Wire",
@@ -78,7 +79,7 @@ class Scalar:
         return 1
 
     def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
+        """Text that identifies the field's name and wire type, for the schema hash."""
         suffix = f"/{self.enum.__name__}" if self.enum else ""
         return f"{self.name}:{self.code}{suffix}"
 
@@ -97,7 +98,7 @@ class Array:
         return self.count
 
     def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
+        """Text that identifies the field's name and wire type, for the schema hash."""
         return f"{self.name}:{self.count}{self.code}"
 
 
@@ -114,8 +115,25 @@ class Text:
         return 1
 
     def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
+        """Text that identifies the field's name and wire type, for the schema hash."""
         return f"{self.name}:{self.size}s"
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A fixed-size byte string taken as it is (a nonce, a key)."""
+
+    name: str
+    size: int
+
+    @property
+    def width(self) -> int:
+        """Number of flattened field indices this field occupies."""
+        return 1
+
+    def descriptor(self) -> str:
+        """Text that identifies the field's name and wire type, for the schema hash."""
+        return f"{self.name}:{self.size}o"
 
 
 @dataclass(frozen=True)
@@ -132,12 +150,12 @@ class Group:
         return 1
 
     def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
+        """Text that identifies the field's name and wire type, for the schema hash."""
         inner = ",".join(f.descriptor() for f in self.elem.LAYOUT)
         return f"{self.name}:[{self.max_count}]{{{inner}}}"
 
 
-WireField = Scalar | Array | Text | Group
+WireField = Scalar | Array | Text | Opaque | Group
 
 
 @dataclass(frozen=True)
@@ -145,8 +163,9 @@ class Wire:
     """How an annotated dataclass field travels, in ``struct`` notation.
 
     ``Wire("H")`` is an integer (an IntEnum or IntFlag when the annotated type is one),
-    ``Wire("s", 16)`` a 16-byte text, ``Wire("I", 8)`` an array of eight, and ``Wire(count=8)``
-    on a ``tuple`` of another WireStruct a group of up to eight records.
+    ``Wire("s", 16)`` a 16-byte text, ``Wire("o", 16)`` 16 opaque bytes, ``Wire("I", 8)`` an
+    array of eight, and ``Wire(count=8)`` on a ``tuple`` of another WireStruct a group of up to
+    eight records.
     """
 
     code: str = ""
@@ -156,6 +175,8 @@ class Wire:
         """Return the wire field ``name`` of annotated type ``kind`` that this describes."""
         if self.code == "s":
             return Text(name, self.count)
+        if self.code == "o":
+            return Opaque(name, self.count)
         if get_origin(kind) is tuple:
             elem = get_args(kind)[0]
             if isinstance(elem, type) and issubclass(elem, WireStruct):
@@ -200,7 +221,7 @@ class WireStruct:
     def _codec(cls) -> _Codec[Self]:
         # Built on first use and kept on the class itself (not inherited: Program extends
         # SetProgram with another layout). Rebuilt if LAYOUT is reassigned, which only a test
-        # that probes the schema tag does.
+        # that probes the schema hash does.
         codec: _Codec[Self] | None = cls.__dict__.get("_codec_cache")
         if codec is None or codec.layout is not cls.LAYOUT:
             codec = _Codec(cls)
@@ -232,7 +253,7 @@ class WireStruct:
 
     @classmethod
     def descriptor(cls) -> str:
-        """Text describing the whole layout (feeds the schema tag)."""
+        """Text describing the whole layout (feeds the schema hash)."""
         return ",".join(f.descriptor() for f in cls.LAYOUT)
 
     def encode(self) -> bytes:
@@ -299,6 +320,11 @@ class _Codec(Generic[W]):
                 self._puts.append(_put_array(f))
                 self._reads.append(operator.itemgetter(slice(position, position + f.count)))
                 position += f.count
+            elif isinstance(f, Opaque):
+                codes.append(f"{f.size}s")
+                self._puts.append(_put_opaque(f))
+                self._reads.append(operator.itemgetter(position))
+                position += 1
             else:
                 codes.append(f"{f.size}s")
                 self._puts.append(_put_text(f))
@@ -409,6 +435,15 @@ def _put_text(f: Text) -> _Put:
         if raw is None or len(raw) > f.size or b"\x00" in raw:
             raise EncodeError(f.name, value, f"ASCII without NUL, at most {f.size} bytes")
         out.append(raw)
+
+    return put
+
+
+def _put_opaque(f: Opaque) -> _Put:
+    def put(value: Any, out: list[Any]) -> None:
+        if not isinstance(value, bytes) or len(value) != f.size:
+            raise EncodeError(f.name, value, f"exactly {f.size} bytes")
+        out.append(value)
 
     return put
 
