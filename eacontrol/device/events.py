@@ -3,7 +3,7 @@
 EVENT frames are unsolicited and may be lost or duplicated on the wire (PROTOCOL.md §3.11:
 "they inform, STATUS decides"). ``EventTracker`` therefore
 
-- drops byte-identical repeats of an EVENT frame (same device seq and contents), and
+- drops byte-identical repeats of an EVENT frame (same device counter and contents), and
 - synthesises an event (``source="status"``) when a STATUS shows a latched fault or a reboot
   that no EVENT reported, so a lost EVENT frame never hides a fault. (When the STATUS happens
   to arrive before the EVENT frame, both are delivered: the EVENT carries the detail.)
@@ -201,9 +201,9 @@ class EventTracker:
         self._reported: dict[int, Fault] = {}
         self._reboot_reported = False
 
-    def on_event(self, event: Event, device_seq: int, time_s: float) -> None:
-        """Handle an EVENT frame (``device_seq`` from its header, for de-duplication)."""
-        key = (device_seq, event)
+    def on_event(self, event: Event, device_counter: int, time_s: float) -> None:
+        """Handle an EVENT frame (``device_counter`` from its header, for de-duplication)."""
+        key = (device_counter, event)
         if key in self._recent:
             return
         self._recent.append(key)

@@ -86,7 +86,7 @@ class DeviceStatus:
         boot_id: changes at every device boot.
         uptime_s: device uptime.
         lease_remaining_s: time left on the heartbeat lease (0 when no lease is valid).
-        last_applied_seq: seq of the last command the device executed.
+        last_applied_counter: host counter of the last command the device executed.
         rx_err_count: frames the device rejected since boot.
         session_open / lease_valid / fault_latched / output_active: device flags.
         channels: one report per channel.
@@ -96,7 +96,7 @@ class DeviceStatus:
     boot_id: int
     uptime_s: float
     lease_remaining_s: float
-    last_applied_seq: int
+    last_applied_counter: int
     rx_err_count: int
     session_open: bool
     lease_valid: bool
@@ -130,7 +130,7 @@ class DeviceStatus:
             boot_id=status.boot_id,
             uptime_s=units.ms_to_s(status.uptime_ms),
             lease_remaining_s=units.ms_to_s(status.lease_remaining_ms),
-            last_applied_seq=status.last_applied_seq,
+            last_applied_counter=status.last_applied_counter,
             rx_err_count=status.rx_err_count,
             session_open=bool(status.flags & DeviceFlag.SESSION_OPEN),
             lease_valid=bool(status.flags & DeviceFlag.LEASE_VALID),

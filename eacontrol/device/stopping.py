@@ -1,7 +1,7 @@
 """STOP and its confirmation (PROTOCOL.md §3.6): resent until STATUS shows the outputs off.
 
 The ACK of a STOP only says it was accepted; the device's own STATUS is the confirmation. The
-host sends STOP, polls STATUS, resends STOP (with a new seq) while it is unacknowledged or a
+host sends STOP, polls STATUS, resends STOP (with a new counter) while it is unacknowledged or a
 newer STATUS still shows a masked channel ramping or running, and returns only when a STATUS
 that answers a request sent *after* the first STOP is **complete evidence** (``confirms``):
 
@@ -154,13 +154,13 @@ def confirm_stop(
     try:
         link.check(session=False)
         boot_id = link.boot_id  # the boot this STOP goes to
-        first = stop_seq = link.send(stop)
-        acked_after = None  # the seq after which a STATUS reflects an accepted STOP
+        first = stop_counter = link.send(stop)
+        acked_after = None  # the counter after which a STATUS reflects an accepted STOP
         poll = link.send(GetStatus())
         while True:
             status = link.status_after(first)
             if status is not None and confirms(status, mask, channel_count, boot_id):
-                link.forget(stop_seq)
+                link.forget(stop_counter)
                 link.forget(poll)
                 return status
             now = clock.now()
@@ -168,8 +168,8 @@ def confirm_stop(
                 # The device rebooted meanwhile: stop the new boot too and wait for its word.
                 log.warning("the device rebooted during a STOP: sending STOP to the new boot")
                 boot_id = link.boot_id
-                link.forget(stop_seq)
-                first = stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                first = stop_counter = link.send(stop)
                 acked_after = None
                 continue
             if stop.mode is StopMode.RAMP_DOWN and escalate is not None and escalate():
@@ -177,8 +177,8 @@ def confirm_stop(
                 # IMMEDIATE cuts a running ramp) and confirm within one lease from here.
                 log.warning("emergency stop during a ramp-down: cutting the outputs at once")
                 stop = Stop(channel_mask=mask, mode=StopMode.IMMEDIATE)
-                link.forget(stop_seq)
-                first = stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                first = stop_counter = link.send(stop)
                 acked_after = None
                 deadline = min(deadline, now + lease_s)
                 continue
@@ -186,19 +186,19 @@ def confirm_stop(
                 raise _alarm(
                     link, mask, now - started, _describe(status, mask, channel_count, boot_id)
                 )
-            reply = link.reply_to(stop_seq)
+            reply = link.reply_to(stop_counter)
             if reply is not None and isinstance(reply.message, Ack):
-                acked_after = stop_seq
+                acked_after = stop_counter
             still_on = (
                 acked_after is not None
                 and (newer := link.status_after(acked_after)) is not None
                 and any(newer.channels[n].state in _STILL_ON for n in _masked(newer, mask))
             )
             if still_on or (
-                acked_after is None and now >= link.sent_at(stop_seq) + link.reply_timeout_s
+                acked_after is None and now >= link.sent_at(stop_counter) + link.reply_timeout_s
             ):
-                link.forget(stop_seq)
-                stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                stop_counter = link.send(stop)
                 acked_after = None
             if now >= link.sent_at(poll) + link.reply_timeout_s:
                 link.forget(poll)

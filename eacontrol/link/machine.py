@@ -1,4 +1,4 @@
-"""The link as a sans-I/O state machine: seq numbers, replies, retries, the heartbeat lease.
+"""The link as a sans-I/O state machine: counters, tags, replies, retries, the heartbeat lease.
 
 ``LinkMachine`` owns everything the host must remember about the wire conversation and nothing
 about how bytes move or how time passes (STYLE.md 14; the shape of h11's ``Connection``). It
@@ -9,65 +9,71 @@ caller empties with ``data_to_send()``. ``eacontrol.link.driver.Link`` drives it
 
 Inputs and outputs:
 
-- ``send(message, now_s)`` → the new seq; the frame is queued for ``data_to_send()``;
+- ``send(message, now_s)`` → the new counter; the frame is queued for ``data_to_send()``;
+- ``send_hello(hello, pairing_key, now_s)`` → HELLO, tagged with the hello key;
 - ``receive(data, now_s)`` → ``LinkEvent``s (any chunking of the same bytes gives the same ones);
-- ``retry_if_due(seq, now_s)`` → retransmits an overdue command or raises ``LinkTimeout``;
+- ``retry_if_due(counter, now_s)`` → retransmits an overdue command or raises ``LinkTimeout``;
 - ``keep_alive(now_s)`` → queues a heartbeat when one is due, or repeats an unanswered one;
 - ``check_silence(now_s)`` → ``LinkSilent`` once no STATUS came for three lease periods;
 - ``next_deadline_s()`` → when the caller must call again, even if no byte arrives.
 
-Rules (PROTOCOL.md §3.1, §3.4, §3.10):
+Rules (PROTOCOL.md §2.5, §3.1, §3.4, §3.10):
 
-- every new command gets the next seq; a retransmission repeats the same bytes (same seq);
-- a reply is matched by ``ref_seq`` and by type (ACK/NAK name the command type they answer);
-  replies to nothing outstanding are ignored, late duplicates are harmless;
+- every new command gets the next host counter (32 bits, strictly increasing, never 0xFFFFFFFF:
+  near the end new commands raise ``CounterExhausted`` and ``COUNTER_RESERVE`` counters stay for
+  the stop that ends the session); a retransmission repeats the same bytes (same counter, tag);
+- once HELLO_ACK has proved the session keys, every command but GET_INFO and PAIR is tagged
+  with the host→device key; every device frame is checked by ``SessionGuard`` first: a
+  SESSION-key frame with a bad tag, an old counter or another session id is a link fault
+  (``AuthenticationFailed``; nothing more is accepted); a key-0 frame may only answer an
+  unauthenticated request or end the session (NAK NO_SESSION, EVENT REBOOT), never confirm;
+- a reply is matched by ``ref_counter`` and by type (ACK/NAK name the command type they answer);
+  replies to nothing outstanding are ignored, and so is a reply the device resent from its cache
+  (a new device counter, the old ref_counter) for a command already answered;
 - a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
 - heartbeats go out every lease/5 while a session is open, and are retransmitted when their
   STATUS does not come back within the reply timeout;
 - no STATUS for three lease periods of listening is silence (the caller declares the link
   lost). When the caller itself did not call for longer than a lease, the periods count from
   its return: a blocked application is not a lost link; its device has stopped by then anyway;
-- a changed ``boot_id`` (or a REBOOT event) or NAK ``NO_SESSION`` ends the session;
-- a STATUS carrying another session_id than the open one answers another host's request and is
-  ignored (its ``ref_seq`` is not in this host's numbering).
+- a changed ``boot_id`` (or a REBOOT event), NAK ``NO_SESSION`` or EVENT SESSION_CLOSED ends
+  the session.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 
-from eacontrol.errors import DeviceFault, LinkTimeout
+from eacontrol.errors import CounterExhausted, DeviceFault, LinkTimeout
+from eacontrol.link.auth import SessionGuard
+from eacontrol.link.counter import COUNTER_MAX, COUNTER_RESERVE, HostCounter
 from eacontrol.link.events import (
-    EventReceived,
-    FrameRejected,
-    LinkEvent,
     LinkSilent,
-    ReplyReceived,
-    SessionEnded,
-    StatusReceived,
 )
 from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
-from eacontrol.link.pending import PendingCommand, answers, next_seq
+from eacontrol.link.pending import PendingCommand
+from eacontrol.link.receiving import ANSWERED_KEPT, ReceivingHalf
 from eacontrol.link.watch import SessionWatch
 from firmware_protocol import (
     PROTO_MAJOR,
-    Event,
+    AuthenticationError,
     Frame,
     FrameDecoder,
-    FrameError,
     Header,
     Heartbeat,
+    Hello,
     Message,
     MsgType,
-    Nak,
     Status,
     Stop,
     StopMode,
-    TrustedFrameError,
     encode_frame,
 )
 
 __all__ = [
+    "COUNTER_MAX",
+    "COUNTER_RESERVE",
     "DEFAULT_MAX_ATTEMPTS",
     "HEARTBEAT_FRACTION",
     "LEASE_PERIODS_TO_LOSS",
@@ -94,7 +100,7 @@ HEARTBEAT_FRACTION = 5
 # --- the machine -----------------------------------------------------------------------------
 
 
-class LinkMachine:
+class LinkMachine(ReceivingHalf):
     """Host side of the wire protocol as a state machine fed bytes and times.
 
     Attributes:
@@ -110,20 +116,25 @@ class LinkMachine:
         reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_s,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         history: int = DEFAULT_HISTORY,
+        initial_counter: int = 0,
     ) -> None:
         """Args:
         reply_timeout_s: seconds to wait for a reply before retransmitting.
         max_attempts: transmissions of one command before giving up (at least 1).
         history: frames kept in ``frame_log``.
+        initial_counter: the counter before the first command (0: the first is 1); a test
+            starts near ``COUNTER_MAX`` to see the end of the counter.
         """
         self.reply_timeout_s = reply_timeout_s
         self.max_attempts = max(1, max_attempts)
         self.frame_log = FrameLog(history)
-        self.session_id = 0
+        self._guard = SessionGuard()
         self._decoder = FrameDecoder()
         self._outgoing = bytearray()
-        self._seq = 0
+        self._counter = HostCounter(initial_counter)
         self._pending: dict[int, PendingCommand] = {}
+        self._answered: deque[int] = deque(maxlen=ANSWERED_KEPT)
+        self._fault: AuthenticationError | None = None
         self._lease_s: float | None = None
         self._channel_mask = 0xFF
         self._channel_count = 0
@@ -144,19 +155,44 @@ class LinkMachine:
         """Start heartbeats and the silence check for the session HELLO just opened.
 
         Args:
-            session_id: the session HELLO_ACK confirmed.
+            session_id: the session HELLO_ACK confirmed (and ``SessionGuard`` verified).
             lease_s: the lease it granted.
             boot_id: the device boot it reported (another one later ends the session).
             channels: the device's channel count (the best-effort STOP names them all).
             now_s: host time; the first heartbeat is due at once.
+
+        Raises:
+            ValueError: no verified HELLO_ACK opened ``session_id``.
         """
-        self.session_id = session_id
+        if not self._guard.keys_held or session_id != self._guard.session_id:
+            raise ValueError(f"session {session_id} was not opened by a verified HELLO_ACK")
         self._lease_s = lease_s
         self._watch.open(session_id, boot_id)
         self._channel_mask = (1 << channels) - 1
         self._channel_count = channels
         self._last_status_s = self._last_activity_s = self._renewed_s = now_s
         self._next_heartbeat_s = now_s
+
+    @property
+    def session_id(self) -> int:
+        """The open session (0 before a verified HELLO_ACK)."""
+        return self._guard.session_id
+
+    @property
+    def device_counter(self) -> int:
+        """The last device counter accepted (0 before HELLO_ACK)."""
+        return self._guard.device_counter
+
+    @property
+    def fault(self) -> AuthenticationError | None:
+        """The first device frame that failed authentication in the session, or None."""
+        return self._fault
+
+    @property
+    def exhausted(self) -> CounterExhausted | None:
+        """Set once the host counter passed ``COUNTER_MAX - COUNTER_RESERVE``: the session must
+        end (only the stop path may still send), else None."""
+        return self._counter.exhausted
 
     @property
     def lease_s(self) -> float | None:
@@ -184,9 +220,9 @@ class LinkMachine:
         return self._watch.boot_id
 
     @property
-    def last_seq(self) -> int:
-        """The seq of the latest command queued (0 before the first)."""
-        return self._seq
+    def last_counter(self) -> int:
+        """The host counter of the latest command queued (the initial counter before any)."""
+        return self._counter.value
 
     @property
     def ended(self) -> DeviceFault | None:
@@ -203,9 +239,9 @@ class LinkMachine:
         """Received frames rejected by the decoder so far."""
         return self._decoder.error_count
 
-    def status_after(self, seq: int) -> Status | None:
-        """The latest STATUS if it answers a request sent after command ``seq``, else None."""
-        return self._watch.status_after(seq)
+    def status_after(self, counter: int) -> Status | None:
+        """The latest STATUS if it answers a request sent after command ``counter``, else None."""
+        return self._watch.status_after(counter)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -216,42 +252,68 @@ class LinkMachine:
         return data
 
     def send(self, message: Message, now_s: float) -> int:
-        """Queue ``message`` as a new command and return its seq.
+        """Queue ``message`` as a new command and return its host counter.
+
+        Tagged with the host→device session key once a session is open (GET_INFO and PAIR
+        never are).
 
         Args:
-            message: the command.
+            message: the command (HELLO goes through ``send_hello``).
             now_s: host time of sending (its reply is due ``reply_timeout_s`` later).
 
         Returns:
-            The command's seq; its reply is ``reply_to(seq)`` once received.
+            The command's counter; its reply is ``reply_to(counter)`` once received.
+
+        Raises:
+            CounterExhausted: the counter is in its reserve and ``message`` is not on the stop
+                path, or the counter is used up.
         """
-        self._seq = next_seq(self._seq)
-        data = encode_frame(message, session_id=self.session_id, seq=self._seq)
+        if isinstance(message, Hello):
+            raise TypeError("HELLO is sent with send_hello (it is tagged with the hello key)")
+        return self._send(message, now_s, None)
+
+    def send_hello(self, hello: Hello, pairing_key: bytes, now_s: float) -> int:
+        """Queue HELLO tagged with the hello key of ``pairing_key``; return its counter.
+
+        Its HELLO_ACK is believed only if its tag verifies under the session key derived from
+        ``pairing_key``, ``hello.host_nonce``, the device's nonce and session id; then every
+        later frame of either direction is authenticated in that session.
+        """
+        counter = self._send(hello, now_s, pairing_key)
+        self._guard.expect_hello_ack(counter, pairing_key, hello.host_nonce)
+        return counter
+
+    def _send(self, message: Message, now_s: float, hello_pairing_key: bytes | None) -> int:
+        counter = self._counter.peek(message)
+        kind, key, session_id = self._guard.tag_for(message, hello_pairing_key=hello_pairing_key)
+        data = encode_frame(message, key=key, kind=kind, session_id=session_id, counter=counter)
+        self._counter.take(counter)
         # The log keeps the frame as built (decoding our own bytes again would cost more).
         header = Header(
             PROTO_MAJOR,
             0,
             0,
             message.MSG_TYPE,
-            self.session_id,
-            self._seq,
+            int(kind),
+            session_id,
+            counter,
             0,
             len(message.encode()),
         )
         pending = PendingCommand(
             Frame(header, message), data, now_s, rx_errors_before=self.rx_error_count
         )
-        self._pending[self._seq] = pending
+        self._pending[counter] = pending
         self._queue(pending, now_s, retransmission=False)
-        return self._seq
+        return counter
 
-    def retransmit(self, seq: int, now_s: float) -> None:
-        """Queue command ``seq`` again, byte for byte.
+    def retransmit(self, counter: int, now_s: float) -> None:
+        """Queue command ``counter`` again, byte for byte (same counter, same tag).
 
         Raises:
-            KeyError: ``seq`` is not pending (never sent, or forgotten).
+            KeyError: ``counter`` is not pending (never sent, or forgotten).
         """
-        pending = self._pending[seq]
+        pending = self._pending[counter]
         pending.attempts += 1
         pending.last_sent_s = now_s
         self._queue(pending, now_s, retransmission=True)
@@ -262,25 +324,25 @@ class LinkMachine:
         )
         self._outgoing += pending.data
 
-    def reply_to(self, seq: int) -> Frame | None:
-        """The reply received so far to command ``seq``, or None."""
-        pending = self._pending.get(seq)
+    def reply_to(self, counter: int) -> Frame | None:
+        """The reply received so far to command ``counter``, or None."""
+        pending = self._pending.get(counter)
         return None if pending is None else pending.reply
 
-    def sent_at(self, seq: int) -> float:
-        """Host time command ``seq`` was last transmitted (-inf if forgotten)."""
-        pending = self._pending.get(seq)
+    def sent_at(self, counter: int) -> float:
+        """Host time command ``counter`` was last transmitted (-inf if forgotten)."""
+        pending = self._pending.get(counter)
         return float("-inf") if pending is None else pending.last_sent_s
 
-    def forget(self, seq: int) -> None:
-        """Stop waiting for a reply to ``seq``; a later one is ignored."""
-        self._pending.pop(seq, None)
+    def forget(self, counter: int) -> None:
+        """Stop waiting for a reply to ``counter``; a later one is ignored."""
+        self._pending.pop(counter, None)
 
-    def retry_if_due(self, seq: int, now_s: float) -> float:
-        """Retransmit command ``seq`` if its reply is overdue; return when it is next due.
+    def retry_if_due(self, counter: int, now_s: float) -> float:
+        """Retransmit command ``counter`` if its reply is overdue; return when it is next due.
 
         Args:
-            seq: a pending command.
+            counter: a pending command.
             now_s: host time.
 
         Returns:
@@ -288,25 +350,27 @@ class LinkMachine:
             was queued).
 
         Raises:
-            TrustedFrameError: the reply was a verified frame this host cannot accept.
+            FrameError: the reply was a frame this host cannot accept: a verified one with
+                invalid content (``TrustedFrameError``), one of another protocol major
+                (``VersionMismatch``), a HELLO_ACK whose tag does not verify (``BadTag``).
             LinkTimeout: the reply is overdue after ``max_attempts`` transmissions.
-            KeyError: ``seq`` is not pending.
+            KeyError: ``counter`` is not pending.
         """
-        pending = self._pending[seq]
+        pending = self._pending[counter]
         if pending.bad_reply is not None:
             raise pending.bad_reply
         if now_s >= pending.last_sent_s + self.reply_timeout_s:
             if pending.attempts >= self.max_attempts:
                 raise self._timeout(pending, now_s)
-            self.retransmit(seq, now_s)
+            self.retransmit(counter, now_s)
         return pending.last_sent_s + self.reply_timeout_s
 
     def _timeout(self, pending: PendingCommand, now_s: float) -> LinkTimeout:
         garbage = self.rx_error_count - pending.rx_errors_before
         name = MsgType(pending.message.MSG_TYPE).name
         text = (
-            f"no reply to {name} (seq {pending.seq}) after {pending.attempts} transmissions "
-            f"over {now_s - pending.first_sent_s:.3f} s"
+            f"no reply to {name} (counter {pending.counter}) after {pending.attempts} "
+            f"transmissions over {now_s - pending.first_sent_s:.3f} s"
         )
         if garbage:
             text += (
@@ -336,16 +400,21 @@ class LinkMachine:
 
     def keep_alive(self, now_s: float) -> None:
         """Queue a heartbeat if one is due, or repeat one whose STATUS did not come back."""
-        if self._lease_s is None or self._watch.ended is not None or self._closed:
+        if (
+            self._lease_s is None
+            or self._watch.ended is not None
+            or self._closed
+            or self._fault is not None
+        ):
             return
         hb = self._heartbeat
         if hb is None or now_s >= self._next_heartbeat_s:
             if hb is not None:
-                self.forget(hb.seq)
+                self.forget(hb.counter)
             self._heartbeat = self._pending[self.send(Heartbeat(), now_s)]
             self._next_heartbeat_s = now_s + self._lease_s / HEARTBEAT_FRACTION
         elif hb.reply is None and now_s >= hb.last_sent_s + self.reply_timeout_s:
-            self.retransmit(hb.seq, now_s)
+            self.retransmit(hb.counter, now_s)
 
     def lease_may_lapse(self, now_s: float) -> bool:
         """True when the lease may have lapsed by the time a command sent at ``now_s`` arrives.
@@ -387,63 +456,6 @@ class LinkMachine:
             return LinkSilent(silent_s, self._lease_s, LEASE_PERIODS_TO_LOSS)
         return None
 
-    # --- receiving -----------------------------------------------------------------------------
-
-    def receive(self, data: bytes, now_s: float) -> list[LinkEvent]:
-        """Take bytes from the device, in any chunking, and return what they meant.
-
-        Args:
-            data: bytes as they arrived (partial frames are kept for the next call).
-            now_s: host time of receipt.
-
-        Returns:
-            The events, in stream order.
-        """
-        events: list[LinkEvent] = []
-        for item in self._decoder.feed(data):
-            ended_before = self._watch.ended
-            self._dispatch(item, now_s, events)
-            if ended_before is None and self._watch.ended is not None:
-                events.append(SessionEnded(self._watch.ended, now_s))
-        return events
-
-    def _dispatch(self, item: Frame | FrameError, now_s: float, events: list[LinkEvent]) -> None:
-        if isinstance(item, FrameError):
-            self.frame_log.add(FrameRecord(now_s, "rx", error=item))
-            log.debug("rejected frame from device: %s", item)
-            events.append(FrameRejected(item, now_s))
-            if isinstance(item, TrustedFrameError):
-                pending = self._pending.get(item.header.ref_seq)
-                if pending is not None and pending.reply is None:
-                    pending.bad_reply = item
-            return
-        self.frame_log.add(FrameRecord(now_s, "rx", frame=item))
-        header, message = item.header, item.message
-        if not MsgType(header.msg_type).from_device:
-            return
-        if isinstance(message, Event):
-            self._watch.on_event(message)
-            events.append(EventReceived(message, header.seq, now_s))
-            return
-        if isinstance(message, Status):
-            if self.session_id and header.session_id != self.session_id:
-                # The answer to another host's request (replies carry the session of the
-                # command they answer, §3.2): its ref_seq names none of ours, so it can neither
-                # show that this link is heard nor confirm anything this host asked.
-                log.debug("ignored a STATUS of session %d", header.session_id)
-                return
-            self._last_status_s = now_s
-            if self._watch.on_status(message, header.ref_seq):
-                events.append(StatusReceived(message, header.ref_seq, now_s))
-        elif isinstance(message, Nak):
-            self._watch.on_nak(message)
-        pending = self._pending.get(header.ref_seq)
-        if pending is not None and pending.reply is None and answers(pending.message, message):
-            pending.reply = item
-            if pending is self._heartbeat and isinstance(message, Status):
-                self._renewed_s = max(self._renewed_s, pending.first_sent_s)
-            events.append(ReplyReceived(header.ref_seq, item, now_s))
-
     # --- giving up -----------------------------------------------------------------------------
 
     def abandon(self) -> bytes:
@@ -457,11 +469,13 @@ class LinkMachine:
         self._closed = True
         self._heartbeat = None
         self._outgoing.clear()
-        if self.session_id == 0:
-            return b""
-        self._seq = next_seq(self._seq)
         stop = Stop(channel_mask=self._channel_mask, mode=StopMode.IMMEDIATE)
-        return encode_frame(stop, session_id=self.session_id, seq=self._seq)
+        if self.session_id == 0 or self._counter.value >= COUNTER_MAX:
+            return b""
+        counter = self._counter.peek(stop)
+        self._counter.take(counter)
+        kind, key, session_id = self._guard.tag_for(stop)
+        return encode_frame(stop, key=key, kind=kind, session_id=session_id, counter=counter)
 
     def close(self) -> None:
         """Stop keeping the lease (the port is closing); safe from any state and twice."""

@@ -1,9 +1,10 @@
-"""Commands awaiting their replies: sequence numbers and reply matching (PROTOCOL.md §3.1).
+"""Commands awaiting their replies: the host counter and reply matching (PROTOCOL.md §3.1).
 
-A reply answers a command when its ``ref_seq`` is the command's seq *and* its type fits the
+A reply answers a command when its ``ref_counter`` is the command's counter *and* its type fits the
 command: ACK and NAK name the type they answer, the other replies are fixed per command
 (HELLO → HELLO_ACK, GET_PROGRAM → PROGRAM, HEARTBEAT/GET_STATUS → STATUS, GET_DOSE → DOSE).
-A frame with a matching seq but the wrong type is not taken as the answer.
+A frame with a matching counter but the wrong type is not taken as the answer. GET_INFO is
+answered by INFO and PAIR by PAIR_ACK (both unauthenticated, before a session).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from firmware_protocol import (
     Ack,
     Dose,
     Frame,
+    FrameError,
     GetDose,
     GetInfo,
     GetProgram,
@@ -21,33 +23,26 @@ from firmware_protocol import (
     Heartbeat,
     Hello,
     HelloAck,
+    Info,
     Message,
     Nak,
+    Pair,
+    PairAck,
     Program,
     Status,
-    TrustedFrameError,
 )
 
-__all__ = ["PendingCommand", "answers", "next_seq", "seq_after"]
+__all__ = ["PendingCommand", "answers"]
 
 _REPLY_TYPES: dict[type[Message], type[Message]] = {
     Hello: HelloAck,
-    GetInfo: HelloAck,
+    GetInfo: Info,
+    Pair: PairAck,
     GetProgram: Program,
     Heartbeat: Status,
     GetStatus: Status,
     GetDose: Dose,
 }
-
-
-def next_seq(seq: int) -> int:
-    """Return the seq after ``seq``: 1..65535, wrapping past 0 (0 never names a command)."""
-    return seq % 0xFFFF + 1
-
-
-def seq_after(a: int, b: int) -> bool:
-    """True when 16-bit sequence number ``a`` comes after ``b`` (within half the range)."""
-    return 0 < (a - b) & 0xFFFF < 0x8000
 
 
 def answers(command: Message, reply: Message) -> bool:
@@ -65,14 +60,16 @@ class PendingCommand:
 
     Attributes:
         frame: the command as sent (header and message).
-        data: its frame bytes (a retransmission repeats them exactly).
+        data: its frame bytes, tag included (a retransmission repeats them exactly).
         last_sent_s: host time of the latest transmission.
         rx_errors_before: the decoder's error count when it was first sent (a timeout says how
             much garbage arrived meanwhile).
         first_sent_s: host time of the first transmission.
         attempts: transmissions so far.
         reply: the answer, once received.
-        bad_reply: a verified frame answering it that this host cannot accept.
+        bad_reply: a frame answering it that this host cannot accept: a verified one with
+            invalid content, a frame of another protocol major, or a HELLO_ACK whose tag does
+            not verify.
     """
 
     frame: Frame
@@ -82,15 +79,20 @@ class PendingCommand:
     first_sent_s: float = field(init=False)
     attempts: int = 1
     reply: Frame | None = None
-    bad_reply: TrustedFrameError | None = None
+    bad_reply: FrameError | None = None
 
     def __post_init__(self) -> None:
         self.first_sent_s = self.last_sent_s
 
     @property
-    def seq(self) -> int:
-        """The command's sequence number."""
-        return self.frame.header.seq
+    def counter(self) -> int:
+        """The command's host counter."""
+        return self.frame.header.counter
+
+    @property
+    def authenticated(self) -> bool:
+        """True when the command was sent tagged (HELLO, or in a session)."""
+        return self.frame.header.key != 0
 
     @property
     def message(self) -> Message:
