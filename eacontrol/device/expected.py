@@ -1,13 +1,13 @@
 """What the host commanded, checked against every STATUS (issue 14, item 2).
 
 The Stimulator tells ``OutputWatch`` each command it sends (START, SET_INTENSITY, STOP) and
-gives it every STATUS the link accepts, with the host counter of the request it answers. A STATUS that
-shows more output than the host commanded — a channel active that the host did not start, a
-live target the host never sent, a set value above its ramp or rising faster than commanded, a
-frequency the program does not have, current measured where none may flow, an incomplete record
-or an output-active flag no channel explains — is a **mismatch**: something else commands the
-device (a foreign command, a second host) or its output stage does not follow (a stuck stage).
-The Stimulator then cuts every output and raises ``DeviceMismatch``.
+gives it every STATUS the link accepts, with the host counter of the request it answers. A
+STATUS that shows more output than the host commanded — a channel active that the host did not
+start, a live target the host never sent, a set value above its ramp or rising faster than
+commanded, a frequency the program does not have, current measured where none may flow, an
+incomplete record or an output-active flag no channel explains — is a **mismatch**: something
+else commands the device (a foreign command, a second host) or its output stage does not follow
+(a stuck stage). The Stimulator then cuts every output and raises ``DeviceMismatch``.
 
 Less output than commanded (a channel the device stopped on its own: its shut-off, a latched
 fault, its stop button) is not a mismatch: the fault path reports it.
