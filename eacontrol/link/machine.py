@@ -20,22 +20,19 @@ Inputs and outputs:
 Rules (PROTOCOL.md §2.5, §3.1, §3.4, §3.10):
 
 - every new command gets the next host counter (32 bits, strictly increasing, never 0xFFFFFFFF:
-  near the end new commands raise ``CounterExhausted`` and ``COUNTER_RESERVE`` counters stay for
-  the stop that ends the session); a retransmission repeats the same bytes (same counter, tag);
+  ``eacontrol.link.counter``); a retransmission repeats the same bytes (same counter, tag);
 - once HELLO_ACK has proved the session keys, every command but GET_INFO and PAIR is tagged
   with the host→device key; every device frame is checked by ``SessionGuard`` first: a
   SESSION-key frame with a bad tag, an old counter or another session id is a link fault
   (``AuthenticationFailed``; nothing more is accepted); a key-0 frame may only answer an
   unauthenticated request or end the session (NAK NO_SESSION, EVENT REBOOT), never confirm;
-- a reply is matched by ``ref_counter`` and by type (ACK/NAK name the command type they answer);
-  replies to nothing outstanding are ignored, and so is a reply the device resent from its cache
-  (a new device counter, the old ref_counter) for a command already answered;
-- a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
-- heartbeats go out every lease/5 while a session is open, and are retransmitted when their
-  STATUS does not come back within the reply timeout;
+- a reply is matched by ``ref_counter`` and type (ACK/NAK name the type they answer); replies
+  to nothing outstanding, or resent from the device's cache for a command answered, are ignored;
+- a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``; one the
+  device has overtaken is sent under a new counter after ``OVERTAKEN_REPEATS`` repeats;
+- heartbeats go out every lease/5 in a session, repeated when their STATUS is late;
 - no STATUS for three lease periods of listening is silence (the caller declares the link
-  lost). When the caller itself did not call for longer than a lease, the periods count from
-  its return: a blocked application is not a lost link; its device has stopped by then anyway;
+  lost), counted from the caller's return when it did not call for longer than a lease;
 - a changed ``boot_id`` (or a REBOOT event), NAK ``NO_SESSION`` or EVENT SESSION_CLOSED ends
   the session.
 """
@@ -45,14 +42,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from eacontrol.errors import CounterExhausted, DeviceFault, LinkTimeout
+from eacontrol.errors import CounterExhausted, DeviceFault
 from eacontrol.link.auth import SessionGuard
 from eacontrol.link.counter import COUNTER_MAX, COUNTER_RESERVE, HostCounter
 from eacontrol.link.events import (
     LinkSilent,
 )
 from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
-from eacontrol.link.pending import PendingCommand
+from eacontrol.link.pending import PendingCommand, timeout_error
 from eacontrol.link.receiving import ANSWERED_KEPT, ReceivingHalf
 from eacontrol.link.watch import SessionWatch
 from firmware_protocol import (
@@ -77,6 +74,7 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "HEARTBEAT_FRACTION",
     "LEASE_PERIODS_TO_LOSS",
+    "OVERTAKEN_REPEATS",
     "DEFAULT_REPLY_TIMEOUT_s",
     "LinkMachine",
 ]
@@ -95,6 +93,16 @@ LEASE_PERIODS_TO_LOSS = 3
 
 HEARTBEAT_FRACTION = 5
 """A heartbeat every lease/5 (PROTOCOL.md §3.4)."""
+
+OVERTAKEN_REPEATS = 2
+"""Byte-identical repeats of a command the device has overtaken before it is sent under a new
+counter. Once the device answered a later counter it never executes this one (PROTO2 check 8):
+it did (its cache answers a repeat) or the frame was lost. Design value: a repeat reaches a
+cached reply unless frame or reply is lost again (0.51 at 30 % loss each way), so two repeats
+leave 26 % odds of executing again a command whose replies were lost, against a command lost
+for good. Every command this host sends is safe twice (the same program, target, stop or read;
+a second START of a running channel is refused, never more current; the output watch checks
+every STATUS)."""
 
 
 # --- the machine -----------------------------------------------------------------------------
@@ -133,6 +141,8 @@ class LinkMachine(ReceivingHalf):
         self._outgoing = bytearray()
         self._counter = HostCounter(initial_counter)
         self._pending: dict[int, PendingCommand] = {}
+        self._by_wire: dict[int, PendingCommand] = {}
+        self._device_answered = 0
         self._answered: deque[int] = deque(maxlen=ANSWERED_KEPT)
         self._fault: AuthenticationError | None = None
         self._lease_s: float | None = None
@@ -284,28 +294,35 @@ class LinkMachine(ReceivingHalf):
         return counter
 
     def _send(self, message: Message, now_s: float, hello_pairing_key: bytes | None) -> int:
+        frame, data = self._encode(message, hello_pairing_key)
+        pending = PendingCommand(frame, data, now_s, rx_errors_before=self.rx_error_count)
+        self._pending[pending.handle] = self._by_wire[pending.counter] = pending
+        self._queue(pending, now_s, retransmission=False)
+        return pending.handle
+
+    def _encode(self, message: Message, hello_pairing_key: bytes | None) -> tuple[Frame, bytes]:
         counter = self._counter.peek(message)
         kind, key, session_id = self._guard.tag_for(message, hello_pairing_key=hello_pairing_key)
         data = encode_frame(message, key=key, kind=kind, session_id=session_id, counter=counter)
         self._counter.take(counter)
         # The log keeps the frame as built (decoding our own bytes again would cost more).
-        header = Header(
-            PROTO_MAJOR,
-            0,
-            0,
-            message.MSG_TYPE,
-            int(kind),
-            session_id,
-            counter,
-            0,
-            len(message.encode()),
+        size = len(message.encode())
+        header = Header(PROTO_MAJOR, 0, 0, message.MSG_TYPE, kind, session_id, counter, 0, size)
+        return Frame(header, message), data
+
+    def _reissue(self, pending: PendingCommand, now_s: float) -> None:
+        """Send an overtaken command again under a new counter (``OVERTAKEN_REPEATS``)."""
+        log.info(
+            "%s (counter %d) was overtaken and not answered: sent again as a new frame",
+            MsgType(pending.message.MSG_TYPE).name,
+            pending.counter,
         )
-        pending = PendingCommand(
-            Frame(header, message), data, now_s, rx_errors_before=self.rx_error_count
-        )
-        self._pending[counter] = pending
+        pending.frame, pending.data = self._encode(pending.message, None)
+        pending.overtaken_repeats = 0
+        self._by_wire[pending.counter] = pending
+        pending.attempts += 1
+        pending.last_sent_s = now_s
         self._queue(pending, now_s, retransmission=False)
-        return counter
 
     def retransmit(self, counter: int, now_s: float) -> None:
         """Queue command ``counter`` again, byte for byte (same counter, same tag).
@@ -336,10 +353,17 @@ class LinkMachine(ReceivingHalf):
 
     def forget(self, counter: int) -> None:
         """Stop waiting for a reply to ``counter``; a later one is ignored."""
-        self._pending.pop(counter, None)
+        pending = self._pending.pop(counter, None)
+        if pending is not None:
+            for wire in [w for w, p in self._by_wire.items() if p is pending]:
+                del self._by_wire[wire]
 
     def retry_if_due(self, counter: int, now_s: float) -> float:
         """Retransmit command ``counter`` if its reply is overdue; return when it is next due.
+
+        A retransmission repeats the frame byte for byte (a device that executed it answers
+        from its reply cache); an overtaken one is sent under a new counter after
+        ``OVERTAKEN_REPEATS`` repeats.
 
         Args:
             counter: a pending command.
@@ -361,23 +385,16 @@ class LinkMachine(ReceivingHalf):
             raise pending.bad_reply
         if now_s >= pending.last_sent_s + self.reply_timeout_s:
             if pending.attempts >= self.max_attempts:
-                raise self._timeout(pending, now_s)
-            self.retransmit(counter, now_s)
+                garbage = self.rx_error_count - pending.rx_errors_before
+                raise timeout_error(pending, now_s, garbage, self.frame_log.format(16))
+            if pending.counter >= self._device_answered or pending.frame.header.key != 2:
+                self.retransmit(counter, now_s)
+            elif pending.overtaken_repeats < OVERTAKEN_REPEATS:
+                pending.overtaken_repeats += 1
+                self.retransmit(counter, now_s)
+            else:
+                self._reissue(pending, now_s)
         return pending.last_sent_s + self.reply_timeout_s
-
-    def _timeout(self, pending: PendingCommand, now_s: float) -> LinkTimeout:
-        garbage = self.rx_error_count - pending.rx_errors_before
-        name = MsgType(pending.message.MSG_TYPE).name
-        text = (
-            f"no reply to {name} (counter {pending.counter}) after {pending.attempts} "
-            f"transmissions over {now_s - pending.first_sent_s:.3f} s"
-        )
-        if garbage:
-            text += (
-                f"; {garbage} undecodable frame(s) arrived meanwhile (wrong baud rate, or not "
-                "an eacontrol device?)"
-            )
-        return LinkTimeout(text, frames=self.frame_log.format(16))
 
     # --- time: the heartbeat and the silence check ---------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eacontrol.errors import LinkTimeout
 from firmware_protocol import (
     Ack,
     Dose,
@@ -25,6 +26,7 @@ from firmware_protocol import (
     HelloAck,
     Info,
     Message,
+    MsgType,
     Nak,
     Pair,
     PairAck,
@@ -32,7 +34,7 @@ from firmware_protocol import (
     Status,
 )
 
-__all__ = ["PendingCommand", "answers"]
+__all__ = ["PendingCommand", "answers", "timeout_error"]
 
 _REPLY_TYPES: dict[type[Message], type[Message]] = {
     Hello: HelloAck,
@@ -65,8 +67,10 @@ class PendingCommand:
         rx_errors_before: the decoder's error count when it was first sent (a timeout says how
             much garbage arrived meanwhile).
         first_sent_s: host time of the first transmission.
+        handle: the counter it was first sent with: what callers name it by.
         attempts: transmissions so far.
         reply: the answer, once received.
+        overtaken_repeats: byte-identical repeats since the device answered a later counter.
         bad_reply: a frame answering it that this host cannot accept: a verified one with
             invalid content, a frame of another protocol major, or a HELLO_ACK whose tag does
             not verify.
@@ -78,15 +82,18 @@ class PendingCommand:
     rx_errors_before: int = 0
     first_sent_s: float = field(init=False)
     attempts: int = 1
+    handle: int = field(init=False)
+    overtaken_repeats: int = 0
     reply: Frame | None = None
     bad_reply: FrameError | None = None
 
     def __post_init__(self) -> None:
         self.first_sent_s = self.last_sent_s
+        self.handle = self.frame.header.counter
 
     @property
     def counter(self) -> int:
-        """The command's host counter."""
+        """The host counter of the command's latest frame (``handle`` until it is reissued)."""
         return self.frame.header.counter
 
     @property
@@ -98,3 +105,25 @@ class PendingCommand:
     def message(self) -> Message:
         """The command."""
         return self.frame.message
+
+
+def timeout_error(pending: PendingCommand, now_s: float, garbage: int, frames: str) -> LinkTimeout:
+    """The ``LinkTimeout`` of a command unanswered after its last transmission.
+
+    Args:
+        pending: the command.
+        now_s: host time.
+        garbage: undecodable frames received since it was first sent.
+        frames: the frame log, formatted.
+    """
+    name = MsgType(pending.message.MSG_TYPE).name
+    text = (
+        f"no reply to {name} (counter {pending.counter}) after {pending.attempts} "
+        f"transmissions over {now_s - pending.first_sent_s:.3f} s"
+    )
+    if garbage:
+        text += (
+            f"; {garbage} undecodable frame(s) arrived meanwhile (wrong baud rate, or not an "
+            "eacontrol device?)"
+        )
+    return LinkTimeout(text, frames=frames)

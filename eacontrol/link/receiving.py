@@ -63,6 +63,8 @@ class ReceivingHalf:
     _guard: SessionGuard
     _decoder: FrameDecoder
     _pending: dict[int, PendingCommand]
+    _by_wire: dict[int, PendingCommand]
+    _device_answered: int
     _answered: deque[int]
     _fault: AuthenticationError | None
     _watch: SessionWatch
@@ -126,7 +128,7 @@ class ReceivingHalf:
                     pending.bad_reply = error
 
     def _bad_reply(self, ref_counter: int, error: FrameError) -> None:
-        pending = self._pending.get(ref_counter)
+        pending = self._by_wire.get(ref_counter)
         if pending is not None and pending.reply is None:
             pending.bad_reply = error
 
@@ -149,7 +151,7 @@ class ReceivingHalf:
             self._watch.on_nak(message)
         elif isinstance(message, Event) and message.code == EventCode.REBOOT:
             self._watch.on_event(message)
-        pending = self._pending.get(header.ref_counter)
+        pending = self._by_wire.get(header.ref_counter)
         if pending is not None and not pending.authenticated and header.ref_counter:
             self._reply(pending, checked.frame, now_s, events)
         elif pending is not None and pending.frame.header.key == KeyKind.PAIRING:
@@ -162,6 +164,8 @@ class ReceivingHalf:
             # it): the first copy was taken; this one confirms nothing new.
             log.debug("ignored a resent reply to counter %d", header.ref_counter)
             return
+        # The device executes in counter order: it is past every counter it has answered.
+        self._device_answered = max(self._device_answered, header.ref_counter)
         if isinstance(message, Event):
             self._watch.on_event(message)
             events.append(EventReceived(message, header.counter, now_s))
@@ -172,7 +176,7 @@ class ReceivingHalf:
                 events.append(StatusReceived(message, header.ref_counter, now_s))
         elif isinstance(message, Nak):
             self._watch.on_nak(message)
-        pending = self._pending.get(header.ref_counter)
+        pending = self._by_wire.get(header.ref_counter)
         if pending is not None:
             self._reply(pending, frame, now_s, events)
 
@@ -183,7 +187,7 @@ class ReceivingHalf:
         if pending.reply is not None or not answers(pending.message, message):
             return
         pending.reply = frame
-        self._answered.append(pending.counter)
+        self._answered.append(frame.header.ref_counter)
         if pending is self._heartbeat and isinstance(message, Status):
             self._renewed_s = max(self._renewed_s, pending.first_sent_s)
-        events.append(ReplyReceived(pending.counter, frame, now_s))
+        events.append(ReplyReceived(pending.handle, frame, now_s))
