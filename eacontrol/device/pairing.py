@@ -64,12 +64,15 @@ class PairingKey:
         key_id: the device's id for the key (u32, never 0).
         key: the 32-byte pairing key (never printed: ``repr`` hides it).
         host_label: the label this host gave itself in PAIR.
+        port: the port it was paired on (how ``eactl pair --forget PORT`` finds the key of a
+            device it cannot reach).
     """
 
     serial: str
     key_id: int
     key: bytes = field(repr=False)
     host_label: str = ""
+    port: str = ""
 
 
 class KeyStore(Protocol):
@@ -194,6 +197,7 @@ class FileKeyStore:
                 key_id=int(data["key_id"]),
                 key=bytes.fromhex(data["pairing_key"]),
                 host_label=str(data.get("host_label", "")),
+                port=str(data.get("port", "")),
             )
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise KeyStoreError(
@@ -214,14 +218,36 @@ class FileKeyStore:
             )
         return key
 
+    def prepare(self) -> None:
+        """Make the directory (0700) if needed and check it, before a pairing uses the window.
+
+        Raises:
+            KeyStoreError: the directory lets group or others in, or is another user's.
+        """
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _refuse_unsafe(self.directory, directory=True)
+
+    def serials_paired_on(self, port: str) -> list[str]:
+        """The serials whose key files say they were paired on ``port``."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and data.get("port") == port and "serial" in data:
+                found.append(str(data["serial"]))
+        return found
+
     def put(self, key: PairingKey) -> str:
         """Write the key file atomically (0600 in a 0700 directory); return its path.
 
         Raises:
             KeyStoreError: the directory exists and lets others in.
         """
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _refuse_unsafe(self.directory, directory=True)
+        self.prepare()
         path = self.path_for(key.serial)
         document = {
             "format": KEY_FILE_FORMAT,
@@ -229,6 +255,7 @@ class FileKeyStore:
             "key_id": key.key_id,
             "pairing_key": key.key.hex(),
             "host_label": key.host_label,
+            "port": key.port,
         }
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -279,12 +306,13 @@ def not_paired(port: str, serial: str, why: str) -> NotPaired:
     )
 
 
-def pair(link: Link, label: str) -> PairingKey:
+def pair(link: Link, label: str, port: str = "") -> PairingKey:
     """Ask the device behind ``link`` (no session needed) for a pairing key.
 
     Args:
         link: an open link.
         label: this host's label (``host_label()``), at most 16 bytes.
+        port: the port as the user named it, kept with the key (default the link's URL).
 
     Returns:
         The key; the caller stores it.
@@ -310,7 +338,9 @@ def pair(link: Link, label: str) -> PairingKey:
                 "host) and pair again"
             )
         raise nak_error(message, reply)
-    return PairingKey(reply.serial, reply.key_id, reply.pairing_key, message.host_label)
+    return PairingKey(
+        reply.serial, reply.key_id, reply.pairing_key, message.host_label, port or link.url
+    )
 
 
 def forget_on_device(link: Link, key: PairingKey) -> None:
