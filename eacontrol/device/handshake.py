@@ -218,7 +218,10 @@ def hello(
                 where, info.serial, f"the device does not know this host's key id {key.key_id}"
             )
         raise _refused(message, reply)
+    # HELLO_ACK is authenticated and INFO is not: its identity and limits are what count, and
+    # they are checked again (an INFO altered on the wire must gain nothing).
     _check_schema(reply.schema_hash)
+    _check_output_stage(reply)
     if reply.serial != info.serial:
         raise IdentityMismatch(
             f"the device on {link.url} said serial {info.serial!r} in INFO and "

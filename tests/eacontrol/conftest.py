@@ -110,10 +110,16 @@ class FakeDevice:
             self.received.append(frame)
             handler = self.handlers.get(fp.MsgType.HELLO)
             messages = handler(frame) if handler else None
-            if messages is not None:  # scripted: refusals, unauthenticated
-                return [self.peer.untagged(m, ref_counter=header.counter) for m in messages]
-            hello = self.peer.accept_hello(raw)
-            return [self.peer.hello_ack(self.hello_ack(hello.lease_ms), header.counter)]
+            if messages is None:
+                messages = self.default(frame)
+            out = []
+            for m in messages:
+                if isinstance(m, fp.HelloAck):  # opens the session: key 2, device counter 1
+                    self.peer.accept_hello(raw)
+                    out.append(self.peer.hello_ack(m, header.counter))
+                else:  # a refusal of HELLO: unauthenticated
+                    out.append(self.peer.untagged(m, ref_counter=header.counter))
+            return out
         if header.counter <= self.peer.host_counter:
             # A retransmission is answered from the cache, re-tagged with a new device counter;
             # anything older is dropped (PROTO2 check 8).
@@ -198,6 +204,8 @@ class FakeDevice:
 
     def default(self, frame: fp.Frame) -> list[fp.Message]:
         message = frame.message
+        if isinstance(message, fp.Hello):
+            return [self.hello_ack(message.lease_ms)]
         if isinstance(message, fp.Forget):
             self.paired = False
             return [fp.Ack(acked_type=fp.MsgType.FORGET, value=0)]
