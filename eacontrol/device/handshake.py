@@ -229,4 +229,21 @@ def hello(
         )
     device = DeviceInfo.from_hello_ack(reply)
     link.open_session(reply.session_id, device.lease_s, device.boot_id, device.limits.channel_count)
+    link.rejoin = lambda: _rejoin(link, key, lease_ms, info.serial)
     return device
+
+
+def _rejoin(link: Link, key: PairingKey, lease_ms: int, serial: str) -> None:
+    """Open a new session with ``key`` on ``link`` after the device ended the old one.
+
+    Raises:
+        DeviceError / LinkError: the device refused or did not answer.
+    """
+    link.machine.reset_session()
+    message, reply = _send_hello(link, key, lease_ms)
+    if isinstance(reply, Nak):
+        raise _refused(message, reply)
+    if reply.serial != serial:
+        raise IdentityMismatch(f"the device on {link.url} is now serial {reply.serial!r}")
+    lease_s = reply.lease_ms / 1000
+    link.open_session(reply.session_id, lease_s, reply.boot_id, reply.channel_count)

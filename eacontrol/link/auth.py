@@ -13,7 +13,8 @@ device frame before the link machine looks at its content:
 - an unauthenticated (key 0) frame is passed on marked ``authenticated=False``: the machine
   lets it answer only an unauthenticated request (INFO, PAIR_ACK, the NAK of GET_INFO, PAIR or
   HELLO) or end a session (NAK NO_SESSION, EVENT REBOOT); it never confirms anything;
-- a PAIRING-key (key 1) frame never comes from a device: it is ignored.
+- a PAIRING-key (key 1) frame never comes from a device: it is ignored, and so is a frame of a
+  session this link had before (after ``Link.rejoin``): late, over, it confirms nothing.
 
 Sans-I/O like the machine: no clock, no random source (the HELLO nonce comes in).
 """
@@ -75,9 +76,13 @@ class SessionGuard:
         device_counter: the last device counter accepted (0 before HELLO_ACK).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, retired: frozenset[int] = frozenset()) -> None:
+        """Args:
+        retired: the ids of sessions this link had before (their late frames are ignored).
+        """
         self.session_id = 0
         self.device_counter = 0
+        self.retired = retired
         self._keys: SessionKeys | None = None
         self._hello: _HelloState | None = None
 
@@ -118,6 +123,8 @@ class SessionGuard:
             return self._decoded(raw, authenticated=False)
         if header.key != KeyKind.SESSION:
             return None  # a device never sends key 1
+        if header.session_id in self.retired:
+            return None  # late from a session of this link that is over: it confirms nothing
         if self._keys is None:
             return self._hello_ack(raw)
         if header.session_id != self.session_id:

@@ -59,6 +59,9 @@ class Link:
         on_status: called with each STATUS accepted, the host time and the host counter of the
             request it answers.
         on_event: called with each EVENT, the device's counter for it and the host time.
+        rejoin: set by the handshake: opens a new session with the same pairing key after the
+            device ended this one (a lease expiry, a reboot), so that a stop can still be
+            confirmed by authenticated evidence (``eacontrol.device.stopping``).
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Link:
             history=history,
             initial_counter=initial_counter,
         )
+        self.rejoin: Callable[[], None] | None = None
         self.on_status: Callable[[Status, float, int], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._lost: LinkLost | None = None
@@ -124,6 +128,16 @@ class Link:
     @max_attempts.setter
     def max_attempts(self, value: int) -> None:
         self.machine.max_attempts = value
+
+    @property
+    def closing_status(self) -> Status | None:
+        """The closing STATUS of a session the device closed for good, or None."""
+        return self.machine.closing_status
+
+    @property
+    def session_ended(self) -> bool:
+        """True once the device rebooted, forgot or closed the session."""
+        return self.machine.ended is not None
 
     @property
     def session_id(self) -> int:

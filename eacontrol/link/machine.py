@@ -42,13 +42,11 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from eacontrol.errors import CounterExhausted, DeviceFault
-from eacontrol.link.auth import SessionGuard
+from eacontrol.errors import CounterExhausted, DeviceFault, LinkError
+from eacontrol.link.auth import UNAUTHENTICATED_COMMANDS, SessionGuard
 from eacontrol.link.counter import COUNTER_MAX, COUNTER_RESERVE, HostCounter
-from eacontrol.link.events import (
-    LinkSilent,
-)
 from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog, FrameRecord
+from eacontrol.link.lease import HEARTBEAT_FRACTION, LEASE_PERIODS_TO_LOSS, LeaseHalf
 from eacontrol.link.pending import PendingCommand, timeout_error
 from eacontrol.link.receiving import ANSWERED_KEPT, ReceivingHalf
 from eacontrol.link.watch import SessionWatch
@@ -58,8 +56,8 @@ from firmware_protocol import (
     Frame,
     FrameDecoder,
     Header,
-    Heartbeat,
     Hello,
+    KeyKind,
     Message,
     MsgType,
     Status,
@@ -88,11 +86,6 @@ DEFAULT_MAX_ATTEMPTS = 12
 """Transmissions of one command before ``LinkTimeout`` (about 0.5 s at the default timeout;
 with 30 % loss each way a command fails all 12 with probability 0.51^12 ≈ 3e-4)."""
 
-LEASE_PERIODS_TO_LOSS = 3
-"""No STATUS for this many lease periods means the link is lost (issue 4)."""
-
-HEARTBEAT_FRACTION = 5
-"""A heartbeat every lease/5 (PROTOCOL.md §3.4)."""
 
 OVERTAKEN_REPEATS = 2
 """Byte-identical repeats of a command the device has overtaken before it is sent under a new
@@ -108,7 +101,7 @@ every STATUS)."""
 # --- the machine -----------------------------------------------------------------------------
 
 
-class LinkMachine(ReceivingHalf):
+class LinkMachine(ReceivingHalf, LeaseHalf):
     """Host side of the wire protocol as a state machine fed bytes and times.
 
     Attributes:
@@ -205,6 +198,26 @@ class LinkMachine(ReceivingHalf):
         return self._counter.exhausted
 
     @property
+    def closing_status(self) -> Status | None:
+        """The closing STATUS of a session the device closed for good, or None."""
+        return self._watch.closing
+
+    def reset_session(self) -> None:
+        """Forget the ended session (keys, replies, lease) so that a new HELLO can open
+        another; the host counter goes on. Not after an authentication failure."""
+        if self._fault is not None:
+            raise ValueError("a link whose device frames failed authentication is not reused")
+        retired = self._guard.retired | {self._guard.session_id}
+        self._guard = SessionGuard(retired)
+        self._watch = SessionWatch()
+        self._pending.clear()
+        self._by_wire.clear()
+        self._device_answered = 0
+        self._lease_s = None
+        self._heartbeat = None
+        self._closed = False
+
+    @property
     def lease_s(self) -> float | None:
         """The granted lease, or None before HELLO."""
         return self._lease_s
@@ -277,6 +290,8 @@ class LinkMachine(ReceivingHalf):
         Raises:
             CounterExhausted: the counter is in its reserve and ``message`` is not on the stop
                 path, or the counter is used up.
+            LinkError: no session is open and ``message`` is not GET_INFO or PAIR (it could
+                never be executed).
         """
         if isinstance(message, Hello):
             raise TypeError("HELLO is sent with send_hello (it is tagged with the hello key)")
@@ -301,8 +316,11 @@ class LinkMachine(ReceivingHalf):
         return pending.handle
 
     def _encode(self, message: Message, hello_pairing_key: bytes | None) -> tuple[Frame, bytes]:
-        counter = self._counter.peek(message)
         kind, key, session_id = self._guard.tag_for(message, hello_pairing_key=hello_pairing_key)
+        if kind == KeyKind.NONE and not isinstance(message, UNAUTHENTICATED_COMMANDS):
+            name = MsgType(message.MSG_TYPE).name
+            raise LinkError(f"{name} needs an authenticated session, and none is open")
+        counter = self._counter.peek(message)
         data = encode_frame(message, key=key, kind=kind, session_id=session_id, counter=counter)
         self._counter.take(counter)
         # The log keeps the frame as built (decoding our own bytes again would cost more).
@@ -395,83 +413,6 @@ class LinkMachine(ReceivingHalf):
             else:
                 self._reissue(pending, now_s)
         return pending.last_sent_s + self.reply_timeout_s
-
-    # --- time: the heartbeat and the silence check ---------------------------------------------
-
-    def next_deadline_s(self) -> float:
-        """Host time of the next thing due: a heartbeat, its retransmission, the silence check.
-
-        ``inf`` before HELLO and after the session ended. Command replies have their own due
-        time (``retry_if_due``).
-        """
-        if self._lease_s is None or self._watch.ended is not None:
-            return float("inf")
-        wake_s = min(
-            self._next_heartbeat_s,
-            max(self._last_status_s, self._listen_from_s) + LEASE_PERIODS_TO_LOSS * self._lease_s,
-        )
-        hb = self._heartbeat
-        if hb is not None and hb.reply is None:
-            wake_s = min(wake_s, hb.last_sent_s + self.reply_timeout_s)
-        return wake_s
-
-    def keep_alive(self, now_s: float) -> None:
-        """Queue a heartbeat if one is due, or repeat one whose STATUS did not come back."""
-        if (
-            self._lease_s is None
-            or self._watch.ended is not None
-            or self._closed
-            or self._fault is not None
-        ):
-            return
-        hb = self._heartbeat
-        if hb is None or now_s >= self._next_heartbeat_s:
-            if hb is not None:
-                self.forget(hb.counter)
-            self._heartbeat = self._pending[self.send(Heartbeat(), now_s)]
-            self._next_heartbeat_s = now_s + self._lease_s / HEARTBEAT_FRACTION
-        elif hb.reply is None and now_s >= hb.last_sent_s + self.reply_timeout_s:
-            self.retransmit(hb.counter, now_s)
-
-    def lease_may_lapse(self, now_s: float) -> bool:
-        """True when the lease may have lapsed by the time a command sent at ``now_s`` arrives.
-
-        The device renews the lease when a heartbeat arrives, so the send time of the last
-        heartbeat whose STATUS came back bounds the renewal from below; a command needs up to
-        ``reply_timeout_s`` to arrive. An application that was idle longer than that (a script
-        between two blocks of work) must renew first, or START is refused ``NO_LEASE``.
-        """
-        if self._lease_s is None or self._watch.ended is not None or self._closed:
-            return False
-        return now_s + self.reply_timeout_s >= self._renewed_s + self._lease_s
-
-    def renew_now(self, now_s: float) -> None:
-        """Queue a heartbeat now, whatever its schedule (``Link.renew_lease`` waits for it)."""
-        self._next_heartbeat_s = min(self._next_heartbeat_s, now_s)
-        self.keep_alive(now_s)
-
-    @property
-    def renewing(self) -> bool:
-        """True while the latest heartbeat's STATUS has not come back."""
-        hb = self._heartbeat
-        return hb is not None and hb.reply is None and not self._closed
-
-    def check_silence(self, now_s: float) -> LinkSilent | None:
-        """Note that the caller is active at ``now_s``; report silence if the lease says so.
-
-        Returns:
-            ``LinkSilent`` when no STATUS arrived for ``LEASE_PERIODS_TO_LOSS`` lease periods of
-            listening, else None (always None before HELLO).
-        """
-        if self._lease_s is None:
-            return None
-        if now_s - self._last_activity_s > self._lease_s:
-            self._listen_from_s = now_s  # the caller was away: count silence from its return
-        self._last_activity_s = now_s
-        silent_s = now_s - max(self._last_status_s, self._listen_from_s)
-        if silent_s >= LEASE_PERIODS_TO_LOSS * self._lease_s:
-            return LinkSilent(silent_s, self._lease_s, LEASE_PERIODS_TO_LOSS)
-        return None
 
     # --- giving up -----------------------------------------------------------------------------
 

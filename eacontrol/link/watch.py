@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from eacontrol.errors import DeviceFault
-from firmware_protocol import Event, EventCode, Nak, NakCode, SessionClosed, Status
+from firmware_protocol import DeviceFlag, Event, EventCode, Nak, NakCode, SessionClosed, Status
 
 __all__ = ["SessionWatch"]
 
@@ -24,6 +24,8 @@ class SessionWatch:
 
     Attributes:
         ended: the error to raise once the session has ended, else None.
+        closing: the session's closing STATUS (authenticated, SESSION_OPEN clear): the device's
+            last word in a session closed for good, in which nothing can drive an output again.
     """
 
     def __init__(self) -> None:
@@ -32,6 +34,7 @@ class SessionWatch:
         self._old_boots: set[int] = set()
         self._latest: tuple[Status, int] | None = None
         self.ended: DeviceFault | None = None
+        self.closing: Status | None = None
 
     def open(self, session_id: int, boot_id: int) -> None:
         """Start watching the session HELLO opened on the boot HELLO_ACK reported."""
@@ -68,6 +71,9 @@ class SessionWatch:
         ):
             return False  # delayed or duplicated: never overwrite a newer STATUS
         self._latest = (status, ref_counter)
+        if self._session_id and not status.flags & DeviceFlag.SESSION_OPEN:
+            self.closing = status
+            self._end(f"the device closed session {self._session_id}", "NO_SESSION")
         return True
 
     def on_event(self, event: Event) -> None:

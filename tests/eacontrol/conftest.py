@@ -11,6 +11,7 @@ silence or another protocol. The ``sim`` fixture opens real simulated devices ov
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -116,7 +117,8 @@ class FakeDevice:
             for m in messages:
                 if isinstance(m, fp.HelloAck):  # opens the session: key 2, device counter 1
                     self.peer.accept_hello(raw)
-                    out.append(self.peer.hello_ack(m, header.counter))
+                    ack = dataclasses.replace(m, session_id=self.peer.session_id)
+                    out.append(self.peer.hello_ack(ack, header.counter))
                 else:  # a refusal of HELLO: unauthenticated
                     out.append(self.peer.untagged(m, ref_counter=header.counter))
             return out

@@ -388,7 +388,7 @@ def test_no_session_nak_to_a_heartbeat_ends_the_session(scripted: Scripted) -> N
     with pytest.raises(DeviceFault, match="no longer knows session") as info:
         stim.wait(1)
     assert info.value.faults == ("NO_SESSION",)
-    stim.close()  # the fake device still answers STOP in the session
+    stim.close()  # confirmed in a new session (Link.rejoin) or in the old one
     assert scripted.port.sent(MsgType.STOP)
 
 

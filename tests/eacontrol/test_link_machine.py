@@ -555,6 +555,7 @@ def test_any_chunking_of_the_stream_gives_the_same_events(
     [
         "machine.py",
         "receiving.py",
+        "lease.py",
         "auth.py",
         "counter.py",
         "events.py",

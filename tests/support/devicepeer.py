@@ -47,12 +47,15 @@ class DevicePeer:
     # --- the host's frames ------------------------------------------------------------------
 
     def accept_hello(self, raw: fp.RawFrame) -> fp.Hello:
-        """Check a host HELLO (key 1, hello key of ``pairing_key``) and open the session."""
+        """Check a host HELLO (key 1, hello key of ``pairing_key``) and open the session (the
+        first one is ``session_id``, each later one the next id)."""
         assert raw.header.key == fp.KeyKind.PAIRING, raw.header
         assert raw.authentic(fp.hello_key(self.pairing_key)), "HELLO tag does not verify"
         hello = raw.decode().message
         assert isinstance(hello, fp.Hello)
         assert hello.key_id == self.key_id
+        if self.keys is not None:
+            self.session_id += 1  # a new session: device-chosen, never reused within a boot
         self.keys = fp.session_keys(
             self.pairing_key,
             host_nonce=hello.host_nonce,
