@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ from eacontrol.records import Outcome
 from eacontrol.session.ending import StopKind, ending_for
 from tests.support.devicepeer import flip_bit, signed_bits
 
-from .conftest import Scripted
+from .conftest import Scripted, Sim
 from .test_link_machine import from_device, opened, status
 
 _TRUSTING = (StatusReceived, ReplyReceived, EventReceived)
@@ -310,3 +311,40 @@ def test_i13_03_a_closed_window_says_how_to_open_it(scripted: Scripted) -> None:
     with pytest.raises(PairingClosed, match=r"pairing window is closed.*--pairing-window") as info:
         pair(link, "test")
     assert exit_code_for(info.value) is ExitCode.PAIRING
+
+
+def test_i13_01_a_forged_frame_mid_session_ends_it_recorded_as_a_link_fault(
+    sim: Callable[..., Sim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over sim://: a device frame whose tag is altered 5 s into a session ends it as a lost link
+    does (outputs to zero by the device's lease), and the record says why."""
+    from eacontrol.profiles import load_profile
+    from eacontrol.records import RecordStore
+    from eacontrol.session import Session
+
+    s = sim("seed=3")
+    transport = s.stim._link._transport
+    real_read = transport.read
+    forged: list[bytes] = []
+
+    def read(timeout_s: float) -> bytes:
+        data = real_read(timeout_s)
+        *frames, rest = data.split(b"\x00")
+        if forged or s.stim.clock.now() < 5.0 or not frames or rest:
+            return data
+        last = frames[-1] + b"\x00"
+        forged.append(flip_bit(last, signed_bits(last) - 1))  # the tag's last bit
+        return data[: -len(last)] + forged[0]
+
+    monkeypatch.setattr(transport, "read", read)
+    with RecordStore.open(tmp_path / "s.sqlite3") as store:
+        session = Session(s.stim, load_profile("lbp_2hz"), store=store)
+        with pytest.raises(LinkFault, match="authentication failed"):
+            session.run()
+        assert forged
+        assert session.session_id is not None
+        record = store.session(session.session_id)
+        assert record.outcome is Outcome.LINK_LOST
+        assert "link fault: authentication failed" in record.detail
+    s.port.clock.sleep(2.0)  # the device's lease (at most 1 s) has switched every output off
+    assert s.device.outputs_off
