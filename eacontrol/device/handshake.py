@@ -245,5 +245,5 @@ def _rejoin(link: Link, key: PairingKey, lease_ms: int, serial: str) -> None:
         raise _refused(message, reply)
     if reply.serial != serial:
         raise IdentityMismatch(f"the device on {link.url} is now serial {reply.serial!r}")
-    lease_s = reply.lease_ms / 1000
-    link.open_session(reply.session_id, lease_s, reply.boot_id, reply.channel_count)
+    device = DeviceInfo.from_hello_ack(reply)
+    link.open_session(reply.session_id, device.lease_s, device.boot_id, device.limits.channel_count)

@@ -328,8 +328,9 @@ def pair(link: Link, label: str, port: str = "") -> PairingKey:
             raise PairingClosed(
                 f"the device on {link.url} refused to pair: its pairing window is closed. Open "
                 "it (a physical action on the device; on the simulator start it with "
-                "--pairing-window SECONDS, e.g. python -m simulator --pty --pairing-window 60) "
-                "and pair again within the window"
+                "--pairing-window SECONDS, e.g. python -m simulator --pty --pairing-window 60, "
+                "or give sim:// the option pairing_window=SECONDS) and pair again within the "
+                "window"
             )
         if reply.code == NakCode.KEY_STORE_FULL:
             raise PairingClosed(

@@ -405,7 +405,10 @@ class LinkMachine(ReceivingHalf, LeaseHalf):
             if pending.attempts >= self.max_attempts:
                 garbage = self.rx_error_count - pending.rx_errors_before
                 raise timeout_error(pending, now_s, garbage, self.frame_log.format(16))
-            if pending.counter >= self._device_answered or pending.frame.header.key != 2:
+            if (
+                pending.counter >= self._device_answered
+                or pending.frame.header.key != KeyKind.SESSION
+            ):
                 self.retransmit(counter, now_s)
             elif pending.overtaken_repeats < OVERTAKEN_REPEATS:
                 pending.overtaken_repeats += 1
