@@ -90,6 +90,10 @@ class DeviceStatus:
         rx_err_count: frames the device rejected since boot.
         session_open / lease_valid / fault_latched / output_active: device flags.
         channels: one report per channel.
+        auth_fail_count: frames the device dropped since boot because their tag did not verify
+            (a forger, or a host with a wrong key: never answered).
+        replay_count: frames the device dropped since boot as replays (a counter already
+            executed that is not an exact retransmission of a recent one).
     """
 
     time_s: float
@@ -103,6 +107,8 @@ class DeviceStatus:
     fault_latched: bool
     output_active: bool
     channels: tuple[ChannelReport, ...]
+    auth_fail_count: int = 0
+    replay_count: int = 0
 
     def outputs_off(self, channels: Iterable[int] | None = None) -> bool:
         """True when every listed channel number (all when None) is inactive at zero current.
@@ -136,6 +142,8 @@ class DeviceStatus:
             lease_valid=bool(status.flags & DeviceFlag.LEASE_VALID),
             fault_latched=bool(status.flags & DeviceFlag.FAULT_LATCHED),
             output_active=bool(status.flags & DeviceFlag.OUTPUT_ACTIVE),
+            auth_fail_count=status.auth_fail_count,
+            replay_count=status.replay_count,
             channels=tuple(
                 ChannelReport.from_wire(i + 1, c) for i, c in enumerate(status.channels)
             ),

@@ -348,3 +348,15 @@ def test_i13_01_a_forged_frame_mid_session_ends_it_recorded_as_a_link_fault(
         assert "link fault: authentication failed" in record.detail
     s.port.clock.sleep(2.0)  # the device's lease (at most 1 s) has switched every output off
     assert s.device.outputs_off
+
+
+def test_i13_01_the_devices_auth_fail_and_replay_counts_reach_the_status(
+    scripted: Scripted,
+) -> None:
+    stim = scripted.connect()
+    device = scripted.device
+    device.handlers[fp.MsgType.GET_STATUS] = lambda frame: [
+        device.status(auth_fail_count=3, replay_count=2)
+    ]
+    status = stim.status()
+    assert (status.auth_fail_count, status.replay_count) == (3, 2)
