@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 
 from eacontrol.device.identity import DeviceInfo, device_limits
 from eacontrol.device.naks import nak_error
@@ -160,7 +161,7 @@ def _send_hello(link: Link, key: PairingKey, lease_ms: int) -> tuple[Hello, Hell
         raise LinkFault(
             f"{link.url}: the device's HELLO_ACK does not verify under the pairing key held for "
             f"serial {key.serial!r} (key id {key.key_id}): the device no longer holds that key, "
-            f"or another party answered ({err}); pair again: eactl pair {link.url}"
+            f"or another party answered ({err}); pair again: eactl pair {shlex.quote(link.url)}"
         ) from err
     except FrameError as err:
         raise _incompatible(err, "HELLO") from err

@@ -14,6 +14,7 @@ says so: a key the device still holds is harmless without its copy, but takes a 
 from __future__ import annotations
 
 import logging
+import shlex
 from dataclasses import dataclass
 
 from eacontrol.device.handshake import hello, read_info
@@ -111,7 +112,8 @@ def pair_port(
             path = store.path_for(info.serial)
             raise KeyStoreError(
                 f"{info.model} serial {info.serial} is already paired with this host (key id "
-                f"{held.key_id}, {path}); to pair again, first run: eactl pair --forget {port}",
+                f"{held.key_id}, {path}); to pair again, first run: "
+                f"eactl pair --forget {shlex.quote(port)}",
                 path=str(path),
             )
         store.prepare()

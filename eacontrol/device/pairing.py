@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import stat
 import weakref
 from dataclasses import dataclass, field
@@ -300,7 +301,7 @@ def not_paired(port: str, serial: str, why: str) -> NotPaired:
     return NotPaired(
         f"{serial or 'the device'} on {port} is not paired with this host ({why}): open the "
         f"device's pairing window (a physical action on the device; the simulator opens one "
-        f"with --pairing-window SECONDS), then run: eactl pair {port}",
+        f"with --pairing-window SECONDS), then run: eactl pair {shlex.quote(port)}",
         port=port,
         serial=serial,
     )
