@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eacontrol.safety.limits import DeviceLimits
-from firmware_protocol import HelloAck, units
+from firmware_protocol import HelloAck, Info, units
 
 __all__ = ["DeviceInfo", "device_limits"]
 
 
-def device_limits(ack: HelloAck) -> DeviceLimits:
+def device_limits(ack: Info) -> DeviceLimits:
     """Return the device's reported limits in API units.
 
     Args:

@@ -237,7 +237,9 @@ class Stimulator:
                 self._watch.start(wire_index(n), self._programs[n])
             start = Start(channel_mask=channel_mask(chosen), program_crc=crcs)
             indices = [wire_index(n) for n in chosen]
-            self._watch.send(indices, lambda: self._call(start, Ack), lambda: self._link.last_seq)
+            self._watch.send(
+                indices, lambda: self._call(start, Ack), lambda: self._link.last_counter
+            )
         self._started.update(chosen)
         self._fault = None
         log.info("started channel(s) %s", chosen)
@@ -263,7 +265,9 @@ class Stimulator:
         with self._lock:
             self._watch.intensity(index, target_uA, slew_uA_per_s)
             message = SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s)
-            self._watch.send([index], lambda: self._call(message, Ack), lambda: self._link.last_seq)
+            self._watch.send(
+                [index], lambda: self._call(message, Ack), lambda: self._link.last_counter
+            )
 
     def stop(
         self,
@@ -305,7 +309,7 @@ class Stimulator:
             status, failure = guarded_stop(
                 self._link, self._hub, channel_mask(chosen), mode, ramp_s, escalate, self._emergency
             )
-            self._watch.stopped(indices, self._link.last_seq)
+            self._watch.stopped(indices, self._link.last_counter)
             self._started.difference_update(chosen)
             log.info("stop confirmed on channel(s) %s", chosen)
             result = self._remember(status, self.clock.now())
@@ -432,19 +436,19 @@ class Stimulator:
             fault, self._fault = self._fault, None
             raise fault
 
-    def _on_status(self, wire: Status, time_s: float, ref_seq: int) -> None:
+    def _on_status(self, wire: Status, time_s: float, ref_counter: int) -> None:
         # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only
         # when someone asks (``last_status``); check it against what the host commanded.
         self._keep(wire, time_s)
         self._tracker.on_status(wire, time_s)
-        self._watch.check(wire, ref_seq)
+        self._watch.check(wire, ref_counter)
         faulted, fault = latched_fault(wire, self._started)
         if fault is not None:
             self._started.difference_update(faulted)
             self._fault = fault
 
-    def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
-        self._tracker.on_event(event, device_seq, time_s)
+    def _on_event(self, event: Event, device_counter: int, time_s: float) -> None:
+        self._tracker.on_event(event, device_counter, time_s)
 
     def _keep(self, status: Status, time_s: float) -> None:
         if self._last_status is None or time_s >= self._last_status[1]:
