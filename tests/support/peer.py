@@ -32,6 +32,7 @@ __all__ = [
     "HostPeer",
     "LogEntry",
     "Received",
+    "SessionState",
     "tamper",
 ]
 
@@ -113,7 +114,9 @@ def tamper(frame: bytes, bit: int) -> bytes:
 
 
 @dataclass
-class _SessionState:
+class SessionState:
+    """A session as the peer knows it: id, keys, the last device counter seen."""
+
     session_id: int
     keys: fp.SessionKeys
     device_counter: int = 0
@@ -147,10 +150,10 @@ class HostPeer:
     nonce: Callable[[int], bytes] = os.urandom
     counter: int = 1
     request_id: int = 1
-    session: _SessionState | None = None
+    session: SessionState | None = None
     events: list[Received] = field(default_factory=list)
     log: list[LogEntry] = field(default_factory=list)
-    closed_sessions: dict[int, _SessionState] = field(default_factory=dict)
+    closed_sessions: dict[int, SessionState] = field(default_factory=dict)
     unasked: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -204,7 +207,7 @@ class HostPeer:
             self._closed(state)
         return Received(frame, authenticated=True)
 
-    def _closed(self, state: _SessionState) -> None:
+    def _closed(self, state: SessionState) -> None:
         self.closed_sessions[state.session_id] = state  # its closing STATUS is still to come
         if self.session is state:
             self.session = None
@@ -222,21 +225,37 @@ class HostPeer:
         counter: int | None = None,
         session_id: int | None = None,
         key: bytes | None = None,
+        session: SessionState | None = None,
         **header: Any,
     ) -> bytes:
-        """``message`` as a frame of the open session (key 2): the next counter unless given,
-        the session's host → device key unless ``key`` is given, its id unless given. Other
+        """``message`` as a frame of a session (key 2; the open one unless ``session`` names
+        another, e.g. ``last_closed``): the next counter unless given, the session's host →
+        device key unless ``key`` is given, its id unless ``session_id`` is given. Other
         ``encode_frame`` header fields can be given (``ref_counter``, ``incompat_flags``…)."""
-        state = self.session
-        assert state is not None or (key is not None and session_id is not None), "no session"
+        state = self.session if session is None else session
+        if state is None:
+            state = self.last_closed
+        assert state is not None, "no session to send in"
         return fp.encode_frame(
             message,
-            key=key if key is not None else state.keys.host_to_device,  # type: ignore[union-attr]
+            key=state.keys.host_to_device if key is None else key,
             kind=fp.KeyKind.SESSION,
-            session_id=session_id if session_id is not None else state.session_id,  # type: ignore[union-attr]
+            session_id=state.session_id if session_id is None else session_id,
             counter=self.counter if counter is None else counter,
             **header,
         )
+
+    def command(self, message: fp.Message, **header: Any) -> bytes:
+        """``frame`` with the next counter, which is then used up (to send the frame later, or
+        twice)."""
+        data = self.frame(message, **header)
+        self.counter += 1
+        return data
+
+    @property
+    def last_closed(self) -> SessionState | None:
+        """The session closed (or replaced) most recently, if any."""
+        return next(reversed(self.closed_sessions.values()), None)
 
     def plain_frame(self, message: fp.Message, *, request_id: int | None = None, **h: Any) -> bytes:
         """``message`` untagged (key 0), with the next request id unless given."""
@@ -340,7 +359,12 @@ class HostPeer:
         """Send a HELLO and return the replies (a HELLO_ACK opens the peer's session)."""
         message, data = self.hello_frame(lease_ms, **hello)
         self.request_id += 1
-        self._pending_hello = message
+        return self.send_hello(message, data)
+
+    def send_hello(self, hello: fp.Hello, data: bytes) -> list[Received]:
+        """Send the HELLO frame ``data`` (of ``hello``, from ``hello_frame``; again, for a
+        retransmission) and return the replies; a HELLO_ACK of a new session opens it."""
+        self._pending_hello = hello
         try:
             return self.send(data)
         finally:
@@ -355,7 +379,7 @@ class HostPeer:
             device_nonce=ack.device_nonce,
             session_id=ack.session_id,
         )
-        self.session = _SessionState(ack.session_id, keys)
+        self.session = SessionState(ack.session_id, keys)
         self.counter = 1
 
     @property
