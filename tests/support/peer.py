@@ -14,7 +14,8 @@ frames are decoded as they are (they are never trusted for anything but refusals
 keeps every frame both ways with its time, for transcripts.
 
 The device end is anything with ``deliver(data, now_us)``, ``output()`` and ``advance(now_us)``:
-``FirmwareEnd`` wraps an in-process ``Firmware`` in virtual time.
+``FirmwareEnd`` wraps an in-process ``Firmware`` in virtual time; ``SerialEnd`` a pyserial port
+(``sim://`` in virtual time, a pty or ``socket://`` in real time) with the clock it runs on.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from typing import Any, Protocol
 import firmware_protocol as fp
 
 __all__ = [
+    "Clock",
     "DeviceEnd",
     "FirmwareEnd",
     "HostPeer",
     "LogEntry",
     "Received",
+    "SerialEnd",
     "SessionState",
     "tamper",
 ]
@@ -73,6 +76,49 @@ class FirmwareEnd:
     def advance(self, now_us: int) -> None:
         """``device.advance``."""
         self.device.advance(now_us)
+
+
+class Clock(Protocol):
+    """What ``SerialEnd`` needs of a clock (``VirtualClock``, ``RealClock``)."""
+
+    @property
+    def now_us(self) -> int:
+        """The time now, µs."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass."""
+        ...
+
+
+class SerialEnd:
+    """A device behind a pyserial port: bytes written, replies read with the port's timeout.
+
+    ``output`` reads up to one 0x00 delimiter (waiting at most the port's timeout), then
+    whatever has already arrived; the peer reads again while it still waits for a reply. The
+    peer's time is ``clock``'s: ``advance`` sleeps on it.
+    """
+
+    def __init__(self, port: Any, clock: Clock) -> None:
+        self.port = port
+        self.clock = clock
+
+    def deliver(self, data: bytes, now_us: int) -> None:
+        """Write ``data`` (at the clock's time, whatever ``now_us`` says)."""
+        self.port.write(data)
+
+    def output(self) -> bytes:
+        """One frame's bytes or nothing within the timeout, and anything already arrived."""
+        data = bytes(self.port.read_until(b"\x00"))
+        while data and self.port.in_waiting:
+            data += bytes(self.port.read(self.port.in_waiting))
+        return data
+
+    def advance(self, now_us: int) -> None:
+        """Sleep on the clock until ``now_us``."""
+        late_us = now_us - self.clock.now_us
+        if late_us > 0:
+            self.clock.sleep(late_us / 1e6)
 
 
 @dataclass(frozen=True)
@@ -141,6 +187,11 @@ class HostPeer:
         log: every chunk both ways, with its time.
         closed_sessions: the sessions closed (or replaced) so far, by id, with their keys.
         unasked: closing STATUS frames (ref_counter 0) the device sent on its own.
+        collect_at_start: read what the device sent before the peer was made (its boot EVENT).
+        skip_damaged: skip bytes that do not decode as a frame (a host that connects to a
+            real-time server mid-frame sees its tail) instead of failing.
+        foreign: key-2 device frames of sessions the peer never opened, set aside unchecked
+            (a frame of a session it opened must verify, or the peer fails).
     """
 
     end: DeviceEnd
@@ -155,21 +206,29 @@ class HostPeer:
     log: list[LogEntry] = field(default_factory=list)
     closed_sessions: dict[int, SessionState] = field(default_factory=dict)
     unasked: list[Received] = field(default_factory=list)
+    collect_at_start: bool = True
+    skip_damaged: bool = False
+    foreign: list[fp.RawFrame] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._decoder = fp.FrameDecoder()
         self._pending_hello: fp.Hello | None = None
-        self.collect()
+        self._got_data = False
+        if self.collect_at_start:  # the boot EVENT (a port would wait a timeout for it)
+            self.collect()
 
     # --- bytes ------------------------------------------------------------------------------
 
     def collect(self) -> list[Received]:
         """Decode what the device sent; keep the EVENTs, return the other frames in order."""
         data = self.end.output()
+        self._got_data = bool(data)
         if data:
             self.log.append(LogEntry("device", self.now_us, data))
         replies: list[Received] = []
         for item in self._decoder.feed(data):
+            if not isinstance(item, fp.RawFrame) and self.skip_damaged:
+                continue
             assert isinstance(item, fp.RawFrame), f"device sent a bad frame: {item!r}"
             hello = self._pending_hello
             if hello is not None and item.header.msg_type == fp.MsgType.HELLO_ACK:
@@ -177,6 +236,9 @@ class HostPeer:
                 assert isinstance(ack, fp.HelloAck) and item.header.key == fp.KeyKind.SESSION
                 if ack.session_id != self.session_id:  # not a resent HELLO_ACK
                     self._open(hello, ack)
+            if self._foreign(item):
+                self.foreign.append(item)
+                continue
             received = self._check(item)
             if received.header.msg_type == fp.MsgType.EVENT:
                 self.events.append(received)
@@ -185,6 +247,16 @@ class HostPeer:
             else:
                 replies.append(received)
         return replies
+
+    def _foreign(self, raw: fp.RawFrame) -> bool:
+        """A key-2 frame of a session this peer never opened (another host's, or its own
+        predecessor's): it can be neither checked nor trusted, only set aside."""
+        header = raw.header
+        return (
+            header.key == fp.KeyKind.SESSION
+            and header.session_id != self.session_id
+            and header.session_id not in self.closed_sessions
+        )
 
     def _check(self, raw: fp.RawFrame) -> Received:
         header = raw.header
@@ -213,10 +285,14 @@ class HostPeer:
             self.session = None
 
     def send(self, data: bytes) -> list[Received]:
-        """Deliver raw bytes at ``now_us``; return the non-EVENT frames the device answered."""
+        """Deliver raw bytes at ``now_us``; return the non-EVENT frames the device answered
+        (reading on while only EVENTs come, until something else or nothing comes)."""
         self.log.append(LogEntry("host", self.now_us, data))
         self.end.deliver(data, self.now_us)
-        return self.collect()
+        replies = self.collect()
+        while not replies and self._got_data:
+            replies = self.collect()
+        return replies
 
     def frame(
         self,
