@@ -190,6 +190,10 @@ class HostPeer:
         collect_at_start: read what the device sent before the peer was made (its boot EVENT).
         skip_damaged: skip bytes that do not decode as a frame (a host that connects to a
             real-time server mid-frame sees its tail) instead of failing.
+        strict_counters: a device frame whose counter is not above the last one seen fails the
+            peer; when False (a link that duplicates frames) it is set aside in ``stale``.
+        stale: device frames set aside for a used counter (``strict_counters`` False).
+        got_data: whether the last ``collect`` read anything.
         foreign: key-2 device frames of sessions the peer never opened, set aside unchecked
             (a frame of a session it opened must verify, or the peer fails).
     """
@@ -209,11 +213,13 @@ class HostPeer:
     collect_at_start: bool = True
     skip_damaged: bool = False
     foreign: list[fp.RawFrame] = field(default_factory=list)
+    strict_counters: bool = True
+    stale: list[fp.RawFrame] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._decoder = fp.FrameDecoder()
         self._pending_hello: fp.Hello | None = None
-        self._got_data = False
+        self.got_data = False
         if self.collect_at_start:  # the boot EVENT (a port would wait a timeout for it)
             self.collect()
 
@@ -222,7 +228,7 @@ class HostPeer:
     def collect(self) -> list[Received]:
         """Decode what the device sent; keep the EVENTs, return the other frames in order."""
         data = self.end.output()
-        self._got_data = bool(data)
+        self.got_data = bool(data)
         if data:
             self.log.append(LogEntry("device", self.now_us, data))
         replies: list[Received] = []
@@ -238,6 +244,9 @@ class HostPeer:
                     self._open(hello, ack)
             if self._foreign(item):
                 self.foreign.append(item)
+                continue
+            if not self.strict_counters and self._stale(item):
+                self.stale.append(item)
                 continue
             received = self._check(item)
             if received.header.msg_type == fp.MsgType.EVENT:
@@ -257,6 +266,15 @@ class HostPeer:
             and header.session_id != self.session_id
             and header.session_id not in self.closed_sessions
         )
+
+    def _stale(self, raw: fp.RawFrame) -> bool:
+        header = raw.header
+        if header.key != fp.KeyKind.SESSION:
+            return False
+        state = self.session
+        if state is None or state.session_id != header.session_id:
+            state = self.closed_sessions[header.session_id]
+        return header.counter <= state.device_counter
 
     def _check(self, raw: fp.RawFrame) -> Received:
         header = raw.header
@@ -290,7 +308,7 @@ class HostPeer:
         self.log.append(LogEntry("host", self.now_us, data))
         self.end.deliver(data, self.now_us)
         replies = self.collect()
-        while not replies and self._got_data:
+        while not replies and self.got_data:
             replies = self.collect()
         return replies
 

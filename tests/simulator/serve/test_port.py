@@ -56,7 +56,7 @@ class SimHost(HostPeer):
     def frames(self) -> list[Received] | None:
         """Read up to one delimiter and decode; EVENTs are kept aside. None: nothing came."""
         replies = self.collect()
-        return replies if self._got_data else None
+        return replies if self.got_data else None
 
     def call(self, message: Message) -> Message | None:  # type: ignore[override]
         """Send a new command and return its reply (None if nothing came within the timeout)."""
