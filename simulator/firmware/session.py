@@ -22,11 +22,15 @@ from dataclasses import dataclass
 from firmware_protocol import Message, SessionKeys
 from simulator.firmware.units import U32
 
-__all__ = ["LAST_COUNTER", "CachedReply", "ReplyCache", "Session", "SessionIds"]
+__all__ = ["LAST_COUNTER", "TX_RESERVE", "CachedReply", "ReplyCache", "Session", "SessionIds"]
 
 LAST_COUNTER = U32
 """0xFFFFFFFF: a host frame with this counter is never executed, it ends the session; the
 device's own counter never reaches it either (the counter never wraps)."""
+
+TX_RESERVE = 16
+"""Device counters kept back for the frames that close a session: at most 8 STOPPED (one per
+channel), SESSION_CLOSED and the closing STATUS need 10; 16 is the design value with room."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class Session:
 
     @property
     def tx_exhausted(self) -> bool:
-        """True when the device must end the session: two counters are left, for the closing
-        EVENT and STATUS (the counter never wraps, never reaches ``LAST_COUNTER``)."""
-        return self.tx_counter >= LAST_COUNTER - 3
+        """True when the device must end the session: ``TX_RESERVE`` counters are left, for the
+        closing frames (a STOPPED per channel, SESSION_CLOSED, the closing STATUS), so the
+        counter never wraps and never reaches ``LAST_COUNTER``."""
+        return self.tx_counter >= LAST_COUNTER - TX_RESERVE
