@@ -329,12 +329,15 @@ class HostPeer:
         state = self.session if session is None else session
         if state is None:
             state = self.last_closed
-        assert state is not None, "no session to send in"
+        if key is None or session_id is None:  # else an attacker's frame: no session needed
+            assert state is not None, "no session to send in"
+            key = state.keys.host_to_device if key is None else key
+            session_id = state.session_id if session_id is None else session_id
         return fp.encode_frame(
             message,
-            key=state.keys.host_to_device if key is None else key,
+            key=key,
             kind=fp.KeyKind.SESSION,
-            session_id=state.session_id if session_id is None else session_id,
+            session_id=session_id,
             counter=self.counter if counter is None else counter,
             **header,
         )

@@ -18,7 +18,12 @@ from firmware_protocol import (
     GetInfo,
     Heartbeat,
     HelloAck,
+    InfoFlag,
     Message,
+    Nak,
+    NakCode,
+    Pair,
+    PairAck,
     SetProgram,
     Start,
     Status,
@@ -363,3 +368,22 @@ def test_the_log_names_channels_from_1(
         m.startswith("device EVENT LEASE_EXPIRED device stopped channel 1 (t=") for m in messages
     )
     assert not any(" ch0" in m or " ch1" in m or "channel 0" in m for m in messages)
+
+
+def test_i13_02_sim_opens_a_pairing_window_of_60_s_at_boot_unless_told() -> None:
+    host = SimHost(open_sim("baud=0", timeout=0.1))
+    assert host.get_info().flags == InfoFlag.PAIRING_WINDOW
+    host.port.clock.sleep(60.0)
+    assert host.get_info().flags == InfoFlag.NONE
+    closed = SimHost(open_sim("baud=0&pairing_window=0", timeout=0.1))
+    nak = closed.plain_call(Pair(host_label="x")).message
+    assert isinstance(nak, Nak) and nak.code == NakCode.PAIRING_CLOSED
+    short = SimHost(open_sim("baud=0&pairing_window=5", timeout=0.1))
+    short.port.clock.sleep(4.9)
+    assert isinstance(short.pair(), PairAck)
+
+
+@pytest.mark.parametrize("value", ["-1", "3601", "1.5", "soon"])
+def test_i13_02_a_bad_pairing_window_is_refused_by_name(value: str) -> None:
+    with pytest.raises(serial.SerialException, match="pairing"):
+        open_sim(f"pairing_window={value}")

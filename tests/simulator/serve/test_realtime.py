@@ -212,3 +212,19 @@ def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> Non
     device = Bench(scenario, VirtualClock()).device
     assert device.load(0) == Resistive(10_000.0)
     assert device.load(1) == DEFAULT_LOAD
+
+
+def test_i13_02_the_command_line_opens_the_pairing_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Scenario] = []
+
+    class NoPty:
+        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
+
+    monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    assert cli.main(["--pty", "--pairing-window", "45"]) == 0
+    assert cli.main(["--pty"]) == 0
+    assert [s.pairing_window_s for s in served] == [45, 0]
+    device = Bench(served[0], VirtualClock()).device
+    assert device.info_flags() == InfoFlag.PAIRING_WINDOW
