@@ -21,6 +21,7 @@ from firmware_protocol import (
     FrameError,
     MsgType,
     RawFrame,
+    SessionClosed,
 )
 from simulator.clock import US_PER_S, Scheduler, seconds_to_us
 from simulator.hardware.device import Device
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 _MASK_DETAIL = frozenset({EventCode.LEASE_EXPIRED, EventCode.BUTTON_STOP})
 """EVENT codes whose detail is a channel mask (PROTOCOL.md §5.15); logged as channel numbers."""
+
+_REASONS = frozenset(int(reason) for reason in SessionClosed)
+"""EVENT SESSION_CLOSED details, logged by name (``reason=LEASE``)."""
 
 
 class Bench:
@@ -129,6 +133,8 @@ class Bench:
                 where = "device" if event.channel == NO_CHANNEL else channel_name(event.channel)
                 if event.code in _MASK_DETAIL:
                     detail = f"stopped {mask_channels(event.detail)}"
+                elif event.code == EventCode.SESSION_CLOSED and event.detail in _REASONS:
+                    detail = f"reason={SessionClosed(event.detail).name}"
                 else:
                     detail = f"detail={event.detail}"
                 logger.info(
