@@ -24,7 +24,7 @@ __all__ = ["Device", "SeededRandom"]
 
 class SeededRandom:
     """The firmware's random source (``simulator.firmware.hal.RandomSource``) on a numpy
-    generator, so that a seed replays the boot ids.
+    generator, so that a seed replays the boot ids, session ids, nonces and pairing keys.
 
     Args:
         rng: the seeded generator.
@@ -44,7 +44,8 @@ class Device(Firmware):
 
     Args:
         model: the device's identity and its own limits table.
-        rng: seeded generator for the boot ids.
+        rng: seeded generator for the device's random source (boot ids, session ids, nonces,
+            pairing keys).
         loads: the load on each channel (default: 500 Ω on every channel).
         now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
 
