@@ -25,7 +25,6 @@ from firmware_protocol import (
     GetProgram,
     Header,
     Hello,
-    Info,
     Message,
     MsgType,
     NakCode,
@@ -87,11 +86,6 @@ def _refuse_if_active(device: Firmware) -> None:
     for channel in device.channels:
         if channel.active:
             raise Refused(NakCode.BAD_STATE, NO_FIELD, channel.state)
-
-
-def _get_info(device: Firmware, header: Header, message: Message) -> Info:
-    # Identity, limits and capabilities only: never a session id or any state (major 2).
-    return device.model.info(device.info_flags())
 
 
 def _forget(device: Firmware, header: Header, forget: Forget) -> Ack:
@@ -216,7 +210,6 @@ def _get_dose(device: Firmware, header: Header, request: GetDose) -> Dose:
 
 
 HANDLERS: dict[MsgType, Handler] = {
-    MsgType.GET_INFO: _get_info,
     MsgType.FORGET: _forget,
     MsgType.SET_PROGRAM: _set_program,
     MsgType.GET_PROGRAM: _get_program,
@@ -228,5 +221,5 @@ HANDLERS: dict[MsgType, Handler] = {
     MsgType.CLEAR_FAULT: _clear_fault,
     MsgType.GET_DOSE: _get_dose,
 }
-"""The handler of every host → device message type executed in a session (HELLO and PAIR are
-answered by ``simulator.firmware.receive``, outside the session's key)."""
+"""The handler of every host → device message type executed in a session (HELLO, GET_INFO and
+PAIR are answered by ``simulator.firmware.receive``, outside the session's key)."""

@@ -236,10 +236,11 @@ class Firmware:
         """A frame failed checks 1–4 or 6 (never answered)."""
         self._rx_err_count += 1
 
-    def send_plain(self, message: Message, ref_counter: int = 0) -> None:
-        """Send ``message`` untagged (key 0, session 0, counter 0): INFO, PAIR_ACK, the NAKs
-        outside a session, EVENTs while no session is open."""
-        self._out += encode_frame(message, ref_counter=ref_counter)
+    def send_plain(self, message: Message, ref_counter: int = 0, session_id: int = 0) -> None:
+        """Send ``message`` untagged (key 0, counter 0): INFO, PAIR_ACK, the NAKs outside a
+        session, EVENTs while no session is open; session 0 except in NAK NO_SESSION, which
+        repeats the session id it refused."""
+        self._out += encode_frame(message, ref_counter=ref_counter, session_id=session_id)
 
     def send_in_session(self, session: Session, message: Message, ref_counter: int = 0) -> None:
         """Send ``message`` in ``session``: tagged with its device → host key, the next device
@@ -292,9 +293,10 @@ class Firmware:
         """Close the open session for good (PROTOCOL.md major 2, sessions).
 
         Any output still active is cut to zero at once with LEASE latched (nobody holds a lease
-        any more). Then EVENT SESSION_CLOSED (detail ``reason``) and a closing STATUS
-        (ref_counter 0, SESSION_OPEN clear) are sent, both authenticated in that session; its
-        frames get NAK NO_SESSION afterwards.
+        any more). Then EVENT SESSION_CLOSED (detail ``reason``) is sent in that session and,
+        when the session ends by its lease or its counter (outputs may have been cut), a
+        closing STATUS (ref_counter 0, SESSION_OPEN clear): the evidence that they are off.
+        Its frames get NAK NO_SESSION afterwards.
         """
         session = self.session
         if session is None:
@@ -307,7 +309,8 @@ class Firmware:
         self.session = None
         self.lease_ms = 0
         self._lease_expires_us = self._now_us
-        self.send_in_session(session, self.status())
+        if reason in (SessionClosed.LEASE, SessionClosed.COUNTER_EXHAUSTED):
+            self.send_in_session(session, self.status())
         self._closing = False
         self._changed()
 

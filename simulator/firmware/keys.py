@@ -12,11 +12,8 @@ or ``Firmware.open_pairing_window``) opens it for a number of seconds of device 
 pairing per window: the window closes when a key is handed out. The window lives in RAM, so a
 power cycle closes it.
 
-A retransmission of the exact PAIR frame that was answered (a PAIR_ACK lost on the wire) is
-answered with the same key again while the window it was paired in would still have been open,
-and never after: over a lossy link a host can still pair, and a frame captured then cannot be
-replayed later to learn the key. (The key travels in the clear anyway: PROTOCOL.md's security
-model says why confidentiality is not needed during a physical pairing action.)
+PAIR_ACK is sent once and never cached: a PAIR whose PAIR_ACK was lost is repeated by opening
+the window again (PROTOCOL.md §3.1), so a captured PAIR frame can never fetch a key.
 """
 
 from __future__ import annotations
@@ -40,19 +37,15 @@ MAX_WINDOW_S = 3600
 
 @dataclass(frozen=True)
 class Paired:
-    """One pairing handed out: the key, and the PAIR frame it answered (for a retransmission).
+    """One pairing handed out.
 
     Attributes:
         key_id: the device-chosen id of the key.
         pairing_key: the key.
-        request: header and payload of the PAIR frame answered.
-        until_us: when the window it was paired in would have closed.
     """
 
     key_id: int
     pairing_key: bytes
-    request: bytes
-    until_us: int
 
 
 class KeyStore:
@@ -70,7 +63,6 @@ class KeyStore:
         self._hello_keys: dict[int, bytes] = {}
         self._window_until_us: int | None = None
         self._window_start_us = 0
-        self._last: Paired | None = None
 
     def __len__(self) -> int:
         """Keys held."""
@@ -114,21 +106,12 @@ class KeyStore:
 
     # --- pairing and forgetting -----------------------------------------------------------
 
-    def pair(self, request: bytes, now_us: int) -> Paired:
-        """Hand out a new key for the PAIR frame ``request`` (header and payload), or the same
-        key again for an exact retransmission of the last one answered, within its window.
+    def pair(self, now_us: int) -> Paired:
+        """Hand out a new key (PAIR) and close the window: one pairing per window.
 
         Raises:
             Refused: PAIRING_CLOSED outside the window; KEY_STORE_FULL with no free slot.
         """
-        last = self._last
-        if (
-            last is not None
-            and last.request == request
-            and now_us < last.until_us
-            and last.key_id in self._keys
-        ):
-            return last
         if not self.window_open(now_us):
             raise Refused(NakCode.PAIRING_CLOSED, NO_FIELD, 0)
         if len(self._keys) >= self._capacity:
@@ -139,11 +122,8 @@ class KeyStore:
         key = random_bytes(self._rng, KEY_SIZE)
         self._keys[key_id] = key
         self._hello_keys[key_id] = hello_key(key)
-        until_us = self._window_until_us
-        assert until_us is not None  # the window is open
-        self._last = Paired(key_id, key, request, until_us)
-        self.close_window()  # one pairing per window
-        return self._last
+        self.close_window()
+        return Paired(key_id, key)
 
     def forget(self, key_id: int) -> bool:
         """Erase ``key_id``'s key; True if it was held."""

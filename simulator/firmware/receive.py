@@ -8,8 +8,10 @@ Every item ``FrameDecoder.feed`` yields goes through these checks; the first fai
 7    key 0: only GET_INFO and PAIR (else NAK AUTH_REQUIRED, key 0)
      key 1: only HELLO (else AUTH_REQUIRED); payload decodes (else BAD_PAYLOAD, key 0); key_id
             held (else NAK NOT_PAIRED, key 0); tag verifies (else dropped, auth_fail_count + 1)
-     key 2: session_id is the open session (else NAK NO_SESSION, key 0, no tag check); tag
-            verifies with the host → device key (else dropped, auth_fail_count + 1, no reply)
+     key 2: session_id is the open session (else NAK NO_SESSION, key 0, the refused id in its
+            header, no tag check); tag verifies with the host → device key (else dropped,
+            auth_fail_count + 1, no reply); msg_type is not one with a key kind of its own
+            (GET_INFO, PAIR: key 0; HELLO: key 1), else NAK AUTH_REQUIRED (key 0)
 8    counter (key 2): above the highest executed → new; at or below it and one of the last
      ``reply_cache_size`` executed with the identical tag → the cached reply again, nothing
      executed; otherwise dropped, replay_count + 1, no reply. 0xFFFFFFFF → not executed, the
@@ -21,8 +23,8 @@ Every item ``FrameDecoder.feed`` yields goes through these checks; the first fai
 13   the handler's own checks (``simulator.firmware.commands``)
 
 Checks 9–12 answer in the frame's own key: untagged for key 0 and key 1, in the session for key
-2, whose counter is then used up (the NAK is cached like any reply). In a session HELLO and PAIR
-are refused with UNEXPECTED_MESSAGE: each has its own key kind.
+2, whose counter is then used up (the NAK is cached like any reply). A key-2 AUTH_REQUIRED is
+checked after the tag and before the counter: it uses no counter.
 """
 
 from __future__ import annotations
@@ -61,8 +63,20 @@ __all__ = ["receive_item"]
 _UNTAGGED = frozenset({MsgType.GET_INFO, MsgType.PAIR})
 """The only messages accepted without a key (key 0)."""
 
-_NOT_IN_SESSION = frozenset({MsgType.HELLO, MsgType.PAIR})
-"""Host messages with a key kind of their own, refused in a session frame."""
+_NOT_IN_SESSION = frozenset({MsgType.HELLO, MsgType.GET_INFO, MsgType.PAIR})
+"""Host messages with a key kind of their own, refused in a session frame (AUTH_REQUIRED)."""
+
+_APPLIED = frozenset(
+    {
+        MsgType.SET_PROGRAM,
+        MsgType.START,
+        MsgType.SET_INTENSITY,
+        MsgType.STOP,
+        MsgType.CLEAR_FAULT,
+        MsgType.FORGET,
+    }
+)
+"""The commands STATUS ``last_applied_counter`` reports (PROTOCOL.md §3.4, last applied)."""
 
 _VERSION_NAK_TYPE = 0
 """nak_type of NAK BAD_VERSION: a frame of another major has no header this side can read
@@ -126,7 +140,7 @@ def _untagged(device: Firmware, raw: RawFrame) -> None:
 
 def _pair(device: Firmware, raw: RawFrame) -> Message:
     try:
-        paired = device.keys.pair(raw.signed, device.now_us)
+        paired = device.keys.pair(device.now_us)
     except Refused as refusal:
         return _nak(raw, refusal.code, refusal.field, refusal.limit)
     return PairAck(paired.key_id, paired.pairing_key, device.model.serial)
@@ -189,10 +203,13 @@ def _in_session(device: Firmware, raw: RawFrame) -> None:
     session = device.session
     header = raw.header
     if session is None or header.session_id != session.session_id:
-        device.send_plain(_nak(raw, NakCode.NO_SESSION), header.counter)
+        device.send_plain(_nak(raw, NakCode.NO_SESSION), header.counter, header.session_id)
         return
     if not raw.authentic(session.keys.host_to_device):
         device.auth_fail_count += 1
+        return
+    if header.msg_type in _NOT_IN_SESSION:
+        device.send_plain(_nak(raw, NakCode.AUTH_REQUIRED), header.counter)
         return
     if _counter_used(device, session, raw):
         return
@@ -226,11 +243,10 @@ def _execute(device: Firmware, session: Session, raw: RawFrame) -> Message:
     message = _decoded(raw)
     if isinstance(message, Nak):
         return message
-    if message.MSG_TYPE in _NOT_IN_SESSION:
-        return _nak(raw, NakCode.UNEXPECTED_MESSAGE)
     try:
         reply = HANDLERS[message.MSG_TYPE](device, raw.header, message)
     except Refused as refusal:
         return _nak(raw, refusal.code, refusal.field, refusal.limit)
-    session.last_applied = raw.header.counter
+    if message.MSG_TYPE in _APPLIED:
+        session.last_applied = raw.header.counter
     return reply

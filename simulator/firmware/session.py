@@ -80,15 +80,15 @@ class SessionIds:
     """The session ids of one boot: ``session_base + k`` (mod 2³², skipping 0).
 
     ``session_base`` is drawn at boot from the random source, so ids are unpredictable across
-    boots; ``k`` counts the sessions opened before in this boot, so within a boot an id is never
-    reused (2³² − 1 ids before ``k`` could come round).
+    boots; ``k`` counts the sessions opened since boot (1 for the first), so within a boot an id
+    is never reused (2³² − 1 ids before ``k`` could come round).
 
     Args:
         session_base: the boot's random base.
     """
 
     def __init__(self, session_base: int) -> None:
-        self._next = session_base & U32
+        self._next = (session_base + 1) & U32
 
     def take(self) -> int:
         """The id of the session about to open (never 0)."""
@@ -113,8 +113,9 @@ class Session:
 
     Attributes:
         highest: the highest host counter executed (H); 0 before the first command.
-        last_applied: the counter of the last command executed and not refused (STATUS
-            ``last_applied_counter``); 0 before the first.
+        last_applied: the counter of the last SET_PROGRAM, START, SET_INTENSITY, STOP,
+            CLEAR_FAULT or FORGET executed and not refused (STATUS ``last_applied_counter``);
+            0 before the first.
         tx_counter: the device's last counter used in this session (HELLO_ACK is 1).
         cache: the replies to the last commands, by host counter.
         hello_ack: the HELLO_ACK this session was opened with.

@@ -279,8 +279,12 @@ class HostPeer:
     def _check(self, raw: fp.RawFrame) -> Received:
         header = raw.header
         if header.key == fp.KeyKind.NONE:
-            assert header.session_id == 0, f"untagged device frame names a session: {header}"
-            return Received(raw.decode(), authenticated=False)
+            frame = raw.decode()
+            refused = (
+                isinstance(frame.message, fp.Nak) and frame.message.code == fp.NakCode.NO_SESSION
+            )
+            assert header.session_id == 0 or refused, f"untagged frame names a session: {header}"
+            return Received(frame, authenticated=False)
         assert header.key == fp.KeyKind.SESSION, f"device frame of key {header.key}"
         state = self.session
         if state is None or state.session_id != header.session_id:

@@ -296,7 +296,7 @@ def test_a_retransmission_is_answered_again_and_not_executed_again(
     assert again[0].header.ref_counter == first[0].header.ref_counter
     assert again[0].header.counter > first[0].header.counter  # re-encoded, a new counter
     assert host.dose(0) == delivered  # a second SET_PROGRAM would have reset the totals
-    assert host.heartbeat().last_applied_counter == applied + 2  # the dose and this heartbeat
+    assert host.heartbeat().last_applied_counter == applied  # reads and heartbeats: not counted
 
 
 def test_a_retransmitted_start_does_not_restart_a_stopped_channel(
@@ -417,7 +417,7 @@ def test_commands_of_any_other_session_get_no_session_and_reveal_nothing(
         assert isinstance(nak, Nak)
         assert (nak.code, nak.field, nak.limit) == (NakCode.NO_SESSION, NO_FIELD, 0)
         header = replies[0].header
-        assert (header.key, header.session_id, header.ref_counter) == (KeyKind.NONE, 0, counter)
+        assert (header.key, header.session_id, header.ref_counter) == (KeyKind.NONE, other, counter)
     assert host.device.auth_fail_count == 0  # not even looked at: no key to check it with
 
 
@@ -438,7 +438,10 @@ def test_hello_opens_a_session_and_reports_the_device_s_own_limits(host: RawHost
     assert (ack.channel_count, ack.max_intensity_uA, ack.compliance_mV) == (6, 20_000, 60_000)
     assert ack.schema_hash == SCHEMA_HASH
     assert status(host).flags & DeviceFlag.SESSION_OPEN
-    assert host.call(GetInfo()) == model.info()  # in the session too: no session, no state
+    in_session = host.exchange(GetInfo())  # GET_INFO is key 0 only: refused, no counter used
+    assert in_session.message == Nak(MsgType.GET_INFO, NakCode.AUTH_REQUIRED, NO_FIELD, 0)
+    assert in_session.header.key == KeyKind.NONE
+    assert host.get_info() == model.info()  # identity only: no session, no state
 
 
 def test_get_info_is_identity_only_and_shows_the_pairing_window(
@@ -883,8 +886,8 @@ def test_every_host_message_gets_its_reply_type(
     pair_ack = host.plain_call(Pair(host_label="second")).message
     assert isinstance(pair_ack, PairAck) and pair_ack.serial == host.device.model.serial
     assert isinstance(host.hello(), HelloAck)
+    assert isinstance(host.get_info(), Info)
     expected: list[tuple[Message, type[Message]]] = [
-        (GetInfo(), Info),
         (make_program(), Ack),
         (GetProgram(channel=0), Program),
         (Start(channel_mask=1, program_crc=host.crcs(ch0=program_crc(make_program()))), Ack),
@@ -902,7 +905,7 @@ def test_every_host_message_gets_its_reply_type(
         if isinstance(reply, Ack):
             assert reply.acked_type == message.MSG_TYPE
     assert pair_ack.key_id not in host.device.keys
-    sent = {type(m).MSG_TYPE for m, _ in expected} | {MsgType.HELLO, MsgType.PAIR}
+    sent = {type(m).MSG_TYPE for m, _ in expected} | {MsgType.HELLO, MsgType.PAIR, MsgType.GET_INFO}
     assert sent == {t for t in MsgType if not t.from_device}
 
 

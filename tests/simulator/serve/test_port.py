@@ -299,7 +299,8 @@ def test_unplug_during_a_read_ends_it_with_an_error() -> None:
 def test_dropped_replies_time_out_but_the_command_was_executed() -> None:
     port = open_sim("drop_to_host=1", timeout=0.2)
     host = SimHost(port)
-    paired = port.device.keys.pair(b"paired before", port.clock.now_us)
+    port.device.open_pairing_window(port.clock.now_us, 1)
+    paired = port.device.keys.pair(port.clock.now_us)  # paired before, by the bench
     host.key_id, host.pairing_key = paired.key_id, paired.pairing_key
     assert host.hello_replies() == []
     assert port.device.session is not None  # the HELLO arrived and was executed
