@@ -125,6 +125,23 @@ class KeyStore:
         self.close_window()
         return Paired(key_id, key)
 
+    def install(self, key_id: int, pairing_key: bytes) -> None:
+        """Put a known key in the store, as flash holds it (a transcript's or a test's fixed
+        key, a unit provisioned in the factory); no window is needed.
+
+        Raises:
+            ValueError: ``key_id`` is 0 or not a u32, the key is not ``KEY_SIZE`` bytes, or
+                the store is full.
+        """
+        if not 0 < key_id <= 0xFFFF_FFFF:
+            raise ValueError(f"key_id must be 1..0xFFFFFFFF, got {key_id}")
+        if len(pairing_key) != KEY_SIZE:
+            raise ValueError(f"a pairing key is {KEY_SIZE} bytes, got {len(pairing_key)}")
+        if key_id not in self._keys and len(self._keys) >= self._capacity:
+            raise ValueError(f"the key store holds {self._capacity} keys already")
+        self._keys[key_id] = bytes(pairing_key)
+        self._hello_keys[key_id] = hello_key(pairing_key)
+
     def forget(self, key_id: int) -> bool:
         """Erase ``key_id``'s key; True if it was held."""
         self._hello_keys.pop(key_id, None)

@@ -432,3 +432,19 @@ def test_i13_02_keys_survive_a_reboot_and_the_window_does_not(
 def test_i13_02_the_window_is_whole_seconds_up_to_an_hour(device: Device, seconds: int) -> None:
     with pytest.raises(ValueError, match="pairing window"):
         device.open_pairing_window(0, seconds)
+
+
+def test_i13_01_a_device_boots_with_the_key_store_it_is_given(
+    raw_host_type: type[RawHost],
+) -> None:
+    """A transcript starts the device with its key store (PROTOCOL.md §9): a fixed test key."""
+    rng = np.random.default_rng(4)
+    device = Device(DeviceModel(), rng=rng)
+    device.keys.install(0x0102_0304, bytes(range(32)))
+    host = raw_host_type(device, pair=False)
+    host.key_id, host.pairing_key = 0x0102_0304, bytes(range(32))
+    assert host.hello().session_id != 0
+    with pytest.raises(ValueError, match="32 bytes"):
+        device.keys.install(5, b"short")
+    with pytest.raises(ValueError, match="key_id"):
+        device.keys.install(0, bytes(32))
