@@ -174,7 +174,7 @@ def encode_frame(
     if kind is None:
         kind = KeyKind.NONE if key is None else KeyKind.SESSION
     if (kind == KeyKind.NONE) != (key is None):
-        raise ValueError(f"key kind {kind.name} needs {'no key' if key is None else 'a key'}")
+        raise ValueError(f"key kind {kind.name} needs {'a key' if key is None else 'no key'}")
     payload = message.encode()
     if len(payload) > MAX_PAYLOAD:  # pragma: no cover - no message layout is this large
         raise ValueError(f"{type(message).__name__} payload exceeds {MAX_PAYLOAD} bytes")

@@ -51,3 +51,5 @@ messages: st.SearchStrategy[fp.Message] = st.one_of(
 )
 
 u16 = st.integers(0, 0xFFFF)
+
+u32 = st.integers(0, 0xFFFF_FFFF)
