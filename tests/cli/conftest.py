@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from children import spawn
+from profile_text import BL23_BL25, two_channel_toml
 
 from eacontrol.cli import main
 from eacontrol.records import (
@@ -54,41 +55,23 @@ duration_s = 600
 REFUSED_TOML = VALID_TOML.replace("intensity_mA = 3", "intensity_mA = 25")
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return str(value)
+CONTINUOUS_STEP: dict[str, object] = {
+    "mode": "continuous",
+    "frequency_hz": 2,
+    "phase_width_us": 600,
+    "intensity_mA": 3,
+    "ramp_up_s": 2,
+    "ramp_down_s": 2,
+}
+"""The step of :func:`two_channel_profile` unless a test changes it: 2 Hz continuous, 600 µs,
+3 mA with 2 s ramps."""
 
 
 def _two_channel_profile(name: str, *steps: dict[str, object]) -> str:
     """A profile with BL23–BL25 on the left (channel 1) and right (channel 2) and these steps;
-    each step is a continuous 2 Hz, 600 µs, 3 mA step with 2 s ramps, changed by its keys."""
-    text = [
-        "schema_version = 1",
-        f'name = "{name}"',
-        "",
-        "[[channels]]",
-        "channel = 1",
-        'electrodes = ["BL23-L", "BL25-L"]',
-        "",
-        "[[channels]]",
-        "channel = 2",
-        'electrodes = ["BL23-R", "BL25-R"]',
-    ]
-    for changes in steps:
-        step: dict[str, object] = {
-            "channels": [1, 2],
-            "mode": "continuous",
-            "frequency_hz": 2,
-            "phase_width_us": 600,
-            "intensity_mA": 3,
-            "ramp_up_s": 2,
-            "ramp_down_s": 2,
-        } | changes
-        text += ["", "[[steps]]"] + [f"{k} = {_toml_value(v)}" for k, v in step.items()]
-    return "\n".join(text) + "\n"
+    each step is :data:`CONTINUOUS_STEP` changed by its keys."""
+    changed = [CONTINUOUS_STEP | changes for changes in steps]
+    return two_channel_toml(name, *changed, electrodes=BL23_BL25, indication=None, references=())
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 import serial
 from children import spawn
+from profile_text import two_channel_toml
 from run_report import NOT_RUN
 
 from eacontrol.device import Stimulator, connect
@@ -56,42 +57,29 @@ LEASE_MS = 500
 SEED = 8
 RAMP_S = 2.0
 
-PROFILE_TOML = """
-schema_version = 1
-name = "Reliability: two short steps on two channels"
-indication = "tests"
-references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
-
-[[channels]]
-channel = 1
-electrodes = ["ST36-L", "ST40-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-R", "ST40-R"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 300
-intensity_mA = 2
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 7
-
-[[steps]]
-label = "100 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 100
-phase_width_us = 200
-intensity_mA = 2.5
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 7
-"""
+PROFILE_TOML = two_channel_toml(
+    "Reliability: two short steps on two channels",
+    {
+        "label": "2 Hz",
+        "mode": "continuous",
+        "frequency_hz": 2,
+        "phase_width_us": 300,
+        "intensity_mA": 2,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": 7,
+    },
+    {
+        "label": "100 Hz",
+        "mode": "continuous",
+        "frequency_hz": 100,
+        "phase_width_us": 200,
+        "intensity_mA": 2.5,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": 7,
+    },
+)
 """Two 7 s steps (2 s ramps, 3 s hold) on channels 1 and 2: every phase of a session, and a
 step boundary, in about 14 s of session time."""
 

@@ -1,0 +1,57 @@
+"""The TOML text of the small two-channel profiles the tests run: one builder for all of them.
+
+Channel 1 is a pair of needles on the left, channel 2 the same pair on the right; every step
+runs on both channels. What a test's steps deliver is the test's own data (a mapping of step keys
+to values, written in order); this module only writes the profile around them, so that a change
+to the profile format is made here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = ["BL23_BL25", "HAN_2003", "ST36_ST40", "toml_value", "two_channel_toml"]
+
+ST36_ST40 = (("ST36-L", "ST40-L"), ("ST36-R", "ST40-R"))
+"""Ipsilateral pairs on each leg (channel 1 left, channel 2 right)."""
+BL23_BL25 = (("BL23-L", "BL25-L"), ("BL23-R", "BL25-R"))
+"""Ipsilateral pairs on each side of the lower back (channel 1 left, channel 2 right)."""
+HAN_2003 = "Han JS. Trends Neurosci 2003;26(1):17-22."
+"""The frequency-specific effects of 2, 100 and 2/100 Hz that the tests' steps are drawn from."""
+
+
+def toml_value(value: object) -> str:
+    """``value`` as a TOML value: strings quoted, lists and tuples as arrays, booleans lower
+    case, numbers as Python writes them."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def two_channel_toml(
+    name: str,
+    *steps: Mapping[str, object],
+    electrodes: Sequence[Sequence[str]] = ST36_ST40,
+    indication: str | None = "tests",
+    references: Sequence[str] = (HAN_2003,),
+) -> str:
+    """A profile named ``name`` with channel 1 and 2 on ``electrodes`` and ``steps`` in order.
+
+    Each step is written as ``[[steps]]`` with its ``label`` (if it has one) first, then
+    ``channels = [1, 2]``, then its other keys. ``indication=None`` and ``references=()``
+    leave those keys out (the loader takes a profile without them)."""
+    text = ["schema_version = 1", f"name = {toml_value(name)}"]
+    if indication is not None:
+        text.append(f"indication = {toml_value(indication)}")
+    if references:
+        text.append(f"references = {toml_value(list(references))}")
+    for channel, pair in enumerate(electrodes, start=1):
+        text += ["", "[[channels]]", f"channel = {channel}", f"electrodes = {toml_value(pair)}"]
+    for step in steps:
+        keys = {k: v for k, v in step.items() if k == "label"} | {"channels": [1, 2]} | step
+        text += ["", "[[steps]]"] + [f"{k} = {toml_value(v)}" for k, v in keys.items()]
+    return "\n".join(text) + "\n"
