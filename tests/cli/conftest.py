@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from children import spawn
@@ -27,6 +27,9 @@ from eacontrol.records import (
     SessionMeta,
     StepRecord,
 )
+
+if TYPE_CHECKING:
+    from vtscreen import PtyTerminal
 
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
@@ -110,6 +113,24 @@ def console_script() -> Path:
     path = Path(sysconfig.get_path("scripts")) / name
     assert path.exists(), f"the console script is not installed at {path}: pip install ."
     return path
+
+
+@pytest.fixture
+def terminal(console_script: Path) -> Iterator[Callable[..., PtyTerminal]]:
+    """``terminal((columns, lines), *argv)``: the installed ``eactl`` with ``argv`` on a
+    pseudo-terminal of that size, shown by pyte (``vtscreen.PtyTerminal``); every terminal
+    started is closed at the test's end. POSIX only."""
+    from vtscreen import PtyTerminal  # fcntl and termios: imported where a test asks for it
+
+    started: list[PtyTerminal] = []
+
+    def start(size: tuple[int, int], *argv: str) -> PtyTerminal:
+        started.append(PtyTerminal([str(console_script), *argv], *size))
+        return started[-1]
+
+    yield start
+    for t in started:
+        t.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ is SIGINT to its process group, as a terminal sends it."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,20 +38,6 @@ def short(
     return profile_file("short.toml", two_channel_profile("terminal test", {"duration_s": 60}))
 
 
-@pytest.fixture
-def terminal(console_script: Path) -> Iterator[Callable[..., PtyTerminal]]:
-    started: list[PtyTerminal] = []
-
-    def start(*argv: str) -> PtyTerminal:
-        # 120 × 40: a terminal window's size (the full live view)
-        started.append(PtyTerminal([str(console_script), *argv], 120, 40))
-        return started[-1]
-
-    yield start
-    for t in started:
-        t.close()
-
-
 def _row(screen: list[str], channel: str) -> list[str]:
     """The words of the channel's row of the live view's table ([] while it is not drawn)."""
     return next((line for line in screen if line.lstrip(">").split()[:1] == [channel]), "").split()
@@ -62,7 +48,7 @@ def test_keys_raise_pause_resume_and_escape_stops_at_zero(
     terminal: Callable[..., PtyTerminal], short: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    t = terminal("run", str(short), "--db", str(db))
+    t = terminal((120, 40), "run", str(short), "--db", str(db))
     t.wait_in_output("Start? [y/N]")  # the built-in simulator asks too (issue 16 item 8)
     t.press(b"y\n")
     t.wait_in_output("channel 1 reached 3 mA")
@@ -143,7 +129,7 @@ def test_a_real_device_needs_the_operators_yes(
     terminal: Callable[..., PtyTerminal], short: Path, tmp_path: Path, bench_device: str
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    t = terminal("run", str(short), "--port", bench_device, "--db", str(db))
+    t = terminal((120, 40), "run", str(short), "--port", bench_device, "--db", str(db))
     t.wait_in_output("Start? [y/N]")
     assert f"on {bench_device}" in t.output()
     t.press(b"n\n")

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import serial
-from profile_text import two_channel_toml
+from profile_text import DENSE_DISPERSE_2_100_HZ, two_channel_toml
 
 from eacontrol.device import ChannelDose, Stimulator, connect
 from eacontrol.errors import EAError
@@ -84,13 +84,7 @@ PROFILE_TOML = two_channel_toml(
     "Soak: 2/100 Hz then 100 Hz on two channels",
     {
         "label": "2/100 Hz",
-        "mode": "dense_disperse",
-        "frequency_a_hz": 2,
-        "phase_width_a_us": 600,
-        "frequency_b_hz": 100,
-        "phase_width_b_us": 200,
-        "dwell_a_s": 3,
-        "dwell_b_s": 3,
+        **DENSE_DISPERSE_2_100_HZ,
         "intensity_mA": 2,
         "ceiling_mA": 4,
         "ramp_up_s": 5,

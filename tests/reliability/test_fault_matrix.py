@@ -38,6 +38,7 @@ import serial
 from children import spawn
 from profile_text import two_channel_toml
 from run_report import NOT_RUN
+from scenario_file import scenario
 
 from eacontrol.device import Stimulator, connect
 from eacontrol.errors import EAError, LinkLost, SessionStopped, StopNotConfirmed
@@ -289,12 +290,6 @@ class Cell:
     def outcome(self) -> Outcome:
         assert self.session.session_id is not None
         return self.store.session(self.session.session_id).outcome
-
-
-def scenario(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "scenario.toml"
-    path.write_text("schema_version = 1\n" + text)
-    return f"scenario={path}"
 
 
 Tick = Callable[[Session], None] | None

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["BL23_BL25", "HAN_2003", "ST36_ST40", "toml_value", "two_channel_toml"]
+__all__ = [
+    "BL23_BL25",
+    "DENSE_DISPERSE_2_100_HZ",
+    "HAN_2003",
+    "ST36_ST40",
+    "toml_value",
+    "two_channel_toml",
+]
 
 ST36_ST40 = (("ST36-L", "ST40-L"), ("ST36-R", "ST40-R"))
 """Ipsilateral pairs on each leg (channel 1 left, channel 2 right)."""
@@ -18,6 +25,17 @@ BL23_BL25 = (("BL23-L", "BL25-L"), ("BL23-R", "BL25-R"))
 """Ipsilateral pairs on each side of the lower back (channel 1 left, channel 2 right)."""
 HAN_2003 = "Han JS. Trends Neurosci 2003;26(1):17-22."
 """The frequency-specific effects of 2, 100 and 2/100 Hz that the tests' steps are drawn from."""
+DENSE_DISPERSE_2_100_HZ: dict[str, object] = {
+    "mode": "dense_disperse",
+    "frequency_a_hz": 2,
+    "phase_width_a_us": 600,
+    "frequency_b_hz": 100,
+    "phase_width_b_us": 200,
+    "dwell_a_s": 3,
+    "dwell_b_s": 3,
+}
+"""Han's 2/100 Hz dense-disperse pattern (:data:`HAN_2003`): 2 Hz at 600 µs and 100 Hz at
+200 µs, 3 s each; a step adds its intensity, ramps and duration."""
 
 
 def toml_value(value: object) -> str:
