@@ -1,5 +1,5 @@
 """Issue 12 (one home per concept) for the tests' own helpers: one pseudo-terminal driver, one
-two-channel profile builder, one scenario-file writer, all in ``tests/support``; a test waits
+profile builder, one scenario-file writer, all in ``tests/support``; a test waits
 for a terminal's output on what the output does, never by sleeping."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_i12_tests_02_one_two_channel_profile_builder() -> None:
         str(p.relative_to(TESTS)) for p, text in _sources().items() if pattern.search(text)
     )
     assert builders == [], builders
-    assert "two_channel_toml(" in (SUPPORT / "profile_text.py").read_text(encoding="utf-8")
+    assert "profile_toml(" in (SUPPORT / "profile_text.py").read_text(encoding="utf-8")
 
 
 def test_i12_tests_03_one_scenario_file_writer() -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from children import spawn
-from profile_text import BL23_BL25, two_channel_toml
+from profile_text import BL23_BL25, CONTINUOUS_2_HZ, profile_toml
 
 from eacontrol.cli import main
 from eacontrol.records import (
@@ -33,26 +33,13 @@ if TYPE_CHECKING:
 
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
-VALID_TOML = """\
-schema_version = 1
-name = "cli test profile"
-indication = "testing eactl"
-
-[[channels]]
-channel = 1
-electrodes = ["BL23-L", "BL25-L"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 600
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 600
-"""
+VALID_TOML = profile_toml(
+    "cli test profile",
+    {"label": "2 Hz"} | CONTINUOUS_2_HZ,
+    electrodes=BL23_BL25[:1],
+    indication="testing eactl",
+    references=(),
+)
 
 # Line 15 holds the refused value: 25 mA is above the standard layer's 20 mA (a design value).
 REFUSED_TOML = VALID_TOML.replace("intensity_mA = 3", "intensity_mA = 25")
@@ -74,7 +61,7 @@ def _two_channel_profile(name: str, *steps: dict[str, object]) -> str:
     """A profile with BL23–BL25 on the left (channel 1) and right (channel 2) and these steps;
     each step is :data:`CONTINUOUS_STEP` changed by its keys."""
     changed = [CONTINUOUS_STEP | changes for changes in steps]
-    return two_channel_toml(name, *changed, electrodes=BL23_BL25, indication=None, references=())
+    return profile_toml(name, *changed, electrodes=BL23_BL25, indication=None, references=())
 
 
 @pytest.fixture

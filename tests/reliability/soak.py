@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 import serial
-from profile_text import DENSE_DISPERSE_2_100_HZ, two_channel_toml
+from profile_text import DENSE_DISPERSE_2_100_HZ, profile_toml
 
 from eacontrol.device import ChannelDose, Stimulator, connect
 from eacontrol.errors import EAError
@@ -80,7 +80,7 @@ on-time): the soak must stimulate, not only recover. Design value: well below th
 seed 14 gives (pauses, faults and the world's events waited out take the rest), so a seed with
 more faults passes; far above a soak whose sessions mostly fail to run."""
 
-PROFILE_TOML = two_channel_toml(
+PROFILE_TOML = profile_toml(
     "Soak: 2/100 Hz then 100 Hz on two channels",
     {
         "label": "2/100 Hz",

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 import serial
 from children import spawn
-from profile_text import two_channel_toml
+from profile_text import profile_toml
 from run_report import NOT_RUN
 from scenario_file import scenario
 
@@ -58,7 +58,7 @@ LEASE_MS = 500
 SEED = 8
 RAMP_S = 2.0
 
-PROFILE_TOML = two_channel_toml(
+PROFILE_TOML = profile_toml(
     "Reliability: two short steps on two channels",
     {
         "label": "2 Hz",

@@ -52,7 +52,7 @@ def two_channel_toml(
         "ramp_down_s": 2,
         "duration_s": duration_s,
     }
-    return profile_text.two_channel_toml("Test: 2 Hz on two channels", step)
+    return profile_text.profile_toml("Test: 2 Hz on two channels", step)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""The TOML text of the small two-channel profiles the tests run: one builder for all of them.
+"""The TOML text of the small profiles the tests run: one builder for all of them.
 
-Channel 1 is a pair of needles on the left, channel 2 the same pair on the right; every step
-runs on both channels. What a test's steps deliver is the test's own data (a mapping of step keys
-to values, written in order); this module only writes the profile around them, so that a change
-to the profile format is made here once.
+Channel N is the Nth pair of needles (by default two: channel 1 a pair on the left, channel 2
+the same pair on the right); every step runs on every channel. What a test's steps deliver is
+the test's own data (a mapping of step keys to values, written in order); this module only
+writes the profile around them, so that a change to the profile format is made here once.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 
 __all__ = [
     "BL23_BL25",
+    "CONTINUOUS_2_HZ",
     "DENSE_DISPERSE_2_100_HZ",
     "HAN_2003",
     "ST36_ST40",
+    "profile_toml",
     "toml_value",
-    "two_channel_toml",
 ]
 
 ST36_ST40 = (("ST36-L", "ST40-L"), ("ST36-R", "ST40-R"))
@@ -50,18 +51,32 @@ def toml_value(value: object) -> str:
     return str(value)
 
 
-def two_channel_toml(
+CONTINUOUS_2_HZ: dict[str, object] = {
+    "mode": "continuous",
+    "frequency_hz": 2,
+    "phase_width_us": 600,
+    "intensity_mA": 3,
+    "ramp_up_s": 3,
+    "ramp_down_s": 2,
+    "duration_s": 600,
+}
+"""The one-channel profiles' step: 2 Hz continuous (:data:`HAN_2003`), 600 µs, 3 mA, ramps of
+3 s up and 2 s down, 10 minutes."""
+
+
+def profile_toml(
     name: str,
     *steps: Mapping[str, object],
     electrodes: Sequence[Sequence[str]] = ST36_ST40,
     indication: str | None = "tests",
     references: Sequence[str] = (HAN_2003,),
 ) -> str:
-    """A profile named ``name`` with channel 1 and 2 on ``electrodes`` and ``steps`` in order.
+    """A profile named ``name`` with channel N on the Nth pair of ``electrodes`` and ``steps``
+    in order.
 
     Each step is written as ``[[steps]]`` with its ``label`` (if it has one) first, then
-    ``channels = [1, 2]``, then its other keys. ``indication=None`` and ``references=()``
-    leave those keys out (the loader takes a profile without them)."""
+    ``channels = [1, …]`` (every channel), then its other keys. ``indication=None`` and
+    ``references=()`` leave those keys out (the loader takes a profile without them)."""
     text = ["schema_version = 1", f"name = {toml_value(name)}"]
     if indication is not None:
         text.append(f"indication = {toml_value(indication)}")
@@ -69,7 +84,8 @@ def two_channel_toml(
         text.append(f"references = {toml_value(list(references))}")
     for channel, pair in enumerate(electrodes, start=1):
         text += ["", "[[channels]]", f"channel = {channel}", f"electrodes = {toml_value(pair)}"]
+    every = list(range(1, len(electrodes) + 1))
     for step in steps:
-        keys = {k: v for k, v in step.items() if k == "label"} | {"channels": [1, 2]} | step
+        keys = {k: v for k, v in step.items() if k == "label"} | {"channels": every} | step
         text += ["", "[[steps]]"] + [f"{k} = {toml_value(v)}" for k, v in keys.items()]
     return "\n".join(text) + "\n"
