@@ -28,17 +28,7 @@ MINIMAL_TOML = profile_toml(
 
 def _step_data(**changes: Any) -> dict[str, Any]:
     """A continuous 2 Hz step on channel 1, with changes (a value of None removes the key)."""
-    data: dict[str, Any] = {
-        "channels": [1],
-        "mode": "continuous",
-        "frequency_hz": 2,
-        "phase_width_us": 600,
-        "intensity_mA": 3,
-        "ramp_up_s": 3,
-        "ramp_down_s": 2,
-        "duration_s": 600,
-    }
-    data.update(changes)
+    data: dict[str, Any] = {"channels": [1]} | CONTINUOUS_2_HZ | changes
     return {k: v for k, v in data.items() if v is not None}
 
 
