@@ -141,11 +141,12 @@ class PlannedStep:
 
     def parameters(self, crcs: Mapping[int, int]) -> dict[str, Any]:
         """What the step record keeps of the programs sent: per channel, every program field,
-        the program CRC the device acknowledged and the effective ceiling (JSON-ready)."""
+        the program CRC the device acknowledged (None for a channel not programmed: held by a
+        fault), the effective ceiling and how its intensity is set (JSON-ready)."""
         return {
             "channels": {
                 str(c.channel): dataclasses.asdict(c.stimulation)
-                | {"program_crc": f"0x{crcs[c.channel]:08X}", "ceiling_mA": c.ceiling.value_mA}
+                | {"program_crc": _crc(crcs.get(c.channel)), "ceiling_mA": c.ceiling.value_mA}
                 | _titration_fields(c.titration)
                 for c in self.channels
             }
@@ -155,6 +156,11 @@ class PlannedStep:
     def name(self) -> str:
         """The label, else ``step N`` (1-based, as the operator counts)."""
         return self.label or f"step {self.index + 1}"
+
+
+def _crc(crc: int | None) -> str | None:
+    """A program CRC as recorded (None: not programmed, the channel held by a fault)."""
+    return None if crc is None else f"0x{crc:08X}"
 
 
 def _titration_fields(titration: Titration | None) -> dict[str, Any]:

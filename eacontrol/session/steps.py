@@ -341,8 +341,9 @@ class StepRunner:
                 ("SELF_TEST_FAILED",),
             ) from err
         if channel not in self._programmed:  # held since an earlier step
-            self._stim.program(channel, planned.stimulation)
+            crc = self._stim.program(channel, planned.stimulation)
             self._programmed.add(channel)
+            self._params["channels"][str(channel)]["program_crc"] = f"0x{crc:08X}"
         self._stim.start([channel])
         self._control.release(channel, planned.start_mA)
         self._treatment.level(channel, planned.start_mA, self.timer.elapsed(self._now()))
