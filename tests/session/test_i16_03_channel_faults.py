@@ -112,3 +112,24 @@ def test_i16_03_which_faults_are_channel_local() -> None:
         assert not is_channel_local(DeviceFault("x", 1, faults))
     assert not is_channel_local(DeviceFault("x", None, ("ELECTRODE",)))
     assert not is_channel_local(DeviceFault("x", None, ("REBOOT",)))
+
+
+def test_i16_03_a_channel_held_into_the_next_step_is_programmed_when_resumed(
+    session_on_sim: Factory,
+) -> None:
+    from eacontrol.profiles import loads_profile
+
+    from .conftest import HUNDRED_HZ_STEP, two_channel_toml
+
+    profile = loads_profile(two_channel_toml(second_step=HUNDRED_HZ_STEP))  # 20 s, then 15 s ch 1
+    run = session_on_sim(profile, "seed=5&electrode_off=1@8&electrode_on=1@12")
+    levels: list[float] = []
+    script = Script(
+        (24.0, lambda s: s.resume_channel(1)),
+        (29.0, lambda s: levels.append(set_mA(run, 1))),
+    )
+    result = run.run(on_tick=script)
+    assert result.outcome is Outcome.COMPLETED and result.steps_completed == 2
+    assert levels == [3.0]  # step 2's prescription, after its 3 s ramp from zero
+    second = run.store.steps(result.session_id)[1].parameters["channels"]["1"]
+    assert second["program_crc"] is not None
