@@ -282,12 +282,14 @@ class StepRunner:
             raise err
         status = self._stim.status()  # fresh evidence of every channel's faults
         faulted = {r.channel: r.faults for r in status.channels if r.faults}
+        held = self._control.held  # still latched since an earlier step, perhaps
         if not faulted or any(
-            n not in step.numbers or not set(f) <= CHANNEL_LOCAL_FAULTS for n, f in faulted.items()
+            (n not in step.numbers and n not in held) or not set(f) <= CHANNEL_LOCAL_FAULTS
+            for n, f in faulted.items()
         ):
             raise err
         for n, faults in sorted(faulted.items()):
-            if n not in self._control.held:
+            if n not in held:
                 self._hold(n, faults)
 
     def _check_held(self) -> None:

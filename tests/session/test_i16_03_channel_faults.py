@@ -133,3 +133,33 @@ def test_i16_03_a_channel_held_into_the_next_step_is_programmed_when_resumed(
     assert levels == [3.0]  # step 2's prescription, after its 3 s ramp from zero
     second = run.store.steps(result.session_id)[1].parameters["channels"]["1"]
     assert second["program_crc"] is not None
+
+
+def test_i16_03_a_second_lead_off_while_another_channel_stays_held(
+    session_on_sim: Factory,
+) -> None:
+    from eacontrol.profiles import loads_profile
+
+    from .conftest import two_channel_toml
+
+    three_steps = two_channel_toml(
+        duration_s=20,
+        second_step="""
+[[steps]]
+label = "channel 2 alone"
+channels = [2]
+mode = "continuous"
+frequency_hz = 2
+phase_width_us = 300
+intensity_mA = 2
+ramp_up_s = 2
+ramp_down_s = 2
+duration_s = 20
+""",
+    )
+    # Channel 1 comes off in step 1 and is never resumed; channel 2 comes off in step 2.
+    run = session_on_sim(loads_profile(three_steps), "seed=6&electrode_off=1@8&electrode_off=2@30")
+    result = run.run()
+    assert result.outcome is Outcome.COMPLETED and result.steps_completed == 2
+    held = [e.channel for e in run.store.events(result.session_id) if e.data.get("held")]
+    assert held == [1, 2]
