@@ -118,8 +118,8 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
     "delay": (C, C, C, C, C),
     "unplug": (L, L, L, L, S),
     "reboot": (F, F, F, F, F),
-    "electrode off": (F, F, F, F, F),
-    "compliance": (F, F, F, F, F),
+    "electrode off": (C, C, C, C, C),
+    "compliance": (C, C, C, C, C),
     "stuck output": (F, F, F, F, F),
     "lease (blocked loop)": (C, F, F, F, F),
 }
@@ -131,10 +131,13 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
 - a blocked loop in pre-flight: nothing stimulates yet, so the lease simply lapses (PROTOCOL.md
   §3.4: no fault with no output active); the next heartbeat grants a new one and the session
   runs to its end.
-- electrode off, compliance and stuck output in pre-flight are injected while the first step is
-  being programmed: the device finds them at START (electrode, compliance) or at its next check
-  (stuck output), and the session ends as a fault before anything is delivered for long.
+- electrode off and compliance concern one channel's load: the channel is held at zero and the
+  session goes on to its end (issue 16 item 3, docs/safety.md); the cell checks the channel was
+  held. Stuck output in pre-flight is injected while the first step is being programmed: the
+  device finds it at its next check and the session ends as a fault.
 """
+HELD = frozenset({"electrode off", "compliance"})
+"""Kinds that hold their channel rather than end the session (issue 16 item 3)."""
 
 DETAIL: dict[str, str] = {
     "electrode off": r"channel 1 .*ELECTRODE",
@@ -528,8 +531,11 @@ def test_fault_in_phase(
         want = RAISES[expected]
         raised = ended.raised
         assert isinstance(raised, want) if want is not None else raised is None, repr(raised)
-        if expected is Outcome.COMPLETED:  # the retransmissions absorbed the faults
+        if kind in HELD:  # the channel was held at zero, the session went on
+            assert [e for e in cell.published if e.kind is EventKind.FAULT and e.data.get("held")]
+        elif expected is Outcome.COMPLETED:  # the retransmissions absorbed the faults
             assert not [e for e in cell.published if e.kind is EventKind.FAULT]
+        if expected is Outcome.COMPLETED:
             assert len(cell.store.steps(record.id)) == len(profile.steps)
 
 
