@@ -25,6 +25,7 @@ from eacontrol.cli.keys import Action, Command, Terminal
 from eacontrol.cli.liveview import Screen, remaining_s, render
 from eacontrol.cli.output import printable
 from eacontrol.cli.plainwords import LINK_LOST, alarm_text, event_text, outcome_text
+from eacontrol.cli.table import duration_text
 from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.link import Clock
@@ -129,6 +130,7 @@ class LiveConsole:
         self._banner, self._banner_until = "", math.inf
         self._bell = False
         self._alarm = ""  # the outputs are not confirmed off: rows UNKNOWN, the alarm shown
+        self._note: str | None = None  # the note prompt's text while it is open
 
     @property
     def interactive(self) -> bool:
@@ -239,8 +241,11 @@ class LiveConsole:
     def _carry_out(self, session: Session, command: Command) -> str:
         action = command.action
         if action is Action.EMERGENCY:
+            self._close_note()
             session.emergency_stop()
             return "EMERGENCY STOP: every output cut at once"
+        if self._note is not None or action is Action.NOTE:
+            return self._noting(session, command)
         if action is Action.STOP:
             session.stop()
             return "stopping: ramping every output down"
@@ -267,6 +272,12 @@ class LiveConsole:
         if action is Action.ZERO_ALL:
             return self._zero_all(session)
         selected = self._selected
+        if action is Action.MARK:
+            marked = session.mark_treatment(selected)
+            return f"channel {selected}: {marked:g} mA marked as its treatment intensity"
+        if action is Action.RESUME_CHANNEL:
+            session.resume_channel(selected)
+            return f"channel {selected}: device self-test, then restarting from zero"
         target = session.progress().targets.get(selected)
         if action is not Action.RAISE and target is not None and target <= 0:
             return f"channel {selected} is already at zero"  # nothing to record
@@ -279,6 +290,30 @@ class LiveConsole:
         else:
             session.adjust(selected, STEP_mA)
         return f"channel {selected}: target {session.progress().targets.get(selected, 0.0):g} mA"
+
+    def _noting(self, session: Session, command: Command) -> str:
+        """The note prompt: ``n`` opens it, keys are its text, Enter records it (an empty one
+        cancels), Esc is still the emergency stop."""
+        action = command.action
+        if self._note is None:  # n: open the prompt
+            self._note = ""
+            self._terminal.text_mode = True
+        elif action is Action.TEXT:
+            self._note += command.key
+        elif action is Action.TEXT_BACK:
+            self._note = self._note[:-1]
+        elif action is Action.TEXT_DONE:
+            text = self._close_note().strip()
+            if not text:
+                return "note cancelled (nothing written)"
+            at_s = session.note(text)
+            return f"note recorded at {duration_text(at_s)}: {printable(text)}"
+        return f"note: {printable(self._note or '')}_   (Enter records it, Esc EMERGENCY STOP)"
+
+    def _close_note(self) -> str:
+        text, self._note = self._note or "", None
+        self._terminal.text_mode = False
+        return text
 
     def _zero_all(self, session: Session) -> str:
         """Every channel of the running step to zero at once (each change recorded)."""

@@ -8,6 +8,9 @@ key            command
 0              the selected channel to zero at once
 z              every channel to zero at once (the session goes on; raise again to resume)
 1 … 8          select that channel
+t              mark the selected channel's level as its treatment intensity (titration)
+r              resume the selected channel after a fault of its lead (re-clipped)
+n              a note or the patient's response: a one-line prompt (Enter records it)
 p              pause / resume
 s or q         stop (ramp down to zero)
 Esc or space   emergency stop (outputs off at once)
@@ -16,6 +19,10 @@ Ctrl-C         stop, confirmed (SIGINT still works in cbreak mode)
 ============== =================================================================
 
 Any other key is decoded as ``UNKNOWN`` (the view says so and points to ``?``).
+
+While the note prompt is open (:attr:`KeyDecoder.text_mode`) keys are text (``TEXT``), Enter
+ends it (``TEXT_DONE``) and Backspace deletes (``TEXT_BACK``); Esc is still the emergency stop
+(space is text there: a note has words), and Ctrl-C still stops.
 
 An arrow key arrives as an escape sequence (``ESC [ A``). A lone ESC, or an ESC at the end of
 what was read that does not complete a known sequence, is taken as Esc: when in doubt, the
@@ -50,6 +57,12 @@ class Action(enum.StrEnum):
     ZERO = "zero"
     ZERO_ALL = "zero_all"
     HELP = "help"
+    MARK = "mark"
+    RESUME_CHANNEL = "resume_channel"
+    NOTE = "note"
+    TEXT = "text"
+    TEXT_DONE = "text_done"
+    TEXT_BACK = "text_back"
     UNKNOWN = "unknown"
 
 
@@ -60,7 +73,7 @@ class Command:
     Attributes:
         action: what to do.
         channel: the channel number for ``SELECT`` (1-based), else None.
-        key: what was pressed, printable, for ``UNKNOWN`` (else empty).
+        key: what was pressed, printable, for ``UNKNOWN``; the character for ``TEXT``.
     """
 
     action: Action
@@ -84,6 +97,12 @@ _SINGLE: dict[int, Action] = {
     ord("z"): Action.ZERO_ALL,
     ord("Z"): Action.ZERO_ALL,
     ord("?"): Action.HELP,
+    ord("t"): Action.MARK,
+    ord("T"): Action.MARK,
+    ord("r"): Action.RESUME_CHANNEL,
+    ord("R"): Action.RESUME_CHANNEL,
+    ord("n"): Action.NOTE,
+    ord("N"): Action.NOTE,
 }
 _NAMED = {0x0D: "Enter", 0x0A: "Enter", 0x09: "Tab", 0x7F: "Backspace", 0x08: "Backspace"}
 
@@ -118,7 +137,44 @@ def _sequence_end(data: bytes, i: int) -> int | None:
 
 
 class KeyDecoder:
-    """Turns the bytes read from the terminal into commands; other keys become ``UNKNOWN``."""
+    """Turns the bytes read from the terminal into commands; other keys become ``UNKNOWN``.
+
+    Attributes:
+        text_mode: a one-line prompt is open: keys are text (see the module's docstring).
+    """
+
+    def __init__(self) -> None:
+        self.text_mode = False
+
+    def _text(self, data: bytes) -> list[Command]:
+        commands: list[Command] = []
+        i = 0
+        while i < len(data):
+            byte = data[i]
+            if byte == _ESC:
+                end = _sequence_end(data, i)
+                if end is None:  # a lone ESC: the emergency stop, prompt or not
+                    commands.append(Command(Action.EMERGENCY))
+                    i += 1
+                else:  # an arrow or function key: not text
+                    i = end
+                continue
+            if byte in (0x0D, 0x0A):
+                commands.append(Command(Action.TEXT_DONE))
+            elif byte in (0x7F, 0x08):
+                commands.append(Command(Action.TEXT_BACK))
+            elif byte >= 0x80:
+                end = i + 1
+                while end < len(data) and 0x80 <= data[end] < 0xC0:
+                    end += 1
+                text = bytes(data[i:end]).decode("utf-8", errors="replace")
+                commands.append(Command(Action.TEXT, key=text))
+                i = end
+                continue
+            elif byte >= 0x20:
+                commands.append(Command(Action.TEXT, key=chr(byte)))
+            i += 1  # other control characters are not text
+        return commands
 
     def decode(self, data: bytes) -> list[Command]:
         """Decode one read's bytes.
@@ -129,6 +185,8 @@ class KeyDecoder:
         Returns:
             The commands, in order.
         """
+        if self.text_mode:
+            return self._text(data)
         commands: list[Command] = []
         i = 0
         while i < len(data):
@@ -195,6 +253,15 @@ class Terminal:
         self.interactive = interactive
         self._saved: list[Any] | None = None
         self._decoder = KeyDecoder()
+
+    @property
+    def text_mode(self) -> bool:
+        """Whether keys are read as the text of a one-line prompt."""
+        return self._decoder.text_mode
+
+    @text_mode.setter
+    def text_mode(self, on: bool) -> None:
+        self._decoder.text_mode = on
 
     def __enter__(self) -> Self:
         if self.interactive and os.name == "posix":

@@ -10,7 +10,8 @@ At 120 columns::
 
     CH  POINTS           MODE                     NOW            TARGET mA  SET mA  ...  STATE
     >1  BL23-L – BL25-L  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
-     2  BL23-R – BL25-R  2/100 Hz dense-disperse  dense 100 Hz         3.0    3.00  ...  on
+     2  BL23-R – BL25-R  2/100 Hz dense-disperse  dense 100 Hz         0.0    0.00  ...  HELD
+    ch 1, 2: titrate → target 3 mA (guidance), sensation: strong but comfortable tingling
 
     faults: none
     > channel 1: target 3 mA
@@ -30,6 +31,11 @@ confirm) the last STATUS says nothing about now: every channel shows ``UNKNOWN``
 set and measured intensity, and ``*** ALARM: connection to the device lost: outputs not
 confirmed off: use the device's own stop ***`` stays under the timer, on the ENDED screen too
 (issue 16 item 4).
+
+A channel held at zero by a fault of its lead shows ``HELD`` and an alarm under the timer
+(``*** ALARM: channel 2 held at zero: lead open or loose (ELECTRODE): re-clip it, select 2 and
+press r ***``), kept like the timer; a titrated step's guidance and sensation follow the table
+(issue 16 items 1 and 3).
 """
 
 from __future__ import annotations
@@ -51,13 +57,16 @@ __all__ = [
     "KEY_LIST",
     "UNKNOWN",
     "Screen",
+    "held_alarms",
     "progress_bar",
     "remaining_s",
     "render",
+    "titration_lines",
 ]
 
 KEY_HELP = (
-    "keys: ↑/+ ↓/- step  0 ch to 0  z all to 0  1-8 channel  p pause  s stop  Esc EMERGENCY  ? help"
+    "keys: ↑/+ ↓/- step  0 ch to 0  z all to 0  1-8 ch  t mark  r resume  n note  p pause  "
+    "s stop  Esc EMERGENCY  ? help"
 )
 KEY_HELP_SHORT = "Esc/space EMERGENCY STOP  s stop  z all to 0  ? keys"
 KEY_LIST = (
@@ -67,6 +76,9 @@ KEY_LIST = (
     "  0             the selected channel to zero at once",
     "  z             every channel to zero at once (the session goes on)",
     "  1 … 8         select that channel",
+    "  t             mark the selected channel's level as its treatment intensity",
+    "  r             resume the selected channel after its lead is re-clipped",
+    "  n             write a note or the patient's response (Enter records it)",
     "  p             pause (outputs to zero, timer held) / resume (from zero)",
     "  s or q        stop the treatment (every output ramps down)",
     "  Esc or space  EMERGENCY STOP: every output off at once",
@@ -177,8 +189,35 @@ def _cells(
         "MEAS mA": f"{report.measured_mA:.2f}" if report else "-",
         "IMPEDANCE Ω": "open/unknown" if report and ohm is None else impedance,
         "CEILING mA": number(planned.ceiling.value_mA) if planned else "-",
-        "STATE": channel_state(report) if report else "-",
+        "STATE": "HELD" if n in progress.held else channel_state(report) if report else "-",
     }
+
+
+def titration_lines(progress: Progress) -> list[str]:
+    """Per channel of a titrated step: ``ch 1, 2: titrate → target 4 mA (guidance), sensation:
+    …`` (channels sharing one titration on one line), then the levels marked."""
+    step = progress.step
+    if step is None:
+        return []
+    shared: dict[str, list[int]] = {}
+    for c in step.channels:
+        t = c.titration
+        if t is not None:
+            text = f"titrate → target {t.target_mA:g} mA (guidance), sensation: {t.sensation}"
+            shared.setdefault(text, []).append(c.channel)
+    lines = [f"ch {', '.join(map(str, chs))}: {text}" for text, chs in shared.items()]
+    if progress.marked:
+        marked = ", ".join(f"ch {n} {mA:g} mA" for n, mA in sorted(progress.marked.items()))
+        lines.append(f"treatment intensity marked: {marked}")
+    return lines
+
+
+def held_alarms(progress: Progress) -> list[str]:
+    """An alarm per channel held at zero by a fault of its lead, with what to do."""
+    return [
+        f"*** ALARM: channel {n} held at zero: {why}: re-clip it, select {n} and press r ***"
+        for n, why in sorted(progress.held.items())
+    ]
 
 
 def _unknown(cells: dict[str, str]) -> dict[str, str]:
@@ -269,9 +308,11 @@ def render(
         (5, _header(screen)),
         (1, _timer(plan, progress, screen, done_s, width)),
         (1, fold.wrap(f"*** ALARM: {screen.alarm} ***") if screen.alarm else []),
+        (1, [line for alarm in held_alarms(progress) for line in fold.wrap(alarm)]),
         (1, [f"*** {screen.banner} ***"] if screen.banner else []),
         (6, [""]),
         (2, _table(plan, progress, status, screen, width)),
+        (3, titration_lines(progress)),
         (6, [""]),
         (3, fold.wrap(faults)),
         (3, fold.wrap(message) or [">"]),

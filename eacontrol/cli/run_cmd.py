@@ -62,10 +62,16 @@ def confirmation_lines(profile: Profile, target: Target, patient: str | None) ->
     for channel in sorted(points):
         first = next(i for i, step in enumerate(profile.steps) if channel in step.channels)
         stimulation = profile.stimulation(first, channel)
+        titration = profile.steps[first].titration()
+        rising = f"rising to {number(stimulation.intensity_mA)} mA"
+        if titration is not None:  # the practitioner raises it: the target is guidance
+            rising = (
+                f"rising to {number(titration.start_mA)} mA, then raised by you to "
+                f"{printable(titration.sensation)} (target {number(titration.target_mA)} mA)"
+            )
         lines.append(
-            f"  channel {channel}  {printable(points[channel])}  from 0 mA, rising to "
-            f"{number(stimulation.intensity_mA)} mA over {number(stimulation.ramp_up_s)} s "
-            f"(step {first + 1}: {mode_text(stimulation)})"
+            f"  channel {channel}  {printable(points[channel])}  from 0 mA, {rising} over "
+            f"{number(stimulation.ramp_up_s)} s (step {first + 1}: {mode_text(stimulation)})"
         )
     lines.append("  Check the needles, the leads and the patient. Start? [y/N] ")
     return lines
@@ -105,6 +111,15 @@ def summary_lines(result: SessionResult, store: RecordStore, steps: int) -> list
     headers = ("CH", "PULSES", "ON", "PEAK mA", "Q+ µC", "NET µC")
     lines += ["  delivered, as the device counted:"]
     lines += ["  " + line for line in render_table(headers, rows, right=(1, 3, 4, 5)).splitlines()]
+    reached = [
+        f"ch {e.channel} "
+        + (f"{number(mA)} mA ({e.data.get('how')})" if isinstance(mA, float) else "not reached")
+        for e in store.events(result.session_id)
+        if e.kind == "treatment" and "how" in e.data
+        for mA in [e.data.get("treatment_intensity_mA")]
+    ]
+    if reached:
+        lines.append(f"  treatment intensity: {', '.join(reached)}")
     lines.append(f"  record: eactl log show {result.session_id} --db {store.path}")
     return lines
 
@@ -125,8 +140,10 @@ def _run(args: argparse.Namespace) -> int:
     Run PROFILE on the device (default: the built-in simulator, in real time) with a live view:
     elapsed and remaining time, the planned end, per channel its needles, mode, set and measured
     intensity, alarms. It asks before starting unless --yes. Keys: ↑/+ and ↓/- raise and lower
-    the selected channel by 0.5 mA, 0 sets it to zero, z every channel, 1-8 select, p pauses and
-    resumes, s or q stops (ramp down), Esc or space is the emergency stop, ? lists the keys;
+    the selected channel by 0.5 mA, 0 sets it to zero, z every channel, 1-8 select, t marks the
+    selected channel's level as its treatment intensity (titration), r resumes a channel held
+    by a fault of its lead once re-clipped, n writes a note, p pauses and resumes, s or q stops
+    (ramp down), Esc or space is the emergency stop, ? lists the keys;
     Ctrl-C, SIGTERM and SIGHUP always end in a confirmed stop.
     """
     with signals_end_like_ctrl_c():

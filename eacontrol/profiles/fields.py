@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, Strict
+from pydantic import AfterValidator, ConfigDict, Field, Strict
 
 from eacontrol.stimulation import PulseShape, StimulationMode
 
@@ -32,6 +32,7 @@ __all__ = [
     "RampSeconds",
     "Ratio",
     "Seconds",
+    "StartMilliamps",
     "StimulationMode",
     "Text",
 ]
@@ -52,6 +53,17 @@ Positive = Annotated[float, Strict(), Field(gt=0)]
 # 0.001 mA: the wire's resolution (1 µA, PROTOCOL.md §1); a smaller current would go out as 0.
 Milliamps = Annotated[float, Strict(), Field(ge=0.001, le=1000)]
 """A current, mA: at least the wire's 1 µA and at most 1 A."""
+
+
+def _zero_or_wire(value: float) -> float:
+    if 0 < value < 0.001:
+        raise ValueError("0 (start at zero) or at least 0.001 mA (the wire's 1 µA)")
+    return value
+
+
+StartMilliamps = Annotated[float, Strict(), Field(ge=0, le=1000), AfterValidator(_zero_or_wire)]
+"""A start level, mA: 0 (start at zero), or a current of at least the wire's 1 µA."""
+
 
 Microseconds = Annotated[float, Strict(), Field(gt=0, le=1e6)]
 """A phase width, µs: > 0 and at most 1 s."""

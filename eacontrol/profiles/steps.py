@@ -10,9 +10,9 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
@@ -25,8 +25,10 @@ from eacontrol.profiles.fields import (
     RampSeconds,
     Ratio,
     Seconds,
+    StartMilliamps,
     Text,
 )
+from eacontrol.profiles.titration import IntensityMode, Titration
 from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 __all__ = [
@@ -86,7 +88,20 @@ class _StepBase(BaseModel):
         description="Recovery/primary phase length for asymmetric_biphasic (>= 2); 1 otherwise.",
     )
     interphase_gap_us: GapMicroseconds = Field(0.0, description="Gap between the two phases, µs.")
-    intensity_mA: Milliamps = Field(description="Target peak current of the primary phase, mA.")
+    intensity_mA: Milliamps = Field(
+        description="Target peak current of the primary phase, mA (guidance when titrated)."
+    )
+    intensity: IntensityMode = Field(
+        IntensityMode.FIXED,
+        description="fixed: every channel ramps to intensity_mA at START; titrate: to "
+        "start_intensity_mA, and the practitioner raises each channel to the sensation.",
+    )
+    start_intensity_mA: StartMilliamps | None = Field(
+        None, description="titrate only: the level each channel ramps to at START, mA (0)."
+    )
+    sensation: Text | None = Field(
+        None, description="titrate only: the sensation the practitioner raises each channel to."
+    )
     ceiling_mA: Milliamps | None = Field(
         None, description="Highest intensity the operator may set in this step, mA."
     )
@@ -95,6 +110,34 @@ class _StepBase(BaseModel):
     duration_s: Seconds = Field(description="Step length including both ramps, s.")
 
     MODE: ClassVar[StimulationMode]
+
+    @model_validator(mode="after")
+    def _titration_keys(self) -> Self:
+        if self.intensity == IntensityMode.FIXED:
+            given = [k for k in ("start_intensity_mA", "sensation") if getattr(self, k) is not None]
+            if given:
+                verb = "belongs" if len(given) == 1 else "belong"
+                raise ValueError(f'{" and ".join(given)} {verb} to intensity = "titrate"')
+            return self
+        if self.sensation is None or not self.sensation.strip():
+            raise ValueError(
+                'intensity = "titrate" needs sensation: what the practitioner raises each channel '
+                'to, e.g. "strong but comfortable tingling"'
+            )
+        start = self.start_intensity_mA or 0.0
+        if start > self.intensity_mA:
+            raise ValueError(
+                f"start_intensity_mA ({start:g} mA) is above the step's target intensity_mA "
+                f"({self.intensity_mA:g} mA): titration starts at or below the target"
+            )
+        return self
+
+    def titration(self) -> Titration | None:
+        """The step's titration (None for a fixed step)."""
+        if self.intensity == IntensityMode.FIXED:
+            return None
+        assert self.sensation is not None  # checked by the model
+        return Titration(self.start_intensity_mA or 0.0, self.intensity_mA, self.sensation.strip())
 
     @abc.abstractmethod
     def trains(self) -> tuple[PulseTrain, ...]:

@@ -21,6 +21,7 @@ from eacontrol.session.ending import (
     StopKind,
     ending_for,
     fault_text,
+    is_channel_local,
     stop_outputs,
 )
 from eacontrol.session.events import (
@@ -73,6 +74,7 @@ __all__ = [
     "ending_for",
     "fault_text",
     "from_device_event",
+    "is_channel_local",
     "patient_flags",
     "preflight",
     "profile_sha256",

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from eacontrol.errors import Layer, ParameterError
+from eacontrol.errors import Layer, ParameterError, SessionError
 from eacontrol.profiles.document import microamp_hint
 from eacontrol.safety.engine import check_number, to_wire
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
@@ -42,6 +42,8 @@ class Intent(enum.Enum):
     RESUME = "resume"
     STOP = "stop"
     EMERGENCY_STOP = "emergency_stop"
+    RESUME_CHANNEL = "resume_channel"  # a channel held by a channel-local fault, re-clipped
+    MARK_TREATMENT = "mark_treatment"  # the channel's level now is its treatment intensity
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class Request:
     Attributes:
         intent: what to do.
         t_s: session time of the request.
-        channel: the channel (SET_INTENSITY only).
-        intensity_mA: the new target (SET_INTENSITY only).
+        channel: the channel (SET_INTENSITY, RESUME_CHANNEL, MARK_TREATMENT).
+        intensity_mA: the new target (SET_INTENSITY); the level marked (MARK_TREATMENT).
         from_mA: the target it replaces (SET_INTENSITY only).
     """
 
@@ -84,13 +86,34 @@ class LiveControl:
         self._targets: dict[int, float] = {}
         self._ceilings: dict[int, Ceiling] = {}
         self._last_increase: dict[int, float] = {}
+        self._held: dict[int, str] = {}
         self._queue: deque[Request] = deque()
 
     def begin_step(self, step: PlannedStep) -> None:
-        """Take the step's prescribed targets and ceilings; forget the previous step's."""
-        self._targets = {c.channel: c.stimulation.intensity_mA for c in step.channels}
+        """Take the step's start levels (the prescription, or a titration's start) and ceilings;
+        forget the previous step's. A channel held by a fault stays held, at zero."""
+        self._targets = {
+            c.channel: 0.0 if c.channel in self._held else c.start_mA for c in step.channels
+        }
         self._ceilings = {c.channel: c.ceiling for c in step.channels}
         self._last_increase = {}
+
+    @property
+    def held(self) -> dict[int, str]:
+        """The channels held at zero by a channel-local fault, each with the fault in words."""
+        return dict(self._held)
+
+    def hold(self, channel: int, why: str) -> None:
+        """Hold ``channel`` at zero (its output was stopped by a fault) until :meth:`release`;
+        its raises are refused meanwhile."""
+        self._held[channel] = why
+        if channel in self._targets:
+            self._targets[channel] = 0.0
+
+    def release(self, channel: int, start_mA: float) -> None:
+        """``channel`` runs again (its fault cleared, STARTed from zero towards ``start_mA``)."""
+        self._held.pop(channel, None)
+        self._targets[channel] = start_mA
 
     def end_step(self) -> None:
         """No step is running: intensity requests are refused until the next one starts."""
@@ -144,12 +167,18 @@ class LiveControl:
             The previous target, mA.
 
         Raises:
+            SessionError: the channel is held at zero by a fault.
             ParameterError: not a channel of the running step; not a finite number; below zero;
                 above the effective ceiling (its layer); an increase of more than 0.5 mA or
                 less than 1 s after the channel's previous increase (layer standard, design
                 values). A decrease is refused only for those first four reasons.
         """
         channel = self._require(channel)
+        if channel in self._held:
+            raise SessionError(
+                f"channel {channel} is held at zero by a fault ({self._held[channel]}): re-clip "
+                "its lead, then resume the channel"
+            )
         value = check_number("intensity_mA", intensity_mA, "mA")
         if value < 0:
             raise ParameterError("intensity_mA", intensity_mA, ">= 0 mA", Layer.SCHEMA)

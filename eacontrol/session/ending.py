@@ -7,6 +7,8 @@ every step ran                      completed    each step's ramp-down       ``r
 ``stop()``                          stopped      ramp-down, confirmed        ``run`` returns
 ``emergency_stop()``                emergency    immediate, confirmed        ``run`` returns
 emergency stop overtaking a START   emergency    immediate, confirmed        ``SessionStopped``
+channel-local fault (ELECTRODE,     —            that channel only (the      the session goes on
+COMPLIANCE) on a step's channel                  device cut it; confirmed)   (see below)
 latched fault (``DeviceFault``)     fault        every channel ramped down   ``SessionStopped``
 STATUS ≠ commands (DeviceMismatch)  device_mis.. immediate, confirmed        ``SessionStopped``
 device rebooted / session gone      fault        immediate (already off)     ``SessionStopped``
@@ -19,6 +21,14 @@ any other exception                 error        immediate, confirmed        the
 
 ``eactl run`` raises SIGTERM and SIGHUP as a ``KeyboardInterrupt`` whose message names the
 signal (``eacontrol.cli.signals``); the record's detail then names it instead of Ctrl-C.
+
+A **channel-local fault** (:data:`CHANNEL_LOCAL_FAULTS`: the load of one needle pair — an
+open circuit, a resistance too high for the set current) ends nothing: the step runner confirms
+that channel's output at zero, holds it there with an alarm, and the other channels go on; the
+practitioner re-clips the lead and resumes the channel (``Session.resume_channel``: CLEAR_FAULT,
+the device's self-test, then START from zero). Every other fault concerns the device (a stuck
+output or DC, the lease, the stop button, a failed self-test, a mismatch, a reboot) and ends
+the session as above. docs/safety.md lists which is which and why.
 
 A stop that the device does not confirm turns any of these into ``stop_not_confirmed`` and
 raises ``StopNotConfirmed`` (the hard alarm: use the device's hardware stop).
@@ -35,18 +45,39 @@ from eacontrol.errors import DeviceFault, DeviceMismatch, LinkLost, RecordError,
 from eacontrol.records import Outcome, SessionSummary
 
 __all__ = [
+    "CHANNEL_LOCAL_FAULTS",
     "Ending",
     "SessionResult",
     "StopKind",
     "alarm_data",
     "ending_for",
     "fault_text",
+    "is_channel_local",
     "stop_outputs",
 ]
 
 log = logging.getLogger(__name__)
 
 _SESSION_GONE = {"REBOOT", "NO_SESSION"}
+
+CHANNEL_LOCAL_FAULTS = frozenset({"ELECTRODE", "COMPLIANCE"})
+"""Faults that concern one channel's load, not the device: ELECTRODE (open circuit: a needle or
+clip came off) and COMPLIANCE (the load's resistance too high to drive the set current). The
+device latches them on that channel only and cuts only its output (PROTOCOL.md §3.9)."""
+
+
+def is_channel_local(exc: BaseException) -> bool:
+    """Whether ``exc`` is a latched fault of one channel's load only (held, not the end).
+
+    A mismatch, a reboot, an emergency stop or any fault outside :data:`CHANNEL_LOCAL_FAULTS`
+    concerns the device: it is not.
+    """
+    return (
+        type(exc) is DeviceFault
+        and exc.channel is not None
+        and bool(exc.faults)
+        and set(exc.faults) <= CHANNEL_LOCAL_FAULTS
+    )
 
 
 class StopKind(enum.Enum):

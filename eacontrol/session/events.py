@@ -7,12 +7,14 @@ subscriber, in the session loop's thread. Kinds (:class:`EventKind`):
 progress   the session or a step started, ramped, ended; a channel finished its ramp
 intensity  a channel's target changed (the step's prescription, or the operator)
 impedance  a channel's load impedance changed by more than 25 %, or became open/unknown
-fault      the device latched a fault (channel and fault named), or rebooted
+fault      the device latched a fault (channel and fault named), or rebooted; a channel held
+           at zero by a fault of its load (``data.held``)
+treatment  a channel's treatment intensity at a step's end (``data.treatment_intensity_mA``)
 alarm      the device did what the host did not command (``device_mismatch``): outputs cut
 warning    an advisory of the profile check, a refused operator request, a device shut-off
 stop       outputs stopped: a channel's STOPPED event, the session's final stop
 link       the link to the device was lost
-operator   pause, resume, stop and emergency stop requests
+operator   pause, resume, stop and emergency stop requests; a held channel restarted
 device     any other device event
 ========== ==========================================================================
 """
@@ -45,6 +47,7 @@ class EventKind(enum.StrEnum):
     STOP = "stop"
     LINK = "link"
     OPERATOR = "operator"
+    TREATMENT = "treatment"
     DEVICE = "device_event"
 
 

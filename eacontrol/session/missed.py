@@ -35,7 +35,17 @@ __all__ = ["read_missed_totals"]
 
 log = logging.getLogger(__name__)
 
-_NOT_PROGRAM = ("program_crc", "ceiling_mA")  # what a step record adds to each program
+# What a step record adds to each program (plan.py: PlannedStep.parameters, steps.py: close).
+_NOT_PROGRAM = (
+    "program_crc",
+    "ceiling_mA",
+    "intensity",
+    "start_intensity_mA",
+    "guidance_target_mA",
+    "sensation",
+    "treatment_intensity_mA",
+    "treatment_intensity_how",
+)
 
 
 def _normal(value: object) -> Any:

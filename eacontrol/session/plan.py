@@ -22,6 +22,7 @@ from typing import Any
 
 from eacontrol.errors import Layer
 from eacontrol.profiles import Profile
+from eacontrol.profiles.titration import Titration
 from eacontrol.safety import LimitStack, Quantity
 from eacontrol.stimulation import Stimulation, StimulationMode
 
@@ -73,11 +74,19 @@ class PlannedChannel:
         channel: the channel number (1-based).
         stimulation: what the Stimulator is given (``Step.stimulation()``, the one mapping).
         ceiling: the effective ceiling for live changes.
+        titration: for a titrated step, the start level, the guidance target and the sensation
+            (``stimulation.intensity_mA`` is then the start level: what START ramps to).
     """
 
     channel: int
     stimulation: Stimulation
     ceiling: Ceiling
+    titration: Titration | None = None
+
+    @property
+    def start_mA(self) -> float:
+        """The level START ramps this channel to (the prescription, or the titration start)."""
+        return self.stimulation.intensity_mA
 
 
 @dataclass(frozen=True)
@@ -132,11 +141,13 @@ class PlannedStep:
 
     def parameters(self, crcs: Mapping[int, int]) -> dict[str, Any]:
         """What the step record keeps of the programs sent: per channel, every program field,
-        the program CRC the device acknowledged and the effective ceiling (JSON-ready)."""
+        the program CRC the device acknowledged (None for a channel not programmed: held by a
+        fault), the effective ceiling and how its intensity is set (JSON-ready)."""
         return {
             "channels": {
                 str(c.channel): dataclasses.asdict(c.stimulation)
-                | {"program_crc": f"0x{crcs[c.channel]:08X}", "ceiling_mA": c.ceiling.value_mA}
+                | {"program_crc": _crc(crcs.get(c.channel)), "ceiling_mA": c.ceiling.value_mA}
+                | _titration_fields(c.titration)
                 for c in self.channels
             }
         }
@@ -145,6 +156,33 @@ class PlannedStep:
     def name(self) -> str:
         """The label, else ``step N`` (1-based, as the operator counts)."""
         return self.label or f"step {self.index + 1}"
+
+
+def _crc(crc: int | None) -> str | None:
+    """A program CRC as recorded (None: not programmed, the channel held by a fault)."""
+    return None if crc is None else f"0x{crc:08X}"
+
+
+def _titration_fields(titration: Titration | None) -> dict[str, Any]:
+    if titration is None:
+        return {"intensity": "fixed"}
+    return {
+        "intensity": "titrate",
+        "start_intensity_mA": titration.start_mA,
+        "guidance_target_mA": titration.target_mA,
+        "sensation": titration.sensation,
+    }
+
+
+def _planned(profile: Profile, step: int, channel: int, stack: LimitStack) -> PlannedChannel:
+    """One channel of one step: a titrated channel's program ramps to the titration's start
+    level, not to the profile's target (the practitioner raises it from there)."""
+    stimulation = profile.stimulation(step, channel)
+    titration = profile.steps[step].titration()
+    if titration is not None:
+        stimulation = dataclasses.replace(stimulation, intensity_mA=titration.start_mA)
+    ceiling = effective_ceiling(profile, step, channel, stack)
+    return PlannedChannel(channel, stimulation, ceiling, titration)
 
 
 @dataclass(frozen=True)
@@ -173,12 +211,7 @@ class SessionPlan:
         steps: list[PlannedStep] = []
         start_s = 0.0
         for i, step in enumerate(profile.steps):
-            planned = tuple(
-                PlannedChannel(
-                    ch, profile.stimulation(i, ch), effective_ceiling(profile, i, ch, stack)
-                )
-                for ch in step.channels
-            )
+            planned = tuple(_planned(profile, i, ch, stack) for ch in step.channels)
             steps.append(
                 PlannedStep(
                     index=i,

@@ -72,7 +72,14 @@ def _step(step: PlannedStep) -> dict[str, Any]:
         "shape": _RECORD_SHAPES[p.shape],
         "asym_ratio": p.asym_ratio,
         "interphase_us": float(p.interphase_gap_us),
-        "intensity_mA": {str(c.channel): float(c.stimulation.intensity_mA) for c in step.channels},
+        # A titrated step's prescribed intensity is its target (guidance); what START ramps to
+        # (the titration's start) and what was reached are in the step record and the events.
+        "intensity_mA": {
+            str(c.channel): float(
+                c.stimulation.intensity_mA if c.titration is None else c.titration.target_mA
+            )
+            for c in step.channels
+        },
         "ceiling_mA": {str(c.channel): float(c.ceiling.value_mA) for c in step.channels},
         "ramp_up_s": float(p.ramp_up_s),
         "ramp_down_s": float(p.ramp_down_s),

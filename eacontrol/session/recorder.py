@@ -30,6 +30,7 @@ from eacontrol.device import ChannelDose, DeviceStatus
 from eacontrol.errors import EAError, RecordError
 from eacontrol.link import Clock
 from eacontrol.records import (
+    Annotation,
     ChannelTotals,
     Outcome,
     RecordStore,
@@ -119,6 +120,20 @@ class SessionRecorder:
         """Record an event now."""
         sid = self.session_id
         self._write("event", lambda store: store.record_event(sid, event))
+
+    def annotation(self, annotation: Annotation) -> None:
+        """Record a note or adverse event given during the session (``eactl annotate``'s
+        record: one home for both)."""
+        sid = self.session_id
+
+        def add(store: RecordStore) -> None:
+            store.add_annotation(sid, annotation)
+
+        self._write("annotation", add)
+
+    def started_at(self) -> datetime:
+        """The record's start (UTC)."""
+        return self._started_at
 
     def step(self, record: StepRecord) -> None:
         """Record a step's start, or (same index) its end."""

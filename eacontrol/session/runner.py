@@ -41,6 +41,7 @@ from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import ClinicalDetails, Outcome, RecordStore
 from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.safety.engine import check_number
+from eacontrol.session.channel_control import ChannelControls
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
 from eacontrol.session.events import (
@@ -67,8 +68,13 @@ Tick = Callable[["Session"], None]
 _LIVE = {SessionState.RUNNING, SessionState.PAUSED}
 
 
-class Session:
-    """Runs one profile once on a connected Stimulator and records it."""
+class Session(ChannelControls):
+    """Runs one profile once on a connected Stimulator and records it.
+
+    Live control: ``set_intensity``/``adjust``, ``pause``/``resume``, ``stop``,
+    ``emergency_stop`` here; ``mark_treatment``, ``resume_channel`` and ``note``
+    (``channel_control.py``).
+    """
 
     def __init__(
         self,
@@ -165,7 +171,15 @@ class Session:
         t, steps = self.t_s, self._steps
         if steps is None or steps.step is None:
             return Progress(t, self.state, None, 0.0, {})
-        return Progress(t, self.state, steps.step, steps.timer.elapsed(t), self._control.targets)
+        return Progress(
+            t,
+            self.state,
+            steps.step,
+            steps.timer.elapsed(t),
+            self._control.targets,
+            self._control.held,
+            steps.marked,
+        )
 
     def subscribe(self, listener: SessionListener) -> Callable[[], None]:
         """Call ``listener`` with every session event, after it is recorded.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from eacontrol.session.plan import PlannedStep
 
@@ -68,6 +69,9 @@ class Progress:
         step: the running step (None between steps and outside the run).
         step_elapsed_s: the step's timer (held while paused).
         targets: the live target of each channel of the running step, mA.
+        held: the channels held at zero by a fault of their load, each with the fault in words
+            (re-clip, then ``Session.resume_channel``).
+        marked: the treatment intensity the practitioner marked on each channel in the step.
     """
 
     t_s: float
@@ -75,6 +79,8 @@ class Progress:
     step: PlannedStep | None
     step_elapsed_s: float
     targets: dict[int, float]
+    held: Mapping[int, str] = field(default_factory=dict)
+    marked: Mapping[int, float] = field(default_factory=dict)
 
     @property
     def step_remaining_s(self) -> float | None:

@@ -6,6 +6,13 @@ end, confirmed by the device's STATUS; then the device's totals are read (before
 SET_PROGRAM resets them) and the step's end is recorded. Between those, the loop runs
 ``Stimulator.wait`` in slices of one heartbeat period (the only heartbeat there is), calls the
 application's tick, takes samples and carries out the operator's requests.
+
+A channel-local fault (``ending.CHANNEL_LOCAL_FAULTS``: a lead off, a load too high) stops only
+its channel: its output is confirmed at zero and held there (``LiveControl.hold``) with an
+alarm, the others go on, and ``RESUME_CHANNEL`` clears it (the device's self-test) and STARTs it
+from zero with its ramp, to its prescription or its titration's start level. Any other fault
+ends the session (``ending.py``). Each step's end records each channel's treatment intensity
+(``treatment.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ from typing import Any, Protocol
 
 from eacontrol.device import Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
+from eacontrol.errors import DeviceError, DeviceFault, DeviceNak
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
-from eacontrol.session.ending import StopKind
+from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
 from eacontrol.session.events import EventKind
 from eacontrol.session.plan import PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
+from eacontrol.session.treatment import TreatmentLog
 
 __all__ = ["Emit", "StepRunner"]
 
@@ -82,6 +91,13 @@ class StepRunner:
         self.ending: tuple[Outcome, str] | None = None
         self.steps_done = 0
         self._tick: Callable[[], None] = lambda: None  # the UI's tick, read during ramp-downs
+        self._treatment = TreatmentLog(())
+        self._programmed: set[int] = set()  # the running step's channels programmed
+
+    @property
+    def marked(self) -> dict[int, float]:
+        """The treatment intensity marked on each channel in the running step, mA."""
+        return self._treatment.marked
 
     def run(self, step: PlannedStep, tick: Callable[[], None]) -> None:
         """Run one step to its confirmed end, or until the operator stops the session."""
@@ -101,15 +117,26 @@ class StepRunner:
             slice_s = min(left, self._due[0] - self._now(), self._tick_s)
             # At least one microsecond (the virtual clock's tick): a deadline a float rounding
             # error ahead would otherwise be waited for with a wait that lets no time pass.
-            self._stim.wait(max(slice_s, _MIN_WAIT_s))
+            try:
+                self._stim.wait(max(slice_s, _MIN_WAIT_s))
+            except DeviceFault as fault:
+                self._hold_faulted(step, fault)
         self._end(step, StopKind.RAMP_DOWN)
 
     def _start(self, step: PlannedStep) -> None:
-        crcs = {c.channel: self._stim.program(c.channel, c.stimulation) for c in step.channels}
+        held = self._control.held
+        crcs = {
+            c.channel: self._stim.program(c.channel, c.stimulation)
+            for c in step.channels
+            if c.channel not in held  # still latched on the device: programmed on resuming
+        }
+        self._programmed = set(crcs)
         started = self._now()
-        self._stim.start(step.numbers)
+        if crcs:
+            self._stim.start(sorted(crcs))
         self.step, self.timer, self.state = step, StepTimer(started), SessionState.RUNNING
         self._control.begin_step(step)
+        self._treatment = TreatmentLog(self._control.targets.items())
         self._params = step.parameters(crcs)
         self._record_step(step, None)
         self._due[2] = started + self._periods[2]
@@ -122,12 +149,20 @@ class StepRunner:
             {"step_index": step.index, "duration_s": step.duration_s},
         )
         for c in step.channels:
+            if c.channel in held:
+                continue
+            how = "prescribed"
+            if c.titration is not None:
+                how = (
+                    f"titration start; raise to {c.titration.sensation}, target "
+                    f"{c.titration.target_mA:g} mA as guidance"
+                )
             self._emit(
                 EventKind.INTENSITY,
                 c.channel,
-                f"channel {c.channel}: ramp from 0 to {c.stimulation.intensity_mA:g} mA over "
-                f"{c.stimulation.ramp_up_s:g} s (prescribed; ceiling {c.ceiling})",
-                {"to_mA": c.stimulation.intensity_mA, "by": "prescription"},
+                f"channel {c.channel}: ramp from 0 to {c.start_mA:g} mA over "
+                f"{c.stimulation.ramp_up_s:g} s ({how}; ceiling {c.ceiling})",
+                {"to_mA": c.start_mA, "by": "prescription"},
             )
 
     def _record_step(self, step: PlannedStep, ended_s: float | None) -> None:
@@ -142,9 +177,14 @@ class StepRunner:
             self._emit(EventKind.PROGRESS, None, f"step {step.index + 1}: ramping down", {})
         self._stim.stop(None, immediate=stop is StopKind.IMMEDIATE, escalate=self._escalate)
         self.close(totals=True)
-        # A fault latched during the ramp-down (electrode off, compliance, lease, stuck output)
-        # ends the session as a fault, not as a completed step.
-        self._stim.check_faults()
+        # A fault latched during the ramp-down (lease, stuck output) ends the session as a
+        # fault, not as a completed step; one of a channel's load only holds that channel.
+        try:
+            self._stim.check_faults()
+        except DeviceFault as fault:
+            if not is_channel_local(fault):
+                raise
+            self._hold_local(fault)
         if self.ending is None:
             self.steps_done += 1
 
@@ -156,6 +196,14 @@ class StepRunner:
         if totals:
             self._record_totals(step)
         t = self._now()
+        channels = self._params.get("channels", {})
+        for reached in self._treatment.result(self.timer.elapsed(t)):
+            self._emit(
+                EventKind.TREATMENT, reached.channel, reached.text(), reached.data(step.index)
+            )
+            if str(reached.channel) in channels:
+                channels[str(reached.channel)]["treatment_intensity_mA"] = reached.intensity_mA
+                channels[str(reached.channel)]["treatment_intensity_how"] = reached.how.value
         self._record_step(step, t)
         self._emit(
             EventKind.PROGRESS,
@@ -179,6 +227,7 @@ class StepRunner:
                 ohm = reports[n].impedance_ohm
                 text = "open or unknown" if ohm is None else f"{ohm} ohm"
                 self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", {"ohm": ohm})
+        self._check_held()
         if now >= self._due[1]:
             self._recorder.flush()
         if now >= self._due[2]:
@@ -193,16 +242,120 @@ class StepRunner:
                 return
             intent, running = request.intent, self.state is SessionState.RUNNING
             if intent is Intent.SET_INTENSITY and running:
+                self._set_intensity(step, request)
+            elif intent is Intent.MARK_TREATMENT:
                 assert request.channel is not None and request.intensity_mA is not None
-                fastest = self._stim.limits.max_slew_mA_per_s  # lowering never waits
-                slew = fastest if request.lowers else DEFAULT_SLEW_mA_per_s
-                self._stim.set_intensity(request.channel, request.intensity_mA, slew_mA_per_s=slew)
+                at = self.timer.elapsed(request.t_s)
+                self._treatment.mark(request.channel, request.intensity_mA, at)
+            elif intent is Intent.RESUME_CHANNEL and running:
+                assert request.channel is not None
+                self._resume_channel(step, request.channel)
             elif intent is Intent.PAUSE and running:
                 self._pause(request)
             elif intent is Intent.RESUME and self.state is SessionState.PAUSED:
                 self._resume(step, request)
             elif intent in (Intent.STOP, Intent.EMERGENCY_STOP):
                 self._stop(step, intent is Intent.EMERGENCY_STOP)
+
+    def _set_intensity(self, step: PlannedStep, request: Request) -> None:
+        channel, mA = request.channel, request.intensity_mA
+        assert channel is not None and mA is not None
+        if channel in self._control.held:
+            return  # held by a fault that came in after the request
+        fastest = self._stim.limits.max_slew_mA_per_s  # lowering never waits
+        slew = fastest if request.lowers else DEFAULT_SLEW_mA_per_s
+        try:
+            self._stim.set_intensity(channel, mA, slew_mA_per_s=slew)
+        except DeviceError as err:  # refused: the channel may have just faulted
+            self._hold_faulted(step, err)
+            if channel not in self._control.held:
+                raise
+            return
+        self._treatment.level(channel, mA, self.timer.elapsed(request.t_s))
+
+    # --- channel-local faults ------------------------------------------------------------------
+
+    def _hold_faulted(self, step: PlannedStep, err: DeviceError) -> None:
+        """Hold every channel of the step that a fault of its load stopped; raise ``err`` if
+        any fault concerns the device (or if nothing explains it)."""
+        if isinstance(err, DeviceFault) and not is_channel_local(err):
+            raise err
+        status = self._stim.status()  # fresh evidence of every channel's faults
+        faulted = {r.channel: r.faults for r in status.channels if r.faults}
+        held = self._control.held  # still latched since an earlier step, perhaps
+        if not faulted or any(
+            (n not in step.numbers and n not in held) or not set(f) <= CHANNEL_LOCAL_FAULTS
+            for n, f in faulted.items()
+        ):
+            raise err
+        for n, faults in sorted(faulted.items()):
+            if n not in held:
+                self._hold(n, faults)
+
+    def _check_held(self) -> None:
+        """A held channel is no longer watched as started: a fault that concerns the device
+        latched on it since (a stuck output) ends the session all the same."""
+        held = self._control.held
+        status = self._stim.last_status if held else None
+        for report in status.channels if status is not None else ():
+            device_wide = set(report.faults) - CHANNEL_LOCAL_FAULTS
+            if report.channel in held and device_wide:
+                names = ", ".join(sorted(device_wide))
+                raise DeviceFault(
+                    f"channel {report.channel} (held after a fault of its lead) latched {names}; "
+                    "its output is off",
+                    report.channel,
+                    tuple(sorted(device_wide)),
+                )
+
+    def _hold_local(self, fault: DeviceFault) -> None:
+        assert fault.channel is not None
+        if fault.channel not in self._control.held:
+            self._hold(fault.channel, fault.faults)
+
+    def _hold(self, channel: int, faults: tuple[str, ...]) -> None:
+        self._stim.stop(channel, immediate=True)  # the device cut it: confirm it at zero
+        words = {"ELECTRODE": "lead open or loose", "COMPLIANCE": "resistance too high"}
+        why = "; ".join(f"{words.get(f, f)} ({f})" for f in faults)
+        self._control.hold(channel, why)
+        self._treatment.level(channel, 0.0, self.timer.elapsed(self._now()))
+        self._emit(
+            EventKind.FAULT,
+            channel,
+            f"channel {channel} held at zero: {why}; the other channels go on; re-clip the lead "
+            f"and resume channel {channel}",
+            {"held": True, "faults": list(faults), "cause": "channel_fault"},
+        )
+
+    def _resume_channel(self, step: PlannedStep, channel: int) -> None:
+        """CLEAR_FAULT (the device self-tests the stage), then START from zero with the ramp."""
+        planned = step.channel(channel)
+        try:
+            self._stim.clear_fault(channel)
+        except DeviceNak as err:
+            if err.code != "SELF_TEST_FAILED":
+                raise
+            raise DeviceFault(
+                f"channel {channel} failed the device's self-test ({err.limit} µA measured with "
+                "its relay open): the output stage may be stuck; its fault stays latched until "
+                "the device is power-cycled",
+                channel,
+                ("SELF_TEST_FAILED",),
+            ) from err
+        if channel not in self._programmed:  # held since an earlier step
+            crc = self._stim.program(channel, planned.stimulation)
+            self._programmed.add(channel)
+            self._params["channels"][str(channel)]["program_crc"] = f"0x{crc:08X}"
+        self._stim.start([channel])
+        self._control.release(channel, planned.start_mA)
+        self._treatment.level(channel, planned.start_mA, self.timer.elapsed(self._now()))
+        self._emit(
+            EventKind.OPERATOR,
+            channel,
+            f"channel {channel} restarted after its fault: self-test passed, ramping from 0 to "
+            f"{planned.start_mA:g} mA over {planned.stimulation.ramp_up_s:g} s",
+            {"restarted": True, "start_mA": planned.start_mA},
+        )
 
     def _pause(self, request: Request) -> None:
         self.timer.hold(request.t_s)
@@ -225,10 +378,13 @@ class StepRunner:
         self._emit(
             EventKind.OPERATOR, None, f"resumed: re-ramping from zero over {step.ramp_up_s:g} s", {}
         )
-        self._stim.start(step.numbers)
+        held = self._control.held
+        running = [n for n in step.numbers if n not in held]
+        if running:
+            self._stim.start(running)
         for c in step.channels:
             target = self._control.targets[c.channel]
-            if target != c.stimulation.intensity_mA:
+            if c.channel not in held and target != c.stimulation.intensity_mA:
                 # START ramps to the program's target; go to the operator's in the same time.
                 rate_uA_per_s = max(1, int(target * 1000 / step.ramp_up_s))
                 slew = min(rate_uA_per_s / 1000, self._stim.limits.max_slew_mA_per_s)

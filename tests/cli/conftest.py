@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from children import spawn
+from profile_text import BL23_BL25, CONTINUOUS_2_HZ, profile_toml
 
 from eacontrol.cli import main
 from eacontrol.records import (
@@ -27,68 +28,40 @@ from eacontrol.records import (
     StepRecord,
 )
 
+if TYPE_CHECKING:
+    from vtscreen import PtyTerminal
+
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
-VALID_TOML = """\
-schema_version = 1
-name = "cli test profile"
-indication = "testing eactl"
-
-[[channels]]
-channel = 1
-electrodes = ["BL23-L", "BL25-L"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 600
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 600
-"""
+VALID_TOML = profile_toml(
+    "cli test profile",
+    {"label": "2 Hz"} | CONTINUOUS_2_HZ,
+    electrodes=BL23_BL25[:1],
+    indication="testing eactl",
+    references=(),
+)
 
 # Line 15 holds the refused value: 25 mA is above the standard layer's 20 mA (a design value).
 REFUSED_TOML = VALID_TOML.replace("intensity_mA = 3", "intensity_mA = 25")
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return str(value)
+CONTINUOUS_STEP: dict[str, object] = {
+    "mode": "continuous",
+    "frequency_hz": 2,
+    "phase_width_us": 600,
+    "intensity_mA": 3,
+    "ramp_up_s": 2,
+    "ramp_down_s": 2,
+}
+"""The step of :func:`two_channel_profile` unless a test changes it: 2 Hz continuous, 600 µs,
+3 mA with 2 s ramps."""
 
 
 def _two_channel_profile(name: str, *steps: dict[str, object]) -> str:
     """A profile with BL23–BL25 on the left (channel 1) and right (channel 2) and these steps;
-    each step is a continuous 2 Hz, 600 µs, 3 mA step with 2 s ramps, changed by its keys."""
-    text = [
-        "schema_version = 1",
-        f'name = "{name}"',
-        "",
-        "[[channels]]",
-        "channel = 1",
-        'electrodes = ["BL23-L", "BL25-L"]',
-        "",
-        "[[channels]]",
-        "channel = 2",
-        'electrodes = ["BL23-R", "BL25-R"]',
-    ]
-    for changes in steps:
-        step: dict[str, object] = {
-            "channels": [1, 2],
-            "mode": "continuous",
-            "frequency_hz": 2,
-            "phase_width_us": 600,
-            "intensity_mA": 3,
-            "ramp_up_s": 2,
-            "ramp_down_s": 2,
-        } | changes
-        text += ["", "[[steps]]"] + [f"{k} = {_toml_value(v)}" for k, v in step.items()]
-    return "\n".join(text) + "\n"
+    each step is :data:`CONTINUOUS_STEP` changed by its keys."""
+    changed = [CONTINUOUS_STEP | changes for changes in steps]
+    return profile_toml(name, *changed, electrodes=BL23_BL25, indication=None, references=())
 
 
 @pytest.fixture
@@ -127,6 +100,24 @@ def console_script() -> Path:
     path = Path(sysconfig.get_path("scripts")) / name
     assert path.exists(), f"the console script is not installed at {path}: pip install ."
     return path
+
+
+@pytest.fixture
+def terminal(console_script: Path) -> Iterator[Callable[..., PtyTerminal]]:
+    """``terminal((columns, lines), *argv)``: the installed ``eactl`` with ``argv`` on a
+    pseudo-terminal of that size, shown by pyte (``vtscreen.PtyTerminal``); every terminal
+    started is closed at the test's end. POSIX only."""
+    from vtscreen import PtyTerminal  # fcntl and termios: imported where a test asks for it
+
+    started: list[PtyTerminal] = []
+
+    def start(size: tuple[int, int], *argv: str) -> PtyTerminal:
+        started.append(PtyTerminal([str(console_script), *argv], *size))
+        return started[-1]
+
+    yield start
+    for t in started:
+        t.close()
 
 
 @pytest.fixture

@@ -7,36 +7,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profile_text import CONTINUOUS_2_HZ, profile_toml
 
 from eacontrol.profiles import stored_profile_names
 
 Run = Callable[..., Any]
 Write = Callable[[str, str], Path]
 
-_PROFILE = """\
-schema_version = 1
-name = "placement case"
-
-[[channels]]
-channel = 1
-electrodes = [{a!r}, {b!r}]
-
-[[steps]]
-channels = [1]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 600
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 600
-""".replace("'", '"')
 
 CLEARANCE = "Dr A Khan, cardiology;2026-11-30;clinic letter EP-2291"
 
 
+def _profile(a: str, b: str, **changes: object) -> str:
+    """One channel on ``a``–``b``, one 2 Hz step (``CONTINUOUS_2_HZ`` with ``changes``)."""
+    step = CONTINUOUS_2_HZ | changes
+    return profile_toml("placement case", step, electrodes=[(a, b)], indication=None, references=())
+
+
 def _case(profile_file: Write, a: str, b: str) -> str:
-    return str(profile_file(f"{a}_{b}.toml", _PROFILE.format(a=a, b=b)))
+    return str(profile_file(f"{a}_{b}.toml", _profile(a, b)))
 
 
 @pytest.mark.parametrize(("a", "b"), [("CV17", "CV21"), ("KI22-L", "KI27-L")])
@@ -148,8 +137,7 @@ def test_i15_placement_validate_stored_profiles_still_pass(eactl: Run) -> None:
 def test_i15_placement_clearance_is_recorded_and_printed_in_the_report(
     eactl: Run, profile_file: Write, tmp_path: Path
 ) -> None:
-    text = _PROFILE.format(a="ST36-L", b="ST40-L").replace("duration_s = 600", "duration_s = 20")
-    path = str(profile_file("cleared.toml", text))
+    path = str(profile_file("cleared.toml", _profile("ST36-L", "ST40-L", duration_s=20)))
     db = str(tmp_path / "s.sqlite3")
     argv = ("--patient-flags", "pacemaker", "--implant-clearance", CLEARANCE)
     result = eactl("run", path, "--fast", "--db", db, *argv)

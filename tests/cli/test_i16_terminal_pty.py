@@ -8,7 +8,7 @@ terminal shows while the operator types.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,19 +31,6 @@ def short(
 ) -> Path:
     """One 60 s step at 3 mA on channels 1 and 2 (2 s ramps), BL23–BL25 left and right."""
     return profile_file("short.toml", two_channel_profile("pty test", {"duration_s": 60}))
-
-
-@pytest.fixture
-def terminal(console_script: Path) -> Iterator[Callable[..., PtyTerminal]]:
-    started: list[PtyTerminal] = []
-
-    def start(size: tuple[int, int], *argv: str) -> PtyTerminal:
-        started.append(PtyTerminal([str(console_script), *argv], *size))
-        return started[-1]
-
-    yield start
-    for t in started:
-        t.close()
 
 
 def _has(lines: list[str], needle: str) -> bool:

@@ -15,9 +15,14 @@ import pytest
 from vtscreen import console_run
 
 from eacontrol.profiles import load_profile, loads_profile
+from eacontrol.profiles.titration import IntensityMode
 
 SIZES = [(120, 40), (80, 24), (60, 15)]
-HAN = load_profile("lbp_2_100hz_han")  # BL23–BL25 both sides, 2/100 Hz dense-disperse, 3 mA
+_HAN = load_profile("lbp_2_100hz_han")  # BL23–BL25 both sides, 2/100 Hz dense-disperse
+# The stored profile titrates from zero (issue 16 item 1); these screens need its 3 mA target
+# at once, so it runs here as a fixed step.
+_FIXED = {"intensity": IntensityMode.FIXED, "start_intensity_mA": None, "sensation": None}
+HAN = _HAN.model_copy(update={"steps": tuple(s.model_copy(update=_FIXED) for s in _HAN.steps)})
 WIRE_TERMS = ("PROGRAMMED", "RAMP_DONE", "RAMPING", "STOPPED on", "HELLO", "seq ")
 
 

@@ -28,12 +28,13 @@ def test_plan_lists_each_steps_commands_in_order(eactl: Run) -> None:
         "SET_PROGRAM", "GET_PROGRAM", "SET_PROGRAM", "GET_PROGRAM", "START", "HEARTBEAT",
         "GET_DOSE", "GET_DOSE", "STOP", "GET_STATUS", "GET_DOSE", "GET_DOSE",
     ]  # fmt: skip
-    # The wire fields, in wire units: 2 Hz = 200 cHz, 100 Hz = 10000 cHz, 3 s dwells, 3 mA.
+    # The wire fields, in wire units: 2 Hz = 200 cHz, 100 Hz = 10000 cHz, 3 s dwells.
     assert (
         "channel=0 mode=DENSE_DISPERSE shape=SYMMETRIC_BIPHASIC freq_a_cHz=200 phase_a_us=600 "
         "freq_b_cHz=10000 phase_b_us=200 dwell_a_ms=3000 dwell_b_ms=3000" in out
     )
-    assert "target_uA=3000 ramp_up_ms=3000 ramp_down_ms=2000 max_run_s=1800" in out
+    # Titrated (issue 16 item 1): the program ramps to the start level, 0; 3 mA is guidance.
+    assert "target_uA=0 ramp_up_ms=3000 ramp_down_ms=2000 max_run_s=1800" in out
     # The hold is 1800 - 2 s: a heartbeat every 0.1 s, the device's totals every 60 s.
     assert "00:00.000 → 29:57.900  HEARTBEAT × 17980" in out
     assert "01:00.000 → 29:00.000  GET_DOSE × 29  channel 1" in out

@@ -9,14 +9,11 @@ is SIGINT to its process group, as a terminal sends it."""
 from __future__ import annotations
 
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from children import interrupt, spawn, spawn_run
+from children import interrupt, spawn_run
 
 from eacontrol.records import Outcome, RecordStore
 
@@ -26,10 +23,9 @@ pytestmark = [
 ]
 
 if os.name == "posix":
-    import pty
     import termios
 
-    from vtscreen import set_size
+    from vtscreen import PtyTerminal
 
 TIMEOUT_s = 30.0
 
@@ -42,106 +38,22 @@ def short(
     return profile_file("short.toml", two_channel_profile("terminal test", {"duration_s": 60}))
 
 
-class Terminal:
-    """The console script running on a pseudo-terminal, its output collected as it comes."""
-
-    def __init__(self, argv: list[str]) -> None:
-        self.controller, self.follower = pty.openpty()
-        set_size(self.follower, 120, 40)  # a terminal window's size (the full live view)
-        self.process = spawn(argv, stdin=self.follower, stdout=self.follower, stderr=self.follower)
-        self._text = bytearray()
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.controller, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            with self._lock:
-                self._text.extend(data)
-
-    @property
-    def text(self) -> str:
-        with self._lock:
-            return self._text.decode("utf-8", errors="replace")
-
-    def wait_for(self, needle: str, count: int = 1) -> str:
-        """Wait until ``needle`` has appeared ``count`` times; return the text so far."""
-        deadline = time.monotonic() + TIMEOUT_s
-        while time.monotonic() < deadline:
-            text = self.text
-            if text.count(needle) >= count:
-                return text
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"{needle!r} ×{count} did not appear; output:\n{self.text}")
-
-    def frame(self) -> list[str]:
-        """The last complete frame of the live view, as lines without escape codes."""
-        complete = [f for f in self.text.split("\x1b[H") if "\x1b[J" in f]
-        assert complete, self.text
-        last = complete[-1].split("\x1b[J")[0]
-        return [line.replace("\x1b[K", "").rstrip("\r") for line in last.split("\n")]
-
-    def wait_for_frame(self, check: Callable[[list[str]], bool]) -> list[str]:
-        """Wait until the latest complete frame passes ``check``; return it."""
-        deadline = time.monotonic() + TIMEOUT_s
-        while time.monotonic() < deadline:
-            if "\x1b[J" in self.text and check(frame := self.frame()):
-                return frame
-            time.sleep(0.05)
-        raise AssertionError(f"no frame passed the check; last:\n{chr(10).join(self.frame())}")
-
-    def press(self, keys: bytes) -> None:
-        os.write(self.controller, keys)
-
-    def exit_code(self) -> int:
-        code = self.process.wait(TIMEOUT_s)
-        time.sleep(0.2)  # let the reader take the last bytes
-        return code
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(TIMEOUT_s)
-        os.close(self.controller)
-        os.close(self.follower)
-
-
-@pytest.fixture
-def terminal(console_script: Path) -> Iterator[Any]:
-    started: list[Terminal] = []
-
-    def start(*argv: str) -> Terminal:
-        started.append(Terminal([str(console_script), *argv]))
-        return started[-1]
-
-    yield start
-    for t in started:
-        t.close()
-
-
-def _row(frame: list[str], channel: str) -> list[str]:
-    return next(line for line in frame if line.lstrip(">").split()[:1] == [channel]).split()
+def _row(screen: list[str], channel: str) -> list[str]:
+    """The words of the channel's row of the live view's table ([] while it is not drawn)."""
+    return next((line for line in screen if line.lstrip(">").split()[:1] == [channel]), "").split()
 
 
 @pytest.mark.slow
 def test_keys_raise_pause_resume_and_escape_stops_at_zero(
-    terminal: Any, short: Path, tmp_path: Path
+    terminal: Callable[..., PtyTerminal], short: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    t = terminal("run", str(short), "--db", str(db))
-    t.wait_for("Start? [y/N]")  # the built-in simulator asks too (issue 16 item 8)
+    t = terminal((120, 40), "run", str(short), "--db", str(db))
+    t.wait_in_output("Start? [y/N]")  # the built-in simulator asks too (issue 16 item 8)
     t.press(b"y\n")
-    t.wait_for("channel 1 reached 3 mA")
-    t.wait_for("channel 2 reached 3 mA")
-    frame = t.wait_for_frame(lambda f: _row(f, "1")[-1] == "on")
+    t.wait_in_output("channel 1 reached 3 mA")
+    t.wait_in_output("channel 2 reached 3 mA")
+    frame = t.wait_until(lambda f: _row(f, "1")[-1:] == ["on"], "channel 1 on")
     assert "*** SIMULATED DEVICE ***" in frame[0]
     assert frame[3].startswith("Stimulating   step 1/1")
     assert "remaining" in frame[4] and "[" in frame[4]
@@ -150,30 +62,30 @@ def test_keys_raise_pause_resume_and_escape_stops_at_zero(
     # Up arrow: channel 1 (selected) up by 0.5 mA; the "+" read with it, less than 1 s later,
     # is refused by the session (operator step interval, Cummings 2011).
     t.press(b"\x1b[A+")
-    t.wait_for("channel 1: 3 → 3.5 mA (operator)")
-    t.wait_for("channel 1: wait 1.0 s to raise again")
-    t.wait_for("channel 1 reached 3.5 mA")
+    t.wait_in_output("channel 1: 3 → 3.5 mA (operator)")
+    t.wait_in_output("channel 1: wait 1.0 s to raise again")
+    t.wait_in_output("channel 1 reached 3.5 mA")
     t.press(b"2")
-    t.wait_for("channel 2 selected")
+    t.wait_in_output("channel 2 selected")
 
     t.press(b"p")
-    t.wait_for("PAUSED")
-    t.wait_for("channel 1 paused: output at zero")
+    t.wait_in_output("PAUSED")
+    t.wait_in_output("channel 1 paused: output at zero")
     t.press(b"p")
-    t.wait_for("resumed: re-ramping from zero")
-    t.wait_for("channel 1 reached 3.5 mA", count=2)
+    t.wait_in_output("resumed: re-ramping from zero")
+    t.wait_in_output("channel 1 reached 3.5 mA", count=2)
 
     t.press(b"\x1b")  # Esc: emergency stop
     assert t.exit_code() == 4
-    text = t.text
+    text = t.output()
     assert "session 1 ended: emergency_stop" in text
-    frame = t.frame()
+    frame = t.display()  # the ENDED screen
     assert frame[3].startswith("ENDED")
     for channel in ("1", "2"):
         row = _row(frame, channel)
         assert row[-4:-2] == ["0.00", "0.00"], row  # set and measured: confirmed at zero
         assert row[-1] == "off", row
-    assert termios.tcgetattr(t.follower)[3] & termios.ICANON  # the terminal was restored
+    assert termios.tcgetattr(t.controller)[3] & termios.ICANON  # the terminal was restored
 
     with RecordStore.open(db) as store:
         (summary,) = store.sessions()
@@ -214,14 +126,14 @@ def test_ctrl_c_without_a_terminal_stops_confirmed(
 
 
 def test_a_real_device_needs_the_operators_yes(
-    terminal: Any, short: Path, tmp_path: Path, bench_device: str
+    terminal: Callable[..., PtyTerminal], short: Path, tmp_path: Path, bench_device: str
 ) -> None:
     db = tmp_path / "s.sqlite3"
-    t = terminal("run", str(short), "--port", bench_device, "--db", str(db))
-    t.wait_for("Start? [y/N]")
-    assert f"on {bench_device}" in t.text
+    t = terminal((120, 40), "run", str(short), "--port", bench_device, "--db", str(db))
+    t.wait_in_output("Start? [y/N]")
+    assert f"on {bench_device}" in t.output()
     t.press(b"n\n")
     assert t.exit_code() == 4
-    assert "eactl: not started: the operator did not confirm" in t.text
+    assert "eactl: not started: the operator did not confirm" in t.output()
     with RecordStore.open(db) as store:
         assert store.sessions() == []

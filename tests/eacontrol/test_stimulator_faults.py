@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from scenario_file import scenario
 
 from eacontrol.device import connect
 from eacontrol.errors import DeviceFault, LinkLost, StopNotConfirmed
@@ -20,13 +21,6 @@ from .conftest import Sim
 SimFactory = Callable[..., Sim]
 PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
 CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.4)
-
-
-def scenario(tmp_path: Path, faults: str) -> str:
-    """Write a scenario file with ``faults`` (TOML [[fault]] tables) and return its URL option."""
-    path = tmp_path / "scenario.toml"
-    path.write_text(f"schema_version = 1\n{faults}\n")
-    return f"scenario={path}"
 
 
 def test_five_minute_program_completes_under_30_percent_loss_each_way(sim: SimFactory) -> None:

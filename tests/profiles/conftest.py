@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from profile_text import BL23_BL25, CONTINUOUS_2_HZ, profile_toml
 
 from eacontrol.profiles import Profile
 
@@ -16,39 +17,18 @@ def minimal_toml() -> str:
     return MINIMAL_TOML
 
 
-MINIMAL_TOML = """\
-schema_version = 1
-name = "test profile"
-
-[[channels]]
-channel = 1
-electrodes = ["BL23-L", "BL25-L"]
-
-[[steps]]
-channels = [1]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 600
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 600
-"""
+MINIMAL_TOML = profile_toml(
+    "test profile",
+    CONTINUOUS_2_HZ,
+    electrodes=BL23_BL25[:1],
+    indication=None,
+    references=(),
+)
 
 
 def _step_data(**changes: Any) -> dict[str, Any]:
     """A continuous 2 Hz step on channel 1, with changes (a value of None removes the key)."""
-    data: dict[str, Any] = {
-        "channels": [1],
-        "mode": "continuous",
-        "frequency_hz": 2,
-        "phase_width_us": 600,
-        "intensity_mA": 3,
-        "ramp_up_s": 3,
-        "ramp_down_s": 2,
-        "duration_s": 600,
-    }
-    data.update(changes)
+    data: dict[str, Any] = {"channels": [1]} | CONTINUOUS_2_HZ | changes
     return {k: v for k, v in data.items() if v is not None}
 
 

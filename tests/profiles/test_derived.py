@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from profile_text import DENSE_DISPERSE_2_100_HZ
 
 from eacontrol.profiles import Needle, Profile, profile_dose, step_dose
 from eacontrol.profiles.steps import Step
@@ -26,17 +27,7 @@ from eacontrol.safety.dose import (
     shannon_k,
 )
 
-DD = {
-    "mode": "dense_disperse",
-    "frequency_hz": None,
-    "phase_width_us": None,
-    "frequency_a_hz": 2,
-    "phase_width_a_us": 600,
-    "frequency_b_hz": 100,
-    "phase_width_b_us": 200,
-    "dwell_a_s": 3,
-    "dwell_b_s": 3,
-}
+DD = {"frequency_hz": None, "phase_width_us": None} | DENSE_DISPERSE_2_100_HZ
 INTERMITTENT = {
     "mode": "intermittent",
     "frequency_hz": 4,

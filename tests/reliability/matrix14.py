@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from scenario_file import scenario
+
 from eacontrol.errors import EAError
 
 from .injections import DbLock, DiskFull, ForeignWriter, blackout
@@ -125,7 +127,7 @@ def _foreign_check(cell: Any, ended: Any, phase: str) -> None:
 
 def _stuck_query(at_s: float, tmp: Path) -> str:
     event = 'kind = "stuck_output"\nchannel = 1\ncurrent_uA = 1500\n'
-    return _scenario(tmp, f"[[event]]\nat_s = {at_s}\n{event}")
+    return scenario(tmp, f"[[event]]\nat_s = {at_s}\n{event}")
 
 
 def _clear_check(cell: Any, ended: Any, phase: str) -> None:
@@ -241,7 +243,7 @@ def _disk_arm(cell: Any, at_s: float) -> None:
 
 
 def _blackout_query(at_s: float, tmp: Path) -> str:
-    return _scenario(tmp, blackout(at_s, at_s + BLACKOUT_S))
+    return scenario(tmp, blackout(at_s, at_s + BLACKOUT_S))
 
 
 def _no_stale_sample(cell: Any, ended: Any, phase: str) -> None:
@@ -269,12 +271,6 @@ def _no_stale_sample(cell: Any, ended: Any, phase: str) -> None:
     if withheld:
         gaps = [g.t_s for g in cell.store.gaps(ended.record.id)]
         assert any(start <= g < stop for g in gaps), f"due at {withheld}, no gap: {gaps}"
-
-
-def _scenario(tmp: Path, text: str) -> str:
-    path = tmp / "scenario.toml"
-    path.write_text("schema_version = 1\n" + text)
-    return f"scenario={path}"
 
 
 C, F, E, S = "completed", "fault", "device_mismatch", "stop_not_confirmed"

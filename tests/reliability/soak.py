@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 import serial
+from profile_text import DENSE_DISPERSE_2_100_HZ, profile_toml
 
 from eacontrol.device import ChannelDose, Stimulator, connect
 from eacontrol.errors import EAError
@@ -79,48 +80,29 @@ on-time): the soak must stimulate, not only recover. Design value: well below th
 seed 14 gives (pauses, faults and the world's events waited out take the rest), so a seed with
 more faults passes; far above a soak whose sessions mostly fail to run."""
 
-PROFILE_TOML = """
-schema_version = 1
-name = "Soak: 2/100 Hz then 100 Hz on two channels"
-indication = "tests"
-references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
-
-[[channels]]
-channel = 1
-electrodes = ["ST36-L", "ST40-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-R", "ST40-R"]
-
-[[steps]]
-label = "2/100 Hz"
-channels = [1, 2]
-mode = "dense_disperse"
-frequency_a_hz = 2
-phase_width_a_us = 600
-frequency_b_hz = 100
-phase_width_b_us = 200
-dwell_a_s = 3
-dwell_b_s = 3
-intensity_mA = 2
-ceiling_mA = 4
-ramp_up_s = 5
-ramp_down_s = 3
-duration_s = 900
-
-[[steps]]
-label = "100 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 100
-phase_width_us = 200
-intensity_mA = 2.5
-ceiling_mA = 4
-ramp_up_s = 5
-ramp_down_s = 3
-duration_s = 600
-"""
+PROFILE_TOML = profile_toml(
+    "Soak: 2/100 Hz then 100 Hz on two channels",
+    {
+        "label": "2/100 Hz",
+        **DENSE_DISPERSE_2_100_HZ,
+        "intensity_mA": 2,
+        "ceiling_mA": 4,
+        "ramp_up_s": 5,
+        "ramp_down_s": 3,
+        "duration_s": 900,
+    },
+    {
+        "label": "100 Hz",
+        "mode": "continuous",
+        "frequency_hz": 100,
+        "phase_width_us": 200,
+        "intensity_mA": 2.5,
+        "ceiling_mA": 4,
+        "ramp_up_s": 5,
+        "ramp_down_s": 3,
+        "duration_s": 600,
+    },
+)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,9 @@ from typing import Any
 import pytest
 import serial
 from children import spawn
+from profile_text import profile_toml
 from run_report import NOT_RUN
+from scenario_file import scenario
 
 from eacontrol.device import Stimulator, connect
 from eacontrol.errors import EAError, LinkLost, SessionStopped, StopNotConfirmed
@@ -56,42 +58,29 @@ LEASE_MS = 500
 SEED = 8
 RAMP_S = 2.0
 
-PROFILE_TOML = """
-schema_version = 1
-name = "Reliability: two short steps on two channels"
-indication = "tests"
-references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
-
-[[channels]]
-channel = 1
-electrodes = ["ST36-L", "ST40-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-R", "ST40-R"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 300
-intensity_mA = 2
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 7
-
-[[steps]]
-label = "100 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 100
-phase_width_us = 200
-intensity_mA = 2.5
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 7
-"""
+PROFILE_TOML = profile_toml(
+    "Reliability: two short steps on two channels",
+    {
+        "label": "2 Hz",
+        "mode": "continuous",
+        "frequency_hz": 2,
+        "phase_width_us": 300,
+        "intensity_mA": 2,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": 7,
+    },
+    {
+        "label": "100 Hz",
+        "mode": "continuous",
+        "frequency_hz": 100,
+        "phase_width_us": 200,
+        "intensity_mA": 2.5,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": 7,
+    },
+)
 """Two 7 s steps (2 s ramps, 3 s hold) on channels 1 and 2: every phase of a session, and a
 step boundary, in about 14 s of session time."""
 
@@ -129,8 +118,8 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
     "delay": (C, C, C, C, C),
     "unplug": (L, L, L, L, S),
     "reboot": (F, F, F, F, F),
-    "electrode off": (F, F, F, F, F),
-    "compliance": (F, F, F, F, F),
+    "electrode off": (C, C, C, C, C),
+    "compliance": (C, C, C, C, C),
     "stuck output": (F, F, F, F, F),
     "lease (blocked loop)": (C, F, F, F, F),
 }
@@ -142,10 +131,13 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
 - a blocked loop in pre-flight: nothing stimulates yet, so the lease simply lapses (PROTOCOL.md
   §3.4: no fault with no output active); the next heartbeat grants a new one and the session
   runs to its end.
-- electrode off, compliance and stuck output in pre-flight are injected while the first step is
-  being programmed: the device finds them at START (electrode, compliance) or at its next check
-  (stuck output), and the session ends as a fault before anything is delivered for long.
+- electrode off and compliance concern one channel's load: the channel is held at zero and the
+  session goes on to its end (issue 16 item 3, docs/safety.md); the cell checks the channel was
+  held. Stuck output in pre-flight is injected while the first step is being programmed: the
+  device finds it at its next check and the session ends as a fault.
 """
+HELD = frozenset({"electrode off", "compliance"})
+"""Kinds that hold their channel rather than end the session (issue 16 item 3)."""
 
 DETAIL: dict[str, str] = {
     "electrode off": r"channel 1 .*ELECTRODE",
@@ -301,12 +293,6 @@ class Cell:
     def outcome(self) -> Outcome:
         assert self.session.session_id is not None
         return self.store.session(self.session.session_id).outcome
-
-
-def scenario(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "scenario.toml"
-    path.write_text("schema_version = 1\n" + text)
-    return f"scenario={path}"
 
 
 Tick = Callable[[Session], None] | None
@@ -545,8 +531,11 @@ def test_fault_in_phase(
         want = RAISES[expected]
         raised = ended.raised
         assert isinstance(raised, want) if want is not None else raised is None, repr(raised)
-        if expected is Outcome.COMPLETED:  # the retransmissions absorbed the faults
+        if kind in HELD:  # the channel was held at zero, the session went on
+            assert [e for e in cell.published if e.kind is EventKind.FAULT and e.data.get("held")]
+        elif expected is Outcome.COMPLETED:  # the retransmissions absorbed the faults
             assert not [e for e in cell.published if e.kind is EventKind.FAULT]
+        if expected is Outcome.COMPLETED:
             assert len(cell.store.steps(record.id)) == len(profile.steps)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import scenario_file
 import serial
 
 from eacontrol.device import ChannelDose, Stimulator, connect
@@ -46,11 +47,7 @@ def profile() -> Profile:
 
 @contextlib.contextmanager
 def device(tmp_path: Path, scenario: str = "") -> Iterator[tuple[SimSerial, str]]:
-    query = ""
-    if scenario:
-        path = tmp_path / "scenario.toml"
-        path.write_text("schema_version = 1\n" + scenario)
-        query = f"&scenario={path}"
+    query = f"&{scenario_file.scenario(tmp_path, scenario)}" if scenario else ""
     url = f"sim://?channels=2&seed=8{query}"
     port = serial.serial_for_url(url)
     assert isinstance(port, SimSerial)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import profile_text
 import pytest
 import serial
 from children import spawn
@@ -38,50 +39,20 @@ def two_channel_toml(
     duration_s: float = 20,
     intensity_mA: float = 2,
     ceiling_mA: float = 6,
-    second_step: str = "",
 ) -> str:
     """A short profile: 2 Hz continuous on channels 1 and 2 (ipsilateral pairs on each leg)."""
-    return f"""
-schema_version = 1
-name = "Test: 2 Hz on two channels"
-indication = "tests"
-references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
-
-[[channels]]
-channel = 1
-electrodes = ["ST36-L", "ST40-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-R", "ST40-R"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 300
-intensity_mA = {intensity_mA}
-ceiling_mA = {ceiling_mA}
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = {duration_s}
-{second_step}
-"""
-
-
-HUNDRED_HZ_STEP = """
-[[steps]]
-label = "100 Hz"
-channels = [1]
-mode = "continuous"
-frequency_hz = 100
-phase_width_us = 200
-intensity_mA = 3
-ramp_up_s = 3
-ramp_down_s = 2
-duration_s = 15
-"""
+    step = {
+        "label": "2 Hz",
+        "mode": "continuous",
+        "frequency_hz": 2,
+        "phase_width_us": 300,
+        "intensity_mA": intensity_mA,
+        "ceiling_mA": ceiling_mA,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": duration_s,
+    }
+    return profile_text.profile_toml("Test: 2 Hz on two channels", step)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 
 from eacontrol.profiles import Profile, load_profile, stored_profile_names
 from eacontrol.profiles.steps import DenseDisperseStep, IntermittentStep
+from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import ChannelTotals, Outcome, build_report, render_markdown
 
 from .conftest import Run
@@ -24,6 +25,28 @@ def pulse_charge_uC(profile: Profile, step: int) -> float:
     s = profile.steps[step]
     width_us = s.phase_width_a_us if isinstance(s, DenseDisperseStep) else s.phase_width_us
     return s.intensity_mA * width_us / 1000
+
+
+def as_fixed(profile: Profile) -> Profile:
+    """The profile with every titrated step made fixed at its guidance target: what the record
+    is compared with here is the prescription itself (titration: test_i16_titration.py)."""
+    fixed = {"intensity": IntensityMode.FIXED, "start_intensity_mA": None, "sensation": None}
+    steps = tuple(step.model_copy(update=fixed) for step in profile.steps)
+    return profile.model_copy(update={"steps": steps})
+
+
+def test_i16_01_stored_clinical_profiles_titrate() -> None:
+    """Every stored clinical profile starts each channel at zero and names the sensation; the
+    research template stays fixed (a protocol's dose must be the same for every participant)."""
+    for name in stored_profile_names():
+        steps = load_profile(name).steps
+        titrations = [step.titration() for step in steps]
+        if name == "research_template":
+            assert titrations == [None] * len(steps)
+            continue
+        for titration in titrations:
+            assert titration is not None, name
+            assert titration.start_mA == 0 and titration.sensation, name
 
 
 def check_totals(profile: Profile, i: int, t: ChannelTotals) -> None:
@@ -56,7 +79,7 @@ def check_totals(profile: Profile, i: int, t: ChannelTotals) -> None:
 def test_stored_profile_runs_end_to_end_and_the_record_matches_it(
     session_on_sim: Factory, name: str
 ) -> None:
-    profile = load_profile(name)
+    profile = as_fixed(load_profile(name))
     # A device with just the channels the profile uses (seed 1 on two channels once met a float
     # rounding in the loop's sample deadline: this run is also its regression test).
     channels = max(ch.channel for ch in profile.channels)

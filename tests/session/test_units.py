@@ -18,6 +18,7 @@ from eacontrol.errors import (
     StopNotConfirmed,
 )
 from eacontrol.profiles import load_profile
+from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import Outcome
 from eacontrol.session import (
     EventKind,
@@ -38,7 +39,10 @@ from firmware_protocol import EventCode
 @pytest.fixture
 def control() -> LiveControl:
     live = LiveControl()
-    live.begin_step(SessionPlan.build(load_profile("lbp_2_100hz_han")).steps[0])  # 3 mA, ≤ 10
+    han = load_profile("lbp_2_100hz_han")  # titrated: its 3 mA target made fixed here
+    fixed = {"intensity": IntensityMode.FIXED, "start_intensity_mA": None, "sensation": None}
+    han = han.model_copy(update={"steps": (han.steps[0].model_copy(update=fixed),)})
+    live.begin_step(SessionPlan.build(han).steps[0])  # 3 mA, ≤ 10
     return live
 
 

@@ -57,21 +57,34 @@ class BellScreen(pyte.Screen):  # type: ignore[misc]
 
 
 def set_size(fd: int, columns: int, lines: int) -> None:
-    """Set a pseudo-terminal's window size (what a terminal emulator does on a resize)."""
+    """Set a pseudo-terminal's window size (what a terminal emulator does on a resize); ``fd``
+    is either side of the pty."""
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
 
 
 class PtyTerminal:
-    """The console script on a pseudo-terminal of ``columns`` × ``lines``, shown by pyte."""
+    """The console script on a pseudo-terminal of ``columns`` × ``lines``, shown by pyte.
+
+    A reader thread feeds everything the child writes both to :attr:`raw` (the whole output, for
+    lines that have scrolled away) and to :attr:`screen` (what the terminal shows now). Waits are
+    on a condition the reader signals: a wait returns as soon as its check passes and fails,
+    showing the screen, when the child's output has ended without it or after ``TIMEOUT_s`` (a
+    bound on a hung child, not a pause). Only the child holds the follower side, so the reader
+    sees the end of the output (EOF) when the child and everything it started have exited.
+    """
 
     def __init__(self, argv: list[str], columns: int, lines: int) -> None:
-        self.controller, self.follower = os.openpty()
-        set_size(self.follower, columns, lines)
+        self.controller, follower = os.openpty()
+        set_size(follower, columns, lines)
         self.screen = BellScreen(columns, lines)
         self._stream = pyte.ByteStream(self.screen)
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._ended = False
         self.raw = bytearray()
-        self.process = spawn(argv, stdin=self.follower, stdout=self.follower, stderr=self.follower)
+        try:
+            self.process = spawn(argv, stdin=follower, stdout=follower, stderr=follower)
+        finally:
+            os.close(follower)  # the child's copy alone: its exit ends the output
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -79,59 +92,88 @@ class PtyTerminal:
         while True:
             try:
                 data = os.read(self.controller, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            with self._lock:
+            except OSError:  # EIO: no process holds the follower side any more
+                data = b""
+            with self._changed:
+                if not data:
+                    self._ended = True
+                    self._changed.notify_all()
+                    return
                 self.raw.extend(data)
                 self._stream.feed(data)
+                self._changed.notify_all()
 
     def display(self) -> list[str]:
         """The screen's lines, trailing blanks removed."""
-        with self._lock:
+        with self._changed:
             return [line.rstrip() for line in self.screen.display]
 
     def text(self) -> str:
+        """The screen as text, one line a row."""
         return "\n".join(self.display())
+
+    def output(self) -> str:
+        """Everything the child has written so far, escape codes and all, as text."""
+        with self._changed:
+            return self.raw.decode("utf-8", errors="replace")
+
+    def _wait(self, passed: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + TIMEOUT_s
+        with self._changed:
+            while not passed():
+                left_s = deadline - time.monotonic()
+                if self._ended or left_s <= 0:
+                    why = "the output ended" if self._ended else f"{TIMEOUT_s:g} s passed"
+                    screen = "\n".join(line.rstrip() for line in self.screen.display)
+                    raise AssertionError(f"{why} without {what}; the screen shows:\n{screen}")
+                self._changed.wait(left_s)
 
     def wait_until(self, check: Callable[[list[str]], bool], what: str) -> list[str]:
         """Wait until the screen passes ``check``; return its lines."""
-        deadline = time.monotonic() + TIMEOUT_s
-        while time.monotonic() < deadline:
-            lines = self.display()
-            if check(lines):
-                return lines
-            if self.process.poll() is not None and not check(lines := self.display()):
-                time.sleep(0.2)
-                if check(lines := self.display()):
-                    return lines
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"the screen never showed {what}; it shows:\n{self.text()}")
+        lines: list[str] = []
+
+        def passed() -> bool:
+            nonlocal lines
+            lines = [line.rstrip() for line in self.screen.display]
+            return check(lines)
+
+        self._wait(passed, f"the screen showing {what}")
+        return lines
 
     def wait_for(self, needle: str) -> list[str]:
+        """Wait until a line of the screen holds ``needle``; return the screen's lines."""
         return self.wait_until(lambda lines: any(needle in line for line in lines), repr(needle))
 
+    def wait_in_output(self, needle: str, count: int = 1) -> str:
+        """Wait until ``needle`` has been written ``count`` times (scrolled away or not)."""
+        self._wait(
+            lambda: self.raw.decode("utf-8", errors="replace").count(needle) >= count,
+            f"{needle!r} ×{count} in the output",
+        )
+        return self.output()
+
     def resize(self, columns: int, lines: int) -> None:
-        with self._lock:
+        """Resize the window: the pty's size (the child gets SIGWINCH) and the screen's."""
+        with self._changed:
             self.screen.resize(lines, columns)
-        set_size(self.follower, columns, lines)
+        set_size(self.controller, columns, lines)
 
     def press(self, keys: bytes) -> None:
         os.write(self.controller, keys)
 
     def exit_code(self) -> int:
+        """Wait for the child to exit and for the reader to take its last bytes (EOF)."""
         code = self.process.wait(TIMEOUT_s)
-        time.sleep(0.2)  # let the reader take the last bytes
+        self._reader.join(TIMEOUT_s)
+        assert not self._reader.is_alive(), "the child exited, its terminal's output never ended"
         return code
 
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(TIMEOUT_s)
+        self._reader.join(TIMEOUT_s)
         os.close(self.controller)
-        os.close(self.follower)
 
 
 class ScreenOut:

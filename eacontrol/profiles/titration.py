@@ -1,0 +1,37 @@
+"""How a step sets each channel's intensity: ``fixed`` (ramp to the target at START) or
+``titrate`` (ramp to a start level, usually zero; the practitioner raises each channel).
+
+A titrated step names the sensation the practitioner raises each channel to ("strong but
+comfortable tingling", "visible twitch"); its ``intensity_mA`` is then guidance shown beside
+each channel, and its ceiling (the limit engine's, as for a fixed step) the most the operator
+can set. The session layer carries it out (``eacontrol.session``, docs/session.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["IntensityMode", "Titration"]
+
+
+class IntensityMode(enum.StrEnum):
+    """How a step's intensity is set (the step key ``intensity``)."""
+
+    FIXED = "fixed"
+    TITRATE = "titrate"
+
+
+@dataclass(frozen=True)
+class Titration:
+    """A titrated step's settings for each of its channels.
+
+    Attributes:
+        start_mA: the level each channel ramps to at START (0: it starts at zero, running).
+        target_mA: the profile's ``intensity_mA``: guidance, never sent by itself.
+        sensation: what the practitioner raises each channel to, in words.
+    """
+
+    start_mA: float
+    target_mA: float
+    sensation: str

@@ -1,0 +1,124 @@
+"""The session's controls for titration, held channels and notes (mixed into ``Session``).
+
+- :meth:`ChannelControls.mark_treatment`: the channel's level now is its treatment intensity
+  (``treatment.py``); the live view's ``t`` key.
+- :meth:`ChannelControls.resume_channel`: a channel held at zero by a fault of its load, its
+  lead re-clipped, restarts from zero with its ramp (``steps.py``); the ``r`` key.
+- :meth:`ChannelControls.note`: a note or the patient's response (de qi, twitch, comfort),
+  recorded at once as the session's annotation, the record ``eactl annotate`` adds to (one
+  home for notes); the ``n`` key.
+
+Like every live control these are requests checked when made and carried out by the session
+loop (``control.py``), called from ``on_tick`` or a subscriber in the loop's thread.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from eacontrol.errors import SessionError
+from eacontrol.records import Annotation, AnnotationKind
+from eacontrol.session.control import Intent, LiveControl, Request
+from eacontrol.session.events import EventKind
+from eacontrol.session.recorder import SessionRecorder
+from eacontrol.session.state import SessionState
+
+__all__ = ["ChannelControls"]
+
+
+class ChannelControls:
+    """Titration, held channels and notes; ``Session`` provides the state they use."""
+
+    _control: LiveControl
+    _recorder: SessionRecorder | None
+
+    @property
+    def state(self) -> SessionState:  # pragma: no cover - Session's
+        raise NotImplementedError
+
+    @property
+    def t_s(self) -> float:  # pragma: no cover - Session's
+        raise NotImplementedError
+
+    def _require(self, states: set[SessionState], action: str) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def _emit(
+        self, kind: EventKind, channel: object, message: str, data: dict[str, Any]
+    ) -> None:  # pragma: no cover - Session's
+        raise NotImplementedError
+
+    def mark_treatment(self, channel: int) -> float:
+        """Mark ``channel``'s live target as its treatment intensity in the running step (the
+        sensation the profile names is reached); the last mark of a step counts.
+
+        Returns:
+            The intensity marked, mA.
+
+        Raises:
+            SessionError: no step is stimulating; the channel is held by a fault or at zero.
+            ParameterError: the running step does not drive the channel.
+        """
+        t = self._require({SessionState.RUNNING}, "mark a treatment intensity")
+        self._control.ceiling(channel)  # a channel of the running step
+        if channel in self._control.held:
+            raise SessionError(f"channel {channel} is held at zero by a fault: resume it first")
+        target = self._control.targets[channel]
+        if target <= 0:
+            raise SessionError(
+                f"channel {channel} is at zero: raise it to the sensation first, then mark it"
+            )
+        self._control.request(Request(Intent.MARK_TREATMENT, t, channel, target))
+        self._emit(
+            EventKind.TREATMENT,
+            channel,
+            f"channel {channel}: {target:g} mA marked as the treatment intensity",
+            {"marked_mA": target},
+        )
+        return target
+
+    def resume_channel(self, channel: int) -> None:
+        """Restart a channel held by a fault of its load, once its lead is re-clipped: the
+        device self-tests its output stage (CLEAR_FAULT), then it STARTs from zero with its
+        ramp, to its prescription or its titration's start level.
+
+        Raises:
+            SessionError: no step is stimulating, or the channel is not held.
+        """
+        t = self._require({SessionState.RUNNING}, "resume a channel")
+        held = self._control.held
+        if channel not in held:
+            listed = ", ".join(str(n) for n in sorted(held)) or "none"
+            raise SessionError(
+                f"channel {channel} is not held by a fault (held channels: {listed})"
+            )
+        if channel not in self._control.targets:
+            raise SessionError(f"channel {channel} is not driven by the running step")
+        self._control.request(Request(Intent.RESUME_CHANNEL, t, channel))
+
+    def note(self, text: str) -> int:
+        """Record a note or the patient's response now, as a time-stamped annotation.
+
+        Returns:
+            The session time it was recorded at, rounded down to whole seconds.
+
+        Raises:
+            SessionError: the record has not begun, or the session has ended (use ``eactl
+                annotate`` after the session).
+            ParameterError: empty or overlong text.
+        """
+        if self._recorder is None or self.state is SessionState.ENDED:
+            raise SessionError(
+                f"cannot add a note: the session is {self.state.value} (after the session: "
+                "eactl annotate)"
+            )
+        t = self.t_s
+        annotation = Annotation(
+            kind=AnnotationKind.NOTE,
+            added_at=self._recorder.started_at() + timedelta(seconds=t),
+            t_s=t,
+            note=text,
+        )
+        self._recorder.annotation(annotation)
+        return int(t)
