@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import profile_text
 import pytest
 from vtscreen import ScreenOut
 
@@ -32,34 +33,24 @@ from eacontrol.session import Session
 
 LOCAL = datetime(2026, 3, 4, 10, 30, 0).astimezone()
 
-TITRATED = loads_profile("""
-schema_version = 1
-name = "Titrated 2 Hz on two channels"
-indication = "tests"
-references = ["Han JS. Trends Neurosci 2003;26(1):17-22."]
-
-[[channels]]
-channel = 1
-electrodes = ["ST36-L", "ST40-L"]
-
-[[channels]]
-channel = 2
-electrodes = ["ST36-R", "ST40-R"]
-
-[[steps]]
-label = "2 Hz"
-channels = [1, 2]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 300
-intensity_mA = 4
-intensity = "titrate"
-sensation = "strong but comfortable tingling"
-ceiling_mA = 6
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 60
-""")
+TITRATED = loads_profile(
+    profile_text.profile_toml(
+        "Titrated 2 Hz on two channels",
+        {
+            "label": "2 Hz",
+            "mode": "continuous",
+            "frequency_hz": 2,
+            "phase_width_us": 300,
+            "intensity_mA": 4,
+            "intensity": "titrate",
+            "sensation": "strong but comfortable tingling",
+            "ceiling_mA": 6,
+            "ramp_up_s": 2,
+            "ramp_down_s": 2,
+            "duration_s": 60,
+        },
+    )
+)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +35,13 @@ CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOC
 
 
 def two_channel_toml(
-    *,
+    *more_steps: Mapping[str, object],
     duration_s: float = 20,
     intensity_mA: float = 2,
     ceiling_mA: float = 6,
 ) -> str:
-    """A short profile: 2 Hz continuous on channels 1 and 2 (ipsilateral pairs on each leg)."""
+    """A short profile: 2 Hz continuous on channels 1 and 2 (ipsilateral pairs on each leg),
+    then ``more_steps``."""
     step = {
         "label": "2 Hz",
         "mode": "continuous",
@@ -52,7 +53,21 @@ def two_channel_toml(
         "ramp_down_s": 2,
         "duration_s": duration_s,
     }
-    return profile_text.profile_toml("Test: 2 Hz on two channels", step)
+    return profile_text.profile_toml("Test: 2 Hz on two channels", step, *more_steps)
+
+
+HUNDRED_HZ_STEP: Mapping[str, object] = {
+    "label": "100 Hz",
+    "channels": [1],
+    "mode": "continuous",
+    "frequency_hz": 100,
+    "phase_width_us": 200,
+    "intensity_mA": 3,
+    "ramp_up_s": 3,
+    "ramp_down_s": 2,
+    "duration_s": 15,
+}
+"""Step 2 of a two-step profile: 100 Hz on channel 1 alone."""
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def test_i16_03_a_channel_held_into_the_next_step_is_programmed_when_resumed(
 
     from .conftest import HUNDRED_HZ_STEP, two_channel_toml
 
-    profile = loads_profile(two_channel_toml(second_step=HUNDRED_HZ_STEP))  # 20 s, then 15 s ch 1
+    profile = loads_profile(two_channel_toml(HUNDRED_HZ_STEP))  # 20 s, then 15 s ch 1
     run = session_on_sim(profile, "seed=5&electrode_off=1@8&electrode_on=1@12")
     levels: list[float] = []
     script = Script(
@@ -143,19 +143,18 @@ def test_i16_03_a_second_lead_off_while_another_channel_stays_held(
     from .conftest import two_channel_toml
 
     three_steps = two_channel_toml(
+        {
+            "label": "channel 2 alone",
+            "channels": [2],
+            "mode": "continuous",
+            "frequency_hz": 2,
+            "phase_width_us": 300,
+            "intensity_mA": 2,
+            "ramp_up_s": 2,
+            "ramp_down_s": 2,
+            "duration_s": 20,
+        },
         duration_s=20,
-        second_step="""
-[[steps]]
-label = "channel 2 alone"
-channels = [2]
-mode = "continuous"
-frequency_hz = 2
-phase_width_us = 300
-intensity_mA = 2
-ramp_up_s = 2
-ramp_down_s = 2
-duration_s = 20
-""",
     )
     # Channel 1 comes off in step 1 and is never resumed; channel 2 comes off in step 2.
     run = session_on_sim(loads_profile(three_steps), "seed=6&electrode_off=1@8&electrode_off=2@30")
