@@ -266,7 +266,7 @@ class Cell:
         port = serial.serial_for_url(url)
         assert isinstance(port, SimSerial)
         watch = DeviceWatch.install(port)
-        stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS, session_id=0x5E55)
+        stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS)
         db_path = tmp_path / "sessions.sqlite3"
         store = RecordStore.open(db_path)
         session = Session(stim, profile, store=store, utc_now=lambda: START)

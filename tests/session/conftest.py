@@ -126,7 +126,7 @@ def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
         url = f"sim://?{query}"
         port = serial.serial_for_url(url)
         assert isinstance(port, SimSerial)
-        stim = connect(transport=Transport(port, url), lease_ms=lease_ms, session_id=0x5E55)
+        stim = connect(transport=Transport(port, url), lease_ms=lease_ms)
         store = store or RecordStore.open(db_path)
         kwargs.setdefault("utc_now", lambda: START)
         session = Session(stim, profile, store=store, **kwargs)
