@@ -5,7 +5,9 @@ A message is a frozen dataclass whose fields are annotated with their wire type 
 wire fields in order, derived from the annotations once when the class is defined. That list
 gives the struct format, the range checks on encode, the enum checks on decode, the NAK field
 indices (PROTOCOL.md §7) and the schema hash that HELLO exchanges — so a layout change
-cannot be made in one place and forgotten in another.
+cannot be made in one place and forgotten in another. The field kinds themselves (``Scalar``,
+``Array``, ``Text``, ``Opaque``, ``Group``) and the integer ranges are in
+``firmware_protocol.fields``; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from typing import (
 )
 
 from firmware_protocol.errors import EncodeError
+from firmware_protocol.fields import (
+    _RANGES,
+    Array,
+    BadField,
+    Group,
+    Opaque,
+    Scalar,
+    Text,
+    WireField,
+    _checked_int,
+    check_int,
+)
 
 __all__ = [
     "U8",
@@ -46,116 +60,6 @@ __all__ = [
     "WireStruct",
     "check_int",
 ]
-
-_RANGES = {
-    "B": (0, 0xFF),
-    "H": (0, 0xFFFF),
-    "I": (0, 0xFFFF_FFFF),
-    "i": (-(2**31), 2**31 - 1),
-    "Q": (0, 2**64 - 1),
-    "q": (-(2**63), 2**63 - 1),
-}
-
-
-class BadField(Exception):
-    """Internal: a decoded field is invalid (turned into PayloadError by the frame layer)."""
-
-    def __init__(self, index: int | None, message: str) -> None:
-        super().__init__(message)
-        self.index = index
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """One integer field; ``enum`` restricts it to the members of an IntEnum or IntFlag."""
-
-    name: str
-    code: str
-    enum: type[enum.IntEnum] | type[enum.IntFlag] | None = None
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        suffix = f"/{self.enum.__name__}" if self.enum else ""
-        return f"{self.name}:{self.code}{suffix}"
-
-
-@dataclass(frozen=True)
-class Array:
-    """A fixed-length array of integers of one type."""
-
-    name: str
-    code: str
-    count: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return self.count
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        return f"{self.name}:{self.count}{self.code}"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A fixed-size ASCII string, NUL-padded on the wire."""
-
-    name: str
-    size: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        return f"{self.name}:{self.size}s"
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A fixed-size byte string taken as it is (a nonce, a key)."""
-
-    name: str
-    size: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        return f"{self.name}:{self.size}o"
-
-
-@dataclass(frozen=True)
-class Group:
-    """A u8 count, then up to ``max_count`` records of another WireStruct (last field only)."""
-
-    name: str
-    elem: type[WireStruct]
-    max_count: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies (the count byte)."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        inner = ",".join(f.descriptor() for f in self.elem.LAYOUT)
-        return f"{self.name}:[{self.max_count}]{{{inner}}}"
-
-
-WireField = Scalar | Array | Text | Opaque | Group
 
 
 @dataclass(frozen=True)
@@ -496,19 +400,3 @@ def _read_text(f: Text, position: int, index: int) -> _Read:
         return text.decode("ascii")
 
     return read
-
-
-def check_int(name: str, value: object, code: str) -> int:
-    """Return ``value`` as an int if it fits wire type ``code``.
-
-    Raises:
-        EncodeError: it is not an integer (``bool`` included) or out of range.
-    """
-    lo, hi = _RANGES[code]
-    return _checked_int(name, value, lo, hi)
-
-
-def _checked_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise EncodeError(name, value, f"integer {lo}..{hi}")
-    return int(value)

@@ -19,6 +19,7 @@ from firmware_protocol import auth, codes
 from firmware_protocol.auth import KEY_SIZE, NONCE_SIZE, TAG_SIZE, KeyKind
 from firmware_protocol.cobs import max_encoded_len
 from firmware_protocol.crc import CHECK_VALUE
+from firmware_protocol.fields import _RANGES
 from firmware_protocol.frame import (
     _HEADER,
     _TAG_SIZES,
@@ -30,7 +31,7 @@ from firmware_protocol.frame import (
     MAX_PAYLOAD,
     Header,
 )
-from firmware_protocol.layout import _RANGES, Array, Group, Opaque, Scalar, Text, WireStruct
+from firmware_protocol.layout import Array, Group, Opaque, Scalar, Text, WireStruct
 from firmware_protocol.messages import (
     MAX_CHANNELS,
     MESSAGE_TYPES,

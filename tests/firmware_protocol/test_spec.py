@@ -69,7 +69,7 @@ def test_status_channel_record_matches_the_code() -> None:
 
 
 def test_header_table_matches_the_code() -> None:
-    section = SPEC[SPEC.index("### 2.2") : SPEC.index("### 2.3")]
+    section = SPEC[SPEC.index("### 2.3 Header\n") : SPEC.index("### 2.4")]
     expected = [(h["offset"], h["type"], h["name"]) for h in SCHEMA["header"]]
     assert _table_rows(section) == expected
 
