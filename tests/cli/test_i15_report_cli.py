@@ -67,7 +67,7 @@ def test_i15_report_annotate_refusals_name_what_is_wrong(
 
 def test_i15_report_annotate_help_is_its_docstring(eactl: Run) -> None:
     top = eactl("--help").out
-    assert "add an adverse event or a note to a session's record" in top
+    assert "add an adverse event, a note or the patient's response" in top
 
 
 def test_i15_report_run_records_the_clinical_options(
