@@ -89,7 +89,7 @@ def titration_lines(steps: Sequence[object]) -> list[str]:
         One line per titrated step; none when every step has a fixed intensity.
     """
     lines = []
-    for index, step in enumerate(steps):
+    for index, step in enumerate(steps, start=1):
         titration = step.titration() if isinstance(step, Titrated) else None
         if titration is None:
             continue

@@ -55,13 +55,13 @@ class _Step:
 def test_i16_15_a_titrated_step_shows_its_start_sensation_and_target() -> None:
     steps = [_Step(None), _Step(_Titration(0.0, 4.0, "strong but comfortable tingling"))]
     assert titration_lines(steps) == [
-        "  step 1: starts at 0 mA; raise each channel to “strong but comfortable tingling” "
+        "  step 2: starts at 0 mA; raise each channel to “strong but comfortable tingling” "
         "(target 4 mA is guidance, the ceiling the most that can be set)"
     ]
     assert titration_lines([object()]) == []  # a step without titration: fixed intensity
 
 
 def test_i16_15_a_fixed_profile_prints_no_titration_section(eactl: Run) -> None:
-    out = eactl("show", "lbp_2_100hz_han").out
+    out = eactl("show", "research_template").out
     assert "\nTitration" not in out
     assert out.index("Contraindications") < out.index("Parameters")
