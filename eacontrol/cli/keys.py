@@ -122,6 +122,15 @@ def _key_name(data: bytes) -> str:
     return data.decode("utf-8", errors="replace") if data.isascii() else "that key"
 
 
+def _utf8_end(data: bytes, start: int) -> int:
+    """The index after the UTF-8 character whose lead byte is at ``start`` (its continuation
+    bytes, 0x80..0xBF, belong to it)."""
+    end = start + 1
+    while end < len(data) and 0x80 <= data[end] < 0xC0:
+        end += 1
+    return end
+
+
 def _sequence_end(data: bytes, i: int) -> int | None:
     """The index after the escape sequence starting at ``data[i]`` (ESC), or None if the bytes
     do not hold a complete CSI (``ESC [ params final``) or SS3 (``ESC O x``) sequence."""
@@ -164,9 +173,7 @@ class KeyDecoder:
             elif byte in (0x7F, 0x08):
                 commands.append(Command(Action.TEXT_BACK))
             elif byte >= 0x80:
-                end = i + 1
-                while end < len(data) and 0x80 <= data[end] < 0xC0:
-                    end += 1
+                end = _utf8_end(data, i)
                 text = bytes(data[i:end]).decode("utf-8", errors="replace")
                 commands.append(Command(Action.TEXT, key=text))
                 i = end
@@ -209,9 +216,7 @@ class KeyDecoder:
             elif byte in _SINGLE:
                 commands.append(Command(_SINGLE[byte]))
             elif byte >= 0x80:  # a UTF-8 character: one unknown key, all its bytes
-                end = i + 1
-                while end < len(data) and 0x80 <= data[end] < 0xC0:
-                    end += 1
+                end = _utf8_end(data, i)
                 name = bytes(data[i:end]).decode("utf-8", errors="replace")
                 commands.append(Command(Action.UNKNOWN, key=name))
                 i = end

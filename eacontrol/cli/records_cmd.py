@@ -169,6 +169,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     """Show one session's record."""
+    from eacontrol.records import alarm_text
     from eacontrol.records.fmt import local_time
 
     with _store(args) as store:
@@ -180,6 +181,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"session {s.id}: {meta.profile_name} ({meta.profile_version})")
     print(f"  started:  {local_time(meta.started_at)}  length {_length(s)}")
     print(f"  outcome:  {s.outcome.value}" + (f" ({s.detail})" if s.detail else ""))
+    if alarm_text(s.outcome):
+        print(f"  ALARM:    {alarm_text(s.outcome)}")
     print(f"  device:   {device}, firmware {meta.firmware_version}, on {meta.port}")
     print(f"  patient:  {meta.patient_id or '-'}   operator: {meta.operator_id or '-'}")
     print(f"  samples:  {samples} (eactl log export {s.id} --format csv --table samples)")
@@ -238,12 +241,14 @@ def _report(args: argparse.Namespace) -> int:
     Print the report of one session: the methods paragraph, identity, STRICTA items, electrical
     parameters, what was delivered over time (intensity, operator changes, pauses, stops), the
     delivered dose per channel, adverse events, events and findings. --format html writes one
-    self-contained page to print or file.
+    self-contained page to print or file. A session whose outputs were not confirmed off opens
+    with an ALARM, a simulated one with a SIMULATOR notice; the patient's session count leaves
+    out simulated sessions unless --include-simulated.
     """
     from eacontrol.records import build_report, render_html, render_json, render_markdown
 
     with _store(args) as store:
-        report = build_report(store, args.id)
+        report = build_report(store, args.id, include_simulated=args.include_simulated)
     render = {"json": render_json, "html": render_html, "md": render_markdown}[args.format]
     text = render(report)
     with _output(args.output) as out:
@@ -287,4 +292,9 @@ def register(commands: Commands) -> None:
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
     report = _session_parser(commands, "report", _report)
     report.add_argument("--format", choices=("md", "json", "html"), default="md")
+    report.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="count the patient's simulated sessions among their sessions",
+    )
     report.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")

@@ -14,6 +14,7 @@ from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.output import printable
+from eacontrol.cli.show_notes import contraindication_lines, titration_lines
 from eacontrol.cli.table import duration_text, number, render_table
 
 if TYPE_CHECKING:
@@ -165,8 +166,10 @@ def _header(profile: Profile) -> list[str]:
 def _show(args: argparse.Namespace) -> int:
     """Show a profile's parameters and derived dose as tables.
 
-    Show a profile's parameters and derived quantities (pulses, phase charge, rms current, duty,
-    time per rate, densities) per step and channel. A refused profile is not shown: its findings
+    Show a profile's description, titration note and contraindications (the patient layer's
+    rules for its needle pairs: pacemaker or ICD, pregnancy), then its parameters and derived
+    quantities (pulses, phase charge, rms current, duty, time per rate, densities) per step and
+    channel. A refused profile is not shown: its findings
     are printed and the exit code is 1.
     """
     from eacontrol.profiles import validate_file
@@ -177,6 +180,12 @@ def _show(args: argparse.Namespace) -> int:
     profile = result.raise_for_refusals()
     stack = LimitStack.build(site=layers.site, patient=layers.patient)
     print("\n".join(_header(profile)))
+    titration = titration_lines(profile.steps)
+    if titration:
+        print("\nTitration (the practitioner raises each channel from its start level)")
+        print("\n".join(titration))
+    print("\nContraindications (the patient layer refuses these: eactl run --patient-flags)")
+    print("\n".join(contraindication_lines(profile)))
     print("\nParameters (step = its index in steps[], as findings name it)")
     print(render_table(PARAMETER_HEADERS, parameter_rows(profile, stack), right=(9, 10)))
     print("\nDerived at the target intensity (densities need the channel's needle geometry)")

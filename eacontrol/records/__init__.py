@@ -10,7 +10,16 @@
 """
 
 from eacontrol.errors import UnknownSession
-from eacontrol.records.clinical import Annotation, AnnotationKind, ClinicalDetails, Severity
+from eacontrol.records.alarm import ALARM_KIND, alarm_text
+from eacontrol.records.clinical import (
+    RESPONSE_WORDS,
+    Annotation,
+    AnnotationKind,
+    ClinicalDetails,
+    Response,
+    Severity,
+    new_annotation,
+)
 from eacontrol.records.delivered import ChannelDelivery, FrequencyShare
 from eacontrol.records.export import (
     EVENT_COLUMNS,
@@ -56,9 +65,11 @@ from eacontrol.records.report import (
     render_json,
 )
 from eacontrol.records.schema import SCHEMA_VERSION
+from eacontrol.records.simulated import is_simulator
 from eacontrol.records.store import DEFAULT_BUSY_TIMEOUT_s, RecordStore
 
 __all__ = [
+    "ALARM_KIND",
     "DB_ENV_VAR",
     "DB_FILE_NAME",
     "EVENT_COLUMNS",
@@ -66,6 +77,7 @@ __all__ = [
     "EXPORT_VERSION",
     "INTERRUPTED",
     "REPORT_VERSION",
+    "RESPONSE_WORDS",
     "ROUTINE_EVENT_KINDS",
     "SAMPLE_COLUMNS",
     "SCHEMA_VERSION",
@@ -87,6 +99,7 @@ __all__ = [
     "ProcessOwner",
     "RecordStore",
     "Report",
+    "Response",
     "Sample",
     "SampleGap",
     "SessionMeta",
@@ -94,6 +107,7 @@ __all__ = [
     "Severity",
     "StepRecord",
     "UnknownSession",
+    "alarm_text",
     "build_report",
     "charge_imbalance_pct",
     "default_db_path",
@@ -101,6 +115,8 @@ __all__ = [
     "export_samples_csv",
     "export_session_json",
     "export_totals_csv",
+    "is_simulator",
+    "new_annotation",
     "parse_prescription",
     "render_html",
     "render_json",

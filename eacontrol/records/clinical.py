@@ -7,8 +7,11 @@ response sought (2d), the needle retention time (2f), the number of needle inser
 the practitioner's background (item 5). :class:`ClinicalDetails` holds what the practitioner
 gives (``eactl run`` options); each item left out is reported as *not recorded*, never guessed.
 
-An :class:`Annotation` is added at or after the session (``eactl annotate``): the only record
-an ended session still takes, itself stamped with the time it was added.
+An :class:`Annotation` is added during the session (from another terminal, or the live view)
+or after it (``eactl annotate``): the only record an ended session still takes, itself stamped
+with the time it was added. It is an adverse event, or a note: free text, the patient's
+response (:class:`Response`: de qi, a muscle twitch, comfort), or both.
+:func:`new_annotation` builds one from what was given (the one builder for every caller).
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from typing import Any
 
 from eacontrol.errors import Layer, ParameterError
 
-__all__ = ["Annotation", "AnnotationKind", "ClinicalDetails", "Severity"]
+__all__ = [
+    "RESPONSE_WORDS",
+    "Annotation",
+    "AnnotationKind",
+    "ClinicalDetails",
+    "Response",
+    "Severity",
+    "new_annotation",
+]
 
 MAX_TEXT = 500
 """Longest free text of a clinical field or annotation, characters (a design value: a sentence
@@ -138,6 +149,33 @@ class Severity(enum.StrEnum):
     SEVERE = "severe"
 
 
+class Response(enum.StrEnum):
+    """The patient's response, from a small vocabulary (free text goes in the note).
+
+    The responses STRICTA 2010 item 2d names ("de qi or muscle twitch response") and the
+    patient's comfort, which the practitioner titrates to (a design vocabulary: short enough
+    to pick in the treatment room; anything else is a note).
+    """
+
+    DE_QI = "de_qi"
+    NO_DE_QI = "no_de_qi"
+    TWITCH = "twitch"
+    COMFORTABLE = "comfortable"
+    UNCOMFORTABLE = "uncomfortable"
+    TOO_STRONG = "too_strong"
+
+
+RESPONSE_WORDS = {
+    Response.DE_QI: "de qi",
+    Response.NO_DE_QI: "no de qi",
+    Response.TWITCH: "muscle twitch",
+    Response.COMFORTABLE: "comfortable",
+    Response.UNCOMFORTABLE: "uncomfortable",
+    Response.TOO_STRONG: "too strong",
+}
+"""Each response in words, for reports."""
+
+
 @dataclass(frozen=True)
 class Annotation:
     """An adverse event or a note, added at or after the session.
@@ -152,11 +190,13 @@ class Annotation:
             for a note.
         severity: the adverse event's severity; None for a note.
         note: free text ("" for none).
+        response: the patient's response (a note only), or None.
         id: the record's id (0 before it is stored).
 
     Raises:
-        ParameterError: an adverse event without event kind or severity, a note with them, an
-            empty note, a negative or infinite ``t_s``, overlong text.
+        ParameterError: an adverse event without event kind or severity, or with a response; a
+            note with them, or with neither text nor response; a negative or infinite
+            ``t_s``; overlong text.
     """
 
     kind: AnnotationKind
@@ -165,11 +205,16 @@ class Annotation:
     event: str | None = None
     severity: Severity | None = None
     note: str = ""
+    response: Response | None = None
     id: int = 0
 
     def __post_init__(self) -> None:
         owner = "Annotation"
-        for name, kind in (("kind", AnnotationKind), ("severity", Severity)):
+        for name, kind in (
+            ("kind", AnnotationKind),
+            ("severity", Severity),
+            ("response", Response),
+        ):
             value = getattr(self, name)
             if value is not None and value not in set(kind):
                 raise _refuse(f"{owner}.{name}", value, f"one of {[k.value for k in kind]}")
@@ -183,5 +228,47 @@ class Annotation:
             raise _refuse(f"{owner}.event", self.event, "an adverse event's kind and severity")
         if not adverse and (self.event is not None or self.severity is not None):
             raise _refuse(f"{owner}.severity", self.severity, "none for a note")
-        if not adverse and not self.note:
-            raise _refuse(f"{owner}.note", self.note, "the note's text")
+        if adverse and self.response is not None:
+            raise _refuse(f"{owner}.response", self.response, "none for an adverse event")
+        if not adverse and not self.note and self.response is None:
+            raise _refuse(f"{owner}.note", self.note, "the note's text or the patient's response")
+
+
+def new_annotation(
+    added_at: datetime,
+    *,
+    note: str | None = None,
+    response: Response | None = None,
+    adverse_event: str | None = None,
+    severity: Severity | None = None,
+    t_s: float | None = None,
+) -> Annotation:
+    """An annotation from what was given: an adverse event when ``adverse_event`` is given (with
+    ``severity``, and ``note`` as its details), else a note (text, response or both).
+
+    The one builder for ``eactl annotate`` and the live view; store it with
+    :meth:`RecordStore.add_annotation <eacontrol.records.store.RecordStore.add_annotation>`
+    (during the session from the session's record writer's thread or another process, or
+    after it).
+
+    Args:
+        added_at: now (timezone-aware).
+        note: free text.
+        response: the patient's response.
+        adverse_event: the adverse event in words ("haematoma").
+        severity: the adverse event's severity.
+        t_s: the session time it refers to, or None when not given.
+
+    Raises:
+        ParameterError: naming the field and what it takes (:class:`Annotation`).
+    """
+    adverse = adverse_event is not None
+    return Annotation(
+        kind=AnnotationKind.ADVERSE_EVENT if adverse else AnnotationKind.NOTE,
+        added_at=added_at,
+        t_s=t_s,
+        event=adverse_event,
+        severity=severity,
+        note=note or "",
+        response=response,
+    )

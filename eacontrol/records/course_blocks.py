@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from eacontrol.records import fmt
 from eacontrol.records.blocks import Block, para, table
+from eacontrol.records.clinical import RESPONSE_WORDS
 from eacontrol.records.course import IntensityRange
 from eacontrol.records.prose import (
     POLARITY,
@@ -15,7 +16,7 @@ from eacontrol.records.prose import (
     describe_waveform,
     unconfirmed_text,
 )
-from eacontrol.records.report import Report
+from eacontrol.records.report import AnnotationItem, Report
 
 __all__ = [
     "UNKNOWN",
@@ -172,19 +173,47 @@ def changes_blocks(r: Report) -> list[Block]:
     return blocks
 
 
+def _annotation_time(a: AnnotationItem, r: Report) -> str:
+    """The session time it refers to; else when it was added: during the session (its session
+    time then) or after it."""
+    if a["t_s"] is not None:
+        return fmt.clock(a["t_s"])
+    added = a.get("added_s")  # absent in reports saved before version 4
+    if added is None:
+        return "not given"
+    ended = r["session"]["duration_s"]
+    if ended is None or added <= ended:
+        return f"not given; added at {fmt.clock(added)}, during the session"
+    return "not given; added after the session"
+
+
+def _response_text(value: str | None) -> str:
+    """A response in words; a word this eacontrol does not know as written."""
+    if not value:
+        return "—"
+    known = {r.value: words for r, words in RESPONSE_WORDS.items()}
+    return known.get(value, value)
+
+
 def annotation_blocks(r: Report) -> list[Block]:
-    """Adverse events and notes, with when each was added."""
+    """Adverse events, notes and the patient's responses in time order (the session time each
+    refers to, else when it was added), with when each was added."""
     if not r["annotations"]:
         return para("No adverse events or notes were recorded.")
-    rows = [
-        (
-            "adverse event" if a["kind"] == "adverse_event" else "note",
-            "not given" if a["t_s"] is None else fmt.clock(a["t_s"]),
-            a["event"] or "—",
-            a["severity"] or "—",
-            a["note"] or "—",
-            fmt.moment(a["added_at"]),
+    rows = []
+    for a in r["annotations"]:
+        response = a.get("response")  # absent in reports saved before version 4
+        kind = "adverse event" if a["kind"] == "adverse_event" else "note"
+        rows.append(
+            (
+                "patient response" if response else kind,
+                _annotation_time(a, r),
+                a["event"] or "—",
+                a["severity"] or "—",
+                _response_text(response),
+                a["note"] or "—",
+                fmt.moment(a["added_at"]),
+            )
         )
-        for a in r["annotations"]
-    ]
-    return table(("Kind", "Session time", "Event", "Severity", "Note", "Added"), rows)
+    headers = ("Kind", "Session time", "Event", "Severity", "Response", "Note", "Added")
+    return table(headers, rows)

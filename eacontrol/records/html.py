@@ -16,7 +16,7 @@ from html import escape
 
 from eacontrol.records.blocks import Block, Paragraph
 from eacontrol.records.report import Report
-from eacontrol.records.sections import report_sections, title
+from eacontrol.records.sections import notices, report_sections, title
 
 __all__ = ["render_html"]
 
@@ -28,7 +28,8 @@ h2 { font-size: 13pt; margin-top: 1.5em; border-bottom: 1px solid #888; }
 table { border-collapse: collapse; width: 100%; margin: 0.5em 0 1em; font-size: 9.5pt; }
 th, td { border: 1px solid #888; padding: 0.2em 0.4em; text-align: left; vertical-align: top; }
 th { background: #eee; }
-p.simulated { font-weight: bold; border: 2px solid #000; padding: 0.4em; }
+p.simulated, p.alarm { font-weight: bold; border: 2px solid #000; padding: 0.4em; }
+p.alarm { border-width: 4px; font-size: 13pt; }
 footer { margin-top: 2em; font-size: 9pt; color: #444; }
 @media print {
   @page { size: A4; margin: 15mm; }
@@ -77,11 +78,7 @@ def render_html(report: Report) -> str:
         "<body>",
         f"<h1>{name}</h1>",
     ]
-    if report["device"]["simulated"]:
-        lines.append(
-            '<p class="simulated">SIMULATOR — this session ran on the eacontrol device '
-            "simulator; no patient was stimulated.</p>"
-        )
+    lines += [f'<p class="{kind}">{_text(text)}</p>' for kind, text in notices(report)]
     for section in report_sections(report):
         lines.append(f"<section><h2>{_text(section.title)}</h2>")
         for block in section.blocks:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from eacontrol.records.blocks import Block, Paragraph
 from eacontrol.records.report import Report
-from eacontrol.records.sections import report_sections, title
+from eacontrol.records.sections import notices, report_sections, title
 
 __all__ = ["render_markdown"]
 
@@ -35,6 +35,8 @@ def render_markdown(report: Report) -> str:
         Markdown text ending in a newline.
     """
     lines = [f"# {title(report)}", ""]
+    for _kind, text in notices(report):  # above everything: an alarm, the simulator
+        lines += [f"> **{text}**", ""]
     for section in report_sections(report):
         lines += [f"## {section.title}", ""]
         for block in section.blocks:

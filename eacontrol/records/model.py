@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from eacontrol.errors import Layer, ParameterError
 from eacontrol.records.clinical import ClinicalDetails
 from eacontrol.records.owner import ProcessOwner
+from eacontrol.records.simulated import is_simulator
 from firmware_protocol import units
 
 __all__ = [
@@ -115,7 +116,9 @@ class SessionMeta:
         device_model / device_serial / firmware_version: the device's identity from HELLO.
         boot_id: the device's boot id when the session began.
         port: the port or URL used (``/dev/ttyUSB0``, ``sim://``).
-        simulated: True when the device was the simulator.
+        simulated: True when the device was the simulator; also set when the port or the
+            device's model says so (:func:`~eacontrol.records.simulated.is_simulator`, the one
+            rule), whatever the caller passed.
         operator_id / patient_id: identifiers as given (no names needed), or None.
         started_at: when the session began, timezone-aware (stored in UTC).
         software_version: the eacontrol version that ran it.
@@ -152,6 +155,8 @@ class SessionMeta:
         if self.compliance_V is not None and self.compliance_V <= 0:
             raise _refuse("SessionMeta.compliance_V", self.compliance_V, "> 0 V")
         object.__setattr__(self, "started_at", utc(self.started_at, "started_at"))
+        simulated = bool(self.simulated) or is_simulator(self.port, self.device_model)
+        object.__setattr__(self, "simulated", simulated)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from eacontrol.records import fmt
 from eacontrol.records.course import IntensityRange, OperatorChange
 from eacontrol.records.delivered import ChannelDelivery
 from eacontrol.records.prescription import PrescribedStep
-from eacontrol.records.report import PointItem, Report, StepItem
+from eacontrol.records.report import PatientSessions, PointItem, Report, StepItem
 
 __all__ = [
     "MODE_NAMES",
@@ -25,6 +25,7 @@ __all__ = [
     "describe_waveform",
     "join_words",
     "methods_paragraph",
+    "patient_sentence",
     "per_channel",
     "unconfirmed_text",
 ]
@@ -306,6 +307,26 @@ def unconfirmed_text(r: Report) -> str:
     )
 
 
+def patient_sentence(ps: PatientSessions) -> str:
+    """This session among the patient's: ``This was session 2 of 3 recorded for patient P-017
+    (1 completed before it; ...)``; a simulated session is counted only when asked for."""
+    sessions = f"{ps['total']} treatment session{'s' if ps['total'] != 1 else ''}"
+    if ps["number"] is None:
+        return (
+            f"This session ran on the simulator and is not counted among the {sessions} "
+            f"recorded for patient {ps['patient_id']}."
+        )
+    previous = ""
+    if ps["days_since_previous"] is not None:
+        days = fmt.sig(ps["days_since_previous"], 2)
+        previous = f"; the previous one was {days} days earlier"
+    simulated = ", simulated sessions included" if ps["include_simulated"] else ""
+    return (
+        f"This was session {ps['number']} of {ps['total']} recorded for patient "
+        f"{ps['patient_id']}{simulated} ({ps['completed_before']} completed before it{previous})."
+    )
+
+
 def _opening(r: Report) -> str:
     st, dev, prof = r["stricta"], r["device"], r["profile"]
     needles = sorted({(n["diameter_mm"], n["inserted_length_mm"]) for n in st["needles"]})
@@ -381,14 +402,7 @@ def methods_paragraph(r: Report) -> str:
     ]
     ps = r["patient_sessions"]
     if ps is not None:
-        previous = ""
-        if ps["days_since_previous"] is not None:
-            days = fmt.sig(ps["days_since_previous"], 2)
-            previous = f"; the previous one was {days} days earlier"
-        parts.append(
-            f"This was session {ps['number']} of {ps['total']} recorded for patient "
-            f"{ps['patient_id']} ({ps['completed_before']} completed before it{previous})."
-        )
+        parts.append(patient_sentence(ps))
     session = r["session"]
     outcome = session["outcome"]
     detail = f": {session['detail']}" if session["detail"] else ""

@@ -24,6 +24,7 @@ from typing import Literal, TypedDict
 
 from eacontrol.anatomy.acupoints import parse_site
 from eacontrol.errors import EAError, RecordError
+from eacontrol.records.alarm import alarm_text
 from eacontrol.records.clinical import Annotation, ClinicalDetails
 from eacontrol.records.course import Course, course
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
@@ -51,9 +52,11 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
-device's output mode and compliance voltage)."""
+device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
+without the simulated ones (``patient_sessions.number`` null for a simulated session), an
+annotation's ``response`` and ``added_s``, annotations in time order)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.9: COMPLIANCE when
@@ -84,6 +87,7 @@ class SessionPart(TypedDict):
     id: int
     outcome: str
     detail: str
+    alarm: str | None
     started_at: str
     ended_at: str | None
     duration_s: float | None
@@ -117,10 +121,17 @@ class DevicePart(TypedDict):
 
 
 class PatientSessions(TypedDict):
-    """This session among the patient id's sessions in the database (by start time)."""
+    """This session among the patient id's sessions in the database (by start time): the
+    treatment sessions, without those run on the simulator unless ``include_simulated``.
+
+    ``number`` is None for a simulated session left out (it is no treatment session);
+    ``simulated_left_out`` counts the patient's simulated sessions not counted.
+    """
 
     patient_id: str
-    number: int
+    number: int | None
+    include_simulated: bool
+    simulated_left_out: int
     total: int
     completed_before: int
     previous_started_at: str | None
@@ -195,6 +206,8 @@ class AnnotationItem(TypedDict):
     event: str | None
     severity: str | None
     note: str
+    response: str | None
+    added_s: float
 
 
 class Report(TypedDict):
@@ -258,16 +271,24 @@ def _points(sites: list[SiteItem]) -> list[PointItem]:
     return points
 
 
-def _annotation(a: Annotation) -> AnnotationItem:
-    return AnnotationItem(
-        id=a.id,
-        kind=a.kind.value,
-        added_at=iso(a.added_at),
-        t_s=a.t_s,
-        event=a.event,
-        severity=None if a.severity is None else a.severity.value,
-        note=a.note,
-    )
+def _annotations(notes: list[Annotation], summary: SessionSummary) -> list[AnnotationItem]:
+    """In time order: the session time each refers to, else when it was added (``added_s``:
+    seconds after the session's start), the order added breaking ties."""
+    items = [
+        AnnotationItem(
+            id=a.id,
+            kind=a.kind.value,
+            added_at=iso(a.added_at),
+            t_s=a.t_s,
+            event=a.event,
+            severity=None if a.severity is None else a.severity.value,
+            note=a.note,
+            response=None if a.response is None else a.response.value,
+            added_s=(a.added_at - summary.meta.started_at).total_seconds(),
+        )
+        for a in notes
+    ]
+    return sorted(items, key=lambda i: (i["added_s"] if i["t_s"] is None else i["t_s"], i["id"]))
 
 
 def _stricta(
@@ -318,12 +339,21 @@ def _steps(rx: Prescription, records: list[StepRecord]) -> list[StepItem]:
     return items
 
 
-def _patient_sessions(store: RecordStore, summary: SessionSummary) -> PatientSessions | None:
+def _patient_sessions(
+    store: RecordStore, summary: SessionSummary, include_simulated: bool
+) -> PatientSessions | None:
     patient = summary.meta.patient_id
     if patient is None:
         return None
-    history = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
-    position = next(i for i, s in enumerate(history) if s.id == summary.id)
+    every = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
+    history = [s for s in every if include_simulated or not s.meta.simulated]
+    # A simulated session left out is no treatment session: it has no number among them.
+    counted = include_simulated or not summary.meta.simulated
+    position = next((i for i, s in enumerate(history) if s.id == summary.id), None)
+    if position is None:  # where it would fall: the sessions before it
+        position = sum(
+            1 for s in history if (s.meta.started_at, s.id) < (summary.meta.started_at, summary.id)
+        )
     before = history[:position]
     previous = before[-1] if before else None
     days = None
@@ -331,7 +361,9 @@ def _patient_sessions(store: RecordStore, summary: SessionSummary) -> PatientSes
         days = (summary.meta.started_at - previous.meta.started_at).total_seconds() / 86400
     return {
         "patient_id": patient,
-        "number": position + 1,
+        "number": position + 1 if counted else None,
+        "include_simulated": include_simulated,
+        "simulated_left_out": len(every) - len(history),
         "total": len(history),
         "completed_before": sum(1 for s in before if s.outcome is Outcome.COMPLETED),
         "previous_started_at": None if previous is None else iso(previous.meta.started_at),
@@ -339,12 +371,15 @@ def _patient_sessions(store: RecordStore, summary: SessionSummary) -> PatientSes
     }
 
 
-def build_report(store: RecordStore, session_id: int) -> Report:
+def build_report(store: RecordStore, session_id: int, *, include_simulated: bool = False) -> Report:
     """Build the report of one session (finished, aborted or still running).
 
     Args:
         store: the open store.
         session_id: the session.
+        include_simulated: count the patient's sessions run on the simulator among their
+            sessions (``patient_sessions``); by default only treatment sessions count, and a
+            simulated session has no number among them.
 
     Returns:
         The report, JSON-ready.
@@ -382,6 +417,7 @@ def build_report(store: RecordStore, session_id: int) -> Report:
             "id": summary.id,
             "outcome": summary.outcome.value,
             "detail": summary.detail,
+            "alarm": alarm_text(summary.outcome) or None,
             "started_at": iso(meta.started_at),
             "ended_at": None if summary.ended_at is None else iso(summary.ended_at),
             "duration_s": summary.duration_s,
@@ -407,13 +443,13 @@ def build_report(store: RecordStore, session_id: int) -> Report:
             "output_mode": OUTPUT_MODE,
             "compliance_V": meta.compliance_V,
         },
-        "patient_sessions": _patient_sessions(store, summary),
+        "patient_sessions": _patient_sessions(store, summary, include_simulated),
         "stricta": _stricta(rx, step_records, known_until_s, meta.clinical),
         "clinical": dataclasses.asdict(meta.clinical),
         "steps": _steps(rx, step_records),
         "delivered": [channel_delivery(rx, c["channel"], totals, samples) for c in rx["channels"]],
         "course": course(rx, step_records, events, samples, store.gaps(session_id)),
-        "annotations": [_annotation(a) for a in store.annotations(session_id)],
+        "annotations": _annotations(store.annotations(session_id), summary),
         "events": notable,
         "routine_event_counts": routine,
         "patient_flags": rx["patient_flags"],

@@ -9,7 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from eacontrol.errors import Layer, ParameterError
-from eacontrol.records.clinical import Annotation, AnnotationKind, ClinicalDetails, Severity
+from eacontrol.records.clinical import (
+    Annotation,
+    AnnotationKind,
+    ClinicalDetails,
+    Response,
+    Severity,
+)
 from eacontrol.records.model import (
     ChannelTotals,
     EventRecord,
@@ -24,14 +30,18 @@ from eacontrol.records.model import (
 from eacontrol.records.owner import ProcessOwner
 
 __all__ = [
+    "ANNOTATION_COLUMNS",
     "SAMPLE_COLUMNS",
     "TOTALS_COLUMNS",
     "annotation_from_row",
+    "annotation_values",
     "dump_json",
     "event_from_row",
     "gap_from_row",
+    "insert_sql",
     "iso",
     "meta_values",
+    "prescription_channels",
     "sample_from_row",
     "step_from_row",
     "summary_from_row",
@@ -157,9 +167,19 @@ def gap_from_row(row: sqlite3.Row) -> SampleGap:
     return SampleGap(t_s=row["t_s"], status_age_s=row["status_age_s"], reason=row["reason"])
 
 
+ANNOTATION_COLUMNS = ("added_at", "kind", "t_s", "event", "severity", "note", "response")
+"""The ``annotations`` table's value columns (``response``: schema version 4)."""
+
+
+def annotation_values(a: Annotation) -> tuple[object, ...]:
+    """An annotation's values for :data:`ANNOTATION_COLUMNS` (``added_at`` already in UTC)."""
+    response = None if a.response is None else a.response.value
+    return (iso(a.added_at), a.kind.value, a.t_s, a.event, a.severity, a.note, response)
+
+
 def annotation_from_row(row: sqlite3.Row) -> Annotation:
     """An annotation from its row."""
-    severity = row["severity"]
+    severity, response = row["severity"], row["response"]
     return Annotation(
         kind=AnnotationKind(row["kind"]),
         added_at=datetime.fromisoformat(row["added_at"]),
@@ -167,5 +187,17 @@ def annotation_from_row(row: sqlite3.Row) -> Annotation:
         event=row["event"],
         severity=None if severity is None else Severity(severity),
         note=row["note"],
+        response=None if response is None else Response(response),
         id=row["id"],
     )
+
+
+def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT INTO table (session_id, columns...) VALUES (?, ...)``."""
+    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    return f"INSERT INTO {table} (session_id, {', '.join(columns)}) VALUES ({marks})"
+
+
+def prescription_channels(prescription: dict[str, Any]) -> frozenset[int]:
+    """The channel numbers a prescription defines."""
+    return frozenset(int(c["channel"]) for c in prescription["channels"])

@@ -169,7 +169,14 @@ _V3 = (
     "CREATE INDEX annotations_by_session ON annotations (session_id, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+_V4 = (
+    # The patient's response of a note (clinical.Response: de qi, twitch, comfort), NULL for
+    # none; the vocabulary is the application's enum, checked when a row is read, so a new
+    # word needs no table rebuild (as the outcomes of v2).
+    "ALTER TABLE annotations ADD COLUMN response TEXT CHECK (response IS NULL OR response <> '')",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """``MIGRATIONS[n]``: the statements that take the schema from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,7 +29,7 @@ from eacontrol.records.prose import (
 from eacontrol.records.refused import is_refused, refused_blocks
 from eacontrol.records.report import Report, SessionPart
 
-__all__ = ["report_sections", "title"]
+__all__ = ["SIMULATOR_NOTICE", "notices", "report_sections", "title"]
 
 
 def _ended(s: SessionPart) -> str:
@@ -54,7 +54,11 @@ def _identity(r: Report) -> list[Block]:
     ps = r["patient_sessions"]
     patient = s["patient_id"] or "not given"
     if ps is not None:
-        patient += f" (session {ps['number']} of {ps['total']})"
+        patient += (
+            f" (simulated: not one of the patient's {ps['total']} treatment sessions)"
+            if ps["number"] is None
+            else f" (session {ps['number']} of {ps['total']})"
+        )
     rows = [
         ("Outcome", " — ".join(t for t in (s["outcome"], unconfirmed_text(r), s["detail"]) if t)),
         ("Started", fmt.moment(s["started_at"])),
@@ -81,7 +85,10 @@ def _stricta_rows(r: Report) -> list[Block]:
     frequency = f"this session {fmt.duration(r['session']['duration_s'])}"
     if ps is not None:
         sessions = (
-            f"session {ps['number']} of {ps['total']} recorded for patient {ps['patient_id']}"
+            f"not a treatment session (ran on the simulator); {ps['total']} recorded for "
+            f"patient {ps['patient_id']}"
+            if ps["number"] is None
+            else f"session {ps['number']} of {ps['total']} recorded for patient {ps['patient_id']}"
         )
         if ps["days_since_previous"] is not None:
             frequency += f"; previous session {fmt.sig(ps['days_since_previous'], 2)} days earlier"
@@ -268,6 +275,30 @@ def _notes(r: Report) -> list[Block]:
     ):
         lines += para(f"{heading}: " + ("; ".join(items) if items else "none") + ".")
     return lines
+
+
+SIMULATOR_NOTICE = (
+    "SIMULATOR — this session ran on the eacontrol device simulator; no patient was "
+    "stimulated, and nothing in this report is treatment delivered to a patient."
+)
+"""The notice a simulated session's report opens with."""
+
+
+def notices(report: Report) -> list[tuple[str, str]]:
+    """What the report shows above everything else, as (kind, text): ``alarm`` when the
+    outputs were not confirmed off at the end (the alarm in plain words, then up to when the
+    device confirmed them), ``simulated`` for a session on the simulator.
+
+    Args:
+        report: from :func:`~eacontrol.records.report.build_report` (or its saved JSON).
+    """
+    found = []
+    alarm = report["session"].get("alarm")  # absent in reports saved before version 4
+    if alarm:
+        found.append(("alarm", f"ALARM: {alarm}. {unconfirmed_text(report)}"))
+    if report["device"]["simulated"]:
+        found.append(("simulated", SIMULATOR_NOTICE))
+    return found
 
 
 def title(report: Report) -> str:

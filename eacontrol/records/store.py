@@ -15,16 +15,18 @@ SQLite's WAL lets readers work while a session records, and writers queue for ``
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from eacontrol.errors import Layer, ParameterError, RecordError, UnknownSession
 from eacontrol.records import recovery, rows
+from eacontrol.records.alarm import ALARM_KIND, alarm_text
 from eacontrol.records.clinical import Annotation
 from eacontrol.records.connection import open_checked, open_read_only, write_transaction
 from eacontrol.records.model import (
@@ -167,7 +169,7 @@ class RecordStore:
             cursor = conn.execute(f"INSERT INTO sessions ({columns}) VALUES ({marks})", values)
         session_id = cursor.lastrowid
         assert session_id is not None  # an INSERT into a rowid table always sets it
-        self._channels[session_id] = _channels_of(meta.prescription)
+        self._channels[session_id] = rows.prescription_channels(meta.prescription)
         log.info("%s: session %d began (%s)", self._path, session_id, meta.profile_name)
         return session_id
 
@@ -224,7 +226,7 @@ class RecordStore:
         with self._transaction("recording samples") as conn:
             self._require_running(conn, session_id, [s.channel for s in samples])
             conn.executemany(
-                _insert("samples", rows.SAMPLE_COLUMNS),
+                rows.insert_sql("samples", rows.SAMPLE_COLUMNS),
                 [(session_id, *rows.values(s, rows.SAMPLE_COLUMNS)) for s in samples],
             )
 
@@ -281,7 +283,7 @@ class RecordStore:
                 (session_id, t.channel, t.step_index),
             )
             conn.execute(
-                _insert("totals", rows.TOTALS_COLUMNS),
+                rows.insert_sql("totals", rows.TOTALS_COLUMNS),
                 (session_id, *rows.values(t, rows.TOTALS_COLUMNS)),
             )
 
@@ -301,6 +303,10 @@ class RecordStore:
         self, session_id: int, outcome: Outcome, ended_at: datetime, detail: str = ""
     ) -> None:
         """Mark a running session ended.
+
+        An ending that leaves the outputs not confirmed off (a lost link, a stop not confirmed)
+        also records an ``alarm`` event in plain words at the session time of the end
+        (:mod:`eacontrol.records.alarm`).
 
         Args:
             session_id: the session.
@@ -322,8 +328,15 @@ class RecordStore:
             raise ParameterError(
                 "ended_at", end.isoformat(), f">= started_at {started.isoformat()}", Layer.SCHEMA
             )
+        alarm = alarm_text(outcome)
         with self._transaction("ending a session") as conn:
             self._require_running(conn, session_id)
+            if alarm:  # the outputs were not confirmed off: the record says so in plain words
+                conn.execute(
+                    "INSERT INTO events (session_id, t_s, kind, channel, message, data_json) "
+                    "VALUES (?, ?, ?, NULL, ?, '{}')",
+                    (session_id, (end - started).total_seconds(), ALARM_KIND, alarm),
+                )
             conn.execute(
                 "UPDATE sessions SET outcome = ?, ended_at = ?, detail = ? WHERE id = ?",
                 (outcome.value, rows.iso(end), detail, session_id),
@@ -351,8 +364,10 @@ class RecordStore:
             recovery.abort_session(conn, self._path, session_id, summary.meta.started_at, detail)
 
     def add_annotation(self, session_id: int, annotation: Annotation) -> int:
-        """Add an adverse event or a note, during or after the session (the one record an
-        ended session takes), stamped with ``annotation.added_at``.
+        """Add an adverse event, a note or the patient's response (built by
+        :func:`~eacontrol.records.clinical.new_annotation`), during the session (from any
+        process) or after it: the one record an ended session takes; the one home of an
+        annotation, for ``eactl annotate`` and the live view alike.
 
         Returns:
             The annotation's id.
@@ -368,12 +383,11 @@ class RecordStore:
             raise ParameterError(
                 "added_at", added.isoformat(), f">= started_at {started.isoformat()}", Layer.SCHEMA
             )
-        a = annotation
+        stamped = dataclasses.replace(annotation, added_at=added)
         with self._transaction("adding an annotation") as conn:
             cursor = conn.execute(
-                "INSERT INTO annotations (session_id, added_at, kind, t_s, event, severity, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (session_id, rows.iso(added), a.kind.value, a.t_s, a.event, a.severity, a.note),
+                rows.insert_sql("annotations", rows.ANNOTATION_COLUMNS),
+                (session_id, *rows.annotation_values(stamped)),
             )
         assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
         return cursor.lastrowid
@@ -475,21 +489,12 @@ class RecordStore:
                 f"({row['outcome']}); no more records can be added to it"
             )
         if session_id not in self._channels:
-            self._channels[session_id] = _channels_of(json.loads(row["prescription_json"]))
+            self._channels[session_id] = rows.prescription_channels(
+                json.loads(row["prescription_json"])
+            )
         defined = self._channels[session_id]
         for channel in channels:
             if channel is not None and channel not in defined:
                 raise ParameterError(
                     "channel", channel, f"a channel of the prescription {sorted(defined)}"
                 )
-
-
-def _insert(table: str, columns: tuple[str, ...]) -> str:
-    """``INSERT INTO table (session_id, columns...) VALUES (?, ...)``."""
-    marks = ", ".join("?" for _ in range(len(columns) + 1))
-    return f"INSERT INTO {table} (session_id, {', '.join(columns)}) VALUES ({marks})"
-
-
-def _channels_of(prescription: dict[str, Any]) -> frozenset[int]:
-    """The channel numbers a prescription defines."""
-    return frozenset(int(c["channel"]) for c in prescription["channels"])

@@ -82,6 +82,12 @@ class Wire:
         self._queue.append(item)
         self._free_us = item.arrival_us(len(item.data) - 1)
 
+    def transmit_us(self, size: int) -> int:
+        """How long ``size`` bytes take on the line, start to end (0 without the timing model)."""
+        if self.baud == 0 or size <= 0:
+            return 0
+        return -(-size * BITS_PER_BYTE * _BIT_US // self.baud)
+
     def available(self, now_us: int) -> int:
         """Number of bytes that have arrived by ``now_us`` and not been taken."""
         count = 0

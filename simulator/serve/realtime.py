@@ -7,6 +7,23 @@ to ``serial.serial_for_url``: the pty's path, or ``socket://HOST:PORT`` (port 0 
 one). Device EVENTs and scenario events are logged through ``logging`` (the CLI sends them to
 stderr).
 
+One pass of the loop is ``RealTimeDevice.step(real_us, data)``: the bytes the host sent since
+the last pass, then everything due. A real device takes each byte by interrupt as it arrives and
+checks its lease every 10 ms whatever else happens; this process may not run for a while (a busy
+machine, SIGSTOP), and the bytes that arrived meanwhile wait in the kernel. If they were then fed
+at the time the process woke, the device would first run every lease check up to then and find
+the lease expired — an expiry the real device never had, although the host heartbeated all along
+(issue 14: a flaky LEASE fault). So a pass that comes more than one check period after the
+latest time the previous pass promised to look again (its next deadline) is a stall of the
+simulator, not of the host: the device's clock pauses for the overrun, and the waiting bytes
+(they arrived at some time since the previous pass, all of them by its due time) reach the
+device just before that due time, ahead of the check due then (so they do after any late pass),
+and a lease they renew counts from then. Every pass runs the device deadline by deadline, so a
+frame from the host reaches it when it has arrived, between the checks due before and after.
+A host that is late while the simulator keeps running still has its lease expire at the right
+check; a host that is late during a stall of the simulator is not seen late (nothing could
+tell). Each stall is logged with its length.
+
 An ``unplug`` event is for good: the pty is closed (its path vanishes) or the TCP connection is
 closed and the server stops listening; the device keeps running — its lease expires, its log
 says so — until the process is stopped. A host that merely disconnects from TCP may reconnect;
@@ -31,7 +48,14 @@ from simulator.clock import US_PER_S, RealClock, Scheduler
 from simulator.serve.bench import Bench
 from simulator.serve.scenario import Scenario
 
-__all__ = ["MAX_PENDING_BYTES", "Endpoint", "PtyEndpoint", "TcpEndpoint", "serve"]
+__all__ = [
+    "MAX_PENDING_BYTES",
+    "Endpoint",
+    "PtyEndpoint",
+    "RealTimeDevice",
+    "TcpEndpoint",
+    "serve",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +301,78 @@ def _stop_on_signals() -> Iterator[tuple[socket.socket, list[bool]]]:
         wake_w.close()
 
 
+class RealTimeDevice:
+    """A scenario's device run in real time, one ``step`` per pass of the server's loop.
+
+    Args:
+        scenario: what to build.
+        real_us: the real time (``RealClock.now_us``) it starts at.
+
+    Attributes:
+        bench: the device, its cable and the scenario's events.
+        paused_us: real time the device's clock has been paused for (the simulator's stalls).
+    """
+
+    def __init__(self, scenario: Scenario, real_us: int = 0) -> None:
+        self._scheduler = Scheduler()
+        self.bench = Bench(scenario, self._scheduler, now_us=real_us)
+        self._tolerance_us = scenario.model.check_period_us
+        self.paused_us = 0
+        self._last_us = real_us  # the real time of the previous step
+        self._look_by_us: int | None = None  # ... and when it said the next one was due
+
+    def device_us(self, real_us: int) -> int:
+        """The device's time at ``real_us`` (real time less its pauses)."""
+        return real_us - self.paused_us
+
+    def step(self, real_us: int, data: bytes = b"") -> tuple[bytes, int | None]:
+        """Take ``data`` from the host, run everything due by ``real_us``; return the device's
+        output for the host and how long until the next step is due (µs; None: only host bytes
+        or a signal can make anything happen).
+
+        ``real_us`` is the time the caller woke at (read once, after the wait), ``data`` what
+        arrived while it waited. A step later than the previous one said it was due gives
+        ``data`` to the device just before that due time; later by more than one check period,
+        it also pauses the device's clock for the overrun (see the module text).
+        """
+        look_by_us = self._look_by_us
+        link = self.bench.link
+        if look_by_us is not None and real_us > look_by_us:
+            # Woken after the time it was due: the waiting bytes arrived at some time since the
+            # previous step, and all of them by the due time. They are put on the line to have
+            # arrived just before it (or from the previous step on, if the line needs longer):
+            # no check due then runs ahead of a heartbeat that preceded it, and a lease they
+            # renew counts from then.
+            due_us = self.device_us(look_by_us)
+            if data:
+                line_us = link.to_device.transmit_us(len(data))
+                link.host_write(data, max(self.device_us(self._last_us), due_us - 1 - line_us))
+                data = b""
+            overrun_us = real_us - look_by_us
+            if overrun_us > self._tolerance_us:
+                self.paused_us += overrun_us
+                logger.warning(
+                    "the simulator did not run for %.3f s past a deadline: the device's clock "
+                    "paused meanwhile; the host's bytes that waited reach it before that deadline",
+                    overrun_us / US_PER_S,
+                )
+        now_us = self.device_us(real_us)
+        if data:
+            link.host_write(data, now_us)
+        # Deadline by deadline, as in virtual time: each frame from the host reaches the device
+        # when it has arrived, between the checks due before and after it (``run_due`` alone
+        # would advance the device to ``now_us`` first and hand it every byte there).
+        while (next_us := self._scheduler.next_deadline_us()) is not None and next_us < now_us:
+            self._scheduler.run_due(next_us)
+        self._scheduler.run_due(now_us)
+        output = link.to_host.take(now_us)
+        deadline = self._scheduler.next_deadline_us()
+        wait_us = None if deadline is None else max(0, deadline - now_us)
+        self._last_us = real_us
+        self._look_by_us = None if wait_us is None else real_us + wait_us
+        return output, wait_us
+
+
 def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> None:
     """Run ``scenario``'s device in real time behind ``endpoint`` until SIGTERM or SIGINT.
 
@@ -284,10 +380,10 @@ def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> N
     first line of ``out`` and flushes it. Closes the endpoint on the way out.
     """
     clock = RealClock()
-    scheduler = Scheduler()
-    bench = Bench(scenario, scheduler, now_us=clock.now_us)
-    link = bench.link
+    device = RealTimeDevice(scenario, clock.now_us)
+    link = device.bench.link
     unplugged = False
+    data = b""
     with contextlib.closing(endpoint), _stop_on_signals() as (wake, stop):
         print(endpoint.url, file=out, flush=True)
         logger.info(
@@ -296,16 +392,13 @@ def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> N
         if scenario.pairing_window_s:
             logger.info("pairing window open for %d s: pair now", scenario.pairing_window_s)
         while not stop[0]:
-            now_us = clock.now_us
-            scheduler.run_due(now_us)
-            output = link.to_host.take(now_us)
+            output, wait_us = device.step(clock.now_us, data)
             if output and not unplugged:
                 endpoint.send(output)
             if link.unplugged and not unplugged:
                 unplugged = True
                 endpoint.unplug()
-            deadline = scheduler.next_deadline_us()
-            timeout = None if deadline is None else max(0, deadline - clock.now_us) / US_PER_S
+            timeout = None if wait_us is None else wait_us / US_PER_S
             readable, writable, _ = select.select(
                 [wake.fileno(), *endpoint.read_fds()], endpoint.write_fds(), [], timeout
             )
@@ -313,6 +406,4 @@ def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> N
                 with contextlib.suppress(BlockingIOError):
                     wake.recv(_CHUNK)
             data = endpoint.on_ready(readable, writable)
-            if data:
-                link.host_write(data, clock.now_us)
         logger.info("stopped by signal")

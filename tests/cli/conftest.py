@@ -192,8 +192,8 @@ def _record_session(path: Path, patient_id: str = "P-1", simulated: bool = True)
         profile_version="1",
         profile_hash="ab" * 32,
         prescription=prescription(),
-        device_model="EA-SIM-6",
-        device_serial="SIM-000001",
+        device_model="EA-SIM-6" if simulated else "EA-4",  # the simulator's model says so
+        device_serial="SIM-000001" if simulated else "SN0042",
         firmware_version="1.0.0",
         boot_id=7,
         port="sim://" if simulated else "/dev/ttyACM0",

@@ -36,14 +36,14 @@ def test_i15_report_annotate_an_ended_session_then_report_it_in_every_format(
     assert (note.kind, note.note) == (AnnotationKind.NOTE, "follow-up in 1 week")
     md = eactl("report", "1", "--db", db).out
     assert "Adverse events recorded: moderate haematoma at 7:00.0." in md
-    assert "| note | not given | — | — | follow-up in 1 week |" in md
+    assert "| note | not given; added after the session | — | — | — | follow-up in 1 week |" in md
     doc = json.loads(eactl("report", "1", "--format", "json", "--db", db).out)
     assert [a["kind"] for a in doc["annotations"]] == ["adverse_event", "note"]
     page = tmp_path / "report.html"
     assert eactl("report", "1", "--format", "html", "-o", str(page), "--db", db).code == 0
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert "<td>haematoma</td><td>moderate</td><td>needle site BL23-L</td>" in html
+    assert "<td>haematoma</td><td>moderate</td><td>—</td><td>needle site BL23-L</td>" in html
 
 
 def test_i15_report_annotate_refusals_name_what_is_wrong(
@@ -67,7 +67,7 @@ def test_i15_report_annotate_refusals_name_what_is_wrong(
 
 def test_i15_report_annotate_help_is_its_docstring(eactl: Run) -> None:
     top = eactl("--help").out
-    assert "add an adverse event or a note to a session's record" in top
+    assert "add an adverse event, a note or the patient's response" in top
 
 
 def test_i15_report_run_records_the_clinical_options(

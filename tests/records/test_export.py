@@ -12,6 +12,7 @@ import pytest
 from eacontrol.records import (
     EVENT_COLUMNS,
     EXPORT_FORMAT,
+    EXPORT_VERSION,
     SAMPLE_COLUMNS,
     TOTALS_COLUMNS,
     ChannelTotals,
@@ -112,7 +113,7 @@ def test_session_json_parses_back(store: RecordStore, finished: Any) -> None:
     out = io.StringIO()
     export_session_json(store, finished.id, out)
     doc = json.loads(out.getvalue())
-    assert doc["format"] == EXPORT_FORMAT and doc["format_version"] == 3
+    assert doc["format"] == EXPORT_FORMAT and doc["format_version"] == EXPORT_VERSION
     session = doc["session"]
     assert session["id"] == finished.id
     assert session["outcome"] == "completed" and session["detail"] == "all steps ran"

@@ -57,7 +57,15 @@ from eacontrol.device import ChannelDose, Stimulator, connect
 from eacontrol.errors import EAError
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
-from eacontrol.records import Annotation, AnnotationKind, ChannelTotals, Outcome, RecordStore
+from eacontrol.records import (
+    ALARM_KIND,
+    Annotation,
+    AnnotationKind,
+    ChannelTotals,
+    Outcome,
+    RecordStore,
+)
+from eacontrol.records.alarm import ALARMS
 from eacontrol.session import EventKind, Session, SessionEvent
 from simulator import DeviceEvent, SimSerial
 from simulator.hardware.faults import EventKind as WorldKind
@@ -417,7 +425,13 @@ class Soak:
             self.violation(f"session {sid} ({record.outcome.value}): an output on at its end")
         if ran.outcome_seen is not None and ran.outcome_seen is not record.outcome:
             self.violation(f"session {sid}: ended {ran.outcome_seen}, recorded {record.outcome}")
-        stored = [normalised(e) for e in store.events(sid)]
+        every = [normalised(e) for e in store.events(sid)]
+        # The store adds the alarm of an ending that left the outputs not confirmed off.
+        ours = [e for e in every if e[1] == ALARM_KIND and e[3] in ALARMS.values()]
+        alarms = [e[3] for e in ours]
+        if alarms != ([ALARMS[record.outcome]] if record.outcome in ALARMS else []):
+            self.violation(f"session {sid} ({record.outcome.value}): alarm events {alarms}")
+        stored = [e for e in every if e not in ours]
         published = [normalised(e) for e in ran.published]
         if stored != published:
             lost = len(published) - len(stored)
