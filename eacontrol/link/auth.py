@@ -6,7 +6,9 @@ device frame before the link machine looks at its content:
 
 - a SESSION-key (key 2) frame must carry the open session's id, verify under the
   device→host key and carry a device counter strictly greater than the last one accepted;
-  otherwise it is an ``AuthenticationError`` (``BadTag`` or ``ReplayedFrame``): a link fault;
+  otherwise it is an ``AuthenticationError`` (``BadTag`` or ``ReplayedFrame``): a link fault —
+  except a byte-identical copy of the last frame accepted, which a line can produce and which
+  says nothing new: it is ignored and counted (``duplicates``);
 - before a session, the only SESSION-key frame believed is the HELLO_ACK answering this host's
   HELLO: the session keys are derived from the pairing key, both nonces and its session id,
   and its tag must verify under the device→host key (else ``BadTag``, the HELLO's bad reply);
@@ -74,6 +76,7 @@ class SessionGuard:
     Attributes:
         session_id: the session HELLO_ACK opened (0 before).
         device_counter: the last device counter accepted (0 before HELLO_ACK).
+        duplicates: byte-identical copies of the last accepted frame ignored in the session.
     """
 
     def __init__(self, retired: frozenset[int] = frozenset()) -> None:
@@ -83,6 +86,8 @@ class SessionGuard:
         self.session_id = 0
         self.device_counter = 0
         self.retired = retired
+        self.duplicates = 0
+        self._last_accepted: tuple[bytes, bytes] = (b"", b"")
         self._keys: SessionKeys | None = None
         self._hello: _HelloState | None = None
 
@@ -136,12 +141,16 @@ class SessionGuard:
         if not raw.authentic(self._keys.device_to_host):
             return BadTag("the tag does not verify under the device→host session key", header)
         if header.counter <= self.device_counter:
+            if (raw.signed, raw.tag) == self._last_accepted:
+                self.duplicates += 1
+                return None  # the line sent the frame twice: the first copy was taken
             return ReplayedFrame(
                 f"device counter {header.counter} is not above the last accepted "
                 f"({self.device_counter})",
                 header,
             )
         self.device_counter = header.counter
+        self._last_accepted = (raw.signed, raw.tag)
         return self._decoded(raw, authenticated=True)
 
     def _hello_ack(self, raw: RawFrame) -> Checked | AuthenticationError | TrustedFrameError | None:
@@ -180,6 +189,7 @@ class SessionGuard:
         self._hello = None
         self.session_id = ack.session_id
         self.device_counter = header.counter
+        self._last_accepted = (raw.signed, raw.tag)
         return decoded
 
     @staticmethod
