@@ -8,7 +8,8 @@
   exhausted, replaced, key forgotten; PROTOCOL.md §3.10): stimulation did not and will not
   resume by itself. The end is kept as the ``DeviceFault`` to raise (faults ``REBOOT`` or
   ``NO_SESSION``). EVENT REBOOT and NAK NO_SESSION arrive unauthenticated (key 0): they can
-  only end a session, which is the cautious direction, never confirm anything.
+  only end a session, which is the cautious direction, never confirm anything. A reboot seen
+  after a NAK NO_SESSION replaces it as the cause: it is why the device forgot the session.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class SessionWatch:
         self._old_boots: set[int] = set()
         self._latest: tuple[Status, int] | None = None
         self.ended: DeviceFault | None = None
+        self._unknown_session = False  # ended by NAK NO_SESSION, cause not yet known
         self.closing: Status | None = None
 
     def open(self, session_id: int, boot_id: int) -> None:
@@ -95,13 +97,17 @@ class SessionWatch:
 
     def on_nak(self, nak: Nak) -> None:
         """Take a NAK: ``NO_SESSION`` during a session means the session is gone."""
-        if nak.code == NakCode.NO_SESSION and self._session_id:
+        if nak.code == NakCode.NO_SESSION and self._session_id and self.ended is None:
             self._end(f"the device no longer knows session {self._session_id}", "NO_SESSION")
+            self._unknown_session = True
 
     def _rebooted(self, boot_id: int) -> None:
         old = self._boot_id or 0
         self._old_boots.add(old)
         self._boot_id = boot_id
+        if self._unknown_session:
+            # A reboot is why the device no longer knew the session: the truer cause.
+            self.ended, self._unknown_session = None, False
         self._end(f"the device rebooted (boot_id 0x{old:08X} → 0x{boot_id:08X})", "REBOOT")
 
     def _end(self, reason: str, fault: str) -> None:
