@@ -110,8 +110,10 @@ def db_path(tmp_path: Path) -> Path:
 def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
     """Factory: ``session_on_sim(profile, "seed=1&drop=0.2", lease_ms=500, **session_kwargs)``.
 
-    Connects a Stimulator to a fresh simulated device (virtual time), opens the store and
-    builds the Session; closes them at teardown (the device is stopped first).
+    Connects a Stimulator to a fresh simulated device (virtual time), or with ``port=`` to the
+    device of an earlier run (a new session: major 2 never resumes one the device closed),
+    opens the store and builds the Session; closes them at teardown (the device is stopped
+    first).
     """
     opened: list[Run] = []
 
@@ -121,11 +123,13 @@ def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
         *,
         lease_ms: int = 500,
         store: RecordStore | None = None,
+        port: SimSerial | None = None,
         **kwargs: Any,
     ) -> Run:
         url = f"sim://?{query}"
-        port = serial.serial_for_url(url)
-        assert isinstance(port, SimSerial)
+        if port is None:
+            port = serial.serial_for_url(url)
+            assert isinstance(port, SimSerial)
         stim = connect(transport=Transport(port, url), lease_ms=lease_ms)
         store = store or RecordStore.open(db_path)
         kwargs.setdefault("utc_now", lambda: START)
