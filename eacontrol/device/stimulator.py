@@ -45,7 +45,6 @@ from firmware_protocol import (
     Ack,
     ClearFault,
     Dose,
-    Event,
     GetDose,
     GetProgram,
     GetStatus,
@@ -84,7 +83,7 @@ class Stimulator:
     def __init__(self, link: Link, info: DeviceInfo) -> None:
         """Wrap a link whose session HELLO has opened (``connect`` does this)."""
         self._link = link
-        self.info = info
+        self._info = info
         self._checker = ProgramChecker(info.limits, f"device {info.model} {info.serial}")
         self._hub = EventHub()
         self._tracker = EventTracker(self._hub, info.boot_id)
@@ -99,9 +98,15 @@ class Stimulator:
         self._driver = threading.get_ident()  # the thread that drives the Stimulator
         self._watch = OutputWatch(info.limits.channel_count, info.boot_id)
         link.on_status = self._on_status
-        link.on_event = self._on_event
+        link.on_event = self._tracker.on_event
 
     # --- identity and state --------------------------------------------------------------------
+
+    @property
+    def info(self) -> DeviceInfo:
+        """HELLO's identity, on the boot the session is on now (after ``Link.rejoin``)."""
+        self._info = self._info.on_boot(self._link.boot_id)
+        return self._info
 
     @property
     def limits(self) -> DeviceLimits:
@@ -157,8 +162,7 @@ class Stimulator:
         if isinstance(reply, Nak):
             error = nak_error(message, reply)
             if reply.code == NakCode.NO_SESSION:
-                # The device rebooted or forgot the session (§3.10), also when its REBOOT EVENT
-                # was lost: that is the end of this session, raised as the link's DeviceFault.
+                # Rebooted or forgot the session (§3.11, REBOOT maybe lost): the link's fault.
                 try:
                     self._link.check()
                 except DeviceFault as ended:
@@ -446,9 +450,6 @@ class Stimulator:
         if fault is not None:
             self._started.difference_update(faulted)
             self._fault = fault
-
-    def _on_event(self, event: Event, device_counter: int, time_s: float) -> None:
-        self._tracker.on_event(event, device_counter, time_s)
 
     def _keep(self, status: Status, time_s: float) -> None:
         if self._last_status is None or time_s >= self._last_status[1]:
