@@ -524,19 +524,24 @@ def test_any_chunking_of_the_stream_gives_the_same_events(
     expected = whole.receive(stream, 0.5)
     got = [event for chunk in chunks for event in split.receive(chunk, 0.5)]
     assert _comparable(got) == _comparable(expected)
-    # The model: a device frame whose counter is not above the last one accepted is a link
-    # fault, and nothing after it is taken.
+    # The model: a copy of the last device frame accepted is ignored (the line sent it twice);
+    # any other frame whose counter is not above the last one accepted is a link fault, and
+    # nothing after it is taken.
     accepted: list[bytes] = []
     garbage = 0
+    faulted = False
     for piece in pieces:
         if piece in _FRAMES:
+            if accepted and piece == accepted[-1]:
+                continue
             if accepted and _FRAMES.index(piece) <= _FRAMES.index(accepted[-1]):
+                faulted = True
                 break
             accepted.append(piece)
         else:
             garbage += piece in _GARBAGE
     faults = [e for e in expected if isinstance(e, AuthenticationFailed)]
-    assert len(faults) == (len(accepted) < sum(p in _FRAMES for p in pieces))
+    assert len(faults) == faulted
     assert sum(isinstance(e, FrameRejected) for e in expected) == garbage
     assert sum(isinstance(e, EventReceived) for e in expected) == accepted.count(_FRAMES[4])
     assert (split.latest_status, split.rx_error_count) == (
