@@ -22,6 +22,7 @@ import serial
 from children import spawn
 
 from eacontrol.device import Stimulator, connect
+from eacontrol.device.pair_port import pair_port
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import RecordStore
@@ -184,14 +185,15 @@ class PtySimulator:
 
 @pytest.fixture
 def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
-    """Factory: ``pty_simulator("--seed", "1")`` starts one; each is stopped with SIGTERM."""
+    """Factory: ``pty_simulator("--seed", "1")`` starts one, paired with this test's key store
+    (``XDG_CONFIG_HOME``, tests/conftest.py); each is stopped with SIGTERM."""
     started: list[subprocess.Popen[str]] = []
 
     def start(*options: str) -> PtySimulator:
         log = tmp_path / f"simulator{len(started)}.log"
         with log.open("w") as err:
             process = spawn(  # SIGTERM at its default, whatever the launcher does with it
-                [sys.executable, "-m", "simulator", "--pty", *options],
+                [sys.executable, "-m", "simulator", "--pty", "--pairing-window", "60", *options],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
@@ -200,6 +202,7 @@ def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
         assert process.stdout is not None
         path = process.stdout.readline().strip()
         assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+        pair_port(path)
         return PtySimulator(path, log)
 
     yield start
