@@ -13,25 +13,16 @@ prompt's text mode holds across reads, as on a terminal).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import profile_text
 import pytest
-from vtscreen import ScreenOut
+from vtscreen import ConsoleRun, console_run
 
-from eacontrol.cli.console import LiveConsole
-from eacontrol.cli.keys import Action, Command, KeyDecoder
-from eacontrol.cli.run_cmd import points_text
-from eacontrol.device import connect
-from eacontrol.errors import EAError
-from eacontrol.profiles import Profile, loads_profile
-from eacontrol.records import Outcome, RecordStore, build_report, render_markdown
-from eacontrol.session import Session
-
-LOCAL = datetime(2026, 3, 4, 10, 30, 0).astimezone()
+from eacontrol.cli.keys import Action, KeyDecoder
+from eacontrol.profiles import loads_profile
+from eacontrol.records import Outcome, build_report, render_markdown
 
 TITRATED = loads_profile(
     profile_text.profile_toml(
@@ -51,82 +42,6 @@ TITRATED = loads_profile(
         },
     )
 )
-
-
-@dataclass
-class Keys:
-    """The operator's keys at session times, decoded by one decoder (``Terminal``'s part)."""
-
-    keys: list[tuple[float, bytes]]
-    session: Session | None = None
-    interactive: bool = True
-    decoder: KeyDecoder = field(default_factory=KeyDecoder)
-
-    @property
-    def text_mode(self) -> bool:
-        return self.decoder.text_mode
-
-    @text_mode.setter
-    def text_mode(self, on: bool) -> None:
-        self.decoder.text_mode = on
-
-    def read(self, timeout_s: float) -> list[Command]:
-        assert self.session is not None
-        t = self.session.t_s
-        due = [k for at, k in self.keys if at <= t]
-        self.keys = [(at, k) for at, k in self.keys if at > t]
-        return [c for data in due for c in self.decoder.decode(data)]
-
-
-@dataclass
-class Ran:
-    out: ScreenOut
-    session: Session
-    store: RecordStore
-    error: EAError | None
-
-
-def run_console(
-    profile: Profile,
-    db: Path,
-    size: tuple[int, int],
-    keys: Sequence[tuple[float, bytes]],
-    *,
-    url: str = "sim://",
-) -> Ran:
-    """Run ``profile`` with the live console; the store stays open (closed by the test's end)."""
-    out = ScreenOut(*size)
-    terminal = Keys(sorted(keys, key=lambda k: k[0]))
-    store = RecordStore.open(db)
-    with connect(url) as stim:
-        session = Session(stim, profile, store=store, operator_id="OP-1", patient_id="P-7")
-        terminal.session = session
-        console = LiveConsole(
-            session,
-            terminal,  # type: ignore[arg-type]
-            out,  # type: ignore[arg-type]
-            stim.clock,
-            lambda: stim.last_status,
-            title=profile.name,
-            device_line="device EA-SIM-6 SIM-1, firmware 1.0.0, on sim://",
-            simulated=True,
-            pace=False,
-            points=points_text(profile),
-            patient="P-7",
-            operator="OP-1",
-            local_time=lambda: LOCAL,
-            size=lambda: (out.screen.columns, out.screen.lines),
-        )
-        session.subscribe(console.event)
-        console.open()
-        error: EAError | None = None
-        try:
-            session.run(on_tick=console.tick)
-        except EAError as err:
-            error = err
-        finally:
-            console.close()
-    return Ran(out, session, store, error)
 
 
 UP = b"\x1b[A"
@@ -149,13 +64,17 @@ KEYS = [
 def test_i16_done_titrated_run_raise_zero_lead_lost_reclipped_report_in_order(
     tmp_path: Path,
 ) -> None:
-    run = run_console(
+    with console_run(
         TITRATED,
         tmp_path / "s.db",
         (120, 40),
         KEYS,
         url="sim://?electrode_off=2@20&electrode_on=2@25",
-    )
+    ) as run:
+        _done_when_holds(run)
+
+
+def _done_when_holds(run: ConsoleRun) -> None:
     assert run.error is None, run.error
     result = run.session.result
     assert result is not None and result.outcome is Outcome.COMPLETED
@@ -202,7 +121,6 @@ def test_i16_done_titrated_run_raise_zero_lead_lost_reclipped_report_in_order(
         assert text in markdown, text
     positions = [markdown.index(t) for t in ("held at zero", "restarted after its fault")]
     assert positions == sorted(positions)
-    run.store.close()
 
 
 SIZES = [(120, 40), (80, 24), (60, 15)]
@@ -220,21 +138,20 @@ def _row(frame: list[str], channel: str) -> list[str]:
 @pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def screens(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Ran]:
+) -> Iterator[ConsoleRun]:
     size: tuple[int, int] = request.param
     db = tmp_path_factory.mktemp("screens") / "s.db"
-    ran = run_console(TITRATED, db, size, KEYS, url=LEAD_LOST)
-    yield ran
-    ran.store.close()
+    with console_run(TITRATED, db, size, KEYS, url=LEAD_LOST) as ran:
+        yield ran
 
 
-def _fits(ran: Ran) -> None:
+def _fits(ran: ConsoleRun) -> None:
     columns = ran.out.screen.columns
     for frame in ran.out.frames:
         assert all(len(line) < columns for line in frame), frame  # nothing fills a line
 
 
-def test_i16_01_titration_guidance_and_sensation_on_screen(screens: Ran) -> None:
+def test_i16_01_titration_guidance_and_sensation_on_screen(screens: ConsoleRun) -> None:
     _fits(screens)
     columns, lines = screens.out.screen.columns, screens.out.screen.lines
     running = [f for f in screens.out.frames if _has(f, "Stimulating")]
@@ -255,7 +172,7 @@ def test_i16_01_titration_guidance_and_sensation_on_screen(screens: Ran) -> None
         assert any(_has(f, "> channel 1: 4 mA marked as its treatment intensity") for f in running)
 
 
-def test_i16_03_held_channel_shows_held_and_an_alarm(screens: Ran) -> None:
+def test_i16_03_held_channel_shows_held_and_an_alarm(screens: ConsoleRun) -> None:
     held = [f for f in screens.out.frames if _has(f, "ALARM: channel 2 held at zero")]
     assert held, screens.out.frames[-1]
     for frame in held:
@@ -269,7 +186,7 @@ def test_i16_03_held_channel_shows_held_and_an_alarm(screens: Ran) -> None:
     assert _row(after[-1], "2")[-1] != "HELD"
 
 
-def test_i16_11_note_key_opens_a_prompt_and_records_an_annotation(screens: Ran) -> None:
+def test_i16_11_note_key_opens_a_prompt_and_records_an_annotation(screens: ConsoleRun) -> None:
     typing = [f for f in screens.out.frames if _has(f, "note: de qi, mild ache_")]
     assert typing
     assert any(_has(f, "> note recorded at 00:33: de qi") for f in screens.out.frames)

@@ -200,17 +200,28 @@ class ScreenOut:
 
 @dataclass
 class ScriptedKeys:
-    """The operator's keys, pressed at session times (each read returns the keys then due)."""
+    """The operator's keys, pressed at session times (each read returns the keys then due),
+    decoded by one ``KeyDecoder`` as a terminal's are: a text mode (the note prompt) holds
+    across reads."""
 
     session: Session | None = None
     keys: list[tuple[float, bytes]] = field(default_factory=list)
     interactive: bool = True
+    decoder: KeyDecoder = field(default_factory=KeyDecoder)
+
+    @property
+    def text_mode(self) -> bool:
+        return self.decoder.text_mode
+
+    @text_mode.setter
+    def text_mode(self, on: bool) -> None:
+        self.decoder.text_mode = on
 
     def read(self, timeout_s: float) -> list[Command]:
         assert self.session is not None
         due = [k for t, k in self.keys if t <= self.session.t_s]
         self.keys = [(t, k) for t, k in self.keys if t > self.session.t_s]
-        return [c for data in due for c in KeyDecoder().decode(data)]
+        return [c for data in due for c in self.decoder.decode(data)]
 
 
 @dataclass
