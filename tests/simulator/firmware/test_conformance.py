@@ -62,6 +62,7 @@ from firmware_protocol import (
     tag,
 )
 from simulator.firmware.model import DeviceModel
+from simulator.firmware.session import SessionIds
 from simulator.hardware.device import Device
 
 if TYPE_CHECKING:
@@ -118,23 +119,64 @@ def _invalid_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
+class _Scripted:
+    """A random source that gives the listed u32 values in order (the vectors' nonce)."""
+
+    def __init__(self, values: list[int]) -> None:
+        self._values = list(values)
+
+    def random_u32(self) -> int:
+        return self._values.pop(0)
+
+
+def _vector_host(raw_host: type[RawHost], device: Device, state: str) -> RawHost:
+    """A raw host on ``device`` in the receiver state of ``invalid.json``'s ``receiver_states``:
+    ``no_session`` (the test pairing key held, no session open, pairing window closed) or
+    ``session_open`` (its session opened with the vectors' id and nonces, host counters 1..40
+    executed as GET_STATUS frames)."""
+    text = (resources.files("firmware_protocol.vectors") / "invalid.json").read_text()
+    inputs = json.loads(text)["test_inputs"]
+    key = bytes.fromhex(inputs["pairing_key"])
+    device.keys.install(inputs["key_id"], key)
+    host = raw_host(device, pair=False)
+    host.key_id, host.pairing_key = inputs["key_id"], key
+    if state == "session_open":
+        # The device draws the session id from its boot's base and then its nonce (§3.3):
+        # scripted, so the session is the vectors' one.
+        nonce = bytes.fromhex(inputs["device_nonce"])
+        device._session_ids = SessionIds(inputs["session_id"] - 1)
+        device._rng = _Scripted(
+            [int.from_bytes(nonce[i : i + 4], "little") for i in range(0, 16, 4)]
+        )
+        host.nonce = lambda size: bytes.fromhex(inputs["host_nonce"])
+        ack = host.hello()
+        assert (ack.session_id, ack.device_nonce) == (inputs["session_id"], nonce)
+        for _ in range(40):
+            assert isinstance(host.call(GetStatus()), Status)
+    return host
+
+
 @pytest.mark.parametrize("vector", _invalid_vectors(), ids=lambda v: v["name"])
 def test_golden_invalid_frames_are_counted_or_nakked_as_the_vectors_say(
-    host: RawHost, vector: dict[str, Any]
+    raw_host_type: type[RawHost], device: Device, vector: dict[str, Any]
 ) -> None:
-    before = status(host)
+    host = _vector_host(raw_host_type, device, vector["receiver_state"])
+    before = device.status()  # read off the device: a request would change its state
     replies = host.send(bytes.fromhex(vector["hex"]))
-    after = status(host)
-    if vector["nak"] is None:
+    after = device.status()
+    if vector["outcome"] == "session_closed":
+        assert device.session is None
+    elif vector["nak"] is None:
         assert replies == []
-        counted = (after.rx_err_count, after.auth_fail_count, after.replay_count)
-        was = (before.rx_err_count, before.auth_fail_count, before.replay_count)
-        assert sum(counted) == sum(was) + 1
+        counter = vector["counter"]
+        assert getattr(after, counter) == getattr(before, counter) + 1, counter
     else:
         assert len(replies) == 1
         nak = replies[0].message
         assert isinstance(nak, Nak)
         assert nak.code == NakCode[vector["nak"]]
+        if vector["nak_field"] is not None:
+            assert nak.field == vector["nak_field"]
         assert after.rx_err_count == before.rx_err_count  # answered frames are not counted
     assert after.channels == before.channels
 
