@@ -153,7 +153,9 @@ def ending_for(exc: BaseException) -> Ending:
             Outcome.FAULT,
             fault_text(exc),
             StopKind.IMMEDIATE if gone else StopKind.RAMP_DOWN,
-            read_totals=not gone,  # a reboot reset the device's totals
+            # A reboot reset the device's totals; a session the device no longer knows left
+            # them (same boot): the stop's new session reads them, unless it finds a reboot.
+            read_totals="REBOOT" not in exc.faults,
         )
     if isinstance(exc, LinkLost):
         return Ending(Outcome.LINK_LOST, str(exc), StopKind.NONE, read_totals=False)

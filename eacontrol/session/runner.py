@@ -467,10 +467,11 @@ class Session(ChannelControls):
             except EAError as close_err:
                 log.error("step end not recorded after %s: %s", type(exc).__name__, close_err)
         else:
+            totals = ending.read_totals
             if "NO_SESSION" in ending.detail and (seen := reboot_seen(self._boot_id, self._stim)):
-                detail = ending_for(seen).detail  # the stop's new session shows why
+                detail, totals = ending_for(seen).detail, False  # the stop's new session saw why
             try:
-                self._steps.close(totals=ending.read_totals)
+                self._steps.close(totals=totals)
             except EAError as err:  # the outputs are off; only the step's totals are missing
                 log.error("step totals not read after %s: %s", type(exc).__name__, err)
         self._finish(outcome, detail)
