@@ -146,7 +146,7 @@ DETAIL: dict[str, str] = {
     "compliance": r"channel 1 .*COMPLIANCE",
     "stuck output": r"channel 1 .*STUCK_OUTPUT",
     "reboot": r"REBOOT",
-    "lease (blocked loop)": r"closed session \d+ \(LEASE\)",
+    "lease (blocked loop)": r"closed session \d+ \(LEASE\)|channel \d .*LEASE",
 }
 """What the record's detail must name, for the fault outcomes."""
 OUTCOME_DETAIL = {
