@@ -2,10 +2,16 @@
 
 The frames are the traffic of a running 6-channel session, in its proportions: for each
 heartbeat the host encodes, the device answers a 6-channel STATUS; now and then a GET_STATUS, a
-SET_INTENSITY with its ACK, and an EVENT. Each frame is encoded (``encode_frame``) and the whole
-stream decoded by one ``FrameDecoder`` in 64-byte reads, as it arrives from a port. The limit is
-the frame rate a 115200-baud wire carries for the same mix (10 bits per byte): the ratio says how
-many such wires one core could keep up with.
+SET_INTENSITY with its ACK, and an EVENT. As on a major-2 link, every frame is tagged with its
+direction's session key: each is encoded (``encode_frame`` with the key) and the whole stream
+read by one ``FrameDecoder`` in 64-byte reads, as it arrives from a port, each frame's tag
+verified (``RawFrame.authentic``) and its message decoded. The limit is the frame rate a
+115200-baud wire carries for the same mix (10 bits per byte): the ratio says how many such wires
+one core could keep up with.
+
+The tag's cost is measured in the same run, pass for pass against the same traffic untagged
+(``key=None``, no verification): per frame for the whole pipeline, and split into encoding
+(encode + tag against encode) and receiving (parse + verify against parse).
 """
 
 from __future__ import annotations
@@ -21,15 +27,17 @@ from firmware_protocol import (
     Event,
     EventCode,
     Fault,
-    Frame,
     FrameDecoder,
     GetStatus,
     Heartbeat,
     Message,
     MsgType,
+    RawFrame,
     SetIntensity,
     Status,
     encode_frame,
+    parse_frame,
+    session_keys,
 )
 
 __all__ = ["BAUD", "MIX", "measure"]
@@ -37,7 +45,7 @@ __all__ = ["BAUD", "MIX", "measure"]
 BAUD = 115200
 
 _RUNNING = ChannelStatus(ChannelState.RUNNING, Fault(0), 3000, 3000, 2990, 512, 200)
-_STATUS = Status(0xB0071234, 61_234, 480, 1234, 0, DeviceFlag(0), (_RUNNING,) * 6)
+_STATUS = Status(0xB0071234, 61_234, 480, 1234, 0, 0, 0, DeviceFlag(0), (_RUNNING,) * 6)
 
 MIX: tuple[Message, ...] = (
     *(Heartbeat(), _STATUS) * 8,
@@ -50,37 +58,80 @@ MIX: tuple[Message, ...] = (
 """One pass of the traffic: 21 frames, mostly heartbeats and 6-channel STATUS replies."""
 
 _READ = 64
+_SESSION = 0x5EA1_0001
+_KEYS = session_keys(
+    bytes(range(32)), host_nonce=bytes(16), device_nonce=bytes(range(16)), session_id=_SESSION
+)
 
 
-def _one_pass(rounds: int) -> tuple[float, int, int]:
-    """Encode and decode ``rounds`` × MIX; return (seconds, frames, wire bytes)."""
+def _key(message: Message, tagged: bool) -> bytes | None:
+    if not tagged:
+        return None
+    return _KEYS.device_to_host if message.MSG_TYPE.from_device else _KEYS.host_to_device
+
+
+def _encode_all(counter: int, tagged: bool) -> list[bytes]:
+    return [encode_frame(m, key=_key(m, tagged), session_id=_SESSION, counter=counter) for m in MIX]
+
+
+def _one_pass(rounds: int, tagged: bool) -> tuple[float, int, int]:
+    """Encode and receive ``rounds`` × MIX; return (seconds, frames, wire bytes)."""
     decoder = FrameDecoder()
     frames = 0
     size = 0
+    keys = [_key(m, tagged) for m in MIX]
     start = time.perf_counter()
-    for seq in range(rounds):
-        stream = b"".join(
-            encode_frame(message, session_id=0x5EA1, seq=seq & 0xFFFF) for message in MIX
-        )
+    for counter in range(1, rounds + 1):
+        stream = b"".join(_encode_all(counter, tagged))
         size += len(stream)
         for offset in range(0, len(stream), _READ):
             for item in decoder.feed(stream[offset : offset + _READ]):
-                if not isinstance(item, Frame):
+                if not isinstance(item, RawFrame):
                     raise RuntimeError(f"the codec rejected its own frame: {item}")
+                key = keys[frames % len(MIX)]
+                if key is not None and not item.authentic(key):
+                    raise RuntimeError("the codec's own tag does not verify")
+                item.decode()
                 frames += 1
     return time.perf_counter() - start, frames, size
 
 
+def _stage_us(rounds: int) -> dict[str, float]:
+    """Microseconds per frame of each stage alone, tagged and untagged, over the same frames."""
+    out: dict[str, float] = {}
+    for tagged in (False, True):
+        name = "tagged" if tagged else "untagged"
+        start = time.perf_counter()
+        wires = [w for counter in range(1, rounds + 1) for w in _encode_all(counter, tagged)]
+        out[f"encode_{name}_us"] = 1e6 * (time.perf_counter() - start) / len(wires)
+        keys = [_key(m, tagged) for m in MIX] * rounds
+        bodies = [w[:-1] for w in wires]
+        start = time.perf_counter()
+        for body, key in zip(bodies, keys, strict=True):
+            raw = parse_frame(body)
+            if key is not None and not raw.authentic(key):
+                raise RuntimeError("the codec's own tag does not verify")
+        out[f"parse_{name}_us"] = 1e6 * (time.perf_counter() - start) / len(bodies)
+    return out
+
+
 def measure(*, repeats: int = 5, rounds: int = 1000) -> Figure:
-    """Median frames per second over ``repeats`` passes of ``rounds`` × 21 frames."""
-    _one_pass(max(1, rounds // 10))  # warm-up
-    passes = [_one_pass(rounds) for _ in range(repeats)]
-    if any(frames != rounds * len(MIX) for _, frames, _ in passes):
+    """Median frames per second, tags included, over ``repeats`` passes of ``rounds`` × 21
+    frames; each tagged pass is followed by the same pass untagged for the tag's cost."""
+    _one_pass(max(1, rounds // 10), True)  # warm-up
+    _one_pass(max(1, rounds // 10), False)
+    tagged, untagged = [], []
+    for _ in range(repeats):
+        tagged.append(_one_pass(rounds, True))
+        untagged.append(_one_pass(rounds, False))
+    if any(frames != rounds * len(MIX) for _, frames, _ in tagged + untagged):
         raise RuntimeError("the decoder lost frames")
-    rates = [frames / seconds for seconds, frames, _ in passes]
-    mean_bytes = passes[0][2] / passes[0][1]
+    rates = [frames / seconds for seconds, frames, _ in tagged]
+    plain = median(frames / seconds for seconds, frames, _ in untagged)
+    mean_bytes = tagged[0][2] / tagged[0][1]
     wire_rate = BAUD / 10 / mean_bytes
     value = median(rates)
+    stages = _stage_us(rounds)
     return Figure(
         name="codec",
         value=value,
@@ -94,6 +145,14 @@ def measure(*, repeats: int = 5, rounds: int = 1000) -> Figure:
         details={
             "frames_per_pass": rounds * len(MIX),
             "mean_frame_bytes": mean_bytes,
+            "mean_untagged_frame_bytes": untagged[0][2] / untagged[0][1],
             "us_per_frame": 1e6 / value,
+            "untagged_frames_per_s": plain,
+            "untagged_us_per_frame": 1e6 / plain,
+            "tag_us_per_frame": 1e6 / value - 1e6 / plain,
+            "tag_share_of_frame_time": 1 - value / plain,
+            **stages,
+            "tag_encode_us": stages["encode_tagged_us"] - stages["encode_untagged_us"],
+            "tag_verify_us": stages["parse_tagged_us"] - stages["parse_untagged_us"],
         },
     )

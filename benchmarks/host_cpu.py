@@ -54,7 +54,7 @@ def measure(*, duration_s: float = 25.0, window_s: float = 5.0) -> Figure:
     profile = six_channel_profile(duration_s)
     with simulator_pty("--seed", "1") as child, record_store() as store:
         child_cpu0 = child.cpu_s()
-        with connect(child.path) as stim:
+        with connect(child.path, keys=child.keys) as stim:
             wall0, cpu0 = time.perf_counter(), time.process_time()
             result = Session(stim, profile, store=store).run(on_tick=tick)
             wall1, cpu1 = time.perf_counter(), time.process_time()

@@ -1,9 +1,13 @@
-"""``roundtrip_pty``: GET_STATUS → STATUS over a pty to ``python -m simulator``, against a bare
+"""``roundtrip_pty``: GET_INFO → INFO over a pty to ``python -m simulator``, against a bare
 pyserial echo over the same kind of pty, both measured in the same run by the same code.
+
+GET_INFO is the one read a device answers outside a session (protocol major 2, key 0), so the
+raw round trip needs no session keys; the stack's round trip below (``Stimulator.status()``)
+is a tagged GET_STATUS → STATUS in a paired session and carries the tag's cost.
 
 Both children are Python processes serving a raw pty; the host side is one ``serial.Serial``
 and one function (:func:`exchange`): write the bytes, read until the 0x00 delimiter. The echo is
-sent the STATUS reply itself, so it moves at least as many bytes as the simulator.
+sent the INFO reply itself, so it moves at least as many bytes as the simulator.
 
 The simulator runs with ``--baud 0``: a pty has no line rate, and its wire model would add the
 time a 115200-baud UART needs for the bytes (computed, in ``details``) to a figure meant to show
@@ -20,7 +24,7 @@ import serial
 from benchmarks.figure import Figure, median, percentile
 from benchmarks.stack import echo_pty, simulator_pty
 from eacontrol.device import connect
-from firmware_protocol import GetStatus, Status, decode_frame, encode_frame
+from firmware_protocol import GetInfo, Info, decode_frame, encode_frame
 
 __all__ = ["WIRE_BAUD", "exchange", "measure"]
 
@@ -63,17 +67,17 @@ def measure(*, count: int = 200, warmup: int = 20, blocks: int = 4, stack: int =
     Measurements alternate between the two ports in ``blocks`` blocks, so a slow patch of the
     machine hits both. ``stack`` further round trips go through ``Stimulator.status()``.
     """
-    request = encode_frame(GetStatus(), session_id=0, seq=1)
+    request = encode_frame(GetInfo(), counter=1)
     with simulator_pty("--baud", "0", "--seed", "1") as sim, echo_pty() as echo:
         with (
             serial.Serial(sim.path, timeout=_TIMEOUT_s, exclusive=True) as sim_port,
             serial.Serial(echo.path, timeout=_TIMEOUT_s, exclusive=True) as echo_port,
         ):
             _, reply = exchange(sim_port, request)
-            status = decode_frame(reply[:-1]).message
-            if not isinstance(status, Status):
-                raise RuntimeError(f"the simulator answered GET_STATUS with {status}")
-            echo_frame = reply  # the STATUS frame itself: the same bytes, echoed
+            info = decode_frame(reply[:-1]).message
+            if not isinstance(info, Info):
+                raise RuntimeError(f"the simulator answered GET_INFO with {info}")
+            echo_frame = reply  # the INFO frame itself: the same bytes, echoed
             _times(sim_port, request, warmup, len(reply))
             _times(echo_port, echo_frame, warmup, len(echo_frame))
             sim_s: list[float] = []
@@ -84,7 +88,7 @@ def measure(*, count: int = 200, warmup: int = 20, blocks: int = 4, stack: int =
                 sim_s += _times(sim_port, request, n, len(reply))
                 echo_s += _times(echo_port, echo_frame, n, len(echo_frame))
         stack_s: list[float] = []
-        with connect(sim.path) as stim:
+        with connect(sim.path, keys=sim.keys) as stim:
             for _ in range(warmup + stack):
                 start = time.perf_counter()
                 stim.status()

@@ -3,6 +3,7 @@ behind a pty (``python -m simulator --pty`` and the bare echo of ``benchmarks/ec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.machine import OUTSIDE_CHECKOUT
+from eacontrol.device.pair_port import pair_port
+from eacontrol.device.pairing import FileKeyStore
 from eacontrol.profiles import Profile, dumps_json, load_profile, loads_profile
 from eacontrol.records import RecordStore
 
@@ -76,10 +79,12 @@ class Child:
     Attributes:
         path: the pty's path, to open as a serial port.
         pid: the child's process id.
+        keys: the key store the simulator was paired into (``simulator_pty``), else None.
     """
 
     path: str
     pid: int
+    keys: FileKeyStore | None = None
 
     def cpu_s(self) -> float | None:
         """CPU seconds (user + system) the child has used so far (None: not on Linux)."""
@@ -112,9 +117,18 @@ def _pty_child(command: list[str]) -> Iterator[Child]:
         process.stdout.close()
 
 
-def simulator_pty(*options: str) -> AbstractContextManager[Child]:
-    """Run ``python -m simulator --pty -q OPTIONS…`` and yield its pty (a context manager)."""
-    return _pty_child([sys.executable, "-m", "simulator", "--pty", "-q", *options])
+@contextmanager
+def simulator_pty(*options: str) -> Iterator[Child]:
+    """Run ``python -m simulator --pty -q OPTIONS…`` with its pairing window open, pair it into
+    a temporary key store (never the user's own keys) and yield its pty and that store."""
+    command = [sys.executable, "-m", "simulator", "--pty", "-q", "--pairing-window", "60"]
+    with (
+        tempfile.TemporaryDirectory(prefix="eacontrol-bench-keys-") as folder,
+        _pty_child([*command, *options]) as child,
+    ):
+        keys = FileKeyStore(Path(folder))
+        pair_port(child.path, keys=keys)
+        yield dataclasses.replace(child, keys=keys)
 
 
 def echo_pty() -> AbstractContextManager[Child]:

@@ -17,7 +17,7 @@ from benchmarks.figure import Figure, median
 from benchmarks.stack import six_channel_profile
 from eacontrol.device import connect
 from eacontrol.link import Transport
-from firmware_protocol import Heartbeat, Stop, StopMode, encode_frame
+from firmware_protocol import Heartbeat, KeyKind, Message, Stop, StopMode, encode_frame
 from simulator import Device, SimSerial
 
 __all__ = ["BAUD", "GOAL_RATIO", "OutputsOffObserver", "measure", "one_stop"]
@@ -62,14 +62,19 @@ class OutputsOffObserver:
             self.first_off_us = now_us
 
 
-def stop_frame_bytes(channel_count: int) -> int:
-    """Wire bytes of the STOP the host sends for ``channel_count`` channels (delimiter included).
+def session_frame_bytes(message: Message) -> int:
+    """Wire bytes of ``message`` as the host sends it in a session (delimiter included).
 
-    COBS adds one byte to a body this short whatever its content, so session and seq numbers do
-    not change the length.
+    A session-key frame (protocol major 2: header, payload, 16-byte tag, CRC). COBS adds one byte
+    to a body this short whatever its content, so the session id, counter and tag (whatever the
+    key) do not change the length.
     """
-    stop = Stop(channel_mask=(1 << channel_count) - 1, mode=StopMode.IMMEDIATE)
-    return len(encode_frame(stop, session_id=1, seq=1))
+    return len(encode_frame(message, key=bytes(32), kind=KeyKind.SESSION, session_id=1, counter=1))
+
+
+def stop_frame_bytes(channel_count: int) -> int:
+    """Wire bytes of the STOP the host sends for ``channel_count`` channels."""
+    return session_frame_bytes(Stop(channel_mask=(1 << channel_count) - 1, mode=StopMode.IMMEDIATE))
 
 
 def one_stop(seed: int, settle_s: float) -> tuple[float, float, float]:
@@ -115,7 +120,7 @@ def measure(*, repeats: int = 21, settle_s: float = _SETTLE_s) -> Figure:
     value = median(off_ms)
     ratio = value / limit_ms
     frame_bytes = stop_frame_bytes(6)
-    heartbeat_bytes = len(encode_frame(Heartbeat(), session_id=1, seq=1))
+    heartbeat_bytes = session_frame_bytes(Heartbeat())
     return Figure(
         name="stop_latency",
         value=value,

@@ -14,11 +14,15 @@
     │   ├── PortAmbiguous            several ports match the VID:PID asked for: pin the serial
     │   ├── PortBusy                 the port is open elsewhere (ports open exclusively; .holders)
     │   ├── LinkTimeout(TimeoutError) no answer after every retransmission
+    │   ├── CounterExhausted         the session's 32-bit command counter is nearly used up
     │   └── LinkLost(ConnectionError) the port vanished, or no STATUS for 3 lease periods
+    │       └── LinkFault            a device frame failed authentication (tag, counter, session)
     ├── DeviceError                  the device answered, but not as required
     │   ├── DeviceNak                a command was refused (.code, .field, .limit)
     │   ├── IncompatibleDevice       protocol major or schema hash differ (names both sides)
     │   ├── IdentityMismatch         the device is not the pinned serial number
+    │   ├── NotPaired                this host holds no key the device accepts: ``eactl pair PORT``
+    │   ├── PairingClosed            PAIR refused: the device's pairing window is not open
     │   ├── ReadbackMismatch         a program read back differs from the one sent (.field)
     │   └── DeviceFault              a latched fault stopped channels, or the device rebooted or
     │       │                        lost the session (REBOOT / NO_SESSION): stimulation ended
@@ -26,6 +30,8 @@
     │                                foreign command, a stuck stage): every output was cut
     ├── StopNotConfirmed             outputs not confirmed off within one lease: use the
     │                                device's hardware stop button (.channels, .frames)
+    ├── KeyStoreError                the host's pairing-key store cannot be used safely (its
+    │                                permissions let others read or write it, or it is corrupt)
     ├── SessionError                 the session runner refused or ended abnormally
     │   └── SessionStopped           ended early by the operator or a fault (outputs confirmed 0)
     └── RecordError                  the session database is locked, read-only or corrupt
@@ -42,6 +48,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "CounterExhausted",
     "DeviceError",
     "DeviceFault",
     "DeviceMismatch",
@@ -51,10 +58,14 @@ __all__ = [
     "IdentityMismatch",
     "IncompatibleDevice",
     "InvalidNeedleSite",
+    "KeyStoreError",
     "Layer",
     "LinkError",
+    "LinkFault",
     "LinkLost",
     "LinkTimeout",
+    "NotPaired",
+    "PairingClosed",
     "ParameterError",
     "PortAmbiguous",
     "PortBusy",
@@ -261,8 +272,25 @@ class LinkTimeout(LinkError, TimeoutError):
     """A command got no answer after every retransmission."""
 
 
+class CounterExhausted(LinkError):
+    """The session's 32-bit host counter is near its end (PROTOCOL.md: it never wraps).
+
+    New commands are refused; the counters kept in reserve let the stop that ends the session
+    (STOP, GET_STATUS, HEARTBEAT, GET_DOSE) be sent and confirmed.
+    """
+
+
 class LinkLost(LinkError, ConnectionError):
     """The port vanished, or the device sent no STATUS for three lease periods."""
+
+
+class LinkFault(LinkLost):
+    """A device frame failed authentication: a bad tag, a replayed or old device counter, or
+    another session's id in a SESSION-key frame.
+
+    The device's word can no longer be trusted on this link, so it ends as a lost link does:
+    one best-effort STOP, the port closed, the device's lease switching its outputs off.
+    """
 
 
 class DeviceError(EAError):
@@ -300,6 +328,26 @@ class IncompatibleDevice(DeviceError):
 
 class IdentityMismatch(DeviceError):
     """The connected device is not the one pinned by serial number."""
+
+
+class NotPaired(DeviceError):
+    """The device does not know this host (NAK NOT_PAIRED), or this host holds no key for the
+    device's serial number. The message names the ``eactl pair PORT`` command that fixes it.
+
+    Attributes:
+        port: the port the device was reached on.
+        serial: the device's serial number, or "" if unknown.
+    """
+
+    def __init__(self, message: str, *, port: str, serial: str = "") -> None:
+        super().__init__(message)
+        self.port = port
+        self.serial = serial
+
+
+class PairingClosed(DeviceError):
+    """PAIR was refused because the device's pairing window is closed (NAK PAIRING_CLOSED) or
+    its key store is full (NAK KEY_STORE_FULL)."""
 
 
 class ReadbackMismatch(DeviceError):
@@ -370,6 +418,20 @@ class StopNotConfirmed(EAError):
         self.frames = frames
         if frames:
             self.add_note("last frames:\n" + frames)
+
+
+class KeyStoreError(EAError):
+    """The host's pairing-key store cannot be used: a key file or directory that group or others
+    can read or write (the message names the path and the ``chmod`` that fixes it), or a key
+    file that is not valid.
+
+    Attributes:
+        path: the offending file or directory.
+    """
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class SessionError(EAError):

@@ -1,23 +1,45 @@
-"""eacontrol wire protocol: sans-I/O frames, CRC-32C, messages and unit conversion.
+"""eacontrol wire protocol: sans-I/O frames, CRC-32C, keys and tags, messages and units.
 
 The normative specification is ``PROTOCOL.md`` beside this file; golden vectors for firmware
 authors are in ``vectors/``. This package does no I/O, reads no clock and starts no thread.
 """
 
-from firmware_protocol.cobs import cobs_decode, cobs_encode
+from firmware_protocol.auth import (
+    KEY_SIZE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    KeyKind,
+    SessionKeys,
+    hello_key,
+    hkdf_sha256,
+    session_keys,
+    tag,
+    tag_matches,
+)
+from firmware_protocol.cobs import (
+    cobs_decode,
+    cobs_encode,
+)
 from firmware_protocol.codes import (
     ChannelState,
     DeviceFlag,
     EventCode,
     Fault,
+    InfoFlag,
     Mode,
     MsgType,
     NakCode,
+    SessionClosed,
     Shape,
     StopMode,
 )
-from firmware_protocol.crc import CHECK_VALUE, crc32c
+from firmware_protocol.crc import (
+    CHECK_VALUE,
+    crc32c,
+)
 from firmware_protocol.errors import (
+    AuthenticationError,
+    BadTag,
     CobsError,
     CrcMismatch,
     EncodeError,
@@ -26,6 +48,7 @@ from firmware_protocol.errors import (
     OversizeFrame,
     PayloadError,
     ProtocolError,
+    ReplayedFrame,
     TruncatedFrame,
     TrustedFrameError,
     UnitError,
@@ -43,8 +66,10 @@ from firmware_protocol.frame import (
     Frame,
     FrameDecoder,
     Header,
+    RawFrame,
     decode_frame,
     encode_frame,
+    parse_frame,
 )
 from firmware_protocol.messages import (
     MAX_CHANNELS,
@@ -59,6 +84,7 @@ from firmware_protocol.messages import (
     ClearFault,
     Dose,
     Event,
+    Forget,
     GetDose,
     GetInfo,
     GetProgram,
@@ -66,33 +92,41 @@ from firmware_protocol.messages import (
     Heartbeat,
     Hello,
     HelloAck,
+    Info,
     Message,
     Nak,
+    Pair,
+    PairAck,
     Program,
     SetIntensity,
     SetProgram,
     Start,
     Status,
     Stop,
+    descriptor,
     program_crc,
-    schema_tag,
 )
 
 __all__ = [
     "CHECK_VALUE",
     "HEADER_SIZE",
+    "KEY_SIZE",
     "KNOWN_INCOMPAT_FLAGS",
     "MAX_CHANNELS",
     "MAX_ENCODED_FRAME",
     "MAX_FRAME",
     "MAX_PAYLOAD",
     "MESSAGE_TYPES",
+    "NONCE_SIZE",
     "NO_CHANNEL",
     "NO_FIELD",
     "PROTO_MAJOR",
     "PROTO_MINOR",
     "SCHEMA_HASH",
+    "TAG_SIZE",
     "Ack",
+    "AuthenticationError",
+    "BadTag",
     "ChannelState",
     "ChannelStatus",
     "ClearFault",
@@ -104,6 +138,7 @@ __all__ = [
     "Event",
     "EventCode",
     "Fault",
+    "Forget",
     "Frame",
     "FrameDecoder",
     "FrameError",
@@ -115,6 +150,9 @@ __all__ = [
     "Heartbeat",
     "Hello",
     "HelloAck",
+    "Info",
+    "InfoFlag",
+    "KeyKind",
     "LengthMismatch",
     "Message",
     "Mode",
@@ -122,9 +160,15 @@ __all__ = [
     "Nak",
     "NakCode",
     "OversizeFrame",
+    "Pair",
+    "PairAck",
     "PayloadError",
     "Program",
     "ProtocolError",
+    "RawFrame",
+    "ReplayedFrame",
+    "SessionClosed",
+    "SessionKeys",
     "SetIntensity",
     "SetProgram",
     "Shape",
@@ -143,7 +187,13 @@ __all__ = [
     "cobs_encode",
     "crc32c",
     "decode_frame",
+    "descriptor",
     "encode_frame",
+    "hello_key",
+    "hkdf_sha256",
+    "parse_frame",
     "program_crc",
-    "schema_tag",
+    "session_keys",
+    "tag",
+    "tag_matches",
 ]

@@ -12,9 +12,11 @@ __all__ = [
     "DeviceFlag",
     "EventCode",
     "Fault",
+    "InfoFlag",
     "Mode",
     "MsgType",
     "NakCode",
+    "SessionClosed",
     "Shape",
     "StopMode",
 ]
@@ -34,11 +36,15 @@ class MsgType(enum.IntEnum):
     GET_STATUS = 0x09
     CLEAR_FAULT = 0x0A
     GET_DOSE = 0x0B
+    PAIR = 0x0C
+    FORGET = 0x0D
     ACK = 0x80
     HELLO_ACK = 0x81
+    INFO = 0x82
     PROGRAM = 0x84
     STATUS = 0x89
     DOSE = 0x8B
+    PAIR_ACK = 0x8C
     NAK = 0x8E
     EVENT = 0x8F
 
@@ -108,6 +114,14 @@ class DeviceFlag(enum.IntFlag):
     OUTPUT_ACTIVE = 0x08
 
 
+class InfoFlag(enum.IntFlag):
+    """Capability flags in INFO (major 2)."""
+
+    NONE = 0
+    PAIRING_WINDOW = 0x01
+    """The pairing window is open: PAIR is accepted now."""
+
+
 class NakCode(enum.IntEnum):
     """Error codes carried by NAK (PROTOCOL.md §7)."""
 
@@ -125,7 +139,11 @@ class NakCode(enum.IntEnum):
     NO_PROGRAM = 12
     NO_LEASE = 13
     BAD_CHANNEL = 14
-    SELF_TEST_FAILED = 15  # protocol 1.1: CLEAR_FAULT refused, the output stage failed its test
+    SELF_TEST_FAILED = 15  # CLEAR_FAULT refused: the output stage failed its self-test
+    AUTH_REQUIRED = 16  # major 2: this message type needs a key the frame does not carry
+    NOT_PAIRED = 17  # major 2: HELLO names a key_id the device does not hold
+    PAIRING_CLOSED = 18  # major 2: PAIR outside the device's pairing window
+    KEY_STORE_FULL = 19  # major 2: PAIR while every key slot is taken (FORGET one first)
 
 
 class EventCode(enum.IntEnum):
@@ -140,3 +158,17 @@ class EventCode(enum.IntEnum):
     MAX_RUN_TIME = 7
     RAMP_DONE = 8
     STOPPED = 9
+    SESSION_CLOSED = 10  # major 2: detail is a SessionClosed reason; the session never reopens
+
+
+class SessionClosed(enum.IntEnum):
+    """Why the device closed a session for good (EVENT SESSION_CLOSED ``detail``)."""
+
+    LEASE = 1
+    """The lease expired with an output active."""
+    COUNTER_EXHAUSTED = 2
+    """The host's counter reached 0xFFFFFFFF: the session ends rather than wrap."""
+    REPLACED = 3
+    """A HELLO opened another session while this one was idle."""
+    FORGOTTEN = 4
+    """FORGET erased the pairing key of this session."""

@@ -7,17 +7,20 @@ string (a property test feeds random and hostile streams to prove it)::
     ├── EncodeError                  a value does not fit its wire field (names field, value, range)
     │   └── UnitError                an API value cannot be converted to its wire unit
     └── FrameError                   a received frame is rejected
-        ├── UntrustedFrameError      header not verified: the frame is counted, never answered
+        ├── UntrustedFrameError      not a frame of this major: counted, never answered
         │   ├── OversizeFrame        more than MAX_ENCODED_FRAME bytes before a delimiter
         │   ├── CobsError            the COBS encoding is invalid (e.g. a code byte overruns)
         │   ├── TruncatedFrame       shorter than header + CRC
-        │   ├── LengthMismatch       header.payload_len disagrees with the frame's length
-        │   ├── UnknownMessageType   msg_type not in this schema (its CRC cannot be verified)
-        │   └── CrcMismatch          CRC-32C (with the message's schema tag) does not match
-        └── TrustedFrameError        CRC verified: the header is trusted and the device NAKs
-            ├── VersionMismatch      proto_major differs          → NAK BAD_VERSION
-            ├── UnsupportedFeature   an unknown incompat flag set → NAK UNSUPPORTED_FEATURE
-            └── PayloadError         a field's value is invalid   → NAK BAD_PAYLOAD
+        │   ├── CrcMismatch          CRC-32C does not match
+        │   └── LengthMismatch       payload_len (or an unknown key kind) disagrees with the size
+        ├── VersionMismatch          a sound frame of another major      → NAK BAD_VERSION
+        ├── AuthenticationError      the frame is not the paired peer's: dropped, counted
+        │   ├── BadTag               the tag does not verify (or the key is not held)
+        │   └── ReplayedFrame        the counter is not new and not a retransmission
+        └── TrustedFrameError        authenticated (or allowed without a key); content invalid
+            ├── UnknownMessageType   msg_type not in this schema      → NAK UNEXPECTED_MESSAGE
+            ├── UnsupportedFeature   an unknown incompat flag set     → NAK UNSUPPORTED_FEATURE
+            └── PayloadError         a field's value is invalid       → NAK BAD_PAYLOAD
 
 Decode errors are *yielded* by ``FrameDecoder.feed`` as values (a stream keeps going after a bad
 frame); they are raised only by the one-shot ``decode_frame``.
@@ -31,6 +34,8 @@ if TYPE_CHECKING:
     from firmware_protocol.frame import Header
 
 __all__ = [
+    "AuthenticationError",
+    "BadTag",
     "CobsError",
     "CrcMismatch",
     "EncodeError",
@@ -39,6 +44,7 @@ __all__ = [
     "OversizeFrame",
     "PayloadError",
     "ProtocolError",
+    "ReplayedFrame",
     "TruncatedFrame",
     "TrustedFrameError",
     "UnitError",
@@ -80,7 +86,7 @@ class FrameError(ProtocolError):
 
 
 class UntrustedFrameError(FrameError):
-    """The frame failed before its CRC was verified: count it, never answer it."""
+    """The bytes are not a sound frame of this major's layout: count it, never answer it."""
 
 
 class OversizeFrame(UntrustedFrameError):
@@ -102,23 +108,14 @@ class TruncatedFrame(UntrustedFrameError):
 
 
 class LengthMismatch(UntrustedFrameError):
-    """The header's payload_len disagrees with the number of payload bytes received."""
+    """The header's payload_len (or its key kind, which sets the tag's size) disagrees with the
+    frame's size."""
 
     code = "length"
 
 
-class UnknownMessageType(UntrustedFrameError):
-    """The msg_type is not defined by this schema, so its CRC cannot be verified."""
-
-    code = "unknown_msg_type"
-
-    def __init__(self, msg_type: int) -> None:
-        super().__init__(f"unknown msg_type 0x{msg_type:02X}")
-        self.msg_type = msg_type
-
-
 class CrcMismatch(UntrustedFrameError):
-    """The CRC-32C over header, payload and schema tag does not match."""
+    """The CRC-32C over header, payload and tag does not match."""
 
     code = "crc"
 
@@ -131,10 +128,11 @@ class CrcMismatch(UntrustedFrameError):
 
 
 class TrustedFrameError(FrameError):
-    """The CRC verified, so the header can be trusted; the device answers with NAK.
+    """An authenticated frame (or one its type allows without a key) with invalid content; the
+    device answers with NAK.
 
     Attributes:
-        header: the verified header (its seq is the NAK's ref_seq).
+        header: the frame's header (its counter is the NAK's ref_counter).
         field: index of the offending field in the message layout, or None.
     """
 
@@ -144,10 +142,53 @@ class TrustedFrameError(FrameError):
         self.field = field
 
 
-class VersionMismatch(TrustedFrameError):
-    """The frame's proto_major is not this implementation's."""
+class UnknownMessageType(TrustedFrameError):
+    """The msg_type is not defined by this schema."""
+
+    code = "unknown_msg_type"
+
+    def __init__(self, header: Header) -> None:
+        super().__init__(f"unknown msg_type 0x{header.msg_type:02X}", header)
+        self.msg_type = header.msg_type
+
+
+class AuthenticationError(FrameError):
+    """The frame is sound but not from the paired peer of this session: dropped and counted,
+    never answered (an answer would help a forger).
+
+    Attributes:
+        header: the frame's header, as received (not to be trusted).
+    """
+
+    def __init__(self, message: str, header: Header) -> None:
+        super().__init__(message)
+        self.header = header
+
+
+class BadTag(AuthenticationError):
+    """The tag does not verify under the key its header names (or that key is not held)."""
+
+    code = "bad_tag"
+
+
+class ReplayedFrame(AuthenticationError):
+    """The counter was already used and the frame is not a retransmission of a recent one."""
+
+    code = "replayed"
+
+
+class VersionMismatch(FrameError):
+    """A sound frame (its CRC verified) of another protocol major.
+
+    Attributes:
+        proto_major: byte 0 of the frame, the sender's major.
+    """
 
     code = "version"
+
+    def __init__(self, proto_major: int, own_major: int) -> None:
+        super().__init__(f"frame is protocol major {proto_major}, this side speaks {own_major}")
+        self.proto_major = proto_major
 
 
 class UnsupportedFeature(TrustedFrameError):

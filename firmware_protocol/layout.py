@@ -4,8 +4,10 @@ A message is a frozen dataclass whose fields are annotated with their wire type 
 ``U16``, ``U32``, ``U64`` or ``Annotated[T, Wire(...)]``); the class's ``LAYOUT`` lists those
 wire fields in order, derived from the annotations once when the class is defined. That list
 gives the struct format, the range checks on encode, the enum checks on decode, the NAK field
-indices (PROTOCOL.md §7) and the schema tag that enters every frame's CRC — so a layout change
-cannot be made in one place and forgotten in another.
+indices (PROTOCOL.md §7) and the schema hash that HELLO exchanges — so a layout change
+cannot be made in one place and forgotten in another. The field kinds themselves (``Scalar``,
+``Array``, ``Text``, ``Opaque``, ``Group``) and the integer ranges are in
+``firmware_protocol.fields``; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ from typing import (
 )
 
 from firmware_protocol.errors import EncodeError
+from firmware_protocol.fields import (
+    _RANGES,
+    Array,
+    BadField,
+    Group,
+    Opaque,
+    Scalar,
+    Text,
+    WireField,
+    _checked_int,
+    check_int,
+)
 
 __all__ = [
     "U8",
@@ -38,6 +52,7 @@ __all__ = [
     "Array",
     "BadField",
     "Group",
+    "Opaque",
     "Scalar",
     "Text",
     "Wire",
@@ -46,107 +61,15 @@ __all__ = [
     "check_int",
 ]
 
-_RANGES = {
-    "B": (0, 0xFF),
-    "H": (0, 0xFFFF),
-    "I": (0, 0xFFFF_FFFF),
-    "i": (-(2**31), 2**31 - 1),
-    "Q": (0, 2**64 - 1),
-    "q": (-(2**63), 2**63 - 1),
-}
-
-
-class BadField(Exception):
-    """Internal: a decoded field is invalid (turned into PayloadError by the frame layer)."""
-
-    def __init__(self, index: int | None, message: str) -> None:
-        super().__init__(message)
-        self.index = index
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """One integer field; ``enum`` restricts it to the members of an IntEnum or IntFlag."""
-
-    name: str
-    code: str
-    enum: type[enum.IntEnum] | type[enum.IntFlag] | None = None
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
-        suffix = f"/{self.enum.__name__}" if self.enum else ""
-        return f"{self.name}:{self.code}{suffix}"
-
-
-@dataclass(frozen=True)
-class Array:
-    """A fixed-length array of integers of one type."""
-
-    name: str
-    code: str
-    count: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return self.count
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
-        return f"{self.name}:{self.count}{self.code}"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A fixed-size ASCII string, NUL-padded on the wire."""
-
-    name: str
-    size: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
-        return f"{self.name}:{self.size}s"
-
-
-@dataclass(frozen=True)
-class Group:
-    """A u8 count, then up to ``max_count`` records of another WireStruct (last field only)."""
-
-    name: str
-    elem: type[WireStruct]
-    max_count: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies (the count byte)."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema tag."""
-        inner = ",".join(f.descriptor() for f in self.elem.LAYOUT)
-        return f"{self.name}:[{self.max_count}]{{{inner}}}"
-
-
-WireField = Scalar | Array | Text | Group
-
 
 @dataclass(frozen=True)
 class Wire:
     """How an annotated dataclass field travels, in ``struct`` notation.
 
     ``Wire("H")`` is an integer (an IntEnum or IntFlag when the annotated type is one),
-    ``Wire("s", 16)`` a 16-byte text, ``Wire("I", 8)`` an array of eight, and ``Wire(count=8)``
-    on a ``tuple`` of another WireStruct a group of up to eight records.
+    ``Wire("s", 16)`` a 16-byte text, ``Wire("o", 16)`` 16 opaque bytes, ``Wire("I", 8)`` an
+    array of eight, and ``Wire(count=8)`` on a ``tuple`` of another WireStruct a group of up to
+    eight records.
     """
 
     code: str = ""
@@ -156,6 +79,8 @@ class Wire:
         """Return the wire field ``name`` of annotated type ``kind`` that this describes."""
         if self.code == "s":
             return Text(name, self.count)
+        if self.code == "o":
+            return Opaque(name, self.count)
         if get_origin(kind) is tuple:
             elem = get_args(kind)[0]
             if isinstance(elem, type) and issubclass(elem, WireStruct):
@@ -200,7 +125,7 @@ class WireStruct:
     def _codec(cls) -> _Codec[Self]:
         # Built on first use and kept on the class itself (not inherited: Program extends
         # SetProgram with another layout). Rebuilt if LAYOUT is reassigned, which only a test
-        # that probes the schema tag does.
+        # that probes the schema hash does.
         codec: _Codec[Self] | None = cls.__dict__.get("_codec_cache")
         if codec is None or codec.layout is not cls.LAYOUT:
             codec = _Codec(cls)
@@ -232,7 +157,7 @@ class WireStruct:
 
     @classmethod
     def descriptor(cls) -> str:
-        """Text describing the whole layout (feeds the schema tag)."""
+        """Text describing the whole layout (feeds the schema hash)."""
         return ",".join(f.descriptor() for f in cls.LAYOUT)
 
     def encode(self) -> bytes:
@@ -299,6 +224,11 @@ class _Codec(Generic[W]):
                 self._puts.append(_put_array(f))
                 self._reads.append(operator.itemgetter(slice(position, position + f.count)))
                 position += f.count
+            elif isinstance(f, Opaque):
+                codes.append(f"{f.size}s")
+                self._puts.append(_put_opaque(f))
+                self._reads.append(operator.itemgetter(position))
+                position += 1
             else:
                 codes.append(f"{f.size}s")
                 self._puts.append(_put_text(f))
@@ -413,6 +343,15 @@ def _put_text(f: Text) -> _Put:
     return put
 
 
+def _put_opaque(f: Opaque) -> _Put:
+    def put(value: Any, out: list[Any]) -> None:
+        if not isinstance(value, bytes) or len(value) != f.size:
+            raise EncodeError(f.name, value, f"exactly {f.size} bytes")
+        out.append(value)
+
+    return put
+
+
 def _read_scalar(f: Scalar, position: int, index: int) -> _Read:
     kind = f.enum
     if kind is None:
@@ -461,19 +400,3 @@ def _read_text(f: Text, position: int, index: int) -> _Read:
         return text.decode("ascii")
 
     return read
-
-
-def check_int(name: str, value: object, code: str) -> int:
-    """Return ``value`` as an int if it fits wire type ``code``.
-
-    Raises:
-        EncodeError: it is not an integer (``bool`` included) or out of range.
-    """
-    lo, hi = _RANGES[code]
-    return _checked_int(name, value, lo, hi)
-
-
-def _checked_int(name: str, value: object, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise EncodeError(name, value, f"integer {lo}..{hi}")
-    return int(value)

@@ -4,8 +4,8 @@ Field names carry their wire unit (``_uA``, ``_us``, ``_cHz``, ``_ms``, ``_s``, 
 ``_ohm``); each field's annotation is its wire type (``U8`` … ``U64``, or ``Wire`` for enums,
 text, arrays and groups), in payload order, and the layout is derived from those annotations
 (firmware_protocol.layout). The byte layouts are normative and tabulated in PROTOCOL.md §5;
-``SCHEMA_HASH`` and the per-message schema tags are derived from these definitions, so any
-layout change changes them.
+``SCHEMA_HASH`` is derived from these definitions (``descriptor``), so any layout change
+changes it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
+from firmware_protocol.auth import KEY_SIZE, NONCE_SIZE
 from firmware_protocol.codes import (
     ChannelState,
     DeviceFlag,
     EventCode,
     Fault,
+    InfoFlag,
     Mode,
     MsgType,
     NakCode,
@@ -40,6 +42,7 @@ __all__ = [
     "ClearFault",
     "Dose",
     "Event",
+    "Forget",
     "GetDose",
     "GetInfo",
     "GetProgram",
@@ -47,24 +50,28 @@ __all__ = [
     "Heartbeat",
     "Hello",
     "HelloAck",
+    "Info",
     "Message",
     "Nak",
+    "Pair",
+    "PairAck",
     "Program",
     "SetIntensity",
     "SetProgram",
     "Start",
     "Status",
     "Stop",
+    "descriptor",
     "program_crc",
-    "schema_tag",
 ]
 
-PROTO_MAJOR = 1
-"""Protocol major version, byte 0 of every header; another major is refused (NAK BAD_VERSION)."""
+PROTO_MAJOR = 2
+"""Protocol major version, byte 0 of every header; another major is refused (NAK BAD_VERSION).
+Major 2: paired hosts, authenticated frames, per-direction counters (PROTOCOL.md §2, §3)."""
 
-PROTO_MINOR = 1
-"""Protocol minor version, reported in HELLO_ACK; minors only add compat features, message types
-and codes (1.1: NAK ``SELF_TEST_FAILED``, the self-test gate of CLEAR_FAULT; PROTOCOL.md §3.5)."""
+PROTO_MINOR = 0
+"""Protocol minor version, reported in INFO and HELLO_ACK; minors only add compat features,
+message types and codes (PROTOCOL.md §3.5)."""
 
 MAX_CHANNELS = 8
 """Channel masks are one byte: a device has 1 to 8 channels."""
@@ -87,19 +94,36 @@ class Message(WireStruct):
 
 @dataclass(frozen=True)
 class Hello(Message):
-    """Open a session. Frozen layout (PROTOCOL.md §3.5): version discovery must always work."""
+    """Open a session under the pairing key ``key_id`` (key 1: tagged with its hello key)."""
 
     MSG_TYPE = MsgType.HELLO
-    new_session_id: U16
+    key_id: U32
+    host_nonce: Annotated[bytes, Wire("o", NONCE_SIZE)]
     lease_ms: U16
     schema_hash: U32
 
 
 @dataclass(frozen=True)
 class GetInfo(Message):
-    """Ask for the device's identity and limits (answered with HELLO_ACK)."""
+    """Ask for the device's identity, limits and capabilities (key 0, answered with INFO)."""
 
     MSG_TYPE = MsgType.GET_INFO
+
+
+@dataclass(frozen=True)
+class Pair(Message):
+    """Ask for a pairing key (key 0); accepted only while the pairing window is open."""
+
+    MSG_TYPE = MsgType.PAIR
+    host_label: Annotated[str, Wire("s", 16)]
+
+
+@dataclass(frozen=True)
+class Forget(Message):
+    """Erase the pairing key ``key_id`` (in a session); the session closes after the ACK."""
+
+    MSG_TYPE = MsgType.FORGET
+    key_id: U32
 
 
 @dataclass(frozen=True)
@@ -220,10 +244,10 @@ class Ack(Message):
 
 
 @dataclass(frozen=True)
-class HelloAck(Message):
-    """Device identity, limits and the opened session. Frozen layout (PROTOCOL.md §3.5)."""
+class Info(Message):
+    """Device identity, limits and capabilities (key 0): never a session id or any state."""
 
-    MSG_TYPE = MsgType.HELLO_ACK
+    MSG_TYPE = MsgType.INFO
     proto_minor: U8
     schema_hash: U32
     fw_major: U8
@@ -231,9 +255,6 @@ class HelloAck(Message):
     fw_patch: U8
     model: Annotated[str, Wire("s", 16)]
     serial: Annotated[str, Wire("s", 16)]
-    boot_id: U32
-    session_id: U16
-    lease_ms: U16
     channel_count: U8
     max_intensity_uA: U16
     min_phase_us: U16
@@ -248,6 +269,33 @@ class HelloAck(Message):
     max_run_s: U16
     max_interphase_us: U16
     max_asym_ratio: U8
+    flags: Annotated[InfoFlag, Wire("B")]
+
+
+@dataclass(frozen=True)
+class HelloAck(Info):
+    """INFO's fields and the session HELLO opened (key 2: the first frame of the session)."""
+
+    MSG_TYPE = MsgType.HELLO_ACK
+    boot_id: U32
+    session_id: U32
+    lease_ms: U16
+    device_nonce: Annotated[bytes, Wire("o", NONCE_SIZE)]
+
+    def as_info(self) -> Info:
+        """The identity and limits part of this HELLO_ACK."""
+        names = [f.name for f in Info.LAYOUT]
+        return Info(**{n: getattr(self, n) for n in names})
+
+
+@dataclass(frozen=True)
+class PairAck(Message):
+    """The new pairing key (key 0, sent once, inside the pairing window only)."""
+
+    MSG_TYPE = MsgType.PAIR_ACK
+    key_id: U32
+    pairing_key: Annotated[bytes, Wire("o", KEY_SIZE)]
+    serial: Annotated[str, Wire("s", 16)]
 
 
 @dataclass(frozen=True)
@@ -284,8 +332,10 @@ class Status(Message):
     boot_id: U32
     uptime_ms: U32
     lease_remaining_ms: U16
-    last_applied_seq: U16
+    last_applied_counter: U32
     rx_err_count: U32
+    auth_fail_count: U32
+    replay_count: U32
     flags: Annotated[DeviceFlag, Wire("B")]
     channels: Annotated[tuple[ChannelStatus, ...], Wire(count=MAX_CHANNELS)]
 
@@ -316,7 +366,8 @@ class Dose(Message):
 class Nak(Message):
     """Negative answer: error code, offending field index and the limit it broke.
 
-    Frozen layout (PROTOCOL.md §3.5). For BAD_VERSION ``limit`` is the device's major, for
+    For BAD_VERSION ``limit`` is the device's major (a host of another major reads byte 0 of
+    the frame, PROTOCOL.md §3.5), for
     SCHEMA_MISMATCH the device's schema hash, for OUT_OF_RANGE the bound that was crossed.
     """
 
@@ -352,11 +403,15 @@ MESSAGE_TYPES: dict[MsgType, type[Message]] = {
         GetStatus,
         ClearFault,
         GetDose,
+        Pair,
+        Forget,
         Ack,
         HelloAck,
+        Info,
         Program,
         Status,
         Dose,
+        PairAck,
         Nak,
         Event,
     )
@@ -364,27 +419,16 @@ MESSAGE_TYPES: dict[MsgType, type[Message]] = {
 """msg_type → message class, for every type this schema defines."""
 
 
-def _descriptor(cls: type[Message]) -> str:
-    return f"{int(cls.MSG_TYPE):02X} {cls.__name__}({cls.descriptor()})"
+def descriptor(cls: type[Message]) -> str:
+    """The layout descriptor of a message: ``"{msg_type:02X} {Name}({field}:{type},…)"``.
 
-
-_SCHEMA_TAGS: dict[int, bytes] = {
-    int(t): crc32c(_descriptor(cls).encode()).to_bytes(4, "little")
-    for t, cls in MESSAGE_TYPES.items()
-}
-
-
-def schema_tag(msg_type: int) -> bytes:
-    """Return the 4-byte schema tag of ``msg_type`` that every frame's CRC also covers.
-
-    The tag is CRC-32C of the message's layout descriptor (name, field names and wire types),
-    little-endian, so a sender and receiver with different layouts never agree on a frame.
+    The grammar is PROTOCOL.md §3.5; the schema hash is computed from these strings.
     """
-    return _SCHEMA_TAGS[msg_type]
+    return f"{int(cls.MSG_TYPE):02X} {cls.__name__}({cls.descriptor()})"
 
 
 SCHEMA_HASH: int = crc32c(
     f"eacontrol-proto {PROTO_MAJOR}\n".encode()
-    + "\n".join(_descriptor(MESSAGE_TYPES[t]) for t in sorted(MESSAGE_TYPES)).encode()
+    + "\n".join(descriptor(MESSAGE_TYPES[t]) for t in sorted(MESSAGE_TYPES)).encode()
 )
 """Hash of every message layout, exchanged in HELLO; any layout change changes it."""

@@ -13,6 +13,9 @@
   after a module that imports ``eacontrol.profiles``). The collected test modules count too, so
   the same selection of tests (the whole suite in CI: 14,741 steps in every run) gives the same
   examples, and a subset may give others.
+- Every test has its own ``XDG_CONFIG_HOME`` (an empty temporary folder), so the pairing keys
+  a test stores (``eactl pair``, ``pair_port``) are its own, ``eactl`` subprocesses it starts
+  find them, and no test reads or writes the keys in the real home.
 - What tests measured for the log (``run_report.sections``: the fault matrix, the stateful
   run's step count) is printed in the terminal summary, gathered from every xdist worker.
 """
@@ -121,3 +124,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", title)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _own_key_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test's pairing keys live in a folder of its own (see the module's docstring)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))

@@ -23,6 +23,7 @@ from eacontrol import __version__
 from eacontrol.cli import (
     annotate_cmd,
     clear_fault_cmd,
+    pair_cmd,
     plan_cmd,
     plot_cmd,
     ports_cmd,
@@ -42,6 +43,7 @@ _COMMANDS = (
     run_cmd,
     simulate_cmd,
     ports_cmd,
+    pair_cmd,
     records_cmd,
     plot_cmd,
     annotate_cmd,
@@ -57,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Control and simulate electroacupuncture stimulators with eacontrol.",
         epilog=(
             "exit codes: 0 ok, 1 refused or invalid, 2 usage, 3 device, link or records error, "
-            "4 stopped by a fault or the operator, 70 internal error. See docs/cli.md."
+            "4 stopped by a fault or the operator, 5 pairing needed or key store refused, "
+            "70 internal error. See docs/cli.md."
         ),
     )
     parser.add_argument("--version", action="version", version=f"eactl (eacontrol) {__version__}")

@@ -9,6 +9,9 @@ code meaning
 2    usage: the command line itself is wrong (argparse)
 3    device, link or records: the port, the device or the session database failed
 4    stopped: a session ended early by the operator, a fault, or with its stop not confirmed
+5    pairing: the device is not paired with this host (the message names ``eactl pair PORT``),
+     its pairing window is closed or its key store full, or the host's key store is refused
+     (a key file or directory others can read or write: the message names the ``chmod``)
 70   internal error: a bug in eactl (``EX_SOFTWARE`` of sysexits.h); the traceback with ``-vv``
 129  ended by SIGHUP (128 + SIGHUP: the terminal closed), after the confirmed stop in a session
 130  interrupted by Ctrl-C outside a stimulation session (128 + SIGINT, the shell convention)
@@ -39,7 +42,10 @@ from eacontrol.errors import (
     DeviceError,
     DeviceFault,
     InvalidNeedleSite,
+    KeyStoreError,
     LinkError,
+    NotPaired,
+    PairingClosed,
     ParameterError,
     ProfileError,
     RecordError,
@@ -80,6 +86,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     DEVICE = 3
     STOPPED = 4
+    PAIRING = 5
     SOFTWARE = 70
     HANGUP = 129
     INTERRUPTED = 130
@@ -119,6 +126,9 @@ _CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (DeviceFault, ExitCode.STOPPED),
     # An unknown session id is a wrong argument, not a failing database.
     (UnknownSession, ExitCode.REFUSED),
+    (NotPaired, ExitCode.PAIRING),
+    (PairingClosed, ExitCode.PAIRING),
+    (KeyStoreError, ExitCode.PAIRING),
     (LinkError, ExitCode.DEVICE),
     (DeviceError, ExitCode.DEVICE),
     (RecordError, ExitCode.DEVICE),

@@ -46,7 +46,7 @@ def _command_lines(
     from eacontrol.cli.wireplan import message_text
 
     lines: list[str] = []
-    seq = 0
+    counter = 0
     current = -1
     for command in commands:
         if command.step != current:
@@ -63,9 +63,9 @@ def _command_lines(
         if fields:
             lines.append(f"      {fields}")
         if frames:
-            seq += 1
-            hex_bytes = command.frame(info.session_id, seq).hex(" ")
-            lines.append(f"      frame (seq {seq}): {hex_bytes}")
+            counter += 1
+            hex_bytes = command.frame(counter).hex(" ")
+            lines.append(f"      frame (counter {counter}, untagged): {hex_bytes}")
     return lines
 
 
@@ -138,7 +138,7 @@ def _plan(args: argparse.Namespace) -> int:
         f"{info.limits.channel_count} channels, lease {info.lease_s:g} s, on {target.url}"
     )
     if args.frames:
-        print(f"frames: session 0x{info.session_id:04X}, seq numbered as listed (see docs)")
+        print("frames: untagged, counters numbered as listed (see docs)")
     print("\n".join(_command_lines(commands, plan, info, args.frames)))
     print("\n".join(_totals(profile, commands)))
     for finding in result.advisories:

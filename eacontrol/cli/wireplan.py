@@ -8,9 +8,10 @@ read back each channel, START, heartbeats every lease/5 while the step holds, th
 delivered totals every ``totals_period_s``, a ramp-down STOP of every channel confirmed by
 STATUS, then the step's totals.
 
-Frames are encoded with the connection's session id and the sequence numbers in listing order;
-on the wire the heartbeats take numbers in between and a STOP is repeated until confirmed, so
-the seq (and therefore the CRC) bytes of a live session differ; the payloads do not.
+Frames are encoded untagged (key 0, session 0) with host counters in listing order: on the wire
+each carries key 2, the live session's id, its counter and a 16-byte tag that only the session's
+key can compute; the heartbeats take counters in between and a STOP is repeated until
+confirmed, so the header, tag and CRC bytes of a live session differ; the payloads do not.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ class PlannedCommand:
         """The message type's name (``SET_PROGRAM``)."""
         return self.message.MSG_TYPE.name
 
-    def frame(self, session_id: int, seq: int) -> bytes:
-        """The complete encoded frame (COBS, CRC-32C, delimiter) for this session and seq."""
-        return encode_frame(self.message, session_id=session_id, seq=seq)
+    def frame(self, counter: int) -> bytes:
+        """The complete encoded frame (COBS, CRC-32C, delimiter), untagged, with ``counter``."""
+        return encode_frame(self.message, counter=counter)
 
 
 def message_text(message: Message) -> str:

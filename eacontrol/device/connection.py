@@ -1,5 +1,6 @@
-"""Connecting to a stimulator: find the port, open it exclusively, HELLO, and hand back a
-``Stimulator`` (defined in ``eacontrol.device.stimulator`` and re-exported here).
+"""Connecting to a stimulator: find the port, open it exclusively, identify the device, open an
+authenticated session with this host's pairing key (``eacontrol.device.handshake``), and hand
+back a ``Stimulator`` (defined in ``eacontrol.device.stimulator`` and re-exported here).
 
 ::
 
@@ -14,7 +15,10 @@
         stim.wait(60)
     # leaving the block stopped channel 1 and confirmed it off
 
-With a ``sim://`` URL the connection runs on the simulator's virtual clock automatically.
+A real device must have been paired with this host first (``eactl pair PORT``; the key is in
+``$XDG_CONFIG_HOME/eacontrol/keys/``). With a ``sim://`` URL the connection runs on the
+simulator's virtual clock, and pairs by itself in memory with a fresh key the first time it
+meets a simulated device (its pairing window is open at boot): nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 
 from eacontrol.device.handshake import check_lease_ms, hello
+from eacontrol.device.pairing import FileKeyStore, KeyStore, sim_key_store
 from eacontrol.device.ports import resolve_port
 from eacontrol.device.stimulator import Stimulator
 from eacontrol.errors import Layer, ParameterError
@@ -52,11 +57,12 @@ def connect(
     lease_ms: int = DEFAULT_LEASE_ms,
     baudrate: int = DEFAULT_BAUDRATE,
     clock: Clock | None = None,
-    session_id: int | None = None,
+    keys: KeyStore | None = None,
     reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_s,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     history: int = DEFAULT_HISTORY,
     transport: Transport | None = None,
+    initial_counter: int = 0,
 ) -> Stimulator:
     """Open a port, perform HELLO and return the connected ``Stimulator``.
 
@@ -73,11 +79,13 @@ def connect(
         lease_ms: heartbeat lease to ask for (200-1000 ms).
         baudrate: line rate for UART bridges.
         clock: host clock; default the port's own (``sim://``: virtual time), else real time.
-        session_id: session to open (1..65535); random when None.
+        keys: where the pairing keys are: default the key files of ``FileKeyStore`` (for a
+            ``sim://`` port, an in-memory store of that simulated device that pairs by itself).
         reply_timeout_s: wait for a reply before retransmitting.
         max_attempts: transmissions of a command before ``LinkTimeout``.
         history: frames kept for error reports.
         transport: an already open transport (instead of ``port``).
+        initial_counter: the host counter before the first command (tests of its end only).
 
     Returns:
         The connected stimulator; use it as a context manager.
@@ -85,7 +93,11 @@ def connect(
     Raises:
         ParameterError: neither or both of ``port`` and a USB selection, or a bad ``lease_ms``.
         PortNotFound / PortBusy / LinkError: the port cannot be opened.
-        IncompatibleDevice / IdentityMismatch / DeviceNak / LinkTimeout: HELLO failed.
+        NotPaired: this host holds no key the device accepts (the message names
+            ``eactl pair PORT``).
+        KeyStoreError: the key file or directory lets others read or write it.
+        IncompatibleDevice / IdentityMismatch / DeviceNak / LinkTimeout / LinkFault: the
+            handshake failed.
     """
     check_lease_ms(lease_ms)
     searching = vid is not None or pid is not None or serial_number is not None
@@ -105,9 +117,16 @@ def connect(
         reply_timeout_s=reply_timeout_s,
         max_attempts=max_attempts,
         history=history,
+        initial_counter=initial_counter,
     )
+    if keys is None:
+        handle = transport.device_handle
+        simulated = transport.url.startswith("sim://") and handle is not None
+        keys = sim_key_store(handle) if simulated else FileKeyStore()
     try:
-        info = hello(link, lease_ms=lease_ms, session_id=session_id, device_serial=device_serial)
+        info = hello(
+            link, lease_ms=lease_ms, keys=keys, device_serial=device_serial, port=port or None
+        )
         stim = Stimulator(link, info)
         stim.status()
     except BaseException:

@@ -1,12 +1,12 @@
 """Device events for the application: callbacks and a bounded queue of recent events.
 
-EVENT frames are unsolicited and may be lost or duplicated on the wire (PROTOCOL.md §3.11:
-"they inform, STATUS decides"). ``EventTracker`` therefore
-
-- drops byte-identical repeats of an EVENT frame (same device seq and contents), and
-- synthesises an event (``source="status"``) when a STATUS shows a latched fault or a reboot
-  that no EVENT reported, so a lost EVENT frame never hides a fault. (When the STATUS happens
-  to arrive before the EVENT frame, both are delivered: the EVENT carries the detail.)
+EVENT frames are unsolicited and may be lost on the wire (PROTOCOL.md §3.11: "they inform,
+STATUS decides"); they are never duplicated here: the link accepts each device frame once (its
+device counter strictly increases; a repeat is a link fault, ``eacontrol.link.auth``).
+``EventTracker`` therefore synthesises an event (``source="status"``) when a STATUS shows a
+latched fault or a reboot that no EVENT reported, so a lost EVENT frame never hides a fault.
+(When the STATUS happens to arrive before the EVENT frame, both are delivered: the EVENT
+carries the detail.)
 
 Callbacks run in the thread that drives the Stimulator, inside ``service()``/``wait()``/commands.
 Events seen while an emergency stop called from another thread holds the link are kept
@@ -197,16 +197,12 @@ class EventTracker:
         """
         self._hub = hub
         self._boot_id = boot_id
-        self._recent: deque[tuple[int, Event]] = deque(maxlen=32)
         self._reported: dict[int, Fault] = {}
         self._reboot_reported = False
 
-    def on_event(self, event: Event, device_seq: int, time_s: float) -> None:
-        """Handle an EVENT frame (``device_seq`` from its header, for de-duplication)."""
-        key = (device_seq, event)
-        if key in self._recent:
-            return
-        self._recent.append(key)
+    def on_event(self, event: Event, device_counter: int, time_s: float) -> None:
+        """Handle an EVENT frame (``device_counter`` from its header, logged)."""
+        log.debug("EVENT %s (device counter %d)", event.code.name, device_counter)
         channel = None if event.channel == NO_CHANNEL else event.channel
         if event.code == EventCode.REBOOT:
             if self._reboot_reported:

@@ -1,13 +1,13 @@
 """What the host commanded, checked against every STATUS (issue 14, item 2).
 
 The Stimulator tells ``OutputWatch`` each command it sends (START, SET_INTENSITY, STOP) and
-gives it every STATUS the link accepts, with the seq of the request it answers. A STATUS that
-shows more output than the host commanded — a channel active that the host did not start, a
-live target the host never sent, a set value above its ramp or rising faster than commanded, a
-frequency the program does not have, current measured where none may flow, an incomplete record
-or an output-active flag no channel explains — is a **mismatch**: something else commands the
-device (a foreign command, a second host) or its output stage does not follow (a stuck stage).
-The Stimulator then cuts every output and raises ``DeviceMismatch``.
+gives it every STATUS the link accepts, with the host counter of the request it answers. A
+STATUS that shows more output than the host commanded — a channel active that the host did not
+start, a live target the host never sent, a set value above its ramp or rising faster than
+commanded, a frequency the program does not have, current measured where none may flow, an
+incomplete record or an output-active flag no channel explains — is a **mismatch**: something
+else commands the device (a foreign command, a second host) or its output stage does not follow
+(a stuck stage). The Stimulator then cuts every output and raises ``DeviceMismatch``.
 
 Less output than commanded (a channel the device stopped on its own: its shut-off, a latched
 fault, its stop button) is not a mismatch: the fault path reports it.
@@ -42,7 +42,6 @@ from dataclasses import dataclass, replace
 
 from eacontrol.device.stopping import ZERO_CURRENT_uA
 from eacontrol.errors import DeviceError, DeviceMismatch
-from eacontrol.link.pending import seq_after
 from firmware_protocol import ChannelState, DeviceFlag, SetProgram, Status
 from firmware_protocol import ChannelStatus as Record
 
@@ -177,19 +176,19 @@ class OutputWatch:
         )
 
     def send(
-        self, indices: list[int], send: Callable[[], object], last_seq: Callable[[], int]
+        self, indices: list[int], send: Callable[[], object], last_counter: Callable[[], int]
     ) -> None:
         """Send the command whose effect was just noted for ``indices``; note the outcome.
 
         ``send`` raises ``DeviceError`` when the device refused it (it had no effect), and
-        ``last_seq`` is the link's latest seq once the ACK is in.
+        ``last_counter`` is the link's latest counter once the ACK is in.
         """
         try:
             send()
         except DeviceError:
             self.refused(indices)
             raise
-        self.acknowledged(indices, last_seq())
+        self.acknowledged(indices, last_counter())
 
     def stop(self, indices: list[int]) -> None:
         """A STOP of the channels is about to be sent."""
@@ -214,15 +213,15 @@ class OutputWatch:
 
     # --- what the device reports ---------------------------------------------------------------
 
-    def check(self, status: Status, ref_seq: int) -> None:
-        """Check a STATUS answering request ``ref_seq``; keep the first mismatch found."""
+    def check(self, status: Status, ref_counter: int) -> None:
+        """Check a STATUS answering request ``ref_counter``; keep the first mismatch found."""
         if self.mismatch is not None or status.boot_id != self._boot_id:
             return
         self.mismatch = self._device_level(status) or next(
             (
                 m
                 for n, c in enumerate(status.channels)
-                if (m := self._channel(n, c, status, ref_seq))
+                if (m := self._channel(n, c, status, ref_counter))
             ),
             None,
         )
@@ -240,17 +239,17 @@ class OutputWatch:
             )
         return None
 
-    def _candidates(self, index: int, ref_seq: int) -> list[_Expect]:
+    def _candidates(self, index: int, ref_counter: int) -> list[_Expect]:
         history = self._history[index]
         for i in range(len(history) - 1, -1, -1):
             after = history[i].certain_after
-            if after is not None and (after == 0 or seq_after(ref_seq, after)):
+            if after is not None and (after == 0 or ref_counter > after):
                 return history[i:]
         return history
 
-    def _channel(self, index: int, c: Record, status: Status, ref_seq: int) -> Mismatch | None:
+    def _channel(self, index: int, c: Record, status: Status, ref_counter: int) -> Mismatch | None:
         number = index + 1
-        candidates = self._candidates(index, ref_seq)
+        candidates = self._candidates(index, ref_counter)
         reasons = [_fit(e, c) for e in candidates]
         if all(r is not None for r in reasons):
             field, expected, reported = next(r for r in reversed(reasons) if r is not None)

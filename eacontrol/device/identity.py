@@ -7,15 +7,16 @@ API units), which the host intersects with the standard layer before anything is
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from eacontrol.safety.limits import DeviceLimits
-from firmware_protocol import HelloAck, units
+from firmware_protocol import HelloAck, Info, units
 
 __all__ = ["DeviceInfo", "device_limits"]
 
 
-def device_limits(ack: HelloAck) -> DeviceLimits:
+def device_limits(ack: Info) -> DeviceLimits:
     """Return the device's reported limits in API units.
 
     Args:
@@ -79,6 +80,14 @@ class DeviceInfo:
             lease_s=units.ms_to_s(ack.lease_ms),
             limits=device_limits(ack),
         )
+
+    def on_boot(self, boot_id: int | None) -> DeviceInfo:
+        """This identity on boot ``boot_id`` (a reboot seen, and a new session opened on it, to
+        confirm a stop: a later session's record names the boot it ran on); unchanged for None.
+        """
+        if boot_id is None or boot_id == self.boot_id:
+            return self
+        return dataclasses.replace(self, boot_id=boot_id)
 
     def __str__(self) -> str:
         return (

@@ -86,23 +86,29 @@ class DeviceStatus:
         boot_id: changes at every device boot.
         uptime_s: device uptime.
         lease_remaining_s: time left on the heartbeat lease (0 when no lease is valid).
-        last_applied_seq: seq of the last command the device executed.
+        last_applied_counter: host counter of the last command the device executed.
         rx_err_count: frames the device rejected since boot.
         session_open / lease_valid / fault_latched / output_active: device flags.
         channels: one report per channel.
+        auth_fail_count: frames the device dropped since boot because their tag did not verify
+            (a forger, or a host with a wrong key: never answered).
+        replay_count: frames the device dropped since boot as replays (a counter already
+            executed that is not an exact retransmission of a recent one).
     """
 
     time_s: float
     boot_id: int
     uptime_s: float
     lease_remaining_s: float
-    last_applied_seq: int
+    last_applied_counter: int
     rx_err_count: int
     session_open: bool
     lease_valid: bool
     fault_latched: bool
     output_active: bool
     channels: tuple[ChannelReport, ...]
+    auth_fail_count: int = 0
+    replay_count: int = 0
 
     def outputs_off(self, channels: Iterable[int] | None = None) -> bool:
         """True when every listed channel number (all when None) is inactive at zero current.
@@ -130,12 +136,14 @@ class DeviceStatus:
             boot_id=status.boot_id,
             uptime_s=units.ms_to_s(status.uptime_ms),
             lease_remaining_s=units.ms_to_s(status.lease_remaining_ms),
-            last_applied_seq=status.last_applied_seq,
+            last_applied_counter=status.last_applied_counter,
             rx_err_count=status.rx_err_count,
             session_open=bool(status.flags & DeviceFlag.SESSION_OPEN),
             lease_valid=bool(status.flags & DeviceFlag.LEASE_VALID),
             fault_latched=bool(status.flags & DeviceFlag.FAULT_LATCHED),
             output_active=bool(status.flags & DeviceFlag.OUTPUT_ACTIVE),
+            auth_fail_count=status.auth_fail_count,
+            replay_count=status.replay_count,
             channels=tuple(
                 ChannelReport.from_wire(i + 1, c) for i, c in enumerate(status.channels)
             ),

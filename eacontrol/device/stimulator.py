@@ -45,7 +45,6 @@ from firmware_protocol import (
     Ack,
     ClearFault,
     Dose,
-    Event,
     GetDose,
     GetProgram,
     GetStatus,
@@ -84,7 +83,7 @@ class Stimulator:
     def __init__(self, link: Link, info: DeviceInfo) -> None:
         """Wrap a link whose session HELLO has opened (``connect`` does this)."""
         self._link = link
-        self.info = info
+        self._info = info
         self._checker = ProgramChecker(info.limits, f"device {info.model} {info.serial}")
         self._hub = EventHub()
         self._tracker = EventTracker(self._hub, info.boot_id)
@@ -99,9 +98,15 @@ class Stimulator:
         self._driver = threading.get_ident()  # the thread that drives the Stimulator
         self._watch = OutputWatch(info.limits.channel_count, info.boot_id)
         link.on_status = self._on_status
-        link.on_event = self._on_event
+        link.on_event = self._tracker.on_event
 
     # --- identity and state --------------------------------------------------------------------
+
+    @property
+    def info(self) -> DeviceInfo:
+        """HELLO's identity, on the boot the session is on now (after ``Link.rejoin``)."""
+        self._info = self._info.on_boot(self._link.boot_id)
+        return self._info
 
     @property
     def limits(self) -> DeviceLimits:
@@ -157,8 +162,7 @@ class Stimulator:
         if isinstance(reply, Nak):
             error = nak_error(message, reply)
             if reply.code == NakCode.NO_SESSION:
-                # The device rebooted or forgot the session (§3.10), also when its REBOOT EVENT
-                # was lost: that is the end of this session, raised as the link's DeviceFault.
+                # Rebooted or forgot the session (§3.11, REBOOT maybe lost): the link's fault.
                 try:
                     self._link.check()
                 except DeviceFault as ended:
@@ -237,7 +241,9 @@ class Stimulator:
                 self._watch.start(wire_index(n), self._programs[n])
             start = Start(channel_mask=channel_mask(chosen), program_crc=crcs)
             indices = [wire_index(n) for n in chosen]
-            self._watch.send(indices, lambda: self._call(start, Ack), lambda: self._link.last_seq)
+            self._watch.send(
+                indices, lambda: self._call(start, Ack), lambda: self._link.last_counter
+            )
         self._started.update(chosen)
         self._fault = None
         log.info("started channel(s) %s", chosen)
@@ -263,7 +269,9 @@ class Stimulator:
         with self._lock:
             self._watch.intensity(index, target_uA, slew_uA_per_s)
             message = SetIntensity(channel=index, target_uA=target_uA, slew_uA_per_s=slew_uA_per_s)
-            self._watch.send([index], lambda: self._call(message, Ack), lambda: self._link.last_seq)
+            self._watch.send(
+                [index], lambda: self._call(message, Ack), lambda: self._link.last_counter
+            )
 
     def stop(
         self,
@@ -305,7 +313,7 @@ class Stimulator:
             status, failure = guarded_stop(
                 self._link, self._hub, channel_mask(chosen), mode, ramp_s, escalate, self._emergency
             )
-            self._watch.stopped(indices, self._link.last_seq)
+            self._watch.stopped(indices, self._link.last_counter)
             self._started.difference_update(chosen)
             log.info("stop confirmed on channel(s) %s", chosen)
             result = self._remember(status, self.clock.now())
@@ -432,19 +440,16 @@ class Stimulator:
             fault, self._fault = self._fault, None
             raise fault
 
-    def _on_status(self, wire: Status, time_s: float, ref_seq: int) -> None:
+    def _on_status(self, wire: Status, time_s: float, ref_counter: int) -> None:
         # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only
         # when someone asks (``last_status``); check it against what the host commanded.
         self._keep(wire, time_s)
         self._tracker.on_status(wire, time_s)
-        self._watch.check(wire, ref_seq)
+        self._watch.check(wire, ref_counter)
         faulted, fault = latched_fault(wire, self._started)
         if fault is not None:
             self._started.difference_update(faulted)
             self._fault = fault
-
-    def _on_event(self, event: Event, device_seq: int, time_s: float) -> None:
-        self._tracker.on_event(event, device_seq, time_s)
 
     def _keep(self, status: Status, time_s: float) -> None:
         if self._last_status is None or time_s >= self._last_status[1]:

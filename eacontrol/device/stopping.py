@@ -1,7 +1,7 @@
 """STOP and its confirmation (PROTOCOL.md §3.6): resent until STATUS shows the outputs off.
 
 The ACK of a STOP only says it was accepted; the device's own STATUS is the confirmation. The
-host sends STOP, polls STATUS, resends STOP (with a new seq) while it is unacknowledged or a
+host sends STOP, polls STATUS, resends STOP (with a new counter) while it is unacknowledged or a
 newer STATUS still shows a masked channel ramping or running, and returns only when a STATUS
 that answers a request sent *after* the first STOP is **complete evidence** (``confirms``):
 
@@ -16,7 +16,14 @@ that answers a request sent *after* the first STOP is **complete evidence** (``c
 
 When the device reboots during the confirmation, every output of the new boot is off by protocol
 (§3.10), yet that is a claim about a device the STOP was not sent to: STOP is sent again to the
-new boot and only that boot's STATUS, answering a request sent after it, confirms. If no
+new boot and only that boot's STATUS, answering a request sent after it, confirms.
+
+Protocol major 2: a session the device closed for good (its lease expired with an output
+active) ends with an authenticated closing STATUS, every output off; that STATUS confirms (no
+frame can drive an output in a closed session). When the session is gone without one (a reboot,
+a lost closing STATUS, NAK NO_SESSION), the STOP and its confirmation go to a new session the
+link opens with the same pairing key (``Link.rejoin``, once): only an authenticated STATUS
+confirms, never the unauthenticated REBOOT or NO_SESSION that ended the old session. If no
 confirmation comes within one lease period after the outputs should have reached zero, it raises
 ``StopNotConfirmed``: a hard alarm telling the operator to use the device's hardware stop. It
 never returns without confirmation.
@@ -154,22 +161,38 @@ def confirm_stop(
     try:
         link.check(session=False)
         boot_id = link.boot_id  # the boot this STOP goes to
-        first = stop_seq = link.send(stop)
-        acked_after = None  # the seq after which a STATUS reflects an accepted STOP
+        first = stop_counter = link.send(stop)
+        acked_after = None  # the counter after which a STATUS reflects an accepted STOP
         poll = link.send(GetStatus())
+        rejoined = False
         while True:
             status = link.status_after(first)
             if status is not None and confirms(status, mask, channel_count, boot_id):
-                link.forget(stop_seq)
+                link.forget(stop_counter)
                 link.forget(poll)
                 return status
+            closing = link.closing_status
+            if closing is not None and confirms(closing, mask, channel_count, boot_id):
+                # The device closed the session for good (its lease expired) and said so in an
+                # authenticated STATUS with every output off: nothing can drive them again.
+                return closing
             now = clock.now()
+            if link.session_ended and not rejoined and link.rejoin is not None:
+                # The session is gone (a reboot, a closed session whose last STATUS was lost):
+                # only a new session can give authenticated evidence. Ask for one, once.
+                rejoined = True
+                if _rejoined(link):
+                    boot_id = link.boot_id
+                    first = stop_counter = link.send(stop)
+                    poll = link.send(GetStatus())
+                    acked_after = None
+                    continue
             if link.boot_id != boot_id:
                 # The device rebooted meanwhile: stop the new boot too and wait for its word.
                 log.warning("the device rebooted during a STOP: sending STOP to the new boot")
                 boot_id = link.boot_id
-                link.forget(stop_seq)
-                first = stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                first = stop_counter = link.send(stop)
                 acked_after = None
                 continue
             if stop.mode is StopMode.RAMP_DOWN and escalate is not None and escalate():
@@ -177,8 +200,8 @@ def confirm_stop(
                 # IMMEDIATE cuts a running ramp) and confirm within one lease from here.
                 log.warning("emergency stop during a ramp-down: cutting the outputs at once")
                 stop = Stop(channel_mask=mask, mode=StopMode.IMMEDIATE)
-                link.forget(stop_seq)
-                first = stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                first = stop_counter = link.send(stop)
                 acked_after = None
                 deadline = min(deadline, now + lease_s)
                 continue
@@ -186,19 +209,19 @@ def confirm_stop(
                 raise _alarm(
                     link, mask, now - started, _describe(status, mask, channel_count, boot_id)
                 )
-            reply = link.reply_to(stop_seq)
+            reply = link.reply_to(stop_counter)
             if reply is not None and isinstance(reply.message, Ack):
-                acked_after = stop_seq
+                acked_after = stop_counter
             still_on = (
                 acked_after is not None
                 and (newer := link.status_after(acked_after)) is not None
                 and any(newer.channels[n].state in _STILL_ON for n in _masked(newer, mask))
             )
             if still_on or (
-                acked_after is None and now >= link.sent_at(stop_seq) + link.reply_timeout_s
+                acked_after is None and now >= link.sent_at(stop_counter) + link.reply_timeout_s
             ):
-                link.forget(stop_seq)
-                stop_seq = link.send(stop)
+                link.forget(stop_counter)
+                stop_counter = link.send(stop)
                 acked_after = None
             if now >= link.sent_at(poll) + link.reply_timeout_s:
                 link.forget(poll)
@@ -209,6 +232,18 @@ def confirm_stop(
         raise
     except EAError as err:
         raise _alarm(link, mask, clock.now() - started, f"the link failed ({err})") from err
+
+
+def _rejoined(link: Link) -> bool:
+    """``link.rejoin()``; False (logged) when the device refuses or does not answer."""
+    assert link.rejoin is not None
+    try:
+        link.rejoin()
+    except EAError as err:
+        log.warning("could not open a new session to confirm the stop: %s", err)
+        return False
+    log.info("opened a new session (boot 0x%08X) to confirm the stop", link.boot_id or 0)
+    return True
 
 
 def start_overtaken(channels: list[int]) -> DeviceFault:

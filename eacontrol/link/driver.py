@@ -1,7 +1,8 @@
 """The link adapter: drives a ``LinkMachine`` over a ``Transport`` with a ``Clock``.
 
-All protocol state (seq numbers, pending commands, reply matching, retransmission, the
-heartbeat lease and the silence check) lives in ``eacontrol.link.machine``, which does no I/O.
+All protocol state (counters, keys and tags, pending commands, reply matching,
+retransmission, the heartbeat lease and the silence check) lives in ``eacontrol.link.machine``,
+which does no I/O.
 This module owns only what the machine must not: the port, the clock, the callbacks, and what
 to do when the link is lost (a best-effort immediate STOP, then close the port and stay lost).
 ``docs/link.md`` describes both halves.
@@ -16,7 +17,11 @@ device switches its outputs off when the lease expires — by design.
 
 - a command unanswered after ``max_attempts`` transmissions raises ``LinkTimeout``;
 - no STATUS for three lease periods of listening, or a pyserial failure, raises ``LinkLost``;
-- a changed ``boot_id`` (or a REBOOT event) ends the session: ``DeviceFault`` (REBOOT).
+- a changed ``boot_id`` (or a REBOOT event) ends the session: ``DeviceFault`` (REBOOT);
+- a device frame that fails authentication (bad tag, replayed counter, another session) is a
+  link fault: ``LinkFault`` (a ``LinkLost``: one best-effort STOP, the port closed);
+- a host counter in its last ``COUNTER_RESERVE`` raises ``CounterExhausted`` from ``check``:
+  the session must end; the stop path (``check(session=False)``) may still send.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ import logging
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
-from eacontrol.errors import LinkLost
+from eacontrol.errors import LinkFault, LinkLost
 from eacontrol.link.clock import Clock, TICK_s
-from eacontrol.link.events import EventReceived, StatusReceived
+from eacontrol.link.events import AuthenticationFailed, EventReceived, StatusReceived
 from eacontrol.link.framelog import DEFAULT_HISTORY, FrameLog
 from eacontrol.link.machine import (
     DEFAULT_MAX_ATTEMPTS,
@@ -36,7 +41,7 @@ from eacontrol.link.machine import (
     LinkMachine,
 )
 from eacontrol.link.transport import Transport
-from firmware_protocol import Event, Frame, Message, Nak, Status
+from firmware_protocol import Event, Frame, Hello, HelloAck, Message, Nak, Status
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "LEASE_PERIODS_TO_LOSS", "DEFAULT_REPLY_TIMEOUT_s", "Link"]
 
@@ -51,9 +56,12 @@ class Link:
     Attributes:
         clock: the clock all timing uses.
         machine: the sans-I/O protocol state this link drives.
-        on_status: called with each STATUS accepted, the host time and the seq of the request
-            it answers.
-        on_event: called with each EVENT, the device's seq for it and the host time.
+        on_status: called with each STATUS accepted, the host time and the host counter of the
+            request it answers.
+        on_event: called with each EVENT, the device's counter for it and the host time.
+        rejoin: set by the handshake: opens a new session with the same pairing key after the
+            device ended this one (a lease expiry, a reboot), so that a stop can still be
+            confirmed by authenticated evidence (``eacontrol.device.stopping``).
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class Link:
         reply_timeout_s: float = DEFAULT_REPLY_TIMEOUT_s,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         history: int = DEFAULT_HISTORY,
+        initial_counter: int = 0,
     ) -> None:
         """Args:
         transport: the open transport.
@@ -71,12 +80,17 @@ class Link:
         reply_timeout_s: seconds to wait for a reply before retransmitting.
         max_attempts: transmissions of one command before giving up (at least 1).
         history: frames kept in ``frame_log``.
+        initial_counter: the host counter before the first command (tests of its end).
         """
         self._transport = transport
         self.clock = clock
         self.machine = LinkMachine(
-            reply_timeout_s=reply_timeout_s, max_attempts=max_attempts, history=history
+            reply_timeout_s=reply_timeout_s,
+            max_attempts=max_attempts,
+            history=history,
+            initial_counter=initial_counter,
         )
+        self.rejoin: Callable[[], None] | None = None
         self.on_status: Callable[[Status, float, int], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._lost: LinkLost | None = None
@@ -116,6 +130,16 @@ class Link:
         self.machine.max_attempts = value
 
     @property
+    def closing_status(self) -> Status | None:
+        """The closing STATUS of a session the device closed for good, or None."""
+        return self.machine.closing_status
+
+    @property
+    def session_ended(self) -> bool:
+        """True once the device rebooted, forgot or closed the session."""
+        return self.machine.ended is not None
+
+    @property
     def session_id(self) -> int:
         """The open session (0 before HELLO)."""
         return self.machine.session_id
@@ -146,10 +170,10 @@ class Link:
         return self.machine.boot_id
 
     @property
-    def last_seq(self) -> int:
-        """The seq of the latest command sent (a STATUS answering a later one was asked for
-        after everything sent so far)."""
-        return self.machine.last_seq
+    def last_counter(self) -> int:
+        """The host counter of the latest command sent (a STATUS answering a later one was
+        asked for after everything sent so far)."""
+        return self.machine.last_counter
 
     @property
     def lost(self) -> bool:
@@ -161,25 +185,30 @@ class Link:
         """Received frames rejected by the decoder on this connection."""
         return self.machine.rx_error_count
 
-    def status_after(self, seq: int) -> Status | None:
-        """The latest STATUS if it answers a request sent after command ``seq``, else None."""
-        return self.machine.status_after(seq)
+    def status_after(self, counter: int) -> Status | None:
+        """The latest STATUS if it answers a request sent after command ``counter``, else None."""
+        return self.machine.status_after(counter)
 
     def check(self, *, session: bool = True) -> None:
         """Raise if the link is lost, or (with ``session``) if the session ended or went silent.
 
         Raises:
             LinkLost: the port failed, or no STATUS arrived for three lease periods.
+            LinkFault: a device frame failed authentication.
             DeviceFault: the device rebooted (``faults == ("REBOOT",)``).
+            CounterExhausted: the host counter is in its reserve: end the session (with
+                ``session`` only, so the stop that ends it can still be sent).
         """
         if self._lost is not None:
-            raise LinkLost(str(self._lost)) from self._lost
+            raise type(self._lost)(str(self._lost)) from self._lost
         if self._transport.closed:
             raise LinkLost(f"{self._transport.url}: the connection is closed")
         if not session:
             return
         if self.machine.ended is not None:
             raise self.machine.ended
+        if self.machine.exhausted is not None:
+            raise self.machine.exhausted
         silent = self.machine.check_silence(self.clock.now())
         if silent is not None:
             self._lose(silent.reason)
@@ -187,27 +216,32 @@ class Link:
     # --- sending -----------------------------------------------------------------------------
 
     def send(self, message: Message) -> int:
-        """Send ``message`` as a new command and return its seq (reply via ``reply_to``)."""
-        seq = self.machine.send(message, self.clock.now())
+        """Send ``message`` as a new command and return its counter (reply via ``reply_to``).
+
+        Raises:
+            CounterExhausted: the host counter is in its reserve and ``message`` is not on the
+                stop path (``eacontrol.link.counter``).
+        """
+        counter = self.machine.send(message, self.clock.now())
         self._flush()
-        return seq
+        return counter
 
-    def retransmit(self, seq: int) -> None:
-        """Send command ``seq`` again, byte for byte."""
-        self.machine.retransmit(seq, self.clock.now())
+    def retransmit(self, counter: int) -> None:
+        """Send command ``counter`` again, byte for byte."""
+        self.machine.retransmit(counter, self.clock.now())
         self._flush()
 
-    def reply_to(self, seq: int) -> Frame | None:
-        """The reply received so far to command ``seq``, or None."""
-        return self.machine.reply_to(seq)
+    def reply_to(self, counter: int) -> Frame | None:
+        """The reply received so far to command ``counter``, or None."""
+        return self.machine.reply_to(counter)
 
-    def sent_at(self, seq: int) -> float:
-        """Host time command ``seq`` was last transmitted (-inf if forgotten)."""
-        return self.machine.sent_at(seq)
+    def sent_at(self, counter: int) -> float:
+        """Host time command ``counter`` was last transmitted (-inf if forgotten)."""
+        return self.machine.sent_at(counter)
 
-    def forget(self, seq: int) -> None:
-        """Stop waiting for a reply to ``seq``; a later one is ignored."""
-        self.machine.forget(seq)
+    def forget(self, counter: int) -> None:
+        """Stop waiting for a reply to ``counter``; a later one is ignored."""
+        self.machine.forget(counter)
 
     def _flush(self) -> None:
         """Write what the machine queued (at most one frame per call: one write per frame)."""
@@ -234,26 +268,46 @@ class Link:
             LinkTimeout: no reply after ``max_attempts`` transmissions.
             LinkLost: see ``check``.
             DeviceFault: the device rebooted; see ``check``.
-            TrustedFrameError: the reply was a verified frame this host cannot accept (another
-                protocol major, an unknown incompat flag, an invalid field); the caller decides.
+            FrameError: the reply was a frame this host cannot accept (another protocol major:
+                ``VersionMismatch``; an unknown incompat flag, an invalid field:
+                ``TrustedFrameError``); the caller decides.
         """
         self.check()
         self.renew_lease()
-        seq = self.send(message)
+        return self._await(self.send(message), reply_type)
+
+    def hello(self, message: Hello, pairing_key: bytes) -> HelloAck | Nak:
+        """Send HELLO tagged with the hello key of ``pairing_key`` and wait for its answer.
+
+        A HELLO_ACK is returned only once its tag verified under the session key derived from
+        ``pairing_key`` and both nonces; from then on every frame is authenticated. The session's
+        heartbeats start with ``open_session``.
+
+        Raises:
+            BadTag: the HELLO_ACK does not verify (the device holds another key, or another
+                party answered).
+            VersionMismatch / TrustedFrameError / LinkTimeout / LinkLost: as ``request``.
+        """
+        self.check()
+        counter = self.machine.send_hello(message, pairing_key, self.clock.now())
+        self._flush()
+        return self._await(counter, HelloAck)
+
+    def _await(self, counter: int, reply_type: type[M]) -> M | Nak:
         try:
             while True:
-                frame = self.machine.reply_to(seq)
+                frame = self.machine.reply_to(counter)
                 if frame is not None:
                     reply = frame.message
                     if isinstance(reply, Nak | reply_type):
                         return reply
-                due_s = self.machine.retry_if_due(seq, self.clock.now())
+                due_s = self.machine.retry_if_due(counter, self.clock.now())
                 self._flush()
                 self.keep_alive()
                 self.check()
                 self.pump_until(min(due_s, self.wake_at()))
         finally:
-            self.forget(seq)
+            self.forget(counter)
 
     # --- receiving and time -------------------------------------------------------------------
 
@@ -310,19 +364,31 @@ class Link:
             return False
         # The machine takes the whole chunk first; callbacks run after, in stream order.
         for event in self.machine.receive(data, self.clock.now()):
+            if isinstance(event, AuthenticationFailed):
+                self._lose(
+                    f"link fault: authentication failed: {event.error} (a device frame that "
+                    "is not this session's peer: nothing more from the device is believed)",
+                    kind=LinkFault,
+                )
             if isinstance(event, StatusReceived):
                 if self.on_status is not None:
-                    self.on_status(event.status, event.time_s, event.ref_seq)
+                    self.on_status(event.status, event.time_s, event.ref_counter)
             elif isinstance(event, EventReceived) and self.on_event is not None:
-                self.on_event(event.event, event.device_seq, event.time_s)
+                self.on_event(event.event, event.device_counter, event.time_s)
         return True
 
     # --- loss and closing -------------------------------------------------------------------
 
-    def _lose(self, reason: str, cause: BaseException | None = None) -> NoReturn:
+    def _lose(
+        self,
+        reason: str,
+        cause: BaseException | None = None,
+        *,
+        kind: type[LinkLost] = LinkLost,
+    ) -> NoReturn:
         lease_s = self.machine.lease_s
         lease = f"{lease_s:g} s" if lease_s else "its lease"
-        err = LinkLost(
+        err = kind(
             f"{self._transport.url}: link lost: {reason}. The device switches its outputs off "
             f"by itself when its heartbeat lease ({lease}) expires; if they do not stop, use the "
             "device's hardware stop.",

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eacontrol.errors import DeviceFault
-from firmware_protocol import Event, Frame, FrameError, Status
+from firmware_protocol import AuthenticationError, Event, Frame, FrameError, Status
 
 __all__ = [
+    "AuthenticationFailed",
     "EventReceived",
     "FrameRejected",
     "LinkEvent",
@@ -29,12 +30,12 @@ class StatusReceived:
 
     Attributes:
         status: the device's STATUS.
-        ref_seq: the seq of the request it answers (0 if unsolicited).
+        ref_counter: the host counter of the request it answers (0 if unsolicited).
         time_s: host time of receipt.
     """
 
     status: Status
-    ref_seq: int
+    ref_counter: int
     time_s: float
 
 
@@ -44,26 +45,26 @@ class EventReceived:
 
     Attributes:
         event: the EVENT message.
-        device_seq: the device's seq of the frame.
+        device_counter: the device's counter of the frame.
         time_s: host time of receipt.
     """
 
     event: Event
-    device_seq: int
+    device_counter: int
     time_s: float
 
 
 @dataclass(frozen=True)
 class ReplyReceived:
-    """The answer to a pending command (matched by ``ref_seq`` and type; first one only).
+    """The answer to a pending command (matched by ``ref_counter`` and type; first one only).
 
     Attributes:
-        seq: the command's seq.
+        counter: the command's host counter.
         frame: the reply frame.
         time_s: host time of receipt.
     """
 
-    seq: int
+    counter: int
     frame: Frame
     time_s: float
 
@@ -84,7 +85,7 @@ class FrameRejected:
 
 @dataclass(frozen=True)
 class SessionEnded:
-    """The device rebooted or forgot the session: stimulation will not resume by itself.
+    """The device rebooted, forgot or closed the session: stimulation will not resume by itself.
 
     Attributes:
         fault: the ``DeviceFault`` to raise (faults ``REBOOT`` or ``NO_SESSION``).
@@ -95,7 +96,32 @@ class SessionEnded:
     time_s: float
 
 
-LinkEvent = StatusReceived | EventReceived | ReplyReceived | FrameRejected | SessionEnded
+@dataclass(frozen=True)
+class AuthenticationFailed:
+    """A SESSION-key device frame that is not this session's peer: a link fault.
+
+    Its tag does not verify under the device→host key, its counter is not above the last one
+    accepted (a replay), or it names another session. The machine accepts nothing more from the
+    device; ``Link`` ends the link as lost (``LinkFault``): one best-effort STOP, the port
+    closed, the device's lease switching its outputs off.
+
+    Attributes:
+        error: ``BadTag`` or ``ReplayedFrame``, naming what failed.
+        time_s: host time of receipt.
+    """
+
+    error: AuthenticationError
+    time_s: float
+
+
+LinkEvent = (
+    StatusReceived
+    | EventReceived
+    | ReplyReceived
+    | FrameRejected
+    | SessionEnded
+    | AuthenticationFailed
+)
 """Everything ``LinkMachine.receive`` reports, in stream order."""
 
 

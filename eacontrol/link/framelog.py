@@ -1,7 +1,7 @@
 """The last N frames of a connection, both directions, for error reports (STYLE.md 10).
 
 A field report that says "it stopped" is hard to act on; one that carries the last 64 frames
-with their times, sequence numbers and decoded contents usually explains itself. The log is a
+with their times, counters and decoded contents usually explains itself. The log is a
 bounded ring per connection, never a global.
 """
 
@@ -47,7 +47,8 @@ class FrameRecord:
         h = self.frame.header
         again = " (retransmission)" if self.retransmission else ""
         return (
-            f"{head} session={h.session_id} seq={h.seq} ref_seq={h.ref_seq}{again} "
+            f"{head} key={h.key} session={h.session_id} counter={h.counter} "
+            f"ref_counter={h.ref_counter}{again} "
             f"{self.frame.message}"
         )
 

@@ -310,6 +310,12 @@ class Transport:
         self._tty_exclusive_fd = fd
 
     @property
+    def device_handle(self) -> object | None:
+        """The pyserial port object (None once closed): what identifies one simulated device
+        across reconnects (``eacontrol.device.pairing.sim_key_store``)."""
+        return self._port
+
+    @property
     def held_exclusively(self) -> bool:
         """True while this transport holds its tty with ``TIOCEXCL`` (not for sockets, sim://)."""
         return self._tty_exclusive_fd is not None

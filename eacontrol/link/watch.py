@@ -1,17 +1,21 @@
 """What the host knows of its device session from STATUS, EVENT and NAK frames.
 
-- The latest STATUS is kept with the seq of the request it answers; a delayed or duplicated older
-  STATUS of the same boot (lower uptime) never overwrites it, nor does one from before a reboot.
-- The session ends when the device shows another ``boot_id`` (STATUS or EVENT REBOOT) or answers
-  NAK ``NO_SESSION`` (PROTOCOL.md §3.10): stimulation did not and will not resume by itself.
-  The end is kept as the ``DeviceFault`` to raise (faults ``REBOOT`` or ``NO_SESSION``).
+- The latest STATUS is kept with the host counter of the request it answers; a delayed or
+  duplicated older STATUS of the same boot (lower uptime) never overwrites it, nor does one from
+  before a reboot.
+- The session ends when the device shows another ``boot_id`` (STATUS or EVENT REBOOT), answers
+  NAK ``NO_SESSION``, or closes the session (EVENT SESSION_CLOSED: lease expiry, counter
+  exhausted, replaced, key forgotten; PROTOCOL.md §3.10): stimulation did not and will not
+  resume by itself. The end is kept as the ``DeviceFault`` to raise (faults ``REBOOT`` or
+  ``NO_SESSION``). EVENT REBOOT and NAK NO_SESSION arrive unauthenticated (key 0): they can
+  only end a session, which is the cautious direction, never confirm anything. A reboot seen
+  after a NAK NO_SESSION replaces it as the cause: it is why the device forgot the session.
 """
 
 from __future__ import annotations
 
 from eacontrol.errors import DeviceFault
-from eacontrol.link.pending import seq_after
-from firmware_protocol import Event, EventCode, Nak, NakCode, Status
+from firmware_protocol import DeviceFlag, Event, EventCode, Nak, NakCode, SessionClosed, Status
 
 __all__ = ["SessionWatch"]
 
@@ -21,6 +25,8 @@ class SessionWatch:
 
     Attributes:
         ended: the error to raise once the session has ended, else None.
+        closing: the session's closing STATUS (authenticated, SESSION_OPEN clear): the device's
+            last word in a session closed for good, in which nothing can drive an output again.
     """
 
     def __init__(self) -> None:
@@ -29,6 +35,8 @@ class SessionWatch:
         self._old_boots: set[int] = set()
         self._latest: tuple[Status, int] | None = None
         self.ended: DeviceFault | None = None
+        self._unknown_session = False  # ended by NAK NO_SESSION, cause not yet known
+        self.closing: Status | None = None
 
     def open(self, session_id: int, boot_id: int) -> None:
         """Start watching the session HELLO opened on the boot HELLO_ACK reported."""
@@ -45,14 +53,15 @@ class SessionWatch:
         """The most recent STATUS accepted, or None."""
         return None if self._latest is None else self._latest[0]
 
-    def status_after(self, seq: int) -> Status | None:
-        """The latest STATUS if it answers a request sent after command ``seq``, else None."""
-        if self._latest is not None and seq_after(self._latest[1], seq):
+    def status_after(self, counter: int) -> Status | None:
+        """The latest STATUS if it answers a request sent after command ``counter``, else None
+        (host counters only increase within a connection: they never wrap)."""
+        if self._latest is not None and self._latest[1] > counter:
             return self._latest[0]
         return None
 
-    def on_status(self, status: Status, ref_seq: int) -> bool:
-        """Take a STATUS answering request ``ref_seq``; return False if it is stale."""
+    def on_status(self, status: Status, ref_counter: int) -> bool:
+        """Take a STATUS answering request ``ref_counter``; return False if it is stale."""
         if status.boot_id in self._old_boots:
             return False  # delayed from before a reboot
         if self._boot_id is not None and status.boot_id != self._boot_id:
@@ -63,11 +72,21 @@ class SessionWatch:
             and status.uptime_ms < self._latest[0].uptime_ms
         ):
             return False  # delayed or duplicated: never overwrite a newer STATUS
-        self._latest = (status, ref_seq)
+        self._latest = (status, ref_counter)
+        if self._session_id and not status.flags & DeviceFlag.SESSION_OPEN:
+            self.closing = status
+            self._end(f"the device closed session {self._session_id}", "NO_SESSION")
         return True
 
     def on_event(self, event: Event) -> None:
-        """Take an EVENT (only REBOOT matters here)."""
+        """Take an EVENT (REBOOT and SESSION_CLOSED matter here)."""
+        if event.code == EventCode.SESSION_CLOSED and self._session_id:
+            try:
+                reason = SessionClosed(event.detail).name
+            except ValueError:
+                reason = f"reason {event.detail}"
+            self._end(f"the device closed session {self._session_id} ({reason})", "NO_SESSION")
+            return
         if (
             event.code == EventCode.REBOOT
             and self._boot_id is not None
@@ -78,17 +97,17 @@ class SessionWatch:
 
     def on_nak(self, nak: Nak) -> None:
         """Take a NAK: ``NO_SESSION`` during a session means the session is gone."""
-        if nak.code == NakCode.NO_SESSION and self._session_id:
-            self._end(
-                f"the device no longer knows session {self._session_id} (its open session is "
-                f"{nak.limit})",
-                "NO_SESSION" if nak.limit else "REBOOT",
-            )
+        if nak.code == NakCode.NO_SESSION and self._session_id and self.ended is None:
+            self._end(f"the device no longer knows session {self._session_id}", "NO_SESSION")
+            self._unknown_session = True
 
     def _rebooted(self, boot_id: int) -> None:
         old = self._boot_id or 0
         self._old_boots.add(old)
         self._boot_id = boot_id
+        if self._unknown_session:
+            # A reboot is why the device no longer knew the session: the truer cause.
+            self.ended, self._unknown_session = None, False
         self._end(f"the device rebooted (boot_id 0x{old:08X} → 0x{boot_id:08X})", "REBOOT")
 
     def _end(self, reason: str, fault: str) -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "ending_for",
     "fault_text",
     "is_channel_local",
+    "reboot_seen",
     "stop_outputs",
 ]
 
@@ -64,6 +65,24 @@ CHANNEL_LOCAL_FAULTS = frozenset({"ELECTRODE", "COMPLIANCE"})
 """Faults that concern one channel's load, not the device: ELECTRODE (open circuit: a needle or
 clip came off) and COMPLIANCE (the load's resistance too high to drive the set current). The
 device latches them on that channel only and cuts only its output (PROTOCOL.md §3.9)."""
+
+
+def reboot_seen(began_boot_id: int, stim: Stimulator) -> DeviceFault | None:
+    """The REBOOT fault if the device is on another boot than the session began on, else None.
+
+    Protocol major 2: a stop whose session the device no longer knows is confirmed in a new
+    session (``Link.rejoin``), whose HELLO_ACK names the boot: a reboot whose EVENT was lost,
+    or one during the session's last stop, is seen there.
+    """
+    now = stim.info.boot_id
+    if now == began_boot_id:
+        return None
+    return DeviceFault(
+        f"the device rebooted (boot_id 0x{began_boot_id:08X} → 0x{now:08X}); every output "
+        "was confirmed off on the new boot",
+        None,
+        ("REBOOT",),
+    )
 
 
 def is_channel_local(exc: BaseException) -> bool:
@@ -134,7 +153,9 @@ def ending_for(exc: BaseException) -> Ending:
             Outcome.FAULT,
             fault_text(exc),
             StopKind.IMMEDIATE if gone else StopKind.RAMP_DOWN,
-            read_totals=not gone,  # a reboot reset the device's totals
+            # A reboot reset the device's totals; a session the device no longer knows left
+            # them (same boot): the stop's new session reads them, unless it finds a reboot.
+            read_totals="REBOOT" not in exc.faults,
         )
     if isinstance(exc, LinkLost):
         return Ending(Outcome.LINK_LOST, str(exc), StopKind.NONE, read_totals=False)

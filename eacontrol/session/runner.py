@@ -43,7 +43,13 @@ from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.safety.engine import check_number
 from eacontrol.session.channel_control import ChannelControls
 from eacontrol.session.control import Intent, LiveControl, Request
-from eacontrol.session.ending import SessionResult, alarm_data, ending_for, stop_outputs
+from eacontrol.session.ending import (
+    SessionResult,
+    alarm_data,
+    ending_for,
+    reboot_seen,
+    stop_outputs,
+)
 from eacontrol.session.events import (
     EventKind,
     SessionEvent,
@@ -136,6 +142,7 @@ class Session(ChannelControls):
         self._plan = SessionPlan.build(profile)
         self._state = SessionState.READY
         self._recorder: SessionRecorder | None = None
+        self._boot_id = 0  # the device boot the session began on
         self._steps: StepRunner | None = None
         self._t0 = 0.0
         self._quiet = False
@@ -326,6 +333,8 @@ class Session(ChannelControls):
                 steps.run(step, tick)
                 if steps.ending is not None:
                     break
+            if steps.ending is None and (rebooted := reboot_seen(self._boot_id, self._stim)):
+                raise rebooted  # during the last stop: not completed
             outcome, detail = steps.ending or (Outcome.COMPLETED, "every step ran to its end")
             return self._finish(outcome, detail)
         except BaseException as exc:
@@ -357,6 +366,7 @@ class Session(ChannelControls):
             started_at=self._utc_now(),
         )
         self._t0 = self._stim.clock.now()
+        self._boot_id = meta.boot_id
         # A STATUS older than half the lease: at least two heartbeats in a row went unanswered
         # (one goes every lease/5), so it no longer says what flows: the sample is missing.
         self._recorder = SessionRecorder(
@@ -457,8 +467,11 @@ class Session(ChannelControls):
             except EAError as close_err:
                 log.error("step end not recorded after %s: %s", type(exc).__name__, close_err)
         else:
+            totals = ending.read_totals
+            if "NO_SESSION" in ending.detail and (seen := reboot_seen(self._boot_id, self._stim)):
+                detail, totals = ending_for(seen).detail, False  # the stop's new session saw why
             try:
-                self._steps.close(totals=ending.read_totals)
+                self._steps.close(totals=totals)
             except EAError as err:  # the outputs are off; only the step's totals are missing
                 log.error("step totals not read after %s: %s", type(exc).__name__, err)
         self._finish(outcome, detail)

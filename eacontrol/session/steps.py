@@ -17,12 +17,13 @@ ends the session (``ending.py``). Each step's end records each channel's treatme
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from eacontrol.device import Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
-from eacontrol.errors import DeviceError, DeviceFault, DeviceNak
+from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, LinkError
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
@@ -31,6 +32,8 @@ from eacontrol.session.plan import PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
 from eacontrol.session.treatment import TreatmentLog
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Emit", "StepRunner"]
 
@@ -194,7 +197,10 @@ class StepRunner:
         if step is None:
             return
         if totals:
-            self._record_totals(step)
+            try:
+                self._record_totals(step)
+            except (DeviceError, LinkError) as err:  # no session to read them in: unknown
+                log.warning("step %d: totals not read: %s", step.index + 1, err)
         t = self._now()
         channels = self._params.get("channels", {})
         for reached in self._treatment.result(self.timer.elapsed(t)):

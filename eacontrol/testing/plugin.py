@@ -15,7 +15,9 @@ gets, without a conftest:
 - ``--ea-port PORT``: point the same tests at a real device (a path or pyserial URL) in real
   time. Tests whose ``ea_simulator`` marker asks for simulator options (fault injection, loads,
   a scenario) are skipped there: a real device cannot honour them. ``--ea-device-serial``
-  pins the device's serial number, so a test run never stimulates the wrong unit.
+  pins the device's serial number, so a test run never stimulates the wrong unit. A real
+  device must be paired with the host first (``eactl pair PORT``, docs/security.md); ``sim://``
+  pairs itself in memory.
 
 The plugin never imports the simulator (docs/architecture.md): it reaches it through ``sim://``,
 whose

@@ -1,12 +1,13 @@
 """The device logic, as firmware would run it: integers only, hardware behind ``hal``.
 
-Everything here is what the C core will do, one-to-one: frames in and out, the session, the
-lease, the check grid, the reply cache and EVENTs (``device``), the command handlers in their
-check order (``commands``, ``checks``), the limits table (``model``), the channel state machine
-(``channel``) with its ramps (``ramp``), pulse timing (``schedule``) and dose counters
-(``dose``). Stimulation quantities are whole µA, µs, ms, nC, Ω and cHz (``units`` states the
-rounding); time is passed in as integer µs. The hardware is reached only through the
-interfaces of ``hal``.
+Everything here is what the C core will do, one-to-one: frames in and out, the lease, the check
+grid and EVENTs (``device``), the receive order of protocol major 2 (``receive``), the open
+session with its keys, counters and reply cache (``session``), the pairing keys and the pairing
+window (``keys``), the command handlers in their check order (``commands``, ``checks``), the
+limits table (``model``), the channel state machine (``channel``) with its ramps (``ramp``),
+pulse timing (``schedule``) and dose counters (``dose``). Stimulation quantities are whole µA,
+µs, ms, nC, Ω and cHz (``units`` states the rounding); time is passed in as integer µs. The
+hardware is reached only through the interfaces of ``hal``.
 
 Imports ``firmware_protocol`` and the standard library only: no numpy, no ``math``, nothing
 of ``simulator.hardware`` or ``eacontrol`` (``tests/simulator/test_layering.py``).
@@ -23,10 +24,17 @@ from simulator.firmware.checks import (
 )
 from simulator.firmware.device import Firmware
 from simulator.firmware.dose import DoseCounters
-from simulator.firmware.hal import OPEN_OHM, Delivered, Drive, OutputStage, RandomSource
+from simulator.firmware.hal import (
+    OPEN_OHM,
+    Delivered,
+    Drive,
+    OutputStage,
+    RandomSource,
+    random_bytes,
+)
+from simulator.firmware.keys import MAX_KEYS, MAX_WINDOW_S, KeyStore, Paired
 from simulator.firmware.model import MAX_CHECK_PERIOD_US, DeviceModel
 from simulator.firmware.ramp import Ramp
-from simulator.firmware.replies import ReplyCache
 from simulator.firmware.schedule import (
     Burst,
     Schedule,
@@ -36,12 +44,16 @@ from simulator.firmware.schedule import (
     schedule,
     time_per_half_us,
 )
+from simulator.firmware.session import LAST_COUNTER, ReplyCache, Session, SessionIds
 from simulator.firmware.units import CENTI_HZ_PERIOD_US
 
 __all__ = [
     "CENTI_HZ_PERIOD_US",
+    "LAST_COUNTER",
     "MAX_CHECK_PERIOD_US",
+    "MAX_KEYS",
     "MAX_MODE_MS",
+    "MAX_WINDOW_S",
     "MIN_MODE_MS",
     "OPEN_OHM",
     "Burst",
@@ -52,12 +64,16 @@ __all__ = [
     "Drive",
     "EventSink",
     "Firmware",
+    "KeyStore",
     "OutputStage",
+    "Paired",
     "Ramp",
     "RandomSource",
     "Refused",
     "ReplyCache",
     "Schedule",
+    "Session",
+    "SessionIds",
     "StopCause",
     "check_intensity",
     "check_program",
@@ -65,6 +81,7 @@ __all__ = [
     "half_phases_us",
     "max_target_uA",
     "phase_at_us",
+    "random_bytes",
     "schedule",
     "time_per_half_us",
 ]

@@ -2,8 +2,8 @@
 
 Each handler checks the command in the order the spec gives, raises ``Refused`` (answered with
 NAK) on the first failed check, and otherwise executes it and returns the reply. A refused
-command changes nothing. The device decides before calling a handler whether the frame is a
-duplicate (§3.2), and answers frame-level failures itself (§2.4).
+command changes nothing. The receive order (``simulator.firmware.receive``) has already
+checked the frame's key, tag and counter (a duplicate never reaches a handler) and its payload.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from firmware_protocol import (
     ChannelState,
     ClearFault,
     Dose,
+    Forget,
     GetDose,
     GetProgram,
     Header,
     Hello,
-    HelloAck,
     Message,
     MsgType,
     NakCode,
@@ -43,29 +43,12 @@ from simulator.firmware.units import U32
 if TYPE_CHECKING:
     from simulator.firmware.device import Firmware
 
-__all__ = ["CACHED", "HANDLERS", "Handler"]
+__all__ = ["HANDLERS", "Handler", "check_hello"]
 
 Handler = Callable[["Firmware", Header, Any], Message]
 """A handler: (device, verified header, decoded message) → reply. Raises ``Refused``."""
 
-CACHED = frozenset(
-    {
-        MsgType.HELLO,
-        MsgType.SET_PROGRAM,
-        MsgType.START,
-        MsgType.SET_INTENSITY,
-        MsgType.STOP,
-        MsgType.CLEAR_FAULT,
-    }
-)
-"""Commands whose replies are cached so a duplicate is never executed twice (§3.2)."""
-
 _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
-
-
-def _require_session(device: Firmware, header: Header) -> None:
-    if device.session_id == 0 or header.session_id != device.session_id:
-        raise Refused(NakCode.NO_SESSION, NO_FIELD, device.session_id)
 
 
 def _channel(device: Firmware, index: int, field: int = 0) -> Channel:
@@ -84,31 +67,33 @@ def _ack(msg_type: MsgType, value: int = 0) -> Ack:
     return Ack(acked_type=msg_type, value=value)
 
 
-def _hello(device: Firmware, header: Header, hello: Hello) -> HelloAck:
+def check_hello(device: Firmware, hello: Hello) -> None:
+    """The checks of an authentic HELLO, in order: schema hash (SCHEMA_MISMATCH), lease range
+    (OUT_OF_RANGE), no output active (BAD_STATE: a second host cannot take over a running
+    stimulation)."""
     model = device.model
     if hello.schema_hash != SCHEMA_HASH:
         raise Refused(NakCode.SCHEMA_MISMATCH, Hello.field_index("schema_hash"), SCHEMA_HASH)
-    if hello.new_session_id == 0:
-        raise Refused(NakCode.OUT_OF_RANGE, Hello.field_index("new_session_id"), 1)
     lease_field = Hello.field_index("lease_ms")
     if hello.lease_ms < model.min_lease_ms:
         raise Refused(NakCode.OUT_OF_RANGE, lease_field, model.min_lease_ms)
     if hello.lease_ms > model.max_lease_ms:
         raise Refused(NakCode.OUT_OF_RANGE, lease_field, model.max_lease_ms)
+    _refuse_if_active(device)
+
+
+def _refuse_if_active(device: Firmware) -> None:
     for channel in device.channels:
-        if channel.active:  # a second host cannot take over a running stimulation (§3.3)
+        if channel.active:
             raise Refused(NakCode.BAD_STATE, NO_FIELD, channel.state)
-    device.open_session(hello.new_session_id, hello.lease_ms)
-    return model.hello_ack(
-        boot_id=device.boot_id, session_id=device.session_id, lease_ms=device.lease_ms
-    )
 
 
-def _get_info(device: Firmware, header: Header, message: Message) -> HelloAck:
-    lease_ms = device.lease_ms if device.session_id else 0
-    return device.model.hello_ack(
-        boot_id=device.boot_id, session_id=device.session_id, lease_ms=lease_ms
-    )
+def _forget(device: Firmware, header: Header, forget: Forget) -> Ack:
+    # Erases the key; the receive order closes the session after the ACK if it was its key.
+    _refuse_if_active(device)
+    if not device.keys.forget(forget.key_id):
+        raise Refused(NakCode.NOT_PAIRED, Forget.field_index("key_id"), 0)
+    return _ack(MsgType.FORGET)
 
 
 def _refuse_unless_idle(channel: Channel, field: int) -> None:
@@ -119,7 +104,6 @@ def _refuse_unless_idle(channel: Channel, field: int) -> None:
 
 
 def _set_program(device: Firmware, header: Header, program: SetProgram) -> Ack:
-    _require_session(device, header)
     channel = _channel(device, program.channel)
     _refuse_unless_idle(channel, SetProgram.field_index("channel"))
     check_program(device.model, program)
@@ -129,7 +113,6 @@ def _set_program(device: Firmware, header: Header, program: SetProgram) -> Ack:
 
 
 def _get_program(device: Firmware, header: Header, request: GetProgram) -> Program:
-    _require_session(device, header)
     channel = _channel(device, request.channel)
     stored = channel.program
     if stored is None:
@@ -169,7 +152,6 @@ def _start(device: Firmware, header: Header, start: Start) -> Ack:
             raise Refused(NakCode.BAD_PAYLOAD, Start.field_index("program_crc", index), 0)
     if mask == 0:  # nothing to start is a host error, not a silent success
         raise Refused(NakCode.BAD_PAYLOAD, Start.field_index("channel_mask"), 0)
-    _require_session(device, header)
     if not device.lease_valid:
         raise Refused(NakCode.NO_LEASE, NO_FIELD, 0)
     channels = _masked(device, mask)
@@ -180,7 +162,6 @@ def _start(device: Firmware, header: Header, start: Start) -> Ack:
 
 
 def _set_intensity(device: Firmware, header: Header, command: SetIntensity) -> Ack:
-    _require_session(device, header)
     channel = _channel(device, command.channel)
     if channel.state not in _RUNNING or channel.program is None:
         raise Refused(NakCode.BAD_STATE, SetIntensity.field_index("channel"), channel.state)
@@ -190,7 +171,7 @@ def _set_intensity(device: Firmware, header: Header, command: SetIntensity) -> A
 
 
 def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
-    # Accepted in every state and session, with or without a lease, and never refused for its
+    # Accepted in every state, with or without a lease (in the open session), never refused for its
     # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.6).
     for channel in _masked(device, stop.channel_mask & device.model.all_channels_mask):
         channel.stop(stop.mode, device.now_us)
@@ -198,7 +179,6 @@ def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
 
 
 def _heartbeat(device: Firmware, header: Header, message: Message) -> Status:
-    _require_session(device, header)
     device.grant_lease(device.lease_ms)
     return device.status()
 
@@ -210,7 +190,6 @@ def _get_status(device: Firmware, header: Header, message: Message) -> Status:
 def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
     # Every masked channel in FAULT is self-tested with its relay open first; only if all pass
     # are their faults cleared and relays closed (all-or-nothing, §3.9). The ACK names them.
-    _require_session(device, header)
     now_us = device.now_us
     faulted = [c for c in _masked(device, clear.channel_mask) if c.state == ChannelState.FAULT]
     failed_uA = [measured for measured in (c.self_test(now_us) for c in faulted) if measured]
@@ -225,15 +204,13 @@ def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
 
 
 def _get_dose(device: Firmware, header: Header, request: GetDose) -> Dose:
-    _require_session(device, header)
     channel = _channel(device, request.channel)
     channel.flush(device.now_us)
     return channel.dose.message(request.channel)
 
 
 HANDLERS: dict[MsgType, Handler] = {
-    MsgType.HELLO: _hello,
-    MsgType.GET_INFO: _get_info,
+    MsgType.FORGET: _forget,
     MsgType.SET_PROGRAM: _set_program,
     MsgType.GET_PROGRAM: _get_program,
     MsgType.START: _start,
@@ -244,4 +221,5 @@ HANDLERS: dict[MsgType, Handler] = {
     MsgType.CLEAR_FAULT: _clear_fault,
     MsgType.GET_DOSE: _get_dose,
 }
-"""Every host → device message type and its handler."""
+"""The handler of every host → device message type executed in a session (HELLO, GET_INFO and
+PAIR are answered by ``simulator.firmware.receive``, outside the session's key)."""

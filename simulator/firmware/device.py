@@ -3,7 +3,10 @@
 ``Firmware`` takes bytes from the host (``receive``), answers them and raises EVENTs
 (``take_output``), and runs on its own between frames (``advance``): ramps end, the maximum run
 shuts a channel off, and every ``check_period_us`` on the grid from boot the lease and the fault
-conditions are checked. It never reads a clock: every call says what time it is, and
+conditions are checked. Protocol major 2: the receive order (which key, which counter, which
+check answers what) is ``simulator.firmware.receive``; the open session with its keys, counters
+and reply cache ``simulator.firmware.session``; the pairing keys and the pairing window
+``simulator.firmware.keys``. It never reads a clock: every call says what time it is, and
 ``next_deadline_us`` says exactly when the device next has something to do, so a virtual clock
 can jump there without stepping through the checks in between.
 
@@ -19,32 +22,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from firmware_protocol import (
-    KNOWN_INCOMPAT_FLAGS,
     NO_CHANNEL,
-    PROTO_MAJOR,
+    NONCE_SIZE,
     ChannelState,
     DeviceFlag,
     Event,
     EventCode,
     Fault,
-    Frame,
     FrameDecoder,
+    Hello,
+    InfoFlag,
+    KeyKind,
     Message,
-    MsgType,
-    Nak,
-    NakCode,
+    SessionClosed,
     Status,
-    TrustedFrameError,
-    UnsupportedFeature,
-    VersionMismatch,
     encode_frame,
+    session_keys,
 )
 from simulator.firmware.channel import Channel, StopCause
-from simulator.firmware.checks import Refused
-from simulator.firmware.commands import CACHED, HANDLERS
-from simulator.firmware.hal import OutputStage, RandomSource
+from simulator.firmware.hal import OutputStage, RandomSource, random_bytes
+from simulator.firmware.keys import KeyStore
 from simulator.firmware.model import DeviceModel
-from simulator.firmware.replies import ReplyCache
+from simulator.firmware.receive import receive_item
+from simulator.firmware.session import Session, SessionIds
 from simulator.firmware.units import U16, U32, US_PER_MS, ceil_div
 
 __all__ = ["Firmware"]
@@ -56,8 +56,9 @@ class Firmware:
     Args:
         model: the device's identity and its own limits table.
         outputs: the output stage of each channel, in channel order.
-        rng: the random source for the boot ids.
+        rng: the random source (boot ids, session ids, nonces, pairing keys).
         now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
+        keys: the key store (flash: it survives a reboot); a new, empty one if None.
 
     Raises:
         ValueError: ``outputs`` does not have one output stage per channel.
@@ -65,6 +66,7 @@ class Firmware:
     Attributes:
         model: the device model.
         boot_id: the random id of the current boot.
+        keys: the pairing keys and the pairing window.
     """
 
     def __init__(
@@ -74,11 +76,13 @@ class Firmware:
         outputs: Sequence[OutputStage],
         rng: RandomSource,
         now_us: int = 0,
+        keys: KeyStore | None = None,
     ) -> None:
         if len(outputs) != model.channel_count:
             raise ValueError(f"need {model.channel_count} output stages, got {len(outputs)}")
         self.model = model
         self._rng = rng
+        self.keys = KeyStore(rng) if keys is None else keys
         self._now_us = now_us
         self._deadline: tuple[int | None, int | None] | None = None
         """The check instant ``next_deadline_us``'s answer holds for (None: any), and the answer;
@@ -99,14 +103,18 @@ class Firmware:
         self.boot_id = boot_id
         self._boot_us = now_us
         self._checked_us = now_us  # the last check instant run
-        self.session_id = 0
+        self._session_ids = SessionIds(self._rng.random_u32())
+        self.session: Session | None = None
+        self._closing = False  # a session is being closed: its last frames are being sent
         self.lease_ms = 0
         self._lease_expires_us = now_us
-        self._tx_seq = 0
-        self.last_applied_seq = 0
         self._rx_err_count = 0
+        self.auth_fail_count = 0
+        """Frames dropped since boot for a tag that does not verify (STATUS)."""
+        self.replay_count = 0
+        """Frames dropped since boot for a counter already used and not a retransmission."""
         self._decoder = FrameDecoder()
-        self._cache = ReplyCache(self.model.reply_cache_size)
+        self.keys.close_window()  # the window is held in RAM: a power cycle closes it
         for channel in self._channels:
             channel.reboot(now_us)
         self._changed()
@@ -197,6 +205,7 @@ class Firmware:
         """The periodic check (PROTOCOL.md §3.4, §3.9): lease first, then each channel."""
         if tick_us >= self._lease_expires_us and self._any_active():
             self._stop_all(EventCode.LEASE_EXPIRED, Fault.LEASE, StopCause.LEASE, tick_us)
+            self.end_session(SessionClosed.LEASE)  # closed for good: no later client resumes it
         for channel in self._channels:
             channel.check(tick_us)
 
@@ -205,17 +214,13 @@ class Firmware:
     def receive(self, data: bytes, now_us: int) -> None:
         """Take bytes from the host that arrive at ``now_us`` (any chunking) and answer them.
 
-        Frames failing checks 1–6 of PROTOCOL.md §2.4 are counted in ``rx_err_count`` and never
-        answered; failures of checks 7–9 are answered with NAK; every command is answered once.
+        Each frame goes through the receive order of PROTOCOL.md (``simulator.firmware.receive``):
+        frames failing checks 1–4 and 6 are counted in ``rx_err_count`` and never answered; bad
+        tags and replays are dropped and counted; every command executed is answered once.
         """
         self.advance(now_us)
         for item in self._decoder.feed(data):
-            if isinstance(item, Frame):
-                self._on_frame(item)
-            elif isinstance(item, TrustedFrameError):
-                self._on_bad_frame(item)
-            else:
-                self._rx_err_count += 1
+            receive_item(self, item)
             self._changed()
             self.advance(now_us)  # a command may have made something due at once
 
@@ -227,53 +232,87 @@ class Firmware:
         self._out.clear()
         return out
 
-    def _send(self, message: Message, session_id: int, ref_seq: int = 0) -> bytes:
-        frame = encode_frame(message, session_id=session_id, seq=self._tx_seq, ref_seq=ref_seq)
-        self._tx_seq = (self._tx_seq + 1) & U16
-        self._out += frame
-        return frame
+    def count_rx_error(self) -> None:
+        """A frame failed checks 1–4 or 6 (never answered)."""
+        self._rx_err_count += 1
+
+    def send_plain(self, message: Message, ref_counter: int = 0, session_id: int = 0) -> None:
+        """Send ``message`` untagged (key 0, counter 0): INFO, PAIR_ACK, the NAKs outside a
+        session, EVENTs while no session is open; session 0 except in NAK NO_SESSION, which
+        repeats the session id it refused."""
+        self._out += encode_frame(message, ref_counter=ref_counter, session_id=session_id)
+
+    def send_in_session(self, session: Session, message: Message, ref_counter: int = 0) -> None:
+        """Send ``message`` in ``session``: tagged with its device → host key, the next device
+        counter. A session whose device counter is nearly used up is closed (it never wraps)."""
+        self._out += encode_frame(
+            message,
+            key=session.keys.device_to_host,
+            kind=KeyKind.SESSION,
+            session_id=session.session_id,
+            counter=session.next_tx_counter(),
+            ref_counter=ref_counter,
+        )
+        if session.tx_exhausted and session is self.session and not self._closing:
+            self.end_session(SessionClosed.COUNTER_EXHAUSTED)
+
+    def send(self, message: Message, ref_counter: int = 0) -> None:
+        """Send ``message`` in the open session, or untagged when none is open."""
+        if self.session is None:
+            self.send_plain(message, ref_counter)
+        else:
+            self.send_in_session(self.session, message, ref_counter)
 
     def _emit(self, code: EventCode, channel: int, detail: int) -> None:
         uptime_ms = (self._now_us - self._boot_us) // US_PER_MS & U32
-        self._send(Event(code, channel, min(detail, U32), uptime_ms), self.session_id)
+        self.send(Event(code, channel, min(detail, U32), uptime_ms))
 
-    def _on_bad_frame(self, error: TrustedFrameError) -> None:
-        header = error.header
-        if isinstance(error, VersionMismatch):
-            nak = Nak(header.msg_type, NakCode.BAD_VERSION, 0xFF, PROTO_MAJOR)
-        elif isinstance(error, UnsupportedFeature):
-            nak = Nak(header.msg_type, NakCode.UNSUPPORTED_FEATURE, 0xFF, KNOWN_INCOMPAT_FLAGS)
-        else:
-            field = 0xFF if error.field is None else error.field
-            nak = Nak(header.msg_type, NakCode.BAD_PAYLOAD, field, 0)
-        self._send(nak, header.session_id, header.seq)
+    # --- sessions -----------------------------------------------------------------------
 
-    def _on_frame(self, frame: Frame) -> None:
-        header, message = frame.header, frame.message
-        msg_type = MsgType(header.msg_type)
-        if msg_type.from_device:
-            nak = Nak(msg_type, NakCode.UNEXPECTED_MESSAGE, 0xFF, 0)
-            self._send(nak, header.session_id, header.seq)
+    def open_session(self, hello: Hello, frame: bytes) -> Session:
+        """Open a session for ``hello``, whose frame (header, payload and tag) was ``frame``: a
+        new session id and device nonce, the session keys, the lease granted. The caller sends
+        HELLO_ACK."""
+        session_id = self._session_ids.take()
+        device_nonce = random_bytes(self._rng, NONCE_SIZE)
+        pairing_key = self.keys.pairing_key(hello.key_id)
+        assert pairing_key is not None  # the receive order checked it
+        keys = session_keys(
+            pairing_key,
+            host_nonce=hello.host_nonce,
+            device_nonce=device_nonce,
+            session_id=session_id,
+        )
+        self.session = Session(
+            session_id, hello.key_id, keys, device_nonce, frame, self.model.reply_cache_size
+        )
+        self.grant_lease(hello.lease_ms)
+        return self.session
+
+    def end_session(self, reason: SessionClosed) -> None:
+        """Close the open session for good (PROTOCOL.md major 2, sessions).
+
+        Any output still active is cut to zero at once with LEASE latched (nobody holds a lease
+        any more). Then EVENT SESSION_CLOSED (detail ``reason``) is sent in that session and,
+        when the session ends by its lease or its counter (outputs may have been cut), a
+        closing STATUS (ref_counter 0, SESSION_OPEN clear): the evidence that they are off.
+        Its frames get NAK NO_SESSION afterwards.
+        """
+        session = self.session
+        if session is None:
             return
-        cached = msg_type in CACHED
-        if cached:
-            reply = self._cache.get(header, message)
-            if reply is not None:
-                self._out += reply  # a duplicate: the same answer, never a second execution
-                return
-        session_id = header.session_id
-        try:
-            answer = HANDLERS[msg_type](self, header, message)
-        except Refused as refusal:
-            answer = Nak(msg_type, refusal.code, refusal.field, refusal.limit)
-        else:
-            if cached:
-                self.last_applied_seq = header.seq
-            if msg_type == MsgType.HELLO:
-                session_id = self.session_id  # HELLO_ACK travels in the session just opened
-        reply = self._send(answer, session_id, header.seq)
-        if cached:
-            self._cache.put(header, message, reply)
+        self._closing = True
+        active = [channel for channel in self._channels if channel.active]
+        for channel in active:
+            channel.latch(Fault.LEASE, self._now_us, StopCause.LEASE)
+        self._emit(EventCode.SESSION_CLOSED, NO_CHANNEL, reason)
+        self.session = None
+        self.lease_ms = 0
+        self._lease_expires_us = self._now_us
+        if reason in (SessionClosed.LEASE, SessionClosed.COUNTER_EXHAUSTED):
+            self.send_in_session(session, self.status())
+        self._closing = False
+        self._changed()
 
     # --- state the command handlers use -------------------------------------------------
 
@@ -290,9 +329,14 @@ class Firmware:
         return any(channel.active for channel in self._channels)
 
     @property
+    def session_id(self) -> int:
+        """The open session's id (0 when none is open)."""
+        return 0 if self.session is None else self.session.session_id
+
+    @property
     def lease_valid(self) -> bool:
         """True while the lease granted at HELLO and renewed by HEARTBEAT has not expired."""
-        return self.session_id != 0 and self._now_us < self._lease_expires_us
+        return self.session is not None and self._now_us < self._lease_expires_us
 
     def grant_lease(self, lease_ms: int) -> None:
         """Start or renew the lease: ``lease_ms`` from now."""
@@ -300,17 +344,28 @@ class Firmware:
         self._lease_expires_us = self._now_us + lease_ms * US_PER_MS
         self._changed()
 
-    def open_session(self, session_id: int, lease_ms: int) -> None:
-        """Open a session (HELLO): clears the reply cache, grants the lease."""
-        self.session_id = session_id
-        self._cache.clear()
-        self.grant_lease(lease_ms)
+    def open_pairing_window(self, now_us: int, seconds: int) -> None:
+        """The pairing button: accept one PAIR for ``seconds`` of device time from ``now_us``
+        (0 closes the window).
+
+        Raises:
+            ValueError: ``seconds`` is not a whole number 0..``keys.MAX_WINDOW_S``.
+        """
+        self.advance(now_us)
+        self.keys.open_window(now_us, seconds)
+
+    def info_flags(self) -> InfoFlag:
+        """INFO's capability flags as of now."""
+        if self.keys.window_open(self._now_us):
+            return InfoFlag.PAIRING_WINDOW
+        return InfoFlag.NONE
 
     def status(self) -> Status:
         """The STATUS message as of now."""
         now_us = self._now_us
+        session = self.session
         flags = DeviceFlag.NONE
-        if self.session_id:
+        if session is not None:
             flags |= DeviceFlag.SESSION_OPEN
         if self.lease_valid:
             flags |= DeviceFlag.LEASE_VALID
@@ -325,8 +380,10 @@ class Firmware:
             boot_id=self.boot_id,
             uptime_ms=(now_us - self._boot_us) // US_PER_MS & U32,
             lease_remaining_ms=remaining_ms,
-            last_applied_seq=self.last_applied_seq,
+            last_applied_counter=0 if session is None else session.last_applied,
             rx_err_count=self._rx_err_count & U32,
+            auth_fail_count=self.auth_fail_count & U32,
+            replay_count=self.replay_count & U32,
             flags=flags,
             channels=tuple(channel.status(now_us) for channel in self._channels),
         )
@@ -334,7 +391,8 @@ class Firmware:
     # --- inputs: power, the stop button, the hardware -----------------------------------
 
     def reboot(self, now_us: int) -> None:
-        """Power-cycle the device at ``now_us``: new boot id, session 0, every output off."""
+        """Power-cycle the device at ``now_us``: new boot id, no session, every output off, the
+        pairing window closed; the pairing keys are kept (flash)."""
         self.advance(now_us)
         self._boot(now_us)
         self.advance(now_us)
@@ -369,5 +427,5 @@ class Firmware:
 
     @property
     def rx_err_count(self) -> int:
-        """Frames rejected by checks 1–6 of PROTOCOL.md §2.4 since boot."""
+        """Frames rejected by checks 1–4 and 6 of the receive order since boot."""
         return self._rx_err_count

@@ -9,9 +9,11 @@ integer µs, as the firmware's own calls do.
 - :class:`OutputStage`, one per channel: the current source with its pulse engine, the output
   relay and the measurements (current, impedance, DC, contact, compliance, delivered dose, and
   the self-test reading at the stage's own sense point).
-- :class:`RandomSource`: the device's random numbers (boot ids; session nonces later).
+- :class:`RandomSource`: the device's random numbers (boot ids, session ids, nonces, pairing
+  keys and key ids; ``random_bytes`` builds byte strings from it).
 
-A key store for pairing keys (protocol major 2) will be a third interface.
+The pairing keys are held by ``simulator.firmware.keys.KeyStore`` (protected flash on a real
+unit: the C core's board keeps them in a flash page of its own).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from firmware_protocol import SetProgram
 from simulator.firmware.ramp import Ramp
 from simulator.firmware.schedule import phase_at_us
 
-__all__ = ["OPEN_OHM", "Delivered", "Drive", "OutputStage", "RandomSource"]
+__all__ = ["OPEN_OHM", "Delivered", "Drive", "OutputStage", "RandomSource", "random_bytes"]
 
 OPEN_OHM = 0xFFFF
 """STATUS impedance_ohm and EVENT detail for an open or unknown load (PROTOCOL.md §5.12)."""
@@ -149,3 +151,12 @@ class RandomSource(Protocol):
     def random_u32(self) -> int:
         """A uniformly distributed integer ``0 ≤ n < 2**32``."""
         ...
+
+
+def random_bytes(source: RandomSource, size: int) -> bytes:
+    """``size`` random bytes from ``source``: each ``random_u32`` gives four, little-endian, the
+    last one's surplus discarded (nonces, pairing keys)."""
+    out = bytearray()
+    while len(out) < size:
+        out += source.random_u32().to_bytes(4, "little")
+    return bytes(out[:size])

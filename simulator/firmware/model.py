@@ -2,9 +2,8 @@
 
 The firmware re-checks every program and intensity against this record, never against anything
 the host says (docs/architecture.md: the device is an independent second safety layer). The same
-record
-is reported to the host in HELLO_ACK (PROTOCOL.md §5.3), so a host can intersect it with its own
-layers; the firmware never reads the host's copy back.
+record is reported to the host in INFO and HELLO_ACK (PROTOCOL.md §5.3), so a host can intersect
+it with its own layers; the firmware never reads the host's copy back.
 
 The reference values are those of docs/architecture.md and PROTOCOL.md: 6 channels, 20 mA peak,
 50–1000 µs phases, 1–200 Hz, 10 µC per phase (a design value, docs/clinical-sources.md), a lease of
@@ -15,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from firmware_protocol import MAX_CHANNELS, PROTO_MINOR, SCHEMA_HASH, HelloAck
+from firmware_protocol import MAX_CHANNELS, PROTO_MINOR, SCHEMA_HASH, HelloAck, Info, InfoFlag
 from simulator.firmware.units import U8, U16, U32
 
 __all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel", "MAX_PEAK_OUTPUT_mV"]
@@ -64,7 +63,7 @@ class DeviceModel:
     """A stimulator model: identity and the limits its firmware enforces.
 
     Attributes:
-        model: model name reported in HELLO_ACK (ASCII, at most 16 characters).
+        model: model name reported in INFO and HELLO_ACK (ASCII, at most 16 characters).
         serial: serial number (ASCII, at most 16 characters, unique per device).
         fw_version: firmware (major, minor, patch), each 0..255.
         channel_count: number of output channels, 1..8.
@@ -82,7 +81,7 @@ class DeviceModel:
         max_interphase_us: longest gap between the two phases of a pulse.
         max_asym_ratio: largest asymmetric ratio (1 = symmetric pulses only).
         check_period_us: period of the lease and fault checks, at most 10 ms (≥ 100 Hz).
-        reply_cache_size: replies kept for duplicate commands (PROTOCOL.md §3.2).
+        reply_cache_size: replies kept for retransmitted commands, by counter (PROTOCOL.md §3.2).
 
     Raises:
         ValueError: a value outside its wire field or an inconsistent pair (naming the field).
@@ -139,29 +138,50 @@ class DeviceModel:
         """Channel mask with a bit for every channel of the device."""
         return (1 << self.channel_count) - 1
 
-    def hello_ack(self, *, boot_id: int, session_id: int, lease_ms: int) -> HelloAck:
-        """Build the HELLO_ACK that reports this model's identity and limits.
-
-        Args:
-            boot_id: the current boot's random id.
-            session_id: the open session (0 if none).
-            lease_ms: the lease granted to that session (0 if none).
-
-        Returns:
-            The message, ready to encode.
-        """
+    def info(self, flags: InfoFlag = InfoFlag.NONE) -> Info:
+        """The INFO message: this model's identity, limits and capabilities, with ``flags``
+        (the pairing window); never a session id or any other state."""
         major, minor, patch = self.fw_version
-        limits = {f.name: getattr(self, f.name) for f in fields(HelloAck) if hasattr(self, f.name)}
-        return HelloAck(
+        limits = {f.name: getattr(self, f.name) for f in fields(Info) if hasattr(self, f.name)}
+        return Info(
             proto_minor=PROTO_MINOR,
             schema_hash=SCHEMA_HASH,
             fw_major=major,
             fw_minor=minor,
             fw_patch=patch,
+            flags=flags,
+            **limits,
+        )
+
+    def hello_ack(
+        self,
+        *,
+        boot_id: int,
+        session_id: int,
+        lease_ms: int,
+        device_nonce: bytes,
+        flags: InfoFlag = InfoFlag.NONE,
+    ) -> HelloAck:
+        """Build the HELLO_ACK of a session just opened: INFO's fields and the session.
+
+        Args:
+            boot_id: the current boot's random id.
+            session_id: the session opened.
+            lease_ms: the lease granted to it.
+            device_nonce: the device's nonce for the session keys.
+            flags: INFO's capability flags.
+
+        Returns:
+            The message, ready to encode.
+        """
+        info = self.info(flags)
+        values = {f.name: getattr(info, f.name) for f in fields(Info)}
+        return HelloAck(
+            **values,
             boot_id=boot_id,
             session_id=session_id,
             lease_ms=lease_ms,
-            **limits,
+            device_nonce=device_nonce,
         )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simulator.firmware.device import Firmware
+from simulator.firmware.keys import KeyStore
 from simulator.firmware.model import DeviceModel
 from simulator.hardware.loads import DEFAULT_LOAD, Load
 from simulator.hardware.output import SimulatedOutputStage
@@ -24,7 +25,7 @@ __all__ = ["Device", "SeededRandom"]
 
 class SeededRandom:
     """The firmware's random source (``simulator.firmware.hal.RandomSource``) on a numpy
-    generator, so that a seed replays the boot ids.
+    generator, so that a seed replays the boot ids, session ids, nonces and pairing keys.
 
     Args:
         rng: the seeded generator.
@@ -44,9 +45,12 @@ class Device(Firmware):
 
     Args:
         model: the device's identity and its own limits table.
-        rng: seeded generator for the boot ids.
+        rng: seeded generator for the device's random source (boot ids, session ids, nonces,
+            pairing keys).
         loads: the load on each channel (default: 500 Ω on every channel).
         now_us: the time the device is switched on (it boots then and sends EVENT REBOOT).
+        keys: the key store it boots with (its flash), e.g. with a transcript's fixed key
+            (``KeyStore.install``); empty if None.
 
     Raises:
         ValueError: ``loads`` does not have one load per channel.
@@ -63,6 +67,7 @@ class Device(Firmware):
         rng: np.random.Generator,
         loads: Sequence[Load] | None = None,
         now_us: int = 0,
+        keys: KeyStore | None = None,
     ) -> None:
         if loads is None:
             loads = [DEFAULT_LOAD] * model.channel_count
@@ -73,7 +78,14 @@ class Device(Firmware):
             SimulatedOutputStage(model, load, self.recorder[i], now_us)
             for i, load in enumerate(loads)
         )
-        super().__init__(model, outputs=self.outputs, rng=SeededRandom(rng), now_us=now_us)
+        source = SeededRandom(rng)
+        super().__init__(
+            model,
+            outputs=self.outputs,
+            rng=source,
+            now_us=now_us,
+            keys=keys if keys is not None else KeyStore(source),
+        )
 
     # --- what a bench does to the hardware ------------------------------------------------
 

@@ -13,7 +13,16 @@ import logging
 
 import numpy as np
 
-from firmware_protocol import NO_CHANNEL, Event, EventCode, Frame, FrameDecoder
+from firmware_protocol import (
+    NO_CHANNEL,
+    Event,
+    EventCode,
+    FrameDecoder,
+    FrameError,
+    MsgType,
+    RawFrame,
+    SessionClosed,
+)
 from simulator.clock import US_PER_S, Scheduler, seconds_to_us
 from simulator.hardware.device import Device
 from simulator.hardware.faults import DeviceEvent, Direction, EventKind, FaultInjector, describe
@@ -28,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 _MASK_DETAIL = frozenset({EventCode.LEASE_EXPIRED, EventCode.BUTTON_STOP})
 """EVENT codes whose detail is a channel mask (PROTOCOL.md §5.15); logged as channel numbers."""
+
+_REASONS = frozenset(int(reason) for reason in SessionClosed)
+"""EVENT SESSION_CLOSED details, logged by name (``reason=LEASE``)."""
 
 
 class Bench:
@@ -63,6 +75,8 @@ class Bench:
         ]
         self._before_off: dict[int, Load] = {}
         self.device = Device(scenario.model, rng=device_rng, loads=list(self.loads), now_us=now_us)
+        if scenario.pairing_window_s:  # the pairing button, pressed at power-on
+            self.device.open_pairing_window(now_us, scenario.pairing_window_s)
         self._decoder = FrameDecoder()
         self.link = Link(
             self.device,
@@ -108,11 +122,19 @@ class Bench:
         if not logger.isEnabledFor(logging.INFO):
             return
         for item in self._decoder.feed(data):
-            if isinstance(item, Frame) and isinstance(item.message, Event):
-                event = item.message
+            if not isinstance(item, RawFrame) or item.header.msg_type != MsgType.EVENT:
+                continue
+            # The device's own frames, read for the log: their tags need not be checked here.
+            try:
+                event = item.decode().message
+            except FrameError:  # pragma: no cover - the device encodes only valid messages
+                continue
+            if isinstance(event, Event):
                 where = "device" if event.channel == NO_CHANNEL else channel_name(event.channel)
                 if event.code in _MASK_DETAIL:
                     detail = f"stopped {mask_channels(event.detail)}"
+                elif event.code == EventCode.SESSION_CLOSED and event.detail in _REASONS:
+                    detail = f"reason={SessionClosed(event.detail).name}"
                 else:
                     detail = f"detail={event.detail}"
                 logger.info(

@@ -2,7 +2,7 @@
 
 Examples::
 
-    python -m simulator --pty --channels 4 --seed 1
+    python -m simulator --pty --channels 4 --seed 1 --pairing-window 60
     python -m simulator --tcp 127.0.0.1:0 --scenario lease.toml -o drop=0.05 -v
 
 The first line on stdout is what a host passes to ``serial.serial_for_url`` (the pty's path or
@@ -10,7 +10,8 @@ The first line on stdout is what a host passes to ``serial.serial_for_url`` (the
 ``sim://`` URL (``simulator/README.md``): the named flags are shorthands, ``-o KEY=VALUE`` takes
 any of them (``simulator.serve.options`` holds the one parser, which ``eactl simulate`` runs too).
 Channel numbers (``--load 1=10k``, ``-o electrode_off=2@30``, the log) count from 1, as labelled
-on the device. SIGTERM or SIGINT stops the server (exit status 0).
+on the device. ``--pairing-window SECONDS`` opens the device's pairing window at start-up (closed
+otherwise), so one host can pair with it. SIGTERM or SIGINT stops the server (exit status 0).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def scenario_from_options(
 ) -> Scenario:
     """Build a scenario from flat ``key=value`` options (each key with its list of values).
 
-    Keys: ``scenario`` (a TOML file to start from), ``seed``, ``baud``, ``channels`` (alias of
+    Keys: ``scenario`` (a TOML file to start from), ``seed``, ``baud``, ``pairing_window``
+    (whole seconds the pairing window is open from boot, 0 = closed), ``channels`` (alias of
     ``channel_count``), any ``DeviceModel`` field, ``load<N>`` (channel N), a frame fault
     rate ``<kind>``, ``<kind>_to_device`` or ``<kind>_to_host`` for drop, duplicate, corrupt,
     truncate and delay (with ``delay_ms``), ``unplug_at``, ``reboot_at``, ``stop_button_at``
@@ -71,6 +72,7 @@ def scenario_from_options(
     loads = dict(enumerate(base.loads))
     faults, events = list(base.faults), list(base.events)
     seed, baud = base.seed, base.baud
+    window_s = base.pairing_window_s
     delay_ms = parse_number(source, "delay_ms", one["delay_ms"]) if "delay_ms" in one else 0.0
     for key, value in one.items():
         if key in ("scenario", "delay_ms") or _model_field(key) in model_fields:
@@ -78,6 +80,8 @@ def scenario_from_options(
         if key in ("seed", "baud"):
             number = _whole(source, key, value)
             seed, baud = (number, baud) if key == "seed" else (seed, number)
+        elif key == "pairing_window":
+            window_s = _whole(source, key, value)
         elif match := _LOAD_KEY.fullmatch(key):
             loads[wire_index(f"{source}: {key}", int(match[1]), channels)] = value
         elif key.split("_to_")[0] in _KINDS:
@@ -92,7 +96,9 @@ def scenario_from_options(
         raise ScenarioError(f"{source}: delay_ms given without a delay rate")
     load_texts = load_tuple(source, loads)
     try:
-        return Scenario(model, seed, baud, load_texts, tuple(faults), tuple(events))
+        return Scenario(
+            model, seed, baud, load_texts, tuple(faults), tuple(events), pairing_window_s=window_s
+        )
     except ScenarioError as err:
         raise ScenarioError(f"{source}: {err}") from None
 
@@ -156,7 +162,7 @@ def _channel_event(source: str, key: str, value: str, channel_count: int) -> Dev
 
 # --- the command line --------------------------------------------------------------------------
 
-_SHORTHANDS = ("scenario", "channels", "seed", "baud", "serial")
+_SHORTHANDS = ("scenario", "channels", "seed", "baud", "serial", "pairing_window")
 """Named flags that are the URL options of the same names."""
 
 
@@ -183,6 +189,13 @@ def build_parser(prog: str = "python -m simulator") -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, metavar="N", help="seed of every random generator")
     parser.add_argument("--baud", type=int, metavar="N", help="wire model baud (0 = off)")
     parser.add_argument("--serial", metavar="TEXT", help="serial number the device reports")
+    parser.add_argument(
+        "--pairing-window",
+        type=int,
+        metavar="SECONDS",
+        help="open the device's pairing window for SECONDS from start-up (the pairing button "
+        "of a real unit): one host may pair with 'eactl pair PORT' meanwhile; default closed",
+    )
     parser.add_argument(
         "--load",
         action="append",

@@ -34,10 +34,16 @@ from simulator.serve.bench import Bench
 from simulator.serve.options import parse_number, scenario_from_options
 from simulator.serve.scenario import Scenario, ScenarioError
 
-__all__ = ["DEFAULT_MAX_BLOCK_S", "SimSerial", "register_url_handler"]
+__all__ = ["DEFAULT_MAX_BLOCK_S", "DEFAULT_PAIRING_WINDOW_S", "SimSerial", "register_url_handler"]
 
 DEFAULT_MAX_BLOCK_S = 60.0
 """How much virtual time a read with ``timeout=None`` may wait before it gives up (raises)."""
+
+DEFAULT_PAIRING_WINDOW_S = 60
+"""A ``sim://`` device opens its pairing window at boot for this long (URL option
+``pairing_window``; 0 = closed), so a host holding no key for it pairs itself in memory and the
+README's main command needs no set-up. Design value: a minute of virtual time is far more than a
+connect takes, and short enough that a test that waits finds the window closed."""
 
 
 def register_url_handler() -> None:
@@ -128,6 +134,7 @@ class SimSerial(SerialBase):
             raise SerialException(f"expected sim://?option=value&…, got {url!r}")
         options = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         max_block = options.pop("max_block_s", [str(DEFAULT_MAX_BLOCK_S)])
+        options.setdefault("pairing_window", [str(DEFAULT_PAIRING_WINDOW_S)])
         try:
             max_block_us = seconds_to_us(parse_number(url, "max_block_s", max_block[-1]))
             return scenario_from_options(options, source=url), max_block_us

@@ -389,6 +389,8 @@ def serve(scenario: Scenario, endpoint: Endpoint, out: TextIO = sys.stdout) -> N
         logger.info(
             "serving %s (%s) on %s", scenario.model.model, scenario.model.serial, endpoint.url
         )
+        if scenario.pairing_window_s:
+            logger.info("pairing window open for %d s: pair now", scenario.pairing_window_s)
         while not stop[0]:
             output, wait_us = device.step(clock.now_us, data)
             if output and not unplugged:

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import MAX_CHANNELS
+from simulator.firmware.keys import MAX_WINDOW_S
 from simulator.firmware.model import DeviceModel
 from simulator.hardware.faults import (
     DeviceEvent,
@@ -97,9 +98,12 @@ class Scenario:
             load.
         faults: link fault rules.
         events: timed device events, in the order given.
+        pairing_window_s: the device's pairing window opened at boot for this many seconds
+            (the pairing button pressed at power-on); 0 leaves it closed.
 
     Raises:
-        ScenarioError: a load does not parse, or a channel does not exist on the model.
+        ScenarioError: a load does not parse, a channel does not exist on the model, or the
+            pairing window is outside 0..3600 s.
     """
 
     model: DeviceModel = dataclasses.field(default_factory=DeviceModel)
@@ -108,9 +112,14 @@ class Scenario:
     loads: tuple[str, ...] = ()
     faults: tuple[LinkFault, ...] = ()
     events: tuple[DeviceEvent, ...] = ()
+    pairing_window_s: int = 0
 
     def __post_init__(self) -> None:
         channels = self.model.channel_count
+        if not 0 <= self.pairing_window_s <= MAX_WINDOW_S:
+            raise ScenarioError(
+                f"pairing window {self.pairing_window_s} s is outside 0..{MAX_WINDOW_S} s"
+            )
         if len(self.loads) > channels:
             raise ScenarioError(
                 f"load given for {channel_name(len(self.loads) - 1)}; channels are 1..{channels}"

@@ -18,6 +18,7 @@ from children import spawn
 from profile_text import BL23_BL25, CONTINUOUS_2_HZ, profile_toml
 
 from eacontrol.cli import main
+from eacontrol.device.pair_port import pair_port
 from eacontrol.records import (
     ChannelTotals,
     EventRecord,
@@ -256,16 +257,19 @@ def _no_user_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def bench_device() -> Iterator[str]:
     """A simulated device in real time behind a pty (``python -m simulator --pty``): to eactl
-    it is a real serial port. Yields the pty's path."""
+    it is a real serial port, paired with this test's key store (``XDG_CONFIG_HOME``, see
+    tests/conftest.py) as ``eactl pair`` would. Yields the pty's path."""
     process = spawn(  # SIGTERM at its default, whatever the launcher does with it
-        [sys.executable, "-m", "simulator", "--pty", "-q"],
+        [sys.executable, "-m", "simulator", "--pty", "-q", "--pairing-window", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
     try:
-        yield process.stdout.readline().strip()
+        path = process.stdout.readline().strip()
+        pair_port(path)
+        yield path
     finally:
         process.terminate()
         process.communicate(timeout=60)

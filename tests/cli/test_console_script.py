@@ -84,7 +84,7 @@ def test_plan_and_a_fast_run(
 ) -> None:
     plan = script("plan", "trigger_point_100hz", "--frames")
     assert plan.returncode == 0, plan.stderr
-    assert "SET_PROGRAM" in plan.stdout and "frame (seq 1): " in plan.stdout
+    assert "SET_PROGRAM" in plan.stdout and "frame (counter 1, untagged): " in plan.stdout
     db = tmp_path / "s.sqlite3"
     short = profile_file("short.toml", valid_toml.replace("duration_s = 600", "duration_s = 20"))
     run = script("run", str(short), "--fast", "--db", str(db), "--sim-option", "seed=2")

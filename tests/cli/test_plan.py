@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from eacontrol.cli.plan_cmd import session_time
-from firmware_protocol import FrameDecoder, GetProgram, SetProgram, Start, Stop, StopMode
+from firmware_protocol import (
+    FrameDecoder,
+    GetProgram,
+    KeyKind,
+    SetProgram,
+    Start,
+    Stop,
+    StopMode,
+)
 
 Run = Callable[..., Any]
 
@@ -55,12 +63,15 @@ def test_plan_totals(eactl: Run) -> None:
 
 def test_frames_decode_to_the_listed_messages(eactl: Run) -> None:
     out = eactl("plan", "research_template", "--frames").out
-    session = int(re.search(r"frames: session 0x([0-9A-F]{4})", out)[1], 16)  # type: ignore[index]
-    frames = [bytes.fromhex(h) for h in re.findall(r"frame \(seq \d+\): ([0-9a-f ]+)", out)]
+    assert "frames: untagged, counters numbered as listed" in out
+    listed = re.findall(r"frame \(counter (\d+), untagged\): ([0-9a-f ]+)", out)
+    frames = [bytes.fromhex(h) for _, h in listed]
     decoder = FrameDecoder()
-    decoded = [item for data in frames for item in decoder.feed(data)]
-    assert [d.header.seq for d in decoded] == list(range(1, len(frames) + 1))
-    assert {d.header.session_id for d in decoded} == {session}
+    decoded = [item.decode() for data in frames for item in decoder.feed(data)]
+    assert [d.header.counter for d in decoded] == [int(c) for c, _ in listed]
+    assert [d.header.counter for d in decoded] == list(range(1, len(frames) + 1))
+    # Untagged (key 0, session 0): a major-2 device acts on none of them (docs/cli.md).
+    assert {(d.header.key, d.header.session_id) for d in decoded} == {(KeyKind.NONE, 0)}
     messages = [d.message for d in decoded]
     first, readback, start = messages[:3]
     assert isinstance(first, SetProgram) and isinstance(readback, GetProgram)

@@ -17,6 +17,7 @@ import pytest
 from eacontrol.cli import main
 from eacontrol.cli.simulate_cmd import register, simulator_command
 from eacontrol.device import connect
+from eacontrol.device.pair_port import pair_port
 
 Run = Callable[..., Any]
 
@@ -126,8 +127,11 @@ def test_i16_12_kill_9_of_eactl_simulate_stops_the_simulator_too(
 def test_another_program_connects_then_sigterm_stops_it(
     served: Callable[..., tuple[subprocess.Popen[str], str]], where: tuple[str, ...]
 ) -> None:
-    process, url = served(*where, "--seed", "3", "--channels", "2", "--serial", "SIM-CLI")
+    process, url = served(
+        *where, "--seed", "3", "--channels", "2", "--serial", "SIM-CLI", "--pairing-window", "60"
+    )
     assert url.startswith("socket://127.0.0.1:" if where[0] == "--tcp" else "/dev/")
+    pair_port(url)  # the other program pairs first, as docs/cli.md says (eactl pair URL)
     with connect(url) as stim:
         assert stim.info.serial == "SIM-CLI"
         assert stim.limits.channel_count == 2

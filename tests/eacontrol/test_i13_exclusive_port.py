@@ -29,6 +29,8 @@ from port_holder import HOLDERS, port_held_by_child
 from pty_simulator import simulator_on_a_pty
 
 import eacontrol
+from eacontrol.device.pair_port import pair_port
+from eacontrol.device.pairing import FileKeyStore
 from eacontrol.errors import LinkError, PortBusy
 from eacontrol.link import Transport
 from eacontrol.link.holders import find_holders
@@ -106,7 +108,9 @@ def _run_as_other_process(action: Callable[[str], str], path: str) -> str:
 @pytest.fixture
 def pty_port() -> Iterator[str]:
     """The simulator on a pty, its slave made world-read/writable (only TIOCEXCL can refuse)."""
-    with simulator_on_a_pty("--seed", "1", "--serial", "PTY-EXCL01") as path:
+    with simulator_on_a_pty(
+        "--seed", "1", "--serial", "PTY-EXCL01", "--pairing-window", "60"
+    ) as path:
         os.chmod(path, 0o666)
         yield path
 
@@ -153,8 +157,12 @@ def test_i13_exclusive_port_busy_names_the_holding_process(
 
 @pytest.mark.pty
 @pytest.mark.skipif(not ON_LINUX, reason="the holder is named from Linux /proc")
-def test_i13_exclusive_second_connect_from_another_process_is_refused(pty_port: str) -> None:
-    with eacontrol.connect(pty_port, device_serial="PTY-EXCL01") as stim:
+def test_i13_exclusive_second_connect_from_another_process_is_refused(
+    pty_port: str, tmp_path: Path
+) -> None:
+    keys = FileKeyStore(tmp_path / "keys")
+    pair_port(pty_port, keys=keys)  # protocol major 2: this host pairs first
+    with eacontrol.connect(pty_port, device_serial="PTY-EXCL01", keys=keys) as stim:
         kind, message, holders = json.loads(
             _run_as_other_process(_connect_as_second_controller, pty_port)
         )

@@ -2,8 +2,9 @@
 
 A scripted two-channel device (``conftest.FakeDevice``) answers every STATUS request after the
 STOP with a crafted STATUS: a short channel tuple, the OUTPUT_ACTIVE flag set, another boot, or
-another session. Each must be refused (``StopNotConfirmed`` after one lease); a complete STATUS
-of the stopped boot and session confirms. Virtual time, no randomness.
+another session. Each must be refused (``StopNotConfirmed`` after one lease; a frame of another
+session is a link fault since protocol major 2, refused at once); a complete STATUS of the
+stopped boot and session confirms. Virtual time, no randomness.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from eacontrol.errors import StopNotConfirmed
+from eacontrol.errors import LinkFault, StopNotConfirmed
 from firmware_protocol import (
     ChannelState,
     ChannelStatus,
@@ -44,7 +45,7 @@ def _after_stop(
             return None  # the device's own STATUS: channel 2 running
         if session_id is None:
             return [crafted()]
-        port.inject(device.frame(crafted(), frame.header.seq, session_id=session_id), 0.002)
+        port.inject(device.frame(crafted(), frame.header.counter, session_id=session_id), 0.002)
         return []
 
     device.handlers[MsgType.GET_STATUS] = answer
@@ -90,7 +91,7 @@ def test_i14_01_status_of_another_boot_does_not_confirm_the_stop(scripted: Scrip
 
     def answer(frame: Frame) -> list[Message] | None:
         if port.sent(MsgType.STOP) and not sent:
-            sent.append(frame.header.seq)
+            sent.append(frame.header.counter)
             return [device.status(channels=(IDLE, IDLE), boot_id=OTHER_BOOT)]
         return None
 
@@ -101,7 +102,11 @@ def test_i14_01_status_of_another_boot_does_not_confirm_the_stop(scripted: Scrip
 
 
 def test_i14_01_status_of_another_session_does_not_confirm_the_stop(scripted: Scripted) -> None:
-    _refused(scripted, lambda: scripted.device.status(channels=(IDLE, IDLE)), session_id=0x0BAD)
+    stim = scripted.connect()
+    _after_stop(scripted, lambda: scripted.device.status(channels=(IDLE, IDLE)), session_id=0x0BAD)
+    with pytest.raises(StopNotConfirmed, match="HARDWARE STOP") as info:
+        stim.stop(immediate=True)
+    assert isinstance(info.value.__cause__, LinkFault)  # major 2: a link fault, at once
 
 
 def test_i14_01_complete_status_of_the_stopped_session_confirms(scripted: Scripted) -> None:

@@ -64,6 +64,10 @@ def test_i15_iec_the_host_refuses_a_device_whose_compliance_exceeds_500_V(
         assert isinstance(ack, fp.HelloAck)
         return [dataclasses.replace(ack, compliance_mV=compliance_mV)]
 
+    def info(frame: fp.Frame) -> list[fp.Message]:
+        return [dataclasses.replace(device.hello_ack().as_info(), compliance_mV=compliance_mV)]
+
+    device.handlers[fp.MsgType.GET_INFO] = info  # checked before HELLO (protocol major 2)
     device.handlers[fp.MsgType.HELLO] = hello
     if not refused:
         assert scripted.connect().info.limits.compliance_V == 500.0
@@ -71,3 +75,20 @@ def test_i15_iec_the_host_refuses_a_device_whose_compliance_exceeds_500_V(
     with pytest.raises(IncompatibleDevice, match=r"compliance voltage of 600 V.*≤ 500 V"):
         scripted.connect()
     assert scripted.port.closed
+    assert scripted.port.sent(fp.MsgType.HELLO) == []  # refused from INFO, before any session
+    # The authenticated HELLO_ACK is checked as well: an INFO altered on the wire gains nothing.
+    del device.handlers[fp.MsgType.GET_INFO]
+    scripted2 = _rescripted(device)
+    with pytest.raises(IncompatibleDevice, match=r"compliance voltage of 600 V"):
+        scripted2.connect()
+
+
+def _rescripted(device: object) -> Scripted:
+    from eacontrol.link import Transport
+
+    from .conftest import FakeClock, ScriptedPort
+
+    clock = FakeClock()
+    fresh = dataclasses.replace(device, clock=clock)  # type: ignore[type-var]
+    port = ScriptedPort(clock, fresh)
+    return Scripted(clock, fresh, port, Transport(port, "scripted://fake"))

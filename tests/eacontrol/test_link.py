@@ -1,4 +1,4 @@
-"""Link logic against a scripted device: seq/ack/retry, NAKs, lease keeping, health, reboots.
+"""Link logic against a scripted device: counter/ack/retry, NAKs, lease keeping, health, reboots.
 
 Every byte the fake device sends is built with ``firmware_protocol``; time is a fake virtual clock.
 """
@@ -29,6 +29,7 @@ from firmware_protocol import (
     EventCode,
     Fault,
     Frame,
+    KeyKind,
     Message,
     MsgType,
     Nak,
@@ -40,26 +41,29 @@ from firmware_protocol import (
     program_crc,
 )
 
-from .conftest import SESSION, Scripted
+from .conftest import LOST, SESSION, Scripted
 
 PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5)
 
 
 def drop_first(n: int, answer: list[Message] | None = None) -> object:
-    """A handler that ignores the first ``n`` transmissions, then answers by default."""
+    """A handler that loses the first ``n`` transmissions, then answers by default."""
     seen = {"count": 0}
 
     def handler(frame: Frame) -> list[Message] | None:
         seen["count"] += 1
-        return [] if seen["count"] <= n else answer
+        return LOST if seen["count"] <= n else answer
 
     return handler
 
 
 def test_hello_opens_session_and_reports_identity(scripted: Scripted) -> None:
     stim = scripted.connect(lease_ms=400)
+    assert scripted.port.frames_written[0].header.msg_type == MsgType.GET_INFO
     hello = scripted.port.sent(MsgType.HELLO)[0]
-    assert hello.message.new_session_id == SESSION  # type: ignore[attr-defined]
+    assert hello.header.key == KeyKind.PAIRING
+    assert hello.message.key_id == scripted.device.peer.key_id  # type: ignore[attr-defined]
+    assert len(hello.message.host_nonce) == 16  # type: ignore[attr-defined]
     assert hello.message.lease_ms == 400  # type: ignore[attr-defined]
     assert hello.message.schema_hash == SCHEMA_HASH  # type: ignore[attr-defined]
     assert stim.info.serial == "FAKE-0001"
@@ -69,34 +73,38 @@ def test_hello_opens_session_and_reports_identity(scripted: Scripted) -> None:
     assert stim.limits.max_intensity_mA == 20.0
     assert stim.limits.max_frequency_hz == 200.0
     assert stim.limits.max_phase_charge_uC == 10.0
-    # every command after HELLO carries the session
-    assert all(f.header.session_id == SESSION for f in scripted.port.frames_written[1:])
+    # every command after HELLO carries the session, tagged with its key
+    after_hello = scripted.port.frames_written[2:]
+    assert after_hello
+    assert all(f.header.session_id == SESSION for f in after_hello)
+    assert all(f.header.key == KeyKind.SESSION for f in after_hello)
 
 
-def test_retransmission_reuses_seq_and_bytes(scripted: Scripted) -> None:
+def test_retransmission_reuses_counter_and_bytes(scripted: Scripted) -> None:
     stim = scripted.connect()
     scripted.device.handlers[MsgType.SET_PROGRAM] = drop_first(2)  # type: ignore[assignment]
     crc = stim.program(1, PROGRAM)  # channel 1 is wire index 0
     sent = scripted.port.sent(MsgType.SET_PROGRAM)
     assert len(sent) == 3
-    assert len({f.header.seq for f in sent}) == 1
+    assert len({f.header.counter for f in sent}) == 1
     assert {f.message.channel for f in sent} == {0}  # type: ignore[attr-defined]
     assert crc == program_crc(scripted.device.programs[0])
-    seqs = [f.header.seq for f in scripted.port.frames_written]
-    new_seqs = list(dict.fromkeys(seqs))
-    assert new_seqs == sorted(new_seqs)  # a new command always gets a new, larger seq
+    counters = [f.header.counter for f in scripted.port.frames_written]
+    new_counters = list(dict.fromkeys(counters))
+    assert new_counters == sorted(new_counters)  # a new command: a new, larger counter
 
 
-def test_reply_of_wrong_type_or_stale_seq_is_ignored(scripted: Scripted) -> None:
+def test_reply_of_wrong_type_or_stale_counter_is_ignored(scripted: Scripted) -> None:
     stim = scripted.connect()
     device = scripted.device
 
     def answer_badly(frame: Frame) -> list[Message]:
-        # An ACK naming another command type, and an ACK for a seq nobody waits for.
-        scripted.port.inject(device.frame(Ack(acked_type=MsgType.START, value=1), frame.header.seq))
+        # An ACK naming another command type, and an ACK for a counter nobody waits for.
+        start_ack = Ack(acked_type=MsgType.START, value=1)
+        scripted.port.inject(device.frame(start_ack, frame.header.counter))
         scripted.port.inject(device.frame(Ack(acked_type=MsgType.CLEAR_FAULT, value=0), 999))
         device.handlers.pop(MsgType.CLEAR_FAULT)
-        return []
+        return LOST  # as if the command had not arrived: its retransmission is executed
 
     device.handlers[MsgType.CLEAR_FAULT] = answer_badly
     stim.clear_fault(1)
@@ -126,22 +134,22 @@ def test_garbage_answer_to_hello_is_a_clear_timeout(scripted: Scripted) -> None:
 
 
 def test_other_protocol_major_is_incompatible(scripted: Scripted) -> None:
-    def major_two(frame: Frame) -> list[Message]:
-        nak = Nak(nak_type=MsgType.HELLO, code=NakCode.BAD_VERSION, field=0xFF, limit=2)
-        data = encode_frame(nak, session_id=0, seq=1, ref_seq=frame.header.seq, proto_major=2)
+    def major_three(frame: Frame) -> list[Message]:
+        nak = Nak(nak_type=MsgType.GET_INFO, code=NakCode.BAD_VERSION, field=0xFF, limit=3)
+        data = encode_frame(nak, ref_counter=frame.header.counter, proto_major=3)
         scripted.port.inject(data, 0.001)
         return []
 
-    scripted.device.handlers[MsgType.HELLO] = major_two
-    with pytest.raises(IncompatibleDevice, match="protocol major 2, this host speaks major 1"):
+    scripted.device.handlers[MsgType.GET_INFO] = major_three
+    with pytest.raises(IncompatibleDevice, match="protocol major 3, this host speaks major 2"):
         scripted.connect()
 
 
 def test_bad_version_nak_names_both_majors(scripted: Scripted) -> None:
-    scripted.device.handlers[MsgType.HELLO] = lambda frame: [
-        Nak(nak_type=MsgType.HELLO, code=NakCode.BAD_VERSION, field=0xFF, limit=3)
+    scripted.device.handlers[MsgType.GET_INFO] = lambda frame: [
+        Nak(nak_type=MsgType.GET_INFO, code=NakCode.BAD_VERSION, field=0xFF, limit=3)
     ]
-    with pytest.raises(IncompatibleDevice, match="major 3, this host speaks major 1"):
+    with pytest.raises(IncompatibleDevice, match="major 3, this host speaks major 2"):
         scripted.connect()
 
 
@@ -251,7 +259,7 @@ def test_unanswered_heartbeat_is_repeated_within_the_interval(scripted: Scripted
     repeats = [
         f for f in scripted.port.frames_written[-20:] if f.header.msg_type == MsgType.HEARTBEAT
     ]
-    assert len({f.header.seq for f in repeats}) < len(repeats)  # same seq sent again
+    assert len({f.header.counter for f in repeats}) < len(repeats)  # same counter sent again
     assert len(heartbeats) >= 5
 
 
@@ -306,14 +314,14 @@ def test_reboot_seen_in_status_ends_the_session(scripted: Scripted) -> None:
         stim.service()
 
 
-def test_events_are_deduplicated_and_delivered_to_callbacks(scripted: Scripted) -> None:
+def test_events_are_delivered_to_callbacks(scripted: Scripted) -> None:
     stim = scripted.connect()
     seen: list[str] = []
     unsubscribe = stim.on_event(lambda event: seen.append(event.name))
     event = scripted.device.frame(
         Event(code=EventCode.RAMP_DONE, channel=0, detail=2500, uptime_ms=9)
     )
-    scripted.port.inject(event + event, 0.01)  # a duplicated frame
+    scripted.port.inject(event, 0.01)  # (a repeated frame is a link fault: test_i13)
     stim.wait(0.1)
     assert seen == ["RAMP_DONE"]
     drained = stim.events()
@@ -368,7 +376,7 @@ def test_frame_log_is_bounded_and_has_both_directions(scripted: Scripted) -> Non
     records = stim.frame_log.records()
     assert len(records) == 10
     assert {r.direction for r in records} == {"tx", "rx"}
-    assert "seq=" in stim.frame_log.format(2)
+    assert "counter=" in stim.frame_log.format(2)
 
 
 def test_no_session_nak_to_a_heartbeat_ends_the_session(scripted: Scripted) -> None:
@@ -379,8 +387,8 @@ def test_no_session_nak_to_a_heartbeat_ends_the_session(scripted: Scripted) -> N
     ]
     with pytest.raises(DeviceFault, match="no longer knows session") as info:
         stim.wait(1)
-    assert info.value.faults == ("REBOOT",)
-    stim.close()  # STOP and GET_STATUS still work outside the session
+    assert info.value.faults == ("NO_SESSION",)
+    stim.close()  # confirmed in a new session (Link.rejoin) or in the old one
     assert scripted.port.sent(MsgType.STOP)
 
 
@@ -388,13 +396,14 @@ def test_no_session_nak_to_a_command_is_the_end_of_the_session_not_a_refusal(
     scripted: Scripted,
 ) -> None:
     """Found by the fault matrix: after a reboot whose EVENT was lost, the first command is
-    answered NO_SESSION; that is the session's end (a DeviceFault), never a plain DeviceNak."""
+    answered NO_SESSION; that is the session's end (a DeviceFault), never a plain DeviceNak.
+    Major 2: that NAK is unauthenticated (key 0): it ends the session, it answers nothing."""
     stim = scripted.connect()
     scripted.device.handlers[MsgType.SET_PROGRAM] = lambda frame: [
         Nak(nak_type=MsgType.SET_PROGRAM, code=NakCode.NO_SESSION, field=0xFF, limit=0)
     ]
     with pytest.raises(DeviceFault, match="no longer knows session") as info:
         stim.program(1, PROGRAM)
-    assert info.value.faults == ("REBOOT",)
-    assert isinstance(info.value.__cause__, DeviceNak)  # the device's own words are kept
+    assert info.value.faults == ("NO_SESSION",)
+    assert not isinstance(info.value, DeviceNak)
     stim.close()

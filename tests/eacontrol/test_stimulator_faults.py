@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from scenario_file import scenario
 
+from eacontrol.device import connect
 from eacontrol.errors import DeviceFault, LinkLost, StopNotConfirmed
-from eacontrol.link import LEASE_PERIODS_TO_LOSS
+from eacontrol.link import LEASE_PERIODS_TO_LOSS, Transport
 from eacontrol.stimulation import Stimulation
 from firmware_protocol import ChannelState, EventCode
 from simulator import Direction, FaultKind
@@ -87,15 +88,21 @@ def test_script_that_stops_servicing_sees_the_device_stop_within_the_lease(
     s.port.clock.sleep(stim.lease_s + CHECK_PERIOD_S)  # the script blocks; nothing heartbeats
     assert s.device.outputs_off
     assert s.device.channel_state(1) == ChannelState.FAULT
-    with pytest.raises(DeviceFault) as info:
+    # Protocol major 2: the lease expired with an output on, so the device closed the session
+    # for good (EVENT SESSION_CLOSED, a closing STATUS): no client can resume it.
+    with pytest.raises(DeviceFault, match=r"closed session .*LEASE") as info:
         stim.wait(1)
-    assert (info.value.channel, info.value.faults) == (2, ("LEASE",))
-    assert "channel 2 stopped" in str(info.value)
+    assert info.value.faults == ("NO_SESSION",)
     assert EventCode.LEASE_EXPIRED in [e.code for e in stim.events()]
-    stim.clear_fault(2)
-    stim.start(2)  # the device never resumed by itself; the host restarts it explicitly
-    stim.wait(3)
-    assert s.device.output_uA(1) == 2500
+    stim.close()  # confirmed off by the session's authenticated closing STATUS
+    # The device never resumed by itself; the host restarts it explicitly, in a new session.
+    s.port.open()
+    with connect(transport=Transport(s.port, "sim://?seed=24")) as again:
+        again.clear_fault(2)
+        again.program(2, PROGRAM)
+        again.start(2)
+        again.wait(3)
+        assert s.device.output_uA(1) == 2500
 
 
 @pytest.mark.parametrize("seed", range(1, 9))

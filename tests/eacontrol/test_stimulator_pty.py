@@ -12,6 +12,8 @@ import pytest
 from pty_simulator import simulator_on_a_pty
 
 from eacontrol.device import connect
+from eacontrol.device.pair_port import pair_port
+from eacontrol.device.pairing import FileKeyStore
 from eacontrol.errors import PortBusy
 from eacontrol.link import RealClock, Transport
 from eacontrol.stimulation import Stimulation
@@ -25,13 +27,18 @@ pytestmark = [
 @pytest.fixture
 def pty_device() -> Iterator[str]:
     """Start the simulator on a pty; yield the pty's path; stop it with SIGTERM."""
-    with simulator_on_a_pty("--seed", "1", "--serial", "PTY-000001") as path:
+    with simulator_on_a_pty(
+        "--seed", "1", "--serial", "PTY-000001", "--pairing-window", "60"
+    ) as path:
         yield path
 
 
 def test_real_serial_over_a_pty(pty_device: str, tmp_path: Path) -> None:
     trace = tmp_path / "trace.txt"
-    with connect(f"spy://{pty_device}?file={trace}", device_serial="PTY-000001") as stim:
+    keys = FileKeyStore(tmp_path / "keys")
+    pair_port(pty_device, keys=keys)  # the key is kept per serial: spy:// to it finds it
+    url = f"spy://{pty_device}?file={trace}"
+    with connect(url, device_serial="PTY-000001", keys=keys) as stim:
         assert isinstance(stim.clock, RealClock)
         with pytest.raises(PortBusy):
             Transport.open(pty_device)  # one controller per device

@@ -13,55 +13,51 @@ from sim_programs import program
 import firmware_protocol as fp
 from firmware_protocol import units
 from firmware_protocol.layout import Scalar
-from firmware_protocol.messages import _descriptor
 
 
 def test_message_types_are_one_to_one_and_directional() -> None:
     assert set(fp.MESSAGE_TYPES) == set(fp.MsgType)
+    device = (fp.Ack, fp.HelloAck, fp.Info, fp.Program, fp.Status, fp.Dose, fp.PairAck, fp.Nak)
     for t, cls in fp.MESSAGE_TYPES.items():
         assert cls.MSG_TYPE is t
-        assert t.from_device == (
-            cls in (fp.Ack, fp.HelloAck, fp.Program, fp.Status, fp.Dose, fp.Nak, fp.Event)
-        )
+        assert t.from_device == (cls in (*device, fp.Event))
 
 
-def test_any_layout_change_changes_tag_and_hash() -> None:
-    original = fp.SetIntensity.LAYOUT
-    try:
-        fp.SetIntensity.LAYOUT = (*original[:2], Scalar("slew_uA_per_ms", "H"))
-        changed = _descriptor(fp.SetIntensity)
-    finally:
-        fp.SetIntensity.LAYOUT = original
-    assert fp.crc32c(changed.encode()).to_bytes(4, "little") != fp.schema_tag(
-        fp.MsgType.SET_INTENSITY
+def _hash_of(descriptors: list[str]) -> int:
+    """PROTOCOL.md §3.5: CRC-32C of the prefix, then the descriptors joined by a newline."""
+    return fp.crc32c(("eacontrol-proto 2\n" + "\n".join(descriptors)).encode())
+
+
+def test_i13_01_schema_hash_is_the_documented_join_of_the_descriptors() -> None:
+    ordered = [fp.descriptor(fp.MESSAGE_TYPES[t]) for t in sorted(fp.MESSAGE_TYPES)]
+    assert _hash_of(ordered) == fp.SCHEMA_HASH
+    assert ordered[0] == "01 Hello(key_id:I,host_nonce:16o,lease_ms:H,schema_hash:I)"
+    assert "8C PairAck(key_id:I,pairing_key:32o,serial:16s)" in ordered
+    assert fp.descriptor(fp.Status).startswith(
+        "89 Status(boot_id:I,uptime_ms:I,lease_remaining_ms:H,last_applied_counter:I,"
+        "rx_err_count:I,auth_fail_count:I,replay_count:I,flags:B/DeviceFlag,channels:[8]{"
     )
 
 
-def test_schema_tags_are_distinct() -> None:
-    tags = {fp.schema_tag(t) for t in fp.MsgType}
-    assert len(tags) == len(fp.MsgType)
+def test_any_layout_change_changes_the_schema_hash() -> None:
+    original = fp.SetIntensity.LAYOUT
+    try:
+        fp.SetIntensity.LAYOUT = (*original[:2], Scalar("slew_uA_per_ms", "H"))
+        changed = [fp.descriptor(fp.MESSAGE_TYPES[t]) for t in sorted(fp.MESSAGE_TYPES)]
+    finally:
+        fp.SetIntensity.LAYOUT = original
+    assert _hash_of(changed) != fp.SCHEMA_HASH
 
 
-def test_frozen_layouts_never_change() -> None:
-    """HELLO, HELLO_ACK and NAK are frozen across versions (PROTOCOL.md §3.5)."""
-    assert fp.schema_tag(fp.MsgType.HELLO).hex() == _tag_of("01 Hello")
-    assert fp.schema_tag(fp.MsgType.HELLO_ACK).hex() == _tag_of("81 HelloAck")
-    assert fp.schema_tag(fp.MsgType.NAK).hex() == _tag_of("8E Nak")
+def test_descriptors_are_distinct() -> None:
+    assert len({fp.descriptor(c) for c in fp.MESSAGE_TYPES.values()}) == len(fp.MsgType)
 
 
-_FROZEN = {
-    "01 Hello": "01 Hello(new_session_id:H,lease_ms:H,schema_hash:I)",
-    "8E Nak": "8E Nak(nak_type:B,code:B/NakCode,field:B,limit:I)",
-    "81 HelloAck": "81 HelloAck(proto_minor:B,schema_hash:I,fw_major:B,fw_minor:B,fw_patch:B,"
-    "model:16s,serial:16s,boot_id:I,session_id:H,lease_ms:H,channel_count:B,"
-    "max_intensity_uA:H,min_phase_us:H,max_phase_us:H,min_freq_cHz:H,max_freq_cHz:H,"
-    "max_phase_charge_nC:H,max_slew_uA_per_s:H,compliance_mV:I,min_lease_ms:H,max_lease_ms:H,"
-    "max_run_s:H,max_interphase_us:H,max_asym_ratio:B)",
-}
-
-
-def _tag_of(key: str) -> str:
-    return fp.crc32c(_FROZEN[key].encode()).to_bytes(4, "little").hex()
+def test_hello_ack_carries_info_then_the_session() -> None:
+    info_names = [f.name for f in fp.Info.LAYOUT]
+    names = [f.name for f in fp.HelloAck.LAYOUT]
+    assert names == [*info_names, "boot_id", "session_id", "lease_ms", "device_nonce"]
+    assert "session_id" not in info_names  # INFO never reveals a session
 
 
 def test_field_index_and_name_agree() -> None:
@@ -70,6 +66,8 @@ def test_field_index_and_name_agree() -> None:
     assert fp.SetProgram.field_name(fp.SetProgram.field_index("target_uA")) == "target_uA"
     assert fp.Program.field_index("program_crc") == 17
     assert fp.Nak.field_name(99) == "field #99"
+    assert fp.Hello.field_index("lease_ms") == 2  # a bytes[16] nonce counts one
+    assert fp.Status.field_index("channels") == 8
 
 
 def test_program_crc_ignores_the_channel_and_matches_read_back() -> None:
@@ -88,8 +86,8 @@ def test_program_crc_ignores_the_channel_and_matches_read_back() -> None:
 def test_status_outputs_off() -> None:
     off = fp.ChannelStatus(fp.ChannelState.PROGRAMMED, fp.Fault.NONE, 0, 0, 0, 500, 0)
     on = dataclasses.replace(off, state=fp.ChannelState.STOPPING, measured_uA=10)
-    assert fp.Status(1, 1, 0, 0, 0, fp.DeviceFlag.NONE, (off, off)).outputs_off
-    assert not fp.Status(1, 1, 0, 0, 0, fp.DeviceFlag.NONE, (off, on)).outputs_off
+    assert fp.Status(1, 1, 0, 0, 0, 0, 0, fp.DeviceFlag.NONE, (off, off)).outputs_off
+    assert not fp.Status(1, 1, 0, 0, 0, 0, 0, fp.DeviceFlag.NONE, (off, on)).outputs_off
 
 
 # --- units: the one conversion point -------------------------------------------------------

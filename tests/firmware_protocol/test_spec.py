@@ -1,4 +1,5 @@
-"""PROTOCOL.md is normative: its tables must agree with the code, field by field."""
+"""PROTOCOL.md is normative: its tables must agree with the code (through the generated schema,
+vectors/schema.json), field by field."""
 
 from __future__ import annotations
 
@@ -8,27 +9,25 @@ from importlib.resources import files
 import pytest
 
 import firmware_protocol as fp
-from firmware_protocol.layout import Array, Group, Scalar, Text, WireStruct
+from firmware_protocol.schema import protocol_schema
 
 SPEC = files("firmware_protocol").joinpath("PROTOCOL.md").read_text()
-_TYPES = {"B": "u8", "H": "u16", "I": "u32", "Q": "u64", "i": "i32"}
+SCHEMA = protocol_schema()
+_MESSAGES = {m["value"]: m for m in SCHEMA["messages"]}
 
 
-def _expected_rows(cls: type[WireStruct]) -> list[tuple[int, str, str]]:
-    rows, offset = [], 0
-    for f in cls.LAYOUT:
-        if isinstance(f, Scalar):
-            rows.append((offset, _TYPES[f.code], f.name))
-            offset += {"B": 1, "H": 2, "I": 4, "Q": 8, "i": 4}[f.code]
-        elif isinstance(f, Array):
-            rows.append((offset, f"{_TYPES[f.code]}[{f.count}]", f.name))
-            offset += 4 * f.count
-        elif isinstance(f, Text):
-            rows.append((offset, f"char[{f.size}]", f.name))
-            offset += f.size
-        elif isinstance(f, Group):
-            rows.append((offset, "u8", f.name))
-    return rows
+def _type(field: dict[str, object]) -> str:
+    """How PROTOCOL.md writes a field's type: u16, u32[8], char[16], bytes[16]; a group is its
+    u8 count."""
+    if field["type"] == "array":
+        return f"{field['element']}[{field['count']}]"
+    if field["type"] == "group":
+        return "u8"
+    return str(field["type"])
+
+
+def _expected_rows(fields: list[dict[str, object]]) -> list[tuple[int, str, str]]:
+    return [(int(str(f["offset"])), _type(f), str(f["name"])) for f in fields]
 
 
 def _section(msg_type: int) -> str:
@@ -57,17 +56,22 @@ def _table_rows(text: str, relative: bool = False) -> list[tuple[int, str, str]]
 
 @pytest.mark.parametrize("msg_type", list(fp.MsgType), ids=[t.name for t in fp.MsgType])
 def test_layout_tables_match_the_code(msg_type: fp.MsgType) -> None:
-    cls = fp.MESSAGE_TYPES[msg_type]
     documented = _table_rows(_section(msg_type))
-    expected = _expected_rows(cls)
-    if cls is fp.Program:  # documented as "SET_PROGRAM's 30 bytes, then program_crc"
+    expected = _expected_rows(_MESSAGES[int(msg_type)]["fields"])
+    if msg_type is fp.MsgType.PROGRAM:  # documented as "SET_PROGRAM's 30 bytes, then program_crc"
         expected = expected[-1:]
     assert documented == expected
 
 
 def test_status_channel_record_matches_the_code() -> None:
     documented = _table_rows(_section(fp.MsgType.STATUS), relative=True)
-    assert documented == _expected_rows(fp.ChannelStatus)
+    assert documented == _expected_rows(SCHEMA["records"][0]["fields"])
+
+
+def test_header_table_matches_the_code() -> None:
+    section = SPEC[SPEC.index("### 2.3 Header\n") : SPEC.index("### 2.4")]
+    expected = [(h["offset"], h["type"], h["name"]) for h in SCHEMA["header"]]
+    assert _table_rows(section) == expected
 
 
 def _code_table(heading: str) -> dict[int, str]:
@@ -107,10 +111,19 @@ def test_rejection_table_names_every_decode_error() -> None:
         "VersionMismatch",
         "UnsupportedFeature",
         "PayloadError",
+        "BadTag",
+        "ReplayedFrame",
     ):
         assert f"`{name}`" in section
 
 
 def test_documented_sizes() -> None:
-    assert "**272 bytes**" in SPEC and fp.MAX_ENCODED_FRAME == 272
-    assert fp.HEADER_SIZE == 11 and fp.MAX_FRAME == 270
+    assert "**295 bytes**" in SPEC and fp.MAX_ENCODED_FRAME == 295
+    assert fp.HEADER_SIZE == 18 and fp.MAX_FRAME == 293 and fp.TAG_SIZE == 16
+
+
+def test_the_spec_is_major_2_and_states_the_schema_hash_join() -> None:
+    assert SPEC.startswith("# eacontrol wire protocol, major version 2")
+    assert '"eacontrol-proto 2\\n"' in SPEC  # the prefix, as the schema states it
+    for info in ("eacontrol-proto 2 hello", "eacontrol-proto 2 session"):
+        assert info in SPEC

@@ -5,20 +5,22 @@ Each hypothesis example builds :data:`BATCH` inputs from a few valid frames and 
 one byte stream in drawn chunk sizes, to one ``FrameDecoder``. The inputs come from three
 families (``docs/fuzzing.md``):
 
-- wire mutations of valid frames: bit flips, byte overwrites, inserted and deleted runs,
-  truncation, splices of two frames, injected or lost 0x00 delimiters (checks 1–6 of
-  PROTOCOL.md §2.4: COBS, length, type, CRC);
-- body mutations with a *recomputed* CRC: header fields and payload bytes changed, payloads
-  resized, then the CRC with the schema tag of the new msg_type, so the frame passes the CRC and
-  reaches checks 7–9 (version, incompat flags, every payload field);
+- wire mutations of valid tagged and untagged frames: bit flips, byte overwrites, inserted and
+  deleted runs, truncation, splices of two frames, injected or lost 0x00 delimiters (checks
+  1–6 of PROTOCOL.md §2.4: COBS, truncation, CRC, version, key kind and length);
+- body mutations with a *recomputed* CRC (what a forger can do without the key): header fields,
+  the key byte, the tag and payload bytes changed, payloads resized, then a fresh CRC, so the
+  frame passes checks 1–6 and reaches the tag and checks 9–12 (type, incompat flags, every
+  payload field);
 - random bytes, and runs longer than a maximal frame.
 
-What must hold, whatever the bytes: ``feed`` never raises and returns only ``Frame`` and
+What must hold, whatever the bytes: ``feed`` never raises and returns only ``RawFrame`` and
 ``FrameError`` values; its buffer never exceeds ``MAX_ENCODED_FRAME``; the stream's outcome
-equals decoding each delimited piece on its own with ``decode_frame`` (so chunking changes
-nothing), which raises only ``FrameError``; and every accepted frame re-encodes to the same
-decoded bytes (nothing is accepted that the encoder would not produce). Derandomized: the same
-inputs every run.
+equals parsing each delimited piece on its own with ``parse_frame`` (so chunking changes
+nothing), which raises only ``FrameError``, as does ``RawFrame.decode``; every decoded frame
+re-encodes to the same header and payload (nothing is accepted that the encoder would not
+produce); and **no mutant verifies under the key unless its header and payload are exactly a
+sent frame's** (no forgery). Derandomized: the same inputs every run.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from proto_strategies import messages
 
 import firmware_protocol as fp
 from firmware_protocol.frame import CRC_SIZE
-from firmware_protocol.messages import schema_tag
+
+KEY = bytes(range(0x40, 0x60))
+"""The key of the tagged frames (the vectors' test pairing key)."""
 
 KNOWN_TYPES = sorted(int(t) for t in fp.MESSAGE_TYPES)
 
@@ -76,11 +80,11 @@ def body_mutant(rng: random.Random, frames: list[bytes]) -> bytes:
     for _ in range(rng.randint(1, 3)):
         kind = rng.randrange(6)
         payload = len(raw) - fp.HEADER_SIZE
-        if kind == 0:  # any header byte: proto_major, flags, session, seq, ref_seq
+        if kind == 0:  # any header byte: major, flags, key kind, session, counters
             raw[rng.randrange(fp.HEADER_SIZE)] = rng.randrange(256)
         elif kind == 1:  # another known message type with this payload
             raw[3] = rng.choice(KNOWN_TYPES)
-        elif kind == 2 and payload:  # a payload byte
+        elif kind == 2 and payload:  # a payload (or tag) byte
             raw[fp.HEADER_SIZE + rng.randrange(payload)] = rng.randrange(256)
         elif kind == 3:  # payload shortened
             del raw[max(fp.HEADER_SIZE, len(raw) - rng.randint(1, 16)) :]
@@ -88,11 +92,11 @@ def body_mutant(rng: random.Random, frames: list[bytes]) -> bytes:
             raw += rng.randbytes(rng.randint(1, 16))
         elif payload:  # text, enum and flag fields meet their edge values
             raw[fp.HEADER_SIZE + rng.randrange(payload)] = rng.choice(EDGE_BYTES)
-    del raw[fp.HEADER_SIZE + fp.MAX_PAYLOAD :]
+    del raw[fp.MAX_FRAME - CRC_SIZE :]
     if rng.random() < 0.75:  # payload_len usually kept consistent, sometimes not
-        raw[10] = len(raw) - fp.HEADER_SIZE
-    tag = schema_tag(raw[3]) if raw[3] in KNOWN_TYPES else rng.randbytes(4)
-    crc = fp.crc32c(tag, fp.crc32c(bytes(raw)))
+        tag_size = fp.TAG_SIZE if raw[4] in (fp.KeyKind.PAIRING, fp.KeyKind.SESSION) else 0
+        raw[17] = max(0, len(raw) - fp.HEADER_SIZE - tag_size) & 0xFF
+    crc = fp.crc32c(bytes(raw))
     return fp.cobs_encode(bytes(raw) + crc.to_bytes(4, "little")) + b"\x00"
 
 
@@ -111,6 +115,7 @@ FAMILIES = (wire_mutant, body_mutant, garbage)
 class Batch:
     """One example: the inputs, and the chunk sizes the stream is fed in."""
 
+    frames: list[bytes]
     inputs: list[bytes]
     chunks: list[int]
 
@@ -123,25 +128,30 @@ def batches(draw: st.DrawFn) -> Batch:
     (drawing every mutation through hypothesis costs ten times the decoding).
     """
     frames = [
-        fp.encode_frame(m, session_id=draw(st.integers(0, 0xFFFF)), seq=draw(st.integers(0, 9)))
+        fp.encode_frame(
+            m,
+            key=KEY if draw(st.booleans()) else None,
+            session_id=draw(st.integers(0, 0xFFFF_FFFF)),
+            counter=draw(st.integers(0, 9)),
+        )
         for m in draw(st.lists(messages, min_size=1, max_size=3))
     ]
     rng = random.Random(draw(st.integers(0, 2**64 - 1)))
     inputs = [rng.choice(FAMILIES)(rng, frames) for _ in range(BATCH)]
     chunks = draw(st.lists(st.integers(1, 300), min_size=1, max_size=8))
-    return Batch(inputs, chunks)
+    return Batch(frames, inputs, chunks)
 
 
 def _expected(stream: bytes) -> list[object]:
-    """What the stream must decode to: each delimited piece decoded alone (PROTOCOL.md §2.4)."""
+    """What the stream must decode to: each delimited piece parsed alone (PROTOCOL.md §2.4)."""
     *pieces, tail = stream.split(b"\x00")
     out: list[object] = []
     for piece in pieces:
         if not piece:
             continue  # empty frames are skipped
         try:
-            out.append(fp.decode_frame(piece))
-        except fp.FrameError as err:  # the only exception decode_frame may raise
+            out.append(fp.parse_frame(piece))
+        except fp.FrameError as err:  # the only exception parse_frame may raise
             out.append(type(err))
     if len(tail) > fp.MAX_ENCODED_FRAME:
         out.append(fp.OversizeFrame)
@@ -157,25 +167,35 @@ def _feed(stream: bytes, chunks: list[int]) -> list[object]:
         size = chunks[i % len(chunks)]
         i += 1
         for item in decoder.feed(stream[at : at + size]):
-            assert isinstance(item, fp.Frame | fp.FrameError), item
-            out.append(item if isinstance(item, fp.Frame) else type(item))
+            assert isinstance(item, fp.RawFrame | fp.FrameError), item
+            out.append(item if isinstance(item, fp.RawFrame) else type(item))
         at += size
         assert decoder.buffered <= fp.MAX_ENCODED_FRAME
     return out
 
 
-def _reencodes(frame: fp.Frame, piece: bytes) -> None:
+def _check(raw: fp.RawFrame, sent: set[bytes]) -> None:
+    """A parsed frame: decoding raises only FrameError, a decoded one re-encodes to the same
+    header and payload, and it verifies under the key only if it is a sent frame's."""
+    if raw.authentic(KEY):
+        assert raw.signed in sent, raw.signed.hex()  # a forgery verified
+    try:
+        frame = raw.decode()
+    except fp.FrameError:
+        return
     h = frame.header
     again = fp.encode_frame(
         frame.message,
+        key=KEY if h.key != fp.KeyKind.NONE else None,
+        kind=fp.KeyKind(h.key),
         session_id=h.session_id,
-        seq=h.seq,
-        ref_seq=h.ref_seq,
+        counter=h.counter,
+        ref_counter=h.ref_counter,
         compat_flags=h.compat_flags,
         incompat_flags=h.incompat_flags,
         proto_major=h.proto_major,
     )
-    assert fp.cobs_decode(again[:-1]) == fp.cobs_decode(piece), (frame, piece.hex())
+    assert fp.parse_frame(again[:-1]).signed == raw.signed, (frame, raw.signed.hex())
 
 
 @pytest.mark.slow
@@ -188,11 +208,10 @@ def test_the_decoder_takes_100000_hostile_inputs() -> None:
         stream = b"".join(batch.inputs)
         expected = _expected(stream)
         assert _feed(stream, batch.chunks) == expected
-        for piece, outcome in zip(
-            (p for p in stream.split(b"\x00")[:-1] if p), expected, strict=False
-        ):
-            if isinstance(outcome, fp.Frame):
-                _reencodes(outcome, piece)
+        sent = {fp.parse_frame(f[:-1]).signed for f in batch.frames}
+        for outcome in expected:
+            if isinstance(outcome, fp.RawFrame):
+                _check(outcome, sent)
         fed[0] += len(batch.inputs)
 
     feed_one_batch()

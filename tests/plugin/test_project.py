@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from pty_simulator import simulator_on_a_pty
 
+from eacontrol.device.pair_port import pair_port
+
 PROJECT = Path(__file__).parent / "project"
 
 Outcomes = dict[str, tuple[str, str]]
@@ -83,8 +85,11 @@ def test_project_passes_on_the_simulator(run_project: Callable[..., Outcomes]) -
 
 @pytest.fixture
 def bench_device() -> Iterator[str]:
-    """A device in real time behind a pty (``python -m simulator --pty``); yields its path."""
-    with simulator_on_a_pty("--serial", "BENCH-1", "-q") as path:
+    """A device in real time behind a pty (``python -m simulator --pty``), paired with this
+    test's key store (``XDG_CONFIG_HOME``, tests/conftest.py) as ``eactl pair`` would; yields its
+    path."""
+    with simulator_on_a_pty("--serial", "BENCH-1", "-q", "--pairing-window", "60") as path:
+        pair_port(path)
         yield path
 
 

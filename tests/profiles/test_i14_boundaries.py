@@ -138,7 +138,9 @@ def test_i14_04_overlapping_boundary_is_refused_by_the_device() -> None:
 
 
 def test_i14_04_overlapping_boundary_is_refused_by_the_host_api() -> None:
-    limits = device_limits(MODEL.hello_ack(boot_id=1, session_id=1, lease_ms=500))
+    limits = device_limits(
+        MODEL.hello_ack(boot_id=1, session_id=1, lease_ms=500, device_nonce=bytes(16))
+    )
     checker = ProgramChecker(limits, "device EA-SIM-6")
     stim = stimulation_from_wire(OVERLAPPING)
     with pytest.raises(ParameterError) as info:

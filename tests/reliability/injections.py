@@ -4,9 +4,10 @@ All in virtual time, on the device's clock (``port.clock.schedule``), so a fault
 same instant of the session on every run:
 
 - :class:`ForeignWriter`: another program on the same port writes a SET_INTENSITY into the
-  running device session (protocol major 1: a frame with the session's id and its own sequence
-  number, put on the host → device wire between the host's frames, as a second writer on the
-  port would).
+  running device session (protocol major 2: it can read the session id off the wire, but not
+  the session key: its frame carries the id, a counter far above the host's and a tag under a
+  key of its own, put on the host → device wire between the host's frames, as a second writer
+  on the port would).
 - :class:`DbLock`: another process holds the session database's write lock (``BEGIN
   EXCLUSIVE`` on its own connection) from one instant of the session to another, and for at
   most a given real time (the record writer waits in real time).
@@ -31,16 +32,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from firmware_protocol import encode_frame
+from firmware_protocol import KeyKind, encode_frame
 from firmware_protocol.messages import SetIntensity
 from simulator import SimSerial
 
-__all__ = ["FOREIGN_SEQ", "DbLock", "DiskFull", "ForeignWriter", "blackout"]
+__all__ = ["FOREIGN_COUNTER", "DbLock", "DiskFull", "ForeignWriter", "blackout"]
 
-FOREIGN_SEQ = 0x7F00
-"""The foreign writer's sequence numbers: far from the host's (a short session sends a few
-hundred frames), so the device's reply cache never mistakes one writer's command for the
-other's."""
+FOREIGN_COUNTER = 0x7F00
+"""The foreign writer's counters: far above the host's (a short session sends a few hundred
+frames), so only the tag can refuse its frame, never the counter check."""
+FOREIGN_KEY = bytes(range(32))
+"""The key the foreign writer tags with: not the session's (it cannot know it)."""
 
 
 def at_us(seconds: float) -> int:
@@ -57,7 +59,7 @@ class ForeignWriter:
 
     def __init__(self, port: SimSerial) -> None:
         self._port = port
-        self._seq = FOREIGN_SEQ
+        self._counter = FOREIGN_COUNTER
         self.sent: list[int] = []
 
     def set_intensity(self, at_s: float, channel_index: int, target_uA: int) -> None:
@@ -67,8 +69,14 @@ class ForeignWriter:
         def send(now_us: int) -> None:
             device = self._port.device
             message = SetIntensity(channel_index, target_uA, device.model.max_slew_uA_per_s)
-            frame = encode_frame(message, session_id=device.session_id, seq=self._seq)
-            self._seq += 1
+            frame = encode_frame(
+                message,
+                key=FOREIGN_KEY,
+                kind=KeyKind.SESSION,
+                session_id=device.session_id,
+                counter=self._counter,
+            )
+            self._counter += 1
             self._port.bench.link.host_write(frame, now_us)
             self.sent.append(now_us)
 

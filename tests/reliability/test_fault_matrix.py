@@ -130,8 +130,9 @@ EXPECTED: dict[str, tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
   device's confirmation, so the record says the stop was not confirmed (the hard alarm,
   docs/architecture.md) rather than only that the link was lost; the device stops by its lease.
 - a blocked loop in pre-flight: nothing stimulates yet, so the lease simply lapses (PROTOCOL.md
-  §3.4: no fault with no output active); the next heartbeat grants a new one and the session
-  runs to its end.
+  §3.5: no fault with no output active); the next heartbeat grants a new one and the session
+  runs to its end. With an output active, the lease's expiry closes the session for good
+  (PROTOCOL.md major 2, §3.5): the record names the device's closing reason, LEASE.
 - electrode off and compliance concern one channel's load: the channel is held at zero and the
   session goes on to its end (issue 16 item 3, docs/safety.md); the cell checks the channel was
   held. Stuck output in pre-flight is injected while the first step is being programmed: the
@@ -145,7 +146,7 @@ DETAIL: dict[str, str] = {
     "compliance": r"channel 1 .*COMPLIANCE",
     "stuck output": r"channel 1 .*STUCK_OUTPUT",
     "reboot": r"REBOOT",
-    "lease (blocked loop)": r"channel \d .*LEASE",
+    "lease (blocked loop)": r"closed session \d+ \(LEASE\)|channel \d .*LEASE",
 }
 """What the record's detail must name, for the fault outcomes."""
 OUTCOME_DETAIL = {
@@ -267,7 +268,7 @@ class Cell:
         port = serial.serial_for_url(url)
         assert isinstance(port, SimSerial)
         watch = DeviceWatch.install(port)
-        stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS, session_id=0x5E55)
+        stim = connect(transport=Transport(port, url), lease_ms=LEASE_MS)
         db_path = tmp_path / "sessions.sqlite3"
         store = RecordStore.open(db_path)
         session = Session(stim, profile, store=store, utc_now=lambda: START)

@@ -61,6 +61,7 @@ from eacontrol.errors import (
     EAError,
     LinkLost,
     LinkTimeout,
+    PairingClosed,
     ParameterError,
     StopNotConfirmed,
 )
@@ -71,6 +72,7 @@ from firmware_protocol import (
     GetDose,
     GetStatus,
     Heartbeat,
+    KeyKind,
     SetIntensity,
     Stop,
     StopMode,
@@ -220,19 +222,22 @@ class HostMachine(RuleBasedStateMachine):
         self.stuck: set[int] = set()
         self.checked_until_us = [0] * channels
         self.unplugged = False
-        self.session_id = 0x100
         self.programs: dict[int, Stimulation] = {}
         self.dead = True
         self._connect()
 
     def _connect(self) -> None:
-        self.session_id += 1
         try:
-            self.stim = connect(
-                transport=Transport(self.port, self.url),
-                lease_ms=self.lease_ms,
-                session_id=self.session_id,
-            )
+            self.stim = connect(transport=Transport(self.port, self.url), lease_ms=self.lease_ms)
+        except PairingClosed:
+            # The PAIR_ACK of sim://'s own pairing was dropped: the device holds a key the host
+            # never got and closed its window (PROTOCOL.md §3.1: PAIR_ACK is sent once). The
+            # practitioner presses the pairing button again; the next connect pairs.
+            self.device.open_pairing_window(self.device.now_us, 60)
+            self.stats["pairing window opened again"] += 1
+            with contextlib.suppress(serial.SerialException):
+                self.port.close()
+            return
         except (LinkTimeout, LinkLost, DeviceNak) as err:
             # DeviceNak: BAD_STATE while the old session's outputs still run (until its lease
             # ends them); LinkTimeout: HELLO lost twelve times.
@@ -491,7 +496,14 @@ class HostMachine(RuleBasedStateMachine):
                 ),
             )
         )
-        frame = damaged(encode_frame(message, session_id=self.device.session_id, seq=0x7FF0), flips)
+        sealed = encode_frame(  # a forger's tag; the damage fails the CRC before it is checked
+            message,
+            key=bytes(32),
+            kind=KeyKind.SESSION,
+            session_id=self.device.session_id,
+            counter=0x7FF0,
+        )
+        frame = damaged(sealed, flips)
         self.port.flush()  # nothing of the host's is half-way into the device
         device = self.device
         before = snapshot(device)

@@ -22,6 +22,7 @@ import serial
 from children import spawn
 
 from eacontrol.device import Stimulator, connect
+from eacontrol.device.pair_port import pair_port
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import RecordStore
@@ -110,8 +111,10 @@ def db_path(tmp_path: Path) -> Path:
 def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
     """Factory: ``session_on_sim(profile, "seed=1&drop=0.2", lease_ms=500, **session_kwargs)``.
 
-    Connects a Stimulator to a fresh simulated device (virtual time), opens the store and
-    builds the Session; closes them at teardown (the device is stopped first).
+    Connects a Stimulator to a fresh simulated device (virtual time), or with ``port=`` to the
+    device of an earlier run (a new session: major 2 never resumes one the device closed),
+    opens the store and builds the Session; closes them at teardown (the device is stopped
+    first).
     """
     opened: list[Run] = []
 
@@ -121,12 +124,14 @@ def session_on_sim(db_path: Path) -> Iterator[Callable[..., Run]]:
         *,
         lease_ms: int = 500,
         store: RecordStore | None = None,
+        port: SimSerial | None = None,
         **kwargs: Any,
     ) -> Run:
         url = f"sim://?{query}"
-        port = serial.serial_for_url(url)
-        assert isinstance(port, SimSerial)
-        stim = connect(transport=Transport(port, url), lease_ms=lease_ms, session_id=0x5E55)
+        if port is None:
+            port = serial.serial_for_url(url)
+            assert isinstance(port, SimSerial)
+        stim = connect(transport=Transport(port, url), lease_ms=lease_ms)
         store = store or RecordStore.open(db_path)
         kwargs.setdefault("utc_now", lambda: START)
         session = Session(stim, profile, store=store, **kwargs)
@@ -180,14 +185,15 @@ class PtySimulator:
 
 @pytest.fixture
 def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
-    """Factory: ``pty_simulator("--seed", "1")`` starts one; each is stopped with SIGTERM."""
+    """Factory: ``pty_simulator("--seed", "1")`` starts one, paired with this test's key store
+    (``XDG_CONFIG_HOME``, tests/conftest.py); each is stopped with SIGTERM."""
     started: list[subprocess.Popen[str]] = []
 
     def start(*options: str) -> PtySimulator:
         log = tmp_path / f"simulator{len(started)}.log"
         with log.open("w") as err:
             process = spawn(  # SIGTERM at its default, whatever the launcher does with it
-                [sys.executable, "-m", "simulator", "--pty", *options],
+                [sys.executable, "-m", "simulator", "--pty", "--pairing-window", "60", *options],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
@@ -196,6 +202,7 @@ def pty_simulator(tmp_path: Path) -> Iterator[Callable[..., PtySimulator]]:
         assert process.stdout is not None
         path = process.stdout.readline().strip()
         assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+        pair_port(path)
         return PtySimulator(path, log)
 
     yield start

@@ -239,7 +239,7 @@ def test_i14_10_killed_session_reports_what_is_known_then_the_devices_totals(
     # The same device, connected again: its totals of the killed step are read and added.
     run.port.close()
     run.port.open()
-    stim = connect(transport=Transport(run.port, run.stim.url), lease_ms=500, session_id=0x5E56)
+    stim = connect(transport=Transport(run.port, run.stim.url), lease_ms=500)
     with stim, RecordStore.open(db_path) as store:
         expected = {n: stim.dose(n) for n in (1, 2)}
         # The lease fault the kill left is latched: the session is refused, after the read.

@@ -83,9 +83,11 @@ def test_an_output_not_at_zero_refuses_the_start(
 def test_a_latched_fault_on_a_channel_of_the_profile_refuses_the_start(
     session_on_sim: Factory, short_profile: Profile
 ) -> None:
-    run = session_on_sim(short_profile)
-    start_by_hand(run, 1, wait_s=0)
-    run.port.clock.sleep(run.stim.lease_s + CHECK_PERIOD_S)  # a script that hung: LEASE
+    hung = session_on_sim(short_profile)
+    start_by_hand(hung, 1, wait_s=0)
+    hung.port.clock.sleep(hung.stim.lease_s + CHECK_PERIOD_S)  # a script that hung: LEASE
+    # The lease's expiry closed that session for good; the next one finds the latched fault.
+    run = session_on_sim(short_profile, port=hung.port, store=hung.store)
     with pytest.raises(SessionError, match=r"channel 1 has a latched fault \(LEASE\)"):
         run.run()
     assert run.store.sessions() == []

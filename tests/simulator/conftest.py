@@ -1,9 +1,9 @@
 """Shared fixtures for device-side tests: a raw-frame host built from ``firmware_protocol`` only.
 
-``RawHost`` encodes commands with ``encode_frame``, feeds them to ``Device.receive`` at an explicit
-virtual time and decodes what the device sent with a ``FrameDecoder``; it keeps its own seq, the
-session it opened and every EVENT it saw. No eacontrol code is involved: these tests check the
-device against PROTOCOL.md, not against our host.
+``RawHost`` is ``tests/support/peer.py``'s ``HostPeer`` on an in-process ``Device`` in explicit
+virtual time, paired at construction: it keeps the pairing key, the session keys, both counters
+and every EVENT it saw, and checks every device frame's tag and counter. No eacontrol code is
+involved: these tests check the device against PROTOCOL.md, not against our host.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from peer import FirmwareEnd, HostPeer
 from sim_programs import program
 
 import firmware_protocol as fp
@@ -24,8 +25,6 @@ MS = 1_000
 
 S = 1_000_000
 """µs per second."""
-
-SESSION = 0x5EA1
 
 
 def _make_program(mode: fp.Mode = fp.Mode.CONTINUOUS, **fields: Any) -> fp.SetProgram:
@@ -51,114 +50,26 @@ def _crcs(**by_channel: int) -> tuple[int, ...]:
     return tuple(entries)
 
 
-class RawHost:
-    """A minimal host speaking raw frames to a ``Device`` in virtual time.
+class RawHost(HostPeer):
+    """``HostPeer`` (tests/support/peer.py) on an in-process device, paired, with the
+    shorthands the device tests use.
 
-    Attributes:
-        device: the device under test.
-        now_us: the host's idea of the time; every send happens at it.
-        seq: the seq the next new command gets.
-        session_id: the session frames are sent in (0 until ``hello``).
-        events: every EVENT frame received so far, in order.
+    The device's pairing window is opened at construction and the peer pairs at once (PAIR,
+    key 0), so a test starts paired and outside a session, the boot EVENT collected; ``hello``
+    opens a session as the real host does.
     """
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, *, pair: bool = True) -> None:
+        nonces = np.random.default_rng(7)
+        super().__init__(
+            FirmwareEnd(device),
+            now_us=device.now_us,
+            nonce=lambda size: nonces.bytes(size),
+        )
         self.device = device
-        self.now_us = device.now_us
-        self.seq = 1
-        self.session_id = 0
-        self.events: list[fp.Frame] = []
-        self._decoder = fp.FrameDecoder()
-        self.collect()
-
-    # --- bytes --------------------------------------------------------------------------
-
-    def collect(self) -> list[fp.Frame]:
-        """Decode what the device sent; keep the EVENTs, return the other frames."""
-        replies: list[fp.Frame] = []
-        for item in self._decoder.feed(self.device.take_output()):
-            assert isinstance(item, fp.Frame), f"device sent a bad frame: {item!r}"
-            if item.header.msg_type == fp.MsgType.EVENT:
-                self.events.append(item)
-            else:
-                replies.append(item)
-        return replies
-
-    def send(self, data: bytes) -> list[fp.Frame]:
-        """Deliver raw bytes at ``now_us``; return the non-EVENT frames the device answered."""
-        self.device.receive(data, self.now_us)
-        return self.collect()
-
-    def frame(self, message: fp.Message, *, seq: int | None = None, **header: Any) -> bytes:
-        """Encode ``message`` in the host's session (header fields can be overridden)."""
-        header.setdefault("session_id", self.session_id)
-        return fp.encode_frame(message, seq=self.seq if seq is None else seq, **header)
-
-    def exchange(self, message: fp.Message, **header: Any) -> fp.Frame:
-        """Send ``message`` as a new command and return the one reply (ref_seq checked)."""
-        data = self.frame(message, **header)
-        seq = self.seq
-        self.seq = (self.seq + 1) & 0xFFFF
-        replies = self.send(data)
-        assert len(replies) == 1, f"expected one reply to {message!r}, got {replies!r}"
-        assert replies[0].header.ref_seq == header.get("seq", seq)
-        return replies[0]
-
-    def call(self, message: fp.Message, **header: Any) -> fp.Message:
-        """``exchange`` and return the reply's message."""
-        return self.exchange(message, **header).message
-
-    def ok(self, message: fp.Message, **header: Any) -> fp.Message:
-        """``call`` and assert the reply is not a NAK."""
-        reply = self.call(message, **header)
-        assert not isinstance(reply, fp.Nak), f"{message!r} refused: {reply!r}"
-        return reply
-
-    def nak(self, message: fp.Message, code: fp.NakCode, **header: Any) -> fp.Nak:
-        """``call`` and assert the reply is a NAK with ``code`` for this message type."""
-        reply = self.call(message, **header)
-        assert isinstance(reply, fp.Nak), f"{message!r} accepted: {reply!r}"
-        assert reply.code == code, f"{message!r}: expected {code.name}, got {reply!r}"
-        assert reply.nak_type == message.MSG_TYPE
-        return reply
-
-    # --- time ---------------------------------------------------------------------------
-
-    def wait_until(self, t_us: int) -> None:
-        """Let the device run alone until ``t_us`` and collect its EVENTs."""
-        self.now_us = t_us
-        self.device.advance(t_us)
-        assert not self.collect(), "the device answered nothing it was asked"
-
-    def wait(self, duration_us: int) -> None:
-        """Let ``duration_us`` pass."""
-        self.wait_until(self.now_us + duration_us)
-
-    def event_codes(self) -> list[fp.EventCode]:
-        """Codes of the EVENTs seen so far."""
-        return [self.event(frame).code for frame in self.events]
-
-    @staticmethod
-    def event(frame: fp.Frame) -> fp.Event:
-        """The EVENT message of ``frame``."""
-        assert isinstance(frame.message, fp.Event)
-        return frame.message
-
-    def take_events(self) -> list[fp.Event]:
-        """The EVENTs seen since the last call (and forget them)."""
-        events = [self.event(frame) for frame in self.events]
-        self.events.clear()
-        return events
-
-    # --- commands -----------------------------------------------------------------------
-
-    def hello(self, lease_ms: int = 500, session_id: int = SESSION) -> fp.HelloAck:
-        """Open a session; the host then sends in it."""
-        hello = fp.Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=fp.SCHEMA_HASH)
-        reply = self.ok(hello)
-        assert isinstance(reply, fp.HelloAck)
-        self.session_id = session_id
-        return reply
+        if pair:
+            device.open_pairing_window(device.now_us, 60)
+            self.pair()
 
     def program(self, program: fp.SetProgram) -> int:
         """Store ``program`` and return its CRC from the ACK."""
@@ -222,5 +133,6 @@ def device(rng: np.random.Generator) -> Device:
 
 @pytest.fixture
 def host(device: Device) -> Iterator[RawHost]:
-    """A raw-frame host connected to ``device``; the boot EVENT is already collected."""
+    """A raw-frame host connected to ``device`` and paired with it (no session open yet); the
+    boot EVENT is already collected."""
     yield RawHost(device)

@@ -11,9 +11,10 @@ On every step it checks, against the device's own limits table:
 - **corruption**: a frame damaged on the wire (rule ``corrupted_command``) changes nothing but
   ``rx_err_count`` and is never answered.
 
-Frames are built from ``firmware_protocol`` only; no eacontrol code is involved. Commands are
-drawn both valid (so stimulation really happens) and arbitrary (out-of-range fields, undefined
-enum values, wrong channels, foreign sessions, retransmitted seqs).
+Frames are built from ``firmware_protocol`` only, through ``tests/support/peer.py`` (the host
+pairs in the sim:// pairing window, opens sessions, tags every command); no eacontrol code is
+involved. Commands are drawn both valid (so stimulation really happens) and arbitrary
+(out-of-range fields, undefined enum values, wrong channels, foreign sessions, used counters).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from peer import HostPeer, SerialEnd
 from tiers import examples
 
 import firmware_protocol as fp
@@ -55,6 +57,11 @@ LINK_FAULTS = (
 LOADS = ("500", "1k", "10k", "open", "short", "randles:200,1k,100n", "intermittent:1k@300/50")
 
 
+def hello_request_id(frame: bytes) -> int:
+    """The request id (counter field) of an encoded HELLO frame."""
+    return fp.parse_frame(frame[:-1]).header.counter
+
+
 class RenewalTap:
     """Sits between the cable and the device; notes when an intact HEARTBEAT or HELLO arrives."""
 
@@ -65,7 +72,7 @@ class RenewalTap:
 
     def receive(self, data: bytes, now_us: int) -> None:
         for item in self.decoder.feed(data):
-            if isinstance(item, fp.Frame) and item.header.msg_type in (
+            if isinstance(item, fp.RawFrame) and item.header.msg_type in (
                 fp.MsgType.HEARTBEAT,
                 fp.MsgType.HELLO,
             ):
@@ -163,9 +170,13 @@ class DeviceMachine(RuleBasedStateMachine):
         self.model = self.device.model
         self.tap = RenewalTap(port.bench.link.device)
         port.bench.link.device = self.tap
-        self.seq = 1
-        self.session_id = 0
-        self.decoder = fp.FrameDecoder()
+        self.peer = HostPeer(
+            SerialEnd(port, port.clock),
+            collect_at_start=False,
+            skip_damaged=True,
+            strict_counters=False,
+        )
+        self.pair()
         self.programs: dict[int, fp.SetProgram] = {}
         self.stuck_uA: dict[int, int] = {}
         self.checked_until_us = [0] * channels
@@ -181,29 +192,56 @@ class DeviceMachine(RuleBasedStateMachine):
 
     # --- the host ---------------------------------------------------------------------------
 
-    def send(
-        self, message: fp.Message, *, retransmit: bool = False, session_id: int | None = None
-    ) -> fp.Message | None:
-        """Send a command like a host does: wait for its reply, resend (same seq) up to twice
-        if none comes; return the reply or None."""
-        if not retransmit:
-            self.seq = (self.seq + 1) & 0xFFFF
-        session = self.session_id if session_id is None else session_id
-        frame = fp.encode_frame(message, session_id=session, seq=self.seq)
+    def request(self, frame: bytes, ref: int, hello: fp.Hello | None = None) -> fp.Message | None:
+        """Send ``frame`` like a host does: wait for the reply naming ``ref``, resend the same
+        bytes up to twice if none comes; return the reply or None."""
+        peer = self.peer
         for _ in range(3):
-            self.port.write(frame)
-            while data := self.port.read_until(b"\x00"):
-                for item in self.decoder.feed(data):
-                    if isinstance(item, fp.Frame) and item.header.ref_seq == self.seq:
-                        return item.message
+            replies = peer.send(frame) if hello is None else peer.send_hello(hello, frame)
+            while True:
+                for reply in replies:
+                    if reply.header.ref_counter == ref:
+                        return reply.message
+                if not peer.got_data:
+                    break
+                replies = peer.collect()
         return None
 
+    def pair(self) -> None:
+        """PAIR in the sim:// device's pairing window (open 60 s from boot)."""
+        rid = self.peer.request_id
+        self.peer.request_id += 1
+        ack = self.request(
+            self.peer.plain_frame(fp.Pair(host_label="stateful"), request_id=rid), rid
+        )
+        if isinstance(ack, fp.PairAck):
+            self.peer.key_id, self.peer.pairing_key = ack.key_id, ack.pairing_key
+
+    def send(
+        self, message: fp.Message, *, retransmit: bool = False, foreign: bool = False
+    ) -> fp.Message | None:
+        """Send a command in the session (untagged when none was ever opened); ``retransmit``
+        reuses the last counter (a replay unless it is the same command), ``foreign`` names
+        another session."""
+        peer = self.peer
+        if peer.session is None and peer.last_closed is None:
+            rid = peer.request_id
+            peer.request_id += 1
+            return self.request(peer.plain_frame(message, request_id=rid), rid)
+        counter = peer.counter - 1 if retransmit else peer.counter
+        if not retransmit:
+            peer.counter += 1
+        other = peer.session_id ^ 1 if foreign else None
+        return self.request(peer.frame(message, counter=counter, session_id=other), counter)
+
     @precondition(lambda self: not self.unplugged)
-    @rule(lease_ms=st.one_of(st.integers(200, 1000), U16), session_id=U16)
-    def hello(self, lease_ms: int, session_id: int) -> None:
-        hello = fp.Hello(new_session_id=session_id, lease_ms=lease_ms, schema_hash=fp.SCHEMA_HASH)
-        if isinstance(self.send(hello), fp.HelloAck):
-            self.session_id = session_id
+    @rule(lease_ms=st.one_of(st.integers(200, 1000), U16))
+    def hello(self, lease_ms: int) -> None:
+        if not self.peer.pairing_key:
+            return
+        hello, frame = self.peer.hello_frame(lease_ms)
+        self.peer.request_id += 1
+        self.request(frame, hello_request_id(frame), hello)
 
     @precondition(lambda self: not self.unplugged)
     @rule()
@@ -221,7 +259,7 @@ class DeviceMachine(RuleBasedStateMachine):
     @rule(data=st.data(), lease_ms=st.integers(200, 1000))
     def stimulate(self, data: st.DataObject, lease_ms: int) -> None:
         """What a host does to start: HELLO, programs, START (each may still be refused)."""
-        self.hello(lease_ms, session_id=(self.session_id % 0xFFFF) + 1)
+        self.hello(lease_ms)
         self.send(fp.ClearFault(channel_mask=self.model.all_channels_mask))
         for channel in data.draw(st.sets(st.integers(0, self.model.channel_count - 1), min_size=1)):
             program = data.draw(valid_programs(self.model.channel_count))
@@ -253,8 +291,7 @@ class DeviceMachine(RuleBasedStateMachine):
         """Any command, fields in or out of range, maybe retransmitted or in a foreign session."""
         channels = self.model.channel_count
         message = data.draw(st.one_of(arbitrary_programs(), other_commands(channels)))
-        session = (self.session_id + 1) & 0xFFFF if foreign else None
-        self.send(message, retransmit=retransmit, session_id=session)
+        self.send(message, retransmit=retransmit, foreign=foreign)
 
     @precondition(lambda self: not self.unplugged)
     @rule(garbage=st.binary(min_size=1, max_size=300))
@@ -271,9 +308,13 @@ class DeviceMachine(RuleBasedStateMachine):
         message = data.draw(
             st.one_of(st.just(fp.Heartbeat()), other_commands(self.model.channel_count))
         )
-        frame = damaged(
-            fp.encode_frame(message, session_id=self.session_id, seq=self.seq + 1), flips
+        peer = self.peer
+        clean = (
+            peer.plain_frame(message)
+            if peer.session is None and peer.last_closed is None
+            else peer.frame(message)
         )
+        frame = damaged(clean, flips)
         self.port.flush()  # no partial frame of ours is waiting in the device's decoder
         now_us = self.device.now_us
         before = snapshot(self.device)

@@ -40,9 +40,10 @@ def damaged(frame: bytes, flips: list[int]) -> bytes:
 
 
 def snapshot(device: Device) -> tuple[Any, ...]:
-    """What a command could change on ``device``: its status (but ``rx_err_count``), boot id,
-    session, lease and every channel's program."""
-    status = device.status().replace(rx_err_count=0)
+    """What a command could change on ``device``: its status (but the counts of refused frames:
+    ``rx_err_count``, ``auth_fail_count``, ``replay_count``), boot id, session, lease and every
+    channel's program."""
+    status = device.status().replace(rx_err_count=0, auth_fail_count=0, replay_count=0)
     programs = tuple(channel.program for channel in device.channels)
     return (status, device.boot_id, device.session_id, device.lease_ms, programs)
 

@@ -8,7 +8,16 @@ from typing import Any
 from hypothesis import strategies as st
 
 import firmware_protocol as fp
-from firmware_protocol.layout import _RANGES, Array, Group, Scalar, Text, WireField, WireStruct
+from firmware_protocol.layout import (
+    _RANGES,
+    Array,
+    Group,
+    Opaque,
+    Scalar,
+    Text,
+    WireField,
+    WireStruct,
+)
 
 
 def _field(f: WireField) -> st.SearchStrategy[Any]:
@@ -26,6 +35,8 @@ def _field(f: WireField) -> st.SearchStrategy[Any]:
         return st.tuples(*[st.integers(lo, hi)] * f.count)
     if isinstance(f, Text):
         return st.text(st.characters(min_codepoint=1, max_codepoint=127), max_size=f.size)
+    if isinstance(f, Opaque):
+        return st.binary(min_size=f.size, max_size=f.size)
     assert isinstance(f, Group)
     return st.lists(struct_of(f.elem), max_size=f.max_count).map(tuple)
 
@@ -40,3 +51,5 @@ messages: st.SearchStrategy[fp.Message] = st.one_of(
 )
 
 u16 = st.integers(0, 0xFFFF)
+
+u32 = st.integers(0, 0xFFFF_FFFF)

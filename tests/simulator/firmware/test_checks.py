@@ -48,7 +48,7 @@ def test_the_reference_model_is_the_documented_one() -> None:
 
 def test_hello_ack_reports_identity_and_limits() -> None:
     model = DeviceModel(serial="SN-42", channel_count=8, fw_version=(2, 3, 4))
-    ack = model.hello_ack(boot_id=99, session_id=7, lease_ms=300)
+    ack = model.hello_ack(boot_id=99, session_id=7, lease_ms=300, device_nonce=bytes(range(16)))
     assert (ack.proto_minor, ack.schema_hash) == (PROTO_MINOR, SCHEMA_HASH)
     assert (ack.fw_major, ack.fw_minor, ack.fw_patch) == (2, 3, 4)
     assert (ack.model, ack.serial, ack.boot_id, ack.session_id, ack.lease_ms) == (
@@ -61,6 +61,8 @@ def test_hello_ack_reports_identity_and_limits() -> None:
     assert ack.channel_count == 8
     assert ack.max_asym_ratio == model.max_asym_ratio
     assert ack.compliance_mV == model.compliance_mV
+    assert ack.device_nonce == bytes(range(16))
+    assert ack.as_info() == model.info()  # INFO's fields, and the session besides
     ack.encode()  # every value fits its wire field
 
 

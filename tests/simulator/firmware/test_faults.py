@@ -229,7 +229,6 @@ def test_a_stuck_output_is_found_and_the_relay_opened(
     host.call(ClearFault(channel_mask=0b100))
     assert host.device.channel_state(2) == ChannelState.FAULT
     host.device.reboot(host.now_us)  # the power-on self-test passes
-    host.session_id = 0
     host.hello()
     host.wait(10 * PERIOD_US)
     assert host.device.channel_state(2) == ChannelState.IDLE
@@ -274,7 +273,7 @@ def test_faults_are_cleared_only_by_clear_fault(
     crc = start(host, make_program)
     host.device.press_stop_button(host.now_us)
     host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))
-    host.hello(session_id=0x1111)  # a new session keeps latched faults
+    host.hello()  # a new session keeps latched faults
     host.wait(10 * S)
     assert host.heartbeat().channels[0].faults == Fault.BUTTON_STOP
     assert isinstance(host.call(SetIntensity(0, 1000, 1000)), Nak)

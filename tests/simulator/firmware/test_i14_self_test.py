@@ -78,7 +78,6 @@ def test_i14_03_a_failed_self_test_latches_until_power_cycle(
     assert host.device.channel_state(0) == ChannelState.FAULT
     # A power cycle runs the power-on self-test, which now passes: the channel boots clear.
     host.device.reboot(host.now_us)
-    host.session_id = 0
     host.wait(PERIOD_US)
     assert host.device.channel_state(0) == ChannelState.IDLE
     assert not host.device.outputs[0].relay_open
@@ -90,7 +89,6 @@ def test_i14_03_power_on_self_test_keeps_a_stuck_stage_disconnected(
     _stuck_and_found(host, make_program, channel=2)
     host.take_events()
     host.device.reboot(host.now_us)  # still stuck: the power-on self-test fails
-    host.session_id = 0
     assert host.device.outputs[2].relay_open
     assert host.device.output_uA(2) == 0
     host.collect()

@@ -17,7 +17,7 @@ from simulator.hardware.faults import (
     describe,
 )
 
-FRAME = encode_frame(Heartbeat(), session_id=7, seq=1)
+FRAME = encode_frame(Heartbeat(), key=bytes(32), session_id=7, counter=1)
 TO_DEVICE = Direction.TO_DEVICE
 
 

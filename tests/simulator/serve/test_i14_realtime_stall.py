@@ -20,6 +20,8 @@ from simulator.serve.scenario import Scenario
 
 MS = 1000
 LEASE_MS = 500
+KEY_ID = 0x4B1D
+PAIRING_KEY = bytes(range(32))  # installed on the device as its flash would hold it
 HEARTBEAT_US = LEASE_MS * MS // 5  # the host's period, lease/5
 
 
@@ -35,24 +37,54 @@ class Host:
 
     def __init__(self) -> None:
         self.device = RealTimeDevice(Scenario(seed=18), real_us=0)
+        self.device.bench.device.keys.install(KEY_ID, PAIRING_KEY)
         self.real_us = 0
-        self.seq = 1
+        self.counter = 1
+        self.session_id = 0
+        self.keys: fp.SessionKeys | None = None
         self.events: list[fp.Event] = []
         self.replies: list[fp.Frame] = []
         self._decoder = fp.FrameDecoder()
         self._wait_us: int | None = 0
 
+    def hello(self, real_us: int) -> None:
+        """Open a session (HELLO under the installed key) at ``real_us``; keep its keys."""
+        nonce = bytes(16)
+        hello = fp.Hello(
+            key_id=KEY_ID, host_nonce=nonce, lease_ms=LEASE_MS, schema_hash=fp.SCHEMA_HASH
+        )
+        frame = fp.encode_frame(
+            hello, key=fp.hello_key(PAIRING_KEY), kind=fp.KeyKind.PAIRING, counter=1
+        )
+        self.run_until(real_us)
+        self.step(real_us, frame)
+        self.run_until(real_us + 50 * MS)  # 115200 baud: about 14 ms for both frames
+        (ack,) = [f.message for f in self.replies if isinstance(f.message, fp.HelloAck)]
+        self.session_id = ack.session_id
+        self.keys = fp.session_keys(
+            PAIRING_KEY, host_nonce=nonce, device_nonce=ack.device_nonce, session_id=ack.session_id
+        )
+
     def frame(self, message: fp.Message) -> bytes:
-        data = fp.encode_frame(message, seq=self.seq, session_id=0x5EA1)
-        self.seq += 1
+        """``message`` tagged in the session, with the next host counter."""
+        assert self.keys is not None
+        data = fp.encode_frame(
+            message,
+            key=self.keys.host_to_device,
+            kind=fp.KeyKind.SESSION,
+            session_id=self.session_id,
+            counter=self.counter,
+        )
+        self.counter += 1
         return data
 
     def step(self, real_us: int, data: bytes = b"") -> None:
         """One pass at ``real_us`` with the host's ``data`` that waited for it."""
         output, self._wait_us = self.device.step(real_us, data)
         self.real_us = real_us
-        for item in self._decoder.feed(output):
-            assert isinstance(item, fp.Frame), item
+        for raw in self._decoder.feed(output):
+            assert isinstance(raw, fp.RawFrame), raw
+            item = raw.decode()
             if isinstance(item.message, fp.Event):
                 self.events.append(item.message)
             else:
@@ -82,12 +114,12 @@ class Host:
 def running() -> Host:
     """A session with channel 1 (wire 0) running at 2 mA from 1 s, heartbeats up to 2 s."""
     host = Host()
-    host.send(fp.Hello(new_session_id=0x5EA1, lease_ms=LEASE_MS, schema_hash=fp.SCHEMA_HASH), 0)
+    host.hello(0)
     setting = program(target_uA=2000, ramp_up_ms=500, max_run_s=3600)
-    host.send(setting, 20 * MS)
+    host.send(setting, 60 * MS)
     crcs = (fp.program_crc(setting),) + (0,) * 7
-    host.send(fp.Start(channel_mask=1, program_crc=crcs), 40 * MS)
-    t_us = 40 * MS
+    host.send(fp.Start(channel_mask=1, program_crc=crcs), 80 * MS)
+    t_us = 80 * MS
     while t_us + HEARTBEAT_US <= 2_000 * MS:
         t_us += HEARTBEAT_US
         host.send(fp.Heartbeat(), t_us)

@@ -27,7 +27,7 @@ pytestmark = [
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    started = Server("--tcp", "127.0.0.1:0")
+    started = Server("--tcp", "127.0.0.1:0", "--pairing-window", "60")
     yield started
     started.kill()
 
@@ -44,10 +44,10 @@ def test_i14_13_a_host_that_connects_while_another_is_connected_is_served_after_
     was closed at once: its HELLO got "socket disconnected" or a reset); it is served as soon as
     the first one leaves."""
     first = serial.serial_for_url(server.url, timeout=0.2)
-    boot_id = hello(first).boot_id  # the server has accepted the first host
+    ack, peer = hello(first)  # the server has accepted the first host
     with serial.serial_for_url(server.url, timeout=0.2) as second:
         first.close()  # only now may the server take the second host
-        assert hello(second).boot_id == boot_id  # the same, still running device
+        assert hello(second, paired=peer)[0].boot_id == ack.boot_id  # the same device
     status, log = server.stop()
     assert status == 0
     assert "refusing" not in log
@@ -56,8 +56,9 @@ def test_i14_13_a_host_that_connects_while_another_is_connected_is_served_after_
 def test_i14_13_quick_connect_and_close_then_a_real_host(server: Server) -> None:
     """The case users' pipelines hit: a probe connects and closes at once, the real host
     follows immediately. Every round completes its HELLO."""
+    paired = None
     for _ in range(10):
         socket.create_connection(_address(server.url)).close()
         with serial.serial_for_url(server.url, timeout=0.2) as port:
-            hello(port)
+            paired = hello(port, paired)[1]
     assert server.stop()[0] == 0

@@ -5,21 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
+from peer import HostPeer, Received, SerialEnd
 
 from firmware_protocol import (
-    SCHEMA_HASH,
     ChannelState,
     EventCode,
     Fault,
-    Frame,
-    FrameDecoder,
+    GetInfo,
     Heartbeat,
-    Hello,
     HelloAck,
+    InfoFlag,
     Message,
+    Nak,
+    NakCode,
+    Pair,
+    PairAck,
     SetProgram,
     Start,
     Status,
@@ -34,8 +38,6 @@ from simulator.serve.port import register_url_handler
 
 register_url_handler()
 
-SESSION = 0x0A11
-
 
 def open_sim(query: str = "", **kwargs: object) -> Serial:
     port = serial.serial_for_url(f"sim://?{query}", **kwargs)  # type: ignore[arg-type]
@@ -48,45 +50,34 @@ def wire_us(frame: bytes, baud: int = 115_200) -> int:
     return -(-len(frame) * BITS_PER_BYTE * 1_000_000 // baud)
 
 
-class SimHost:
-    """Talks raw frames through a sim:// port; keeps EVENTs apart from replies."""
+class SimHost(HostPeer):
+    """``HostPeer`` through a sim:// port (virtual time): pairs in the port's default pairing
+    window at its first HELLO; ``call`` returns None when no reply came within the timeout."""
 
     def __init__(self, port: Serial) -> None:
         self.port = port
-        self.seq = 1
-        self.session_id = 0
-        self.decoder = FrameDecoder()
-        self.events: list[Event] = []
+        super().__init__(SerialEnd(port, port.clock), collect_at_start=False)
 
-    def frames(self) -> list[Frame] | None:
+    def frames(self) -> list[Received] | None:
         """Read up to one delimiter and decode; EVENTs are kept aside. None: nothing came."""
-        data = self.port.read_until(b"\x00")
-        if not data:
-            return None
-        out: list[Frame] = []
-        for item in self.decoder.feed(data):
-            assert isinstance(item, Frame)
-            if isinstance(item.message, Event):
-                self.events.append(item.message)
-            else:
-                out.append(item)
-        return out
+        replies = self.collect()
+        return replies if self.got_data else None
 
-    def call(self, message: Message) -> Message | None:
+    def call(self, message: Message) -> Message | None:  # type: ignore[override]
         """Send a new command and return its reply (None if nothing came within the timeout)."""
-        self.port.write(encode_frame(message, session_id=self.session_id, seq=self.seq))
-        self.seq += 1
-        while (frames := self.frames()) is not None:
-            if frames:
-                assert frames[0].header.ref_seq == self.seq - 1
-                return frames[0].message
-        return None
+        replies = self.send(self.command(message))
+        return replies[0].message if replies else None
 
-    def hello(self, lease_ms: int = 500) -> HelloAck:
-        reply = self.call(Hello(new_session_id=SESSION, lease_ms=lease_ms, schema_hash=SCHEMA_HASH))
-        assert isinstance(reply, HelloAck)
-        self.session_id = SESSION
-        return reply
+    def hello(self, lease_ms: int = 500, **hello: Any) -> HelloAck:
+        """Pair (once) and open a session."""
+        if not self.pairing_key:
+            self.pair()
+        return super().hello(lease_ms, **hello)
+
+    @property
+    def seen(self) -> list[Event]:
+        """The EVENTs received so far."""
+        return [self.event(frame) for frame in self.events]
 
 
 def test_serial_for_url_returns_a_sim_port_with_a_virtual_clock() -> None:
@@ -104,13 +95,11 @@ def test_a_reply_costs_the_wire_time_both_ways() -> None:
     port.reset_input_buffer()  # the boot EVENT was sent at t = 0 and has not arrived yet
     port.clock.sleep(0.01)
     port.reset_input_buffer()
-    hello = encode_frame(
-        Hello(new_session_id=SESSION, lease_ms=500, schema_hash=SCHEMA_HASH), session_id=0, seq=1
-    )
+    get_info = encode_frame(GetInfo(), counter=1)
     start_us = port.clock.now_us
-    port.write(hello)
+    port.write(get_info)
     reply = port.read_until(b"\x00")
-    assert port.clock.now_us - start_us == wire_us(hello) + wire_us(reply)
+    assert port.clock.now_us - start_us == wire_us(get_info) + wire_us(reply)
 
 
 def test_baud_zero_disables_the_wire_model() -> None:
@@ -310,9 +299,11 @@ def test_unplug_during_a_read_ends_it_with_an_error() -> None:
 def test_dropped_replies_time_out_but_the_command_was_executed() -> None:
     port = open_sim("drop_to_host=1", timeout=0.2)
     host = SimHost(port)
-    reply = host.call(Hello(new_session_id=SESSION, lease_ms=500, schema_hash=SCHEMA_HASH))
-    assert reply is None
-    assert port.device.session_id == SESSION  # the HELLO arrived and was executed
+    port.device.open_pairing_window(port.clock.now_us, 1)
+    paired = port.device.keys.pair(port.clock.now_us)  # paired before, by the bench
+    host.key_id, host.pairing_key = paired.key_id, paired.pairing_key
+    assert host.hello_replies() == []
+    assert port.device.session is not None  # the HELLO arrived and was executed
     # the boot EVENT and the HELLO_ACK were both lost on the way back
     assert port.bench.link.fault_layer(Direction.TO_HOST).counts[FaultKind.DROP] == 2
 
@@ -341,7 +332,7 @@ def test_stimulation_stops_when_the_host_stops_heartbeating(
     assert port.device.status().channels[0].faults & Fault.LEASE
     while host.frames() is not None:
         pass
-    expired = [e for e in host.events if e.code == EventCode.LEASE_EXPIRED]
+    expired = [e for e in host.seen if e.code == EventCode.LEASE_EXPIRED]
     assert len(expired) == 1
     # off within one lease plus one check period of the last heartbeat's arrival
     assert expired[0].uptime_ms * 1000 <= last_heartbeat_us + 500_000 + 10_000
@@ -367,9 +358,9 @@ def test_the_log_names_channels_from_1(
         while host.frames() is not None:
             pass
     assert port.device.channel_state(1) is ChannelState.FAULT  # wire index 1 is channel 2
-    [electrode] = [e for e in host.events if e.code == EventCode.ELECTRODE_FAULT]
+    [electrode] = [e for e in host.seen if e.code == EventCode.ELECTRODE_FAULT]
     assert electrode.channel == 1
-    [expired] = [e for e in host.events if e.code == EventCode.LEASE_EXPIRED]
+    [expired] = [e for e in host.seen if e.code == EventCode.LEASE_EXPIRED]
     assert expired.detail == 0b01  # the wire mask: index 0, channel 1
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("scenario: electrode_off channel 2 at 1 s") for m in messages)
@@ -378,3 +369,22 @@ def test_the_log_names_channels_from_1(
         m.startswith("device EVENT LEASE_EXPIRED device stopped channel 1 (t=") for m in messages
     )
     assert not any(" ch0" in m or " ch1" in m or "channel 0" in m for m in messages)
+
+
+def test_i13_02_sim_opens_a_pairing_window_of_60_s_at_boot_unless_told() -> None:
+    host = SimHost(open_sim("baud=0", timeout=0.1))
+    assert host.get_info().flags == InfoFlag.PAIRING_WINDOW
+    host.port.clock.sleep(60.0)
+    assert host.get_info().flags == InfoFlag.NONE
+    closed = SimHost(open_sim("baud=0&pairing_window=0", timeout=0.1))
+    nak = closed.plain_call(Pair(host_label="x")).message
+    assert isinstance(nak, Nak) and nak.code == NakCode.PAIRING_CLOSED
+    short = SimHost(open_sim("baud=0&pairing_window=5", timeout=0.1))
+    short.port.clock.sleep(4.9)
+    assert isinstance(short.pair(), PairAck)
+
+
+@pytest.mark.parametrize("value", ["-1", "3601", "1.5", "soon"])
+def test_i13_02_a_bad_pairing_window_is_refused_by_name(value: str) -> None:
+    with pytest.raises(serial.SerialException, match="pairing"):
+        open_sim(f"pairing_window={value}")

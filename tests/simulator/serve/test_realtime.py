@@ -17,9 +17,10 @@ from collections.abc import Iterator
 import pytest
 import serial
 from children import spawn
+from peer import HostPeer, SerialEnd
 
-from firmware_protocol import SCHEMA_HASH, Frame, FrameDecoder, Hello, HelloAck, encode_frame
-from simulator.clock import VirtualClock
+from firmware_protocol import HelloAck, InfoFlag, Nak, NakCode, Pair
+from simulator.clock import RealClock, VirtualClock
 from simulator.hardware.loads import DEFAULT_LOAD, Resistive
 from simulator.serve import cli
 from simulator.serve.bench import Bench
@@ -66,24 +67,22 @@ def servers() -> Iterator[list[Server]]:
         server.kill()
 
 
-def hello(port: serial.SerialBase) -> HelloAck:
-    """Complete a HELLO over ``port``, skipping EVENTs; fail if it takes forever."""
-    port.write(
-        encode_frame(
-            Hello(new_session_id=0x7E57, lease_ms=500, schema_hash=SCHEMA_HASH),
-            session_id=0,
-            seq=1,
-        )
-    )
-    decoder = FrameDecoder()
-    give_up = time.monotonic() + PATIENCE_S
-    while time.monotonic() < give_up:
-        for item in decoder.feed(port.read(256)):
-            # a host that connects while a frame is on the line sees its tail: skip it
-            if isinstance(item, Frame) and isinstance(item.message, HelloAck):
-                assert item.header.ref_seq == 1
-                return item.message
-    raise AssertionError("no HELLO_ACK")
+def peer_on(port: serial.SerialBase, paired: HostPeer | None = None) -> HostPeer:
+    """A ``HostPeer`` on ``port`` in real time, paired in the server's pairing window (PAIR)
+    or holding the key of ``paired``. Reads wait up to ``PATIENCE_S`` for each frame."""
+    port.timeout = PATIENCE_S  # read_until returns at the first delimiter: no time is lost
+    peer = HostPeer(SerialEnd(port, RealClock()), collect_at_start=False, skip_damaged=True)
+    if paired is None:
+        peer.pair("realtime test")
+    else:
+        peer.key_id, peer.pairing_key = paired.key_id, paired.pairing_key
+    return peer
+
+
+def hello(port: serial.SerialBase, paired: HostPeer | None = None) -> tuple[HelloAck, HostPeer]:
+    """Pair (unless ``paired`` holds the key) and complete a HELLO over ``port``."""
+    peer = peer_on(port, paired)
+    return peer.hello(), peer
 
 
 def read_until_it_fails(url: str) -> None:
@@ -96,12 +95,14 @@ def read_until_it_fails(url: str) -> None:
 
 @pytest.mark.pty
 def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -> None:
-    server = Server("--pty", "--channels", "3", "--serial", "PTY-1", "--seed", "4")
+    server = Server(
+        "--pty", "--channels", "3", "--serial", "PTY-1", "--seed", "4", "--pairing-window", "30"
+    )
     servers.append(server)
     assert server.url.startswith("/dev/")
     with serial.Serial(server.url, timeout=0.2) as port:
-        ack = hello(port)
-    assert (ack.channel_count, ack.serial, ack.session_id) == (3, "PTY-1", 0x7E57)
+        ack, peer = hello(port)
+    assert (ack.channel_count, ack.serial, ack.session_id) == (3, "PTY-1", peer.session_id)
     status, log = server.stop()
     assert status == 0
     assert "device EVENT REBOOT" in log
@@ -110,20 +111,44 @@ def test_pty_server_completes_a_hello_and_stops_cleanly(servers: list[Server]) -
 
 @pytest.mark.tcp
 def test_tcp_server_completes_a_hello_through_socket_url(servers: list[Server]) -> None:
-    server = Server("--tcp", "127.0.0.1:0", "--load", "1=10k", "-o", "max_lease_ms=900")
+    server = Server(
+        "--tcp",
+        "127.0.0.1:0",
+        "--load",
+        "1=10k",
+        "-o",
+        "max_lease_ms=900",
+        "-o",
+        "pairing_window=30",
+    )
     servers.append(server)
     assert server.url.startswith("socket://127.0.0.1:")
     assert not server.url.endswith(":0")
     with serial.serial_for_url(server.url, timeout=0.2) as port:
-        ack = hello(port)
+        ack, peer = hello(port)
     assert ack.max_lease_ms == 900
-    # a host may disconnect and come back to the same device
+    # a host may disconnect and come back to the same device, with the key it paired
     with serial.serial_for_url(server.url, timeout=0.2) as port:
-        again = hello(port)
+        again, _ = hello(port, paired=peer)
     assert again.boot_id == ack.boot_id
+    assert again.session_id != ack.session_id
     status, log = server.stop(signal.SIGINT)
     assert status == 0
     assert "host disconnected" in log
+    assert "pairing window open for 30 s" in log
+
+
+@pytest.mark.pty
+def test_i13_02_the_pairing_window_is_closed_unless_asked_for(servers: list[Server]) -> None:
+    """``--pairing-window`` opens it at start-up; without it, a pty simulator refuses PAIR."""
+    server = Server("--pty")
+    servers.append(server)
+    with serial.Serial(server.url, timeout=PATIENCE_S) as port:
+        peer = HostPeer(SerialEnd(port, RealClock()), collect_at_start=False, skip_damaged=True)
+        assert peer.get_info().flags == InfoFlag.NONE
+        nak = peer.plain_call(Pair(host_label="too early")).message
+    assert isinstance(nak, Nak) and nak.code == NakCode.PAIRING_CLOSED
+    assert server.stop()[0] == 0
 
 
 @pytest.mark.pty
@@ -187,3 +212,19 @@ def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> Non
     device = Bench(scenario, VirtualClock()).device
     assert device.load(0) == Resistive(10_000.0)
     assert device.load(1) == DEFAULT_LOAD
+
+
+def test_i13_02_the_command_line_opens_the_pairing_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Scenario] = []
+
+    class NoPty:
+        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
+
+    monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
+    monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    assert cli.main(["--pty", "--pairing-window", "45"]) == 0
+    assert cli.main(["--pty"]) == 0
+    assert [s.pairing_window_s for s in served] == [45, 0]
+    device = Bench(served[0], VirtualClock()).device
+    assert device.info_flags() == InfoFlag.PAIRING_WINDOW
