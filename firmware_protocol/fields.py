@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from firmware_protocol.errors import EncodeError
 
@@ -84,9 +84,10 @@ class Array:
 
 
 @dataclass(frozen=True)
-class Text:
-    """A fixed-size ASCII string, NUL-padded on the wire."""
+class _Sized:
+    """A fixed-size byte field; its descriptor's type letter is the subclass's ``CODE``."""
 
+    CODE: ClassVar[str]
     name: str
     size: int
 
@@ -97,24 +98,21 @@ class Text:
 
     def descriptor(self) -> str:
         """Text that identifies the field's name and wire type, for the schema hash."""
-        return f"{self.name}:{self.size}s"
+        return f"{self.name}:{self.size}{self.CODE}"
 
 
 @dataclass(frozen=True)
-class Opaque:
+class Text(_Sized):
+    """A fixed-size ASCII string, NUL-padded on the wire."""
+
+    CODE: ClassVar[str] = "s"
+
+
+@dataclass(frozen=True)
+class Opaque(_Sized):
     """A fixed-size byte string taken as it is (a nonce, a key)."""
 
-    name: str
-    size: int
-
-    @property
-    def width(self) -> int:
-        """Number of flattened field indices this field occupies."""
-        return 1
-
-    def descriptor(self) -> str:
-        """Text that identifies the field's name and wire type, for the schema hash."""
-        return f"{self.name}:{self.size}o"
+    CODE: ClassVar[str] = "o"
 
 
 @dataclass(frozen=True)
