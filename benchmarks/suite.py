@@ -10,7 +10,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmarks import cli_start, codec, host_cpu, roundtrip_pty, session_speed, stop_latency
+from benchmarks import (
+    cli_start,
+    codec,
+    host_cpu,
+    roundtrip_pty,
+    session_speed,
+    stop_latency,
+    tag_cost,
+)
 from benchmarks.figure import Figure
 
 __all__ = ["BENCHMARKS", "Benchmark", "needs_pty"]
@@ -55,7 +63,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark(
         "roundtrip_pty",
-        "GET_STATUS round trip over a pty to python -m simulator",
+        "GET_INFO round trip over a pty to python -m simulator",
         lambda: roundtrip_pty.measure(count=200, warmup=20, stack=50),
         lambda: roundtrip_pty.measure(count=4, warmup=1, blocks=2, stack=2),
         pty=True,
@@ -78,5 +86,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "frames encoded + decoded per second",
         lambda: codec.measure(repeats=5, rounds=1000),
         lambda: codec.measure(repeats=1, rounds=5),
+    ),
+    Benchmark(
+        "tag_cost",
+        "the HMAC tag's cost per round trip and per session, against no HMAC",
+        lambda: tag_cost.measure(repeats=3, count=200, blocks=4, duration_s=300.0),
+        lambda: tag_cost.measure(repeats=1, count=3, blocks=1, duration_s=8.0),
     ),
 )

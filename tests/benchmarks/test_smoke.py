@@ -32,7 +32,8 @@ DETAIL_KEYS = {
     "roundtrip_pty": {"sim_median_us", "sim_p99_us", "echo_median_us", "echo_p99_us", "p99_ratio"},
     "host_cpu": {"percent_of_core", "outcome", "simulator_child_percent_of_core"},
     "cli_start": {"excess_s", "imports", "python_pass_samples_s"},
-    "codec": {"mean_frame_bytes", "us_per_frame"},
+    "codec": {"mean_frame_bytes", "us_per_frame", "tag_us_per_frame"},
+    "tag_cost": {"round_trip_tagged_us", "round_trip_untagged_us", "tag_us_per_round_trip"},
 }
 
 
@@ -107,3 +108,16 @@ def test_percentile_is_nearest_rank() -> None:
         percentile([], 50)
     with pytest.raises(ValueError):
         median([])
+
+
+def test_the_tag_cost_baseline_computes_no_hmac_and_the_real_tag_comes_back_after() -> None:
+    from benchmarks.tag_cost import untagged
+    from firmware_protocol import Heartbeat, encode_frame, parse_frame
+
+    def tag_of() -> bytes:
+        wire = encode_frame(Heartbeat(), key=bytes(32), session_id=1, counter=1)
+        return parse_frame(wire[:-1]).tag
+
+    with untagged():
+        assert tag_of() == bytes(16)
+    assert tag_of() != bytes(16)
