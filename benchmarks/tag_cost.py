@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from unittest import mock
 
 import serial
@@ -59,13 +59,8 @@ def untagged() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def _maybe_untagged(tagged: bool) -> Iterator[None]:
-    if tagged:
-        yield
-    else:
-        with untagged():
-            yield
+def _maybe_untagged(tagged: bool) -> AbstractContextManager[None]:
+    return nullcontext() if tagged else untagged()
 
 
 def _round_trips_us(count: int, tagged: bool) -> list[float]:

@@ -112,9 +112,7 @@ class Script:
         """SET_PROGRAM then START of ``prog``'s channel at ``t_ms``."""
         host = self.at(t_ms)
         host.ok(prog)
-        crcs = [0] * 8
-        crcs[prog.channel] = prog.crc
-        host.ok(fp.Start(channel_mask=1 << prog.channel, program_crc=tuple(crcs)))
+        host.ok(_start(prog))
 
     def finish(self, description: str, end_ms: int) -> dict[str, Any]:
         self.at(end_ms)
@@ -135,6 +133,13 @@ class Script:
             "end_us": end_ms * MS,
             "timeline": self.bench.timeline,
         }
+
+
+def _start(prog: fp.SetProgram) -> fp.Start:
+    """START of ``prog``'s channel, naming its program CRC."""
+    crcs = [0] * 8
+    crcs[prog.channel] = prog.crc
+    return fp.Start(channel_mask=1 << prog.channel, program_crc=tuple(crcs))
 
 
 def _program(channel: int = 0, **fields: Any) -> fp.SetProgram:
@@ -205,7 +210,7 @@ def program_start_ramp() -> dict[str, Any]:
     host.ok(fp.GetProgram(channel=0))
     wrong = fp.Start(channel_mask=1, program_crc=(prog.crc ^ 1,) + (0,) * 7)
     host.nak(wrong, fp.NakCode.PROGRAM_MISMATCH)
-    host.ok(fp.Start(channel_mask=1, program_crc=(prog.crc,) + (0,) * 7))
+    host.ok(_start(prog))
     s.keep_lease(500)
     s.at(520).ok(fp.GetStatus())  # half way up the 1 s ramp
     s.keep_lease(1200)  # RAMP_DONE at 1.02 s
@@ -253,7 +258,7 @@ def replay() -> dict[str, Any]:
     host.hello(LEASE_MS)
     prog = _program(0)
     s.at(20).ok(prog)
-    start = host.command(fp.Start(channel_mask=1, program_crc=(prog.crc,) + (0,) * 7))
+    start = host.command(_start(prog))
     s.at(30).send(start)
     s.at(40).ok(fp.Stop(channel_mask=1, mode=fp.StopMode.IMMEDIATE))
     s.at(50).send(start)  # the captured START again: its cached ACK, nothing executed
@@ -363,19 +368,19 @@ def stop() -> dict[str, Any]:
 def fault_latch_and_clear() -> dict[str, Any]:
     s = Script.start("fault_latch_and_clear")
     s.at(10).hello(LEASE_MS)
-    s.run_program(20, dense_disperse(channel=0, target_uA=2000, ramp_up_ms=400, ramp_down_ms=400))
+    dense = dense_disperse(channel=0, target_uA=2000, ramp_up_ms=400, ramp_down_ms=400)
+    s.run_program(20, dense)
     s.run_program(30, _program(1, ramp_up_ms=400))
     s.keep_lease(300)
     s.hardware(305, channel=0, contact_lost=True)  # the lead of channel 1 comes off
     s.keep_lease(400)
     host = s.at(410)
     host.ok(fp.GetStatus())
-    crcs = (dense_disperse(channel=0, target_uA=2000, ramp_up_ms=400, ramp_down_ms=400).crc,)
-    host.nak(fp.Start(channel_mask=1, program_crc=crcs + (0,) * 7), fp.NakCode.FAULT_LATCHED)
+    host.nak(_start(dense), fp.NakCode.FAULT_LATCHED)
     s.hardware(415, channel=0, contact_lost=False)  # re-clipped
     host = s.at(420)
     host.ok(fp.ClearFault(channel_mask=1))
-    host.ok(fp.Start(channel_mask=1, program_crc=crcs + (0,) * 7))
+    host.ok(_start(dense))
     s.keep_lease(600)
     s.hardware(605, channel=1, stuck_output_uA=800)  # channel 2's output stage fails
     s.keep_lease(700)
