@@ -171,7 +171,8 @@ class LiveConsole:
             self._alarm = LINK_LOST
         if event.kind in (EventKind.FAULT, EventKind.LINK):
             self._faults.append(text.split("  ", 1)[-1])
-        elif event.kind is EventKind.ALARM:  # the device did what the host did not command
+        elif event.kind in (EventKind.ALARM, EventKind.INTRUSION):
+            # the device did what the host did not command; someone else writes to the port
             self._faults.append(f"ALARM: {event.message}")
         if self._echo:
             print(event, file=self._out, flush=True)

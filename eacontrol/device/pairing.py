@@ -1,4 +1,4 @@
-"""Pairing keys: PAIR and FORGET on the device, and the host's key store (PROTOCOL.md §2.5).
+"""Pairing keys: PAIR and FORGET on the device, and the host's key store (PROTOCOL.md §3.1).
 
 A device gives out a pairing key only while its pairing window is open (a physical action on
 the device; on the simulator ``--pairing-window SECONDS``). The host keeps one key per device

@@ -1,5 +1,5 @@
-"""The host's half of the authenticated link (PROTOCOL.md §2.5): which key tags each frame it
-sends, and which device frames it believes.
+"""The host's half of the authenticated link (PROTOCOL.md §2.4, §2.5): which key tags each
+frame it sends, and which device frames it believes.
 
 ``SessionGuard`` holds the session keys once HELLO_ACK has proved itself, and checks every
 device frame before the link machine looks at its content:
@@ -46,7 +46,7 @@ from firmware_protocol import (
 __all__ = ["UNAUTHENTICATED_COMMANDS", "Checked", "SessionGuard"]
 
 UNAUTHENTICATED_COMMANDS: tuple[type[Message], ...] = (GetInfo, Pair)
-"""Commands sent with key 0 in every state (PROTOCOL.md §2.2): they reveal identity only."""
+"""Commands sent with key 0 in every state (PROTOCOL.md §2.4): they reveal identity only."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The host's 32-bit command counter (PROTOCOL.md §2.5): strictly increasing, never wrapping.
+"""The host's 32-bit command counter (PROTOCOL.md §3.4): strictly increasing, never wrapping.
 
 A device executes each counter at most once and ends the session rather than accept
 0xFFFFFFFF, so the host never sends it: past ``COUNTER_MAX - COUNTER_RESERVE`` only the stop

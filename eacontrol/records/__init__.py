@@ -10,7 +10,7 @@
 """
 
 from eacontrol.errors import UnknownSession
-from eacontrol.records.alarm import ALARM_KIND, alarm_text
+from eacontrol.records.alarm import ALARM_KIND, INTRUSION_KIND, alarm_text
 from eacontrol.records.clinical import (
     RESPONSE_WORDS,
     Annotation,
@@ -76,6 +76,7 @@ __all__ = [
     "EXPORT_FORMAT",
     "EXPORT_VERSION",
     "INTERRUPTED",
+    "INTRUSION_KIND",
     "REPORT_VERSION",
     "RESPONSE_WORDS",
     "ROUTINE_EVENT_KINDS",

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from eacontrol.records.model import Outcome
 
-__all__ = ["ALARMS", "ALARM_KIND", "alarm_text"]
+__all__ = ["ALARMS", "ALARM_KIND", "INTRUSION_KIND", "alarm_text"]
 
 ALARM_KIND = "alarm"
 """The event kind of the alarm."""
+
+INTRUSION_KIND = "intrusion"
+"""The event kind of frames the device refused as not the paired host's (a forged tag, a
+replay: ``eacontrol.session.intrusion``); the report shows them above everything else."""
 
 ALARMS = {
     Outcome.LINK_LOST: (

@@ -9,6 +9,7 @@ Cells and paragraphs are plain text; each renderer escapes them for its format.
 from __future__ import annotations
 
 from eacontrol.records import fmt
+from eacontrol.records.alarm import INTRUSION_KIND
 from eacontrol.records.blocks import Block, Paragraph, Section, para, table
 from eacontrol.records.course_blocks import (
     annotation_blocks,
@@ -287,7 +288,8 @@ SIMULATOR_NOTICE = (
 def notices(report: Report) -> list[tuple[str, str]]:
     """What the report shows above everything else, as (kind, text): ``alarm`` when the
     outputs were not confirmed off at the end (the alarm in plain words, then up to when the
-    device confirmed them), ``simulated`` for a session on the simulator.
+    device confirmed them), ``alarm`` when the device refused frames that were not the host's
+    (``intrusion`` events), ``simulated`` for a session on the simulator.
 
     Args:
         report: from :func:`~eacontrol.records.report.build_report` (or its saved JSON).
@@ -296,6 +298,17 @@ def notices(report: Report) -> list[tuple[str, str]]:
     alarm = report["session"].get("alarm")  # absent in reports saved before version 4
     if alarm:
         found.append(("alarm", f"ALARM: {alarm}. {unconfirmed_text(report)}"))
+    foreign = [e for e in report["events"] if e["kind"] == INTRUSION_KIND]
+    if foreign:
+        at = ", ".join(fmt.clock(e["t_s"]) for e in foreign)
+        found.append(
+            (
+                "alarm",
+                "ALARM: the device refused frames during this session that did not come from "
+                f"this session's host (at {at}; see Events): someone else wrote to the "
+                "device's port. The device executed none of them.",
+            )
+        )
     if report["device"]["simulated"]:
         found.append(("simulated", SIMULATOR_NOTICE))
     return found

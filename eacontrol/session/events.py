@@ -14,6 +14,7 @@ alarm      the device did what the host did not command (``device_mismatch``): o
 warning    an advisory of the profile check, a refused operator request, a device shut-off
 stop       outputs stopped: a channel's STOPPED event, the session's final stop
 link       the link to the device was lost
+intrusion  the device refused frames that were not this host's (bad tag, replay): ``intrusion.py``
 operator   pause, resume, stop and emergency stop requests; a held channel restarted
 device     any other device event
 ========== ==========================================================================
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eacontrol.device import DeviceEvent
-from eacontrol.records import EventRecord
+from eacontrol.records import INTRUSION_KIND, EventRecord
 from firmware_protocol import EventCode
 
 __all__ = ["EventKind", "SessionEvent", "SessionListener", "Subscribers", "from_device_event"]
@@ -49,6 +50,7 @@ class EventKind(enum.StrEnum):
     OPERATOR = "operator"
     TREATMENT = "treatment"
     DEVICE = "device_event"
+    INTRUSION = INTRUSION_KIND
 
 
 @dataclass(frozen=True)

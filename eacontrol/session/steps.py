@@ -21,13 +21,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from eacontrol.device import Stimulator
+from eacontrol.device import DeviceStatus, Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
 from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, LinkError
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
 from eacontrol.session.events import EventKind
+from eacontrol.session.intrusion import ForeignFrames
 from eacontrol.session.plan import PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
@@ -96,6 +97,8 @@ class StepRunner:
         self._tick: Callable[[], None] = lambda: None  # the UI's tick, read during ramp-downs
         self._treatment = TreatmentLog(())
         self._programmed: set[int] = set()  # the running step's channels programmed
+        # pre-flight's STATUS: the baseline of frames refused as not this host's
+        self._foreign = ForeignFrames(stim.last_status, stim.frame_log.stale_repeats)
 
     @property
     def marked(self) -> dict[int, float]:
@@ -196,6 +199,7 @@ class StepRunner:
         step = self.step
         if step is None:
             return
+        self._check_frames(self._stim.last_status)  # refused since the last sample
         if totals:
             try:
                 self._record_totals(step)
@@ -233,12 +237,19 @@ class StepRunner:
                 ohm = reports[n].impedance_ohm
                 text = "open or unknown" if ohm is None else f"{ohm} ohm"
                 self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", {"ohm": ohm})
+            self._check_frames(status)
         self._check_held()
         if now >= self._due[1]:
             self._recorder.flush()
         if now >= self._due[2]:
             self._record_totals(step)
         self._due = [_next(d, p, now) for d, p in zip(self._due, self._periods, strict=True)]
+
+    def _check_frames(self, status: DeviceStatus | None) -> None:
+        own = self._stim.frame_log.stale_repeats
+        found = None if status is None else self._foreign.check(status, own)
+        if found is not None:
+            self._emit(EventKind.INTRUSION, None, found.text(), found.data())
 
     # --- the operator's requests ---------------------------------------------------------------
 

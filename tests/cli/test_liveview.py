@@ -14,7 +14,7 @@ from eacontrol.cli.liveview import KEY_HELP, Screen, progress_bar, remaining_s, 
 from eacontrol.device import ChannelReport, DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.profiles import load_profile
-from eacontrol.session import Progress, SessionPlan, SessionState
+from eacontrol.session import EventKind, Progress, SessionEvent, SessionPlan, SessionState
 from firmware_protocol import ChannelState
 
 PLAN = SessionPlan.build(load_profile("research_template"))  # 2 steps of 600 s on channel 1
@@ -272,3 +272,12 @@ def test_i16_02_a_channel_already_at_zero_records_nothing() -> None:
     console.tick(session)  # type: ignore[arg-type]
     assert session.calls == []
     assert "> channel 1 is already at zero" in out.getvalue()
+
+
+def test_i13_frames_refused_as_not_this_hosts_show_as_an_alarm() -> None:
+    session = FakeSession()
+    console, out = _console(session, [])
+    message = "the device refused 1 frame(s) not signed by this computer's session: ..."
+    console.event(SessionEvent(7.0, EventKind.INTRUSION, None, message, {"bad_tag": 1}))
+    console.tick(session)  # type: ignore[arg-type]
+    assert f"faults: ALARM: {message}" in out.getvalue()

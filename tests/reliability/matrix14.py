@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from scenario_file import scenario
 
 from eacontrol.errors import EAError
+from eacontrol.records import INTRUSION_KIND
 
 from .injections import DbLock, DiskFull, ForeignWriter, blackout
 
@@ -107,6 +108,11 @@ def _foreign_check(cell: Any, ended: Any, phase: str) -> None:
     assert cell.port.device.auth_fail_count >= len(writer.sent), "the forged frame was not refused"
     peak_uA = cell.watch.peak_uA[0]
     assert peak_uA <= 2500, f"raised to {peak_uA} µA by a frame the device should have dropped"
+    # ... and the session's record says so: one intrusion event with the device's own count.
+    foreign = [e for e in cell.store.events(ended.record.id) if e.kind == INTRUSION_KIND]
+    assert len(foreign) == 1, f"{phase}: the refused frame was not recorded: {foreign}"
+    assert foreign[0].data["bad_tag"] == len(writer.sent)
+    assert foreign[0].data["auth_fail_count"] == cell.port.device.auth_fail_count
 
 
 # --- stuck output, clear attempt -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""A reference of the device's receive checks (PROTOCOL.md §2.4) over the codec, for the vectors.
+"""A reference of the device's receive checks (PROTOCOL.md §2.5) over the codec, for the vectors.
 
 Not the simulator: a direct transcription of the check order, so that ``invalid.json``'s stated
 outcomes can be derived a second way (``tests/firmware_protocol/test_vectors.py``). It decides

@@ -4,8 +4,10 @@ Each attack is made as someone who can write to the device's port but holds no p
 would make it (the worst case: on the same line as the paired host, knowing every session id,
 holding every frame the host ever sent). Each must fail with the outputs at zero or unchanged,
 and the attempt must show in the device's own counters (``STATUS.auth_fail_count``,
-``replay_count``), which the host records. ``sim://`` runs in virtual time; the pty and TCP
-simulators are real processes in real time (markers ``pty``/``tcp``); every wait is bounded.
+``replay_count``); a session records every rise as an ``intrusion`` event
+(tests/session/test_i13_intrusion.py, the fault matrix's foreign-command row). ``sim://`` runs
+in virtual time; the pty and TCP simulators are real processes in real time (markers
+``pty``/``tcp``); every wait is bounded.
 """
 
 from __future__ import annotations
