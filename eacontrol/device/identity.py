@@ -81,13 +81,23 @@ class DeviceInfo:
             limits=device_limits(ack),
         )
 
-    def on_boot(self, boot_id: int | None) -> DeviceInfo:
-        """This identity on boot ``boot_id`` (a reboot seen, and a new session opened on it, to
-        confirm a stop: a later session's record names the boot it ran on); unchanged for None.
+    def in_session(self, boot_id: int | None, session_id: int, lease_s: float | None) -> DeviceInfo:
+        """This identity in the session the link has now: after ``Link.rejoin`` (a reboot seen,
+        or a session the device closed, and a new one opened to confirm a stop) the boot, the
+        session id and the lease are the new session's; unchanged where None or 0 (no session).
         """
-        if boot_id is None or boot_id == self.boot_id:
+        if (
+            boot_id in (None, self.boot_id)
+            and session_id in (0, self.session_id)
+            and lease_s in (None, self.lease_s)
+        ):
             return self
-        return dataclasses.replace(self, boot_id=boot_id)
+        return dataclasses.replace(
+            self,
+            boot_id=self.boot_id if boot_id is None else boot_id,
+            session_id=session_id or self.session_id,
+            lease_s=self.lease_s if lease_s is None else lease_s,
+        )
 
     def __str__(self) -> str:
         return (

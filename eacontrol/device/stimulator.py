@@ -104,8 +104,9 @@ class Stimulator:
 
     @property
     def info(self) -> DeviceInfo:
-        """HELLO's identity, on the boot the session is on now (after ``Link.rejoin``)."""
-        self._info = self._info.on_boot(self._link.boot_id)
+        """HELLO's identity in the session the link has now (after ``Link.rejoin``)."""
+        link = self._link
+        self._info = self._info.in_session(link.boot_id, link.session_id, link.lease_s)
         return self._info
 
     @property
@@ -141,9 +142,7 @@ class Stimulator:
     @property
     def last_status(self) -> DeviceStatus | None:
         """The most recent STATUS (from heartbeats or ``status()``), or None."""
-        if self._last_status is None:
-            return None
-        return DeviceStatus.from_wire(*self._last_status)
+        return None if self._last_status is None else DeviceStatus.from_wire(*self._last_status)
 
     @property
     def closed(self) -> bool:

@@ -141,3 +141,23 @@ def test_reboot_mid_run_ends_the_session_and_exit_still_confirms(sim: SimFactory
     assert info.value.faults == ("REBOOT",)
     assert s.device.outputs_off
     assert s.device.channel_state(0) == ChannelState.IDLE  # programs are gone after a reboot
+
+
+def test_i13_after_a_rejoin_info_names_the_new_session_its_boot_and_lease(
+    sim: SimFactory,
+) -> None:
+    """A reboot ends the session; the stop is confirmed in a new session (``Link.rejoin``):
+    from then on ``info`` is that session's (a record or a script reads it), not HELLO's."""
+    s = sim("seed=5&reboot_at=2")
+    stim = s.stim
+    before = stim.info
+    stim.program(1, PROGRAM)
+    stim.start(1)
+    with pytest.raises(DeviceFault, match="the device rebooted"):
+        stim.wait(5)
+    stim.stop(None, immediate=True)  # confirmed in the session the link opened for it
+    after = stim.info
+    assert after.session_id == s.device.session_id != before.session_id
+    assert after.boot_id == s.device.boot_id != before.boot_id
+    assert after.lease_s == stim._link.lease_s
+    assert after.serial == before.serial and after.limits == before.limits
