@@ -8,6 +8,7 @@ store UTC; only what a person reads is shown in the local time zone (``TZ`` hono
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "duration",
     "frequency",
     "impedance",
+    "join_words",
     "local_time",
     "moment",
     "percent",
@@ -130,3 +132,10 @@ def moment(iso_text: str | None) -> str:
     if iso_text is None:
         return _NOT_RECORDED
     return local_time(datetime.fromisoformat(iso_text))
+
+
+def join_words(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from eacontrol.records import fmt
 from eacontrol.records.course import IntensityRange, OperatorChange
 from eacontrol.records.delivered import ChannelDelivery
+from eacontrol.records.fmt import join_words
+from eacontrol.records.intensity import describe_setting, describe_treatment, titrated
 from eacontrol.records.prescription import PrescribedStep
 from eacontrol.records.report import PatientSessions, PointItem, Report, StepItem
 
@@ -23,7 +25,6 @@ __all__ = [
     "describe_point",
     "describe_rates",
     "describe_waveform",
-    "join_words",
     "methods_paragraph",
     "patient_sentence",
     "per_channel",
@@ -60,13 +61,6 @@ _UNCONFIRMED = {
 whose process ended without a word on the outputs), and what happened."""
 
 _LATERALITY_ORDER = ("bilateral", "left", "right", "midline", "unknown")
-
-
-def join_words(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def compliance_text(volts: float | None) -> str:
@@ -145,10 +139,16 @@ def _step_sentence(step: StepItem) -> str:
         ran = "; it did not run to its end" if step["started_s"] is not None else "; it did not run"
     elif abs(step["ran_s"] - p["duration_s"]) >= 0.5:
         ran = f"; it ran {fmt.duration(step['ran_s'])}"
+    intensity = f"target intensity {per_channel(p['intensity_mA'], 'mA')}"
+    if titrated(step["intensity"]):  # what the practitioner reached, not the guidance alone
+        intensity = (
+            f"intensity {describe_setting(step['intensity'])} by the practitioner, reaching a "
+            f"treatment intensity of {describe_treatment(step['intensity'])}"
+        )
     return (
         f"Step {p['index'] + 1}{name}: {MODE_NAMES[p['mode']]} {describe_rates(p)}"
-        f"{describe_pattern(p)}, {describe_waveform(p)}; target intensity "
-        f"{per_channel(p['intensity_mA'], 'mA')}, ramped up over {fmt.duration(p['ramp_up_s'])} "
+        f"{describe_pattern(p)}, {describe_waveform(p)}; {intensity}, ramped up over "
+        f"{fmt.duration(p['ramp_up_s'])} "
         f"and down over {fmt.duration(p['ramp_down_s'])}; prescribed for "
         f"{fmt.duration(p['duration_s'])}{ran}."
     )

@@ -28,6 +28,7 @@ from eacontrol.records.alarm import alarm_text
 from eacontrol.records.clinical import Annotation, ClinicalDetails
 from eacontrol.records.course import Course, course
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
+from eacontrol.records.intensity import ChannelIntensity, channel_intensities
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord
 from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
 from eacontrol.records.rows import iso
@@ -52,11 +53,12 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 4
+REPORT_VERSION = 5
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
-annotation's ``response`` and ``added_s``, annotations in time order)."""
+annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
+``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.9: COMPLIANCE when
@@ -185,6 +187,7 @@ class StepItem(TypedDict):
     started_s: float | None
     ended_s: float | None
     ran_s: float | None
+    intensity: list[ChannelIntensity]
 
 
 class EventItem(TypedDict):
@@ -335,7 +338,13 @@ def _steps(rx: Prescription, records: list[StepRecord]) -> list[StepItem]:
         started = None if rec is None else rec.started_s
         ended = None if rec is None else rec.ended_s
         ran = None if started is None or ended is None else ended - started
-        items.append(StepItem(prescribed=step, started_s=started, ended_s=ended, ran_s=ran))
+        params = None if rec is None else rec.parameters
+        intensity = channel_intensities(step, params, ended=ended is not None)
+        items.append(
+            StepItem(
+                prescribed=step, started_s=started, ended_s=ended, ran_s=ran, intensity=intensity
+            )
+        )
     return items
 
 

@@ -17,6 +17,7 @@ from eacontrol.records.course_blocks import (
     electrical_blocks,
     intensity_blocks,
 )
+from eacontrol.records.intensity import describe_setting, describe_treatment, titration_aim
 from eacontrol.records.prose import (
     MODE_NAMES,
     describe_pattern,
@@ -126,7 +127,7 @@ def _stricta_rows(r: Report) -> list[Block]:
         ("2c depth of insertion", "; ".join(depths) or "not recorded"),
         ("2d response sought", c["response_sought"] or "not recorded"),
         ("2e needle stimulation", f"{st['needle_stimulation']} (parameters below)"),
-        ("2e intensity aim", c["intensity_aim"] or "not recorded"),
+        ("2e intensity aim", c["intensity_aim"] or titration_aim(r["steps"]) or "not recorded"),
         ("2f needle retention time", retention),
         ("2g needle type", "; ".join(needle_type)),
         ("3a number of treatment sessions", sessions),
@@ -148,7 +149,8 @@ def _steps_rows(r: Report) -> list[Block]:
                 ", ".join(map(str, p["channels"])),
                 describe_rates(p),
                 describe_waveform(p),
-                per_channel(p["intensity_mA"], "mA"),
+                describe_setting(s["intensity"]),
+                describe_treatment(s["intensity"]),
                 per_channel(p["ceiling_mA"], "mA"),
                 f"up {fmt.duration(p['ramp_up_s'])}, down {fmt.duration(p['ramp_down_s'])}",
                 fmt.duration(p["duration_s"]),
@@ -162,6 +164,7 @@ def _steps_rows(r: Report) -> list[Block]:
         "Rate",
         "Waveform",
         "Target",
+        "Treatment intensity",
         "Ceiling",
         "Ramps",
         "Prescribed",

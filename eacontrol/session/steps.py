@@ -366,11 +366,17 @@ class StepRunner:
         self._stim.start([channel])
         self._control.release(channel, planned.start_mA)
         self._treatment.level(channel, planned.start_mA, self.timer.elapsed(self._now()))
+        ramp = (
+            f"ramping from 0 to {planned.start_mA:g} mA over {planned.stimulation.ramp_up_s:g} s"
+            if planned.start_mA > 0
+            else "at 0 mA"
+        )
+        if planned.titration is not None:
+            ramp += f" (titration start): raise it to {planned.titration.sensation}"
         self._emit(
             EventKind.OPERATOR,
             channel,
-            f"channel {channel} restarted after its fault: self-test passed, ramping from 0 to "
-            f"{planned.start_mA:g} mA over {planned.stimulation.ramp_up_s:g} s",
+            f"channel {channel} restarted after its fault: self-test passed, {ramp}",
             {"restarted": True, "start_mA": planned.start_mA},
         )
 

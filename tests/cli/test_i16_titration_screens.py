@@ -122,6 +122,22 @@ def _done_when_holds(run: ConsoleRun) -> None:
     positions = [markdown.index(t) for t in ("held at zero", "restarted after its fault")]
     assert positions == sorted(positions)
 
+    # The prescription says the intensity was titrated, and what each channel reached.
+    (step,) = report["steps"]
+    reached = [(i["setting"], i["treatment_mA"], i["treatment_how"]) for i in step["intensity"]]
+    assert reached == [("titrate", 4.0, "marked"), ("titrate", 0.5, "held")]
+    titrated = "titrated from 0 mA to “strong but comfortable tingling” (guidance 4 mA)"
+    treatment = (
+        "4 mA (marked) on channel 1 and 0.5 mA (the highest level held for 10 s) on channel 2"
+    )
+    assert f"| {titrated} on channels 1 and 2 | {treatment} |" in markdown  # the steps' table
+    methods = markdown.split("## Methods", 1)[1].split("##", 1)[0]
+    assert f"intensity {titrated} on channels 1 and 2 by the practitioner" in methods
+    assert f"reaching a treatment intensity of {treatment}" in methods
+    assert "| 2e intensity aim | “strong but comfortable tingling” (the profile's titration) |" in (
+        markdown
+    )
+
 
 SIZES = [(120, 40), (80, 24), (60, 15)]
 LEAD_LOST = "sim://?electrode_off=2@20&electrode_on=2@25"

@@ -121,7 +121,8 @@ def test_steps_table_has_prescribed_and_run_times(markdown: str) -> None:
     assert (
         "| 1 2/100 Hz | dense-disperse, alternating 3 s at 2 Hz and 3 s at 100 Hz | 1, 2 | "
         "2/100 Hz (phase width 600/200 µs) | symmetric charge-balanced biphasic rectangular "
-        "pulses, interphase gap 50 µs | 3 mA on channel 1 and 2.5 mA on channel 2 | 10 mA on "
+        "pulses, interphase gap 50 µs | 3 mA on channel 1 and 2.5 mA on channel 2 | not recorded "
+        "on channels 1 and 2 | 10 mA on "
         "channel 1 and 10 mA on channel 2 | up 3 s, down 2 s | 20 min | 20 min |"
     ) in markdown
 
