@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode
 from eacontrol.cli.table import render_table
-from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
+from eacontrol.cli.target import add_target_options, target_from
 
 if TYPE_CHECKING:
     from eacontrol.device import Stimulator
@@ -93,9 +93,9 @@ def _clear_fault(args: argparse.Namespace) -> int:
     target = target_from(args)
     with connect(target.url, device_serial=target.device_serial) as stim:
         info = stim.info
-        banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
         print(
-            f"device: {info.model} {info.serial}, firmware {info.firmware}, on {target.url}{banner}"
+            f"device: {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
+            f"{target.banner(info.model)}"
         )
         before = stim.status()
         print(_table(before))

@@ -24,12 +24,12 @@ from typing import TextIO
 from eacontrol.cli.keys import Action, Command, Terminal
 from eacontrol.cli.liveview import Screen, remaining_s, render
 from eacontrol.cli.output import printable
-from eacontrol.cli.plainwords import LINK_LOST, alarm_text, event_text, outcome_text
+from eacontrol.cli.plainwords import LINK_LOST, event_text, outcome_text
 from eacontrol.cli.table import duration_text
 from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.link import Clock
-from eacontrol.records import Outcome
+from eacontrol.records import Outcome, alarm_text
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 
 __all__ = ["LiveConsole", "STEP_mA", "terminal_size"]

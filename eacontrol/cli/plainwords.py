@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from eacontrol.device import ChannelReport
 from eacontrol.records import Outcome
+from eacontrol.records.alarm import ALARMS
 from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.session import EventKind, SessionEvent, SessionState
 from eacontrol.stimulation import Stimulation, StimulationMode
@@ -16,7 +17,6 @@ from firmware_protocol import ChannelState
 __all__ = [
     "LINK_LOST",
     "NOT_CONFIRMED",
-    "alarm_text",
     "channel_state",
     "event_text",
     "half_text",
@@ -25,11 +25,12 @@ __all__ = [
     "state_text",
 ]
 
-LINK_LOST = "connection to the device lost: outputs not confirmed off: use the device's own stop"
-"""A lost link in words (issue 16 item 4's wording); the wire detail stays in the record."""
+LINK_LOST = ALARMS[Outcome.LINK_LOST]
+"""A lost link in words (issue 16 item 4's wording, the record's alarm); the wire detail stays
+in the record."""
 
-NOT_CONFIRMED = "OUTPUTS NOT CONFIRMED OFF: use the device's own stop"
-"""A stop the device did not confirm, in words."""
+NOT_CONFIRMED = ALARMS[Outcome.STOP_NOT_CONFIRMED]
+"""A stop the device did not confirm, in words (the record's alarm)."""
 
 _SESSION = {
     SessionState.READY: "Ready",
@@ -48,7 +49,6 @@ _OUTCOMES = {
     Outcome.LINK_LOST: LINK_LOST,
     Outcome.STOP_NOT_CONFIRMED: NOT_CONFIRMED,
 }
-_ALARMS = {Outcome.LINK_LOST: LINK_LOST, Outcome.STOP_NOT_CONFIRMED: NOT_CONFIRMED}
 
 
 def state_text(state: SessionState) -> str:
@@ -59,11 +59,6 @@ def state_text(state: SessionState) -> str:
 def outcome_text(outcome: Outcome, detail: str) -> str:
     """How the session ended, in words (the final view's message line)."""
     return _OUTCOMES.get(outcome, f"{outcome.value.replace('_', ' ')}: {detail}")
-
-
-def alarm_text(outcome: Outcome) -> str:
-    """The live view's alarm for an ending that leaves the outputs not confirmed off, or ""."""
-    return _ALARMS.get(outcome, "")
 
 
 def channel_state(report: ChannelReport) -> str:

@@ -17,7 +17,7 @@ from eacontrol.cli.exitcodes import ExitCode
 from eacontrol.cli.layers import add_layer_options, layers_from
 from eacontrol.cli.output import printable
 from eacontrol.cli.table import duration_text, number, render_table
-from eacontrol.cli.target import SIMULATED_BANNER, add_target_options, target_from
+from eacontrol.cli.target import add_target_options, target_from
 
 if TYPE_CHECKING:
     from eacontrol.cli.wireplan import PlannedCommand
@@ -130,7 +130,7 @@ def _plan(args: argparse.Namespace) -> int:
         plan = SessionPlan.build(profile, stack)
         checker = ProgramChecker(stim.limits, f"device {info.model} {info.serial}")
         commands = session_commands(plan, checker, info.lease_s)
-    banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
+    banner = target.banner(info.model)
     name = printable(profile.name)
     print(f"Plan of {name}: a dry run, nothing was programmed or started{banner}")
     print(

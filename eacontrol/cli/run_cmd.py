@@ -46,12 +46,14 @@ def points_text(profile: Profile) -> dict[int, str]:
     return {c.channel: " – ".join(str(site) for site in c.electrodes) for c in profile.channels}
 
 
-def confirmation_lines(profile: Profile, target: Target, patient: str | None) -> list[str]:
+def confirmation_lines(
+    profile: Profile, target: Target, patient: str | None, *, simulated: bool
+) -> list[str]:
     """What the operator confirms: patient, duration, and per channel its needles, the start
     intensity (zero: every step ramps up from zero) and its first step's target and ramp."""
     from eacontrol.cli.plainwords import mode_text  # imports the device layer: not at startup
 
-    where = f"{target.url}  ({SIMULATED_BANNER})" if target.simulated else target.url
+    where = f"{target.url}  ({SIMULATED_BANNER})" if simulated else target.url
     steps = len(profile.steps)
     lines = [
         f"About to stimulate: {printable(profile.name)} on {where}",
@@ -77,13 +79,16 @@ def confirmation_lines(profile: Profile, target: Target, patient: str | None) ->
     return lines
 
 
-def confirm(profile: Profile, target: Target, patient: str | None = None) -> None:
+def confirm(
+    profile: Profile, target: Target, patient: str | None = None, *, simulated: bool = False
+) -> None:
     """Ask the operator to confirm the session (y/N on the terminal).
 
     Raises:
         CliError: the operator did not answer yes (exit 4: nothing was stimulated).
     """
-    print("\n".join(confirmation_lines(profile, target, patient)), end="", flush=True)
+    lines = confirmation_lines(profile, target, patient, simulated=simulated)
+    print("\n".join(lines), end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
         raise CliError("not started: the operator did not confirm", ExitCode.STOPPED)
@@ -127,7 +132,7 @@ def summary_lines(result: SessionResult, store: RecordStore, steps: int) -> list
 def _check_mode(args: argparse.Namespace, target: Target, terminal: Terminal) -> None:
     if args.fast and args.port is not None:
         raise UsageError("--fast runs the built-in simulator in virtual time: not with --port")
-    if not target.simulated and not args.yes and not terminal.interactive:
+    if not target.built_in and not args.yes and not terminal.interactive:
         raise UsageError(
             "a real device needs the operator's confirmation on a terminal; "
             "pass --yes to run without it (and without keys)"
@@ -166,8 +171,10 @@ def _run_session(args: argparse.Namespace) -> int:
     clinical = clinical_from(args)
     with RecordStore.open(args.db) as store:
         with connect(target.url, device_serial=target.device_serial) as stim:
-            if not args.yes and (terminal.interactive or not target.simulated):
-                confirm(profile, target, args.patient)
+            info = stim.info
+            simulated = target.simulator(info.model)  # a pty or TCP simulator too
+            if not args.yes and (terminal.interactive or not target.built_in):
+                confirm(profile, target, args.patient, simulated=simulated)
             session = Session(
                 stim,
                 profile,
@@ -179,8 +186,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 device_serial=target.device_serial,
                 clinical=clinical,
             )
-            info = stim.info
-            banner = f"  {SIMULATED_BANNER}" if target.simulated else ""
+            banner = target.banner(info.model)
             device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
             console = LiveConsole(
                 session,
@@ -190,8 +196,8 @@ def _run_session(args: argparse.Namespace) -> int:
                 lambda: stim.last_status,
                 title=profile.name,
                 device_line=device,
-                simulated=target.simulated,
-                pace=target.simulated and not args.fast,
+                simulated=simulated,
+                pace=target.built_in and not args.fast,  # the built-in's virtual clock
                 echo=not args.fast,
                 points=points_text(profile),
                 patient=args.patient,
@@ -209,11 +215,11 @@ def _run_session(args: argparse.Namespace) -> int:
                     finally:
                         _after_signal(console.close)
             except KeyboardInterrupt as interrupt:
-                return _interrupted(interrupt, session, store, target)
+                return _interrupted(interrupt, session, store, simulated)
             except SessionStopped:
-                _print_summary(session, store, target)
+                _print_summary(session, store, simulated)
                 raise
-        _print_summary(session, store, target)
+        _print_summary(session, store, simulated)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
 
@@ -229,16 +235,16 @@ def _after_signal(output: Callable[[], object]) -> None:
 
 
 def _interrupted(
-    interrupt: KeyboardInterrupt, session: Session, store: RecordStore, target: Target
+    interrupt: KeyboardInterrupt, session: Session, store: RecordStore, simulated: bool
 ) -> int:
     """Ctrl-C (exit 4) or a signal (exit 128 + its number) ended the session after its
     confirmed stop: the summary and one line saying so."""
     if not isinstance(interrupt, Terminated):
-        _print_summary(session, store, target)
+        _print_summary(session, store, simulated)
         print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
         return int(ExitCode.STOPPED)
     try:
-        _print_summary(session, store, target)
+        _print_summary(session, store, simulated)
         print(f"eactl: {interrupt}: every output was cut and confirmed off", file=sys.stderr)
         sys.stdout.flush()
     except OSError:  # the terminal hung up (SIGHUP): the record says it all
@@ -246,11 +252,11 @@ def _interrupted(
     return interrupt.exit_code
 
 
-def _print_summary(session: Session, store: RecordStore, target: Target) -> None:
+def _print_summary(session: Session, store: RecordStore, simulated: bool) -> None:
     if session.result is not None:
         print("\n".join(summary_lines(session.result, store, len(session.plan.steps))))
-        if target.simulated:
-            print(f"  {SIMULATED_BANNER}: the built-in simulator, no patient was stimulated")
+        if simulated:
+            print(f"  {SIMULATED_BANNER}: a device simulator, no patient was stimulated")
 
 
 def _identifier(text: str) -> str:

@@ -17,7 +17,7 @@ from eacontrol.cli.exitcodes import UsageError
 __all__ = ["SIMULATED_BANNER", "Target", "add_target_options", "target_from"]
 
 SIMULATED_BANNER = "SIMULATED DEVICE"
-"""Shown on every screen whose device is the built-in simulator."""
+"""Shown on every screen whose device is a simulator (``Target.simulator``)."""
 
 
 @dataclass(frozen=True)
@@ -26,18 +26,26 @@ class Target:
 
     Attributes:
         url: a device path or pyserial URL.
-        simulated: True for the built-in simulator.
+        built_in: True for the built-in simulator (a ``sim://`` URL: in-process, on its virtual
+            clock), known before connecting.
         device_serial: the serial number the device must report, or None.
     """
 
     url: str
-    simulated: bool
+    built_in: bool
     device_serial: str | None
 
-    @property
-    def label(self) -> str:
-        """The port for humans: the URL, and the banner for the simulator."""
-        return f"{self.url}  {SIMULATED_BANNER}" if self.simulated else self.url
+    def simulator(self, device_model: str) -> bool:
+        """True when the connected device is a simulator: the built-in one, or a pty or TCP
+        simulator by the model it reports (the record's rule, ``eacontrol.records.simulated``),
+        so the screen says what the record says."""
+        from eacontrol.records.simulated import is_simulator  # not at eactl's start-up
+
+        return is_simulator(self.url, device_model)
+
+    def banner(self, device_model: str) -> str:
+        """``"  SIMULATED DEVICE"`` to follow a device line when it is a simulator, else ""."""
+        return f"  {SIMULATED_BANNER}" if self.simulator(device_model) else ""
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -74,8 +82,8 @@ def target_from(args: argparse.Namespace) -> Target:
         if args.sim_option:
             raise UsageError("--sim-option configures the built-in simulator: not with --port")
         # URL schemes are case-insensitive (RFC 3986 §3.1): SIM:// is the simulator too.
-        simulated = urllib.parse.urlsplit(args.port).scheme == "sim"
-        return Target(args.port, simulated, args.device_serial)
+        built_in = urllib.parse.urlsplit(args.port).scheme == "sim"
+        return Target(args.port, built_in, args.device_serial)
     pairs = []
     for item in args.sim_option:
         key, sep, value = item.partition("=")

@@ -194,7 +194,7 @@ def test_i14_12_sim_url_in_any_case_is_the_simulator(url: str) -> None:
         assert stim.simulated
         assert stim.url.startswith("sim://")
     args = argparse.Namespace(port=url, sim_option=[], device_serial=None)
-    assert target_from(args).simulated
+    assert target_from(args).built_in
 
 
 def test_i14_12_thousands_of_milliamperes_hint_at_microamperes() -> None:

@@ -8,17 +8,16 @@ from pathlib import Path
 
 from vtscreen import console_run
 
-from eacontrol.cli.plainwords import alarm_text
 from eacontrol.profiles import load_profile
 from eacontrol.profiles.titration import IntensityMode
-from eacontrol.records import Outcome
+from eacontrol.records import Outcome, alarm_text
 
 _HAN = load_profile("lbp_2_100hz_han")  # BL23–BL25 both sides, 2/100 Hz dense-disperse
 # The stored profile titrates from zero (issue 16 item 1); these screens need its 3 mA target
 # at once, so it runs here as a fixed step.
 _FIXED = {"intensity": IntensityMode.FIXED, "start_intensity_mA": None, "sensation": None}
 HAN = _HAN.model_copy(update={"steps": tuple(s.model_copy(update=_FIXED) for s in _HAN.steps)})
-LOST = "connection to the device lost: outputs not confirmed off: use the device's own stop"
+LOST = "connection to the device lost — outputs not confirmed off — use the device's own stop"
 
 
 def _row(frame: list[str], channel: str) -> list[str]:
@@ -52,7 +51,8 @@ def test_i16_04_link_lost_during_the_hold_shows_every_channel_unknown_under_an_a
 def test_i16_04_only_endings_with_outputs_not_confirmed_off_raise_the_alarm() -> None:
     assert alarm_text(Outcome.LINK_LOST) == LOST
     assert alarm_text(Outcome.STOP_NOT_CONFIRMED) == (
-        "OUTPUTS NOT CONFIRMED OFF: use the device's own stop"
+        "the device did not confirm the stop — outputs not confirmed off — use the device's own "
+        "stop"
     )
     for outcome in (Outcome.COMPLETED, Outcome.STOPPED, Outcome.EMERGENCY_STOP, Outcome.FAULT):
         assert alarm_text(outcome) == ""

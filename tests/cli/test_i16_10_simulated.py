@@ -88,6 +88,14 @@ def test_i16_10_a_session_on_the_pty_simulator_is_recorded_simulated(
     with RecordStore.open(db, read_only=True) as store:
         (session,) = store.sessions()
     assert session.meta.port == bench_device and session.meta.simulated
+    # The screen says what the record says: a pty device named EA-SIM is a simulator.
+    first = result.out.splitlines()[0]
+    assert first.startswith("eactl run: six seconds on device EA-SIM") and first.endswith(
+        "  SIMULATED DEVICE"
+    )
+    assert result.out.splitlines()[-1] == (
+        "  SIMULATED DEVICE: a device simulator, no patient was stimulated"
+    )
     history = eactl("log", "list", "--db", db, "--patient", "p-2").out
     assert history.splitlines() == [
         "no sessions for patient p-2",

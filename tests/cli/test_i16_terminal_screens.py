@@ -145,7 +145,7 @@ def test_i16_07_a_lost_link_is_said_in_plain_words(tmp_path: Path) -> None:
     with console_run(HAN, tmp_path / "s.db", (80, 24), url="sim://?unplug_at=8") as run:
         final, error = run.out.display(), run.error
     assert error is not None
-    lost = "connection to the device lost: outputs not confirmed off: use the device's own stop"
+    lost = "connection to the device lost — outputs not confirmed off — use the device's own stop"
     folded = " ".join(line.strip() for line in final)
     assert f"faults: {lost}" in folded
     assert f"> {lost}" in folded

@@ -47,7 +47,7 @@ def test_fast_run_completes_prints_the_summary_and_records(
     assert lines[0] == "session 1 ended: completed: every step ran to its end"
     assert "2/2 step(s) completed" in lines[1]
     assert lines[-2] == f"  record: eactl log show 1 --db {db}"
-    assert lines[-1] == "  SIMULATED DEVICE: the built-in simulator, no patient was stimulated"
+    assert lines[-1] == "  SIMULATED DEVICE: a device simulator, no patient was stimulated"
     summary, events, totals = _session(db)
     assert summary.outcome is Outcome.COMPLETED
     assert summary.meta.simulated is True
