@@ -59,7 +59,7 @@ without the simulated ones (``patient_sessions.number`` null for a simulated ses
 annotation's ``response`` and ``added_s``, annotations in time order)."""
 
 OUTPUT_MODE = "constant current"
-"""The output every eacontrol device has: a current source (PROTOCOL.md §3.9: COMPLIANCE when
+"""The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
 it cannot drive the set current; the program sets currents, never voltages)."""
 
 ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})
