@@ -6,7 +6,7 @@ Stimulator API (``stim.program(1, Stimulation(...))``), read back from the devic
 data in API units; the limit layers check it (``eacontrol.device.program.ProgramChecker`` for
 the standard and device layers, ``eacontrol.profiles.check_profile`` for every layer of a
 profile), and ``eacontrol.device.wire`` is the one place that converts it to and from the
-SET_PROGRAM wire fields (PROTOCOL.md §3.8).
+SET_PROGRAM wire fields (PROTOCOL.md §3.9).
 
 Names are the profile format's: ``interphase_gap_us``, ``symmetric_biphasic``. Half a of a
 dense-disperse program is ``frequency_hz``/``phase_width_us`` (profiles spell it

@@ -1,4 +1,4 @@
-"""Keys and tags of protocol major 2 (PROTOCOL.md §2.5): HKDF-SHA-256 and truncated HMAC-SHA-256.
+"""Keys and tags of protocol major 2 (PROTOCOL.md §2.4): HKDF-SHA-256 and truncated HMAC-SHA-256.
 
 A device holds one 32-byte **pairing key** per paired host. From it both sides derive the
 **hello key**, which authenticates HELLO, and at every HELLO a pair of **session keys** (one per
@@ -50,7 +50,7 @@ _SESSION_INFO = b"eacontrol-proto 2 session"
 
 
 class KeyKind(enum.IntEnum):
-    """Header byte 4: which key authenticates the frame (PROTOCOL.md §2.2)."""
+    """Header byte 4: which key authenticates the frame (PROTOCOL.md §2.3)."""
 
     NONE = 0
     """No tag: GET_INFO, PAIR, INFO, PAIR_ACK and the device's refusals outside a session."""

@@ -94,7 +94,7 @@ class ChannelState(enum.IntEnum):
 
 class Fault(enum.IntFlag):
     """Latched per-channel fault bits; cleared only by CLEAR_FAULT once the channel's output
-    stage has passed its self-test (PROTOCOL.md §3.9)."""
+    stage has passed its self-test (PROTOCOL.md §3.10)."""
 
     NONE = 0
     ELECTRODE = 0x01

@@ -2,7 +2,7 @@
 ranges of its types.
 
 A ``WireStruct``'s ``LAYOUT`` (firmware_protocol.layout) is a tuple of these. Each kind knows
-how many NAK field indices it occupies (PROTOCOL.md §7) and the text that identifies it in the
+how many NAK field indices it occupies (PROTOCOL.md §2.6) and the text that identifies it in the
 schema hash; the encoder and decoder in ``layout`` compile them into struct formats and checks.
 """
 

@@ -116,7 +116,7 @@ class RawFrame:
         return bool(self.tag) and tag_matches(key, self.signed, self.tag)
 
     def decode(self) -> Frame:
-        """Decode the message (checks 9, 10 and 12 of PROTOCOL.md §2.4).
+        """Decode the message (checks 9, 10 and 12 of PROTOCOL.md §2.5).
 
         Raises:
             UnknownMessageType: msg_type is not in this schema.
@@ -196,7 +196,7 @@ def encode_frame(
 
 
 def parse_frame(encoded: bytes) -> RawFrame:
-    """Check one frame given without its 0x00 delimiter (checks 1–6 of PROTOCOL.md §2.4).
+    """Check one frame given without its 0x00 delimiter (checks 1–6 of PROTOCOL.md §2.5).
 
     Raises:
         UntrustedFrameError: a subclass naming what failed (never answered).

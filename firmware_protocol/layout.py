@@ -4,7 +4,7 @@ A message is a frozen dataclass whose fields are annotated with their wire type 
 ``U16``, ``U32``, ``U64`` or ``Annotated[T, Wire(...)]``); the class's ``LAYOUT`` lists those
 wire fields in order, derived from the annotations once when the class is defined. That list
 gives the struct format, the range checks on encode, the enum checks on decode, the NAK field
-indices (PROTOCOL.md §7) and the schema hash that HELLO exchanges — so a layout change
+indices (PROTOCOL.md §2.6) and the schema hash that HELLO exchanges — so a layout change
 cannot be made in one place and forgotten in another. The field kinds themselves (``Scalar``,
 ``Array``, ``Text``, ``Opaque``, ``Group``) and the integer ranges are in
 ``firmware_protocol.fields``; they are re-exported here.
@@ -136,7 +136,7 @@ class WireStruct:
     def field_index(cls, name: str, element: int = 0) -> int:
         """Return the flattened index of field ``name`` (plus ``element`` within an array).
 
-        NAK frames name the offending field by this index (PROTOCOL.md §7).
+        NAK frames name the offending field by this index (PROTOCOL.md §2.6).
         """
         index = 0
         for f in cls.LAYOUT:

@@ -71,7 +71,7 @@ Major 2: paired hosts, authenticated frames, per-direction counters (PROTOCOL.md
 
 PROTO_MINOR = 0
 """Protocol minor version, reported in INFO and HELLO_ACK; minors only add compat features,
-message types and codes (PROTOCOL.md §3.5)."""
+message types and codes (PROTOCOL.md §3.6)."""
 
 MAX_CHANNELS = 8
 """Channel masks are one byte: a device has 1 to 8 channels."""
@@ -151,7 +151,7 @@ class SetProgram(Message):
 
     @property
     def crc(self) -> int:
-        """The program CRC: CRC-32C of this payload without its channel byte (PROTOCOL.md §5.4)."""
+        """The program CRC: CRC-32C of this payload without its channel byte (PROTOCOL.md §3.9)."""
         return program_crc(self)
 
 
@@ -216,7 +216,7 @@ class GetStatus(Message):
 @dataclass(frozen=True)
 class ClearFault(Message):
     """Clear latched faults of the masked channels once each one's output stage passes its
-    self-test (PROTOCOL.md §3.9); ACK ``value`` is the mask of the channels tested and cleared."""
+    self-test (PROTOCOL.md §3.10); ACK ``value`` is the mask of the channels tested and cleared."""
 
     MSG_TYPE = MsgType.CLEAR_FAULT
     channel_mask: U8
@@ -367,7 +367,7 @@ class Nak(Message):
     """Negative answer: error code, offending field index and the limit it broke.
 
     For BAD_VERSION ``limit`` is the device's major (a host of another major reads byte 0 of
-    the frame, PROTOCOL.md §3.5), for
+    the frame, PROTOCOL.md §3.6), for
     SCHEMA_MISMATCH the device's schema hash, for OUT_OF_RANGE the bound that was crossed.
     """
 
@@ -422,7 +422,7 @@ MESSAGE_TYPES: dict[MsgType, type[Message]] = {
 def descriptor(cls: type[Message]) -> str:
     """The layout descriptor of a message: ``"{msg_type:02X} {Name}({field}:{type},…)"``.
 
-    The grammar is PROTOCOL.md §3.5; the schema hash is computed from these strings.
+    The grammar is PROTOCOL.md §3.6; the schema hash is computed from these strings.
     """
     return f"{int(cls.MSG_TYPE):02X} {cls.__name__}({cls.descriptor()})"
 

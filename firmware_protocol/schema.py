@@ -71,7 +71,7 @@ ENUMS: tuple[type[enum.IntEnum] | type[enum.IntFlag], ...] = (
 
 REPLY_WINDOW = 16
 """How many of the last executed counters a device keeps with their tags and replies, so a
-retransmission of one of them is answered again (PROTOCOL.md §2.4 check 8)."""
+retransmission of one of them is answered again (PROTOCOL.md §2.5 check 8, §3.4)."""
 
 _TYPE_NAMES = {"B": "u8", "H": "u16", "I": "u32", "Q": "u64"}
 _HASH_PREFIX = f"eacontrol-proto {PROTO_MAJOR}\n"

@@ -82,7 +82,7 @@ MESSAGE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
         "session is open",
     ),
 }
-"""msg_type name → (key kinds a frame of it may carry, the rule) (PROTOCOL.md §2.5)."""
+"""msg_type name → (key kinds a frame of it may carry, the rule) (PROTOCOL.md §2.4)."""
 
 ANSWERS = {
     "HELLO": "HELLO_ACK or NAK",
@@ -308,6 +308,6 @@ CHECK_ORDER: tuple[dict[str, object], ...] = (
         "NAKs alike are cached by counter",
     },
 )
-"""The device's receive checks in order (PROTOCOL.md §2.4): the first that fails decides.
+"""The device's receive checks in order (PROTOCOL.md §2.5): the first that fails decides.
 ``error`` is the ``FrameError.code`` of the codec (or the receiver's own name for a check the
 codec leaves to it)."""

@@ -1,7 +1,7 @@
 """``eactl clear-fault``: show a device's latched faults and clear them after its self-test.
 
 The device clears a fault only after a self-test of the channel's output stage with the relay
-open finds no current (PROTOCOL.md §3.9). This command shows what the device reports per channel
+open finds no current (PROTOCOL.md §3.10). This command shows what the device reports per channel
 (state, faults, measured current), sends one CLEAR_FAULT per channel so each self-test result is
 the channel's own, shows the result and the channels afterwards, and refuses with exit code 3
 (a device failure) when any self-test fails: that fault stays latched until the device is
@@ -29,7 +29,7 @@ _SELF_TEST_FAILED = "SELF_TEST_FAILED"
 
 _SELF_TEST_MINOR = 1
 """The protocol minor from which CLEAR_FAULT self-tests and its ACK names the channels
-(PROTOCOL.md §3.5): an older device clears without a test, and eactl says so."""
+(PROTOCOL.md §3.6): an older device clears without a test, and eactl says so."""
 
 
 def _table(status: DeviceStatus) -> str:

@@ -39,7 +39,7 @@ from firmware_protocol import (
 
 __all__ = ["PlannedCommand", "message_text", "session_commands"]
 
-_HEARTBEATS_PER_LEASE = 5  # PROTOCOL.md §3.4: a heartbeat every lease/5
+_HEARTBEATS_PER_LEASE = 5  # PROTOCOL.md §3.5: a heartbeat every lease/5
 
 
 @dataclass(frozen=True)

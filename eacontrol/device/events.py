@@ -1,6 +1,6 @@
 """Device events for the application: callbacks and a bounded queue of recent events.
 
-EVENT frames are unsolicited and may be lost on the wire (PROTOCOL.md §3.11: "they inform,
+EVENT frames are unsolicited and may be lost on the wire (PROTOCOL.md §3.12: "they inform,
 STATUS decides"); they are never duplicated here: the link accepts each device frame once (its
 device counter strictly increases; a repeat is a link fault, ``eacontrol.link.auth``).
 ``EventTracker`` therefore synthesises an event (``source="status"``) when a STATUS shows a
@@ -54,7 +54,7 @@ class DeviceEvent:
     Attributes:
         code: the event code.
         channel: the channel number (from 1), or None for the whole device.
-        detail: the wire detail (meaning per code, PROTOCOL.md §5.15); 0 when synthesised.
+        detail: the wire detail (meaning per code, PROTOCOL.md §5.19); 0 when synthesised.
         device_uptime_s: device uptime when it happened (STATUS time when synthesised).
         time_s: host clock time at which the host learned of it.
         source: ``"event"`` for an EVENT frame, ``"status"`` when derived from STATUS.

@@ -24,7 +24,7 @@ Tolerances (design values):
   (2 µA: the device rounds a ramp to whole µA, and the host's bound is rounded once more).
 - rise between two STATUS: at most the commanded slew times the device-time interval plus
   ``RATE_SLACK_s`` (11 ms: one 10 ms lease-check period of the reference device, PROTOCOL.md
-  §3.4, in case a device updates its ramp only at checks, plus 1 ms of ``uptime_ms``
+  §3.5, in case a device updates its ramp only at checks, plus 1 ms of ``uptime_ms``
   resolution), plus ``SET_TOLERANCE_uA``.
 - measured current: at most the set bound plus the larger of ``MEASURED_ABS_TOLERANCE_uA``
   (50 µA) and ``MEASURED_REL_TOLERANCE`` (5 %) — wider than the ±2 % accuracy typical of

@@ -1,4 +1,4 @@
-"""Who the connected device is and what it can do, from its HELLO_ACK (PROTOCOL.md §5.3).
+"""Who the connected device is and what it can do, from its HELLO_ACK (PROTOCOL.md §5.4).
 
 ``DeviceInfo`` is the identity (model, serial number, firmware, boot) and ``device_limits``
 turns the reported capability into the device layer of the limit stack (``DeviceLimits``, in

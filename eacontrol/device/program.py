@@ -1,5 +1,5 @@
 """A channel's stimulation checked against the standard and device layers before it is sent
-(PROTOCOL.md §3.8, §5.4), and a program read back compared with the one sent.
+(PROTOCOL.md §3.9, §5.8), and a program read back compared with the one sent.
 
 Every value is checked before anything is sent, against the intersection of the standard layer
 (``eacontrol.safety.limits.STANDARD``) and the device's reported limits; a refusal is a

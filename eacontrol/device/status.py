@@ -1,6 +1,6 @@
 """The device's STATUS and DOSE in API units (mA, Hz, s), as the Stimulator reports them.
 
-STATUS is the authority on the outputs (PROTOCOL.md §3.11): a STOP is confirmed only by a
+STATUS is the authority on the outputs (PROTOCOL.md §3.12): a STOP is confirmed only by a
 STATUS showing the channels inactive with zero measured current.
 """
 

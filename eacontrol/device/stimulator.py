@@ -353,7 +353,7 @@ class Stimulator:
         """Clear the latched faults of the channels (all when None), once the cause is fixed.
 
         The device self-tests each faulted channel's output stage with its relay open first and
-        clears nothing unless all pass (PROTOCOL.md §3.9); returns the channels it cleared. A
+        clears nothing unless all pass (PROTOCOL.md §3.10); returns the channels it cleared. A
         stage that conducts raises ``DeviceNak`` code ``SELF_TEST_FAILED`` (``limit``: the µA
         measured): the fault stays latched until the device is power-cycled.
         """

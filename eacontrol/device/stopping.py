@@ -1,4 +1,4 @@
-"""STOP and its confirmation (PROTOCOL.md §3.6): resent until STATUS shows the outputs off.
+"""STOP and its confirmation (PROTOCOL.md §3.7): resent until STATUS shows the outputs off.
 
 The ACK of a STOP only says it was accepted; the device's own STATUS is the confirmation. The
 host sends STOP, polls STATUS, resends STOP (with a new counter) while it is unacknowledged or a
@@ -15,7 +15,7 @@ that answers a request sent *after* the first STOP is **complete evidence** (``c
   the mask.
 
 When the device reboots during the confirmation, every output of the new boot is off by protocol
-(§3.10), yet that is a claim about a device the STOP was not sent to: STOP is sent again to the
+(§3.11), yet that is a claim about a device the STOP was not sent to: STOP is sent again to the
 new boot and only that boot's STATUS, answering a request sent after it, confirms.
 
 Protocol major 2: a session the device closed for good (its lease expired with an output
@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 _STILL_ON = (ChannelState.RAMPING, ChannelState.RUNNING)
 
 ZERO_CURRENT_uA = 1
-"""A measured current below this is zero: the wire's resolution is 1 µA (PROTOCOL.md §5.12), so
+"""A measured current below this is zero: the wire's resolution is 1 µA (PROTOCOL.md §5.16), so
 anything the device can report above 0 counts as current flowing."""
 
 
@@ -196,7 +196,7 @@ def confirm_stop(
                 acked_after = None
                 continue
             if stop.mode is StopMode.RAMP_DOWN and escalate is not None and escalate():
-                # An emergency stop during the ramp-down: cut the outputs now (§3.6: an
+                # An emergency stop during the ramp-down: cut the outputs now (§3.7: an
                 # IMMEDIATE cuts a running ramp) and confirm within one lease from here.
                 log.warning("emergency stop during a ramp-down: cutting the outputs at once")
                 stop = Stop(channel_mask=mask, mode=StopMode.IMMEDIATE)

@@ -1,7 +1,7 @@
 """The one place where host values meet wire fields: channels, and stimulations.
 
 Channel numbers count from 1, as printed on the device and used in profiles, records, reports
-and the API; only the wire counts from 0 (PROTOCOL.md §3: ``channel`` and ``channel_mask``).
+and the API; only the wire counts from 0 (PROTOCOL.md §1: ``channel`` and ``channel_mask``).
 A :class:`~eacontrol.stimulation.Stimulation` becomes a SET_PROGRAM here and a PROGRAM read
 back becomes one again. Values are converted only through ``firmware_protocol.units``: a value
 finer than the wire resolution (2.0005 mA) is refused, never rounded. Range checks are not done

@@ -22,7 +22,7 @@ LEASE_PERIODS_TO_LOSS = 3
 """No STATUS for this many lease periods means the link is lost (issue 4)."""
 
 HEARTBEAT_FRACTION = 5
-"""A heartbeat every lease/5 (PROTOCOL.md §3.4)."""
+"""A heartbeat every lease/5 (PROTOCOL.md §3.5)."""
 
 
 class LeaseHalf:

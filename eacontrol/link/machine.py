@@ -17,7 +17,7 @@ Inputs and outputs:
 - ``check_silence(now_s)`` → ``LinkSilent`` once no STATUS came for three lease periods;
 - ``next_deadline_s()`` → when the caller must call again, even if no byte arrives.
 
-Rules (PROTOCOL.md §2.5, §3.1, §3.4, §3.10):
+Rules (PROTOCOL.md §2.5, §3.4, §3.5, §3.11):
 
 - every new command gets the next host counter (32 bits, strictly increasing, never 0xFFFFFFFF:
   ``eacontrol.link.counter``); a retransmission repeats the same bytes (same counter, tag);

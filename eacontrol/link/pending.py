@@ -1,4 +1,4 @@
-"""Commands awaiting their replies: the host counter and reply matching (PROTOCOL.md §3.1).
+"""Commands awaiting their replies: the host counter and reply matching (PROTOCOL.md §3.4).
 
 A reply answers a command when its ``ref_counter`` is the command's counter *and* its type fits the
 command: ACK and NAK name the type they answer, the other replies are fixed per command

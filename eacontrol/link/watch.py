@@ -5,7 +5,7 @@
   before a reboot.
 - The session ends when the device shows another ``boot_id`` (STATUS or EVENT REBOOT), answers
   NAK ``NO_SESSION``, or closes the session (EVENT SESSION_CLOSED: lease expiry, counter
-  exhausted, replaced, key forgotten; PROTOCOL.md §3.10): stimulation did not and will not
+  exhausted, replaced, key forgotten; PROTOCOL.md §3.5, §3.11): stimulation did not and will not
   resume by itself. The end is kept as the ``DeviceFault`` to raise (faults ``REBOOT`` or
   ``NO_SESSION``). EVENT REBOOT and NAK NO_SESSION arrive unauthenticated (key 0): they can
   only end a session, which is the cautious direction, never confirm anything. A reboot seen

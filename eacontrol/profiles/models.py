@@ -232,7 +232,7 @@ def structure_findings(profile: Profile) -> list[Finding]:
 
     Rules: channel numbers unique; a channel's two needles are different sites; each step drives
     defined channels, each once; ``asym_ratio`` is 1 for symmetric and ≥ 2 for asymmetric pulses
-    (PROTOCOL.md §3.8); both ramps fit in the step; a pulse (both phases and the gap) fits in its
+    (PROTOCOL.md §3.9); both ramps fit in the step; a pulse (both phases and the gap) fits in its
     period 1/f.
     """
     found = channel_structure(list(enumerate(profile.channels)))

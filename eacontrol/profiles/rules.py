@@ -155,7 +155,7 @@ def step_findings(step: Step, i: int, stack: LimitStack) -> list[Finding]:
 
 def _boundary_findings(step: DenseDisperseStep, at: str) -> list[Finding]:
     """Each switch of halves at which the old half's last pulse would overlap the new half's
-    first (PROTOCOL.md §3.8, issue 14 item 4), on the wire integers the device times by."""
+    first (PROTOCOL.md §3.9, issue 14 item 4), on the wire integers the device times by."""
     try:
         interphase_us = us_to_wire(step.interphase_gap_us, "interphase_gap_us")
         halves = [

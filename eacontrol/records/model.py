@@ -289,7 +289,7 @@ class DoseReading(Protocol):
 class ChannelTotals:
     """What one channel delivered, from the device's DOSE report.
 
-    The device resets its totals when a channel is programmed (PROTOCOL.md §3.8), so totals
+    The device resets its totals when a channel is programmed (PROTOCOL.md §3.9), so totals
     belong to one step: record them with ``step_index`` and the report attributes half a and
     half b to that step's frequencies. A later record for the same step and channel replaces
     the earlier one (the runner may record progressively).

@@ -61,7 +61,7 @@ annotation's ``response`` and ``added_s``, annotations in time order; 5: each st
 ``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity)."""
 
 OUTPUT_MODE = "constant current"
-"""The output every eacontrol device has: a current source (PROTOCOL.md §3.9: COMPLIANCE when
+"""The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
 it cannot drive the set current; the program sets currents, never voltages)."""
 
 ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})

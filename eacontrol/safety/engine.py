@@ -48,7 +48,7 @@ __all__ = [
 DEVICE_SOURCE = "the connected device's reported limits (HELLO_ACK)"
 """What a device-layer finding cites."""
 
-PROTOCOL_SOURCE = "PROTOCOL.md §3.8"
+PROTOCOL_SOURCE = "PROTOCOL.md §3.9"
 """What a bound set by the wire format cites (a u16 of ms, the 100..60000 ms windows)."""
 
 Converter = Callable[[float, str], int]
@@ -161,7 +161,7 @@ def _standard(limits: StandardLimits) -> list[Bound]:
 
 
 def _protocol() -> list[Bound]:
-    """What the wire format can carry (PROTOCOL.md §3.8): always in force, device layer."""
+    """What the wire format can carry (PROTOCOL.md §3.9): always in force, device layer."""
     spec: list[tuple[Quantity, float | None, bool]] = [
         (Quantity.WINDOW, 0.1, False),  # dwell and on/off windows: 100..60000 ms
         (Quantity.WINDOW, 60.0, True),

@@ -138,7 +138,7 @@ DEFAULT_PROFILE_CEILING_mA = 10.0
 5 mA of Wang SM et al., Anesth Analg 2009;109(3):932-935."""
 
 DEFAULT_LEASE_ms = 500
-"""Default heartbeat lease (design; PROTOCOL.md §3.3); heartbeats every ~100 ms."""
+"""Default heartbeat lease (design; PROTOCOL.md §3.5); heartbeats every ~100 ms."""
 
 DEFAULT_SESSION_s = 1800.0
 """Default session length, 30 min: the most effective duration in Wang SM et al., Anesth Analg

@@ -2,7 +2,7 @@
 
 At each switch of a dense-disperse program's halves the last pulse of the dwell that ends must
 have ended, plus ``MIN_PULSE_GAP_us``, when the first pulse of the next dwell begins at that
-dwell's start (PROTOCOL.md §3.8, §8, protocol 1.1). The pulse timing is defined on the wire
+dwell's start (PROTOCOL.md §3.9, §8, protocol 1.1). The pulse timing is defined on the wire
 integers (``floor(k·10^8 / freq_cHz)`` µs from the dwell's start), so this check works on them
 too, with the same integer arithmetic as the device; the device applies its own copy of the
 rule (``simulator.firmware.checks``), as the second, independent layer. A property test
@@ -33,15 +33,15 @@ __all__ = [
 
 MIN_PULSE_GAP_us = 0
 """Least time from the end of one pulse to the next onset, at a switch of halves as within a
-train (PROTOCOL.md §3.8): 0 µs, the minimum the pulse-fits-its-period rule keeps within a train,
+train (PROTOCOL.md §3.9): 0 µs, the minimum the pulse-fits-its-period rule keeps within a train,
 so a boundary is held to the same minimum as any other pair of pulses. Design value."""
 
-BOUNDARY_SOURCE = "PROTOCOL.md §3.8 dense-disperse boundaries: no pulse overlaps the next half's"
+BOUNDARY_SOURCE = "PROTOCOL.md §3.9 dense-disperse boundaries: no pulse overlaps the next half's"
 """What a boundary refusal cites."""
 
 _PERIOD_US_PER_CHZ = 100_000_000  # 10^8: one pulse period in µs is 10^8 / freq_cHz
 _US_PER_MS = 1000
-_MIN_DWELL_MS = 100  # PROTOCOL.md §3.8: dwells are 100..60000 ms
+_MIN_DWELL_MS = 100  # PROTOCOL.md §3.9: dwells are 100..60000 ms
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ _SESSION_GONE = {"REBOOT", "NO_SESSION"}
 CHANNEL_LOCAL_FAULTS = frozenset({"ELECTRODE", "COMPLIANCE"})
 """Faults that concern one channel's load, not the device: ELECTRODE (open circuit: a needle or
 clip came off) and COMPLIANCE (the load's resistance too high to drive the set current). The
-device latches them on that channel only and cuts only its output (PROTOCOL.md §3.9)."""
+device latches them on that channel only and cuts only its output (PROTOCOL.md §3.10)."""
 
 
 def reboot_seen(began_boot_id: int, stim: Stimulator) -> DeviceFault | None:

@@ -2,7 +2,7 @@
 
 A session killed mid-step (``kill -9``, a power cut of the host), or one that lost its link or
 its stop's confirmation, never read the device's delivered totals of its last step. The device
-keeps them from SET_PROGRAM until the next SET_PROGRAM or reboot (PROTOCOL.md §3.8, §3.10), so
+keeps them from SET_PROGRAM until the next SET_PROGRAM or reboot (PROTOCOL.md §3.9, §3.11), so
 when the same device is connected again before anything is programmed on it,
 :func:`read_missed_totals` reads them and adds them to the interrupted session's record, marked
 as read afterwards (``read_after``).

@@ -86,7 +86,7 @@ class StepRunner:
         self._emit = emit
         self._now = now
         self._periods = periods
-        self._tick_s = stim.lease_s / 5  # one heartbeat period (PROTOCOL.md §3.4)
+        self._tick_s = stim.lease_s / 5  # one heartbeat period (PROTOCOL.md §3.5)
         self._due = [0.0, 0.0, 0.0]  # next sample, flush, totals
         self._params: dict[str, Any] = {}
         self.state = SessionState.PREFLIGHT  # until the first START

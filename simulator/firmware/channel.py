@@ -28,7 +28,7 @@ _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
 
 
 class StopCause(enum.IntEnum):
-    """``detail`` of EVENT STOPPED (PROTOCOL.md §5.15)."""
+    """``detail`` of EVENT STOPPED (PROTOCOL.md §5.19)."""
 
     RAMP_DOWN = 0
     IMMEDIATE = 1
@@ -72,7 +72,7 @@ class Channel:
         """The impedance last measured while driving, reported while the channel is not."""
         self._failed_test_uA = 0
         """What a failed self-test measured since boot (0: none failed); until a power cycle
-        no fault of this channel can be cleared (PROTOCOL.md §3.9)."""
+        no fault of this channel can be cleared (PROTOCOL.md §3.10)."""
         self._relay_open = False  # as the firmware last set it (the C core reads its pin)
         self._relay_was_open = False
         """Whether the relay was open before the last self-test opened it."""
@@ -254,7 +254,7 @@ class Channel:
         return was_active
 
     def check(self, tick_us: int) -> None:
-        """The periodic check: stuck output, lost contact, compliance (PROTOCOL.md §3.9)."""
+        """The periodic check: stuck output, lost contact, compliance (PROTOCOL.md §3.10)."""
         output = self._output
         stuck_uA = output.dc_uA(tick_us)
         if stuck_uA > 0:
@@ -273,7 +273,7 @@ class Channel:
             self.latch(Fault.COMPLIANCE, tick_us)
 
     def self_test(self, now_us: int) -> int:
-        """The output stage's self-test (PROTOCOL.md §3.9): relay open, source at zero, measure.
+        """The output stage's self-test (PROTOCOL.md §3.10): relay open, source at zero, measure.
 
         The relay stays open (the caller closes it by clearing after every test passed). A
         failing test latches STUCK_OUTPUT and locks the channel until a power cycle: later tests
@@ -331,7 +331,7 @@ class Channel:
         self.dose.clear()
 
     def power_on_self_test(self, now_us: int) -> None:
-        """At boot (PROTOCOL.md §3.10): the relay closes only on a passing self-test; a stuck
+        """At boot (PROTOCOL.md §3.11): the relay closes only on a passing self-test; a stuck
         stage keeps it open and boots in FAULT with STUCK_OUTPUT (EVENT STUCK_OUTPUT)."""
         measured_uA = self.self_test(now_us)
         if measured_uA == 0:

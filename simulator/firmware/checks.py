@@ -3,7 +3,7 @@
 The device never trusts the host (docs/architecture.md): every SET_PROGRAM and SET_INTENSITY is
 checked
 here against ``DeviceModel`` and refused with NAK ``OUT_OF_RANGE``, the offending field's index
-(PROTOCOL.md §5) and the bound crossed (§3.8). Fields are checked in the order of their index, so
+(PROTOCOL.md §5) and the bound crossed (§3.9). Fields are checked in the order of their index, so
 the NAK names the first offending field; checks that combine fields come after the single ones.
 """
 
@@ -26,14 +26,14 @@ __all__ = [
 ]
 
 MIN_MODE_MS = 100
-"""Shortest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.8)."""
+"""Shortest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.9)."""
 
 MAX_MODE_MS = 60_000
-"""Longest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.8)."""
+"""Longest dense-disperse dwell and intermittent on/off time (PROTOCOL.md §3.9)."""
 
 MIN_PULSE_GAP_US = 0
 """Least time from the end of a pulse to the next onset, also across a dense-disperse switch of
-halves (PROTOCOL.md §3.8, protocol 1.1): 0 µs, the minimum the pulse-fits-its-period rule keeps
+halves (PROTOCOL.md §3.9, protocol 1.1): 0 µs, the minimum the pulse-fits-its-period rule keeps
 within a train, so a boundary is held to the same minimum as any other pair of pulses."""
 
 
@@ -90,9 +90,9 @@ def _check_target(model: DeviceModel, program: SetProgram, target_uA: int, field
 
 
 def check_program(model: DeviceModel, program: SetProgram) -> None:
-    """Check every field of a SET_PROGRAM against the device's own limits (PROTOCOL.md §3.8).
+    """Check every field of a SET_PROGRAM against the device's own limits (PROTOCOL.md §3.9).
 
-    Besides the checks §3.8 lists, a pulse (phase, gap, second phase) must fit within the
+    Besides the checks §3.9 lists, a pulse (phase, gap, second phase) must fit within the
     shortest interval between two onsets of its frequency, or pulses would overlap; that is
     refused on the phase-width field with the widest phase that fits as the limit. At each
     dense-disperse switch of halves the last pulse of the old half must end before the new
@@ -160,7 +160,7 @@ def _pulse_us(program: SetProgram, phase_us: int) -> int:
 
 def boundary_clearance_us(freq_cHz: int, dwell_ms: int, pulse_us: int) -> int:
     """Time from the end of a dwell's last pulse to the dwell's end, where the next dwell's first
-    pulse begins (PROTOCOL.md §3.8, §8); negative when that last pulse overlaps the next one."""
+    pulse begins (PROTOCOL.md §3.9, §8); negative when that last pulse overlaps the next one."""
     dwell_us = dwell_ms * US_PER_MS
     last_k = ceil_div(dwell_us * freq_cHz, CENTI_HZ_PERIOD_US) - 1
     last_onset_us = last_k * CENTI_HZ_PERIOD_US // freq_cHz

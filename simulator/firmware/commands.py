@@ -122,7 +122,7 @@ def _get_program(device: Firmware, header: Header, request: GetProgram) -> Progr
 
 
 def _start_checks(channels: Sequence[Channel], start: Start, now_us: int) -> None:
-    """Checks 3–7 of §3.7, each over every masked channel before the next (all-or-nothing)."""
+    """Checks 3–7 of §3.8, each over every masked channel before the next (all-or-nothing)."""
 
     def field(channel: Channel) -> int:
         return Start.field_index("program_crc", channel.index)
@@ -172,7 +172,7 @@ def _set_intensity(device: Firmware, header: Header, command: SetIntensity) -> A
 
 def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
     # Accepted in every state, with or without a lease (in the open session), never refused for its
-    # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.6).
+    # mask: bits beyond channel_count are ignored, so 0xFF always means "stop everything" (§3.7).
     for channel in _masked(device, stop.channel_mask & device.model.all_channels_mask):
         channel.stop(stop.mode, device.now_us)
     return _ack(MsgType.STOP)
@@ -189,7 +189,7 @@ def _get_status(device: Firmware, header: Header, message: Message) -> Status:
 
 def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:
     # Every masked channel in FAULT is self-tested with its relay open first; only if all pass
-    # are their faults cleared and relays closed (all-or-nothing, §3.9). The ACK names them.
+    # are their faults cleared and relays closed (all-or-nothing, §3.10). The ACK names them.
     now_us = device.now_us
     faulted = [c for c in _masked(device, clear.channel_mask) if c.state == ChannelState.FAULT]
     failed_uA = [measured for measured in (c.self_test(now_us) for c in faulted) if measured]

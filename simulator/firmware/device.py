@@ -119,7 +119,7 @@ class Firmware:
             channel.reboot(now_us)
         self._changed()
         self._emit(EventCode.REBOOT, NO_CHANNEL, self.boot_id)
-        for channel in self._channels:  # the relays close only onto a sound stage (§3.10)
+        for channel in self._channels:  # the relays close only onto a sound stage (§3.11)
             channel.power_on_self_test(now_us)
 
     @property
@@ -202,7 +202,7 @@ class Firmware:
         self._now_us = now_us
 
     def _check(self, tick_us: int) -> None:
-        """The periodic check (PROTOCOL.md §3.4, §3.9): lease first, then each channel."""
+        """The periodic check (PROTOCOL.md §3.5, §3.10): lease first, then each channel."""
         if tick_us >= self._lease_expires_us and self._any_active():
             self._stop_all(EventCode.LEASE_EXPIRED, Fault.LEASE, StopCause.LEASE, tick_us)
             self.end_session(SessionClosed.LEASE)  # closed for good: no later client resumes it

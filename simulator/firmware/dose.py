@@ -1,7 +1,7 @@
 """A channel's dose counters: integer accumulators of what its output stage measured.
 
 The counters add up the readings the output stage hands over (``OutputStage.read_delivered``)
-since the channel's last SET_PROGRAM, and are what GET_DOSE reports (PROTOCOL.md §5.14). Sums
+since the channel's last SET_PROGRAM, and are what GET_DOSE reports (PROTOCOL.md §5.17). Sums
 grow without bound (Python ints; the C core keeps them in ``uint64_t``) and are clipped to
 their wire fields only in the message. The rms is the one derived value: the square root of
 the accumulated ``∫i²dt`` over the on-time, to the nearest µA (ties to even), in integers.

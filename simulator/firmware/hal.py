@@ -28,7 +28,7 @@ from simulator.firmware.schedule import phase_at_us
 __all__ = ["OPEN_OHM", "Delivered", "Drive", "OutputStage", "RandomSource", "random_bytes"]
 
 OPEN_OHM = 0xFFFF
-"""STATUS impedance_ohm and EVENT detail for an open or unknown load (PROTOCOL.md §5.12)."""
+"""STATUS impedance_ohm and EVENT detail for an open or unknown load (PROTOCOL.md §5.16, §5.19)."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class OutputStage(Protocol):
         ...
 
     def self_test_uA(self, t_us: int) -> int:
-        """The self-test reading (PROTOCOL.md §3.9): the current at the stage's own sense point,
+        """The self-test reading (PROTOCOL.md §3.10): the current at the stage's own sense point,
         inside the relay, at ``t_us``, rounded to µA. The firmware asks only with the relay open
         and the source at zero (no drive), so a sound stage reads 0 and anything else is a
         stuck stage or a DC leak; the electrodes are not in the circuit."""

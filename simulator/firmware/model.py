@@ -20,7 +20,7 @@ from simulator.firmware.units import U8, U16, U32
 __all__ = ["MAX_CHECK_PERIOD_US", "DeviceModel", "MAX_PEAK_OUTPUT_mV"]
 
 MAX_CHECK_PERIOD_US = 10_000
-"""The lease and the fault conditions are checked at least at 100 Hz (PROTOCOL.md §3.4)."""
+"""The lease and the fault conditions are checked at least at 100 Hz (PROTOCOL.md §3.5)."""
 
 MAX_PEAK_OUTPUT_mV = 500_000
 """IEC 60601-2-10:1987 51.104: at most 500 V peak on an open circuit. A constant-current stage
@@ -81,7 +81,7 @@ class DeviceModel:
         max_interphase_us: longest gap between the two phases of a pulse.
         max_asym_ratio: largest asymmetric ratio (1 = symmetric pulses only).
         check_period_us: period of the lease and fault checks, at most 10 ms (≥ 100 Hz).
-        reply_cache_size: replies kept for retransmitted commands, by counter (PROTOCOL.md §3.2).
+        reply_cache_size: replies kept for retransmitted commands, by counter (PROTOCOL.md §3.4).
 
     Raises:
         ValueError: a value outside its wire field or an inconsistent pair (naming the field).

@@ -4,7 +4,7 @@ A channel is a current source with a compliance voltage driving one load. Every 
 linear in current: the voltage at the end of a constant-current phase is ``I · Z(phase_us)``,
 where ``Z`` is what STATUS reports as the impedance. The source drives the set current while
 ``I · Z`` stays within compliance, and no more than ``compliance / Z`` beyond it (PROTOCOL.md
-§3.9: the COMPLIANCE fault). Units: µA · Ω = µV, so ``mV = µA · Ω / 1000``.
+§3.10: the COMPLIANCE fault). Units: µA · Ω = µV, so ``mV = µA · Ω / 1000``.
 
 Loads: :class:`Resistive` (500 Ω default, 1/2/10 kΩ), :class:`Randles` (R_s + R_ct ‖ C_dl),
 :class:`OpenCircuit`, :class:`ShortCircuit` and :class:`Intermittent` contact over any of them.

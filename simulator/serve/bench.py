@@ -36,7 +36,7 @@ __all__ = ["Bench"]
 logger = logging.getLogger(__name__)
 
 _MASK_DETAIL = frozenset({EventCode.LEASE_EXPIRED, EventCode.BUTTON_STOP})
-"""EVENT codes whose detail is a channel mask (PROTOCOL.md §5.15); logged as channel numbers."""
+"""EVENT codes whose detail is a channel mask (PROTOCOL.md §5.19); logged as channel numbers."""
 
 _REASONS = frozenset(int(reason) for reason in SessionClosed)
 """EVENT SESSION_CLOSED details, logged by name (``reason=LEASE``)."""

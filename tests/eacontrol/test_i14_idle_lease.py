@@ -1,6 +1,6 @@
 """Issue 14, item 7a: a script idle for longer than the lease is not refused ``NO_LEASE``.
 
-The lease lapses quietly while nothing stimulates (PROTOCOL.md §3.4); the next command must not
+The lease lapses quietly while nothing stimulates (PROTOCOL.md §3.5); the next command must not
 overtake the heartbeat that is due. Virtual time over ``sim://``.
 """
 

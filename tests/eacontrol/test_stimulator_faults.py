@@ -20,7 +20,7 @@ from .conftest import Sim
 
 SimFactory = Callable[..., Sim]
 PROGRAM = Stimulation(frequency_hz=2, phase_width_us=300, intensity_mA=2.5, ramp_up_s=2)
-CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.4)
+CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.5)
 
 
 def test_five_minute_program_completes_under_30_percent_loss_each_way(sim: SimFactory) -> None:

@@ -24,7 +24,7 @@ def test_message_types_are_one_to_one_and_directional() -> None:
 
 
 def _hash_of(descriptors: list[str]) -> int:
-    """PROTOCOL.md §3.5: CRC-32C of the prefix, then the descriptors joined by a newline."""
+    """PROTOCOL.md §3.6: CRC-32C of the prefix, then the descriptors joined by a newline."""
     return fp.crc32c(("eacontrol-proto 2\n" + "\n".join(descriptors)).encode())
 
 

@@ -115,7 +115,7 @@ def _build(cls: type[Any], fields: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("vector", INVALID, ids=[v["name"] for v in INVALID])
 def test_i13_02_invalid_vector_has_the_outcome_of_the_check_order(vector: dict[str, Any]) -> None:
-    """Each refusal's stated outcome follows from PROTOCOL.md §2.4 applied with the codec to
+    """Each refusal's stated outcome follows from PROTOCOL.md §2.5 applied with the codec to
     the stated receiver state (receiver_model)."""
     outcome = receive(bytes.fromhex(vector["hex"]), vector["receiver_state"])
     stated = {k: vector[k] for k in ("error", "outcome", "counter", "nak", "nak_field", "nak_key")}

@@ -7,7 +7,7 @@ runs only where atheris is installed (``pip install atheris``). See ``docs/fuzzi
 
 The first input byte chooses the chunk size the rest is fed in, and whether the rest is taken
 as a frame body whose CRC is recomputed (header ‖ payload ‖ tag, plain CRC-32C, COBS), so that
-libFuzzer also explores the tag and checks 9–12 of PROTOCOL.md §2.4 behind the CRC. Any
+libFuzzer also explores the tag and checks 9–12 of PROTOCOL.md §2.5 behind the CRC. Any
 exception but the codec's own ``FrameError`` from ``parse_frame`` or ``RawFrame.decode``,
 anything at all from ``FrameDecoder.feed``, or a frame that verifies under ``KEY`` without
 the fuzzer knowing the key (a forgery), is a finding: atheris stops and writes the input to

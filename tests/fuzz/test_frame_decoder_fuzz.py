@@ -7,7 +7,7 @@ families (``docs/fuzzing.md``):
 
 - wire mutations of valid tagged and untagged frames: bit flips, byte overwrites, inserted and
   deleted runs, truncation, splices of two frames, injected or lost 0x00 delimiters (checks
-  1–6 of PROTOCOL.md §2.4: COBS, truncation, CRC, version, key kind and length);
+  1–6 of PROTOCOL.md §2.5: COBS, truncation, CRC, version, key kind and length);
 - body mutations with a *recomputed* CRC (what a forger can do without the key): header fields,
   the key byte, the tag and payload bytes changed, payloads resized, then a fresh CRC, so the
   frame passes checks 1–6 and reaches the tag and checks 9–12 (type, incompat flags, every
@@ -143,7 +143,7 @@ def batches(draw: st.DrawFn) -> Batch:
 
 
 def _expected(stream: bytes) -> list[object]:
-    """What the stream must decode to: each delimited piece parsed alone (PROTOCOL.md §2.4)."""
+    """What the stream must decode to: each delimited piece parsed alone (PROTOCOL.md §2.5)."""
     *pieces, tail = stream.split(b"\x00")
     out: list[object] = []
     for piece in pieces:

@@ -1,7 +1,7 @@
 """Issue 14 item 4: dense-disperse boundaries keep the minimum pulse gap, on both layers.
 
 At the switch between the halves a pulse of the new half must not start before the last pulse
-of the old half has ended plus ``MIN_PULSE_GAP_us`` (PROTOCOL.md §3.8, §8). The host
+of the old half has ended plus ``MIN_PULSE_GAP_us`` (PROTOCOL.md §3.9, §8). The host
 (``eacontrol.safety.timing``, used by the profile checker and the Stimulator API) and the device
 (``simulator.firmware.checks``) each refuse a program that breaks it. The property: on random
 valid dense-disperse programs, the host's check and the device's acceptance agree, and every

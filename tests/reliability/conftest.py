@@ -3,7 +3,7 @@
 - ``DeviceWatch`` (``watch.py``) stands between the simulated cable and the device, on the
   device's own clock: it notes every lease renewal that reaches the device intact and every
   time the outputs go on or off, and flags any instant at which an output is on more than one
-  lease plus one check period after the last renewal (PROTOCOL.md §3.4).
+  lease plus one check period after the last renewal (PROTOCOL.md §3.5).
 - The ``reliability_report`` fixture collects what the tests measured (the fault matrix, the
   stateful run's step count and time); ``tests/conftest.py`` prints it at the end of the run,
   outside pytest's output capture and from every ``pytest -n`` worker, so it is in every CI log

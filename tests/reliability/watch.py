@@ -2,7 +2,7 @@
 
 It notes every lease renewal that reaches the device intact and every time the outputs go on or
 off, and flags any instant at which an output is on more than one lease plus one check period
-after the last renewal (PROTOCOL.md §3.4). A module of its own (no pytest, no relative imports)
+after the last renewal (PROTOCOL.md §3.5). A module of its own (no pytest, no relative imports)
 so that the child processes of the signal rows (``signal_child.py``) use the same watch.
 """
 
@@ -28,7 +28,7 @@ class DeviceWatch:
         renewal_before_zero_us: the last lease grant at or before ``zero_at_us``.
         ever_on: whether any output was ever on.
         violations: (device time, last grant) of every instant an output was on longer than one
-            lease plus one check period after the last grant (PROTOCOL.md §3.4).
+            lease plus one check period after the last grant (PROTOCOL.md §3.5).
         peak_uA: the highest output seen on each wire index, µA.
         excused: wire indices whose output a test made stick. Hardware, not the firmware,
             drives them; the device is allowed the one check period it needs to find them, so

@@ -32,7 +32,7 @@ from simulator import SimSerial, register_url_handler
 register_url_handler()
 
 START = datetime(2025, 5, 6, 9, 0, tzinfo=UTC)
-CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.4)
+CHECK_PERIOD_S = 0.01  # the reference device checks its lease at 100 Hz (PROTOCOL.md §3.5)
 
 
 def two_channel_toml(

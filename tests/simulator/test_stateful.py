@@ -91,7 +91,7 @@ class RenewalTap:
 
 @st.composite
 def valid_programs(draw: st.DrawFn, channels: int) -> fp.SetProgram:
-    """Programs the reference device accepts (PROTOCOL.md §3.8)."""
+    """Programs the reference device accepts (PROTOCOL.md §3.9)."""
     mode = draw(st.sampled_from(fp.Mode))
     asym = draw(st.booleans())
     phase_a = draw(st.integers(50, 1000))

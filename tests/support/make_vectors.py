@@ -203,7 +203,7 @@ def _session_messages() -> list[tuple[str, fp.Message, int, int]]:
 
 
 def valid_cases() -> list[Case]:
-    """Every message type, each with the key kind PROTOCOL.md §2.5 gives it."""
+    """Every message type, each with the key kind PROTOCOL.md §2.4 gives it."""
     hello = fp.Hello(key_id=KEY_ID, host_nonce=HOST_NONCE, lease_ms=500, schema_hash=fp.SCHEMA_HASH)
     hello_ack = fp.HelloAck(
         **fields_of(INFO) | {"flags": fp.InfoFlag.NONE},
@@ -439,7 +439,7 @@ def build() -> dict[str, str]:
     inputs = {"test_inputs": test_inputs()}
     messages = {
         "description": "One or more valid frames of every message type, each with the key kind "
-        "its type uses (PROTOCOL.md §2.5) and tagged with the keys derived from test_inputs "
+        "its type uses (PROTOCOL.md §2.4) and tagged with the keys derived from test_inputs "
         "(auth.json lists them). 'key' names the key that made the tag.",
         **common,
         **inputs,

@@ -20,7 +20,7 @@ S = 1_000_000  # µs per second
 
 
 def program(mode: Mode = Mode.CONTINUOUS, **fields: Any) -> SetProgram:
-    """A valid program of ``mode``; fields the mode does not use stay 0 (PROTOCOL.md §3.8)."""
+    """A valid program of ``mode``; fields the mode does not use stay 0 (PROTOCOL.md §3.9)."""
     values: dict[str, Any] = dict.fromkeys(
         ("freq_b_cHz", "phase_b_us", "dwell_a_ms", "dwell_b_ms", "on_ms", "off_ms"), 0
     )

@@ -1,4 +1,4 @@
-"""The device's own limits table and its checks of programs and intensities (PROTOCOL.md §3.8)."""
+"""The device's own limits table and its checks of programs and intensities (PROTOCOL.md §3.9)."""
 
 from __future__ import annotations
 

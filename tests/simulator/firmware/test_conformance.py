@@ -559,7 +559,7 @@ def test_a_new_session_replaces_an_idle_one_and_keeps_programs_and_faults(
     assert isinstance(nak, Nak) and nak.code == NakCode.NO_SESSION
 
 
-# --- §3.4 lease --------------------------------------------------------------------------
+# --- §3.5 lease --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("offset_us", [0, 1, 4_321, PERIOD_US - 1])
@@ -648,7 +648,7 @@ def test_no_deadline_while_idle(host: RawHost, device: Device) -> None:
     assert device.next_deadline_us() is None  # a lease with nothing running needs no check
 
 
-# --- §3.6 STOP -----------------------------------------------------------------------------
+# --- §3.7 STOP -----------------------------------------------------------------------------
 
 
 def test_stop_ramp_down_falls_over_the_program_s_ramp_down_time(
@@ -717,14 +717,14 @@ def test_stop_never_leaves_fault(host: RawHost, make_program: ProgramFactory) ->
 def test_stop_with_a_mask_beyond_the_channels_stops_those_that_exist(
     host: RawHost, make_program: ProgramFactory
 ) -> None:
-    """STOP is never refused for its mask: 0xFF means "everything" on any device (§3.6)."""
+    """STOP is never refused for its mask: 0xFF means "everything" on any device (§3.7)."""
     running(host, make_program)
     host.ok(Stop(channel_mask=0xFF, mode=StopMode.IMMEDIATE))
     assert host.device.outputs_off
     assert host.device.channel_state(0) == ChannelState.PROGRAMMED
 
 
-# --- §3.7 START -----------------------------------------------------------------------------
+# --- §3.8 START -----------------------------------------------------------------------------
 
 
 def test_start_ramps_from_zero_to_target_then_runs(
@@ -823,7 +823,7 @@ def test_start_with_a_latched_fault_is_refused(host: RawHost, make_program: Prog
     assert isinstance(host.start(ch0=crc), Ack)
 
 
-# --- §3.8 programs, §5 every message ------------------------------------------------------
+# --- §3.9 programs, §5 every message ------------------------------------------------------
 
 
 def test_program_read_back_is_exact(host: RawHost, make_program: ProgramFactory) -> None:
@@ -973,7 +973,7 @@ def test_forget_is_refused_while_an_output_is_active(
     assert host.key_id in host.device.keys
 
 
-# --- §3.10 reboot --------------------------------------------------------------------------
+# --- §3.11 reboot --------------------------------------------------------------------------
 
 
 def test_a_reboot_is_visible_and_leaves_every_output_off(
@@ -1063,7 +1063,7 @@ def test_every_nak_code_is_produced_somewhere(
     assert seen == set(NakCode)
 
 
-# --- §3.11 EVENT, duplicates of HELLO --------------------------------------------------------
+# --- §3.12 EVENT, duplicates of HELLO --------------------------------------------------------
 
 
 def test_events_are_unsolicited_in_the_open_session_with_the_uptime(

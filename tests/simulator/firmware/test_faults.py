@@ -1,4 +1,4 @@
-"""Latched faults (PROTOCOL.md §3.9), the maximum-run shut-off and the output stage.
+"""Latched faults (PROTOCOL.md §3.10), the maximum-run shut-off and the output stage.
 
 Each fault is provoked through the device's hardware hooks (a load, a stuck output, the stop
 button) and observed as the host would see it (STATUS, EVENT) and as the recorder measured it.

@@ -1,7 +1,7 @@
 """Issue 14 item 3: CLEAR_FAULT is gated by a self-test of the output stage with the relay open.
 
 A fault may be cleared only after the device has measured its output stage with the relay open
-and the source at zero and found no current (PROTOCOL.md §3.9). A stage that fails stays latched
+and the source at zero and found no current (PROTOCOL.md §3.10). A stage that fails stays latched
 until a power cycle: CLEAR_FAULT is answered NAK ``SELF_TEST_FAILED`` with the measured current,
 and the relay never closes onto the electrodes again. These tests speak raw frames to the
 simulated device (no eacontrol code).

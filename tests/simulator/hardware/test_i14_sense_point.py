@@ -2,7 +2,7 @@
 
 The stage's own sense point is inside the output relay: with the relay open no current reaches
 the electrodes (``dc_uA`` 0, ``output_uA`` 0), but a stuck stage still reads its DC there, which
-is what the firmware's self-test measures (``OutputStage.self_test_uA``, PROTOCOL.md §3.9).
+is what the firmware's self-test measures (``OutputStage.self_test_uA``, PROTOCOL.md §3.10).
 """
 
 from __future__ import annotations
