@@ -27,10 +27,6 @@ __all__ = ["register"]
 _SELF_TEST_FAILED = "SELF_TEST_FAILED"
 """``DeviceNak.code`` of a CLEAR_FAULT refused by the self-test (firmware_protocol.NakCode)."""
 
-_SELF_TEST_MINOR = 1
-"""The protocol minor from which CLEAR_FAULT self-tests and its ACK names the channels
-(PROTOCOL.md §3.6): an older device clears without a test, and eactl says so."""
-
 
 def _table(status: DeviceStatus) -> str:
     rows = [
@@ -51,8 +47,9 @@ def _faulted(status: DeviceStatus) -> list[int]:
     return [r.channel for r in status.channels if r.faults or r.state == ChannelState.FAULT]
 
 
-def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, bool]:
-    """CLEAR_FAULT on one channel: the line to print, and whether its self-test failed."""
+def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, str | None]:
+    """CLEAR_FAULT on one channel: the line to print, and why it was not cleared (None: it was,
+    or had nothing to clear)."""
     from eacontrol.errors import DeviceNak
     from firmware_protocol.units import uA_to_mA
 
@@ -66,17 +63,19 @@ def _clear_one(stim: Stimulator, channel: int, faulted: bool) -> tuple[str, bool
             "relay open and the source at zero; the fault stays latched until the device is "
             "power-cycled"
         )
-        return line, True
+        return line, "failed its self-test"
     if channel in cleared:
         return (
             f"channel {channel}: self-test passed (no current with the relay open); cleared",
-            False,
+            None,
         )
-    minor = stim.info.proto_minor
-    if faulted and minor < _SELF_TEST_MINOR:
-        line = f"channel {channel}: cleared WITHOUT a self-test (protocol 1.{minor} has none)"
-        return line, False
-    return f"channel {channel}: no latched fault, nothing to clear", False
+    if faulted:  # acknowledged, yet not named as self-tested and cleared: not cleared
+        line = (
+            f"channel {channel}: NOT CLEARED: the device acknowledged CLEAR_FAULT without "
+            "naming this channel as self-tested and cleared; its fault stays latched"
+        )
+        return line, "was not confirmed cleared by the device"
+    return f"channel {channel}: no latched fault, nothing to clear", None
 
 
 def _clear_fault(args: argparse.Namespace) -> int:
@@ -108,12 +107,15 @@ def _clear_fault(args: argparse.Namespace) -> int:
         print("\n".join(line for line, _ in results))
         print("after:")
         print(_table(stim.status()))
-    failed = [channel for channel, (_, bad) in zip(channels, results, strict=True) if bad]
+    failed = [
+        f"channel {channel} {why}"
+        for channel, (_, why) in zip(channels, results, strict=True)
+        if why is not None
+    ]
     if failed:
-        names = ", ".join(str(n) for n in failed)
         raise CliError(
-            f"refused: the output stage of channel(s) {names} failed its self-test; the fault "
-            "stays latched until the device is power-cycled (have it serviced if that recurs)",
+            f"refused: {'; '.join(failed)}; the fault stays latched until the device is "
+            "power-cycled (have it serviced if that recurs)",
             ExitCode.DEVICE,
         )
     return int(ExitCode.OK)

@@ -57,7 +57,7 @@ def test_i14_03_clear_fault_refused_when_the_self_test_fails(eactl: Eactl, tmp_p
     after = result.out.split("after:")[1]
     row = next(line for line in after.splitlines() if line.lstrip().startswith("2 "))
     assert "STUCK_OUTPUT" in row and row.split()[-1] == "0"  # still latched, nothing flows
-    assert "failed its self-test" in result.err and "power-cycled" in result.err
+    assert "refused: channel 2 failed its self-test" in result.err and "power-cycled" in result.err
     assert "Traceback" not in result.err
 
 
@@ -86,3 +86,22 @@ def test_i14_03_clear_fault_bad_channel_is_a_clear_error(eactl: Eactl) -> None:
     assert result.code == ExitCode.REFUSED
     assert "channel" in result.err and "1..6" in result.err
     assert "Traceback" not in result.err
+
+
+class _AckNamesNothing:
+    """A Stimulator whose device acknowledges CLEAR_FAULT but names no channel cleared."""
+
+    def clear_fault(self, channel: int) -> tuple[int, ...]:
+        return ()
+
+
+def test_i13_a_faulted_channel_the_ack_does_not_name_is_not_cleared() -> None:
+    """Major 2: every device self-tests and its ACK names what it cleared; a faulted channel
+    left out is reported NOT CLEARED (and fails the command), never "cleared"."""
+    from eacontrol.cli.clear_fault_cmd import _clear_one
+
+    line, why = _clear_one(_AckNamesNothing(), 2, True)  # type: ignore[arg-type]
+    assert line.startswith("channel 2: NOT CLEARED") and "stays latched" in line
+    assert why == "was not confirmed cleared by the device"
+    line, why = _clear_one(_AckNamesNothing(), 3, False)  # type: ignore[arg-type]
+    assert why is None and line == "channel 3: no latched fault, nothing to clear"
