@@ -36,6 +36,7 @@ import enum
 import os
 import select
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Self, TextIO
 
@@ -145,6 +146,25 @@ def _sequence_end(data: bytes, i: int) -> int | None:
     return None
 
 
+_LONE_ESC = bytes([_ESC])
+"""A token of ``_tokens``: an ESC that starts no complete sequence."""
+
+
+def _tokens(data: bytes) -> Iterator[bytes]:
+    """Split one read into keys: a complete escape sequence, a lone (or broken) ESC, a UTF-8
+    character with its continuation bytes, or any other single byte."""
+    i = 0
+    while i < len(data):
+        if data[i] == _ESC:
+            end = _sequence_end(data, i) or i + 1  # a broken sequence: the ESC alone
+        elif data[i] >= 0x80:
+            end = _utf8_end(data, i)
+        else:
+            end = i + 1
+        yield bytes(data[i:end])
+        i = end
+
+
 class KeyDecoder:
     """Turns the bytes read from the terminal into commands; other keys become ``UNKNOWN``.
 
@@ -157,30 +177,21 @@ class KeyDecoder:
 
     def _text(self, data: bytes) -> list[Command]:
         commands: list[Command] = []
-        i = 0
-        while i < len(data):
-            byte = data[i]
-            if byte == _ESC:
-                end = _sequence_end(data, i)
-                if end is None:  # a lone ESC: the emergency stop, prompt or not
-                    commands.append(Command(Action.EMERGENCY))
-                    i += 1
-                else:  # an arrow or function key: not text
-                    i = end
+        for token in _tokens(data):
+            lead = token[0]
+            if token == _LONE_ESC:  # the emergency stop, prompt or not
+                commands.append(Command(Action.EMERGENCY))
+            elif lead == _ESC:  # an arrow or function key: not text
                 continue
-            if byte in (0x0D, 0x0A):
+            elif lead in (0x0D, 0x0A):
                 commands.append(Command(Action.TEXT_DONE))
-            elif byte in (0x7F, 0x08):
+            elif lead in (0x7F, 0x08):
                 commands.append(Command(Action.TEXT_BACK))
-            elif byte >= 0x80:
-                end = _utf8_end(data, i)
-                text = bytes(data[i:end]).decode("utf-8", errors="replace")
-                commands.append(Command(Action.TEXT, key=text))
-                i = end
-                continue
-            elif byte >= 0x20:
-                commands.append(Command(Action.TEXT, key=chr(byte)))
-            i += 1  # other control characters are not text
+            elif lead >= 0x80:
+                commands.append(Command(Action.TEXT, key=token.decode("utf-8", errors="replace")))
+            elif lead >= 0x20:
+                commands.append(Command(Action.TEXT, key=chr(lead)))
+            # other control characters are not text
         return commands
 
     def decode(self, data: bytes) -> list[Command]:
@@ -195,35 +206,25 @@ class KeyDecoder:
         if self.text_mode:
             return self._text(data)
         commands: list[Command] = []
-        i = 0
-        while i < len(data):
-            byte = data[i]
-            if byte == _ESC:
-                end = _sequence_end(data, i)
-                if end is None:  # a lone or broken ESC: the emergency stop wins
-                    commands.append(Command(Action.EMERGENCY))
-                    i += 1
-                    continue
-                arrow = _ARROWS.get(bytes(data[i:end]))
+        for token in _tokens(data):
+            lead = token[0]
+            if token == _LONE_ESC:  # a lone or broken ESC: the emergency stop wins
+                commands.append(Command(Action.EMERGENCY))
+            elif lead == _ESC:
+                arrow = _ARROWS.get(token)
                 if arrow is not None:
                     commands.append(Command(Action.RAISE if arrow == "up" else Action.LOWER))
                 else:  # another key's sequence (→, F5, …): one unknown key, its digits unread
-                    commands.append(Command(Action.UNKNOWN, key=_key_name(bytes(data[i:end]))))
-                i = end
-                continue
-            if ord("1") <= byte <= ord("8"):
-                commands.append(Command(Action.SELECT, byte - ord("0")))
-            elif byte in _SINGLE:
-                commands.append(Command(_SINGLE[byte]))
-            elif byte >= 0x80:  # a UTF-8 character: one unknown key, all its bytes
-                end = _utf8_end(data, i)
-                name = bytes(data[i:end]).decode("utf-8", errors="replace")
+                    commands.append(Command(Action.UNKNOWN, key=_key_name(token)))
+            elif ord("1") <= lead <= ord("8"):
+                commands.append(Command(Action.SELECT, lead - ord("0")))
+            elif lead in _SINGLE:
+                commands.append(Command(_SINGLE[lead]))
+            elif lead >= 0x80:  # a UTF-8 character: one unknown key, all its bytes
+                name = token.decode("utf-8", errors="replace")
                 commands.append(Command(Action.UNKNOWN, key=name))
-                i = end
-                continue
             else:
-                commands.append(Command(Action.UNKNOWN, key=_key_name(bytes([byte]))))
-            i += 1
+                commands.append(Command(Action.UNKNOWN, key=_key_name(token)))
         return commands
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eacontrol.cli.keys import Action, Command, KeyDecoder, Terminal
 
@@ -108,3 +110,22 @@ def test_cbreak_while_open_then_restored() -> None:
     finally:
         os.close(controller)
         os.close(follower)
+
+
+@given(st.binary(max_size=40))
+def test_every_byte_of_a_read_is_in_exactly_one_key_and_decoding_never_fails(data: bytes) -> None:
+    """The decoder's tokenizer splits any read into whole keys (nothing lost or read twice),
+    and both modes decode it; a lone ESC is always the emergency stop (in a note's text the
+    only one; outside it the space bar is one too)."""
+    from eacontrol.cli.keys import _tokens
+
+    tokens = list(_tokens(data))
+    assert b"".join(tokens) == data and all(tokens)
+    lone = sum(token == b"\x1b" for token in tokens)
+    for text_mode in (False, True):
+        decoder = KeyDecoder()
+        decoder.text_mode = text_mode
+        commands = decoder.decode(data)
+        assert len(commands) <= len(tokens)
+        stops = sum(c.action is Action.EMERGENCY for c in commands)
+        assert stops == lone if text_mode else stops >= lone
