@@ -20,10 +20,11 @@ __all__ = ["PulseShapeTrace", "channel_envelope", "pulse_shapes"]
 Floats = npt.NDArray[np.float64]
 
 
-def _ramp_points(step: Step, start_s: float) -> tuple[list[float], list[float]]:
+def _ramp_points(step: Step, channel: int, start_s: float) -> tuple[list[float], list[float]]:
     end_s = start_s + step.duration_s
     times = [start_s, start_s + step.ramp_up_s, end_s - step.ramp_down_s, end_s]
-    return times, [0.0, step.intensity_mA, step.intensity_mA, 0.0]
+    target = step.target_mA(channel)
+    return times, [0.0, target, target, 0.0]
 
 
 def _gated(step: Step, start_s: float, times: list[float], mA: list[float]) -> Floats:
@@ -62,7 +63,7 @@ def channel_envelope(profile: Profile, channel: int) -> tuple[Floats, Floats]:
         if channel not in step.channels:
             points.append(np.array([[start_s, 0.0], [end_s, 0.0]]))
         else:
-            times, mA = _ramp_points(step, start_s)
+            times, mA = _ramp_points(step, channel, start_s)
             if any(s.train is None for s in step.cycle()):
                 points.append(_gated(step, start_s, times, mA))
             else:

@@ -64,7 +64,7 @@ def confirmation_lines(
     for channel in sorted(points):
         first = next(i for i, step in enumerate(profile.steps) if channel in step.channels)
         stimulation = profile.stimulation(first, channel)
-        titration = profile.steps[first].titration()
+        titration = profile.steps[first].titration(channel)
         rising = f"rising to {number(stimulation.intensity_mA)} mA"
         if titration is not None:  # the practitioner raises it: the target is guidance
             rising = (

@@ -94,7 +94,7 @@ def parameter_rows(profile: Profile, stack: LimitStack) -> list[tuple[str, ...]]
                     _cycle(step),
                     _shape(step),
                     number(step.interphase_gap_us),
-                    number(step.intensity_mA),
+                    number(step.target_mA(ch)),
                     ceiling,
                     f"{number(step.ramp_up_s)}/{number(step.ramp_down_s)}",
                     duration_text(step.duration_s),

@@ -117,7 +117,7 @@ def step_dose(
         intensity_mA: compute at this intensity instead of the target (e.g. the ceiling).
         needle: the channel's needle geometry, for densities.
     """
-    current = step.intensity_mA if intensity_mA is None else intensity_mA
+    current = step.target_mA(channel) if intensity_mA is None else intensity_mA
     ratio = step.asym_ratio
     trains = step.trains()
     cycle = step.cycle()

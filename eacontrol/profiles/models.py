@@ -166,7 +166,8 @@ class Profile(BaseModel):
     def ceiling(self, step: int, channel: int) -> tuple[float, str]:
         """The profile's ceiling for a channel in a step, and the field it comes from.
 
-        The step's ``ceiling_mA`` wins, then the channel's, then ``session.ceiling_mA``.
+        The step's ``channel_ceiling_mA`` for the channel wins, then the step's ``ceiling_mA``,
+        then the channel's, then ``session.ceiling_mA``.
 
         Returns:
             (ceiling in mA, field path such as ``steps[0].ceiling_mA``).
@@ -187,7 +188,7 @@ class Profile(BaseModel):
         """
         if channel not in self.steps[step].channels:
             raise KeyError(f"step {step} does not drive channel {channel}")
-        return self.steps[step].stimulation()
+        return self.steps[step].stimulation(channel)
 
 
 def resolve_ceiling(
@@ -197,8 +198,8 @@ def resolve_ceiling(
     channels: Iterable[tuple[int, Channel]],
     session: SessionLimits,
 ) -> tuple[float, str]:
-    """The profile's ceiling for a channel in a step: the step's, else the channel's, else the
-    session's; with the field path it comes from.
+    """The profile's ceiling for a channel in a step: the step's for that channel, else the
+    step's, else the channel's, else the session's; with the field path it comes from.
 
     Args:
         step: the step, at index ``i``.
@@ -207,6 +208,8 @@ def resolve_ceiling(
         channels: (index, channel) of the channels to look in.
         session: the session table.
     """
+    if channel in step.channel_ceiling_mA:
+        return step.channel_ceiling_mA[channel], f"steps[{i}].channel_ceiling_mA.{channel}"
     if step.ceiling_mA is not None:
         return step.ceiling_mA, f"steps[{i}].ceiling_mA"
     for k, defined in channels:

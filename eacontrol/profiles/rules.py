@@ -146,7 +146,7 @@ def step_findings(step: Step, i: int, stack: LimitStack) -> list[Finding]:
     at = f"steps[{i}]"
     found = key_findings(step.model_dump(), at, stack)
     if step.ramp_up_s > 0:
-        slew = step.intensity_mA / step.ramp_up_s
+        slew = step.highest_target_mA / step.ramp_up_s
         found += against(stack.upper(Quantity.SLEW), slew, f"{at}.ramp_up_s", "start ramp slew")
     if isinstance(step, DenseDisperseStep):
         found += _boundary_findings(step, at)
@@ -217,11 +217,12 @@ def program_findings(
     ceiling_mA, ceiling_path = ceiling
     bound = stack.upper(Quantity.INTENSITY, channel)
     mine = f"channel {channel}: " if bound is not None and bound.channel is not None else ""
-    found = against(bound, step.intensity_mA, f"{at}.intensity_mA", "target intensity", mine)
+    target, target_at = step.target_mA(channel), f"{at}.{step.target_field(channel)}"
+    found = against(bound, target, target_at, "target intensity", mine)
     mine_ceiling = Bound(
         Quantity.INTENSITY, ceiling_mA, Layer.PROFILE, f"the profile ({ceiling_path})"
     )
-    found += against(mine_ceiling, step.intensity_mA, f"{at}.intensity_mA", "target intensity")
+    found += against(mine_ceiling, target, target_at, "target intensity")
     effective = ceiling_mA
     if bound is not None and not bound.allows(ceiling_mA):
         effective = bound.value
@@ -278,7 +279,7 @@ def _advisories(
     """Advisories at the target: maximum-output disclosure, Shannon k, current and power density."""
     std = stack.standard
     dose = step_dose(step, index=i, channel=channel, needle=needle)
-    path = f"steps[{i}].intensity_mA"
+    path = f"steps[{i}].{step.target_field(channel)}"
     found = []
     volts_1k = dose.rms_mA  # 1 mA rms into 1 kΩ is 1 V rms
     if dose.rms_mA > std.indicator_rms_mA or volts_1k > std.indicator_rms_1kohm_V:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from eacontrol.profiles.fields import (
     MODEL_CONFIG,
@@ -32,6 +32,7 @@ from eacontrol.profiles.titration import IntensityMode, Titration
 from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 __all__ = [
+    "ChannelKey",
     "ContinuousStep",
     "DenseDisperseStep",
     "IntermittentStep",
@@ -39,6 +40,19 @@ __all__ = [
     "Segment",
     "Step",
 ]
+
+
+def _channel_key(value: object) -> object:
+    """A channel number as a table key: TOML and JSON keys are text (``{ 2 = 3.5 }``)."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
+
+
+ChannelKey = Annotated[ChannelNumber, BeforeValidator(_channel_key)]
+"""A channel number as the key of a per-channel table (``channel_intensity_mA``)."""
+
+PerChannelMilliamps = dict[ChannelKey, Milliamps]
 
 
 @dataclass(frozen=True)
@@ -105,11 +119,51 @@ class _StepBase(BaseModel):
     ceiling_mA: Milliamps | None = Field(
         None, description="Highest intensity the operator may set in this step, mA."
     )
+    channel_intensity_mA: PerChannelMilliamps = Field(
+        default_factory=dict,
+        description="Per-channel target intensity, mA ({ 2 = 3.5 }): a channel listed gets its "
+        "own target (titrated: its own guidance), the others intensity_mA.",
+    )
+    channel_ceiling_mA: PerChannelMilliamps = Field(
+        default_factory=dict,
+        description="Per-channel ceiling in this step, mA: wins over ceiling_mA for the "
+        "channels listed.",
+    )
     ramp_up_s: RampSeconds = Field(description="Ramp from zero to the target, s (2-5 s).")
     ramp_down_s: RampSeconds = Field(description="Ramp to zero at the end of the step, s.")
     duration_s: Seconds = Field(description="Step length including both ramps, s.")
 
     MODE: ClassVar[StimulationMode]
+
+    @model_validator(mode="after")
+    def _per_channel_keys(self) -> Self:
+        for key in ("channel_intensity_mA", "channel_ceiling_mA"):
+            foreign = sorted(set(getattr(self, key)) - set(self.channels))
+            if foreign:
+                raise ValueError(
+                    f"{key} names channel(s) {foreign} that this step does not drive (its "
+                    f"channels: {list(self.channels)})"
+                )
+        return self
+
+    def target_mA(self, channel: int | None = None) -> float:
+        """The target intensity of ``channel`` in this step (its own, else ``intensity_mA``);
+        with None, the step's ``intensity_mA``."""
+        if channel is None:
+            return self.intensity_mA
+        return self.channel_intensity_mA.get(channel, self.intensity_mA)
+
+    def target_field(self, channel: int) -> str:
+        """The key the channel's target comes from: ``channel_intensity_mA.2`` or
+        ``intensity_mA``."""
+        if channel in self.channel_intensity_mA:
+            return f"channel_intensity_mA.{channel}"
+        return "intensity_mA"
+
+    @property
+    def highest_target_mA(self) -> float:
+        """The highest target of any channel of the step."""
+        return max(self.target_mA(n) for n in self.channels)
 
     @model_validator(mode="after")
     def _titration_keys(self) -> Self:
@@ -125,19 +179,28 @@ class _StepBase(BaseModel):
                 'to, e.g. "strong but comfortable tingling"'
             )
         start = self.start_intensity_mA or 0.0
-        if start > self.intensity_mA:
-            raise ValueError(
-                f"start_intensity_mA ({start:g} mA) is above the step's target intensity_mA "
-                f"({self.intensity_mA:g} mA): titration starts at or below the target"
-            )
+        for channel in self.channels:
+            target = self.target_mA(channel)
+            if start > target:
+                whose = (
+                    f"channel {channel}'s target {self.target_field(channel)}"
+                    if channel in self.channel_intensity_mA
+                    else "the step's target intensity_mA"
+                )
+                raise ValueError(
+                    f"start_intensity_mA ({start:g} mA) is above {whose} ({target:g} mA): "
+                    "titration starts at or below the target"
+                )
         return self
 
-    def titration(self) -> Titration | None:
-        """The step's titration (None for a fixed step)."""
+    def titration(self, channel: int | None = None) -> Titration | None:
+        """The step's titration for ``channel`` (its own guidance target; None: the step's
+        ``intensity_mA``); None for a fixed step."""
         if self.intensity == IntensityMode.FIXED:
             return None
         assert self.sensation is not None  # checked by the model
-        return Titration(self.start_intensity_mA or 0.0, self.intensity_mA, self.sensation.strip())
+        start = self.start_intensity_mA or 0.0
+        return Titration(start, self.target_mA(channel), self.sensation.strip())
 
     @abc.abstractmethod
     def trains(self) -> tuple[PulseTrain, ...]:
@@ -147,8 +210,9 @@ class _StepBase(BaseModel):
     def cycle(self) -> tuple[Segment, ...]:
         """The repeating cycle of the step, in order."""
 
-    def stimulation(self) -> Stimulation:
-        """What every channel of this step delivers (the same on each: one intensity a step).
+    def stimulation(self, channel: int | None = None) -> Stimulation:
+        """What ``channel`` delivers in this step: the step's settings at the channel's own
+        target (``target_mA``); with None, at the step's ``intensity_mA``.
 
         This is the one place where profile keys meet the API's: a dense-disperse step's
         ``frequency_a_hz``/``phase_width_a_us`` are half a's ``frequency_hz``/``phase_width_us``;
@@ -163,7 +227,7 @@ class _StepBase(BaseModel):
         return Stimulation(
             frequency_hz=a.frequency_hz,
             phase_width_us=a.phase_width_us,
-            intensity_mA=self.intensity_mA,
+            intensity_mA=self.target_mA(channel),
             mode=self.MODE,
             frequency_b_hz=None if b is None else b.frequency_hz,
             phase_width_b_us=None if b is None else b.phase_width_us,

@@ -178,7 +178,7 @@ def _planned(profile: Profile, step: int, channel: int, stack: LimitStack) -> Pl
     """One channel of one step: a titrated channel's program ramps to the titration's start
     level, not to the profile's target (the practitioner raises it from there)."""
     stimulation = profile.stimulation(step, channel)
-    titration = profile.steps[step].titration()
+    titration = profile.steps[step].titration(channel)
     if titration is not None:
         stimulation = dataclasses.replace(stimulation, intensity_mA=titration.start_mA)
     ceiling = effective_ceiling(profile, step, channel, stack)

@@ -40,14 +40,16 @@ DENSE_DISPERSE_2_100_HZ: dict[str, object] = {
 
 
 def toml_value(value: object) -> str:
-    """``value`` as a TOML value: strings quoted, lists and tuples as arrays, booleans lower
-    case, numbers as Python writes them."""
+    """``value`` as a TOML value: strings quoted, lists and tuples as arrays, mappings as inline
+    tables, booleans lower case, numbers as Python writes them."""
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):  # an inline table: { 2 = 2.5 }
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
     return str(value)
 
 
