@@ -1,6 +1,7 @@
 """``eactl run`` options for the practitioner's account of a session: the intensity aim and the
-STRICTA 2010 items software can hold (``eacontrol.records.ClinicalDetails``), recorded with the
-session and printed in its report. Each is optional; one left out is reported as not recorded.
+STRICTA 2010 items software can hold (``eacontrol.records.ClinicalDetails``), and the session's
+place in a study (``eacontrol.records.Study``: ``--condition``, ``--arm``, ``--tag``), recorded
+with the session and printed in its report. Each is optional; one left out is not recorded.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from eacontrol.records import ClinicalDetails
+    from eacontrol.records import ClinicalDetails, Study
 
-__all__ = ["add_clinical_options", "clinical_from"]
+__all__ = ["add_clinical_options", "clinical_from", "study_from"]
 
 # (option, ClinicalDetails field, type, metavar, help)
 _OPTIONS: tuple[tuple[str, str, type, str, str], ...] = (
@@ -33,6 +34,14 @@ def add_clinical_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("clinical record (STRICTA 2010; printed in the report)")
     for option, field, kind, metavar, text in _OPTIONS:
         group.add_argument(option, dest=f"clinical_{field}", type=kind, metavar=metavar, help=text)
+    study = parser.add_argument_group("study (recorded with the session and in its exports)")
+    study.add_argument(
+        "--condition", metavar="NAME", help="the condition delivered: verum, sham_0mA, ..."
+    )
+    study.add_argument("--arm", metavar="NAME", help="the participant's arm or group")
+    study.add_argument(
+        "--tag", action="append", default=[], metavar="LABEL", help="a label; repeatable"
+    )
 
 
 def clinical_from(args: argparse.Namespace) -> ClinicalDetails:
@@ -44,3 +53,14 @@ def clinical_from(args: argparse.Namespace) -> ClinicalDetails:
     from eacontrol.records import ClinicalDetails
 
     return ClinicalDetails(**{f: getattr(args, f"clinical_{f}", None) for _, f, *_ in _OPTIONS})
+
+
+def study_from(args: argparse.Namespace) -> Study:
+    """``--condition``, ``--arm`` and ``--tag``, checked.
+
+    Raises:
+        ParameterError: empty or overlong text, a tag with a comma or given twice (exit 1).
+    """
+    from eacontrol.records import Study
+
+    return Study(condition=args.condition, arm=args.arm, tags=tuple(args.tag))

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from eacontrol.cli.clinical_opts import add_clinical_options, clinical_from
+from eacontrol.cli.clinical_opts import add_clinical_options, clinical_from, study_from
 from eacontrol.cli.command import Commands, add_command, add_profile_argument
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.keys import Terminal
@@ -168,7 +168,7 @@ def _run_session(args: argparse.Namespace) -> int:
     terminal = Terminal(interactive=False if (args.yes or args.fast) else None)
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
-    clinical = clinical_from(args)
+    clinical, study = clinical_from(args), study_from(args)
     with RecordStore.open(args.db) as store:
         with connect(target.url, device_serial=target.device_serial) as stim:
             info = stim.info
@@ -185,6 +185,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 site=layers.site,
                 device_serial=target.device_serial,
                 clinical=clinical,
+                study=study,
             )
             banner = target.banner(info.model)
             device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"

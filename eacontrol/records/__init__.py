@@ -67,6 +67,7 @@ from eacontrol.records.report import (
 from eacontrol.records.schema import SCHEMA_VERSION
 from eacontrol.records.simulated import is_simulator
 from eacontrol.records.store import DEFAULT_BUSY_TIMEOUT_s, RecordStore
+from eacontrol.records.study import Study
 
 __all__ = [
     "ALARM_KIND",
@@ -107,6 +108,7 @@ __all__ = [
     "SessionSummary",
     "Severity",
     "StepRecord",
+    "Study",
     "UnknownSession",
     "alarm_text",
     "build_report",

@@ -32,7 +32,9 @@ __all__ = [
     "ClinicalDetails",
     "Response",
     "Severity",
+    "clean_text",
     "new_annotation",
+    "schema_refusal",
 ]
 
 MAX_TEXT = 500
@@ -40,18 +42,24 @@ MAX_TEXT = 500
 or two for a clinical record, not a document)."""
 
 
-def _refuse(parameter: str, value: object, allowed: str) -> ParameterError:
+def schema_refusal(parameter: str, value: object, allowed: str) -> ParameterError:
+    """A record field refused (schema layer): ``parameter`` is its path."""
     return ParameterError(parameter, value, allowed, layer=Layer.SCHEMA)
 
 
-def _text(owner: str, name: str, value: object) -> str | None:
+def clean_text(owner: str, name: str, value: object) -> str | None:
+    """``value`` with its white space collapsed (None stays None).
+
+    Raises:
+        ParameterError: not text, empty, or longer than ``MAX_TEXT``.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _refuse(f"{owner}.{name}", value, "text")
+        raise schema_refusal(f"{owner}.{name}", value, "text")
     cleaned = " ".join(value.split())
     if not cleaned or len(cleaned) > MAX_TEXT:
-        raise _refuse(f"{owner}.{name}", value, f"text of 1 to {MAX_TEXT} characters")
+        raise schema_refusal(f"{owner}.{name}", value, f"text of 1 to {MAX_TEXT} characters")
     return cleaned
 
 
@@ -62,7 +70,7 @@ def _positive(owner: str, name: str, value: object) -> None:
         or not math.isfinite(value)
         or not value > 0
     ):
-        raise _refuse(f"{owner}.{name}", value, "a finite number > 0")
+        raise schema_refusal(f"{owner}.{name}", value, "a finite number > 0")
 
 
 _TEXT_FIELDS = frozenset(
@@ -112,11 +120,11 @@ class ClinicalDetails:
                 continue
             if f.name in _TEXT_FIELDS:
                 if not isinstance(value, str):
-                    raise _refuse(f"{owner}.{f.name}", value, "text")
-                object.__setattr__(self, f.name, _text(owner, f.name, value))
+                    raise schema_refusal(f"{owner}.{f.name}", value, "text")
+                object.__setattr__(self, f.name, clean_text(owner, f.name, value))
             elif f.name == "insertions":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise _refuse(f"{owner}.insertions", value, "a whole number >= 1")
+                    raise schema_refusal(f"{owner}.insertions", value, "a whole number >= 1")
             else:
                 _positive(owner, f.name, value)
 
@@ -130,7 +138,7 @@ class ClinicalDetails:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise _refuse("clinical", unknown, f"keys among {sorted(names)}")
+            raise schema_refusal("clinical", unknown, f"keys among {sorted(names)}")
         return cls(**data)
 
 
@@ -217,21 +225,25 @@ class Annotation:
         ):
             value = getattr(self, name)
             if value is not None and value not in set(kind):
-                raise _refuse(f"{owner}.{name}", value, f"one of {[k.value for k in kind]}")
+                raise schema_refusal(f"{owner}.{name}", value, f"one of {[k.value for k in kind]}")
             object.__setattr__(self, name, None if value is None else kind(value))
         if self.t_s is not None and (not math.isfinite(self.t_s) or self.t_s < 0):
-            raise _refuse(f"{owner}.t_s", self.t_s, "session time, a finite number >= 0 s")
-        object.__setattr__(self, "event", _text(owner, "event", self.event))
-        object.__setattr__(self, "note", _text(owner, "note", self.note or None) or "")
+            raise schema_refusal(f"{owner}.t_s", self.t_s, "session time, a finite number >= 0 s")
+        object.__setattr__(self, "event", clean_text(owner, "event", self.event))
+        object.__setattr__(self, "note", clean_text(owner, "note", self.note or None) or "")
         adverse = self.kind is AnnotationKind.ADVERSE_EVENT
         if adverse and (self.event is None or self.severity is None):
-            raise _refuse(f"{owner}.event", self.event, "an adverse event's kind and severity")
+            raise schema_refusal(
+                f"{owner}.event", self.event, "an adverse event's kind and severity"
+            )
         if not adverse and (self.event is not None or self.severity is not None):
-            raise _refuse(f"{owner}.severity", self.severity, "none for a note")
+            raise schema_refusal(f"{owner}.severity", self.severity, "none for a note")
         if adverse and self.response is not None:
-            raise _refuse(f"{owner}.response", self.response, "none for an adverse event")
+            raise schema_refusal(f"{owner}.response", self.response, "none for an adverse event")
         if not adverse and not self.note and self.response is None:
-            raise _refuse(f"{owner}.note", self.note, "the note's text or the patient's response")
+            raise schema_refusal(
+                f"{owner}.note", self.note, "the note's text or the patient's response"
+            )
 
 
 def new_annotation(

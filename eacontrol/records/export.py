@@ -33,9 +33,10 @@ __all__ = [
 EXPORT_FORMAT = "eacontrol-session"
 """The ``format`` field of a JSON export."""
 
-EXPORT_VERSION = 4
+EXPORT_VERSION = 5
 """The ``format_version`` field of a JSON export (3: ``session.compliance_V``,
-``session.clinical`` and ``annotations``; 4: an annotation's ``response``)."""
+``session.clinical`` and ``annotations``; 4: an annotation's ``response``; 5:
+``session.study``: condition, arm and tags)."""
 
 SAMPLE_COLUMNS = ("session_id", *rows.SAMPLE_COLUMNS)
 """Columns of the samples CSV."""

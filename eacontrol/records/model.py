@@ -19,6 +19,7 @@ from eacontrol.errors import Layer, ParameterError
 from eacontrol.records.clinical import ClinicalDetails
 from eacontrol.records.owner import ProcessOwner
 from eacontrol.records.simulated import is_simulator
+from eacontrol.records.study import Study
 from firmware_protocol import units
 
 __all__ = [
@@ -125,6 +126,7 @@ class SessionMeta:
         compliance_V: the device's output compliance voltage from its HELLO_ACK (None: not
             recorded, as in records made before schema version 3).
         clinical: the practitioner's account (intensity aim, STRICTA items), as given.
+        study: the session's condition, arm and tags in a study, as given.
 
     Raises:
         ParameterError: a malformed hash, a naive ``started_at``, a compliance voltage that is
@@ -147,6 +149,7 @@ class SessionMeta:
     software_version: str
     compliance_V: float | None = None
     clinical: ClinicalDetails = field(default_factory=ClinicalDetails)
+    study: Study = field(default_factory=Study)
 
     def __post_init__(self) -> None:
         if not _SHA256_HEX.fullmatch(self.profile_hash):

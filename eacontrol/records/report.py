@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from eacontrol.anatomy.acupoints import parse_site
 from eacontrol.errors import EAError, RecordError
@@ -58,7 +58,8 @@ REPORT_VERSION = 5
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
 annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
-``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity)."""
+``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity, and
+``study``: the session's condition, arm and tags as given)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
@@ -223,6 +224,7 @@ class Report(TypedDict):
     patient_sessions: PatientSessions | None
     stricta: Stricta
     clinical: dict[str, float | int | str | None]
+    study: dict[str, Any]
     steps: list[StepItem]
     delivered: list[ChannelDelivery]
     course: Course
@@ -455,6 +457,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
         "patient_sessions": _patient_sessions(store, summary, include_simulated),
         "stricta": _stricta(rx, step_records, known_until_s, meta.clinical),
         "clinical": dataclasses.asdict(meta.clinical),
+        "study": meta.study.to_json(),
         "steps": _steps(rx, step_records),
         "delivered": [channel_delivery(rx, c["channel"], totals, samples) for c in rx["channels"]],
         "course": course(rx, step_records, events, samples, store.gaps(session_id)),

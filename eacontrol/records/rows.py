@@ -28,6 +28,7 @@ from eacontrol.records.model import (
     utc,
 )
 from eacontrol.records.owner import ProcessOwner
+from eacontrol.records.study import Study
 
 __all__ = [
     "ANNOTATION_COLUMNS",
@@ -98,6 +99,7 @@ def meta_values(meta: SessionMeta) -> dict[str, object]:
         **{name: getattr(meta, name) for name in _META_AS_IS},
         "prescription_json": dump_json(meta.prescription, "prescription"),
         "clinical_json": dump_json(meta.clinical.to_json(), "clinical"),
+        "study_json": dump_json(meta.study.to_json(), "study"),
         "simulated": int(meta.simulated),
         "started_at": iso(meta.started_at),
     }
@@ -111,6 +113,7 @@ def summary_from_row(row: sqlite3.Row) -> SessionSummary:
         simulated=bool(row["simulated"]),
         started_at=datetime.fromisoformat(row["started_at"]),
         clinical=ClinicalDetails.from_json(json.loads(row["clinical_json"])),
+        study=Study.from_json(json.loads(row["study_json"])),
     )
     ended = row["ended_at"]
     return SessionSummary(

@@ -176,7 +176,12 @@ _V4 = (
     "ALTER TABLE annotations ADD COLUMN response TEXT CHECK (response IS NULL OR response <> '')",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+_V5 = (
+    # The session's place in a study: condition, arm, tags (study.Study), '{}' when not given.
+    "ALTER TABLE sessions ADD COLUMN study_json TEXT NOT NULL DEFAULT '{}'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 """``MIGRATIONS[n]``: the statements that take the schema from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,6 +8,8 @@ Cells and paragraphs are plain text; each renderer escapes them for its format.
 
 from __future__ import annotations
 
+from typing import Any
+
 from eacontrol.records import fmt
 from eacontrol.records.alarm import INTRUSION_KIND
 from eacontrol.records.blocks import Block, Paragraph, Section, para, table
@@ -45,6 +47,15 @@ def _ended(s: SessionPart) -> str:
     )
 
 
+def _study_rows(r: Report) -> list[tuple[str, str]]:
+    """Condition, arm and tags, where given (absent in reports saved before version 5)."""
+    study: dict[str, Any] = r.get("study") or {}
+    rows = [(name.capitalize(), study[name]) for name in ("condition", "arm") if study.get(name)]
+    if study.get("tags"):
+        rows.append(("Tags", ", ".join(study["tags"])))
+    return rows
+
+
 def _identity(r: Report) -> list[Block]:
     s, dev, prof = r["session"], r["device"], r["profile"]
     device = (
@@ -67,6 +78,7 @@ def _identity(r: Report) -> list[Block]:
         ("Ended", _ended(s)),
         ("Patient id", patient),
         ("Operator id", s["operator_id"] or "not given"),
+        *_study_rows(r),
         ("Profile", f"{prof['name']}, version {prof['version']}, sha256 {prof['sha256']}"),
         ("Indication", prof["indication"] or "—"),
         ("References", "; ".join(prof["references"]) or "—"),

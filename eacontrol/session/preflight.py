@@ -22,7 +22,7 @@ from eacontrol.errors import (
     Severity,
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy, check_profile
-from eacontrol.records import ClinicalDetails, RecordStore, SessionMeta
+from eacontrol.records import ClinicalDetails, RecordStore, SessionMeta, Study
 from eacontrol.safety import LimitStack
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
@@ -40,6 +40,7 @@ class Identity:
         operator_id / patient_id: identifiers as given, or None.
         profile_version: the profile's version text, or None for its short hash.
         clinical: the practitioner's account (intensity aim, STRICTA items), as given.
+        study: the session's condition, arm and tags, as given.
     """
 
     port: str
@@ -48,6 +49,7 @@ class Identity:
     patient_id: str | None = None
     profile_version: str | None = None
     clinical: ClinicalDetails | None = None
+    study: Study | None = None
 
 
 def preflight(
@@ -133,4 +135,5 @@ def session_meta(
         software_version=__version__,
         compliance_V=info.limits.compliance_V,
         clinical=identity.clinical or ClinicalDetails(),
+        study=identity.study or Study(),
     )

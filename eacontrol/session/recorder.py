@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from eacontrol.device import ChannelDose, DeviceStatus
-from eacontrol.errors import EAError, RecordError
+from eacontrol.errors import EAError, Layer, ParameterError, RecordError
 from eacontrol.link import Clock
 from eacontrol.records import (
     Annotation,
@@ -40,9 +40,10 @@ from eacontrol.records import (
     StepRecord,
 )
 from eacontrol.records.writer import CLOSE_WAIT_s, RecordWriter, WRITER_BUSY_TIMEOUT_s
+from eacontrol.safety.engine import check_number
 from eacontrol.session.events import SessionEvent
 
-__all__ = ["SessionRecorder"]
+__all__ = ["SessionRecorder", "record_period"]
 
 log = logging.getLogger(__name__)
 
@@ -238,3 +239,20 @@ def _changed(old: float | None, new: float | None) -> bool:
     if old is None or new is None:
         return old is not new
     return abs(new - old) > _IMPEDANCE_CHANGE * old
+
+
+_MIN_PERIOD_s = 0.001
+"""The shortest record period: the wire's time resolution (1 ms, PROTOCOL.md §1). Far shorter
+ones (1e-300 s) are below a float's resolution of session time and would never advance."""
+
+
+def record_period(name: str, value: float) -> float:
+    """A period of the record (samples, commits, totals) in seconds, checked.
+
+    Raises:
+        ParameterError: not a number of seconds of at least 0.001 s.
+    """
+    seconds = check_number(name, value, "s")
+    if not seconds >= _MIN_PERIOD_s:
+        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
+    return seconds

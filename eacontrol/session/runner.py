@@ -30,15 +30,13 @@ from eacontrol.device import DeviceEvent, Stimulator
 from eacontrol.errors import (
     DeviceFault,
     EAError,
-    Layer,
-    ParameterError,
     RecordError,
     SessionError,
     SessionStopped,
     StopNotConfirmed,
 )
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
-from eacontrol.records import ClinicalDetails, Outcome, RecordStore
+from eacontrol.records import ClinicalDetails, Outcome, RecordStore, Study
 from eacontrol.records.refused import REFUSED_MARK
 from eacontrol.safety.engine import check_number
 from eacontrol.session.channel_control import ChannelControls
@@ -60,7 +58,7 @@ from eacontrol.session.events import (
 from eacontrol.session.missed import read_missed_totals
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.preflight import Identity, preflight, session_meta
-from eacontrol.session.recorder import SessionRecorder
+from eacontrol.session.recorder import SessionRecorder, record_period
 from eacontrol.session.state import Progress, SessionState
 from eacontrol.session.steps import StepRunner
 
@@ -99,6 +97,7 @@ class Session(ChannelControls):
         totals_period_s: float = 60.0,
         utc_now: Callable[[], datetime] | None = None,
         clinical: ClinicalDetails | None = None,
+        study: Study | None = None,
     ) -> None:
         """Prepare a session; nothing is sent until :meth:`run`.
 
@@ -120,6 +119,7 @@ class Session(ChannelControls):
             utc_now: the wall clock for the record's start (its end is the start plus the
                 session time); default ``datetime.now(UTC)``.
             clinical: the practitioner's account for the record (intensity aim, STRICTA items).
+            study: the session's condition, arm and tags in a study, for the record.
 
         Raises:
             ParameterError: a period is not a number of seconds of at least 0.001 s.
@@ -128,13 +128,13 @@ class Session(ChannelControls):
         self._profile = profile
         self._store = store
         self._identity = Identity(
-            stim.url, stim.simulated, operator_id, patient_id, profile_version, clinical
+            stim.url, stim.simulated, operator_id, patient_id, profile_version, clinical, study
         )
         self._layers = (site, patient, device_serial)
         self._periods = (
-            _period("sample_period_s", sample_period_s),
-            _period("flush_period_s", flush_period_s),
-            _period("totals_period_s", totals_period_s),
+            record_period("sample_period_s", sample_period_s),
+            record_period("flush_period_s", flush_period_s),
+            record_period("totals_period_s", totals_period_s),
         )
         self._utc_now = utc_now or (lambda: datetime.now(UTC))
         self._control = LiveControl()
@@ -485,15 +485,3 @@ class Session(ChannelControls):
                 f"session ended ({outcome.value})"
             ) from exc
         raise exc
-
-
-_MIN_PERIOD_s = 0.001
-"""The shortest record period: the wire's time resolution (1 ms, PROTOCOL.md §1). Far shorter
-ones (1e-300 s) are below a float's resolution of session time and would never advance."""
-
-
-def _period(name: str, value: float) -> float:
-    seconds = check_number(name, value, "s")
-    if not seconds >= _MIN_PERIOD_s:
-        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
-    return seconds

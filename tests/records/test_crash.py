@@ -57,7 +57,7 @@ def child(db_path: Path, make_meta: MakeMeta) -> Iterator[Callable[[int], subpro
     started: list[subprocess.Popen[str]] = []
     fields = dataclasses.asdict(make_meta())
     fields["started_at"] = fields["started_at"].isoformat()
-    del fields["clinical"]  # none given: the child's SessionMeta takes the default
+    del fields["clinical"], fields["study"]  # none given: the child's SessionMeta's defaults
 
     def start(count: int) -> subprocess.Popen[str]:
         proc = subprocess.Popen(

@@ -1,0 +1,35 @@
+"""Issue 17: ``eactl run --condition --arm --tag`` records the session's place in a study."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eacontrol.records import RecordStore, Study
+
+Run = Callable[..., Any]
+
+
+def test_i17_run_records_condition_arm_and_tags(
+    eactl: Run,
+    profile_file: Callable[[str, str], Path],
+    two_channel_profile: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    profile = profile_file("p.toml", two_channel_profile("study test", {"duration_s": 10}))
+    db = str(tmp_path / "s.sqlite3")
+    ran = eactl(
+        "run", str(profile), "--fast", "--db", db,
+        "--condition", "verum", "--arm", "A", "--tag", "pilot", "--tag", "visit-1",
+    )  # fmt: skip
+    assert ran.code == 0, ran.err
+    with RecordStore.open(db, read_only=True) as store:
+        (session,) = store.sessions()
+    assert session.meta.study == Study("verum", "A", ("pilot", "visit-1"))
+    assert "| Condition | verum |" in eactl("report", "1", "--db", db).out
+    refused = eactl("run", str(profile), "--fast", "--db", db, "--tag", "a,b")
+    assert refused.code == 1 and "Study.tags" in refused.err and "no comma" in refused.err
+    assert "Traceback" not in refused.err
+    with RecordStore.open(db, read_only=True) as store:
+        assert len(store.sessions()) == 1  # refused before anything was recorded
