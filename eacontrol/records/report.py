@@ -65,8 +65,9 @@ OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
 it cannot drive the set current; the program sets currents, never voltages)."""
 
-ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance"})
-"""Event kinds counted, not listed, in the report's timeline (the exports hold every event)."""
+ROUTINE_EVENT_KINDS = frozenset({"progress", "intensity", "impedance", "marker"})
+"""Event kinds counted, not listed, in the report's timeline (the exports hold every event; a
+``marker``'s note is listed with the annotations)."""
 
 NOT_RECORDED = (
     ("1a-1c acupuncture rationale", None),

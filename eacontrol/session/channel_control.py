@@ -6,7 +6,8 @@
   lead re-clipped, restarts from zero with its ramp (``steps.py``); the ``r`` key.
 - :meth:`ChannelControls.note`: a note or the patient's response (de qi, twitch, comfort),
   recorded at once as the session's annotation, the record ``eactl annotate`` adds to (one
-  home for notes); the ``n`` key.
+  home for notes), and published as a ``marker`` event; the ``n`` key, or a script's
+  ``session.note("needles checked")`` at any time of a session.
 
 Like every live control these are requests checked when made and carried out by the session
 loop (``control.py``), called from ``on_tick`` or a subscriber in the loop's thread.
@@ -121,4 +122,7 @@ class ChannelControls:
             note=text,
         )
         self._recorder.annotation(annotation)
+        # ... and a marker in the event stream, at the same session time, for subscribers (a
+        # lab's event outlet, an exported timeline) that read events, not annotations.
+        self._emit(EventKind.MARKER, None, f"note: {annotation.note}", {"annotation": "note"})
         return int(t)

@@ -16,6 +16,7 @@ stop       outputs stopped: a channel's STOPPED event, the session's final stop
 link       the link to the device was lost
 intrusion  the device refused frames that were not this host's (bad tag, replay): ``intrusion.py``
 operator   pause, resume, stop and emergency stop requests; a held channel restarted
+marker     a note added during the session (``Session.note``; the annotation is the record)
 device     any other device event
 ========== ==========================================================================
 """
@@ -51,6 +52,7 @@ class EventKind(enum.StrEnum):
     TREATMENT = "treatment"
     DEVICE = "device_event"
     INTRUSION = INTRUSION_KIND
+    MARKER = "marker"
 
 
 @dataclass(frozen=True)
