@@ -186,6 +186,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 device_serial=target.device_serial,
                 clinical=clinical,
                 study=study,
+                sample_period_s=args.sample_period,
             )
             banner = target.banner(info.model)
             device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
@@ -296,6 +297,14 @@ def register(commands: Commands) -> None:
         "--yes",
         action="store_true",
         help="do not ask for confirmation; no keys and no live view (events are printed)",
+    )
+    parser.add_argument(
+        "--sample-period",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="record every channel's set and measured current this often (default 1; at "
+        "least one heartbeat period, 0.1 s at the default lease)",
     )
     add_db_option(parser)
     add_target_options(parser)

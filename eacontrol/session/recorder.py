@@ -246,13 +246,22 @@ _MIN_PERIOD_s = 0.001
 ones (1e-300 s) are below a float's resolution of session time and would never advance."""
 
 
-def record_period(name: str, value: float) -> float:
+def record_period(name: str, value: float, heartbeat_s: float | None = None) -> float:
     """A period of the record (samples, commits, totals) in seconds, checked.
 
+    Args:
+        name: the parameter's name, for the refusal.
+        value: the period asked for.
+        heartbeat_s: for the sample period, the heartbeat period: a sample is a STATUS, and
+            one arrives per heartbeat, so sampling faster would record the same STATUS again as
+            if it were new (the record never fills a sample from an older one).
+
     Raises:
-        ParameterError: not a number of seconds of at least 0.001 s.
+        ParameterError: not a number of seconds of at least 0.001 s (or one heartbeat period).
     """
     seconds = check_number(name, value, "s")
-    if not seconds >= _MIN_PERIOD_s:
-        raise ParameterError(name, value, f">= {_MIN_PERIOD_s:g} s", Layer.SCHEMA)
+    shortest = max(_MIN_PERIOD_s, heartbeat_s or 0.0)
+    if not seconds >= shortest:
+        why = "" if heartbeat_s is None else " (one heartbeat period: one STATUS per sample)"
+        raise ParameterError(name, value, f">= {shortest:g} s{why}", Layer.SCHEMA)
     return seconds

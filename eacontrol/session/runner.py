@@ -35,6 +35,7 @@ from eacontrol.errors import (
     SessionStopped,
     StopNotConfirmed,
 )
+from eacontrol.link import HEARTBEAT_FRACTION
 from eacontrol.profiles import PatientContext, Profile, SitePolicy
 from eacontrol.records import ClinicalDetails, Outcome, RecordStore, Study
 from eacontrol.records.refused import REFUSED_MARK
@@ -132,7 +133,7 @@ class Session(ChannelControls):
         )
         self._layers = (site, patient, device_serial)
         self._periods = (
-            record_period("sample_period_s", sample_period_s),
+            record_period("sample_period_s", sample_period_s, stim.lease_s / HEARTBEAT_FRACTION),
             record_period("flush_period_s", flush_period_s),
             record_period("totals_period_s", totals_period_s),
         )

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from eacontrol.device import DeviceStatus, Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
 from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, LinkError
+from eacontrol.link import HEARTBEAT_FRACTION
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
@@ -86,7 +87,7 @@ class StepRunner:
         self._emit = emit
         self._now = now
         self._periods = periods
-        self._tick_s = stim.lease_s / 5  # one heartbeat period (PROTOCOL.md §3.5)
+        self._tick_s = stim.lease_s / HEARTBEAT_FRACTION  # a heartbeat (PROTOCOL.md §3.5)
         self._due = [0.0, 0.0, 0.0]  # next sample, flush, totals
         self._params: dict[str, Any] = {}
         self.state = SessionState.PREFLIGHT  # until the first START

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,3 +34,20 @@ def test_i17_run_records_condition_arm_and_tags(
     assert "Traceback" not in refused.err
     with RecordStore.open(db, read_only=True) as store:
         assert len(store.sessions()) == 1  # refused before anything was recorded
+
+
+def test_i17_run_samples_at_the_period_asked_and_refuses_one_below_a_heartbeat(
+    eactl: Run,
+    profile_file: Callable[[str, str], Path],
+    two_channel_profile: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    profile = profile_file("p.toml", two_channel_profile("rate test", {"duration_s": 10}))
+    db = str(tmp_path / "s.sqlite3")
+    ran = eactl("run", str(profile), "--fast", "--db", db, "--sample-period", "0.2")
+    assert ran.code == 0, ran.err
+    with RecordStore.open(db, read_only=True) as store:
+        times = [s.t_s for s in store.samples(1) if s.channel == 1]
+    assert len(times) >= 35 and max(b - a for a, b in itertools.pairwise(times)) < 0.25
+    refused = eactl("run", str(profile), "--fast", "--db", db, "--sample-period", "0.01")
+    assert refused.code == 1 and "sample_period_s" in refused.err and "heartbeat" in refused.err

@@ -34,7 +34,7 @@ pytestmark = [
 ]
 
 LEASE_MS = 1000  # the longest lease: a busy test machine must not starve the host of its lease
-SAMPLE_S = 0.1
+SAMPLE_S = LEASE_MS / 1000 / 5  # one heartbeat period: the shortest sample period
 HOST = """
 import json, sys
 from eacontrol.device import connect
