@@ -32,6 +32,8 @@
     │                                device's hardware stop button (.channels, .frames)
     ├── KeyStoreError                the host's pairing-key store cannot be used safely (its
     │                                permissions let others read or write it, or it is corrupt)
+    ├── MissingExtra(ImportError)    an optional dependency is not installed: the message names
+    │                                the extra to install (``pip install "eacontrol[data]"``)
     ├── SessionError                 the session runner refused or ended abnormally
     │   └── SessionStopped           ended early by the operator or a fault (outputs confirmed 0)
     └── RecordError                  the session database is locked, read-only or corrupt
@@ -64,6 +66,7 @@ __all__ = [
     "LinkFault",
     "LinkLost",
     "LinkTimeout",
+    "MissingExtra",
     "NotPaired",
     "PairingClosed",
     "ParameterError",
@@ -432,6 +435,23 @@ class KeyStoreError(EAError):
     def __init__(self, message: str, *, path: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+class MissingExtra(EAError, ImportError):
+    """An optional dependency is not installed; nothing was written.
+
+    Attributes:
+        module: the module that is missing (``pandas``).
+        extra: the eacontrol extra that installs it (``data``).
+    """
+
+    def __init__(self, module: str, extra: str, needed_for: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{needed_for} needs {module}, the optional extra '{extra}': "
+            f'pip install "eacontrol[{extra}]"'
+        )
 
 
 class SessionError(EAError):

@@ -5,6 +5,7 @@ code meaning
 ==== ======================================================================================
 0    success
 1    refused or invalid: a profile, a parameter, an acupoint, an unknown session, a request;
+     an optional dependency that is not installed (``MissingExtra`` names the extra);
      or an output that cannot be written (a full disk: stdout or a file asked for)
 2    usage: the command line itself is wrong (argparse)
 3    device, link or records: the port, the device or the session database failed
@@ -44,6 +45,7 @@ from eacontrol.errors import (
     InvalidNeedleSite,
     KeyStoreError,
     LinkError,
+    MissingExtra,
     NotPaired,
     PairingClosed,
     ParameterError,
@@ -136,6 +138,7 @@ _CODES: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (ParameterError, ExitCode.REFUSED),
     (UnknownAcupoint, ExitCode.REFUSED),
     (InvalidNeedleSite, ExitCode.REFUSED),
+    (MissingExtra, ExitCode.REFUSED),  # docs/cli.md: "a missing ... optional dependency"
     (SessionError, ExitCode.REFUSED),
     (KeyboardInterrupt, ExitCode.INTERRUPTED),
 )

@@ -215,16 +215,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Export one session as CSV or JSON.
+    """Export session records: one session as CSV or JSON, many as CSV or Parquet tables.
 
-    Export one session's records at full precision: JSON (everything) or one CSV table
-    (samples, events or delivered totals).
+    Export at full precision. One session (ID): JSON (everything) or one CSV table (samples,
+    events or delivered totals) to stdout or -o FILE. With --out DIR: the sessions, samples,
+    events and totals tables of the session ID, of --all sessions or of one --patient's (not
+    simulated ones unless --include-simulated), as CSV or Parquet (--format parquet: the
+    optional extra 'data'), one file per table; --format bids writes the session ID's BIDS-style
+    events.tsv and events.json.
     """
+    _check_export(args)
+    if args.out is not None:
+        return _export_dataset(args)
     from eacontrol.records import export_session_json
 
     csv = args.format == "csv"
-    if args.table is not None and not csv:
-        raise UsageError("--table chooses a CSV table; a JSON export holds every table")
     with _store(args) as store:
         store.session(args.id)  # an unknown id fails before the output file is created
         with _output(args.output, csv=csv) as out:
@@ -233,6 +238,80 @@ def _export(args: argparse.Namespace) -> int:
             else:
                 export_session_json(store, args.id, out)
     return int(ExitCode.OK)
+
+
+def _check_export(args: argparse.Namespace) -> None:
+    """Refuse a combination of ``log export`` options that means nothing (exit 2)."""
+    chosen = [name for name, given in _SELECTORS.items() if given(args)]
+    if len(chosen) != 1:
+        raise UsageError(
+            "choose the sessions: a session ID, --all or --patient ID"
+            + (f" (not {' and '.join(chosen)})" if chosen else "")
+        )
+    if args.include_simulated and args.patient is None:
+        raise UsageError("--include-simulated goes with --patient (--all includes every session)")
+    if args.out is None:
+        if args.format in _DIR_FORMATS:
+            raise UsageError(f"--format {args.format} writes files into a folder: give --out DIR")
+        if args.id is None:
+            raise UsageError("--all and --patient write one file per table: give --out DIR")
+        if args.table is not None and args.format != "csv":
+            raise UsageError("--table chooses a CSV table; a JSON export holds every table")
+        return
+    if args.format == "json":
+        raise UsageError("a JSON export is one session's document: use -o FILE, not --out")
+    if args.format == "bids" and args.id is None:
+        raise UsageError("--format bids writes one session's events: give its ID")
+    if args.table is not None or args.output is not None:
+        raise UsageError("--out DIR writes every table into DIR: leave out --table and -o")
+
+
+_SELECTORS: dict[str, Callable[[argparse.Namespace], bool]] = {
+    "ID": lambda args: args.id is not None,
+    "--all": lambda args: bool(args.all),
+    "--patient": lambda args: args.patient is not None,
+}
+"""The ways ``log export`` chooses sessions; exactly one is given."""
+
+_DIR_FORMATS = ("parquet", "bids")
+"""``log export`` formats that write a folder (``--out DIR``), never one stream."""
+
+
+def _export_dataset(args: argparse.Namespace) -> int:
+    """``log export ... --out DIR``: the tables of the chosen sessions, or BIDS events."""
+    from eacontrol.records import export_dataset, write_bids_events
+
+    with _store(args) as store:
+        if args.id is not None:
+            store.session(args.id)  # an unknown id is exit 1 before anything is written
+            ids = [args.id]
+        else:
+            # A patient's history is treatment delivered: simulated sessions only on request.
+            simulated = args.include_simulated or args.patient is None
+            found = store.sessions(patient_id=args.patient, simulated=simulated)
+            ids = sorted(s.id for s in found)
+            if not ids:
+                raise CliError(_no_sessions(store, args.patient))
+        try:
+            if args.format == "bids":
+                paths = list(write_bids_events(store, args.id, args.out))
+            else:
+                paths = list(export_dataset(store, args.out, ids, format=args.format).values())
+        except OSError as err:
+            raise CliError(f"cannot write {args.out}: {err.strerror or err}") from err
+    names = ", ".join(p.name for p in paths)
+    sessions = f"{len(ids)} session" + ("" if len(ids) == 1 else "s")
+    print(f"exported {sessions} to {printable(args.out)}: {names}")
+    return int(ExitCode.OK)
+
+
+def _no_sessions(store: RecordStore, patient: str | None) -> str:
+    """Why ``log export --all|--patient`` found nothing to export."""
+    if patient is None:
+        return f"no sessions in {store.path} to export"
+    simulated = len(store.sessions(patient_id=patient))
+    hint = f" ({simulated} on a simulator: --include-simulated exports them)" if simulated else ""
+    return f"no sessions for patient {printable(patient)} to export{hint}"
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -282,14 +361,33 @@ def register(commands: Commands) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_db_option(listing)
     _session_parser(actions, "show", _show)
-    export = _session_parser(actions, "export", _export)
-    export.add_argument("--format", choices=("csv", "json"), required=True)
+    export = add_command(actions, "export", _export)
+    export.add_argument(
+        "id", type=int, nargs="?", metavar="ID", help="the session id (eactl log list)"
+    )
+    add_db_option(export)
+    export.add_argument("--format", choices=("csv", "json", "parquet", "bids"), required=True)
     export.add_argument(
         "--table",
         choices=_CSV_TABLES,
         help="the CSV table to export (default samples)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    export.add_argument("--all", action="store_true", help="every session (with --out DIR)")
+    export.add_argument(
+        "--patient", metavar="ID", help="this patient's sessions (any case; not simulated)"
+    )
+    export.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="with --patient, also the sessions run on a simulator",
+    )
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write sessions, samples, events and totals (csv, parquet) or events.tsv and "
+        "events.json (bids) into DIR (created if missing)",
+    )
     report = _session_parser(commands, "report", _report)
     report.add_argument("--format", choices=("md", "json", "html"), default="md")
     report.add_argument(

@@ -7,10 +7,18 @@
     store.record_event(session_id, EventRecord(...))  # committed at once
     store.end_session(session_id, Outcome.COMPLETED, ended_at)
     print(render_markdown(build_report(store, session_id)))
+    frame = to_pandas(store, table="samples")       # the extra "data": pandas
 """
 
 from eacontrol.errors import UnknownSession
 from eacontrol.records.alarm import ALARM_KIND, INTRUSION_KIND, alarm_text
+from eacontrol.records.bids import (
+    BIDS_COLUMNS,
+    TRIAL_TYPES,
+    bids_events,
+    events_sidecar,
+    write_bids_events,
+)
 from eacontrol.records.clinical import (
     RESPONSE_WORDS,
     Annotation,
@@ -20,12 +28,17 @@ from eacontrol.records.clinical import (
     Severity,
     new_annotation,
 )
+from eacontrol.records.dataset import DATASET_FORMATS, export_dataset
 from eacontrol.records.delivered import ChannelDelivery, FrequencyShare
 from eacontrol.records.export import (
+    COLUMN_KINDS,
+    COLUMNS,
     EVENT_COLUMNS,
     EXPORT_FORMAT,
     EXPORT_VERSION,
     SAMPLE_COLUMNS,
+    SESSION_COLUMNS,
+    TABLES,
     TOTALS_COLUMNS,
     export_events_csv,
     export_samples_csv,
@@ -33,6 +46,7 @@ from eacontrol.records.export import (
     export_totals_csv,
     session_export,
 )
+from eacontrol.records.frames import DTYPES, to_pandas
 from eacontrol.records.html import render_html
 from eacontrol.records.markdown import render_markdown
 from eacontrol.records.model import (
@@ -71,8 +85,13 @@ from eacontrol.records.study import Study
 
 __all__ = [
     "ALARM_KIND",
+    "BIDS_COLUMNS",
+    "COLUMNS",
+    "COLUMN_KINDS",
+    "DATASET_FORMATS",
     "DB_ENV_VAR",
     "DB_FILE_NAME",
+    "DTYPES",
     "EVENT_COLUMNS",
     "EXPORT_FORMAT",
     "EXPORT_VERSION",
@@ -83,7 +102,10 @@ __all__ = [
     "ROUTINE_EVENT_KINDS",
     "SAMPLE_COLUMNS",
     "SCHEMA_VERSION",
+    "SESSION_COLUMNS",
+    "TABLES",
     "TOTALS_COLUMNS",
+    "TRIAL_TYPES",
     "Annotation",
     "AnnotationKind",
     "ChannelDelivery",
@@ -111,9 +133,12 @@ __all__ = [
     "Study",
     "UnknownSession",
     "alarm_text",
+    "bids_events",
     "build_report",
     "charge_imbalance_pct",
     "default_db_path",
+    "events_sidecar",
+    "export_dataset",
     "export_events_csv",
     "export_samples_csv",
     "export_session_json",
@@ -126,4 +151,6 @@ __all__ = [
     "render_markdown",
     "resolve_db_path",
     "session_export",
+    "to_pandas",
+    "write_bids_events",
 ]

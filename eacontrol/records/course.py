@@ -37,6 +37,7 @@ __all__ = [
     "StepCharge",
     "StopItem",
     "course",
+    "event_course",
 ]
 
 _STOP_KINDS = frozenset({"stop", "fault", "link"})
@@ -157,9 +158,11 @@ def _missing(samples: Sequence[Sample], gaps: Sequence[SampleGap]) -> list[Missi
     return spans
 
 
-def _events(
+def event_course(
     events: Sequence[EventRecord],
 ) -> tuple[list[OperatorChange], list[Pause], list[StopItem]]:
+    """The operator's intensity changes, the pauses and the stops among ``events`` (in order;
+    the rules are the module's)."""
     changes: list[OperatorChange] = []
     pauses: list[Pause] = []
     stops: list[StopItem] = []
@@ -254,7 +257,7 @@ def course(
             intensity += [
                 _range(ch, step["index"], samples, gaps, window) for ch in step["channels"]
             ]
-    changes, pauses, stops = _events(events)
+    changes, pauses, stops = event_course(events)
     return {
         "operator_changes": changes,
         "pauses": pauses,

@@ -15,6 +15,8 @@ from eacontrol.cli.records_cmd import DB_ENV_VAR
 
 HEAVY = (
     "numpy",
+    "pandas",  # the extra "data": only a DataFrame or a Parquet export imports it
+    "pyarrow",
     "pydantic",
     "serial",
     "sqlite3",

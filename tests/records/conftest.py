@@ -195,3 +195,58 @@ def _as_unprivileged() -> Iterator[None]:
 def unprivileged() -> Callable[[], contextlib.AbstractContextManager[None]]:
     """A context manager factory: file permissions apply inside (see ``_as_unprivileged``)."""
     return _as_unprivileged
+
+
+@dataclass(frozen=True)
+class SimRun:
+    """A short real session run on ``sim://`` (virtual time), recorded into ``path``."""
+
+    path: Path
+    session_id: int
+
+
+@pytest.fixture
+def sim_run(tmp_path: Path) -> SimRun:
+    """A real session on the built-in simulator in virtual time: two channels at 2 mA for 6 s
+    (2 s ramps), the operator raising channel 1 by 0.5 mA at 3 s and a note added at 4 s."""
+    # Imported here: only the tests that run a session need the runner and the simulator.
+    import profile_text
+    import serial
+
+    from eacontrol.device import connect
+    from eacontrol.link import Transport
+    from eacontrol.profiles import loads_profile
+    from eacontrol.records import new_annotation
+    from eacontrol.session import Session
+    from simulator import register_url_handler
+
+    register_url_handler()
+    step = {
+        "label": "2 Hz",
+        "mode": "continuous",
+        "frequency_hz": 2,
+        "phase_width_us": 300,
+        "intensity_mA": 2,
+        "ceiling_mA": 6,
+        "ramp_up_s": 2,
+        "ramp_down_s": 2,
+        "duration_s": 6,
+    }
+    profile = loads_profile(profile_text.profile_toml("Test: 2 Hz on two channels", step))
+    path = tmp_path / "sim.sqlite3"
+    url = "sim://?seed=1"
+    stim = connect(transport=Transport(serial.serial_for_url(url), url), lease_ms=500)
+    actions = [(3.0, lambda s: s.adjust(1, +0.5))]
+    with RecordStore.open(path) as store:
+        session = Session(stim, profile, store=store, utc_now=lambda: START)
+
+        def on_tick(s: Session) -> None:
+            while actions and s.t_s >= actions[0][0]:
+                actions.pop(0)[1](s)
+
+        result = session.run(on_tick=on_tick)
+        stim.close(immediate=True)
+        assert result.session_id is not None
+        note = new_annotation(START + timedelta(seconds=4), note="heaviness at BL23-L")
+        store.add_annotation(result.session_id, note)
+    return SimRun(path, result.session_id)
