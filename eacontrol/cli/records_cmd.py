@@ -342,6 +342,16 @@ def _session_parser(commands: Commands, name: str, handler: Handler) -> argparse
     return parser
 
 
+def _add_patient_filter(parser: argparse.ArgumentParser, which: str) -> None:
+    """``--patient ID`` (any case, simulated sessions left out) and ``--include-simulated``."""
+    parser.add_argument("--patient", metavar="ID", help=f"{which} (any case; not simulated)")
+    parser.add_argument(
+        "--include-simulated",
+        action="store_true",
+        help="with --patient, also the sessions run on a simulator",
+    )
+
+
 def register(commands: Commands) -> None:
     """Add ``log`` (list, show, export) and ``report`` to the command parsers."""
     log = commands.add_parser(
@@ -349,14 +359,7 @@ def register(commands: Commands) -> None:
     )
     actions = log.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = add_command(actions, "list", _list)
-    listing.add_argument(
-        "--patient", metavar="ID", help="only this patient's sessions (any case; not simulated)"
-    )
-    listing.add_argument(
-        "--include-simulated",
-        action="store_true",
-        help="with --patient, also the sessions run on a simulator",
-    )
+    _add_patient_filter(listing, "only this patient's sessions")
     listing.add_argument("--limit", type=int, metavar="N", help="at most N sessions")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_db_option(listing)
@@ -374,14 +377,7 @@ def register(commands: Commands) -> None:
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
     export.add_argument("--all", action="store_true", help="every session (with --out DIR)")
-    export.add_argument(
-        "--patient", metavar="ID", help="this patient's sessions (any case; not simulated)"
-    )
-    export.add_argument(
-        "--include-simulated",
-        action="store_true",
-        help="with --patient, also the sessions run on a simulator",
-    )
+    _add_patient_filter(export, "this patient's sessions")
     export.add_argument(
         "--out",
         metavar="DIR",

@@ -32,6 +32,7 @@ from eacontrol.records.study import Study
 
 __all__ = [
     "ANNOTATION_COLUMNS",
+    "META_AS_IS",
     "SAMPLE_COLUMNS",
     "TOTALS_COLUMNS",
     "annotation_from_row",
@@ -76,7 +77,7 @@ def dump_json(value: dict[str, Any], name: str) -> str:
         ) from err
 
 
-_META_AS_IS = (
+META_AS_IS = (
     "profile_name",
     "profile_version",
     "profile_hash",
@@ -96,7 +97,7 @@ _META_AS_IS = (
 def meta_values(meta: SessionMeta) -> dict[str, object]:
     """Column values of a session row for ``meta``."""
     return {
-        **{name: getattr(meta, name) for name in _META_AS_IS},
+        **{name: getattr(meta, name) for name in META_AS_IS},
         "prescription_json": dump_json(meta.prescription, "prescription"),
         "clinical_json": dump_json(meta.clinical.to_json(), "clinical"),
         "study_json": dump_json(meta.study.to_json(), "study"),
@@ -108,7 +109,7 @@ def meta_values(meta: SessionMeta) -> dict[str, object]:
 def summary_from_row(row: sqlite3.Row) -> SessionSummary:
     """A session from its row."""
     meta = SessionMeta(
-        **{name: row[name] for name in _META_AS_IS},
+        **{name: row[name] for name in META_AS_IS},
         prescription=json.loads(row["prescription_json"]),
         simulated=bool(row["simulated"]),
         started_at=datetime.fromisoformat(row["started_at"]),

@@ -132,32 +132,32 @@ def test_i14_12_program_takes_only_a_stimulation(bad: object) -> None:
     assert caught.value.layer is Layer.SCHEMA
 
 
-@pytest.mark.parametrize("period", [1e-300, 0.0005, 0.0, -1.0])
-def test_i14_12_a_record_period_below_a_millisecond_is_refused(
-    period: float, tmp_path: Path
-) -> None:
+def _refused_session(tmp_path: Path, **periods: float) -> ParameterError:
+    """The refusal of a Session on the built-in simulator with these record periods."""
     with (
         eacontrol.connect("sim://") as stim,
         RecordStore.open(tmp_path / "s.db") as store,
         pytest.raises(ParameterError) as caught,
     ):
-        Session(stim, loads_profile(VALID_TOML), store=store, flush_period_s=period)
-    assert caught.value.parameter == "flush_period_s"
-    assert ">= 0.001 s" in caught.value.allowed
+        Session(stim, loads_profile(VALID_TOML), store=store, **periods)
+    return caught.value
+
+
+@pytest.mark.parametrize("period", [1e-300, 0.0005, 0.0, -1.0])
+def test_i14_12_a_record_period_below_a_millisecond_is_refused(
+    period: float, tmp_path: Path
+) -> None:
+    refused = _refused_session(tmp_path, flush_period_s=period)
+    assert refused.parameter == "flush_period_s" and ">= 0.001 s" in refused.allowed
 
 
 @pytest.mark.parametrize("period", [1e-300, 0.0005, 0.05, 0.0999])
 def test_i17_a_sample_period_below_one_heartbeat_is_refused(period: float, tmp_path: Path) -> None:
     """A sample is a STATUS and one comes per heartbeat (lease/5: 0.1 s at the default lease):
     sampling faster would record the same STATUS again as if it were new."""
-    with (
-        eacontrol.connect("sim://") as stim,
-        RecordStore.open(tmp_path / "s.db") as store,
-        pytest.raises(ParameterError) as caught,
-    ):
-        Session(stim, loads_profile(VALID_TOML), store=store, sample_period_s=period)
-    assert caught.value.parameter == "sample_period_s"
-    assert caught.value.allowed == ">= 0.1 s (one heartbeat period: one STATUS per sample)"
+    refused = _refused_session(tmp_path, sample_period_s=period)
+    assert refused.parameter == "sample_period_s"
+    assert refused.allowed == ">= 0.1 s (one heartbeat period: one STATUS per sample)"
 
 
 def test_i14_12_an_intensity_below_the_device_resolution_is_refused() -> None:

@@ -33,6 +33,7 @@ from eacontrol.records import (
     Study,
     UnknownSession,
     export_dataset,
+    rows,
     to_pandas,
 )
 
@@ -42,21 +43,7 @@ SimRun = Any  # tests/records/conftest.py's SimRun: .path and .session_id of a s
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)  # tests/records/conftest.py's START
 JSON_COLUMNS = ("data", "clinical", "prescription")
 
-_META = (
-    "profile_name",
-    "profile_version",
-    "profile_hash",
-    "device_model",
-    "device_serial",
-    "firmware_version",
-    "boot_id",
-    "port",
-    "simulated",
-    "compliance_V",
-    "operator_id",
-    "patient_id",
-    "software_version",
-)
+_META = (*rows.META_AS_IS, "simulated")
 
 
 def held(store: RecordStore, table: str, ids: list[int]) -> list[dict[str, Any]]:
