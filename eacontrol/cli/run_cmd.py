@@ -71,6 +71,11 @@ def confirmation_lines(
                 f"rising to {number(titration.start_mA)} mA, then raised by you to "
                 f"{printable(titration.sensation)} (target {number(titration.target_mA)} mA)"
             )
+        sham_on_s = profile.steps[first].sham_on_s
+        if profile.steps[first].intensity == "sham_zero":
+            rising = "staying at 0 mA (sham: the device on, no current)"
+        elif sham_on_s is not None:
+            rising += f", down to 0 mA after {number(sham_on_s)} s (sham)"
         lines.append(
             f"  channel {channel}  {printable(points[channel])}  from 0 mA, {rising} over "
             f"{number(stimulation.ramp_up_s)} s (step {first + 1}: {mode_text(stimulation)})"

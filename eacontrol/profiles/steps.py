@@ -108,13 +108,20 @@ class _StepBase(BaseModel):
     intensity: IntensityMode = Field(
         IntensityMode.FIXED,
         description="fixed: every channel ramps to intensity_mA at START; titrate: to "
-        "start_intensity_mA, and the practitioner raises each channel to the sensation.",
+        "start_intensity_mA, and the practitioner raises each channel to the sensation; "
+        "sham_zero: every channel runs at 0 mA; sham_ramp_off: ramps to intensity_mA, then to "
+        "0 mA after sham_on_s.",
     )
     start_intensity_mA: StartMilliamps | None = Field(
         None, description="titrate only: the level each channel ramps to at START, mA (0)."
     )
     sensation: Text | None = Field(
         None, description="titrate only: the sensation the practitioner raises each channel to."
+    )
+    sham_on_s: Seconds | None = Field(
+        None,
+        description="sham_ramp_off only: time from START at which every channel ramps down to "
+        "0 mA and stays there, s.",
     )
     ceiling_mA: Milliamps | None = Field(
         None, description="Highest intensity the operator may set in this step, mA."
@@ -166,8 +173,28 @@ class _StepBase(BaseModel):
         return max(self.target_mA(n) for n in self.channels)
 
     @model_validator(mode="after")
+    def _sham_keys(self) -> Self:
+        ramp_off = self.intensity == IntensityMode.SHAM_RAMP_OFF
+        if self.sham_on_s is None:
+            if ramp_off:
+                raise ValueError(
+                    'intensity = "sham_ramp_off" needs sham_on_s: when, after START, the '
+                    "channels ramp down to 0 mA (e.g. 30)"
+                )
+            return self
+        if not ramp_off:
+            raise ValueError('sham_on_s belongs to intensity = "sham_ramp_off"')
+        latest = self.duration_s - self.ramp_down_s
+        if not self.ramp_up_s <= self.sham_on_s <= latest:
+            raise ValueError(
+                f"sham_on_s ({self.sham_on_s:g} s) must fall between the end of the ramp up "
+                f"({self.ramp_up_s:g} s) and the start of the step's ramp-down ({latest:g} s)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _titration_keys(self) -> Self:
-        if self.intensity == IntensityMode.FIXED:
+        if self.intensity != IntensityMode.TITRATE:
             given = [k for k in ("start_intensity_mA", "sensation") if getattr(self, k) is not None]
             if given:
                 verb = "belongs" if len(given) == 1 else "belong"
@@ -195,8 +222,8 @@ class _StepBase(BaseModel):
 
     def titration(self, channel: int | None = None) -> Titration | None:
         """The step's titration for ``channel`` (its own guidance target; None: the step's
-        ``intensity_mA``); None for a fixed step."""
-        if self.intensity == IntensityMode.FIXED:
+        ``intensity_mA``); None for a step that is not titrated."""
+        if self.intensity != IntensityMode.TITRATE:
             return None
         assert self.sensation is not None  # checked by the model
         start = self.start_intensity_mA or 0.0

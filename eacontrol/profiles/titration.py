@@ -1,5 +1,9 @@
-"""How a step sets each channel's intensity: ``fixed`` (ramp to the target at START) or
-``titrate`` (ramp to a start level, usually zero; the practitioner raises each channel).
+"""How a step sets each channel's intensity: ``fixed`` (ramp to the target at START),
+``titrate`` (ramp to a start level, usually zero; the practitioner raises each channel), or one
+of two sham conditions of a controlled trial (issue 17): ``sham_zero`` (every channel STARTed
+and running at 0 mA for the whole step: the device on, no current) and ``sham_ramp_off`` (the
+prescribed ramp up, then after ``sham_on_s`` a ramp down to 0 mA for the rest of the step, as
+in published sham electroacupuncture). In a sham step the operator cannot raise a channel.
 
 A titrated step names the sensation the practitioner raises each channel to ("strong but
 comfortable tingling", "visible twitch"); its ``intensity_mA`` is then guidance shown beside
@@ -20,6 +24,13 @@ class IntensityMode(enum.StrEnum):
 
     FIXED = "fixed"
     TITRATE = "titrate"
+    SHAM_ZERO = "sham_zero"
+    SHAM_RAMP_OFF = "sham_ramp_off"
+
+    @property
+    def sham(self) -> bool:
+        """True for the sham conditions."""
+        return self in (IntensityMode.SHAM_ZERO, IntensityMode.SHAM_RAMP_OFF)
 
 
 @dataclass(frozen=True)

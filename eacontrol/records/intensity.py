@@ -31,9 +31,13 @@ __all__ = [
     "channel_intensities",
     "describe_setting",
     "describe_treatment",
+    "methods_intensity",
     "titrated",
     "titration_aim",
 ]
+
+SHAM_SETTINGS = frozenset({"sham_zero", "sham_ramp_off"})
+"""The settings of a sham condition: no treatment intensity is reported for them."""
 
 _HOW = {"marked": "marked", "held": "the highest level held for 10 s"}
 """The treatment intensity's origin in words (``TreatmentHow``; 10 s is its ``HOLD_s``)."""
@@ -44,10 +48,12 @@ class ChannelIntensity(TypedDict):
 
     Attributes:
         channel: the channel number.
-        setting: ``fixed``, ``titrate``, or None when the step has no record (did not start).
+        setting: ``fixed``, ``titrate``, ``sham_zero``, ``sham_ramp_off``, or None when the
+            step has no record (did not start).
         target_mA: the prescription (for a titrated channel: the guidance).
         start_mA: a titrated channel's start level; None when fixed.
         sensation: the sensation a titrated channel is raised to; None when fixed.
+        sham_on_s: a ``sham_ramp_off`` step's time from START to its switch-off; else None.
         treatment_mA: the treatment intensity; None when not reached or not known.
         treatment_how: ``marked``, ``held`` or ``not_reached``; ``not_ended`` when the step
             did not end (its end not recorded); None when its record does not say (a record made
@@ -59,6 +65,7 @@ class ChannelIntensity(TypedDict):
     target_mA: float
     start_mA: float | None
     sensation: str | None
+    sham_on_s: float | None
     treatment_mA: float | None
     treatment_how: str | None
 
@@ -80,6 +87,7 @@ def channel_intensities(
                 target_mA=step["intensity_mA"][str(n)],
                 start_mA=rec.get("start_intensity_mA") if titrate else None,
                 sensation=rec.get("sensation") if titrate else None,
+                sham_on_s=rec.get("sham_on_s"),
                 treatment_mA=rec.get("treatment_intensity_mA"),
                 treatment_how=rec.get("treatment_intensity_how") if ended else "not_ended",
             )
@@ -90,6 +98,19 @@ def channel_intensities(
 def titrated(items: list[ChannelIntensity]) -> bool:
     """True when any channel of the step was titrated."""
     return any(i["setting"] == "titrate" for i in items)
+
+
+def methods_intensity(items: list[ChannelIntensity]) -> str | None:
+    """How the Methods paragraph states a titrated or sham step's intensity (None for a fixed
+    step: its target intensity says it all)."""
+    if any(i["setting"] in SHAM_SETTINGS for i in items):
+        return f"a sham condition: {describe_setting(items)}"
+    if titrated(items):  # what the practitioner reached, not the guidance alone
+        return (
+            f"intensity {describe_setting(items)} by the practitioner, reaching a treatment "
+            f"intensity of {describe_treatment(items)}"
+        )
+    return None
 
 
 def _channels(numbers: list[int]) -> str:
@@ -106,6 +127,11 @@ def _grouped(items: list[ChannelIntensity], phrase: Any) -> str:
 
 
 def _setting_phrase(item: ChannelIntensity) -> str:
+    if item["setting"] == "sham_zero":
+        return "sham: 0 mA (the device on, no current)"
+    if item["setting"] == "sham_ramp_off":
+        on = "?" if item["sham_on_s"] is None else fmt.duration(item["sham_on_s"])
+        return f"sham: {fmt.current(item['target_mA'])} for {on}, then 0 mA"
     if item["setting"] != "titrate":
         return fmt.current(item["target_mA"])
     start = fmt.current(item["start_mA"] or 0.0)
@@ -122,6 +148,8 @@ def describe_setting(items: list[ChannelIntensity]) -> str:
 
 
 def _treatment_phrase(item: ChannelIntensity) -> str:
+    if item["setting"] in SHAM_SETTINGS:
+        return "none (sham)"
     how = item["treatment_how"]
     if how is None:
         return "not recorded"

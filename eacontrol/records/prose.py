@@ -13,7 +13,7 @@ from eacontrol.records import fmt
 from eacontrol.records.course import IntensityRange, OperatorChange
 from eacontrol.records.delivered import ChannelDelivery
 from eacontrol.records.fmt import join_words
-from eacontrol.records.intensity import describe_setting, describe_treatment, titrated
+from eacontrol.records.intensity import methods_intensity
 from eacontrol.records.prescription import PrescribedStep
 from eacontrol.records.report import PatientSessions, PointItem, Report, StepItem
 
@@ -139,12 +139,9 @@ def _step_sentence(step: StepItem) -> str:
         ran = "; it did not run to its end" if step["started_s"] is not None else "; it did not run"
     elif abs(step["ran_s"] - p["duration_s"]) >= 0.5:
         ran = f"; it ran {fmt.duration(step['ran_s'])}"
-    intensity = f"target intensity {per_channel(p['intensity_mA'], 'mA')}"
-    if titrated(step["intensity"]):  # what the practitioner reached, not the guidance alone
-        intensity = (
-            f"intensity {describe_setting(step['intensity'])} by the practitioner, reaching a "
-            f"treatment intensity of {describe_treatment(step['intensity'])}"
-        )
+    intensity = methods_intensity(step["intensity"]) or (
+        f"target intensity {per_channel(p['intensity_mA'], 'mA')}"
+    )
     return (
         f"Step {p['index'] + 1}{name}: {MODE_NAMES[p['mode']]} {describe_rates(p)}"
         f"{describe_pattern(p)}, {describe_waveform(p)}; {intensity}, ramped up over "

@@ -115,6 +115,13 @@ class LiveControl:
         self._held.pop(channel, None)
         self._targets[channel] = start_mA
 
+    def cap(self, channel: int, ceiling: Ceiling) -> None:
+        """Lower ``channel``'s ceiling for the rest of the step (a sham switched off), and its
+        target with it."""
+        self._ceilings[channel] = ceiling
+        if channel in self._targets:
+            self._targets[channel] = min(self._targets[channel], ceiling.value_mA)
+
     def end_step(self) -> None:
         """No step is running: intensity requests are refused until the next one starts."""
         self._targets = {}

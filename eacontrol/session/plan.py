@@ -22,7 +22,7 @@ from typing import Any
 
 from eacontrol.errors import Layer
 from eacontrol.profiles import Profile
-from eacontrol.profiles.titration import Titration
+from eacontrol.profiles.titration import IntensityMode, Titration
 from eacontrol.safety import LimitStack, Quantity
 from eacontrol.stimulation import Stimulation, StimulationMode
 
@@ -76,12 +76,18 @@ class PlannedChannel:
         ceiling: the effective ceiling for live changes.
         titration: for a titrated step, the start level, the guidance target and the sensation
             (``stimulation.intensity_mA`` is then the start level: what START ramps to).
+        setting: how the step sets the channel's intensity (``fixed``, ``titrate``,
+            ``sham_zero``, ``sham_ramp_off``).
+        sham_off_s: a ``sham_ramp_off`` step's time from START at which the channel ramps down
+            to 0 mA for the rest of the step; None otherwise.
     """
 
     channel: int
     stimulation: Stimulation
     ceiling: Ceiling
     titration: Titration | None = None
+    setting: IntensityMode = IntensityMode.FIXED
+    sham_off_s: float | None = None
 
     @property
     def start_mA(self) -> float:
@@ -147,7 +153,7 @@ class PlannedStep:
             "channels": {
                 str(c.channel): dataclasses.asdict(c.stimulation)
                 | {"program_crc": _crc(crcs.get(c.channel)), "ceiling_mA": c.ceiling.value_mA}
-                | _titration_fields(c.titration)
+                | _intensity_fields(c)
                 for c in self.channels
             }
         }
@@ -163,26 +169,39 @@ def _crc(crc: int | None) -> str | None:
     return None if crc is None else f"0x{crc:08X}"
 
 
-def _titration_fields(titration: Titration | None) -> dict[str, Any]:
-    if titration is None:
-        return {"intensity": "fixed"}
-    return {
-        "intensity": "titrate",
-        "start_intensity_mA": titration.start_mA,
-        "guidance_target_mA": titration.target_mA,
-        "sensation": titration.sensation,
-    }
+def _intensity_fields(planned: PlannedChannel) -> dict[str, Any]:
+    titration = planned.titration
+    fields: dict[str, Any] = {"intensity": planned.setting.value}
+    if planned.sham_off_s is not None:
+        fields["sham_on_s"] = planned.sham_off_s
+    if titration is not None:
+        fields |= {
+            "start_intensity_mA": titration.start_mA,
+            "guidance_target_mA": titration.target_mA,
+            "sensation": titration.sensation,
+        }
+    return fields
 
 
 def _planned(profile: Profile, step: int, channel: int, stack: LimitStack) -> PlannedChannel:
     """One channel of one step: a titrated channel's program ramps to the titration's start
-    level, not to the profile's target (the practitioner raises it from there)."""
+    level, not to the profile's target (the practitioner raises it from there); a sham
+    channel's to 0 mA (``sham_zero``) or to its target (``sham_ramp_off``), and the operator
+    cannot set it above that (its ceiling)."""
     stimulation = profile.stimulation(step, channel)
-    titration = profile.steps[step].titration(channel)
+    model = profile.steps[step]
+    titration = model.titration(channel)
     if titration is not None:
         stimulation = dataclasses.replace(stimulation, intensity_mA=titration.start_mA)
+    if model.intensity == IntensityMode.SHAM_ZERO:
+        stimulation = dataclasses.replace(stimulation, intensity_mA=0.0)
     ceiling = effective_ceiling(profile, step, channel, stack)
-    return PlannedChannel(channel, stimulation, ceiling, titration)
+    if model.intensity.sham and stimulation.intensity_mA < ceiling.value_mA:
+        source = f"the profile (steps[{step}].intensity = {model.intensity.value!r})"
+        ceiling = Ceiling(stimulation.intensity_mA, Layer.PROFILE, source)
+    return PlannedChannel(
+        channel, stimulation, ceiling, titration, model.intensity, model.sham_on_s
+    )
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,14 @@ from typing import Any, Protocol
 
 from eacontrol.device import DeviceStatus, Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
-from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, LinkError
+from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, Layer, LinkError
 from eacontrol.link import HEARTBEAT_FRACTION
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
 from eacontrol.session.events import EventKind
 from eacontrol.session.intrusion import ForeignFrames
-from eacontrol.session.plan import PlannedStep, SessionPlan
+from eacontrol.session.plan import Ceiling, PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
 from eacontrol.session.treatment import TreatmentLog
@@ -98,6 +98,7 @@ class StepRunner:
         self._tick: Callable[[], None] = lambda: None  # the UI's tick, read during ramp-downs
         self._treatment = TreatmentLog(())
         self._programmed: set[int] = set()  # the running step's channels programmed
+        self._sham_off: set[int] = set()  # channels a sham_ramp_off step has switched off
         # pre-flight's STATUS: the baseline of frames refused as not this host's
         self._foreign = ForeignFrames(stim.last_status, stim.frame_log.stale_repeats)
 
@@ -112,6 +113,7 @@ class StepRunner:
         self._start(step)
         while True:
             self._periodic(step)
+            self._sham_switch_off(step)
             tick()
             self._apply_requests(step)
             if self.ending is not None:
@@ -138,6 +140,7 @@ class StepRunner:
             if c.channel not in held  # still latched on the device: programmed on resuming
         }
         self._programmed = set(crcs)
+        self._sham_off = set()
         started = self._now()
         if crcs:
             self._stim.start(sorted(crcs))
@@ -208,7 +211,10 @@ class StepRunner:
                 log.warning("step %d: totals not read: %s", step.index + 1, err)
         t = self._now()
         channels = self._params.get("channels", {})
+        sham = {c.channel for c in step.channels if c.setting.sham}  # no treatment: a sham
         for reached in self._treatment.result(self.timer.elapsed(t)):
+            if reached.channel in sham:
+                continue
             self._emit(
                 EventKind.TREATMENT, reached.channel, reached.text(), reached.data(step.index)
             )
@@ -251,6 +257,39 @@ class StepRunner:
         found = None if status is None else self._foreign.check(status, own)
         if found is not None:
             self._emit(EventKind.INTRUSION, None, found.text(), found.data())
+
+    def _sham_switch_off(self, step: PlannedStep) -> None:
+        """A ``sham_ramp_off`` step: once ``sham_on_s`` of step time have passed (within one
+        heartbeat period), every channel ramps down to 0 mA over the step's ``ramp_down_s``
+        and stays there, its ceiling 0 mA for the rest of the step."""
+        elapsed = self.timer.elapsed(self._now())
+        due = [
+            c
+            for c in step.channels
+            if c.sham_off_s is not None and c.channel not in self._sham_off
+            if elapsed >= c.sham_off_s
+        ]
+        if not due or self.state is not SessionState.RUNNING:
+            return
+        fastest = self._stim.limits.max_slew_mA_per_s
+        off = Ceiling(0.0, Layer.PROFILE, f"the profile (steps[{step.index}].sham_on_s)")
+        for c in due:
+            self._sham_off.add(c.channel)
+            self._control.cap(c.channel, off)
+            if c.channel in self._control.held:
+                continue  # already at zero
+            level = c.stimulation.intensity_mA
+            slew = fastest if step.ramp_down_s <= 0 else min(level / step.ramp_down_s, fastest)
+            self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=max(slew, 0.001))
+            self._treatment.level(c.channel, 0.0, elapsed)
+        numbers = ", ".join(str(c.channel) for c in due)
+        self._emit(
+            EventKind.PROGRESS,
+            None,
+            f"sham: channel(s) {numbers} ramping down to 0 mA at {elapsed:.1f} s of the step "
+            f"(sham_on_s {due[0].sham_off_s:g} s), and held there",
+            {"sham_off": [c.channel for c in due], "at_step_s": elapsed},
+        )
 
     # --- the operator's requests ---------------------------------------------------------------
 
