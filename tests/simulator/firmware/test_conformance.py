@@ -345,8 +345,7 @@ def test_a_retransmitted_start_does_not_restart_a_stopped_channel(
     host: RawHost, make_program: ProgramFactory
 ) -> None:
     host.hello()
-    crc = host.program(make_program())
-    start = host.command(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    start = host.start_frame(make_program())
     assert isinstance(host.send(start)[0].message, Ack)
     host.wait(200 * MS)
     host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))
