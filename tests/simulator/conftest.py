@@ -79,6 +79,12 @@ class RawHost(HostPeer):
 
     crcs = staticmethod(_crcs)
 
+    def run_program(self, program: fp.SetProgram) -> int:
+        """Store ``program`` and START its channel (ACKed); return the program's CRC."""
+        crc = self.program(program)
+        assert isinstance(self.start(**{f"ch{program.channel}": crc}), fp.Ack)
+        return crc
+
     def start_frame(self, program: fp.SetProgram) -> bytes:
         """Store ``program`` (of channel 0); return a START frame of it, made but not sent (the
         test sends it, and may send it again)."""

@@ -96,9 +96,7 @@ def damaged(frame: bytes, edit: Any) -> bytes:
 def running(host: RawHost, make_program: ProgramFactory, **fields: Any) -> int:
     """Open a session, program channel 0, start it; return the program CRC."""
     host.hello()
-    crc = host.program(make_program(**fields))
-    assert isinstance(host.start(ch0=crc), Ack)
-    return crc
+    return host.run_program(make_program(**fields))
 
 
 def status(host: RawHost) -> Status:

@@ -41,8 +41,7 @@ def running_host(
     """A paired host 1.5 s into a 5 mA run on channel 0, its session open."""
     host = raw_host_type(Device(DeviceModel(), rng=np.random.default_rng(seed)))
     host.hello()
-    crc = host.program(make_program(channel=0, phase_a_us=200))
-    assert isinstance(host.start(ch0=crc), fp.Ack)
+    host.run_program(make_program(channel=0, phase_a_us=200))
     host.run_with_heartbeats(1500 * MS)
     host.take_events()
     return host
