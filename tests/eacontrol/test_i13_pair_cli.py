@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import firmware_protocol as fp
 from eacontrol.cli.app import run
 from eacontrol.errors import PortNotFound
 from eacontrol.link import Transport
-from tests.support.pty_simulator import simulator_on_a_pty
+from tests.support.pty_simulator import simulator_on_a_pty, simulator_printing
 
 from .conftest import Scripted
 
@@ -47,12 +45,17 @@ def on_port(scripted: Scripted, monkeypatch: pytest.MonkeyPatch) -> Scripted:
     return scripted
 
 
+def _pair_in_an_open_window(on_port: Scripted) -> int:
+    """``eactl pair PORT`` on the unpaired device with its pairing window open; its exit status."""
+    on_port.device.paired = False
+    on_port.device.pairing_window = True
+    return run(["pair", PORT])
+
+
 def test_i13_04_pair_writes_an_owner_only_key_and_prints_serial_and_key_id(
     on_port: Scripted, keys_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    on_port.device.paired = False
-    on_port.device.pairing_window = True
-    assert run(["pair", PORT]) == 0
+    assert _pair_in_an_open_window(on_port) == 0
     out = capsys.readouterr().out
     key_file = keys_home / "FAKE-0001.json"
     assert f"paired with FAKE-2 serial FAKE-0001 on {PORT}: key id 7, stored in {key_file}" in out
@@ -67,9 +70,7 @@ def test_i13_04_pair_writes_an_owner_only_key_and_prints_serial_and_key_id(
 def test_i13_04_pair_again_is_refused_and_names_forget(
     on_port: Scripted, keys_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    on_port.device.paired = False
-    on_port.device.pairing_window = True
-    assert run(["pair", PORT]) == 0
+    assert _pair_in_an_open_window(on_port) == 0
     on_port.device.pairing_window = True
     assert run(["pair", PORT]) == 5
     err = capsys.readouterr().err
@@ -90,9 +91,7 @@ def test_i13_04_closed_window_is_refused_naming_how_to_open_it(
 def test_i13_04_forget_erases_on_the_device_then_deletes_the_file(
     on_port: Scripted, keys_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    on_port.device.paired = False
-    on_port.device.pairing_window = True
-    assert run(["pair", PORT]) == 0
+    assert _pair_in_an_open_window(on_port) == 0
     capsys.readouterr()
     assert run(["pair", "--forget", PORT]) == 0
     out = capsys.readouterr().out
@@ -112,9 +111,7 @@ def test_i13_04_forget_an_unreachable_device_deletes_the_file_and_says_so(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    on_port.device.paired = False
-    on_port.device.pairing_window = True
-    assert run(["pair", PORT]) == 0
+    assert _pair_in_an_open_window(on_port) == 0
     capsys.readouterr()
 
     def gone(url: str, **_: object) -> Transport:
@@ -149,9 +146,7 @@ def test_i13_04_an_unsafe_key_directory_is_refused_before_pairing(
 ) -> None:
     keys_home.mkdir(parents=True)
     os.chmod(keys_home, 0o777)
-    on_port.device.paired = False
-    on_port.device.pairing_window = True
-    assert run(["pair", PORT]) == 5
+    assert _pair_in_an_open_window(on_port) == 5
     assert f"chmod 700 {keys_home}" in capsys.readouterr().err
     assert on_port.port.sent(fp.MsgType.PAIR) == []  # the window is still open
 
@@ -161,21 +156,10 @@ def test_i13_04_an_unsafe_key_directory_is_refused_before_pairing(
 
 @pytest.fixture
 def tcp_simulator() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--tcp", "127.0.0.1:0", "--pairing-window", "60"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    try:
-        assert url.startswith("socket://"), f"expected a socket:// URL, got {url!r}"
+    with simulator_printing(
+        "--tcp", "127.0.0.1:0", "--pairing-window", "60", first="socket://", what="a socket:// URL"
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()
 
 
 def _pair_and_forget(port: str, keys_home: Path, capsys: pytest.CaptureFixture[str]) -> None:

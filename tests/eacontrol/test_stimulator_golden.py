@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from eacontrol.stimulation import Stimulation
-from firmware_protocol import Mode, Shape
+from firmware_protocol import Mode, SetProgram, Shape
 
 from .conftest import Sim
 
@@ -20,8 +20,11 @@ SimFactory = Callable[..., Sim]
 US = 1_000_000
 
 
-def run(s: Sim, channel: int, program: Stimulation, seconds: float) -> np.ndarray:
-    """Program, start, run ``seconds`` and return every pulse delivered (PULSE_DTYPE rows).
+def run(
+    s: Sim, channel: int, program: Stimulation, seconds: float
+) -> tuple[np.ndarray, SetProgram]:
+    """Program, start, run ``seconds``; return every pulse delivered (PULSE_DTYPE rows) and the
+    program the device stored.
 
     ``channel`` is the host's channel number (from 1); the simulator's index is one less.
     """
@@ -29,7 +32,9 @@ def run(s: Sim, channel: int, program: Stimulation, seconds: float) -> np.ndarra
     s.stim.start(channel)
     s.stim.wait(seconds)
     s.stim.dose(channel)  # GET_DOSE: the device accounts what it delivered up to now
-    return s.device.recorder[channel - 1].pulse_table(0, s.device.now_us)
+    stored = s.device.channels[channel - 1].program
+    assert stored is not None
+    return s.device.recorder[channel - 1].pulse_table(0, s.device.now_us), stored
 
 
 def test_continuous_fields_and_units(sim: SimFactory) -> None:
@@ -43,9 +48,7 @@ def test_continuous_fields_and_units(sim: SimFactory) -> None:
         ramp_down_s=1.5,
         max_run_s=900,
     )
-    pulses = run(s, 1, program, 12)
-    stored = s.device.channels[0].program
-    assert stored is not None
+    pulses, stored = run(s, 1, program, 12)
     assert stored.mode == Mode.CONTINUOUS and stored.shape == Shape.SYMMETRIC_BIPHASIC
     assert (stored.freq_a_cHz, stored.phase_a_us, stored.interphase_us) == (200, 300, 100)
     assert (stored.target_uA, stored.ramp_up_ms, stored.ramp_down_ms) == (2500, 2000, 1500)
@@ -75,9 +78,7 @@ def test_dense_disperse_halves_are_not_swapped(sim: SimFactory) -> None:
         intensity_mA=3,
         ramp_up_s=2,
     )
-    pulses = run(s, 2, program, 2 * 4.5 + 3)
-    stored = s.device.channels[1].program
-    assert stored is not None
+    pulses, stored = run(s, 2, program, 2 * 4.5 + 3)
     assert (stored.freq_a_cHz, stored.phase_a_us) == (200, 600)
     assert (stored.freq_b_cHz, stored.phase_b_us) == (10_000, 200)
     assert (stored.dwell_a_ms, stored.dwell_b_ms) == (3000, 1500)
@@ -107,9 +108,7 @@ def test_intermittent_windows_and_asymmetric_shape(sim: SimFactory) -> None:
         intensity_mA=2,
         ramp_up_s=2,
     )
-    pulses = run(s, 3, program, 10)
-    stored = s.device.channels[2].program
-    assert stored is not None
+    pulses, stored = run(s, 3, program, 10)
     assert (stored.on_ms, stored.off_ms, stored.freq_a_cHz) == (1500, 1000, 5000)
     assert (stored.shape, stored.asym_ratio) == (Shape.ASYMMETRIC_BIPHASIC, 4)
     t0 = int(pulses["t_us"][0])

@@ -29,6 +29,7 @@ import random
 from dataclasses import dataclass
 
 import pytest
+from frame_reencode import reencode
 from fuzz_budget import BATCH, MIN_INPUTS, fuzz_settings
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
@@ -183,18 +184,7 @@ def _check(raw: fp.RawFrame, sent: set[bytes]) -> None:
         frame = raw.decode()
     except fp.FrameError:
         return
-    h = frame.header
-    again = fp.encode_frame(
-        frame.message,
-        key=KEY if h.key != fp.KeyKind.NONE else None,
-        kind=fp.KeyKind(h.key),
-        session_id=h.session_id,
-        counter=h.counter,
-        ref_counter=h.ref_counter,
-        compat_flags=h.compat_flags,
-        incompat_flags=h.incompat_flags,
-        proto_major=h.proto_major,
-    )
+    again = reencode(frame, KEY)
     assert fp.parse_frame(again[:-1]).signed == raw.signed, (frame, raw.signed.hex())
 
 

@@ -31,7 +31,7 @@ from eacontrol.errors import EAError, RecordError
 from eacontrol.link import Transport
 from eacontrol.profiles import Profile, loads_profile
 from eacontrol.records import ChannelTotals, Outcome, RecordStore
-from eacontrol.session import Session, SessionEvent
+from eacontrol.session import Session, SessionEvent, Tick
 from simulator import SimSerial
 
 from .injections import blackout
@@ -61,6 +61,17 @@ def session_on(stim: Stimulator, profile: Profile, store: RecordStore) -> Sessio
     return Session(stim, profile, store=store, utc_now=lambda: START)
 
 
+def run_to_its_error(
+    stim: Stimulator, session: Session, error: type[Exception], on_tick: Tick | None = None
+) -> None:
+    """``session.run(on_tick)`` raises ``error``; then the immediate close an interrupted run
+    ends with (it may itself fail on the lost link)."""
+    with pytest.raises(error):
+        session.run(on_tick=on_tick)
+    with contextlib.suppress(EAError):
+        stim.close(immediate=True)
+
+
 def normalised(event: Any) -> tuple[Any, ...]:
     data = json.dumps(event.data, sort_keys=True)
     return (event.t_s, str(event.kind), event.channel, event.message, data)
@@ -86,10 +97,7 @@ def test_i14_08_an_event_met_by_the_records_problem_is_shown_as_recorded(
                 writer.problem = lambda: problem  # type: ignore[method-assign]
 
         session.subscribe(stall)
-        with pytest.raises(RecordError):
-            session.run()
-        with contextlib.suppress(EAError):
-            stim.close(immediate=True)
+        run_to_its_error(stim, session, RecordError)
     with RecordStore.open(db, read_only=True) as store:
         sid = session.session_id
         assert sid is not None
@@ -108,10 +116,7 @@ def test_i14_10_totals_of_a_link_lost_session_are_read_at_the_next_connect(
     with device(tmp_path, blackout(3.5, 6.5)) as (port, url), RecordStore.open(db) as store:
         stim = connect(transport=Transport(port, url), lease_ms=500)
         lost = session_on(stim, profile, store)
-        with pytest.raises(EAError):
-            lost.run()
-        with contextlib.suppress(EAError):
-            stim.close(immediate=True)
+        run_to_its_error(stim, lost, EAError)
         port.clock.sleep(7.0 - port.clock.now())
         counters = [port.device.channels[i].dose for i in (0, 1)]
         for i in (0, 1):
@@ -151,10 +156,7 @@ def test_i14_08_a_stop_not_confirmed_after_an_error_still_ends_the_step_in_the_r
                 asked.append(port.clock.now())
                 s.set_intensity(1, 1.5)
 
-        with pytest.raises(EAError):
-            session.run(on_tick=tick)
-        with contextlib.suppress(EAError):
-            stim.close(immediate=True)
+        run_to_its_error(stim, session, EAError, on_tick=tick)
     with RecordStore.open(db, read_only=True) as store:
         sid = session.session_id
         assert sid is not None

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, TypeVar
 import hypothesis.strategies as st
 import pytest
 import serial
-from device_checks import check_pulses, damaged, snapshot
+from device_checks import check_pulses, damaged, draw_event_fields, snapshot
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -529,15 +529,12 @@ class HostMachine(RuleBasedStateMachine):
         rarely, the cable pulled."""
         if kind is EventKind.UNPLUG and self.unplugged:
             return
-        fields: dict[str, Any] = {}
-        if kind.needs_channel:
-            fields["channel"] = data.draw(st.integers(0, self.channels - 1))
-        if kind is EventKind.LOAD:
-            fields["load"] = data.draw(st.sampled_from(LOADS))
-        if kind is EventKind.STUCK_OUTPUT:  # 0 repairs the output stage
-            current_uA = data.draw(st.just(0) | st.integers(1, self.model.max_intensity_uA))
-            fields["current_uA"] = current_uA
-            if current_uA:
+        stuck_uA = st.just(0) | st.integers(1, self.model.max_intensity_uA)  # 0 repairs it
+        fields = draw_event_fields(
+            data, kind, channels=self.channels, loads=LOADS, current_uA=stuck_uA
+        )
+        if kind is EventKind.STUCK_OUTPUT:
+            if fields["current_uA"]:
                 self.stuck.add(fields["channel"])
                 self.watch.excused.add(fields["channel"])
             else:

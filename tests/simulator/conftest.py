@@ -79,6 +79,18 @@ class RawHost(HostPeer):
 
     crcs = staticmethod(_crcs)
 
+    def run_program(self, program: fp.SetProgram) -> int:
+        """Store ``program`` and START its channel (ACKed); return the program's CRC."""
+        crc = self.program(program)
+        assert isinstance(self.start(**{f"ch{program.channel}": crc}), fp.Ack)
+        return crc
+
+    def start_frame(self, program: fp.SetProgram) -> bytes:
+        """Store ``program`` (of channel 0); return a START frame of it, made but not sent (the
+        test sends it, and may send it again)."""
+        crc = self.program(program)
+        return self.command(fp.Start(channel_mask=1, program_crc=_crcs(ch0=crc)))
+
     def start(self, **by_channel: int) -> fp.Message:
         """START the named channels (``ch0=crc``); returns the reply."""
         mask = sum(1 << int(name.removeprefix("ch")) for name in by_channel)

@@ -24,7 +24,7 @@ from typing import Any, cast
 import hypothesis.strategies as st
 import pytest
 import serial
-from device_checks import check_pulses, damaged, snapshot
+from device_checks import check_pulses, damaged, draw_event_fields, snapshot
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -341,16 +341,13 @@ class DeviceMachine(RuleBasedStateMachine):
         rarely, the cable pulled."""
         if kind is EventKind.UNPLUG and self.unplugged:
             return
-        fields: dict[str, Any] = {}
-        if kind.needs_channel:
-            fields["channel"] = data.draw(st.integers(0, self.model.channel_count - 1))
-        if kind is EventKind.LOAD:
-            fields["load"] = data.draw(st.sampled_from(LOADS))
+        stuck_uA = st.integers(1, self.model.max_intensity_uA)
+        fields = draw_event_fields(
+            data, kind, channels=self.model.channel_count, loads=LOADS, current_uA=stuck_uA
+        )
         if kind is EventKind.STUCK_OUTPUT:
-            fields["current_uA"] = data.draw(st.integers(1, self.model.max_intensity_uA))
             self.stuck_uA[fields["channel"]] = fields["current_uA"]
-        now_us = self.port.clock.now_us
-        self.port.bench.apply(DeviceEvent(now_us / 1e6, kind, **fields), now_us)
+        self.apply(kind, **fields)
         self.unplugged = self.unplugged or kind is EventKind.UNPLUG
         if kind is EventKind.STUCK_OUTPUT:
             channel = fields["channel"]

@@ -7,17 +7,41 @@ wire, what such a frame must leave unchanged, and the limits and charge balance 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from hypothesis import assume
+from hypothesis import strategies as st
 
 from firmware_protocol import UntrustedFrameError, decode_frame
 from simulator.firmware.model import DeviceModel
 from simulator.hardware.device import Device
+from simulator.hardware.faults import EventKind
 
-__all__ = ["check_pulses", "damaged", "snapshot"]
+__all__ = ["check_pulses", "damaged", "draw_event_fields", "snapshot"]
+
+
+def draw_event_fields(
+    data: st.DataObject,
+    kind: EventKind,
+    *,
+    channels: int,
+    loads: Sequence[str],
+    current_uA: st.SearchStrategy[int],
+) -> dict[str, Any]:
+    """The fields a device event of ``kind`` takes, drawn (in this order): a channel of
+    ``channels`` if it names one, a load of ``loads`` for LOAD, a ``current_uA`` for
+    STUCK_OUTPUT."""
+    fields: dict[str, Any] = {}
+    if kind.needs_channel:
+        fields["channel"] = data.draw(st.integers(0, channels - 1))
+    if kind is EventKind.LOAD:
+        fields["load"] = data.draw(st.sampled_from(loads))
+    if kind is EventKind.STUCK_OUTPUT:
+        fields["current_uA"] = data.draw(current_uA)
+    return fields
 
 
 def damaged(frame: bytes, flips: list[int]) -> bytes:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from peer import HostPeer
+from peer import HostPeer, SessionState
 from sim_programs import dense_disperse, program
 from transcript_bench import FORMAT, Bench, device_spec
 from vector_keys import HOST_NONCE, KEY_ID, PAIRING_KEY
@@ -90,6 +90,13 @@ class Script:
         )
         return cls(name, bench, host)
 
+    @classmethod
+    def in_session(cls, name: str) -> Script:
+        """A transcript whose host opens its session (HELLO) at 10 ms."""
+        script = cls.start(name)
+        script.at(10).hello(LEASE_MS)
+        return script
+
     def at(self, t_ms: int) -> HostPeer:
         """Let the device run until ``t_ms``; the host acts then."""
         self.host.wait_until(t_ms * MS)
@@ -100,6 +107,13 @@ class Script:
         self.at(t_ms)
         self.bench.apply(given, t_ms * MS)
         self.host.collect()
+
+    def new_session(self, t_ms: int) -> SessionState:
+        """A new HELLO at ``t_ms``, from a host in a session; returns the session it replaces."""
+        old = self.host.session
+        assert old is not None
+        self.at(t_ms).hello(LEASE_MS)
+        return old
 
     def keep_lease(self, until_ms: int) -> None:
         """HEARTBEAT every ``HEARTBEAT_MS`` from the host's time until ``until_ms``."""
@@ -186,10 +200,7 @@ def handshake() -> dict[str, Any]:
     s.at(30)
     host.send_hello(hello, frame)  # the same HELLO again: its HELLO_ACK again, no new session
     s.at(40).ok(fp.GetStatus())
-    old = host.session
-    host = s.at(50)
-    host.hello(LEASE_MS)  # a new HELLO: the idle session is REPLACED
-    assert old is not None
+    old = s.new_session(50)  # a new HELLO: the idle session is REPLACED
     s.at(60).send(host.frame(fp.GetStatus(), session=old, counter=2))  # NAK NO_SESSION
     return s.finish(
         "Handshake: GET_INFO, a HELLO with the wrong schema hash (NAK SCHEMA_MISMATCH), HELLO "
@@ -202,8 +213,7 @@ def handshake() -> dict[str, Any]:
 
 
 def program_start_ramp() -> dict[str, Any]:
-    s = Script.start("program_start_ramp")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("program_start_ramp")
     prog = _program(0)
     host = s.at(20)
     host.ok(prog)
@@ -230,8 +240,7 @@ def program_start_ramp() -> dict[str, Any]:
 
 
 def lease_expiry() -> dict[str, Any]:
-    s = Script.start("lease_expiry")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("lease_expiry")
     s.run_program(20, _program(0, ramp_up_ms=400))
     s.keep_lease(400)  # the last heartbeat at 320 ms: the 500 ms lease runs out at 820 ms
     old = s.host.session
@@ -265,10 +274,7 @@ def replay() -> dict[str, Any]:
     s.at(60).ok(fp.GetStatus())  # the output is still off
     used = host.frame(fp.SetIntensity(channel=0, target_uA=4000, slew_uA_per_s=5000), counter=2)
     assert not s.at(70).send(used)  # a used counter on other content: dropped, counted
-    old = host.session
-    host = s.at(80)
-    host.hello(LEASE_MS)
-    assert old is not None
+    s.new_session(80)
     s.at(90).send(start)  # the first session's START: NO_SESSION
     s.at(100).ok(fp.GetStatus())
     return s.finish(
@@ -283,8 +289,7 @@ def replay() -> dict[str, Any]:
 
 
 def duplicate_retransmission() -> dict[str, Any]:
-    s = Script.start("duplicate_retransmission")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("duplicate_retransmission")
     s.run_program(20, _program(0, ramp_up_ms=400))
     s.keep_lease(300)
     host = s.host
@@ -303,8 +308,7 @@ def duplicate_retransmission() -> dict[str, Any]:
 
 
 def reply_cache_overflow() -> dict[str, Any]:
-    s = Script.start("reply_cache_overflow")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("reply_cache_overflow")
     host = s.host
     first = host.command(fp.GetStatus())
     s.at(20).send(first)
@@ -348,8 +352,7 @@ def bad_tag() -> dict[str, Any]:
 
 
 def stop() -> dict[str, Any]:
-    s = Script.start("stop")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("stop")
     s.run_program(20, _program(0, ramp_up_ms=400))
     s.run_program(30, _program(1, ramp_up_ms=400))
     s.keep_lease(400)
@@ -366,8 +369,7 @@ def stop() -> dict[str, Any]:
 
 
 def fault_latch_and_clear() -> dict[str, Any]:
-    s = Script.start("fault_latch_and_clear")
-    s.at(10).hello(LEASE_MS)
+    s = Script.in_session("fault_latch_and_clear")
     dense = dense_disperse(channel=0, target_uA=2000, ramp_up_ms=400, ramp_down_ms=400)
     s.run_program(20, dense)
     s.run_program(30, _program(1, ramp_up_ms=400))

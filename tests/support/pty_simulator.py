@@ -11,25 +11,33 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["simulator_on_a_pty"]
+__all__ = ["simulator_on_a_pty", "simulator_printing"]
+
+
+@contextmanager
+def simulator_printing(*args: str, first: str, what: str) -> Iterator[str]:
+    """Start ``python -m simulator *args``; yield the first line it prints (which must start with
+    ``first``, ``what`` it is: a pty path, a URL); stop it with SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    try:
+        assert line.startswith(first), f"expected {what}, got {line!r}"
+        yield line
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
 
 
 @contextmanager
 def simulator_on_a_pty(*args: str) -> Iterator[str]:
     """Start ``python -m simulator --pty *args``; yield the pty's path (the first line it prints);
     stop it with SIGTERM."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--pty", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    path = process.stdout.readline().strip()
-    try:
-        assert path.startswith("/dev/"), f"expected a pty path, got {path!r}"
+    with simulator_printing("--pty", *args, first="/dev/", what="a pty path") as path:
         yield path
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stdout.close()

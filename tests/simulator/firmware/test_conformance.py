@@ -96,9 +96,7 @@ def damaged(frame: bytes, edit: Any) -> bytes:
 def running(host: RawHost, make_program: ProgramFactory, **fields: Any) -> int:
     """Open a session, program channel 0, start it; return the program CRC."""
     host.hello()
-    crc = host.program(make_program(**fields))
-    assert isinstance(host.start(ch0=crc), Ack)
-    return crc
+    return host.run_program(make_program(**fields))
 
 
 def status(host: RawHost) -> Status:
@@ -345,8 +343,7 @@ def test_a_retransmitted_start_does_not_restart_a_stopped_channel(
     host: RawHost, make_program: ProgramFactory
 ) -> None:
     host.hello()
-    crc = host.program(make_program())
-    start = host.command(Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    start = host.start_frame(make_program())
     assert isinstance(host.send(start)[0].message, Ack)
     host.wait(200 * MS)
     host.ok(Stop(channel_mask=1, mode=StopMode.IMMEDIATE))

@@ -44,9 +44,7 @@ def start(host: RawHost, make_program: ProgramFactory, channel: int = 0, **field
     """Program and start one channel (a session is opened if none is); return the CRC."""
     if host.session_id == 0:
         host.hello()
-    crc = host.program(make_program(channel=channel, **fields))
-    assert isinstance(host.start(**{f"ch{channel}": crc}), Ack)
-    return crc
+    return host.run_program(make_program(channel=channel, **fields))
 
 
 def codes(host: RawHost) -> list[tuple[EventCode, int, int]]:

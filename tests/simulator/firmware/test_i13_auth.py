@@ -41,8 +41,7 @@ def running_host(
     """A paired host 1.5 s into a 5 mA run on channel 0, its session open."""
     host = raw_host_type(Device(DeviceModel(), rng=np.random.default_rng(seed)))
     host.hello()
-    crc = host.program(make_program(channel=0, phase_a_us=200))
-    assert isinstance(host.start(ch0=crc), fp.Ack)
+    host.run_program(make_program(channel=0, phase_a_us=200))
     host.run_with_heartbeats(1500 * MS)
     host.take_events()
     return host
@@ -124,8 +123,7 @@ def test_i13_01_an_old_start_is_refused_after_twenty_newer_commands(
     """Issue 13, attack 3: an old START executed again once out of the 16-entry cache."""
     host = raw_host_type(Device(DeviceModel(), rng=np.random.default_rng(3)))
     host.hello()
-    crc = host.program(make_program())
-    start = host.command(fp.Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    start = host.start_frame(make_program())
     assert isinstance(host.send(start)[0].message, fp.Ack)
     host.wait(100 * MS)
     host.ok(fp.Stop(channel_mask=1, mode=fp.StopMode.IMMEDIATE))
@@ -301,8 +299,7 @@ def test_i13_01_frames_of_an_earlier_session_are_refused(
 ) -> None:
     host = raw_host_type(Device(DeviceModel(), rng=np.random.default_rng(9)))
     host.hello()
-    crc = host.program(make_program())
-    captured = host.command(fp.Start(channel_mask=1, program_crc=host.crcs(ch0=crc)))
+    captured = host.start_frame(make_program())
     host.send(captured)
     host.ok(fp.Stop(channel_mask=1, mode=fp.StopMode.IMMEDIATE))
     host.hello()  # a new session (the old one replaced)

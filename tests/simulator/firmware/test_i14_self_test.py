@@ -121,8 +121,7 @@ def test_i14_03_transient_fault_clears_after_a_passing_self_test(
     host: RawHost, make_program: ProgramFactory
 ) -> None:
     host.hello()
-    crc = host.program(make_program(channel=0))
-    assert isinstance(host.start(ch0=crc), Ack)
+    crc = host.run_program(make_program(channel=0))
     host.run_with_heartbeats(500 * MS)
     load = host.device.load(0)
     host.device.set_load(0, OpenCircuit(), host.now_us)  # the electrode comes off

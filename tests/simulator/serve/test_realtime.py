@@ -197,15 +197,22 @@ def test_bad_command_lines_exit_with_status_2(args: list[str], message: str) -> 
     assert done.stdout == ""
 
 
-def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> None:
+def _scenarios_served(monkeypatch: pytest.MonkeyPatch) -> list[Scenario]:
+    """Patch the CLI to serve nothing (no pty, no logging setup); the list it collects the
+    scenario of each ``cli.main`` into."""
     served: list[Scenario] = []
 
     class NoPty:
-        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
+        """Stands in for the pty: these tests only look at the scenario the CLI builds."""
 
     monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
     monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
     monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    return served
+
+
+def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    served = _scenarios_served(monkeypatch)
     assert cli.main(["--pty", "--channels", "2", "--load", "1=10k"]) == 0
     [scenario] = served
     assert scenario.loads == ("10k",)
@@ -215,14 +222,7 @@ def test_cli_load_1_acts_on_wire_index_0(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_i13_02_the_command_line_opens_the_pairing_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    served: list[Scenario] = []
-
-    class NoPty:
-        """Stands in for the pty: this test only looks at the scenario the CLI builds."""
-
-    monkeypatch.setattr(cli, "PtyEndpoint", NoPty)
-    monkeypatch.setattr(logging, "basicConfig", lambda **kwargs: None)
-    monkeypatch.setattr(cli, "serve", lambda scenario, endpoint: served.append(scenario))
+    served = _scenarios_served(monkeypatch)
     assert cli.main(["--pty", "--pairing-window", "45"]) == 0
     assert cli.main(["--pty"]) == 0
     assert [s.pairing_window_s for s in served] == [45, 0]
