@@ -22,6 +22,7 @@ __all__ = [
     "s_to_ms",
     "s_to_whole_s",
     "uA_to_mA",
+    "uC_at_nC",
     "us_to_wire",
 ]
 
@@ -106,6 +107,12 @@ def s_to_whole_s(value_s: float, field: str = "max_run_s") -> int:
 def nC_to_uC(value_nC: int) -> float:
     """Convert wire nanocoulombs to microcoulombs."""
     return value_nC / 1000
+
+
+def uC_at_nC(value_uC: float) -> float:
+    """A charge in microcoulombs rounded to the wire's 1 nC: a sum or difference of charges
+    the device measured, without the float digits it did not measure."""
+    return round(value_uC, 3)
 
 
 def mV_to_V(value_mV: int) -> float:

@@ -154,13 +154,14 @@ class DeviceStatus:
 class ChannelDose:
     """What one channel delivered since its last program, as the device measured it.
 
-    Charges stay in nanocoulombs, the device's own resolution.
+    Charges are in microcoulombs, as in the records, the exports and the report (the wire's
+    nanocoulombs, divided by 1000: exact to the device's 1 nC resolution).
 
     Attributes:
         channel: channel number, from 1.
         pulses_a / pulses_b: pulses at frequency a and (dense-disperse) b.
         time_a_s / time_b_s: time delivering in each half.
-        charge_pos_nC / charge_neg_nC: charge of the positive and negative phases.
+        charge_pos_uC / charge_neg_uC: charge of the positive and negative phases.
         peak_mA: largest phase amplitude.
         rms_mA: rms current over the on-time.
         on_time_s: time with the output active.
@@ -171,16 +172,22 @@ class ChannelDose:
     pulses_b: int
     time_a_s: float
     time_b_s: float
-    charge_pos_nC: int
-    charge_neg_nC: int
+    charge_pos_uC: float
+    charge_neg_uC: float
     peak_mA: float
     rms_mA: float
     on_time_s: float
 
     @property
-    def net_charge_nC(self) -> int:
-        """Positive minus negative charge; near zero for charge-balanced pulses."""
-        return self.charge_pos_nC - self.charge_neg_nC
+    def net_charge_uC(self) -> float:
+        """Positive minus negative charge; near zero for charge-balanced pulses (at the
+        device's 1 nC)."""
+        return units.uC_at_nC(self.charge_pos_uC - self.charge_neg_uC)
+
+    @property
+    def total_charge_uC(self) -> float:
+        """Charge of both phases together: what passed through the tissue either way."""
+        return units.uC_at_nC(self.charge_pos_uC + self.charge_neg_uC)
 
     @classmethod
     def from_wire(cls, dose: Dose) -> ChannelDose:
@@ -191,8 +198,8 @@ class ChannelDose:
             pulses_b=dose.pulses_b,
             time_a_s=units.ms_to_s(dose.time_a_ms),
             time_b_s=units.ms_to_s(dose.time_b_ms),
-            charge_pos_nC=dose.charge_pos_nC,
-            charge_neg_nC=dose.charge_neg_nC,
+            charge_pos_uC=units.nC_to_uC(dose.charge_pos_nC),
+            charge_neg_uC=units.nC_to_uC(dose.charge_neg_nC),
             peak_mA=units.uA_to_mA(dose.peak_uA),
             rms_mA=units.uA_to_mA(dose.rms_uA),
             on_time_s=units.ms_to_s(dose.on_time_ms),

@@ -277,9 +277,11 @@ class DoseReading(Protocol):
     @property
     def time_b_s(self) -> float: ...
     @property
-    def charge_pos_nC(self) -> int: ...
+    def charge_pos_uC(self) -> float: ...
     @property
-    def charge_neg_nC(self) -> int: ...
+    def charge_neg_uC(self) -> float: ...
+    @property
+    def net_charge_uC(self) -> float: ...
     @property
     def peak_mA(self) -> float: ...
     @property
@@ -340,6 +342,11 @@ class ChannelTotals:
         )
 
     @property
+    def total_charge_uC(self) -> float:
+        """Charge of both phases together (the net charge is ``net_charge_uC``), at 1 nC."""
+        return units.uC_at_nC(self.charge_pos_uC + self.charge_neg_uC)
+
+    @property
     def imbalance_pct(self) -> float:
         """|net charge| as a percentage of the larger phase charge (0 when nothing flowed)."""
         return charge_imbalance_pct(self.charge_pos_uC, self.charge_neg_uC, self.net_charge_uC)
@@ -370,9 +377,9 @@ class ChannelTotals:
             pulses_b=dose.pulses_b,
             time_a_s=dose.time_a_s,
             time_b_s=dose.time_b_s,
-            charge_pos_uC=units.nC_to_uC(dose.charge_pos_nC),
-            charge_neg_uC=units.nC_to_uC(dose.charge_neg_nC),
-            net_charge_uC=units.nC_to_uC(dose.charge_pos_nC - dose.charge_neg_nC),
+            charge_pos_uC=dose.charge_pos_uC,
+            charge_neg_uC=dose.charge_neg_uC,
+            net_charge_uC=dose.net_charge_uC,
             peak_mA=dose.peak_mA,
             rms_mA=dose.rms_mA,
             on_time_s=dose.on_time_s,

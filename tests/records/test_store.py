@@ -108,22 +108,23 @@ def test_totals_round_trip_and_replace_per_step_and_channel(
     assert store.totals(session_id) == [later, step_1, later_unknown]
 
 
-def test_totals_from_the_devices_dose_converts_nanocoulombs() -> None:
+def test_totals_from_the_devices_dose_keep_its_charges_net_and_total() -> None:
     dose = ChannelDose(
         channel=0,  # the wire's index
         pulses_a=1200,
         pulses_b=60000,
         time_a_s=600.0,
         time_b_s=600.0,
-        charge_pos_nC=38_160_000,
-        charge_neg_nC=38_159_990,
+        charge_pos_uC=38_160.0,
+        charge_neg_uC=38_159.99,
         peak_mA=3.5,
         rms_mA=0.61,
         on_time_s=1195.0,
     )
     totals = ChannelTotals.from_dose(dose, channel=1, step_index=0)
     assert totals.charge_pos_uC == 38160.0
-    assert totals.net_charge_uC == pytest.approx(0.01)
+    assert totals.net_charge_uC == dose.net_charge_uC == 0.01  # exact: the device's 1 nC
+    assert totals.total_charge_uC == dose.total_charge_uC == pytest.approx(76_319.99)
     assert (totals.channel, totals.step_index, totals.pulses_b) == (1, 0, 60000)
     assert totals.imbalance_pct == pytest.approx(0.01 / 38160.0 * 100)
 
