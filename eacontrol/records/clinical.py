@@ -33,6 +33,7 @@ __all__ = [
     "Response",
     "Severity",
     "clean_text",
+    "known_keys",
     "new_annotation",
     "schema_refusal",
 ]
@@ -45,6 +46,19 @@ or two for a clinical record, not a document)."""
 def schema_refusal(parameter: str, value: object, allowed: str) -> ParameterError:
     """A record field refused (schema layer): ``parameter`` is its path."""
     return ParameterError(parameter, value, allowed, layer=Layer.SCHEMA)
+
+
+def known_keys(name: str, cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a record's JSON) if it holds only fields of the dataclass ``cls``.
+
+    Raises:
+        ParameterError: an unknown key (a newer eacontrol's record), naming ``name``.
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise schema_refusal(name, unknown, f"keys among {sorted(names)}")
+    return data
 
 
 def clean_text(owner: str, name: str, value: object) -> str | None:
@@ -135,11 +149,7 @@ class ClinicalDetails:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClinicalDetails:
         """From :meth:`to_json` (unknown keys are refused: a newer writer's record)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise schema_refusal("clinical", unknown, f"keys among {sorted(names)}")
-        return cls(**data)
+        return cls(**known_keys("clinical", cls, data))
 
 
 class AnnotationKind(enum.StrEnum):

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from eacontrol.records.clinical import clean_text, schema_refusal
+from eacontrol.records.clinical import clean_text, known_keys, schema_refusal
 
 __all__ = ["MAX_TAG", "Study"]
 
@@ -78,10 +78,7 @@ class Study:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Study:
         """From :meth:`to_json` (unknown keys are refused: a newer writer's record)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise schema_refusal("study", unknown, f"keys among {sorted(names)}")
+        data = known_keys("study", cls, data)
         return cls(
             condition=data.get("condition"),
             arm=data.get("arm"),

@@ -74,3 +74,10 @@ def test_i17_a_version_4_file_migrates_with_no_study_given(
         assert meta.study == Study() and meta == make_meta()  # every other field kept
         again = store.begin_session(make_meta(study=SHAM))
         assert store.session(again).meta.study == SHAM
+
+
+def test_i17_a_newer_records_study_key_is_refused_not_dropped() -> None:
+    assert Study.from_json(SHAM.to_json()) == SHAM
+    with pytest.raises(ParameterError) as refused:
+        Study.from_json({"condition": "verum", "blinded": True})
+    assert refused.value.parameter == "study" and "keys among" in refused.value.allowed
