@@ -30,7 +30,7 @@ from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
 from eacontrol.session.events import EventKind
 from eacontrol.session.intrusion import ForeignFrames
-from eacontrol.session.plan import Ceiling, PlannedStep, SessionPlan
+from eacontrol.session.plan import Ceiling, PlannedChannel, PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.state import SessionState, StepTimer
 from eacontrol.session.treatment import TreatmentLog
@@ -98,7 +98,8 @@ class StepRunner:
         self._tick: Callable[[], None] = lambda: None  # the UI's tick, read during ramp-downs
         self._treatment = TreatmentLog(())
         self._programmed: set[int] = set()  # the running step's channels programmed
-        self._sham_off: set[int] = set()  # channels a sham_ramp_off step has switched off
+        # (switch-off time, channel) a sham_ramp_off step has still to switch off
+        self._sham_pending: list[tuple[float, PlannedChannel]] = []
         # pre-flight's STATUS: the baseline of frames refused as not this host's
         self._foreign = ForeignFrames(stim.last_status, stim.frame_log.stale_repeats)
 
@@ -140,7 +141,7 @@ class StepRunner:
             if c.channel not in held  # still latched on the device: programmed on resuming
         }
         self._programmed = set(crcs)
-        self._sham_off = set()
+        self._sham_pending = [(c.sham_off_s, c) for c in step.channels if c.sham_off_s is not None]
         started = self._now()
         if crcs:
             self._stim.start(sorted(crcs))
@@ -262,25 +263,26 @@ class StepRunner:
         """A ``sham_ramp_off`` step: once ``sham_on_s`` of step time have passed (within one
         heartbeat period), every channel ramps down to 0 mA over the step's ``ramp_down_s``
         and stays there, its ceiling 0 mA for the rest of the step."""
+        if not self._sham_pending or self.state is not SessionState.RUNNING:
+            return  # nearly always: a step that is no sham, or one already switched off
         elapsed = self.timer.elapsed(self._now())
-        due = [
-            c
-            for c in step.channels
-            if c.sham_off_s is not None and c.channel not in self._sham_off
-            if elapsed >= c.sham_off_s
-        ]
-        if not due or self.state is not SessionState.RUNNING:
+        due = [c for off_s, c in self._sham_pending if elapsed >= off_s]
+        if not due:
             return
+        self._sham_pending = [(off_s, c) for off_s, c in self._sham_pending if c not in due]
         fastest = self._stim.limits.max_slew_mA_per_s
         off = Ceiling(0.0, Layer.PROFILE, f"the profile (steps[{step.index}].sham_on_s)")
         for c in due:
-            self._sham_off.add(c.channel)
             self._control.cap(c.channel, off)
             if c.channel in self._control.held:
                 continue  # already at zero
             level = c.stimulation.intensity_mA
             slew = fastest if step.ramp_down_s <= 0 else min(level / step.ramp_down_s, fastest)
-            self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=max(slew, 0.001))
+            try:
+                self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=max(slew, 0.001))
+            except DeviceError as err:  # the channel may have just faulted: as an operator's
+                self._hold_faulted(step, err)  # change, hold it (or end on a device fault)
+                continue
             self._treatment.level(c.channel, 0.0, elapsed)
         numbers = ", ".join(str(c.channel) for c in due)
         self._emit(

@@ -93,3 +93,21 @@ def test_i17_sham_keys_are_refused_where_they_cannot_apply(
 ) -> None:
     refusals = validate_text(_sham(**keys)).refusals
     assert any(message in f.message for f in refusals), [f.message for f in refusals]
+
+
+def test_i17_a_sham_channel_held_by_a_loose_lead_stays_held_through_the_switch_off(
+    session_on_sim: Callable[..., Run],
+) -> None:
+    profile = loads_profile(_sham(intensity="sham_ramp_off", sham_on_s=8))
+    run = session_on_sim(profile, "seed=43&electrode_off=2@5")
+    seen: dict[float, object] = {}
+    script = Script(
+        (6.0, lambda s: seen.setdefault(6.0, dict(s.progress().held))),
+        (12.0, lambda s: seen.setdefault(12.0, _levels(run))),
+    )
+    result = run.run(on_tick=script)
+    assert result.outcome is Outcome.COMPLETED  # channel 1 went on, and was switched off
+    assert list(seen[6.0]) == [2]  # type: ignore[call-overload]
+    assert seen[12.0] == (0.0, 0.0)
+    off = [e for e in run.store.events(result.session_id) if "sham_off" in e.data]
+    assert len(off) == 1 and off[0].data["sham_off"] == [1, 2]  # 2 capped too, still held
