@@ -85,14 +85,27 @@ def confirmation_lines(
 
 
 def confirm(
-    profile: Profile, target: Target, patient: str | None = None, *, simulated: bool = False
+    profile: Profile,
+    target: Target,
+    patient: str | None = None,
+    *,
+    simulated: bool = False,
+    blind: bool = False,
 ) -> None:
-    """Ask the operator to confirm the session (y/N on the terminal).
+    """Ask the operator to confirm the session (y/N on the terminal); ``blind``: without the
+    profile's name or any intensity (``blinding.py``).
 
     Raises:
         CliError: the operator did not answer yes (exit 4: nothing was stimulated).
     """
     lines = confirmation_lines(profile, target, patient, simulated=simulated)
+    if blind:
+        from eacontrol.cli.blinding import blind_confirmation_lines
+
+        where = f"{target.url}  ({SIMULATED_BANNER})" if simulated else target.url
+        steps = len(profile.steps)
+        points = points_text(profile)
+        lines = blind_confirmation_lines(points, profile.total_duration_s, steps, where, patient)
     print("\n".join(lines), end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
@@ -161,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_session(args: argparse.Namespace) -> int:
+    from eacontrol.cli.blinding import BLIND_TITLE
     from eacontrol.cli.console import LiveConsole
     from eacontrol.device import connect
     from eacontrol.link import RealClock
@@ -179,7 +193,7 @@ def _run_session(args: argparse.Namespace) -> int:
             info = stim.info
             simulated = target.simulator(info.model)  # a pty or TCP simulator too
             if not args.yes and (terminal.interactive or not target.built_in):
-                confirm(profile, target, args.patient, simulated=simulated)
+                confirm(profile, target, args.patient, simulated=simulated, blind=study.blinded)
             session = Session(
                 stim,
                 profile,
@@ -201,7 +215,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 sys.stdout,
                 RealClock(),
                 lambda: stim.last_status,
-                title=profile.name,
+                title=BLIND_TITLE if study.blinded else profile.name,
                 device_line=device,
                 simulated=simulated,
                 pace=target.built_in and not args.fast,  # the built-in's virtual clock
@@ -209,9 +223,10 @@ def _run_session(args: argparse.Namespace) -> int:
                 points=points_text(profile),
                 patient=args.patient,
                 operator=args.operator,
+                blind=study.blinded,
             )
             if not console.interactive and not args.fast:
-                name = printable(profile.name)
+                name = BLIND_TITLE if study.blinded else printable(profile.name)
                 print(f"eactl run: {name} on {device}{banner}", flush=True)
             session.subscribe(console.event)
             try:
@@ -222,11 +237,11 @@ def _run_session(args: argparse.Namespace) -> int:
                     finally:
                         _after_signal(console.close)
             except KeyboardInterrupt as interrupt:
-                return _interrupted(interrupt, session, store, simulated)
+                return _interrupted(interrupt, session, store, simulated, study.blinded)
             except SessionStopped:
-                _print_summary(session, store, simulated)
+                _print_summary(session, store, simulated, blind=study.blinded)
                 raise
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=study.blinded)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
 
@@ -242,16 +257,20 @@ def _after_signal(output: Callable[[], object]) -> None:
 
 
 def _interrupted(
-    interrupt: KeyboardInterrupt, session: Session, store: RecordStore, simulated: bool
+    interrupt: KeyboardInterrupt,
+    session: Session,
+    store: RecordStore,
+    simulated: bool,
+    blind: bool,
 ) -> int:
     """Ctrl-C (exit 4) or a signal (exit 128 + its number) ended the session after its
     confirmed stop: the summary and one line saying so."""
     if not isinstance(interrupt, Terminated):
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=blind)
         print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
         return int(ExitCode.STOPPED)
     try:
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=blind)
         print(f"eactl: {interrupt}: every output was cut and confirmed off", file=sys.stderr)
         sys.stdout.flush()
     except OSError:  # the terminal hung up (SIGHUP): the record says it all
@@ -259,9 +278,19 @@ def _interrupted(
     return interrupt.exit_code
 
 
-def _print_summary(session: Session, store: RecordStore, simulated: bool) -> None:
+def _print_summary(
+    session: Session, store: RecordStore, simulated: bool, *, blind: bool = False
+) -> None:
+    from eacontrol.cli.blinding import blind_summary_lines
+
     if session.result is not None:
-        print("\n".join(summary_lines(session.result, store, len(session.plan.steps))))
+        steps = len(session.plan.steps)
+        lines = (
+            blind_summary_lines(session.result, str(store.path), steps)
+            if blind
+            else summary_lines(session.result, store, steps)
+        )
+        print("\n".join(lines))
         if simulated:
             print(f"  {SIMULATED_BANNER}: a device simulator, no patient was stimulated")
 
