@@ -54,7 +54,14 @@ from eacontrol.session.events import EventKind, SessionEvent
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.runner import Session
 
-__all__ = ["DEFAULT_STREAM_NAME", "MARKERS", "STREAM_TYPE", "LslMarkers", "marker_for"]
+__all__ = [
+    "DEFAULT_STREAM_NAME",
+    "MARKERS",
+    "STREAM_TYPE",
+    "LslMarkers",
+    "marker_for",
+    "require_pylsl",
+]
 
 DEFAULT_STREAM_NAME = "eacontrol-markers"
 """The stream's name when none is given (``eactl run --lsl``)."""
@@ -87,7 +94,12 @@ _SIMPLE = {
 }
 
 
-def _pylsl() -> Any:
+def require_pylsl() -> Any:
+    """Import pylsl (the extra ``lsl``) and return the module.
+
+    Raises:
+        MissingExtra: it is not installed (the message names ``pip install "eacontrol[lsl]"``).
+    """
     try:
         return importlib.import_module("pylsl")
     except ImportError as err:
@@ -196,7 +208,7 @@ class LslMarkers:
         start_lsl_s: float | None = None,
         lsl_clock: Callable[[], float] | None = None,
     ) -> None:
-        pylsl = _pylsl()
+        pylsl = require_pylsl()
         self._session = session
         self._clock: Callable[[], float] = lsl_clock or pylsl.local_clock
         self._start_lsl_s = start_lsl_s

@@ -3,24 +3,21 @@
 and their timestamps (the record's session times on the LSL clock, one offset) are checked
 against the record.
 
-The configuration (``LSLAPICFG``, read once per process by liblsl when it is first used) keeps
-discovery on 127.0.0.1: machine scope, 127.0.0.1 as the only query address and known peer, no
-IPv6, and a session id of its own so that no other LSL stream on the computer (another test
-run) is seen. liblsl still binds its data ports on every interface; nothing is sent elsewhere.
-Each test uses its own stream name and source id. The session runs in virtual time; receiving
-is real time, with bounded timeouts and no sleeps.
+The LSL configuration is loopback-only (tests/support/lsl_loopback.py: discovery on 127.0.0.1
+alone, a session id of the run's own); each test uses its own stream name and source id. The
+session runs in virtual time; receiving is real time, with bounded timeouts and no sleeps.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lsl_loopback import loopback_config
 
 from eacontrol.errors import MissingExtra
 from eacontrol.profiles import loads_profile
@@ -33,33 +30,12 @@ pylsl = pytest.importorskip("pylsl")  # the extra "lsl": .ci/run installs it, so
 
 TIMEOUT_s = 10.0  # bounded waits for discovery and delivery on the loopback (design value)
 
-LOOPBACK_CFG = """\
-[ports]
-IPv6 = disable
-[multicast]
-ResolveScope = machine
-MachineAddresses = {{127.0.0.1}}
-ListenAddress = 127.0.0.1
-[lab]
-KnownPeers = {{127.0.0.1}}
-SessionID = {session}
-[log]
-level = -2
-"""
-
 
 @pytest.fixture(scope="module", autouse=True)
 def loopback_lsl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The loopback-only configuration, in force before this process first uses liblsl."""
-    path = tmp_path_factory.mktemp("lsl") / "lsl_api.cfg"
-    path.write_text(LOOPBACK_CFG.format(session=f"eacontrol-test-{uuid.uuid4().hex}"))
-    before = os.environ.get("LSLAPICFG")
-    os.environ["LSLAPICFG"] = str(path)
-    yield path
-    if before is None:
-        del os.environ["LSLAPICFG"]
-    else:
-        os.environ["LSLAPICFG"] = before
+    with loopback_config(tmp_path_factory.mktemp("lsl")) as path:
+        yield path
 
 
 def unique(prefix: str) -> str:
