@@ -9,11 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pynwb
 import pytest
 
 from eacontrol.records import RecordStore
-
-pynwb = pytest.importorskip("pynwb")  # the extra "nwb": .ci/run installs it, so CI never skips
 
 Run = Callable[..., Any]
 

@@ -19,8 +19,6 @@ from eacontrol.session import lsl
 
 Run = Callable[..., Any]
 
-pytest.importorskip("pylsl")  # the extra "lsl": .ci/run installs it, so CI never skips
-
 
 @pytest.fixture(scope="module", autouse=True)
 def loopback_lsl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pynwb
 import pytest
 
 from eacontrol.errors import MissingExtra, UnknownSession
@@ -26,8 +27,6 @@ from eacontrol.records import (
     new_annotation,
 )
 from eacontrol.records.nwb import NWB_CURRENT_CONVERSION, nwb_identifier, write_nwb
-
-pynwb = pytest.importorskip("pynwb")  # the extra "nwb": .ci/run installs it, so CI never skips
 
 Finished = Any  # tests/records/conftest.py's Finished: .id, .meta of the recorded session
 SimRun = Any  # tests/records/conftest.py's SimRun: .path and .session_id of a sim:// run

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pylsl
 import pytest
 from lsl_loopback import loopback_config
 
@@ -25,8 +26,6 @@ from eacontrol.session import EventKind, SessionEvent
 from eacontrol.session.lsl import MARKERS, STREAM_TYPE, LslMarkers, marker_for
 
 from .conftest import HUNDRED_HZ_STEP, Run, Script, two_channel_toml
-
-pylsl = pytest.importorskip("pylsl")  # the extra "lsl": .ci/run installs it, so CI never skips
 
 TIMEOUT_s = 10.0  # bounded waits for discovery and delivery on the loopback (design value)
 
