@@ -51,6 +51,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from eacontrol.errors import MissingExtra
 from eacontrol.records.model import SessionSummary
 from eacontrol.records.store import RecordStore
@@ -144,7 +146,8 @@ def _add_stimulation(nwbfile: Any, store: RecordStore, session_id: int) -> None:
     for sample in store.samples(session_id):
         by_channel.setdefault(sample.channel, []).append(sample)
     for channel, samples in sorted(by_channel.items()):
-        times = [s.t_s for s in samples]
+        # numpy arrays, float64 as stored: hdmf converts a list element by element (10x slower)
+        times = np.array([s.t_s for s in samples], dtype=np.float64)
         for name, values, what in (
             ("set_current", [s.set_mA for s in samples], "set intensity (follows the ramps)"),
             ("measured_current", [s.measured_mA for s in samples], "current the device measured"),
@@ -152,7 +155,7 @@ def _add_stimulation(nwbfile: Any, store: RecordStore, session_id: int) -> None:
             nwbfile.add_stimulus(
                 pynwb.TimeSeries(
                     name=f"channel_{channel}_{name}",
-                    data=values,
+                    data=np.array(values, dtype=np.float64),
                     unit="amperes",
                     conversion=NWB_CURRENT_CONVERSION,
                     timestamps=times,
@@ -165,7 +168,7 @@ def _add_stimulation(nwbfile: Any, store: RecordStore, session_id: int) -> None:
         nwbfile.add_stimulus(
             pynwb.TimeSeries(
                 name=f"channel_{channel}_impedance",
-                data=impedance,
+                data=np.array(impedance, dtype=np.float64),
                 unit="ohms",
                 timestamps=times,
                 description=f"channel {channel}: load impedance; NaN: open or unknown",
