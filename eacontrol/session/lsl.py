@@ -109,7 +109,11 @@ def require_pylsl() -> Any:
 def _progress(event: SessionEvent, plan: SessionPlan) -> tuple[str, dict[str, Any]] | None:
     data = event.data
     if "planned_s" in data:
-        return "session_start", {"profile": plan.profile_name, "steps": data.get("steps")}
+        return "session_start", {
+            "profile": plan.profile_name,
+            "steps": data.get("steps"),
+            "planned_s": data["planned_s"],
+        }
     index = data.get("step_index")
     if not isinstance(index, int) or not 0 <= index < len(plan.steps):
         return None  # a ramp, the sham switch-off: not a step's bound
@@ -195,6 +199,11 @@ class LslMarkers:
             the first event the outlet sees.
         lsl_clock: LSL's clock (default ``pylsl.local_clock``; injected in tests).
 
+    Attributes:
+        name: the stream's name.
+        source_id: the stream's source id.
+        pushed: how many markers it has pushed.
+
     Raises:
         MissingExtra: pylsl is not installed (``pip install "eacontrol[lsl]"``).
     """
@@ -244,7 +253,7 @@ class LslMarkers:
         marker = marker_for(event, self._session.plan, self._session.session_id)
         if marker is None or self._outlet is None:
             return
-        text = json.dumps(marker, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(marker, ensure_ascii=False)
         self._outlet.push_sample([text], self.lsl_time(event.t_s), True)
         self.pushed += 1
 
