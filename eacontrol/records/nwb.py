@@ -30,6 +30,9 @@ where in the file               what
                                ``event``, ``severity``, ``response``, ``note`` (``""``: none),
                                ``time_given`` (False: the annotation gave no session time; its
                                ``start_time`` is then when it was added).
+``processing/stimulation/``    ``delivered_totals``: the device's totals per channel and step
+                               (pulses, times, charges in µC, peak and rms mA, on-time;
+                               ``step_index`` -1: not known), as the record holds them.
 ``general``                    ``session_id``, ``experimenter`` (the operator), ``subject``
                                (the patient's id; nothing else is known), ``protocol`` (the
                                profile's name, version and sha256), ``experiment_description``
@@ -273,6 +276,43 @@ def _add_annotations(nwbfile: Any, store: RecordStore, session_id: int) -> None:
         )
 
 
+_TOTALS_COLUMNS = {
+    "channel": "the channel, numbered from 1",
+    "step_index": "the step the totals belong to, from 0; -1: not known",
+    "pulses_a": "pulses at frequency a",
+    "pulses_b": "pulses at frequency b (dense-disperse)",
+    "time_a_s": "seconds delivering frequency a",
+    "time_b_s": "seconds delivering frequency b",
+    "charge_pos_uC": "charge of the positive phases, microcoulombs",
+    "charge_neg_uC": "charge of the negative phases, microcoulombs",
+    "net_charge_uC": "positive minus negative charge as the device reports it, microcoulombs",
+    "total_charge_uC": "charge of both phases, microcoulombs",
+    "peak_mA": "largest phase amplitude, mA",
+    "rms_mA": "rms current over the on-time, mA",
+    "on_time_s": "seconds with the output active",
+    "read_after": "True: read at the next connect, after the session was interrupted",
+}
+
+
+def _add_totals(nwbfile: Any, store: RecordStore, session_id: int) -> None:
+    totals = store.totals(session_id)
+    if not totals:
+        return
+    table = _pynwb("pynwb.core").DynamicTable(
+        name="delivered_totals",
+        description="what each channel delivered in each step, as the device counted it",
+    )
+    for column, text in _TOTALS_COLUMNS.items():
+        table.add_column(name=column, description=text)
+    for t in totals:
+        row = {c: getattr(t, c) for c in _TOTALS_COLUMNS}
+        table.add_row(**(row | {"step_index": -1 if t.step_index is None else t.step_index}))
+    module = nwbfile.create_processing_module(
+        name="stimulation", description="the stimulator's own account of what it delivered"
+    )
+    module.add(table)
+
+
 def write_nwb(store: RecordStore, session_id: int, path: str | Path) -> Path:
     """Write one session to an NWB file (HDF5), replacing any file at ``path``.
 
@@ -296,6 +336,7 @@ def write_nwb(store: RecordStore, session_id: int, path: str | Path) -> Path:
     _add_steps(nwbfile, store, session_id)
     _add_events(nwbfile, store, session_id)
     _add_annotations(nwbfile, store, session_id)
+    _add_totals(nwbfile, store, session_id)
     target = Path(path)
     with pynwb.NWBHDF5IO(str(target), mode="w") as io:
         io.write(nwbfile)

@@ -4,6 +4,7 @@ annotations; a step that never ended is flagged, not given a made-up end."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from eacontrol.errors import MissingExtra, UnknownSession
 from eacontrol.records import (
+    ChannelTotals,
     EventRecord,
     RecordStore,
     Sample,
@@ -49,7 +51,13 @@ def read_back(path: Path) -> dict[str, Any]:
             name: table.to_dataframe().to_dict("records") for name, table in nwb.intervals.items()
         }
         device = nwb.devices["stimulator"]
+        totals = (
+            nwb.processing["stimulation"]["delivered_totals"].to_dataframe().to_dict("records")
+            if "stimulation" in nwb.processing
+            else None
+        )
         return {
+            "totals": totals,
             "series": series,
             "tables": tables,
             "start": nwb.session_start_time,
@@ -168,6 +176,7 @@ def test_what_is_not_recorded_is_left_out(
     assert got["experimenter"] is None and got["subject"] is None
     assert got["experiment_description"] is None and got["keywords"] is None
     assert got["series"] == {} and got["tables"] == {}  # no samples, steps, events, notes
+    assert got["totals"] is None
 
 
 def test_a_step_that_never_ended_is_flagged_and_bounded_by_the_session_end(
@@ -181,6 +190,9 @@ def test_a_step_that_never_ended_is_flagged_and_bounded_by_the_session_end(
     store.record_step(session_id, StepRecord(1, "2/100 Hz", "dense_disperse", 30.0))
     store.record_samples(session_id, [Sample(41.5, 1, 2.0, 1.98, None, 1041.5)])
     store.record_event(session_id, EventRecord(44.0, "operator", 1, "paused", {}))
+    store.record_totals(
+        session_id, [ChannelTotals(1, 80, 0, 40.0, 0.0, 1.5, 1.5, 0.0, 2.0, 0.1, 40.0)]
+    )
     store.add_annotation(
         session_id,
         new_annotation(
@@ -205,6 +217,18 @@ def test_a_step_that_never_ended_is_flagged_and_bounded_by_the_session_end(
     )
     assert (adverse["severity"], adverse["time_given"]) == ("mild", True)
     assert got["tables"]["events"][0]["channel"] == 1
+    assert [(r["step_index"], r["pulses_a"]) for r in got["totals"]] == [(-1, 80)]  # unknown step
+
+
+def test_the_delivered_totals_are_the_records(
+    finished: Finished, store: RecordStore, tmp_path: Path
+) -> None:
+    got = read_back(write_nwb(store, finished.id, tmp_path / "s.nwb"))
+    assert got["totals"] == [
+        dataclasses.asdict(t) | {"total_charge_uC": t.total_charge_uC}
+        for t in store.totals(finished.id)
+    ]
+    assert sorted(r["step_index"] for r in got["totals"]) == [0, 0, 1]
 
 
 def test_an_unknown_session_writes_nothing(finished: Finished, tmp_path: Path) -> None:
