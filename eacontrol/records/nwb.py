@@ -13,9 +13,10 @@ where in the file               what
                                ``channel_<n>_measured_current`` (``TimeSeries``, the
                                samples' ``set_mA`` and ``measured_mA``: data in mA as recorded,
                                ``unit`` ``amperes`` with ``conversion`` 0.001), and
-                               ``channel_<n>_impedance`` (ohms; NaN: open or unknown); the
-                               timestamps are the samples' ``t_s``. A missing sample (a
-                               ``sample_gaps`` row) is absent, never filled in.
+                               ``channel_<n>_impedance`` (ohms; NaN: open or unknown) and
+                               ``channel_<n>_device_uptime`` (the device's clock, seconds; NaN:
+                               not recorded); the timestamps are the samples' ``t_s``. A
+                               missing sample (a ``sample_gaps`` row) is absent, never filled.
 ``intervals/steps``            one row per step as it ran: ``start_time``, ``stop_time``,
                                ``step_index``, ``step_name``, ``mode`` and ``ended``. A step
                                whose end was not recorded has ``ended`` False and
@@ -167,17 +168,31 @@ def _add_stimulation(nwbfile: Any, store: RecordStore, session_id: int) -> None:
                     continuity="step",
                 )
             )
-        impedance = [math.nan if s.impedance_ohm is None else s.impedance_ohm for s in samples]
-        nwbfile.add_stimulus(
-            pynwb.TimeSeries(
-                name=f"channel_{channel}_impedance",
-                data=np.array(impedance, dtype=np.float64),
-                unit="ohms",
-                timestamps=times,
-                description=f"channel {channel}: load impedance; NaN: open or unknown",
-                continuity="step",
+        for name, unit, values, what in (
+            (
+                "impedance",
+                "ohms",
+                [s.impedance_ohm for s in samples],
+                "load impedance; NaN: open or unknown",
+            ),
+            (
+                "device_uptime",
+                "seconds",
+                [s.device_uptime_s for s in samples],
+                "the device's uptime in the STATUS the sample comes from (when the device "
+                "measured it); NaN: not recorded",
+            ),
+        ):
+            nwbfile.add_stimulus(
+                pynwb.TimeSeries(
+                    name=f"channel_{channel}_{name}",
+                    data=np.array([math.nan if v is None else v for v in values], np.float64),
+                    unit=unit,
+                    timestamps=times,
+                    description=f"channel {channel}: {what}",
+                    continuity="step" if name == "impedance" else "continuous",
+                )
             )
-        )
 
 
 def _intervals(nwbfile: Any, name: str, description: str, columns: dict[str, str]) -> Any:

@@ -89,7 +89,7 @@ def test_a_real_session_on_the_simulator_reads_back_equal(sim_run: SimRun, tmp_p
     expected_names = {
         f"channel_{n}_{what}"
         for n in channels
-        for what in ("set_current", "measured_current", "impedance")
+        for what in ("set_current", "measured_current", "impedance", "device_uptime")
     }
     assert set(got["series"]) == expected_names
     for n in channels:
@@ -109,6 +109,8 @@ def test_a_real_session_on_the_simulator_reads_back_equal(sim_run: SimRun, tmp_p
             s.impedance_ohm for s in mine
         ]
         assert any(x is not None for x in [s.impedance_ohm for s in mine])
+        uptime = got["series"][f"channel_{n}_device_uptime"]
+        assert (uptime["data"], uptime["unit"]) == ([s.device_uptime_s for s in mine], "seconds")
         peak = max(set_ts["data"])
         assert peak > 2.0 if n == 1 else peak == 2.0  # the operator raised channel 1 at 3 s
     (step,) = steps
