@@ -10,12 +10,15 @@ Ctrl-C's path (``eacontrol.cli.signals``): a confirmed stop, the record closed w
 named, then exit 128 + its number.
 
 Without ``--port`` the device is the built-in simulator, paced to real time; ``--fast`` runs it
-in virtual time and prints only the summary.
+in virtual time and prints only the summary. ``--lsl [NAME]`` streams the session's events as
+Lab Streaming Layer markers (``eacontrol.session.lsl``, the optional extra ``lsl``); the outlet
+is made before the operator is asked, so a recorder (LabRecorder) can connect to it then.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,7 +41,18 @@ if TYPE_CHECKING:
     from eacontrol.records import RecordStore
     from eacontrol.session import Session, SessionResult
 
-__all__ = ["confirm", "confirmation_lines", "points_text", "register", "summary_lines"]
+__all__ = [
+    "LSL_STREAM_NAME",
+    "confirm",
+    "confirmation_lines",
+    "points_text",
+    "register",
+    "summary_lines",
+]
+
+LSL_STREAM_NAME = "eacontrol-markers"
+"""``eacontrol.session.lsl.DEFAULT_STREAM_NAME``, repeated so that the help is built without
+importing the session layer; a test checks that the two agree."""
 
 
 def points_text(profile: Profile) -> dict[int, str]:
@@ -188,12 +202,16 @@ def _run_session(args: argparse.Namespace) -> int:
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
     clinical, study = clinical_from(args), study_from(args)
-    with RecordStore.open(args.db) as store:
+    if args.lsl is not None:
+        from eacontrol.session.lsl import require_pylsl
+
+        require_pylsl()  # a missing extra is refused before the device is opened
+    with RecordStore.open(args.db) as store, contextlib.ExitStack() as outlets:
         with connect(target.url, device_serial=target.device_serial) as stim:
             info = stim.info
             simulated = target.simulator(info.model)  # a pty or TCP simulator too
-            if not args.yes and (terminal.interactive or not target.built_in):
-                confirm(profile, target, args.patient, simulated=simulated, blind=study.blinded)
+            # Nothing is sent until run(): made first, so that the LSL outlet (if any) is
+            # there while the operator is asked, for a recorder to connect to.
             session = Session(
                 stim,
                 profile,
@@ -207,6 +225,10 @@ def _run_session(args: argparse.Namespace) -> int:
                 study=study,
                 sample_period_s=args.sample_period,
             )
+            if args.lsl is not None:
+                _open_lsl(outlets, session, args.lsl)
+            if not args.yes and (terminal.interactive or not target.built_in):
+                confirm(profile, target, args.patient, simulated=simulated, blind=study.blinded)
             banner = target.banner(info.model)
             device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
             console = LiveConsole(
@@ -244,6 +266,27 @@ def _run_session(args: argparse.Namespace) -> int:
         _print_summary(session, store, simulated, blind=study.blinded)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
+
+
+def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str) -> None:
+    """Make the LSL marker outlet of ``session`` (closed with ``outlets``) and say so."""
+    from eacontrol.session.lsl import LslMarkers
+
+    markers = outlets.enter_context(LslMarkers(session, name))
+    print(
+        f"LSL markers: stream {printable(name)!r} (type Markers, source id "
+        f"{printable(markers.source_id)!r})",
+        flush=True,
+    )
+
+
+def _stream_name(text: str) -> str:
+    """An LSL stream name: printable, not empty (exit 2)."""
+    if not text.strip() or text != printable(text):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(text)}' is not a stream name: printable text, not empty"
+        )
+    return text
 
 
 def _after_signal(output: Callable[[], object]) -> None:
@@ -339,6 +382,15 @@ def register(commands: Commands) -> None:
         metavar="SECONDS",
         help="record every channel's set and measured current this often (default 1; at "
         "least one heartbeat period, 0.1 s at the default lease)",
+    )
+    parser.add_argument(
+        "--lsl",
+        nargs="?",
+        const=LSL_STREAM_NAME,
+        type=_stream_name,
+        metavar="NAME",
+        help="stream the session's events as Lab Streaming Layer markers (stream NAME, default "
+        f"{LSL_STREAM_NAME}; the optional extra 'lsl'); the outlet is open while you are asked",
     )
     add_db_option(parser)
     add_target_options(parser)
