@@ -18,6 +18,7 @@ order whatever order they finished in. A trial gives the same row in every execu
 from __future__ import annotations
 
 import multiprocessing
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from eacontrol.sweep.worker import CHANNEL_QUANTITIES, REFUSED, ROW_COLUMNS, Row
 
 __all__ = ["SerialExecutor", "SweepTable", "run_sweep"]
 
+_CHANNEL_COLUMN = re.compile(r"ch\d+_")
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -57,7 +59,7 @@ class SweepTable:
     """The rows of a sweep, one per grid point in the grid's order, every row with every column.
 
     Columns: the grid's axes; ``point``, ``seed``, ``outcome``, ``detail``, ``error``,
-    ``duration_s`` (:data:`~eacontrol.sweep.worker.ROW_COLUMNS`); then ``ch<N>_<quantity>``
+    ``session_s`` (:data:`~eacontrol.sweep.worker.ROW_COLUMNS`); then ``ch<N>_<quantity>``
     for each channel any point used and each of
     :data:`~eacontrol.sweep.worker.CHANNEL_QUANTITIES`. None where a value is not known (a
     refused point, a channel the point did not use).
@@ -73,7 +75,9 @@ class SweepTable:
     @classmethod
     def from_rows(cls, axes: Sequence[str], rows: Sequence[Row]) -> SweepTable:
         """Gather rows (each with the columns its point has) into one table."""
-        channels = sorted({int(k[2:].split("_")[0]) for r in rows for k in r if k[:2] == "ch"})
+        channels = sorted(
+            {int(k[2:].split("_")[0]) for r in rows for k in r if _CHANNEL_COLUMN.match(k)}
+        )
         columns = (
             *axes,
             *ROW_COLUMNS,
@@ -132,7 +136,8 @@ def run_sweep(
         The table, one row per point in the grid's order.
 
     Raises:
-        ParameterError: ``max_workers`` given with an executor, or not a whole number ≥ 1; the
+        ParameterError: ``max_workers`` given with an executor, or not a whole number ≥ 1; an
+            axis named as a column of the table (``outcome``, ``ch1_peak_mA``); the
             builder's options are malformed (:func:`~eacontrol.sweep.trial.make_trial`).
         Exception: a worker failed outside a session (a bug, a broken pool): raised with a note
             naming the point; the points not yet started are cancelled.
@@ -149,6 +154,11 @@ def run_sweep(
             raise ParameterError("max_workers", max_workers, "a whole number >= 1", Layer.SCHEMA)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ParameterError("seed", seed, "a whole number", Layer.SCHEMA)
+    taken = [a for a in grid.axes if a in ROW_COLUMNS or _CHANNEL_COLUMN.match(a)]
+    if taken:
+        raise ParameterError(
+            "grid axis", taken[0], "a name that is not a column of the table", Layer.SCHEMA
+        )
     trials = [make_trial(build, point) for point in grid.points(seed)]
     if executor is None:
         context = multiprocessing.get_context("spawn")

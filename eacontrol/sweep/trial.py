@@ -4,7 +4,8 @@ A *builder* turns a grid point into a :class:`Setup` (a :class:`~eacontrol.profi
 and ``sim://`` options such as ``load1="10k"``). Builders run in the calling process, so any
 callable works (a lambda, a closure); only the resulting :class:`Trial` travels to a worker.
 A profile the models refuse (a pulse longer than its period, a text where mA belong) makes the
-point *refused* here, with the reason; the limit layers refuse in the worker, at the session's
+point *refused* here, with the reason (any other error of a builder is a mistake in the sweep
+and is raised); the limit layers refuse in the worker, at the session's
 pre-flight, exactly as for a profile loaded from TOML (``docs/session.md``).
 
 :func:`continuous_trial` is the builder for the common grid: one continuous step per point,
@@ -19,7 +20,7 @@ from urllib.parse import urlencode
 
 import pydantic
 
-from eacontrol.errors import EAError, Layer, ParameterError
+from eacontrol.errors import Layer, ParameterError, ProfileError
 from eacontrol.profiles import Channel, ContinuousStep, Profile
 from eacontrol.sweep.grid import Point, Value
 
@@ -80,16 +81,25 @@ def make_trial(build: Builder, point: Point) -> Trial:
     """Build a point's trial; a point the profile models or the builder refuse is a refused
     trial carrying the reason, never an exception.
 
+    A builder refuses a point by raising ``pydantic.ValidationError`` (a profile model did) or
+    a :class:`~eacontrol.errors.ProfileError` (e.g. ``ProfileRefused`` from its own
+    ``check_profile``). Anything else it raises is a mistake in the sweep, not in one point, and
+    propagates with a note naming the point.
+
     Raises:
         ParameterError: the builder's ``sim`` options name ``seed`` (the point's own) or are
-            not texts: a mistake in the builder, the same for every point.
+            not texts; or the builder raised it (``continuous_trial``: an axis it does not
+            read).
     """
     try:
         made = build(point)
     except pydantic.ValidationError as err:
         return Trial(point, None, {}, refused=_validation_text(err))
-    except EAError as err:
+    except ProfileError as err:
         return Trial(point, None, {}, refused=f"{type(err).__name__}: {err}")
+    except Exception as err:
+        err.add_note(f"eacontrol.sweep: building point {point.index} {dict(point.values)}")
+        raise
     setup = made if isinstance(made, Setup) else Setup(made)
     if not isinstance(setup.profile, Profile):
         raise ParameterError(

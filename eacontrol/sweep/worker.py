@@ -48,11 +48,11 @@ ERROR = "error"
 """``outcome`` of a point whose session could not begin for another reason (a ``sim://`` option
 the simulator refuses, a records problem); ``error`` says what."""
 
-ROW_COLUMNS = ("point", "seed", "outcome", "detail", "error", "duration_s")
+ROW_COLUMNS = ("point", "seed", "outcome", "detail", "error", "session_s")
 """The columns after the axes: the point's index and seed, how its session ended (a record
 ``Outcome`` such as ``completed`` or ``fault``, or :data:`REFUSED` / :data:`ERROR`), the
 record's detail, the error raised (``Type: message``), and the session's length in virtual
-seconds."""
+seconds as recorded (longer than the step's ``duration_s`` by its programming and stop)."""
 
 CHANNEL_QUANTITIES = (
     "pulses",
@@ -125,7 +125,7 @@ def _error_text(err: BaseException | None) -> str | None:
 
 def _not_begun(outcome: str, err: EAError | None, channels: list[int]) -> Row:
     row: Row = {"outcome": outcome, "detail": None, "error": _error_text(err)}
-    row["duration_s"] = None
+    row["session_s"] = None
     for n in channels:
         row.update(dict.fromkeys((f"ch{n}_{q}" for q in CHANNEL_QUANTITIES), None))
     return row
@@ -142,7 +142,7 @@ def _delivered(
         "outcome": summary.outcome.value,
         "detail": summary.detail,
         "error": _error_text(err),
-        "duration_s": summary.duration_s,
+        "session_s": summary.duration_s,
     }
     for n in channels:
         got: Mapping[str, object] = channel_delivery(rx, n, totals, samples)
