@@ -127,8 +127,10 @@ def run_sweep(
         build: turns a point into its profile and ``sim://`` options (any callable: it runs
             here); default :func:`~eacontrol.sweep.trial.continuous_trial`.
         executor: where the sessions run; None for a process pool of ``max_workers`` processes
-            (started and shut down here). Any ``concurrent.futures.Executor`` that can pickle
-            a :class:`~eacontrol.sweep.trial.Trial` works; it is not shut down here.
+            (started with ``spawn`` and shut down here: a script calls ``run_sweep`` under
+            ``if __name__ == "__main__":``, as for any spawned pool). Any
+            ``concurrent.futures.Executor`` that can pickle a
+            :class:`~eacontrol.sweep.trial.Trial` works; it is not shut down here.
         max_workers: the default pool's processes (default: one per core).
         seed: the base seed every point's seed is derived from.
 
