@@ -91,8 +91,8 @@ class Grid:
         """Build a grid from a mapping of axes and/or keyword axes, in the order given.
 
         Args:
-            axes: axis name → values (for names that are not Python identifiers' style, or an
-                order built at run time).
+            axes: axis name → values (an order built at run time, or a name that is a Python
+                keyword).
             **named: more axes.
 
         Raises:
