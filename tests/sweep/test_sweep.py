@@ -268,3 +268,16 @@ def test_to_pandas_without_pandas_names_the_extra(
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(MissingExtra, match=r'pip install "eacontrol\[data\]"'):
         serial_table.to_pandas()
+
+
+def test_a_session_a_fault_ends_is_a_row_with_what_was_delivered_until_then() -> None:
+    def button_at_5_s(point: Point) -> Setup:
+        setup = continuous_trial(point)
+        return Setup(setup.profile, {**setup.sim, "stop_button_at": "5"})
+
+    (row,) = run_sweep(Grid(**SHORT), button_at_5_s, executor=SerialExecutor()).rows
+    assert row["outcome"] == "fault"
+    error = row["error"]
+    assert isinstance(error, str) and error.startswith("SessionStopped")
+    on_time = row["ch1_on_time_s"]
+    assert isinstance(on_time, float) and 1.0 < on_time < 5.0
