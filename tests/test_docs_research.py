@@ -24,7 +24,7 @@ def test_docs_research_example_runs_and_its_checks_hold(
     assert len(code) >= 4
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "research_example"}
-    exec(compile("\n".join(code), str(DOC), "exec"), namespace)  # noqa: S102 - our own doc
+    exec(compile("\n".join(code), str(DOC), "exec"), namespace)
     out = capsys.readouterr().out
     assert out.count("completed") == 4  # every participant's session ran to its end
     assert {"verum", "sham"} <= set(namespace["allocation"].values())  # type: ignore[attr-defined]
