@@ -300,9 +300,11 @@ class StepRunner:
             if c.channel in self._control.held:
                 continue  # already at zero
             level = c.stimulation.intensity_mA
-            slew = fastest if step.ramp_down_s <= 0 else min(level / step.ramp_down_s, fastest)
+            # to the wire's 1 µA/s (2 mA over 3 s is 0.666 mA/s), never slower than that
+            slew = fastest if step.ramp_down_s <= 0 else level / step.ramp_down_s
+            slew = min(max(int(slew * 1000), 1) / 1000, fastest)
             try:
-                self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=max(slew, 0.001))
+                self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=slew)
             except DeviceError as err:  # the channel may have just faulted: as an operator's
                 self._hold_faulted(step, err)  # change, hold it (or end on a device fault)
                 continue
