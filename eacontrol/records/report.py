@@ -32,6 +32,7 @@ from eacontrol.records.intensity import ChannelIntensity, channel_intensities
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord
 from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
 from eacontrol.records.rows import iso
+from eacontrol.records.scripted import is_script, sent_steps
 from eacontrol.records.store import RecordStore
 
 __all__ = [
@@ -53,13 +54,14 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 5
+REPORT_VERSION = 6
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
 annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
 ``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity, and
-``study``: the session's condition, arm and tags as given)."""
+``study``: the session's condition, arm and tags as given; 6: ``profile.source``, ``script``
+for a script's record, whose ``steps`` are the programs it sent: ``eacontrol.records.scripted``)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
@@ -102,8 +104,9 @@ class SessionPart(TypedDict):
 
 
 class ProfilePart(TypedDict):
-    """The profile that ran."""
+    """The profile that ran (``source`` ``script``: a script's own calls, no profile)."""
 
+    source: Literal["profile", "script"]
     name: str
     version: str
     sha256: str
@@ -413,6 +416,9 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
     interrupted = summary.outcome in (Outcome.ABORTED, Outcome.RUNNING)
     known_until_s = summary.duration_s if interrupted else None
     step_records = store.steps(session_id)
+    script = is_script(meta.prescription)
+    if script:  # nothing prescribed ahead: its steps are the programs it sent
+        rx["steps"] = sent_steps(step_records)
     totals = store.totals(session_id)
     samples = store.samples(session_id)
     events = store.events(session_id)
@@ -439,6 +445,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
             "software_version": meta.software_version,
         },
         "profile": {
+            "source": "script" if script else "profile",
             "name": meta.profile_name,
             "version": meta.profile_version,
             "sha256": meta.profile_hash,

@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from eacontrol.records.model import StepRecord
 from eacontrol.records.prescription import PrescribedStep
 
-__all__ = ["SCRIPT_SOURCE", "is_script", "sent_steps"]
+__all__ = ["SCRIPT_SOURCE", "is_script", "is_script_report", "sent_steps"]
 
 SCRIPT_SOURCE = "script"
 """``prescription["source"]`` of a script's record."""
@@ -36,6 +36,13 @@ _STEP: TypeAdapter[PrescribedStep] = TypeAdapter(PrescribedStep)
 def is_script(prescription: Mapping[str, Any]) -> bool:
     """Whether a session's stored prescription is a script's (see the module)."""
     return prescription.get("source") == SCRIPT_SOURCE
+
+
+def is_script_report(report: Mapping[str, Any]) -> bool:
+    """Whether a report (``build_report``'s, or its saved JSON) is of a script's record (a
+    report saved before version 6 has no ``profile.source``: a profile's)."""
+    profile = report.get("profile")
+    return isinstance(profile, Mapping) and profile.get("source") == SCRIPT_SOURCE
 
 
 def _opt(value: Any) -> float | None:
