@@ -367,7 +367,8 @@ class ScriptRecord:
             cause = self._problem
         ending = _NORMAL if cause is None else ending_for(cause)
         self._recorder.quiet = cause is not None
-        outcome, detail, raised = ending.outcome, ending.detail, cause
+        outcome, detail = ending.outcome, ending.detail
+        raised = exc if exc is not None else cause  # a SessionStopped propagates as it is
         if cause is not None:
             kind = _EVENT_KINDS.get(outcome, EventKind.WARNING)
             channel = cause.channel if isinstance(cause, DeviceFault) else None
@@ -383,10 +384,14 @@ class ScriptRecord:
         except EAError as err:
             alarm = err if isinstance(err, StopNotConfirmed) else StopNotConfirmed(str(err))
             outcome, detail, raised = Outcome.STOP_NOT_CONFIRMED, str(alarm), alarm
+            if cause is not None:
+                alarm.add_note(f"the script ended because of {type(cause).__name__}: {cause}")
             ending = dataclasses.replace(ending, read_totals=False)
-        self._close_steps(list(self._steps), totals=ending.read_totals)
-        for stop in self._unsubscribe:
-            stop()
+        try:
+            self._close_steps(list(self._steps), totals=ending.read_totals)
+        finally:
+            for unsubscribe in self._unsubscribe:
+                unsubscribe()
         self.outcome, self.detail = outcome, detail
         self._emit(EventKind.STOP, None, f"script ended ({outcome.value}): {detail}", {})
         self._recorder.end(outcome, self.t_s, detail)

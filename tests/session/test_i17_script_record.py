@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.errors import DeviceFault, LinkLost, ParameterError, SessionError
+from eacontrol.errors import DeviceFault, LinkLost, ParameterError, SessionError, SessionStopped
 from eacontrol.profiles import Profile
 from eacontrol.records import Outcome, RecordStore, build_report, render_markdown
 from eacontrol.records.scripted import is_script
@@ -153,6 +153,38 @@ def test_i17_an_exception_mid_script_is_its_recorded_cause_with_outputs_confirme
     assert events.index(cause) < events.index(stop)
     (totals,) = store.totals(rec.session_id)
     assert totals.charge_pos_uC == dose.charge_pos_uC > 0
+
+
+def _stopped_by_a_fault() -> SessionStopped:
+    try:
+        raise DeviceFault("lead off", 1, ("ELECTRODE",))
+    except DeviceFault as fault:
+        stopped = SessionStopped("ended early")
+        stopped.__cause__ = fault
+        return stopped
+
+
+@pytest.mark.parametrize(
+    ("raised", "outcome", "detail"),
+    [
+        (KeyboardInterrupt(), Outcome.STOPPED, "interrupted (Ctrl-C): every output cut at once"),
+        (_stopped_by_a_fault(), Outcome.FAULT, "channel 1 stopped by a latched fault (ELECTRODE)"),
+        (ValueError("bad threshold"), Outcome.ERROR, "ValueError: bad threshold"),
+    ],
+)
+def test_i17_each_way_out_of_a_script_is_recorded_as_the_session_ending_table_says(
+    store: RecordStore, raised: BaseException, outcome: Outcome, detail: str
+) -> None:
+    with connect("sim://?seed=25") as stim:
+        with pytest.raises(type(raised)), _record(stim, store) as rec:
+            stim.program(1, TWO_HZ)
+            stim.start(1)
+            stim.wait(3)
+            raise raised
+        assert stim.status().outputs_off()
+    assert rec.session_id is not None
+    summary = store.session(rec.session_id)
+    assert summary.outcome is outcome and summary.detail.startswith(detail)
 
 
 def test_i17_a_fault_and_a_lost_link_end_a_script_record_with_their_cause(
