@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 
 from eacontrol.device import Stimulator, connect
-from eacontrol.errors import DeviceFault, LinkLost, ParameterError, SessionError, SessionStopped
+from eacontrol.errors import (
+    DeviceFault,
+    LinkLost,
+    ParameterError,
+    RecordError,
+    SessionError,
+    SessionStopped,
+)
 from eacontrol.profiles import Profile
 from eacontrol.records import Outcome, RecordStore, build_report, render_markdown
 from eacontrol.records.scripted import is_script
@@ -307,3 +314,24 @@ def test_i17_the_recording_example_in_docs_scripting_runs(
         (summary,) = opened.sessions()
         assert summary.outcome is Outcome.COMPLETED and is_script(summary.meta.prescription)
         assert opened.totals(summary.id) and opened.samples(summary.id)
+
+
+def test_i17_a_failing_database_stops_a_recorded_script_at_its_next_wait(
+    store: RecordStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with connect("sim://?seed=26") as stim:
+        with pytest.raises(RecordError, match="disk full"), _record(stim, store) as rec:
+            stim.program(1, TWO_HZ)
+            stim.start(1)
+            stim.wait(2)
+            # The writer reports the database failing (as after STALL_BOUND_s of refusals).
+            writer = rec._recorder.writer  # type: ignore[union-attr]
+            monkeypatch.setattr(writer, "problem", lambda: RecordError("disk full (test)"))
+            stim.wait(5)
+        assert stim.status().outputs_off()
+    assert rec.session_id is not None and rec.outcome is Outcome.RECORDS_UNAVAILABLE
+    summary = store.session(rec.session_id)
+    assert summary.outcome is Outcome.RECORDS_UNAVAILABLE
+    stops = [e for e in store.events(rec.session_id) if e.data.get("command") == "stop"]
+    assert [e.data["immediate"] for e in stops] == [True]
+    assert max(s.t_s for s in store.samples(rec.session_id)) < 4  # it did not go on for 5 s
