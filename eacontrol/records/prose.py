@@ -311,7 +311,8 @@ def patient_sentence(ps: PatientSessions) -> str:
     sessions = f"{ps['total']} treatment session{'s' if ps['total'] != 1 else ''}"
     if ps["number"] is None:
         return (
-            f"This session ran on the simulator and is not counted among the {sessions} "
+            f"This session {'was a titration' if ps.get('titration') else 'ran on the simulator'}"
+            f" and is not counted among the {sessions} "
             f"recorded for patient {ps['patient_id']}."
         )
     previous = ""

@@ -30,7 +30,12 @@ from eacontrol.records.course import Course, course
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
 from eacontrol.records.intensity import ChannelIntensity, channel_intensities
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord
-from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
+from eacontrol.records.prescription import (
+    PrescribedStep,
+    Prescription,
+    is_titration,
+    parse_prescription,
+)
 from eacontrol.records.rows import iso
 from eacontrol.records.scripted import is_script, sent_steps
 from eacontrol.records.store import RecordStore
@@ -131,14 +136,18 @@ class PatientSessions(TypedDict):
     """This session among the patient id's sessions in the database (by start time): the
     treatment sessions, without those run on the simulator unless ``include_simulated``.
 
-    ``number`` is None for a simulated session left out (it is no treatment session);
-    ``simulated_left_out`` counts the patient's simulated sessions not counted.
+    ``number`` is None for a simulated session left out (it is no treatment session) and for a
+    titration (every step a threshold step: ``is_titration``), which is never counted;
+    ``simulated_left_out`` counts the patient's simulated sessions not counted,
+    ``titrations_left_out`` their titrations.
     """
 
     patient_id: str
     number: int | None
     include_simulated: bool
     simulated_left_out: int
+    titration: bool
+    titrations_left_out: int
     total: int
     completed_before: int
     previous_started_at: str | None
@@ -361,9 +370,15 @@ def _patient_sessions(
     if patient is None:
         return None
     every = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
-    history = [s for s in every if include_simulated or not s.meta.simulated]
-    # A simulated session left out is no treatment session: it has no number among them.
-    counted = include_simulated or not summary.meta.simulated
+    titrations = [s for s in every if is_titration(s.meta.prescription)]
+    history = [
+        s
+        for s in every
+        if (include_simulated or not s.meta.simulated) and not is_titration(s.meta.prescription)
+    ]
+    # A simulated session left out, or a titration, is no treatment session: it has no number.
+    titration = is_titration(summary.meta.prescription)
+    counted = (include_simulated or not summary.meta.simulated) and not titration
     position = next((i for i, s in enumerate(history) if s.id == summary.id), None)
     if position is None:  # where it would fall: the sessions before it
         position = sum(
@@ -378,7 +393,13 @@ def _patient_sessions(
         "patient_id": patient,
         "number": position + 1 if counted else None,
         "include_simulated": include_simulated,
-        "simulated_left_out": len(every) - len(history),
+        "simulated_left_out": sum(
+            1 for s in every if s.meta.simulated and not is_titration(s.meta.prescription)
+        )
+        if not include_simulated
+        else 0,
+        "titration": titration,
+        "titrations_left_out": len(titrations),
         "total": len(history),
         "completed_before": sum(1 for s in before if s.outcome is Outcome.COMPLETED),
         "previous_started_at": None if previous is None else iso(previous.meta.started_at),

@@ -8,6 +8,7 @@ Cells and paragraphs are plain text; each renderer escapes them for its format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eacontrol.records import fmt
@@ -54,7 +55,14 @@ def _study_rows(r: Report) -> list[tuple[str, str]]:
     rows = [(name.capitalize(), study[name]) for name in ("condition", "arm") if study.get(name)]
     if study.get("tags"):
         rows.append(("Tags", ", ".join(study["tags"])))
+    if study.get("blinded"):
+        rows.append(("Operator", "blinded: the live view hid the condition and every intensity"))
     return rows
+
+
+def _not_counted(ps: Mapping[str, Any], simulated: str = "simulated") -> str:
+    """Why a session is not one of the patient's treatment sessions."""
+    return "a titration" if ps.get("titration") else simulated
 
 
 def _identity(r: Report) -> list[Block]:
@@ -69,7 +77,7 @@ def _identity(r: Report) -> list[Block]:
     patient = s["patient_id"] or "not given"
     if ps is not None:
         patient += (
-            f" (simulated: not one of the patient's {ps['total']} treatment sessions)"
+            f" ({_not_counted(ps)}: not one of the patient's {ps['total']} treatment sessions)"
             if ps["number"] is None
             else f" (session {ps['number']} of {ps['total']})"
         )
@@ -100,7 +108,8 @@ def _stricta_rows(r: Report) -> list[Block]:
     frequency = f"this session {fmt.duration(r['session']['duration_s'])}"
     if ps is not None:
         sessions = (
-            f"not a treatment session (ran on the simulator); {ps['total']} recorded for "
+            f"not a treatment session ({_not_counted(ps, 'ran on the simulator')}); "
+            f"{ps['total']} recorded for "
             f"patient {ps['patient_id']}"
             if ps["number"] is None
             else f"session {ps['number']} of {ps['total']} recorded for patient {ps['patient_id']}"
