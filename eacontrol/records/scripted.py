@@ -14,14 +14,24 @@ programs sent ("as sent by the script").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from eacontrol.records.model import StepRecord
-from eacontrol.records.prescription import PrescribedStep
+from eacontrol.records.model import SessionMeta, StepRecord
+from eacontrol.records.prescription import PrescribedStep, Prescription
 
-__all__ = ["SCRIPT_SOURCE", "is_script", "is_script_report", "sent_steps"]
+if TYPE_CHECKING:  # the report imports this module
+    from eacontrol.records.report import ProfilePart
+
+__all__ = [
+    "SCRIPT_SOURCE",
+    "is_script",
+    "is_script_report",
+    "profile_part",
+    "sent_steps",
+    "steps_as_run",
+]
 
 SCRIPT_SOURCE = "script"
 """``prescription["source"]`` of a script's record."""
@@ -91,3 +101,22 @@ def sent_steps(records: Sequence[StepRecord]) -> list[PrescribedStep]:
     """
     found = (_step(r) for r in sorted(records, key=lambda r: r.index))
     return [step for step in found if step is not None]
+
+
+def steps_as_run(
+    prescription: Mapping[str, Any], prescribed: list[PrescribedStep], records: Sequence[StepRecord]
+) -> list[PrescribedStep]:
+    """The report's steps: a profile's prescribed steps, or the programs a script sent."""
+    return sent_steps(records) if is_script(prescription) else prescribed
+
+
+def profile_part(meta: SessionMeta, rx: Prescription) -> ProfilePart:
+    """The report's ``profile``: what ran, and its ``source`` (``profile`` or ``script``)."""
+    return {
+        "source": "script" if is_script(meta.prescription) else "profile",
+        "name": meta.profile_name,
+        "version": meta.profile_version,
+        "sha256": meta.profile_hash,
+        "indication": rx["indication"],
+        "references": rx["references"],
+    }
