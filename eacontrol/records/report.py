@@ -37,6 +37,7 @@ from eacontrol.records.prescription import (
     parse_prescription,
 )
 from eacontrol.records.rows import iso
+from eacontrol.records.scripted import profile_part, steps_as_run
 from eacontrol.records.store import RecordStore
 
 __all__ = [
@@ -58,13 +59,13 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 5
+REPORT_VERSION = 6
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
 annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
 ``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity, and
-``study``: the session's condition, arm and tags as given)."""
+``study``: the session's condition, arm and tags as given; 6: ``profile.source``)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
@@ -107,8 +108,10 @@ class SessionPart(TypedDict):
 
 
 class ProfilePart(TypedDict):
-    """The profile that ran."""
+    """The profile that ran; ``source`` ``script``: a script's own calls, whose ``steps`` are the
+    programs it sent (``eacontrol.records.scripted``)."""
 
+    source: Literal["profile", "script"]
     name: str
     version: str
     sha256: str
@@ -434,6 +437,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
     interrupted = summary.outcome in (Outcome.ABORTED, Outcome.RUNNING)
     known_until_s = summary.duration_s if interrupted else None
     step_records = store.steps(session_id)
+    rx["steps"] = steps_as_run(meta.prescription, rx["steps"], step_records)
     totals = store.totals(session_id)
     samples = store.samples(session_id)
     events = store.events(session_id)
@@ -459,13 +463,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
             "patient_id": meta.patient_id,
             "software_version": meta.software_version,
         },
-        "profile": {
-            "name": meta.profile_name,
-            "version": meta.profile_version,
-            "sha256": meta.profile_hash,
-            "indication": rx["indication"],
-            "references": rx["references"],
-        },
+        "profile": profile_part(meta, rx),
         "device": {
             "model": meta.device_model,
             "serial": meta.device_serial,

@@ -33,6 +33,7 @@ from eacontrol.records.prose import (
 )
 from eacontrol.records.refused import is_refused, refused_blocks
 from eacontrol.records.report import Report, SessionPart
+from eacontrol.records.scripted import is_script_report
 
 __all__ = ["SIMULATOR_NOTICE", "notices", "report_sections", "title"]
 
@@ -352,12 +353,13 @@ def report_sections(report: Report) -> list[Section]:
     Args:
         report: from :func:`~eacontrol.records.report.build_report` (or its saved JSON).
     """
+    steps_kind = "as sent by the script" if is_script_report(report) else "prescribed"
     parts = [
         ("Methods", para(methods_paragraph(report))),
         ("Identity", _identity(report)),
         ("STRICTA items known to the software", _stricta_rows(report)),
         ("Electrical parameters", electrical_blocks(report)),
-        ("Stimulation parameters (prescribed)", _steps_rows(report)),
+        (f"Stimulation parameters ({steps_kind})", _steps_rows(report)),
         ("Delivered intensity over time", intensity_blocks(report)),
         ("Operator changes, pauses and stops", changes_blocks(report) + refused_blocks(report)),
         ("Delivered per channel", _delivered_tables(report)),
