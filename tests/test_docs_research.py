@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lsl_loopback import loopback_config
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "research.md"
 
@@ -24,9 +25,11 @@ def test_docs_research_example_runs_and_its_checks_hold(
     assert len(code) >= 4
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": "research_example"}
-    exec(compile("\n".join(code), str(DOC), "exec"), namespace)
+    with loopback_config(tmp_path):  # the LSL example: on 127.0.0.1 only
+        exec(compile("\n".join(code), str(DOC), "exec"), namespace)
     out = capsys.readouterr().out
     assert out.count("completed") == 4  # every participant's session ran to its end
+    assert (tmp_path / "P05.nwb").is_file()
     assert {"verum", "sham"} <= set(namespace["allocation"].values())  # type: ignore[attr-defined]
     assert (tmp_path / "dataset" / "samples.parquet").is_file()
     assert sorted(p.name for p in tmp_path.glob("bids/sub-P01/ses-1/beh/*")) == [
