@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from eacontrol import __version__
 from eacontrol.device import Stimulator
@@ -116,24 +117,31 @@ def session_meta(
     started_at: datetime,
 ) -> SessionMeta:
     """The record's identity: profile as run, device, people, start time."""
-    info = stim.info
     digest = profile_sha256(profile)
     return SessionMeta(
         profile_name=profile.name,
         profile_version=identity.profile_version or digest[:12],
         profile_hash=digest,
         prescription=build_prescription(profile, plan, patient=patient, findings=findings),
-        device_model=info.model,
-        device_serial=info.serial,
-        firmware_version=info.firmware,
-        boot_id=info.boot_id,
         port=identity.port,
         simulated=identity.simulated,
         operator_id=identity.operator_id,
         patient_id=identity.patient_id,
         started_at=started_at,
-        software_version=__version__,
-        compliance_V=info.limits.compliance_V,
         clinical=identity.clinical or ClinicalDetails(),
         study=identity.study or Study(),
+        **device_fields(stim),
     )
+
+
+def device_fields(stim: Stimulator) -> dict[str, Any]:
+    """The record's device and software fields (``SessionMeta``), from the connected device."""
+    info = stim.info
+    return {
+        "device_model": info.model,
+        "device_serial": info.serial,
+        "firmware_version": info.firmware,
+        "boot_id": info.boot_id,
+        "compliance_V": info.limits.compliance_V,
+        "software_version": __version__,
+    }

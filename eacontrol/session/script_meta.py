@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eacontrol import __version__
 from eacontrol.anatomy.acupoints import parse_site
 from eacontrol.device import Stimulator
 from eacontrol.errors import Layer, ParameterError
@@ -25,6 +24,7 @@ from eacontrol.records import ClinicalDetails, SessionMeta, Study
 from eacontrol.records.scripted import SCRIPT_SOURCE
 from eacontrol.safety import LimitStack
 from eacontrol.safety.engine import Quantity
+from eacontrol.session.preflight import device_fields
 from eacontrol.stimulation import Stimulation
 
 __all__ = [
@@ -119,7 +119,6 @@ def script_meta(
     started_at: datetime,
 ) -> SessionMeta:
     """The record's identity: the script as a profile, the device, the people, the start."""
-    info = stim.info
     prescription: dict[str, Any] = {
         "source": SCRIPT_SOURCE,
         "name": "script" if identity.name is None else f"script: {identity.name}",
@@ -140,17 +139,12 @@ def script_meta(
         profile_version=digest[:12],
         profile_hash=digest,
         prescription=prescription,
-        device_model=info.model,
-        device_serial=info.serial,
-        firmware_version=info.firmware,
-        boot_id=info.boot_id,
         port=stim.url,
         simulated=stim.simulated,
         operator_id=identity.operator_id,
         patient_id=identity.patient_id,
         started_at=started_at,
-        software_version=__version__,
-        compliance_V=info.limits.compliance_V,
         clinical=identity.clinical or ClinicalDetails(),
         study=identity.study or Study(),
+        **device_fields(stim),
     )
