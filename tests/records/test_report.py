@@ -164,8 +164,8 @@ def test_report_dict_keeps_full_precision(store: RecordStore, finished: Any) -> 
     ]
     assert ch1["charge_pos_uC"] == 38160.0 + 720.0
     assert ch1["net_charge_uC"] == pytest.approx(0.01)
-    assert ch1["total_charge_uC"] == 38160.0 + 720.0 + 38159.99 + 720.0  # both phases, 1 nC
-    assert report["delivered"][1]["total_charge_uC"] == 31800.0 + 31799.9
+    assert ch1["total_charge_uC"] == 77759.99  # both phases: 38 880 + 38 879.99, at 1 nC
+    assert report["delivered"][1]["total_charge_uC"] == 63599.9  # 31 800 + 31 799.9
     # rms over on-time: sqrt((0.61² · 1195 + 0.06² · 297) / 1492)
     assert ch1["rms_mA"] == pytest.approx(((0.61**2 * 1195 + 0.06**2 * 297) / 1492) ** 0.5)
     assert report["stricta"]["stimulation_time_s"] == 1500.0
