@@ -27,7 +27,6 @@ from eacontrol.records import (
     export_totals_csv,
 )
 
-
 START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)  # tests/records/conftest.py's START
 
 
