@@ -23,9 +23,10 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from eacontrol.errors import Layer, ParameterError
 from eacontrol.records import rows
@@ -249,14 +250,19 @@ def table_rows(store: RecordStore, table: str, session_id: int) -> list[tuple[ob
     }
     records = readers[table](session_id)
     columns = COLUMNS[table][1:]
-    started = store.session(session_id).meta.started_at if "utc" in columns else None
-    found = []
-    for record in records:
-        row = {c: _value(getattr(record, c)) for c in columns if c != "utc"}
-        if started is not None:
-            row["utc"] = session_utc(started, cast(float, row["t_s"]))
-        found.append((session_id, *(row[c] for c in columns)))
-    return found
+    if "utc" not in columns:
+        return [(session_id, *(_value(getattr(r, c)) for c in columns)) for r in records]
+    started, t_s = store.session(session_id).meta.started_at, operator.attrgetter("t_s")
+    return [
+        (
+            session_id,
+            *(
+                session_utc(started, t_s(r)) if c == "utc" else _value(getattr(r, c))
+                for c in columns
+            ),
+        )
+        for r in records
+    ]
 
 
 def _cell(value: object) -> object:
