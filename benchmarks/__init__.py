@@ -9,7 +9,8 @@ clock is read to measure speed (tests never assert on wall time). One module per
 - ``roundtrip_pty``: GET_STATUS over a pty to ``python -m simulator`` against a bare echo;
 - ``host_cpu``: host CPU of a real-time session over a pty;
 - ``cli_start``: ``eactl --help`` against ``python -c pass``;
-- ``codec``: frames encoded + decoded per second.
+- ``codec``: frames encoded + decoded per second;
+- ``sweep``: a 200-session sweep through a process pool against one process.
 
 Each reports a :class:`~benchmarks.figure.Figure` (median of repeats, a limit measured in the
 same run, the ratio and the goal); ``BENCHMARKS.md`` explains every limit and records a run.

@@ -17,6 +17,7 @@ from benchmarks import (
     roundtrip_pty,
     session_speed,
     stop_latency,
+    sweep,
     tag_cost,
 )
 from benchmarks.figure import Figure
@@ -92,5 +93,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "the HMAC tag's cost per round trip and per session, against no HMAC",
         lambda: tag_cost.measure(repeats=3, count=200, blocks=4, duration_s=300.0),
         lambda: tag_cost.measure(repeats=1, count=3, blocks=1, duration_s=8.0),
+    ),
+    Benchmark(
+        "sweep",
+        "200 60-s sim:// sessions through a 2-process pool, against one process",
+        lambda: sweep.measure(duration_s=60.0, workers=2),
+        lambda: sweep.measure(duration_s=8.0, workers=2, small=True),
     ),
 )

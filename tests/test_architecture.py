@@ -127,6 +127,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"stimulation"}),
     frozenset({"device", "profiles", "records"}),
     frozenset({"session"}),
+    frozenset({"sweep"}),
     frozenset({"cli", "testing"}),
 )
 

@@ -31,6 +31,7 @@ from eacontrol.cli import (
     records_cmd,
     run_cmd,
     simulate_cmd,
+    sweep_cmd,
 )
 from eacontrol.cli.exitcodes import ExitCode, cannot_write, report_error
 from eacontrol.cli.output import discard_stdout
@@ -48,6 +49,7 @@ _COMMANDS = (
     plot_cmd,
     annotate_cmd,
     clear_fault_cmd,
+    sweep_cmd,
 )
 _LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 

@@ -42,6 +42,12 @@ def add_clinical_options(parser: argparse.ArgumentParser) -> None:
     study.add_argument(
         "--tag", action="append", default=[], metavar="LABEL", help="a label; repeatable"
     )
+    study.add_argument(
+        "--blind",
+        action="store_true",
+        help="blind the operator: the view shows no profile name, condition or intensity "
+        "(the record keeps them; docs/research.md)",
+    )
 
 
 def clinical_from(args: argparse.Namespace) -> ClinicalDetails:
@@ -56,11 +62,16 @@ def clinical_from(args: argparse.Namespace) -> ClinicalDetails:
 
 
 def study_from(args: argparse.Namespace) -> Study:
-    """``--condition``, ``--arm`` and ``--tag``, checked.
+    """``--condition``, ``--arm``, ``--tag`` and ``--blind``, checked.
 
     Raises:
         ParameterError: empty or overlong text, a tag with a comma or given twice (exit 1).
     """
     from eacontrol.records import Study
 
-    return Study(condition=args.condition, arm=args.arm, tags=tuple(args.tag))
+    return Study(
+        condition=args.condition,
+        arm=args.arm,
+        tags=tuple(args.tag),
+        blinded=bool(getattr(args, "blind", False)),
+    )

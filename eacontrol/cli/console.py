@@ -13,6 +13,7 @@ own waits are real time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -21,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TextIO
 
+from eacontrol.cli.blinding import shown
 from eacontrol.cli.keys import Action, Command, Terminal
 from eacontrol.cli.liveview import Screen, remaining_s, render
 from eacontrol.cli.output import printable
@@ -29,6 +31,7 @@ from eacontrol.cli.table import duration_text
 from eacontrol.device import DeviceStatus
 from eacontrol.errors import ParameterError, SessionError
 from eacontrol.link import Clock
+from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import Outcome, alarm_text
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 
@@ -43,6 +46,12 @@ _MAX_PACE_WAIT_s = 0.5  # the longest wait of one tick (keys are read meanwhile)
 _EVENTS_SHOWN = 6
 _BANNER_s = 8.0  # wall time a new step's banner stays (a design value: a glance away and back)
 _BELL = "\a"
+_BLIND_WORDS = {
+    Action.RAISE: "raise asked for",
+    Action.LOWER: "lower asked for",
+    Action.ZERO: "to zero asked for",
+    Action.MARK: "mark asked for",
+}  # a blinded operator's intensity keys, answered whatever they did
 _HOME, _CLEAR_LINE, _CLEAR_DOWN = "\x1b[H", "\x1b[K", "\x1b[J"
 _CLEAR_SCREEN, _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[2J", "\x1b[?25l", "\x1b[?25h"
 
@@ -84,6 +93,7 @@ class LiveConsole:
         operator: str | None = None,
         local_time: Callable[[], datetime] = _local_now,
         size: Callable[[], tuple[int, int]] | None = None,
+        blind: bool = False,
     ) -> None:
         """Prepare the console; call :meth:`open` before the session runs.
 
@@ -101,6 +111,9 @@ class LiveConsole:
             local_time: the local time of day (the clock and the planned end).
             size: the terminal's columns and lines (default: asked of ``out`` at each redraw,
                 so a resized terminal is redrawn to fit).
+            blind: the operator is blinded (``blinding.py``): no intensity, step name or
+                condition is shown, only the events ``blinding.shown`` allows, and every
+                intensity key is answered in the same words whatever it did.
         """
         self._session = session
         self._terminal = terminal
@@ -131,6 +144,7 @@ class LiveConsole:
         self._bell = False
         self._alarm = ""  # the outputs are not confirmed off: rows UNKNOWN, the alarm shown
         self._note: str | None = None  # the note prompt's text while it is open
+        self._blind = blind
 
     @property
     def interactive(self) -> bool:
@@ -164,6 +178,8 @@ class LiveConsole:
 
     def event(self, event: SessionEvent) -> None:
         """Keep a session event for the view, in words; print it when there is no view."""
+        if self._blind and not shown(event):
+            return  # the record has it; a blinded operator is not shown it
         paused = self._pausing or self._session.state is SessionState.PAUSED
         text = event_text(event, paused)
         self._events.append(text)
@@ -189,7 +205,8 @@ class LiveConsole:
             index = progress.step.index
             if self._step_index is not None and index != self._step_index:
                 steps = len(session.plan.steps)
-                self._notice(f"STEP {index + 1}/{steps} BEGINS: {progress.step.name}", _BANNER_s)
+                name = "" if self._blind else f": {progress.step.name}"
+                self._notice(f"STEP {index + 1}/{steps} BEGINS{name}", _BANNER_s)
             self._step_index = index
         if self.interactive:
             now = self._wall.now()
@@ -218,6 +235,14 @@ class LiveConsole:
         self._drawn_at = None
 
     def _apply(self, session: Session, command: Command) -> None:
+        if self._blind and self._note is None and command.action in _BLIND_WORDS:
+            # The same words whatever happened: a sham's refused raise (ceiling 0 mA) must read
+            # like a verum's raise.
+            with contextlib.suppress(ParameterError, SessionError):
+                self._carry_out(session, command)
+            self._message = f"channel {self._selected}: {_BLIND_WORDS[command.action]}"
+            self._drawn_at = None
+            return
         try:
             self._message = self._carry_out(session, command)
         except ParameterError as err:
@@ -274,6 +299,17 @@ class LiveConsole:
             return self._zero_all(session)
         selected = self._selected
         if action is Action.MARK:
+            progress = session.progress()
+            step = progress.step
+            if (
+                step is not None
+                and selected in step.numbers
+                and step.channel(selected).setting is IntensityMode.THRESHOLD
+            ):  # sensory first, then motor
+                found = progress.thresholds.get(selected, {})
+                kind = "motor" if "sensory_threshold_mA" in found else "sensory"
+                marked = session.mark_threshold(selected, kind)
+                return f"channel {selected}: {marked:g} mA marked as its {kind} threshold"
             marked = session.mark_treatment(selected)
             return f"channel {selected}: {marked:g} mA marked as its treatment intensity"
         if action is Action.RESUME_CHANNEL:
@@ -362,6 +398,7 @@ class LiveConsole:
             banner=self._banner,
             help=self._help,
             alarm=self._alarm,
+            blind=self._blind,
         )
         size = self._size()
         lines = render(screen, session.plan, progress, self._status(), self._done_s, size)

@@ -8,7 +8,8 @@ key            command
 0              the selected channel to zero at once
 z              every channel to zero at once (the session goes on; raise again to resume)
 1 … 8          select that channel
-t              mark the selected channel's level as its treatment intensity (titration)
+t              mark the selected channel's level as its treatment intensity (titration), or
+               in a threshold step as its next threshold (sensory, then motor)
 r              resume the selected channel after a fault of its lead (re-clipped)
 n              a note or the patient's response: a one-line prompt (Enter records it)
 p              pause / resume

@@ -44,6 +44,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from eacontrol.cli.blinding import hide_intensities
 from eacontrol.cli.plainwords import channel_state, half_text, mode_text, state_text
 from eacontrol.cli.table import duration_text, number, render_table
 from eacontrol.cli.target import SIMULATED_BANNER
@@ -76,7 +77,7 @@ KEY_LIST = (
     "  0             the selected channel to zero at once",
     "  z             every channel to zero at once (the session goes on)",
     "  1 … 8         select that channel",
-    "  t             mark the selected channel's level as its treatment intensity",
+    "  t             mark the selected channel's level: treatment intensity or next threshold",
     "  r             resume the selected channel after its lead is re-clipped",
     "  n             write a note or the patient's response (Enter records it)",
     "  p             pause (outputs to zero, timer held) / resume (from zero)",
@@ -123,6 +124,8 @@ class Screen:
         alarm: the outputs are not confirmed off (a lost link, a stop not confirmed): this
             alarm in words stays under the timer and every channel shows UNKNOWN, since the
             last STATUS no longer says what the device does.
+        blind: the operator is blinded (``eactl run --blind``): no intensity, ceiling, step
+            name or titration guidance is shown (``blinding.py``).
     """
 
     title: str
@@ -142,6 +145,7 @@ class Screen:
     banner: str = ""
     help: bool = False
     alarm: str = ""
+    blind: bool = False
 
 
 UNKNOWN = "UNKNOWN"
@@ -209,6 +213,13 @@ def titration_lines(progress: Progress) -> list[str]:
     if progress.marked:
         marked = ", ".join(f"ch {n} {mA:g} mA" for n, mA in sorted(progress.marked.items()))
         lines.append(f"treatment intensity marked: {marked}")
+    found = [
+        f"ch {n} {key.removesuffix('_threshold_mA')} {mA:g} mA"
+        for n, kinds in sorted(progress.thresholds.items())
+        for key, mA in sorted(kinds.items(), reverse=True)  # sensory, then motor
+    ]
+    if found:
+        lines.append(f"thresholds marked: {', '.join(found)} (t marks the next)")
     return lines
 
 
@@ -233,6 +244,8 @@ def _table(
     cells = [_cells(n, screen, progress, reports.get(n)) for n in plan.channels]
     if screen.alarm:
         cells = [_unknown(c) for c in cells]
+    if screen.blind:
+        cells = [hide_intensities(c) for c in cells]
     lines: list[str] = []
     for columns in _TABLES:
         rows = [tuple(c[name] for name in columns) for c in cells]
@@ -249,8 +262,9 @@ def _timer(
     step = progress.step
     where = ""
     if step is not None:
+        name = "" if screen.blind else f" ({step.name})"
         where = (
-            f"   step {step.index + 1}/{len(plan.steps)} ({step.name})   "
+            f"   step {step.index + 1}/{len(plan.steps)}{name}   "
             f"step {duration_text(progress.step_elapsed_s)} of {duration_text(step.duration_s)}"
         )
     left = remaining_s(plan, progress, done_s)
@@ -312,7 +326,7 @@ def render(
         (1, [f"*** {screen.banner} ***"] if screen.banner else []),
         (6, [""]),
         (2, _table(plan, progress, status, screen, width)),
-        (3, titration_lines(progress)),
+        (3, [] if screen.blind else titration_lines(progress)),
         (6, [""]),
         (3, fold.wrap(faults)),
         (3, fold.wrap(message) or [">"]),

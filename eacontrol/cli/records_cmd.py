@@ -222,9 +222,12 @@ def _export(args: argparse.Namespace) -> int:
     events and totals tables of the session ID, of --all sessions or of one --patient's (not
     simulated ones unless --include-simulated), as CSV or Parquet (--format parquet: the
     optional extra 'data'), one file per table; --format bids writes the session ID's BIDS-style
-    events.tsv and events.json.
+    events.tsv and events.json; --format nwb writes the session ID as one NWB file, -o FILE
+    (the optional extra 'nwb').
     """
     _check_export(args)
+    if args.format == "nwb":
+        return _export_nwb(args)
     if args.out is not None:
         return _export_dataset(args)
     from eacontrol.records import export_session_json
@@ -243,6 +246,8 @@ def _export(args: argparse.Namespace) -> int:
 def _check_export(args: argparse.Namespace) -> None:
     """Refuse a combination of ``log export`` options that means nothing (exit 2)."""
     chosen = [name for name, given in _SELECTORS.items() if given(args)]
+    if args.format == "nwb":
+        _check_nwb(args)
     if len(chosen) != 1:
         raise UsageError(
             "choose the sessions: a session ID, --all or --patient ID"
@@ -264,6 +269,32 @@ def _check_export(args: argparse.Namespace) -> None:
         raise UsageError("--format bids writes one session's events: give its ID")
     if args.table is not None or args.output is not None:
         raise UsageError("--out DIR writes every table into DIR: leave out --table and -o")
+
+
+def _check_nwb(args: argparse.Namespace) -> None:
+    """``--format nwb``: one session (ID) into one file (-o FILE); exit 2 otherwise."""
+    if args.id is None:
+        raise UsageError("--format nwb writes one session's file: give its ID (not --all)")
+    if args.out is not None:
+        raise UsageError("--format nwb writes one file: give -o FILE.nwb, not --out DIR")
+    if args.output is None or args.output == "-":
+        raise UsageError("--format nwb writes an HDF5 file, not text: give -o FILE.nwb")
+    if args.table is not None:
+        raise UsageError("--table chooses a CSV table; an NWB file holds every table")
+
+
+def _export_nwb(args: argparse.Namespace) -> int:
+    """``log export ID --format nwb -o FILE``."""
+    from eacontrol.records.nwb import write_nwb
+
+    with _store(args) as store:
+        store.session(args.id)  # an unknown id is exit 1 before anything is written
+        try:
+            path = write_nwb(store, args.id, args.output)
+        except OSError as err:
+            raise CliError(f"cannot write {args.output}: {err.strerror or err}") from err
+    print(f"exported session {args.id} to {printable(str(path))}")
+    return int(ExitCode.OK)
 
 
 _SELECTORS: dict[str, Callable[[argparse.Namespace], bool]] = {
@@ -369,13 +400,17 @@ def register(commands: Commands) -> None:
         "id", type=int, nargs="?", metavar="ID", help="the session id (eactl log list)"
     )
     add_db_option(export)
-    export.add_argument("--format", choices=("csv", "json", "parquet", "bids"), required=True)
+    export.add_argument(
+        "--format", choices=("csv", "json", "parquet", "bids", "nwb"), required=True
+    )
     export.add_argument(
         "--table",
         choices=_CSV_TABLES,
         help="the CSV table to export (default samples)",
     )
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default stdout)")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (default stdout; nwb: required)"
+    )
     export.add_argument("--all", action="store_true", help="every session (with --out DIR)")
     _add_patient_filter(export, "this patient's sessions")
     export.add_argument(

@@ -10,12 +10,15 @@ Ctrl-C's path (``eacontrol.cli.signals``): a confirmed stop, the record closed w
 named, then exit 128 + its number.
 
 Without ``--port`` the device is the built-in simulator, paced to real time; ``--fast`` runs it
-in virtual time and prints only the summary.
+in virtual time and prints only the summary. ``--lsl [NAME]`` streams the session's events as
+Lab Streaming Layer markers (``eacontrol.session.lsl``, the optional extra ``lsl``); the outlet
+is made before the operator is asked, so a recorder (LabRecorder) can connect to it then.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,7 +41,18 @@ if TYPE_CHECKING:
     from eacontrol.records import RecordStore
     from eacontrol.session import Session, SessionResult
 
-__all__ = ["confirm", "confirmation_lines", "points_text", "register", "summary_lines"]
+__all__ = [
+    "LSL_STREAM_NAME",
+    "confirm",
+    "confirmation_lines",
+    "points_text",
+    "register",
+    "summary_lines",
+]
+
+LSL_STREAM_NAME = "eacontrol-markers"
+"""``eacontrol.session.lsl.DEFAULT_STREAM_NAME``, repeated so that the help is built without
+importing the session layer; a test checks that the two agree."""
 
 
 def points_text(profile: Profile) -> dict[int, str]:
@@ -85,14 +99,27 @@ def confirmation_lines(
 
 
 def confirm(
-    profile: Profile, target: Target, patient: str | None = None, *, simulated: bool = False
+    profile: Profile,
+    target: Target,
+    patient: str | None = None,
+    *,
+    simulated: bool = False,
+    blind: bool = False,
 ) -> None:
-    """Ask the operator to confirm the session (y/N on the terminal).
+    """Ask the operator to confirm the session (y/N on the terminal); ``blind``: without the
+    profile's name or any intensity (``blinding.py``).
 
     Raises:
         CliError: the operator did not answer yes (exit 4: nothing was stimulated).
     """
     lines = confirmation_lines(profile, target, patient, simulated=simulated)
+    if blind:
+        from eacontrol.cli.blinding import blind_confirmation_lines
+
+        where = f"{target.url}  ({SIMULATED_BANNER})" if simulated else target.url
+        steps = len(profile.steps)
+        points = points_text(profile)
+        lines = blind_confirmation_lines(points, profile.total_duration_s, steps, where, patient)
     print("\n".join(lines), end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):
@@ -161,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_session(args: argparse.Namespace) -> int:
+    from eacontrol.cli.blinding import BLIND_TITLE
     from eacontrol.cli.console import LiveConsole
     from eacontrol.device import connect
     from eacontrol.link import RealClock
@@ -174,12 +202,16 @@ def _run_session(args: argparse.Namespace) -> int:
     _check_mode(args, target, terminal)
     profile = load_profile(args.profile, site=layers.site, patient=layers.patient)
     clinical, study = clinical_from(args), study_from(args)
-    with RecordStore.open(args.db) as store:
+    if args.lsl is not None:
+        from eacontrol.session.lsl import require_pylsl
+
+        require_pylsl()  # a missing extra is refused before the device is opened
+    with RecordStore.open(args.db) as store, contextlib.ExitStack() as outlets:
         with connect(target.url, device_serial=target.device_serial) as stim:
             info = stim.info
             simulated = target.simulator(info.model)  # a pty or TCP simulator too
-            if not args.yes and (terminal.interactive or not target.built_in):
-                confirm(profile, target, args.patient, simulated=simulated)
+            # Nothing is sent until run(): made first, so that the LSL outlet (if any) is
+            # there while the operator is asked, for a recorder to connect to.
             session = Session(
                 stim,
                 profile,
@@ -193,6 +225,10 @@ def _run_session(args: argparse.Namespace) -> int:
                 study=study,
                 sample_period_s=args.sample_period,
             )
+            if args.lsl is not None:
+                _open_lsl(outlets, session, args.lsl)
+            if not args.yes and (terminal.interactive or not target.built_in):
+                confirm(profile, target, args.patient, simulated=simulated, blind=study.blinded)
             banner = target.banner(info.model)
             device = f"device {info.model} {info.serial}, firmware {info.firmware}, on {target.url}"
             console = LiveConsole(
@@ -201,7 +237,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 sys.stdout,
                 RealClock(),
                 lambda: stim.last_status,
-                title=profile.name,
+                title=BLIND_TITLE if study.blinded else profile.name,
                 device_line=device,
                 simulated=simulated,
                 pace=target.built_in and not args.fast,  # the built-in's virtual clock
@@ -209,9 +245,10 @@ def _run_session(args: argparse.Namespace) -> int:
                 points=points_text(profile),
                 patient=args.patient,
                 operator=args.operator,
+                blind=study.blinded,
             )
             if not console.interactive and not args.fast:
-                name = printable(profile.name)
+                name = BLIND_TITLE if study.blinded else printable(profile.name)
                 print(f"eactl run: {name} on {device}{banner}", flush=True)
             session.subscribe(console.event)
             try:
@@ -222,13 +259,34 @@ def _run_session(args: argparse.Namespace) -> int:
                     finally:
                         _after_signal(console.close)
             except KeyboardInterrupt as interrupt:
-                return _interrupted(interrupt, session, store, simulated)
+                return _interrupted(interrupt, session, store, simulated, study.blinded)
             except SessionStopped:
-                _print_summary(session, store, simulated)
+                _print_summary(session, store, simulated, blind=study.blinded)
                 raise
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=study.blinded)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
+
+
+def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str) -> None:
+    """Make the LSL marker outlet of ``session`` (closed with ``outlets``) and say so."""
+    from eacontrol.session.lsl import LslMarkers
+
+    markers = outlets.enter_context(LslMarkers(session, name))
+    print(
+        f"LSL markers: stream {printable(name)!r} (type Markers, source id "
+        f"{printable(markers.source_id)!r})",
+        flush=True,
+    )
+
+
+def _stream_name(text: str) -> str:
+    """An LSL stream name: printable, not empty (exit 2)."""
+    if not text.strip() or text != printable(text):
+        raise argparse.ArgumentTypeError(
+            f"'{printable(text)}' is not a stream name: printable text, not empty"
+        )
+    return text
 
 
 def _after_signal(output: Callable[[], object]) -> None:
@@ -242,16 +300,20 @@ def _after_signal(output: Callable[[], object]) -> None:
 
 
 def _interrupted(
-    interrupt: KeyboardInterrupt, session: Session, store: RecordStore, simulated: bool
+    interrupt: KeyboardInterrupt,
+    session: Session,
+    store: RecordStore,
+    simulated: bool,
+    blind: bool,
 ) -> int:
     """Ctrl-C (exit 4) or a signal (exit 128 + its number) ended the session after its
     confirmed stop: the summary and one line saying so."""
     if not isinstance(interrupt, Terminated):
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=blind)
         print("eactl: interrupted: every output was cut and confirmed off", file=sys.stderr)
         return int(ExitCode.STOPPED)
     try:
-        _print_summary(session, store, simulated)
+        _print_summary(session, store, simulated, blind=blind)
         print(f"eactl: {interrupt}: every output was cut and confirmed off", file=sys.stderr)
         sys.stdout.flush()
     except OSError:  # the terminal hung up (SIGHUP): the record says it all
@@ -259,9 +321,19 @@ def _interrupted(
     return interrupt.exit_code
 
 
-def _print_summary(session: Session, store: RecordStore, simulated: bool) -> None:
+def _print_summary(
+    session: Session, store: RecordStore, simulated: bool, *, blind: bool = False
+) -> None:
+    from eacontrol.cli.blinding import blind_summary_lines
+
     if session.result is not None:
-        print("\n".join(summary_lines(session.result, store, len(session.plan.steps))))
+        steps = len(session.plan.steps)
+        lines = (
+            blind_summary_lines(session.result, str(store.path), steps)
+            if blind
+            else summary_lines(session.result, store, steps)
+        )
+        print("\n".join(lines))
         if simulated:
             print(f"  {SIMULATED_BANNER}: a device simulator, no patient was stimulated")
 
@@ -310,6 +382,15 @@ def register(commands: Commands) -> None:
         metavar="SECONDS",
         help="record every channel's set and measured current this often (default 1; at "
         "least one heartbeat period, 0.1 s at the default lease)",
+    )
+    parser.add_argument(
+        "--lsl",
+        nargs="?",
+        const=LSL_STREAM_NAME,
+        type=_stream_name,
+        metavar="NAME",
+        help="stream the session's events as Lab Streaming Layer markers (stream NAME, default "
+        f"{LSL_STREAM_NAME}; the optional extra 'lsl'); the outlet is open while you are asked",
     )
     add_db_option(parser)
     add_target_options(parser)

@@ -24,13 +24,16 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
+from eacontrol.device.commands import CommandCallback, DeviceCommand, StatusCallback
 from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Fault, Status, units
 
 __all__ = ["DEFAULT_EVENT_QUEUE", "DeviceEvent", "EventCallback", "EventHub", "EventTracker"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_EVENT_QUEUE = 256
 """Events kept for ``Stimulator.events()`` before the oldest are dropped."""
@@ -102,7 +105,8 @@ EventCallback = Callable[[DeviceEvent], None]
 
 
 class EventHub:
-    """Fan-out of events to callbacks plus a bounded queue drained by the application."""
+    """Fan-out of events to callbacks plus a bounded queue drained by the application; also of
+    command notes and STATUS arrivals to their observers (``eacontrol.device.commands``)."""
 
     def __init__(self, maxlen: int = DEFAULT_EVENT_QUEUE) -> None:
         """Args:
@@ -112,7 +116,10 @@ class EventHub:
         self._callbacks: list[EventCallback] = []
         self._deferred: list[Exception] | None = None
         self._holding = False
-        self._held: list[DeviceEvent] = []
+        self._held: list[DeviceEvent | DeviceCommand] = []
+        self._commands: list[CommandCallback] = []
+        self._statuses: list[StatusCallback] = []
+        self._status_at: float | None = None  # a STATUS not yet told to status observers
         self.dropped = 0
 
     def subscribe(self, callback: EventCallback) -> Callable[[], None]:
@@ -125,6 +132,36 @@ class EventHub:
 
         return unsubscribe
 
+    def observe(
+        self, commands: CommandCallback | None, statuses: StatusCallback | None
+    ) -> Callable[[], None]:
+        """Call ``commands`` with every command note and ``statuses`` with each STATUS's host
+        time (``eacontrol.device.commands``); return a function that stops both."""
+        if commands is not None:
+            self._commands.append(commands)
+        if statuses is not None:
+            self._statuses.append(statuses)
+
+        def stop() -> None:
+            if commands is not None and commands in self._commands:
+                self._commands.remove(commands)
+            if statuses is not None and statuses in self._statuses:
+                self._statuses.remove(statuses)
+
+        return stop
+
+    def command(self, note: DeviceCommand) -> None:
+        """Tell the command observers: at once before sending (they may refuse by raising);
+        once sent, as an event (held while ``holding``)."""
+        if note.sent and self._holding:
+            self._held.append(note)
+            return
+        self._call_back(note)
+
+    def status_arrived(self, time_s: float) -> None:
+        """Note a STATUS received at host time ``time_s``; ``release_held`` tells observers."""
+        self._status_at = time_s
+
     def publish(self, event: DeviceEvent) -> None:
         """Queue ``event`` and call every subscriber with it."""
         log.info("device event: %s", event)
@@ -136,13 +173,21 @@ class EventHub:
             return
         self._call_back(event)
 
-    def _call_back(self, event: DeviceEvent) -> None:
-        for callback in list(self._callbacks):
+    def _call_back(self, item: DeviceEvent | DeviceCommand | float) -> None:
+        if isinstance(item, DeviceEvent):
+            self._call_each(self._callbacks, item)
+        elif isinstance(item, DeviceCommand):
+            self._call_each(self._commands, item)
+        else:
+            self._call_each(self._statuses, item)
+
+    def _call_each(self, callbacks: list[Callable[[T], None]], item: T) -> None:
+        for callback in list(callbacks):
             if self._deferred is None:
-                callback(event)
+                callback(item)
                 continue
             try:
-                callback(event)
+                callback(item)
             except Exception as err:
                 log.exception("an event callback failed during a STOP; the stop goes on")
                 self._deferred.append(err)
@@ -158,9 +203,13 @@ class EventHub:
             self._holding = before
 
     def release_held(self) -> None:
-        """Call the callbacks with the events held by ``holding``, oldest first."""
+        """Call the callbacks with the events and notes held by ``holding``, oldest first; then
+        tell the status observers of the latest STATUS, if one arrived since."""
         while self._held and not self._holding:
             self._call_back(self._held.pop(0))
+        if self._status_at is not None and not self._holding:
+            time_s, self._status_at = self._status_at, None
+            self._call_back(time_s)
 
     @property
     def deferring_active(self) -> bool:

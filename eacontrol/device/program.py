@@ -11,6 +11,7 @@ resolution (2.0005 mA) is refused, never rounded.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TypeVar
 
 from eacontrol.device.wire import channel_number, stimulation_to_wire, wire_index
@@ -70,6 +71,19 @@ class ProgramChecker:
                 self._dev,
             )
         return wire_index(channel)
+
+    def channels(self, channels: int | Iterable[int] | None) -> list[int]:
+        """Checked channel numbers, ascending and each once (every channel when None).
+
+        Raises:
+            ParameterError: an empty list, or a channel as :meth:`channel` refuses it.
+        """
+        if channels is None:
+            return list(range(1, self.limits.channel_count + 1))
+        listed = [channels] if isinstance(channels, int) else list(channels)
+        if not listed:
+            raise ParameterError("channels", channels, "at least one channel", Layer.SCHEMA)
+        return sorted({channel_number(self.channel(c)) for c in listed})
 
     def intensity(self, intensity_mA: float, program: SetProgram) -> int:
         """Check a live intensity for ``program`` and return it in µA.

@@ -19,7 +19,8 @@ from contextlib import nullcontext
 from types import TracebackType
 from typing import TypeVar
 
-from eacontrol.device.events import DeviceEvent, EventCallback, EventHub, EventTracker
+from eacontrol.device.commands import Observed
+from eacontrol.device.events import EventHub, EventTracker
 from eacontrol.device.expected import OutputWatch
 from eacontrol.device.identity import DeviceInfo
 from eacontrol.device.naks import nak_error
@@ -36,7 +37,7 @@ from eacontrol.errors import (
     ReadbackMismatch,
     StopNotConfirmed,
 )
-from eacontrol.link import Clock, FrameLog, Link, TICK_s
+from eacontrol.link import FrameLog, Link, TICK_s
 from eacontrol.safety.engine import check_number
 from eacontrol.safety.limits import DeviceLimits
 from eacontrol.stimulation import Stimulation
@@ -59,6 +60,7 @@ from firmware_protocol import (
     StopMode,
     TrustedFrameError,
     program_crc,
+    units,
 )
 
 __all__ = ["DEFAULT_SLEW_mA_per_s", "Stimulator"]
@@ -72,7 +74,7 @@ design-value operator steps of at most 0.5 mA, at least 1 s apart)."""
 M = TypeVar("M", bound=Message)
 
 
-class Stimulator:
+class Stimulator(Observed):
     """A connected stimulator with an open session. Create it with ``eacontrol.device.connect``.
 
     A context manager: leaving the ``with`` block for any reason stops every output and waits
@@ -123,11 +125,6 @@ class Stimulator:
     def simulated(self) -> bool:
         """True when the device is the built-in simulator (a ``sim://`` URL)."""
         return self.url.startswith("sim://")
-
-    @property
-    def clock(self) -> Clock:
-        """The clock this connection runs on (a ``sim://`` port's virtual clock)."""
-        return self._link.clock
 
     @property
     def lease_s(self) -> float:
@@ -186,12 +183,14 @@ class Stimulator:
             ReadbackMismatch: the device stored something else.
         """
         wire = self._checker.program(channel, stimulation)
+        self._tell("program", [channel], False, stimulation=stimulation)
         ack = self._call(wire, Ack)
         crc = program_crc(wire)
         if ack.value != crc:
             raise ReadbackMismatch(channel, "program_crc", f"0x{crc:08X}", f"0x{ack.value:08X}")
         compare_readback(wire, self._call(GetProgram(channel=wire.channel), Program), crc)
         self._programs[channel] = wire
+        self._tell("program", [channel], stimulation=stimulation, program_crc=crc)
         log.info("channel %d programmed: %s (crc 0x%08X)", channel, stimulation, crc)
         return crc
 
@@ -204,15 +203,6 @@ class Stimulator:
         index = self._checker.channel(channel)
         return stimulation_from_wire(self._call(GetProgram(channel=index), Program))
 
-    def _channels(self, channels: int | Iterable[int] | None) -> list[int]:
-        """Checked channel numbers, ascending (all channels when None)."""
-        if channels is None:
-            return list(range(1, self.limits.channel_count + 1))
-        listed = [channels] if isinstance(channels, int) else list(channels)
-        if not listed:
-            raise ParameterError("channels", channels, "at least one channel", Layer.SCHEMA)
-        return sorted({channel_number(self._checker.channel(c)) for c in listed})
-
     def start(self, channels: int | Iterable[int]) -> None:
         """Start the channels, each with the program this session stored and read back.
 
@@ -224,7 +214,7 @@ class Stimulator:
             DeviceFault: a channel has a latched fault.
             DeviceNak: the device refused (e.g. NONZERO_START, NO_LEASE).
         """
-        chosen = self._channels(channels)
+        chosen = self._checker.channels(channels)
         for n in (n for n in chosen if n not in self._programs):
             allowed = f"channels programmed in this session ({sorted(self._programs) or 'none'})"
             raise ParameterError("channels", n, allowed, Layer.SCHEMA)
@@ -232,6 +222,7 @@ class Stimulator:
             program_crc(self._programs[n]) if n in chosen else 0
             for n in map(channel_number, range(MAX_CHANNELS))
         )
+        self._tell("start", chosen, False)
         stops_before = self._emergency_stops
         with self._lock:
             if self._emergency_stops != stops_before or self._emergency.is_set():
@@ -245,6 +236,7 @@ class Stimulator:
             )
         self._started.update(chosen)
         self._fault = None
+        self._tell("start", chosen)
         log.info("started channel(s) %s", chosen)
 
     def set_intensity(
@@ -271,6 +263,12 @@ class Stimulator:
             self._watch.send(
                 [index], lambda: self._call(message, Ack), lambda: self._link.last_counter
             )
+        self._tell(
+            "set_intensity",
+            [channel],
+            intensity_mA=units.uA_to_mA(target_uA),
+            slew_mA_per_s=units.uA_to_mA(slew_uA_per_s),
+        )
 
     def stop(
         self,
@@ -293,7 +291,7 @@ class Stimulator:
             StopNotConfirmed: the device did not confirm within one lease after the outputs
                 should have reached zero. Use the device's hardware stop.
         """
-        chosen = self._channels(channels)
+        chosen = self._checker.channels(channels)
         indices = [wire_index(n) for n in chosen]
         with self._lock:
             ramp_s = 0.0
@@ -316,6 +314,7 @@ class Stimulator:
             self._started.difference_update(chosen)
             log.info("stop confirmed on channel(s) %s", chosen)
             result = self._remember(status, self.clock.now())
+            self._tell("stop", chosen, immediate=immediate, status=result)
         if failure is not None:
             raise failure
         return result
@@ -357,22 +356,15 @@ class Stimulator:
         stage that conducts raises ``DeviceNak`` code ``SELF_TEST_FAILED`` (``limit``: the µA
         measured): the fault stays latched until the device is power-cycled.
         """
-        ack = self._call(ClearFault(channel_mask=channel_mask(self._channels(channels))), Ack)
+        ack = self._call(
+            ClearFault(channel_mask=channel_mask(self._checker.channels(channels))), Ack
+        )
         self._fault = None
-        return tuple(channel_number(i) for i in range(MAX_CHANNELS) if ack.value >> i & 1)
+        cleared = tuple(channel_number(i) for i in range(MAX_CHANNELS) if ack.value >> i & 1)
+        self._tell("clear_fault", cleared)
+        return cleared
 
     # --- events and time -----------------------------------------------------------------------
-
-    def on_event(self, callback: EventCallback) -> Callable[[], None]:
-        """Call ``callback(event)`` for every device event; returns a function to unsubscribe.
-
-        Callbacks run in this thread, inside ``wait()``/``service()``/commands.
-        """
-        return self._hub.subscribe(callback)
-
-    def events(self) -> list[DeviceEvent]:
-        """Return and forget the events received since the last call (oldest first)."""
-        return self._hub.drain()
 
     def service(self) -> None:
         """Keep the lease and process what the device sent; returns at once.
@@ -443,6 +435,7 @@ class Stimulator:
         # Every heartbeat brings one: keep the wire STATUS, and convert it to API units only
         # when someone asks (``last_status``); check it against what the host commanded.
         self._keep(wire, time_s)
+        self._hub.status_arrived(time_s)
         self._tracker.on_status(wire, time_s)
         self._watch.check(wire, ref_counter)
         faulted, fault = latched_fault(wire, self._started)

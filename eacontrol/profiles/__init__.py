@@ -32,6 +32,7 @@ from eacontrol.profiles.loader import (
     loads_profile,
     stored_profile_names,
     validate_file,
+    validate_profile,
     validate_text,
 )
 from eacontrol.profiles.models import (
@@ -82,5 +83,6 @@ __all__ = [
     "step_dose",
     "stored_profile_names",
     "validate_file",
+    "validate_profile",
     "validate_text",
 ]

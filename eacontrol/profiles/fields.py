@@ -23,6 +23,7 @@ __all__ = [
     "MODEL_CONFIG",
     "ChannelNumber",
     "DwellSeconds",
+    "Factor",
     "GapMicroseconds",
     "Hertz",
     "Microseconds",
@@ -85,6 +86,11 @@ RampSeconds = Annotated[float, Strict(), Field(ge=0, le=86400)]
 
 ChannelNumber = Annotated[int, Strict(), Field(ge=1, le=255)]
 """A channel number, 1-based as printed on the device."""
+
+Factor = Annotated[float, Strict(), Field(gt=0, le=4)]
+"""A multiple of a threshold (``threshold_factor``). At most 4: a design value, generous above
+the 1.5–3 × sensory threshold of electroacupuncture and TENS practice; the level reached is
+still checked against the step's ``intensity_mA``, which every limit layer checked."""
 
 Ratio = Annotated[int, Strict(), Field(ge=1, le=255)]
 """An integer ratio (the wire carries it in one byte)."""

@@ -50,6 +50,7 @@ __all__ = [
     "loads_profile",
     "stored_profile_names",
     "validate_file",
+    "validate_profile",
     "validate_text",
 ]
 
@@ -167,6 +168,29 @@ def validate_text(
     )
     sound = not structure_findings(profile)
     return Validation(profile if sound else None, findings, origin)
+
+
+def validate_profile(
+    profile: Profile,
+    *,
+    device: DeviceLimits | None = None,
+    site: SitePolicy | None = None,
+    patient: PatientContext | None = None,
+) -> Validation:
+    """Check a profile built in Python (``Profile(...)``, ``model_copy(update=...)``) by the
+    same limit engine and placement rules as a file; findings name the field path (no file or
+    line: there is none). A session checks its profile again at pre-flight, with the connected
+    device's layer.
+
+    Raises:
+        nothing for a problem in the profile: it is in the findings (``raise_for_refusals``).
+    """
+    origin = SourceMap(None)
+    structure = tuple(structure_findings(profile))
+    findings = tuple(
+        check_profile(profile, origin=origin, device=device, site=site, patient=patient)
+    )
+    return Validation(None if structure else profile, structure + findings, origin)
 
 
 def _not_found(source: str, why: str) -> Validation:

@@ -18,6 +18,7 @@ from eacontrol.profiles.fields import (
     MODEL_CONFIG,
     ChannelNumber,
     DwellSeconds,
+    Factor,
     GapMicroseconds,
     Hertz,
     Microseconds,
@@ -28,7 +29,13 @@ from eacontrol.profiles.fields import (
     StartMilliamps,
     Text,
 )
-from eacontrol.profiles.titration import IntensityMode, Titration
+from eacontrol.profiles.titration import (
+    THRESHOLD_SENSATION,
+    IntensityMode,
+    Relative,
+    ThresholdKind,
+    Titration,
+)
 from eacontrol.stimulation import PulseShape, Stimulation, StimulationMode
 
 __all__ = [
@@ -110,13 +117,22 @@ class _StepBase(BaseModel):
         description="fixed: every channel ramps to intensity_mA at START; titrate: to "
         "start_intensity_mA, and the practitioner raises each channel to the sensation; "
         "sham_zero: every channel runs at 0 mA; sham_ramp_off: ramps to intensity_mA, then to "
-        "0 mA after sham_on_s.",
+        "0 mA after sham_on_s; threshold: titrated to find each channel's sensory and motor "
+        "thresholds; relative: threshold_factor x the relative_to threshold found earlier in "
+        "the session, at most intensity_mA.",
     )
     start_intensity_mA: StartMilliamps | None = Field(
-        None, description="titrate only: the level each channel ramps to at START, mA (0)."
+        None,
+        description="titrate and threshold only: the level each channel ramps to at START, mA (0).",
     )
     sensation: Text | None = Field(
         None, description="titrate only: the sensation the practitioner raises each channel to."
+    )
+    relative_to: ThresholdKind | None = Field(
+        None, description="relative only: the threshold the intensity is a multiple of."
+    )
+    threshold_factor: Factor | None = Field(
+        None, description="relative only: the multiple of the threshold (0 < factor <= 4)."
     )
     sham_on_s: Seconds | None = Field(
         None,
@@ -193,14 +209,33 @@ class _StepBase(BaseModel):
         return self
 
     @model_validator(mode="after")
-    def _titration_keys(self) -> Self:
-        if self.intensity != IntensityMode.TITRATE:
-            given = [k for k in ("start_intensity_mA", "sensation") if getattr(self, k) is not None]
+    def _relative_keys(self) -> Self:
+        keys = ("relative_to", "threshold_factor")
+        given = [k for k in keys if getattr(self, k) is not None]
+        if self.intensity != IntensityMode.RELATIVE:
             if given:
                 verb = "belongs" if len(given) == 1 else "belong"
-                raise ValueError(f'{" and ".join(given)} {verb} to intensity = "titrate"')
+                raise ValueError(f'{" and ".join(given)} {verb} to intensity = "relative"')
+        elif len(given) < len(keys):
+            raise ValueError(
+                'intensity = "relative" needs relative_to ("sensory" or "motor") and '
+                "threshold_factor (e.g. 1.5): the channel's intensity is that multiple of the "
+                "threshold a threshold step found"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _titration_keys(self) -> Self:
+        if self.sensation is not None and self.intensity != IntensityMode.TITRATE:
+            raise ValueError('sensation belongs to intensity = "titrate"')
+        if not self.intensity.titrated:
+            if self.start_intensity_mA is not None:
+                raise ValueError(
+                    'start_intensity_mA belongs to intensity = "titrate" or "threshold"'
+                )
             return self
-        if self.sensation is None or not self.sensation.strip():
+        titrate = self.intensity == IntensityMode.TITRATE
+        if titrate and (self.sensation is None or not self.sensation.strip()):
             raise ValueError(
                 'intensity = "titrate" needs sensation: what the practitioner raises each channel '
                 'to, e.g. "strong but comfortable tingling"'
@@ -222,12 +257,20 @@ class _StepBase(BaseModel):
 
     def titration(self, channel: int | None = None) -> Titration | None:
         """The step's titration for ``channel`` (its own guidance target; None: the step's
-        ``intensity_mA``); None for a step that is not titrated."""
-        if self.intensity != IntensityMode.TITRATE:
+        ``intensity_mA``); None for a step that is not titrated. A threshold step's sensation
+        is the thresholds."""
+        if not self.intensity.titrated:
             return None
-        assert self.sensation is not None  # checked by the model
+        sensation = THRESHOLD_SENSATION if self.sensation is None else self.sensation.strip()
         start = self.start_intensity_mA or 0.0
-        return Titration(start, self.target_mA(channel), self.sensation.strip())
+        return Titration(start, self.target_mA(channel), sensation)
+
+    def relative(self, channel: int | None = None) -> Relative | None:
+        """A relative step's setting of ``channel`` (capped at its own target); None for any
+        other step."""
+        if self.relative_to is None or self.threshold_factor is None:
+            return None
+        return Relative(self.relative_to, self.threshold_factor, self.target_mA(channel))
 
     @abc.abstractmethod
     def trains(self) -> tuple[PulseTrain, ...]:

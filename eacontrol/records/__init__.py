@@ -69,6 +69,7 @@ from eacontrol.records.prescription import (
     PrescribedChannel,
     PrescribedStep,
     Prescription,
+    is_titration,
     parse_prescription,
 )
 from eacontrol.records.report import (
@@ -144,6 +145,7 @@ __all__ = [
     "export_session_json",
     "export_totals_csv",
     "is_simulator",
+    "is_titration",
     "new_annotation",
     "parse_prescription",
     "render_html",

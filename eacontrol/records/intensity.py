@@ -9,6 +9,12 @@ level held for 10 s (``eacontrol.session.treatment``). Both live in the step's r
 (``StepRecord.parameters["channels"]``); this module reads them for the report, which states
 them in the prescribed steps' table and, for a titrated step, in the Methods paragraph.
 
+A ``threshold`` step finds each channel's sensory and motor thresholds (recorded in its
+record, shown as its result, no treatment intensity: it is not a treatment), and a
+``relative`` step STARTs each channel at a multiple of its threshold, at most the profile's
+intensity (the level the limits checked); the record keeps the level set (0 mA when the
+threshold was not found or the multiple was above that).
+
 A step that never started has no record: how its intensity would have been set is then not
 known, and its target is shown as prescribed.
 """
@@ -51,13 +57,17 @@ class ChannelIntensity(TypedDict):
         setting: ``fixed``, ``titrate``, ``sham_zero``, ``sham_ramp_off``, or None when the
             step has no record (did not start).
         target_mA: the prescription (for a titrated channel: the guidance).
-        start_mA: a titrated channel's start level; None when fixed.
+        start_mA: a titrated or threshold channel's start level, a relative channel's level set
+            from its threshold; None when fixed.
         sensation: the sensation a titrated channel is raised to; None when fixed.
         sham_on_s: a ``sham_ramp_off`` step's time from START to its switch-off; else None.
         treatment_mA: the treatment intensity; None when not reached or not known.
         treatment_how: ``marked``, ``held`` or ``not_reached``; ``not_ended`` when the step
             did not end (its end not recorded); None when its record does not say (a record made
             before treatment intensities were recorded).
+        sensory_threshold_mA / motor_threshold_mA: a threshold step's result; None when not
+            found (or not a threshold step).
+        relative_to / threshold_factor: a relative step's threshold and multiple; else None.
     """
 
     channel: int
@@ -68,6 +78,10 @@ class ChannelIntensity(TypedDict):
     sham_on_s: float | None
     treatment_mA: float | None
     treatment_how: str | None
+    sensory_threshold_mA: float | None
+    motor_threshold_mA: float | None
+    relative_to: str | None
+    threshold_factor: float | None
 
 
 def channel_intensities(
@@ -79,17 +93,25 @@ def channel_intensities(
     items = []
     for n in step["channels"]:
         rec = recorded.get(str(n), {})
-        titrate = rec.get("intensity") == "titrate"
+        setting = rec.get("intensity")
+        titrate = setting in ("titrate", "threshold")
+        start = rec.get("start_intensity_mA") if titrate else None
+        if setting == "relative":
+            start = rec.get("intensity_mA")  # the level the threshold set
         items.append(
             ChannelIntensity(
                 channel=n,
                 setting=rec.get("intensity"),
                 target_mA=step["intensity_mA"][str(n)],
-                start_mA=rec.get("start_intensity_mA") if titrate else None,
-                sensation=rec.get("sensation") if titrate else None,
+                start_mA=start,
+                sensation=rec.get("sensation") if setting == "titrate" else None,
                 sham_on_s=rec.get("sham_on_s"),
                 treatment_mA=rec.get("treatment_intensity_mA"),
                 treatment_how=rec.get("treatment_intensity_how") if ended else "not_ended",
+                sensory_threshold_mA=rec.get("sensory_threshold_mA"),
+                motor_threshold_mA=rec.get("motor_threshold_mA"),
+                relative_to=rec.get("relative_to"),
+                threshold_factor=rec.get("threshold_factor"),
             )
         )
     return items
@@ -105,6 +127,10 @@ def methods_intensity(items: list[ChannelIntensity]) -> str | None:
     step: its target intensity says it all)."""
     if any(i["setting"] in SHAM_SETTINGS for i in items):
         return f"a sham condition: {describe_setting(items)}"
+    if any(i["setting"] == "threshold" for i in items):
+        return f"the thresholds found by titration: {describe_treatment(items)}"
+    if any(i["setting"] == "relative" for i in items):
+        return f"intensity {describe_setting(items)}"
     if titrated(items):  # what the practitioner reached, not the guidance alone
         return (
             f"intensity {describe_setting(items)} by the practitioner, reaching a treatment "
@@ -132,6 +158,15 @@ def _setting_phrase(item: ChannelIntensity) -> str:
     if item["setting"] == "sham_ramp_off":
         on = "?" if item["sham_on_s"] is None else fmt.duration(item["sham_on_s"])
         return f"sham: {fmt.current(item['target_mA'])} for {on}, then 0 mA"
+    if item["setting"] == "threshold":
+        start = fmt.current(item["start_mA"] or 0.0)
+        return f"thresholds found from {start} (guidance {fmt.current(item['target_mA'])})"
+    if item["setting"] == "relative":
+        level = "?" if item["start_mA"] is None else fmt.current(item["start_mA"])
+        return (
+            f"{item['threshold_factor']:g} × the {item['relative_to']} threshold (at most "
+            f"{fmt.current(item['target_mA'])}): {level}"
+        )
     if item["setting"] != "titrate":
         return fmt.current(item["target_mA"])
     start = fmt.current(item["start_mA"] or 0.0)
@@ -147,9 +182,22 @@ def describe_setting(items: list[ChannelIntensity]) -> str:
     return _grouped(items, _setting_phrase)
 
 
+def _thresholds_phrase(item: ChannelIntensity) -> str:
+    found = [
+        f"{kind} {'not found' if mA is None else fmt.current(mA)}"
+        for kind, mA in (
+            ("sensory", item["sensory_threshold_mA"]),
+            ("motor", item["motor_threshold_mA"]),
+        )
+    ]
+    return f"thresholds: {', '.join(found)}"
+
+
 def _treatment_phrase(item: ChannelIntensity) -> str:
     if item["setting"] in SHAM_SETTINGS:
         return "none (sham)"
+    if item["setting"] == "threshold":
+        return _thresholds_phrase(item)
     how = item["treatment_how"]
     if how is None:
         return "not recorded"

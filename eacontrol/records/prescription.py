@@ -8,7 +8,7 @@ when a session begins, before anything is stimulated, so a report can always be 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
@@ -23,6 +23,7 @@ __all__ = [
     "PrescribedStep",
     "Prescription",
     "check_prescription",
+    "is_titration",
     "parse_prescription",
 ]
 
@@ -72,6 +73,8 @@ class PrescribedStep(TypedDict):
     ceiling_mA: dict[str, float]
     ramp_up_s: float
     ramp_down_s: float
+    # how the step sets its intensity (the profile's ``intensity``); absent in older records
+    intensity: NotRequired[str]
 
 
 @with_config(_STRICT)
@@ -147,3 +150,10 @@ def check_prescription(data: Mapping[str, Any]) -> None:
         ParameterError: as :func:`parse_prescription`.
     """
     parse_prescription(data)
+
+
+def is_titration(prescription: Mapping[str, Any]) -> bool:
+    """True for a titration session: every step a ``threshold`` step (it finds thresholds and
+    treats nothing, so it is not counted among a patient's treatment sessions)."""
+    steps = prescription.get("steps") or []
+    return bool(steps) and all(step.get("intensity") == "threshold" for step in steps)

@@ -16,6 +16,7 @@ from eacontrol.records.fmt import join_words
 from eacontrol.records.intensity import methods_intensity
 from eacontrol.records.prescription import PrescribedStep
 from eacontrol.records.report import PatientSessions, PointItem, Report, StepItem
+from eacontrol.records.scripted import is_script_report
 
 __all__ = [
     "MODE_NAMES",
@@ -131,7 +132,7 @@ def describe_waveform(p: PrescribedStep) -> str:
     return f"{shape}, interphase gap {fmt.width(p['interphase_us'])}"
 
 
-def _step_sentence(step: StepItem) -> str:
+def _step_sentence(step: StepItem, script: bool = False) -> str:
     p = step["prescribed"]
     name = f" ({p['name']})" if p["name"] else ""
     ran = ""
@@ -146,8 +147,8 @@ def _step_sentence(step: StepItem) -> str:
         f"Step {p['index'] + 1}{name}: {MODE_NAMES[p['mode']]} {describe_rates(p)}"
         f"{describe_pattern(p)}, {describe_waveform(p)}; {intensity}, ramped up over "
         f"{fmt.duration(p['ramp_up_s'])} "
-        f"and down over {fmt.duration(p['ramp_down_s'])}; prescribed for "
-        f"{fmt.duration(p['duration_s'])}{ran}."
+        f"and down over {fmt.duration(p['ramp_down_s'])}; "
+        f"{'in force' if script else 'prescribed'} for {fmt.duration(p['duration_s'])}{ran}."
     )
 
 
@@ -310,7 +311,8 @@ def patient_sentence(ps: PatientSessions) -> str:
     sessions = f"{ps['total']} treatment session{'s' if ps['total'] != 1 else ''}"
     if ps["number"] is None:
         return (
-            f"This session ran on the simulator and is not counted among the {sessions} "
+            f"This session {'was a titration' if ps.get('titration') else 'ran on the simulator'}"
+            f" and is not counted among the {sessions} "
             f"recorded for patient {ps['patient_id']}."
         )
     previous = ""
@@ -359,6 +361,15 @@ def _opening(r: Report) -> str:
         )
     channels = len(r["delivered"])
     indication = f" for {prof['indication']}" if prof["indication"] else ""
+    if is_script_report(r):  # a script's own calls: no profile; its steps are what it sent
+        return (
+            f"{verb} {st['needle_count']} needle sites ({_points_phrase(st['points'])})"
+            f"{needle_text} through {channels} channel{'s' if channels != 1 else ''} of "
+            f"{device}, controlled by a Python script through eacontrol "
+            f"{r['session']['software_version']} (recorded as “{prof['name']}”, sha256 "
+            f"{prof['sha256'][:12]}; no stored profile: each step below is a program the script "
+            f"sent){indication}."
+        )
     return (
         f"{verb} {st['needle_count']} needle sites ({_points_phrase(st['points'])})"
         f"{needle_text} through {channels} channel{'s' if channels != 1 else ''} of {device}, "
@@ -377,19 +388,21 @@ def methods_paragraph(r: Report) -> str:
     Returns:
         The paragraph (no line breaks).
     """
-    st = r["stricta"]
+    st, script = r["stricta"], is_script_report(r)
+    aside = "" if script else f"prescribed {fmt.duration(st['prescribed_time_s'])}"
+    if st["stimulation_time_at_least"]:
+        aside += _INTERRUPTED if aside else _INTERRUPTED.removeprefix("; ")
     lasted = (
         f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
-        f"{fmt.duration(st['stimulation_time_s'])} "
-        f"(prescribed {fmt.duration(st['prescribed_time_s'])}"
-        f"{_INTERRUPTED if st['stimulation_time_at_least'] else ''})."
+        f"{fmt.duration(st['stimulation_time_s'])}{f' ({aside})' if aside else ''}."
     )
     unconfirmed = unconfirmed_text(r)
     if unconfirmed:  # how long it lasted is not known: say what the device confirmed
-        lasted = f"{unconfirmed} The prescribed time was {fmt.duration(st['prescribed_time_s'])}."
+        planned = f" The prescribed time was {fmt.duration(st['prescribed_time_s'])}."
+        lasted = unconfirmed + ("" if script else planned)
     parts = [
         _opening(r),
-        *(_step_sentence(s) for s in r["steps"]),
+        *(_step_sentence(s, script) for s in r["steps"]),
         _charge_sentence(r),
         *_clinical_sentences(r),
         lasted,
@@ -403,5 +416,8 @@ def methods_paragraph(r: Report) -> str:
     session = r["session"]
     outcome = session["outcome"]
     detail = f": {session['detail']}" if session["detail"] else ""
-    parts.append(f"The session {_OUTCOMES.get(outcome, outcome)} ({outcome}{detail}).")
+    ended = _OUTCOMES.get(outcome, outcome)
+    if script and outcome == "completed":
+        ended = "ran to the script's end"  # nothing was prescribed to end as
+    parts.append(f"The session {ended} ({outcome}{detail}).")
     return " ".join(parts)

@@ -30,8 +30,14 @@ from eacontrol.records.course import Course, course
 from eacontrol.records.delivered import ChannelDelivery, channel_delivery
 from eacontrol.records.intensity import ChannelIntensity, channel_intensities
 from eacontrol.records.model import Outcome, SessionSummary, StepRecord
-from eacontrol.records.prescription import PrescribedStep, Prescription, parse_prescription
+from eacontrol.records.prescription import (
+    PrescribedStep,
+    Prescription,
+    is_titration,
+    parse_prescription,
+)
 from eacontrol.records.rows import iso
+from eacontrol.records.scripted import profile_part, steps_as_run
 from eacontrol.records.store import RecordStore
 
 __all__ = [
@@ -53,14 +59,14 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 6
+REPORT_VERSION = 7
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
 annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
 ``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity, and
-``study``: the session's condition, arm and tags as given; 6: each channel's delivered
-``total_charge_uC`` beside its ``net_charge_uC``)."""
+``study``: the session's condition, arm and tags as given; 6: ``profile.source``; 7: each
+channel's delivered ``total_charge_uC`` beside its ``net_charge_uC``)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when
@@ -103,8 +109,10 @@ class SessionPart(TypedDict):
 
 
 class ProfilePart(TypedDict):
-    """The profile that ran."""
+    """The profile that ran; ``source`` ``script``: a script's own calls, whose ``steps`` are the
+    programs it sent (``eacontrol.records.scripted``)."""
 
+    source: Literal["profile", "script"]
     name: str
     version: str
     sha256: str
@@ -129,14 +137,18 @@ class PatientSessions(TypedDict):
     """This session among the patient id's sessions in the database (by start time): the
     treatment sessions, without those run on the simulator unless ``include_simulated``.
 
-    ``number`` is None for a simulated session left out (it is no treatment session);
-    ``simulated_left_out`` counts the patient's simulated sessions not counted.
+    ``number`` is None for a simulated session left out (it is no treatment session) and for a
+    titration (every step a threshold step: ``is_titration``), which is never counted;
+    ``simulated_left_out`` counts the patient's simulated sessions not counted,
+    ``titrations_left_out`` their titrations.
     """
 
     patient_id: str
     number: int | None
     include_simulated: bool
     simulated_left_out: int
+    titration: bool
+    titrations_left_out: int
     total: int
     completed_before: int
     previous_started_at: str | None
@@ -359,9 +371,15 @@ def _patient_sessions(
     if patient is None:
         return None
     every = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
-    history = [s for s in every if include_simulated or not s.meta.simulated]
-    # A simulated session left out is no treatment session: it has no number among them.
-    counted = include_simulated or not summary.meta.simulated
+    titrations = [s for s in every if is_titration(s.meta.prescription)]
+    history = [
+        s
+        for s in every
+        if (include_simulated or not s.meta.simulated) and not is_titration(s.meta.prescription)
+    ]
+    # A simulated session left out, or a titration, is no treatment session: it has no number.
+    titration = is_titration(summary.meta.prescription)
+    counted = (include_simulated or not summary.meta.simulated) and not titration
     position = next((i for i, s in enumerate(history) if s.id == summary.id), None)
     if position is None:  # where it would fall: the sessions before it
         position = sum(
@@ -376,7 +394,13 @@ def _patient_sessions(
         "patient_id": patient,
         "number": position + 1 if counted else None,
         "include_simulated": include_simulated,
-        "simulated_left_out": len(every) - len(history),
+        "simulated_left_out": sum(
+            1 for s in every if s.meta.simulated and not is_titration(s.meta.prescription)
+        )
+        if not include_simulated
+        else 0,
+        "titration": titration,
+        "titrations_left_out": len(titrations),
         "total": len(history),
         "completed_before": sum(1 for s in before if s.outcome is Outcome.COMPLETED),
         "previous_started_at": None if previous is None else iso(previous.meta.started_at),
@@ -414,6 +438,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
     interrupted = summary.outcome in (Outcome.ABORTED, Outcome.RUNNING)
     known_until_s = summary.duration_s if interrupted else None
     step_records = store.steps(session_id)
+    rx["steps"] = steps_as_run(meta.prescription, rx["steps"], step_records)
     totals = store.totals(session_id)
     samples = store.samples(session_id)
     events = store.events(session_id)
@@ -439,13 +464,7 @@ def build_report(store: RecordStore, session_id: int, *, include_simulated: bool
             "patient_id": meta.patient_id,
             "software_version": meta.software_version,
         },
-        "profile": {
-            "name": meta.profile_name,
-            "version": meta.profile_version,
-            "sha256": meta.profile_hash,
-            "indication": rx["indication"],
-            "references": rx["references"],
-        },
+        "profile": profile_part(meta, rx),
         "device": {
             "model": meta.device_model,
             "serial": meta.device_serial,

@@ -8,6 +8,7 @@ Cells and paragraphs are plain text; each renderer escapes them for its format.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eacontrol.records import fmt
@@ -32,6 +33,7 @@ from eacontrol.records.prose import (
 )
 from eacontrol.records.refused import is_refused, refused_blocks
 from eacontrol.records.report import Report, SessionPart
+from eacontrol.records.scripted import is_script_report
 
 __all__ = ["SIMULATOR_NOTICE", "notices", "report_sections", "title"]
 
@@ -53,7 +55,14 @@ def _study_rows(r: Report) -> list[tuple[str, str]]:
     rows = [(name.capitalize(), study[name]) for name in ("condition", "arm") if study.get(name)]
     if study.get("tags"):
         rows.append(("Tags", ", ".join(study["tags"])))
+    if study.get("blinded"):
+        rows.append(("Operator", "blinded: the live view hid the condition and every intensity"))
     return rows
+
+
+def _not_counted(ps: Mapping[str, Any], simulated: str = "simulated") -> str:
+    """Why a session is not one of the patient's treatment sessions."""
+    return "a titration" if ps.get("titration") else simulated
 
 
 def _identity(r: Report) -> list[Block]:
@@ -68,7 +77,7 @@ def _identity(r: Report) -> list[Block]:
     patient = s["patient_id"] or "not given"
     if ps is not None:
         patient += (
-            f" (simulated: not one of the patient's {ps['total']} treatment sessions)"
+            f" ({_not_counted(ps)}: not one of the patient's {ps['total']} treatment sessions)"
             if ps["number"] is None
             else f" (session {ps['number']} of {ps['total']})"
         )
@@ -99,7 +108,8 @@ def _stricta_rows(r: Report) -> list[Block]:
     frequency = f"this session {fmt.duration(r['session']['duration_s'])}"
     if ps is not None:
         sessions = (
-            f"not a treatment session (ran on the simulator); {ps['total']} recorded for "
+            f"not a treatment session ({_not_counted(ps, 'ran on the simulator')}); "
+            f"{ps['total']} recorded for "
             f"patient {ps['patient_id']}"
             if ps["number"] is None
             else f"session {ps['number']} of {ps['total']} recorded for patient {ps['patient_id']}"
@@ -345,12 +355,13 @@ def report_sections(report: Report) -> list[Section]:
     Args:
         report: from :func:`~eacontrol.records.report.build_report` (or its saved JSON).
     """
+    steps_kind = "as sent by the script" if is_script_report(report) else "prescribed"
     parts = [
         ("Methods", para(methods_paragraph(report))),
         ("Identity", _identity(report)),
         ("STRICTA items known to the software", _stricta_rows(report)),
         ("Electrical parameters", electrical_blocks(report)),
-        ("Stimulation parameters (prescribed)", _steps_rows(report)),
+        (f"Stimulation parameters ({steps_kind})", _steps_rows(report)),
         ("Delivered intensity over time", intensity_blocks(report)),
         ("Operator changes, pauses and stops", changes_blocks(report) + refused_blocks(report)),
         ("Delivered per channel", _delivered_tables(report)),

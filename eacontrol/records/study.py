@@ -34,14 +34,18 @@ class Study:
             ``sham_0mA``, ``sham_ramp_off``, ``needles_only``).
         arm: the arm or group the participant belongs to (``A``, ``control``).
         tags: short labels (``pilot``, ``visit-3``), each once, without commas.
+        blinded: the operator's view hid the condition and every intensity (``eactl run
+            --blind``); the record keeps them.
 
     Raises:
-        ParameterError: empty or overlong text, a tag with a comma, a repeated tag.
+        ParameterError: empty or overlong text, a tag with a comma, a repeated tag, a
+            ``blinded`` that is not a bool.
     """
 
     condition: str | None = None
     arm: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    blinded: bool = False
 
     def __post_init__(self) -> None:
         owner = "Study"
@@ -62,6 +66,8 @@ class Study:
                 raise schema_refusal(f"{owner}.tags", tag, "each tag once")
             tags.append(cleaned)
         object.__setattr__(self, "tags", tuple(tags))
+        if not isinstance(self.blinded, bool):
+            raise schema_refusal(f"{owner}.blinded", self.blinded, "true or false")
 
     @property
     def given(self) -> bool:
@@ -83,4 +89,5 @@ class Study:
             condition=data.get("condition"),
             arm=data.get("arm"),
             tags=tuple(data.get("tags", ())),
+            blinded=data.get("blinded", False),
         )

@@ -10,6 +10,9 @@
     with connect(port) as stim, RecordStore.open() as store:
         result = Session(stim, load_profile("lbp_2hz"), store=store).run()
 
+A script driving the ``Stimulator`` itself is recorded with ``with recorded(stim, store,
+sites=...)`` (``script.py``, docs/scripting.md "Recording a script").
+
 ``docs/session.md`` describes pre-flight, the timeline, live control, events and every way a
 session ends.
 """
@@ -42,6 +45,7 @@ from eacontrol.session.preflight import Identity, preflight, session_meta
 from eacontrol.session.prescription import build_prescription, patient_flags, profile_sha256
 from eacontrol.session.recorder import SessionRecorder
 from eacontrol.session.runner import Session, Tick
+from eacontrol.session.script import ScriptRecord, recorded
 from eacontrol.session.state import Progress, SessionState, StepTimer
 from eacontrol.session.steps import Emit, StepRunner
 
@@ -57,6 +61,7 @@ __all__ = [
     "PlannedStep",
     "Progress",
     "Request",
+    "ScriptRecord",
     "Session",
     "SessionEvent",
     "SessionListener",
@@ -78,6 +83,7 @@ __all__ = [
     "patient_flags",
     "preflight",
     "profile_sha256",
+    "recorded",
     "session_meta",
     "stop_outputs",
 ]

@@ -2,6 +2,8 @@
 
 - :meth:`ChannelControls.mark_treatment`: the channel's level now is its treatment intensity
   (``treatment.py``); the live view's ``t`` key.
+- :meth:`ChannelControls.mark_threshold`: in a threshold step, the channel's level now is its
+  sensory or motor threshold (``thresholds.py``); the ``t`` key there.
 - :meth:`ChannelControls.resume_channel`: a channel held at zero by a fault of its load, its
   lead re-clipped, restarts from zero with its ramp (``steps.py``); the ``r`` key.
 - :meth:`ChannelControls.note`: a note or the patient's response (de qi, twitch, comfort),
@@ -18,12 +20,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from eacontrol.errors import SessionError
+from eacontrol.errors import Layer, ParameterError, SessionError
+from eacontrol.profiles.titration import IntensityMode, ThresholdKind
 from eacontrol.records import Annotation, AnnotationKind
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.events import EventKind
 from eacontrol.session.recorder import SessionRecorder
-from eacontrol.session.state import SessionState
+from eacontrol.session.state import Progress, SessionState
 
 __all__ = ["ChannelControls"]
 
@@ -43,6 +46,9 @@ class ChannelControls:
         raise NotImplementedError
 
     def _require(self, states: set[SessionState], action: str) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def progress(self) -> Progress:  # pragma: no cover - Session's
         raise NotImplementedError
 
     def _emit(
@@ -76,6 +82,47 @@ class ChannelControls:
             channel,
             f"channel {channel}: {target:g} mA marked as the treatment intensity",
             {"marked_mA": target},
+        )
+        return target
+
+    def mark_threshold(self, channel: int, kind: ThresholdKind | str | None = None) -> float:
+        """Mark ``channel``'s live target as its ``kind`` threshold (``sensory`` or ``motor``;
+        None: the next not yet marked, sensory first) in a running threshold step. Recorded at
+        once; a later relative step is set from the last mark of the session.
+
+        Returns:
+            The intensity marked, mA.
+
+        Raises:
+            SessionError: no threshold step is stimulating the channel; the channel is held by
+                a fault or at zero; a motor threshold below the sensory one.
+            ParameterError: the running step does not drive the channel; an unknown kind.
+        """
+        self._require({SessionState.RUNNING}, "mark a threshold")
+        self._control.ceiling(channel)  # a channel of the running step
+        step = self.progress().step
+        assert step is not None  # running
+        if step.channel(channel).setting is not IntensityMode.THRESHOLD:
+            raise SessionError(
+                f"step {step.index + 1} ({step.name}) is not a threshold step: thresholds are "
+                'marked in a step with intensity = "threshold"'
+            )
+        if channel in self._control.held:
+            raise SessionError(f"channel {channel} is held at zero by a fault: resume it first")
+        thresholds = self._control.thresholds
+        found = thresholds.next_kind(channel) if kind is None else _kind(kind)
+        target = self._control.targets[channel]
+        thresholds.mark(channel, found, target)
+        self._emit(
+            EventKind.THRESHOLD,
+            channel,
+            f"channel {channel}: {found} threshold {target:g} mA",
+            {
+                "threshold": found.value,
+                "intensity_mA": target,
+                "step_index": step.index,
+                "at_step_s": self.progress().step_elapsed_s,
+            },
         )
         return target
 
@@ -126,3 +173,16 @@ class ChannelControls:
         # lab's event outlet, an exported timeline) that read events, not annotations.
         self._emit(EventKind.MARKER, None, f"note: {annotation.note}", {"annotation": "note"})
         return int(t)
+
+
+def _kind(kind: ThresholdKind | str) -> ThresholdKind:
+    """A threshold kind given as text or enum.
+
+    Raises:
+        ParameterError: not ``sensory`` or ``motor``.
+    """
+    try:
+        return ThresholdKind(kind)
+    except ValueError:
+        allowed = " or ".join(k.value for k in ThresholdKind)
+        raise ParameterError("kind", kind, allowed, Layer.SCHEMA) from None

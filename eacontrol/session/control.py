@@ -29,6 +29,7 @@ from eacontrol.profiles.document import microamp_hint
 from eacontrol.safety.engine import check_number, to_wire
 from eacontrol.safety.limits import SOURCES, STANDARD, StandardLimits
 from eacontrol.session.plan import Ceiling, PlannedStep
+from eacontrol.session.thresholds import Thresholds
 from firmware_protocol import units
 
 __all__ = ["Intent", "LiveControl", "Request"]
@@ -75,7 +76,8 @@ class Request:
 
 
 class LiveControl:
-    """The live targets of the running step, the operator-step rule and the request queue."""
+    """The live targets of the running step, the operator-step rule, the request queue and
+    the thresholds marked in the session (:attr:`thresholds`)."""
 
     def __init__(self, limits: StandardLimits = STANDARD) -> None:
         """Args:
@@ -88,6 +90,7 @@ class LiveControl:
         self._last_increase: dict[int, float] = {}
         self._held: dict[int, str] = {}
         self._queue: deque[Request] = deque()
+        self.thresholds = Thresholds()
 
     def begin_step(self, step: PlannedStep) -> None:
         """Take the step's start levels (the prescription, or a titration's start) and ceilings;

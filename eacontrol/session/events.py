@@ -10,6 +10,7 @@ impedance  a channel's load impedance changed by more than 25 %, or became open/
 fault      the device latched a fault (channel and fault named), or rebooted; a channel held
            at zero by a fault of its load (``data.held``)
 treatment  a channel's treatment intensity at a step's end (``data.treatment_intensity_mA``)
+threshold  a channel's sensory or motor threshold marked in a threshold step (``thresholds.py``)
 alarm      the device did what the host did not command (``device_mismatch``): outputs cut
 warning    an advisory of the profile check, a refused operator request, a device shut-off
 stop       outputs stopped: a channel's STOPPED event, the session's final stop
@@ -50,6 +51,7 @@ class EventKind(enum.StrEnum):
     LINK = "link"
     OPERATOR = "operator"
     TREATMENT = "treatment"
+    THRESHOLD = "threshold"
     DEVICE = "device_event"
     INTRUSION = INTRUSION_KIND
     MARKER = "marker"

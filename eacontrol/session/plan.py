@@ -22,7 +22,7 @@ from typing import Any
 
 from eacontrol.errors import Layer
 from eacontrol.profiles import Profile
-from eacontrol.profiles.titration import IntensityMode, Titration
+from eacontrol.profiles.titration import IntensityMode, Relative, Titration
 from eacontrol.safety import LimitStack, Quantity
 from eacontrol.stimulation import Stimulation, StimulationMode
 
@@ -80,6 +80,8 @@ class PlannedChannel:
             ``sham_zero``, ``sham_ramp_off``).
         sham_off_s: a ``sham_ramp_off`` step's time from START at which the channel ramps down
             to 0 mA for the rest of the step; None otherwise.
+        relative: a ``relative`` step's threshold, factor and cap (``stimulation.intensity_mA``
+            is then 0 until the session resolves it from the threshold found: ``thresholds.py``).
     """
 
     channel: int
@@ -88,11 +90,27 @@ class PlannedChannel:
     titration: Titration | None = None
     setting: IntensityMode = IntensityMode.FIXED
     sham_off_s: float | None = None
+    relative: Relative | None = None
 
     @property
     def start_mA(self) -> float:
         """The level START ramps this channel to (the prescription, or the titration start)."""
         return self.stimulation.intensity_mA
+
+    def start_text(self) -> str:
+        """What START does to the channel, in words for the record and the practitioner."""
+        how = "prescribed"
+        if self.relative is not None:
+            how = f"{self.relative.factor:g} × its {self.relative.of} threshold"
+        elif self.titration is not None:
+            how = (
+                f"titration start; raise to {self.titration.sensation}, target "
+                f"{self.titration.target_mA:g} mA as guidance"
+            )
+        return (
+            f"channel {self.channel}: ramp from 0 to {self.start_mA:g} mA over "
+            f"{self.stimulation.ramp_up_s:g} s ({how}; ceiling {self.ceiling})"
+        )
 
 
 @dataclass(frozen=True)
@@ -180,6 +198,12 @@ def _intensity_fields(planned: PlannedChannel) -> dict[str, Any]:
             "guidance_target_mA": titration.target_mA,
             "sensation": titration.sensation,
         }
+    if planned.relative is not None:
+        fields |= {
+            "relative_to": planned.relative.of.value,
+            "threshold_factor": planned.relative.factor,
+            "cap_mA": planned.relative.cap_mA,
+        }
     return fields
 
 
@@ -193,14 +217,15 @@ def _planned(profile: Profile, step: int, channel: int, stack: LimitStack) -> Pl
     titration = model.titration(channel)
     if titration is not None:
         stimulation = dataclasses.replace(stimulation, intensity_mA=titration.start_mA)
-    if model.intensity == IntensityMode.SHAM_ZERO:
+    relative = model.relative(channel)
+    if model.intensity in (IntensityMode.SHAM_ZERO, IntensityMode.RELATIVE):
         stimulation = dataclasses.replace(stimulation, intensity_mA=0.0)
     ceiling = effective_ceiling(profile, step, channel, stack)
     if model.intensity.sham and stimulation.intensity_mA < ceiling.value_mA:
         source = f"the profile (steps[{step}].intensity = {model.intensity.value!r})"
         ceiling = Ceiling(stimulation.intensity_mA, Layer.PROFILE, source)
     return PlannedChannel(
-        channel, stimulation, ceiling, titration, model.intensity, model.sham_on_s
+        channel, stimulation, ceiling, titration, model.intensity, model.sham_on_s, relative
     )
 
 

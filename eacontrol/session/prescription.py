@@ -16,7 +16,7 @@ from typing import Any
 
 from eacontrol.errors import Finding, Severity
 from eacontrol.profiles import PatientContext, Profile, dumps_json
-from eacontrol.session.plan import PlannedStep, SessionPlan
+from eacontrol.session.plan import PlannedChannel, PlannedStep, SessionPlan
 from eacontrol.stimulation import PulseShape
 
 __all__ = ["build_prescription", "patient_flags", "profile_sha256"]
@@ -49,6 +49,14 @@ def patient_flags(patient: PatientContext | None) -> list[str]:
     return flags
 
 
+def _prescribed_mA(c: PlannedChannel) -> float:
+    if c.titration is not None:
+        return float(c.titration.target_mA)
+    if c.relative is not None:
+        return float(c.relative.cap_mA)
+    return float(c.stimulation.intensity_mA)
+
+
 def _step(step: PlannedStep) -> dict[str, Any]:
     p = step.channels[0].stimulation  # the step's pulse settings are the same on every channel
 
@@ -72,14 +80,11 @@ def _step(step: PlannedStep) -> dict[str, Any]:
         "shape": _RECORD_SHAPES[p.shape],
         "asym_ratio": p.asym_ratio,
         "interphase_us": float(p.interphase_gap_us),
-        # A titrated step's prescribed intensity is its target (guidance); what START ramps to
-        # (the titration's start) and what was reached are in the step record and the events.
-        "intensity_mA": {
-            str(c.channel): float(
-                c.stimulation.intensity_mA if c.titration is None else c.titration.target_mA
-            )
-            for c in step.channels
-        },
+        # A titrated step's prescribed intensity is its target (guidance), a relative step's
+        # the most its threshold may set; what START ramps to (the titration's start, the
+        # threshold's multiple) and what was reached are in the step record and the events.
+        "intensity_mA": {str(c.channel): _prescribed_mA(c) for c in step.channels},
+        "intensity": step.channels[0].setting.value,
         "ceiling_mA": {str(c.channel): float(c.ceiling.value_mA) for c in step.channels},
         "ramp_up_s": float(p.ramp_up_s),
         "ramp_down_s": float(p.ramp_down_s),

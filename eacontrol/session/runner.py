@@ -187,6 +187,7 @@ class Session(ChannelControls):
             self._control.targets,
             self._control.held,
             steps.marked,
+            {c.channel: self._control.thresholds.of(c.channel) for c in steps.step.channels},
         )
 
     def subscribe(self, listener: SessionListener) -> Callable[[], None]:

@@ -72,6 +72,8 @@ class Progress:
         held: the channels held at zero by a fault of their load, each with the fault in words
             (re-clip, then ``Session.resume_channel``).
         marked: the treatment intensity the practitioner marked on each channel in the step.
+        thresholds: the thresholds marked on each channel in the session
+            (``sensory_threshold_mA``, ``motor_threshold_mA``).
     """
 
     t_s: float
@@ -81,6 +83,7 @@ class Progress:
     targets: dict[int, float]
     held: Mapping[int, str] = field(default_factory=dict)
     marked: Mapping[int, float] = field(default_factory=dict)
+    thresholds: Mapping[int, Mapping[str, float]] = field(default_factory=dict)
 
     @property
     def step_remaining_s(self) -> float | None:

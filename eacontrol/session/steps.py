@@ -25,6 +25,7 @@ from eacontrol.device import DeviceStatus, Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
 from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, Layer, LinkError
 from eacontrol.link import HEARTBEAT_FRACTION
+from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
 from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
@@ -111,7 +112,16 @@ class StepRunner:
     def run(self, step: PlannedStep, tick: Callable[[], None]) -> None:
         """Run one step to its confirmed end, or until the operator stops the session."""
         self._tick = tick
+        step, resolved = self._control.thresholds.resolve(step)
         self._start(step)
+        for r in resolved:
+            if r.refused is not None:
+                self._emit(
+                    EventKind.WARNING,
+                    r.channel,
+                    f"channel {r.channel} starts at 0 mA, running: {r.refused}; raise it by hand",
+                    {"relative_refused": r.refused, "step_index": step.index},
+                )
         while True:
             self._periodic(step)
             self._sham_switch_off(step)
@@ -162,17 +172,10 @@ class StepRunner:
         for c in step.channels:
             if c.channel in held:
                 continue
-            how = "prescribed"
-            if c.titration is not None:
-                how = (
-                    f"titration start; raise to {c.titration.sensation}, target "
-                    f"{c.titration.target_mA:g} mA as guidance"
-                )
             self._emit(
                 EventKind.INTENSITY,
                 c.channel,
-                f"channel {c.channel}: ramp from 0 to {c.start_mA:g} mA over "
-                f"{c.stimulation.ramp_up_s:g} s ({how}; ceiling {c.ceiling})",
+                c.start_text(),
                 {"to_mA": c.start_mA, "by": "prescription"},
             )
 
@@ -187,6 +190,8 @@ class StepRunner:
         if stop is StopKind.RAMP_DOWN:
             self._emit(EventKind.PROGRESS, None, f"step {step.index + 1}: ramping down", {})
         self._stim.stop(None, immediate=stop is StopKind.IMMEDIATE, escalate=self._escalate)
+        if stop is StopKind.RAMP_DOWN and any(c.setting.sham for c in step.channels):
+            self._as_long_as_a_verum(step)
         self.close(totals=True)
         # A fault latched during the ramp-down (lease, stuck output) ends the session as a
         # fault, not as a completed step; one of a channel's load only holds that channel.
@@ -198,6 +203,16 @@ class StepRunner:
             self._hold_local(fault)
         if self.ending is None:
             self.steps_done += 1
+
+    def _as_long_as_a_verum(self, step: PlannedStep) -> None:
+        """A sham's outputs are at zero already when its step ramps down: wait out the step's
+        planned length as a verum's ramp-down would, so that nothing on the host's screen (a
+        blinded operator's, ``cli.blinding``) tells the sham by its timing. An emergency stop
+        still ends it at once."""
+        while (left := step.duration_s - self.timer.elapsed(self._now())) > 0:
+            self._stim.wait(max(min(left, self._tick_s), _MIN_WAIT_s))
+            if self._escalate():  # the operator's keys are read after each wait, as in a ramp
+                return
 
     def close(self, *, totals: bool) -> None:
         """Record the running step's end (and its totals), once its outputs have stopped."""
@@ -212,9 +227,17 @@ class StepRunner:
                 log.warning("step %d: totals not read: %s", step.index + 1, err)
         t = self._now()
         channels = self._params.get("channels", {})
-        sham = {c.channel for c in step.channels if c.setting.sham}  # no treatment: a sham
+        for c in step.channels:  # a threshold step's result is its thresholds
+            if c.setting is IntensityMode.THRESHOLD and str(c.channel) in channels:
+                channels[str(c.channel)] |= self._control.thresholds.of(c.channel)
+        # no treatment intensity in a sham (none was given) or a threshold step (not one)
+        untreated = {
+            c.channel
+            for c in step.channels
+            if c.setting.sham or c.setting is IntensityMode.THRESHOLD
+        }
         for reached in self._treatment.result(self.timer.elapsed(t)):
-            if reached.channel in sham:
+            if reached.channel in untreated:
                 continue
             self._emit(
                 EventKind.TREATMENT, reached.channel, reached.text(), reached.data(step.index)
@@ -277,9 +300,11 @@ class StepRunner:
             if c.channel in self._control.held:
                 continue  # already at zero
             level = c.stimulation.intensity_mA
-            slew = fastest if step.ramp_down_s <= 0 else min(level / step.ramp_down_s, fastest)
+            # to the wire's 1 µA/s (2 mA over 3 s is 0.666 mA/s), never slower than that
+            slew = fastest if step.ramp_down_s <= 0 else level / step.ramp_down_s
+            slew = min(max(int(slew * 1000), 1) / 1000, fastest)
             try:
-                self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=max(slew, 0.001))
+                self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=slew)
             except DeviceError as err:  # the channel may have just faulted: as an operator's
                 self._hold_faulted(step, err)  # change, hold it (or end on a device fault)
                 continue

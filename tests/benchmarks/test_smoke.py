@@ -34,6 +34,7 @@ DETAIL_KEYS = {
     "cli_start": {"excess_s", "imports", "python_pass_samples_s"},
     "codec": {"mean_frame_bytes", "us_per_frame", "tag_us_per_frame"},
     "tag_cost": {"round_trip_tagged_us", "round_trip_untagged_us", "tag_us_per_round_trip"},
+    "sweep": {"sessions", "serial_wall_s", "pool_wall_s", "tables_equal", "outcomes"},
 }
 
 
@@ -64,6 +65,13 @@ def test_session_speed_goes_through_the_runner_and_completes() -> None:
     details = bench.quick().details
     assert details["through_runner"] is True
     assert details["outcomes"] == ["completed"]
+
+
+def test_the_sweep_benchmark_gets_one_table_from_both_executors() -> None:
+    (bench,) = [b for b in BENCHMARKS if b.name == "sweep"]
+    details = bench.quick().details
+    assert details["tables_equal"] is True
+    assert details["outcomes"] == {"completed": details["sessions"]}
 
 
 def test_stop_latency_is_the_wire_time_in_virtual_time() -> None:

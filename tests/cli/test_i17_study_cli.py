@@ -51,3 +51,22 @@ def test_i17_run_samples_at_the_period_asked_and_refuses_one_below_a_heartbeat(
     assert len(times) >= 35 and max(b - a for a, b in itertools.pairwise(times)) < 0.25
     refused = eactl("run", str(profile), "--fast", "--db", db, "--sample-period", "0.01")
     assert refused.code == 1 and "sample_period_s" in refused.err and "heartbeat" in refused.err
+
+
+def test_i17_run_blind_prints_neither_profile_nor_delivered_and_records_the_blinding(
+    eactl: Run,
+    profile_file: Callable[[str, str], Path],
+    two_channel_profile: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    profile = profile_file("p.toml", two_channel_profile("sham arm X", {"duration_s": 10}))
+    db = str(tmp_path / "s.sqlite3")
+    ran = eactl("run", str(profile), "--fast", "--blind", "--condition", "sham", "--db", db)
+    assert ran.code == 0, ran.err
+    assert "session 1 ended: completed" in ran.out and "blinded" in ran.out
+    for hidden in ("sham arm X", "sham", "PEAK mA", "µC", "treatment intensity"):
+        assert hidden not in ran.out, hidden
+    with RecordStore.open(db, read_only=True) as store:
+        (session,) = store.sessions()
+    assert session.meta.study == Study(condition="sham", blinded=True)
+    assert "blinded: the live view hid" in eactl("report", "1", "--db", db).out

@@ -80,5 +80,5 @@ def test_i17_a_version_4_file_migrates_with_no_study_given(
 def test_i17_a_newer_records_study_key_is_refused_not_dropped() -> None:
     assert Study.from_json(SHAM.to_json()) == SHAM
     with pytest.raises(ParameterError) as refused:
-        Study.from_json({"condition": "verum", "blinded": True})
+        Study.from_json({"condition": "verum", "masked": True})
     assert refused.value.parameter == "study" and "keys among" in refused.value.allowed

@@ -175,6 +175,8 @@ def test_report_dict_keeps_full_precision(store: RecordStore, finished: Any) -> 
         "number": 2,
         "include_simulated": False,
         "simulated_left_out": 0,
+        "titration": False,
+        "titrations_left_out": 0,
         "total": 2,
         "completed_before": 1,
         "previous_started_at": "2025-02-25T09:30:00.000000+00:00",

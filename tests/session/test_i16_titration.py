@@ -140,7 +140,7 @@ def test_i16_01_fixed_profiles_still_ramp_to_their_target(session_on_sim: Factor
         ('sensation = "twitch"\n', 'sensation belongs to intensity = "titrate"'),
         (TITRATE + "start_intensity_mA = 3\n", "above the step's target"),
         (TITRATE + "start_intensity_mA = 1e-6\n", "0 (start at zero) or at least 0.001 mA"),
-        ('intensity = "slow"\n', "one of 'fixed', 'titrate', 'sham_zero' or 'sham_ramp_off'"),
+        ('intensity = "slow"\n', "'sham_ramp_off', 'threshold' or 'relative'"),
     ],
 )
 def test_i16_01_titration_keys_are_checked(extra: str, message: str) -> None:

@@ -111,3 +111,17 @@ def test_i17_a_sham_channel_held_by_a_loose_lead_stays_held_through_the_switch_o
     assert seen[12.0] == (0.0, 0.0)
     off = [e for e in run.store.events(result.session_id) if "sham_off" in e.data]
     assert len(off) == 1 and off[0].data["sham_off"] == [1, 2]  # 2 capped too, still held
+
+
+def test_i17_a_sham_ramp_off_whose_ramp_is_no_whole_number_of_uA_per_s_switches_off(
+    session_on_sim: Callable[..., Run],
+) -> None:
+    """2 mA over a 3 s ramp-down is 0.666… mA/s: sent at the wire's 1 µA/s resolution (a bug
+    once ended such a session with a ParameterError at the switch-off)."""
+    sham = _sham(intensity="sham_ramp_off", sham_on_s=8, ramp_down_s=3)
+    run = session_on_sim(loads_profile(sham), "seed=44")
+    seen: dict[float, tuple[float, float]] = {}
+    script = Script((12.5, lambda s: seen.setdefault(12.5, _levels(run))))
+    result = run.run(on_tick=script)
+    assert result.outcome is Outcome.COMPLETED
+    assert seen[12.5] == (0.0, 0.0)  # down from 2 mA within the 3 s ramp, and held

@@ -30,6 +30,7 @@ from typing import Any
 import pyte
 from children import spawn
 
+from eacontrol.cli.blinding import BLIND_TITLE
 from eacontrol.cli.console import LiveConsole
 from eacontrol.cli.keys import Command, KeyDecoder
 from eacontrol.cli.run_cmd import points_text
@@ -243,12 +244,14 @@ def console_run(
     *,
     stop_at_s: float | None = None,
     url: str = "sim://",
+    blind: bool = False,
 ) -> Iterator[ConsoleRun]:
     """Run ``profile`` on ``sim://`` in virtual time with the live view drawn into a pyte
     screen of ``size`` (columns, lines), patient P-7 and operator OP-1, the local clock
     standing at 10:30:00; ``keys`` are pressed at their session times. With ``stop_at_s`` an ``s``
     at that session time stops the run (ramp down). ``url`` may add simulator options; an
-    error that ends the session is kept in ``error``."""
+    error that ends the session is kept in ``error``; ``blind``: the blinded operator's view
+    (``eactl run --blind``)."""
     out = ScreenOut(*size)
     script = list(keys) + ([(stop_at_s, b"s")] if stop_at_s is not None else [])
     terminal = ScriptedKeys(keys=sorted(script))
@@ -261,7 +264,7 @@ def console_run(
             out,  # type: ignore[arg-type]
             stim.clock,
             lambda: stim.last_status,
-            title=profile.name,
+            title=BLIND_TITLE if blind else profile.name,
             device_line="device EA-SIM-6 SIM-1, firmware 1.0.0, on sim://",
             simulated=True,
             pace=False,
@@ -270,6 +273,7 @@ def console_run(
             operator="OP-1",
             local_time=lambda: LOCAL,
             size=lambda: (out.screen.columns, out.screen.lines),
+            blind=blind,
         )
         session.subscribe(console.event)
         console.open()
