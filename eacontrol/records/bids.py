@@ -23,6 +23,12 @@ stop           each stop, link loss and operator stop (``event_kind`` says which
 fault          each ``fault`` event: duration 0
 ============== ====================================================================
 
+Each row also has two extra columns (BIDS allows any, described in the sidecar): ``utc``, the
+onset's wall-clock time (the session's ``started_at`` plus the onset, ISO 8601 with its offset:
+``export.session_utc``), and ``device_uptime_s``, the device's uptime at the onset where the
+device told it (a stop or fault the device reported; ``n/a`` for steps, markers and the host's
+own events).
+
 Rows are in onset order (ties in the order of the table above). Numbers are written at full
 precision (Python's shortest round-trip form); a text holding a tab, a line end or a double
 quote is double-quoted, as the csv module does.
@@ -39,6 +45,8 @@ from typing import Any
 from eacontrol.errors import Layer, ParameterError
 from eacontrol.records.clinical import RESPONSE_WORDS
 from eacontrol.records.course import event_course
+from eacontrol.records.export import session_utc
+from eacontrol.records.rows import iso
 from eacontrol.records.store import RecordStore
 
 __all__ = [
@@ -63,6 +71,8 @@ BIDS_COLUMNS = (
     "response",
     "event_kind",
     "message",
+    "utc",
+    "device_uptime_s",
 )
 """Columns of ``events.tsv``, in order."""
 
@@ -99,6 +109,17 @@ _SIDECAR: dict[str, tuple[str, str, str | None]] = {
     ),
     "event_kind": ("Recorded kind", "The recorded event's kind: stop, fault, link, operator", None),
     "message": ("Message", "In words: a step's label, an annotation, an event's message", None),
+    "utc": (
+        "Wall-clock time",
+        "The onset in UTC, ISO 8601 with its offset: the session's start plus the onset (under "
+        "the simulator's virtual clock, virtual time from the real start)",
+        None,
+    ),
+    "device_uptime_s": (
+        "Device time",
+        "The stimulator's uptime at the onset as the device reported it; n/a: not told",
+        "s",
+    ),
 }
 
 
@@ -123,7 +144,10 @@ def bids_events(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
             | {"onset": step.started_s, "duration": ran, "trial_type": "step"}
             | {"step_index": step.index, "mode": step.mode, "message": step.name or None}
         )
-    changes, _pauses, stops = event_course(store.events(session_id))
+    events = store.events(session_id)
+    # A stop's device time is its event's (event_course keeps its time, kind, channel, message).
+    told = {(e.t_s, e.kind, e.channel, e.message): e.device_uptime_s for e in events}
+    changes, _pauses, stops = event_course(events)
     for change in changes:
         found.append(
             empty
@@ -137,6 +161,7 @@ def bids_events(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
             empty
             | {"onset": stop["t_s"], "duration": 0.0, "trial_type": kind}
             | {"channel": stop["channel"], "event_kind": stop["kind"], "message": stop["message"]}
+            | {"device_uptime_s": told[stop["t_s"], stop["kind"], stop["channel"], stop["message"]]}
         )
     for a in store.annotations(session_id):
         added_s = (a.added_at - summary.meta.started_at).total_seconds()
@@ -149,6 +174,8 @@ def bids_events(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
             | {"response": None if a.response is None else a.response.value}
             | {"message": _marker_text(a.event, response, a.note)}
         )
+    for row in found:
+        row["utc"] = iso(session_utc(summary.meta.started_at, row["onset"]))
     order = list(TRIAL_TYPES)
     return sorted(found, key=lambda row: (row["onset"], order.index(row["trial_type"])))
 

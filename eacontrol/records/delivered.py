@@ -5,7 +5,9 @@ b of each record are attributed to that step's prescribed frequencies and summed
 over the session. Charges add up; peak is the largest; rms combines over on-time,
 ``sqrt(sum(rms_i^2 * t_i) / sum(t_i))`` (the rms of the whole on-time).
 
-Charge imbalance is ``|Q+ - Q-| / max(Q+, Q-)`` in percent (``charge_imbalance_pct``).
+Charge imbalance is ``|Q+ - Q-| / max(Q+, Q-)`` in percent (``charge_imbalance_pct``); the
+total charge is ``Q+ + Q-`` (both phases, each a magnitude; ``ChannelTotals.total_charge_uC``),
+both at the device's 1 nC.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TypedDict
 
 from eacontrol.records.model import ChannelTotals, Sample, charge_imbalance_pct
 from eacontrol.records.prescription import PrescribedStep, Prescription
+from firmware_protocol import units
 
 __all__ = ["ChannelDelivery", "FrequencyShare", "channel_delivery"]
 
@@ -42,6 +45,7 @@ class ChannelDelivery(TypedDict):
     charge_pos_uC: float | None
     charge_neg_uC: float | None
     net_charge_uC: float | None
+    total_charge_uC: float | None
     imbalance_pct: float | None
     peak_mA: float | None
     rms_mA: float | None
@@ -132,6 +136,7 @@ def channel_delivery(
         "charge_pos_uC": pos if have else None,
         "charge_neg_uC": neg if have else None,
         "net_charge_uC": net if have else None,
+        "total_charge_uC": units.uC_at_nC(pos + neg) if have else None,
         "imbalance_pct": charge_imbalance_pct(pos, neg, net) if have else None,
         "peak_mA": max(t.peak_mA for t in mine) if have else None,
         "rms_mA": _combined_rms(mine) if have else None,

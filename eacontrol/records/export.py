@@ -6,8 +6,16 @@ record to a row (:func:`table_rows`), which the multi-session exports
 (``eacontrol.records.dataset``) and the DataFrames (``eacontrol.records.frames``) reuse.
 
 CSV files have a header row; an empty cell is "none" (impedance open or unknown, no channel,
-step unknown); an event's ``data`` is JSON text. Open output files with ``newline=""`` (the csv
-module writes its own line endings) and UTF-8.
+step unknown, device time unknown); an event's ``data`` is JSON text. Open output files with
+``newline=""`` (the csv module writes its own line endings) and UTF-8.
+
+Every sample and event carries three times: ``t_s`` (session time, as recorded), ``utc`` (the
+wall-clock time: the session's ``started_at`` plus ``t_s``, :func:`session_utc`; ISO 8601 with
+its ``+00:00`` offset in CSV and JSON) and ``device_uptime_s`` (the device's own clock: its
+uptime in the STATUS a sample came from, or of the EVENT an event came from; none where the
+device did not tell it). ``started_at`` is the host's wall clock when the session began (or
+the runner's ``utc_now``); ``t_s`` runs on the session's clock, so under the virtual clock
+``utc`` is virtual time from that start: it advances as the virtual clock does, not as real time.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import operator
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from eacontrol.errors import Layer, ParameterError
@@ -41,6 +50,7 @@ __all__ = [
     "export_session_json",
     "export_totals_csv",
     "session_export",
+    "session_utc",
     "table_rows",
     "write_csv",
 ]
@@ -48,19 +58,37 @@ __all__ = [
 EXPORT_FORMAT = "eacontrol-session"
 """The ``format`` field of a JSON export."""
 
-EXPORT_VERSION = 5
+EXPORT_VERSION = 6
 """The ``format_version`` field of a JSON export (3: ``session.compliance_V``,
 ``session.clinical`` and ``annotations``; 4: an annotation's ``response``; 5:
-``session.study``: condition, arm and tags)."""
+``session.study``: condition, arm and tags; 6: ``utc`` on each sample, event and gap, an
+event's ``device_uptime_s``, ``total_charge_uC`` on each totals row)."""
 
-SAMPLE_COLUMNS = ("session_id", *rows.SAMPLE_COLUMNS)
-"""Columns of the samples CSV."""
+SAMPLE_COLUMNS = ("session_id", "t_s", "utc", *rows.SAMPLE_COLUMNS[1:])
+"""Columns of the samples CSV (``utc``: :func:`session_utc` of ``t_s``)."""
 
-EVENT_COLUMNS = ("session_id", "t_s", "kind", "channel", "message", "data")
-"""Columns of the events CSV (``data`` is JSON text)."""
+EVENT_COLUMNS = (
+    "session_id",
+    "t_s",
+    "utc",
+    "device_uptime_s",
+    "kind",
+    "channel",
+    "message",
+    "data",
+)
+"""Columns of the events CSV (``data`` is JSON text; ``device_uptime_s`` empty when the device
+did not tell it: the host's own events, and records made before schema version 6)."""
 
-TOTALS_COLUMNS = ("session_id", *rows.TOTALS_COLUMNS)
-"""Columns of the delivered totals CSV (``step_index`` empty when unknown)."""
+_NET = rows.TOTALS_COLUMNS.index("net_charge_uC") + 1
+TOTALS_COLUMNS = (
+    "session_id",
+    *rows.TOTALS_COLUMNS[:_NET],
+    "total_charge_uC",
+    *rows.TOTALS_COLUMNS[_NET:],
+)
+"""Columns of the delivered totals CSV (``step_index`` empty when unknown; ``total_charge_uC``
+beside ``net_charge_uC``: both phases' charge, ``ChannelTotals.total_charge_uC``)."""
 
 SESSION_COLUMNS = (
     "session_id",
@@ -102,6 +130,7 @@ _FLOAT_COLUMNS = frozenset(
         "charge_pos_uC",
         "charge_neg_uC",
         "net_charge_uC",
+        "total_charge_uC",
         "peak_mA",
         "rms_mA",
         "on_time_s",
@@ -132,10 +161,12 @@ COLUMN_KINDS: dict[str, dict[str, str]] = {
         "prescription": "json",
     },
     "samples": {c: "float" if c in _FLOAT_COLUMNS else "int" for c in SAMPLE_COLUMNS}
-    | {"impedance_ohm": "float?", "device_uptime_s": "float?"},
+    | {"utc": "time", "impedance_ohm": "float?", "device_uptime_s": "float?"},
     "events": {
         "session_id": "int",
         "t_s": "float",
+        "utc": "time",
+        "device_uptime_s": "float?",
         "kind": "text",
         "channel": "int?",
         "message": "text",
@@ -175,6 +206,20 @@ def _value(value: object) -> object:
     return _json(value) if isinstance(value, dict) else value
 
 
+def session_utc(started_at: datetime, t_s: float) -> datetime:
+    """The wall-clock time (UTC) of session time ``t_s``: the session's start plus ``t_s``.
+
+    Exactly ``started_at + timedelta(seconds=t_s)``, to the microsecond the store keeps start
+    times at (``timedelta`` rounds half to even). Under the virtual clock ``t_s`` is virtual,
+    so is the result (from a real start).
+
+    Args:
+        started_at: the session's start (``SessionMeta.started_at``, UTC).
+        t_s: session time.
+    """
+    return started_at + timedelta(seconds=t_s)
+
+
 def check_table(table: str) -> None:
     """Refuse a table name that is not one of :data:`TABLES`.
 
@@ -205,7 +250,19 @@ def table_rows(store: RecordStore, table: str, session_id: int) -> list[tuple[ob
     }
     records = readers[table](session_id)
     columns = COLUMNS[table][1:]
-    return [(session_id, *(_value(getattr(r, c)) for c in columns)) for r in records]
+    if "utc" not in columns:
+        return [(session_id, *(_value(getattr(r, c)) for c in columns)) for r in records]
+    started, t_s = store.session(session_id).meta.started_at, operator.attrgetter("t_s")
+    return [
+        (
+            session_id,
+            *(
+                session_utc(started, t_s(r)) if c == "utc" else _value(getattr(r, c))
+                for c in columns
+            ),
+        )
+        for r in records
+    ]
 
 
 def _cell(value: object) -> object:
@@ -275,7 +332,9 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
     Returns:
         ``{"format", "format_version", "session", "prescription", "steps", "events",
         "samples", "gaps", "totals", "annotations"}`` (``gaps``: the samples recorded as
-        missing; ``annotations``: adverse events and notes, with when each was added);
+        missing; ``annotations``: adverse events and notes, with when each was added); each
+        event, sample and gap with its ``utc`` (:func:`session_utc`, ISO 8601), each totals
+        row with its ``total_charge_uC``;
         ``session`` holds the identity (with the compliance voltage and the practitioner's
         ``clinical`` account), outcome and owner process.
 
@@ -283,6 +342,12 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
         UnknownSession: no such session.
     """
     summary = store.session(session_id)
+    started = summary.meta.started_at
+
+    def timed(record: Any) -> dict[str, Any]:
+        found = dataclasses.asdict(record)
+        return found | {"utc": iso(session_utc(started, record.t_s))}
+
     meta = dataclasses.asdict(summary.meta)
     prescription = meta.pop("prescription")
     session = {
@@ -301,10 +366,13 @@ def session_export(store: RecordStore, session_id: int) -> dict[str, Any]:
         "session": session,
         "prescription": prescription,
         "steps": [dataclasses.asdict(s) for s in store.steps(session_id)],
-        "events": [dataclasses.asdict(e) for e in store.events(session_id)],
-        "samples": [dataclasses.asdict(s) for s in store.samples(session_id)],
-        "gaps": [dataclasses.asdict(g) for g in store.gaps(session_id)],
-        "totals": [dataclasses.asdict(t) for t in store.totals(session_id)],
+        "events": [timed(e) for e in store.events(session_id)],
+        "samples": [timed(s) for s in store.samples(session_id)],
+        "gaps": [timed(g) for g in store.gaps(session_id)],
+        "totals": [
+            dataclasses.asdict(t) | {"total_charge_uC": t.total_charge_uC}
+            for t in store.totals(session_id)
+        ],
         "annotations": [
             dataclasses.asdict(a) | {"added_at": iso(a.added_at)}
             for a in store.annotations(session_id)

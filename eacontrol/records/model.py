@@ -199,6 +199,9 @@ class EventRecord:
         channel: the channel concerned, or None.
         message: what happened, in words.
         data: details, JSON-ready.
+        device_uptime_s: the device's uptime when it happened, where the device told it (its
+            EVENT, or the STATUS it was learned from); None for the host's own events and in
+            records made before schema version 6.
     """
 
     t_s: float
@@ -206,9 +209,10 @@ class EventRecord:
     channel: int | None
     message: str
     data: dict[str, Any] = field(default_factory=dict)
+    device_uptime_s: float | None = None
 
     def __post_init__(self) -> None:
-        _check_finite("EventRecord", t_s=self.t_s)
+        _check_finite("EventRecord", t_s=self.t_s, device_uptime_s=self.device_uptime_s)
         _check_channel("EventRecord", self.channel)
         if not self.kind:
             raise _refuse("EventRecord.kind", self.kind, "a non-empty kind")

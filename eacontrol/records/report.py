@@ -59,13 +59,14 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_VERSION = 6
+REPORT_VERSION = 7
 """Version of the report's JSON layout (3: ``clinical``, ``course``, ``annotations``, the
 device's output mode and compliance voltage; 4: ``session.alarm``, the patient's sessions
 without the simulated ones (``patient_sessions.number`` null for a simulated session), an
 annotation's ``response`` and ``added_s``, annotations in time order; 5: each step's
 ``intensity``, per channel how it was set (fixed or titrated) and its treatment intensity, and
-``study``: the session's condition, arm and tags as given; 6: ``profile.source``)."""
+``study``: the session's condition, arm and tags as given; 6: ``profile.source``; 7: each
+channel's delivered ``total_charge_uC`` beside its ``net_charge_uC``)."""
 
 OUTPUT_MODE = "constant current"
 """The output every eacontrol device has: a current source (PROTOCOL.md §3.10: COMPLIANCE when

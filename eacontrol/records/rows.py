@@ -147,6 +147,7 @@ def event_from_row(row: sqlite3.Row) -> EventRecord:
         channel=row["channel"],
         message=row["message"],
         data=json.loads(row["data_json"]),
+        device_uptime_s=row["device_uptime_s"],
     )
 
 
@@ -155,7 +156,9 @@ def sample_from_row(row: sqlite3.Row) -> Sample:
     return Sample(**{column: row[column] for column in SAMPLE_COLUMNS})
 
 
-def values(record: Sample | ChannelTotals, columns: tuple[str, ...]) -> tuple[object, ...]:
+def values(
+    record: Sample | ChannelTotals | EventRecord, columns: tuple[str, ...]
+) -> tuple[object, ...]:
     """A record's values for ``columns`` (:data:`SAMPLE_COLUMNS`, :data:`TOTALS_COLUMNS`)."""
     return tuple(getattr(record, column) for column in columns)
 

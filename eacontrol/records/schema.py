@@ -181,7 +181,13 @@ _V5 = (
     "ALTER TABLE sessions ADD COLUMN study_json TEXT NOT NULL DEFAULT '{}'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = (
+    # The device time (uptime) of an event where the device told it: its EVENT's uptime, or
+    # the STATUS it was learned from (issue 17); NULL for the host's own events and before v6.
+    "ALTER TABLE events ADD COLUMN device_uptime_s REAL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """``MIGRATIONS[n]``: the statements that take the schema from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -49,6 +49,7 @@ from eacontrol.records.sqlite_errors import record_error
 __all__ = ["DEFAULT_BUSY_TIMEOUT_s", "RecordStore"]
 
 log = logging.getLogger(__name__)
+_EVENT_VALUES = ("t_s", "kind", "channel", "message")  # then data_json and device_uptime_s
 
 DEFAULT_BUSY_TIMEOUT_s = 5.0
 """How long a write waits for another process's write transaction before the file is locked."""
@@ -210,9 +211,8 @@ class RecordStore:
         with self._transaction("recording an event") as conn:
             self._require_running(conn, session_id, [event.channel])
             conn.execute(
-                "INSERT INTO events (session_id, t_s, kind, channel, message, data_json) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, event.t_s, event.kind, event.channel, event.message, data),
+                rows.insert_sql("events", (*_EVENT_VALUES, "data_json", "device_uptime_s")),
+                (session_id, *rows.values(event, _EVENT_VALUES), data, event.device_uptime_s),
             )
 
     def record_samples(self, session_id: int, samples: Sequence[Sample]) -> None:

@@ -14,13 +14,15 @@ end is queued behind everything else; closing waits for the queue to be written 
 frees) up to :data:`~eacontrol.records.writer.CLOSE_WAIT_s`. While the runner is stopping after
 an error, calls are best effort (``quiet``): a failing database must never prevent a stop.
 
-Samples carry the device time they were measured at (the STATUS's uptime). A sample due when the
+Samples carry the device time they were measured at (the STATUS's uptime), and events the device
+time they happened at where the device told it (an EVENT's uptime). A sample due when the
 latest STATUS is older than ``stale_after_s`` is recorded as missing (a gap), never filled from
 an older STATUS: after a link blackout the record shows the blackout, not the last current.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -117,10 +119,24 @@ class SessionRecorder:
             if not any(str(e) == str(err) for e in self._errors):
                 self._errors.append(err)
 
-    def event(self, event: SessionEvent) -> None:
-        """Record an event now."""
-        sid = self.session_id
-        self._write("event", lambda store: store.record_event(sid, event))
+    def event(self, event: SessionEvent, device_uptime_s: float | None = None) -> None:
+        """Record an event now, with the device time it happened at where that is known.
+
+        Args:
+            event: the event.
+            device_uptime_s: the device's uptime when it happened; None: the event's own
+                (``event.device_uptime_s``), else a device event's (``data["device_uptime_s"]``:
+                its EVENT's uptime, or the STATUS it was learned from), else unknown. A host
+                event's device time stays unknown: it is never taken from an earlier STATUS.
+        """
+        told = event.data.get("device_uptime_s")
+        if device_uptime_s is None and event.device_uptime_s is None:
+            known = isinstance(told, int | float) and not isinstance(told, bool)
+            device_uptime_s = float(told) if known and told is not None else None
+        if device_uptime_s is not None:
+            event = dataclasses.replace(event, device_uptime_s=device_uptime_s)
+        sid, recorded = self.session_id, event
+        self._write("event", lambda store: store.record_event(sid, recorded))
 
     def annotation(self, annotation: Annotation) -> None:
         """Record a note or adverse event given during the session (``eactl annotate``'s

@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,12 @@ def test_all_sessions_as_parquet_read_back_equal(
             pd.testing.assert_frame_equal(
                 pd.read_parquet(out / f"{table}.parquet"), to_pandas(store, [1, 2, 3], table)
             )
-        held = [dataclasses.asdict(s) for sid in (1, 2, 3) for s in store.samples(sid)]
+        held = [
+            dataclasses.asdict(s)
+            | {"utc": store.session(sid).meta.started_at + timedelta(seconds=s.t_s)}
+            for sid in (1, 2, 3)
+            for s in store.samples(sid)
+        ]
     samples = pd.read_parquet(out / "samples.parquet")
     back = samples.drop(columns="session_id").astype(object).to_dict("records")
     assert [{k: (None if v is pd.NA else v) for k, v in r.items()} for r in back] == held

@@ -168,6 +168,7 @@ def test_damaged_database_is_a_records_error(eactl: Run, tmp_path: Path) -> None
             [
                 "session_id",
                 "t_s",
+                "utc",
                 "channel",
                 "set_mA",
                 "measured_mA",
@@ -176,7 +177,11 @@ def test_damaged_database_is_a_records_error(eactl: Run, tmp_path: Path) -> None
             ],
             3,
         ),
-        ("events", ["session_id", "t_s", "kind", "channel", "message", "data"], 3),
+        (
+            "events",
+            ["session_id", "t_s", "utc", "device_uptime_s", "kind", "channel", "message", "data"],
+            3,
+        ),
         ("totals", None, 1),
     ],
 )
@@ -204,7 +209,7 @@ def test_export_csv_defaults_to_samples_into_a_file(
     assert result.code == 0
     assert result.out == ""
     lines = target.read_text(encoding="utf-8").splitlines()
-    assert lines[1] == "1,10.0,1,3.0,2.95,1000.0,"
+    assert lines[1] == "1,10.0,2025-03-04T09:30:10.000000+00:00,1,3.0,2.95,1000.0,"
 
 
 def test_export_json(eactl: Run, recorded_db: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from eacontrol.records import (
     export_totals_csv,
 )
 
+START = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)  # tests/records/conftest.py's START
+
 
 def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text, newline="")))
@@ -43,6 +46,7 @@ def test_samples_csv_parses_back(store: RecordStore, finished: Any) -> None:
     assert SAMPLE_COLUMNS == (
         "session_id",
         "t_s",
+        "utc",
         "channel",
         "set_mA",
         "measured_mA",
@@ -62,6 +66,10 @@ def test_samples_csv_parses_back(store: RecordStore, finished: Any) -> None:
         for r in rows
     ]
     assert parsed == store.samples(finished.id)
+    assert [datetime.fromisoformat(r["utc"]) for r in rows] == [
+        START + timedelta(seconds=s.t_s) for s in parsed
+    ]
+    assert rows[-1]["utc"].endswith("+00:00")  # ISO 8601 with its offset
     assert {r["session_id"] for r in rows} == {str(finished.id)}
     assert sum(1 for s in parsed if s.impedance_ohm is None) == 1
 
@@ -78,10 +86,14 @@ def test_events_csv_parses_back(store: RecordStore, finished: Any) -> None:
             channel=None if not r["channel"] else int(r["channel"]),
             message=r["message"],
             data=json.loads(r["data"]),
+            device_uptime_s=None if not r["device_uptime_s"] else float(r["device_uptime_s"]),
         )
         for r in rows
     ]
     assert parsed == list(finished.events)
+    assert [datetime.fromisoformat(r["utc"]) for r in rows] == [
+        START + timedelta(seconds=e.t_s) for e in parsed
+    ]
 
 
 def test_events_csv_quotes_commas_quotes_and_newlines(store: RecordStore, make_meta: Any) -> None:
@@ -105,8 +117,14 @@ def test_totals_csv_parses_back(store: RecordStore, finished: Any) -> None:
     def cell(c: str, text: str) -> object:
         return bool(int(text)) if c == "read_after" else int(text) if c in ints else float(text)
 
-    parsed = [ChannelTotals(**{c: cell(c, r[c]) for c in TOTALS_COLUMNS[1:]}) for r in rows]
+    columns = [c for c in TOTALS_COLUMNS[1:] if c != "total_charge_uC"]
+    parsed = [ChannelTotals(**{c: cell(c, r[c]) for c in columns}) for r in rows]
     assert parsed == store.totals(finished.id)
+    net = TOTALS_COLUMNS.index("net_charge_uC")
+    assert TOTALS_COLUMNS[net + 1] == "total_charge_uC"  # beside the net charge
+    assert [float(r["total_charge_uC"]) for r in rows] == [
+        round(t.charge_pos_uC + abs(t.charge_neg_uC), 3) for t in parsed
+    ]
 
 
 def test_session_json_parses_back(store: RecordStore, finished: Any) -> None:
@@ -123,9 +141,17 @@ def test_session_json_parses_back(store: RecordStore, finished: Any) -> None:
     assert session["device_serial"] == "SN0042" and session["patient_id"] == "P-017"
     assert session["owner"]["pid"] > 0
     assert doc["prescription"] == finished.meta.prescription
+    for found in (doc["events"], doc["samples"], doc["gaps"]):
+        for record in found:
+            utc = datetime.fromisoformat(record.pop("utc"))
+            assert utc == START + timedelta(seconds=record["t_s"])
     assert [EventRecord(**e) for e in doc["events"]] == list(finished.events)
     assert [Sample(**s) for s in doc["samples"]] == store.samples(finished.id)
-    assert [ChannelTotals(**t) for t in doc["totals"]] == store.totals(finished.id)
+    totals = store.totals(finished.id)
+    assert [t.pop("total_charge_uC") for t in doc["totals"]] == [
+        round(t.charge_pos_uC + abs(t.charge_neg_uC), 3) for t in totals
+    ]
+    assert [ChannelTotals(**t) for t in doc["totals"]] == totals
     assert [s["index"] for s in doc["steps"]] == [0, 1]
 
 

@@ -12,6 +12,7 @@ import pytest
 from eacontrol.errors import RecordError
 from eacontrol.records import (
     ChannelTotals,
+    EventRecord,
     Outcome,
     RecordStore,
     Sample,
@@ -24,7 +25,8 @@ MakeMeta = Callable[..., SessionMeta]
 
 
 def _version_1_file(path: Path, make_meta: MakeMeta) -> int:
-    """A file as eacontrol wrote it before issue 14, holding one session with a sample."""
+    """A file as eacontrol wrote it before issue 14, holding one session with a sample and an
+    event."""
     with RecordStore.open(path) as store:
         session_id = store.begin_session(make_meta())
     # Rebuild it as version 1 exactly: version 1's statements, then the rows copied over.
@@ -45,6 +47,11 @@ def _version_1_file(path: Path, make_meta: MakeMeta) -> int:
         "VALUES (?, 1.0, 1, 2.0, 1.98, 850.0)",
         (session_id,),
     )
+    conn.execute(
+        "INSERT INTO events (session_id, t_s, kind, channel, message, data_json) "
+        "VALUES (?, 0.5, 'progress', NULL, 'step 1 started', '{}')",
+        (session_id,),
+    )
     conn.execute("DETACH DATABASE new")
     conn.close()
     return session_id
@@ -58,6 +65,9 @@ def test_i14_09_schema_v2_migrates_a_version_1_file_keeping_every_record(
     with RecordStore.open(path) as store:
         assert store.session(session_id).meta == make_meta()
         assert store.samples(session_id) == [Sample(1.0, 1, 2.0, 1.98, 850.0, None)]
+        # The device times version 1 did not record stay unknown (schema v2, v6).
+        (event,) = store.events(session_id)
+        assert event == EventRecord(0.5, "progress", None, "step 1 started", {}, None)
         store.record_samples(session_id, [Sample(2.0, 1, 2.0, 1.99, 850.0, 12.5)])
         store.record_gaps(session_id, [SampleGap(3.0, 0.9, "no STATUS for 0.9 s")])
         store.record_totals(

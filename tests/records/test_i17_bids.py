@@ -44,7 +44,7 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 
 def parsed(row: dict[str, str]) -> dict[str, Any]:
     """A TSV row with n/a as None and numbers as numbers."""
-    numbers = {"onset", "duration", "intensity_mA", "previous_intensity_mA"}
+    numbers = {"onset", "duration", "intensity_mA", "previous_intensity_mA", "device_uptime_s"}
     ints = {"step_index", "channel"}
     out: dict[str, Any] = {}
     for column, cell in row.items():
@@ -61,7 +61,8 @@ def parsed(row: dict[str, str]) -> dict[str, Any]:
 
 def expected_rows(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
     """The rows the store's records call for (docs/records.md, "BIDS events"), built here from
-    the read API: steps, operator changes, stops and faults, annotations, by onset."""
+    the read API: steps, operator changes, stops and faults (with the device time the device
+    told), annotations, by onset; each with its ``utc``."""
     none = dict.fromkeys(BIDS_COLUMNS)
     start = store.session(session_id).meta.started_at
     rows = [
@@ -84,6 +85,7 @@ def expected_rows(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
                 none
                 | {"onset": e.t_s, "duration": 0.0, "channel": e.channel, "message": e.message}
                 | {"trial_type": "fault" if e.kind == "fault" else "stop", "event_kind": e.kind}
+                | {"device_uptime_s": e.device_uptime_s}
             )
     words = {Response.DE_QI: "de qi", Response.TWITCH: "muscle twitch"}
     for a in store.annotations(session_id):
@@ -96,6 +98,8 @@ def expected_rows(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
             | {"response": None if a.response is None else a.response.value}
             | {"message": "; ".join(p for p in parts if p) or None}
         )
+    for row in rows:  # the wall clock: the session's start plus the onset, with its offset
+        row["utc"] = (start + timedelta(seconds=row["onset"])).isoformat(timespec="microseconds")
     order = list(TRIAL_TYPES)
     return sorted(rows, key=lambda r: (r["onset"], order.index(r["trial_type"])))
 
@@ -113,7 +117,9 @@ def annotated(store: RecordStore, make_meta: Any) -> int:
         EventRecord(
             300.0, "operator", 1, "intensity 3.0 -> 3.5 mA", {"from_mA": 3.0, "to_mA": 3.5}
         ),
-        EventRecord(700.0, "fault", 2, "electrode open\ton channel 2", {"faults": ["open"]}),
+        EventRecord(
+            700.0, "fault", 2, "electrode open\ton channel 2", {"faults": ["open"]}, 712.25
+        ),
         EventRecord(800.0, "link", None, 'link lost: "no STATUS"', {}),
         EventRecord(900.0, "operator", None, "operator stop", {}),
         EventRecord(950.0, "intensity", 1, "channel 1: 3.5 → 3 mA", {"by": "operator", "to_mA": 3}),
@@ -151,9 +157,11 @@ def test_events_tsv_holds_every_step_change_stop_fault_and_marker(
     assert kinds.count("intensity_change") == 2 and kinds.count("stop") == 3
     onsets = [r["onset"] for r in rows]
     assert onsets == sorted(onsets)
-    assert next(r for r in rows if r["trial_type"] == "fault")["message"] == (
-        "electrode open\ton channel 2"  # a tab inside a text survives, quoted
-    )
+    fault = next(r for r in rows if r["trial_type"] == "fault")
+    assert fault["message"] == "electrode open\ton channel 2"  # a tab inside survives, quoted
+    assert fault["device_uptime_s"] == 712.25  # the device's time, as it told it
+    assert fault["utc"] == "2025-03-04T09:41:40.000000+00:00"  # 09:30 + 700 s
+    assert all(r["device_uptime_s"] is None for r in rows if r is not fault)
     marker = next(r for r in rows if r["annotation_kind"] == "adverse_event")
     assert (marker["onset"], marker["severity"], marker["message"]) == (
         600.0,
@@ -174,6 +182,7 @@ def test_a_step_that_did_not_end_has_duration_na(
     assert rows == [
         dict.fromkeys(BIDS_COLUMNS, "n/a")
         | {"onset": "0.25", "trial_type": "step", "step_index": "0", "mode": "continuous"}
+        | {"utc": "2025-03-04T09:30:00.250000+00:00"}
     ]
     assert sorted(p.name for p in out.iterdir()) == [
         "sub-01_ses-2_task-ea_events.json",
@@ -214,6 +223,7 @@ def test_a_real_session_on_the_simulator(sim_run: SimRun, tmp_path: Path) -> Non
         rows = [parsed(r) for r in read_tsv(tsv)]
         assert rows == expected_rows(store, sim_run.session_id)
         (step,) = store.steps(sim_run.session_id)
+        start = store.session(sim_run.session_id).meta.started_at
     assert rows[0] == dict.fromkeys(BIDS_COLUMNS) | {
         "onset": step.started_s,
         "duration": step.ended_s - step.started_s if step.ended_s is not None else None,
@@ -221,6 +231,7 @@ def test_a_real_session_on_the_simulator(sim_run: SimRun, tmp_path: Path) -> Non
         "step_index": 0,
         "mode": "continuous",
         "message": "2 Hz",
+        "utc": (start + timedelta(seconds=step.started_s)).isoformat(timespec="microseconds"),
     }
     (change,) = [r for r in rows if r["trial_type"] == "intensity_change"]
     assert (change["onset"], change["channel"], change["intensity_mA"]) == (3.0, 1, 2.5)

@@ -47,7 +47,8 @@ _META = (*rows.META_AS_IS, "simulated")
 
 
 def held(store: RecordStore, table: str, ids: list[int]) -> list[dict[str, Any]]:
-    """What the store holds, record by record (None where unknown), built from its read API."""
+    """What the store holds, record by record (None where unknown), built from its read API;
+    ``utc`` is the session's start plus ``t_s``, the total charge both phases' (1 nC)."""
     found: list[dict[str, Any]] = []
     for sid in ids:
         if table == "sessions":
@@ -60,11 +61,20 @@ def held(store: RecordStore, table: str, ids: list[int]) -> list[dict[str, Any]]
                 | {"condition": s.meta.study.condition, "arm": s.meta.study.arm}
                 | {"tags": ",".join(s.meta.study.tags) or None}
             )
-        elif table == "events":
-            found += [{"session_id": sid} | dataclasses.asdict(e) for e in store.events(sid)]
+        elif table == "totals":
+            found += [
+                {"session_id": sid}
+                | dataclasses.asdict(t)
+                | {"total_charge_uC": round(t.charge_pos_uC + abs(t.charge_neg_uC), 3)}
+                for t in store.totals(sid)
+            ]
         else:
-            records = store.samples(sid) if table == "samples" else store.totals(sid)
-            found += [{"session_id": sid} | dataclasses.asdict(r) for r in records]
+            start = store.session(sid).meta.started_at
+            records = store.samples(sid) if table == "samples" else store.events(sid)
+            found += [
+                {"session_id": sid, "utc": start + timedelta(seconds=r.t_s)} | dataclasses.asdict(r)
+                for r in records
+            ]
     return found
 
 

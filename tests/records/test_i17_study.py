@@ -67,6 +67,7 @@ def test_i17_a_version_4_file_migrates_with_no_study_given(
         sid = store.begin_session(make_meta(study=SHAM))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("ALTER TABLE sessions DROP COLUMN study_json")  # as version 4 wrote it
+    conn.execute("ALTER TABLE events DROP COLUMN device_uptime_s")  # (version 6's)
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     with RecordStore.open(path) as store:

@@ -128,10 +128,11 @@ def test_steps_table_has_prescribed_and_run_times(markdown: str) -> None:
 
 
 def test_delivered_tables_per_channel(markdown: str) -> None:
-    # Channel 1: 1200 + 600 pulses at 2 Hz over both steps, 60 000 at 100 Hz.
+    # Channel 1: 1200 + 600 pulses at 2 Hz over both steps, 60 000 at 100 Hz; total charge
+    # beside the net: (38 160 + 720) + (38 159.99 + 720) µC = 77.8 mC.
     assert (
         f"| 1 (BL23-L – BL25-L) | 2 Hz: 1{THIN}800 pulses in 15 min; 100 Hz: 60{THIN}000 "
-        "pulses in 10 min | 38.9 mC | 38.9 mC | 10 nC | 0.000026 % | 3.5 mA | 0.547 mA | "
+        "pulses in 10 min | 38.9 mC | 38.9 mC | 10 nC | 77.8 mC | 0.000026 % | 3.5 mA | 0.547 mA | "
         "24 min 52 s |"
     ) in markdown
     assert f"| 2 (BL23-R – BL25-R) | 2 Hz: 1{THIN}200 pulses in 10 min;" in markdown
@@ -163,6 +164,8 @@ def test_report_dict_keeps_full_precision(store: RecordStore, finished: Any) -> 
     ]
     assert ch1["charge_pos_uC"] == 38160.0 + 720.0
     assert ch1["net_charge_uC"] == pytest.approx(0.01)
+    assert ch1["total_charge_uC"] == 77759.99  # both phases: 38 880 + 38 879.99, at 1 nC
+    assert report["delivered"][1]["total_charge_uC"] == 63599.9  # 31 800 + 31 799.9
     # rms over on-time: sqrt((0.61² · 1195 + 0.06² · 297) / 1492)
     assert ch1["rms_mA"] == pytest.approx(((0.61**2 * 1195 + 0.06**2 * 297) / 1492) ** 0.5)
     assert report["stricta"]["stimulation_time_s"] == 1500.0
