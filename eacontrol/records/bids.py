@@ -11,6 +11,9 @@ One row per:
 ============== ====================================================================
 ``trial_type`` from
 ============== ====================================================================
+condition      the study's condition (``Study.condition``), if given: onset 0, duration
+               the session's (``n/a`` until it ended), ``message`` the condition and the
+               arm (``verum; arm A``)
 step           each step as it ran: onset its start, duration end − start (``n/a``
                for a step that did not end), ``message`` its label, with ``step_index``
                and ``mode``
@@ -77,6 +80,8 @@ BIDS_COLUMNS = (
 """Columns of ``events.tsv``, in order."""
 
 TRIAL_TYPES = {
+    "condition": "the study condition the session delivered (message; the arm after it), "
+    "from its start to its end",
     "step": "a step of the session's timeline, from its start to its end",
     "marker": "an annotation: an adverse event, a note or the patient's response",
     "intensity_change": "the operator changed a channel's intensity",
@@ -137,6 +142,14 @@ def bids_events(store: RecordStore, session_id: int) -> list[dict[str, Any]]:
     summary = store.session(session_id)
     empty: dict[str, Any] = dict.fromkeys(BIDS_COLUMNS)
     found: list[dict[str, Any]] = []
+    study = summary.meta.study
+    if study.condition is not None:  # the whole session, as the protocol named it
+        arm = "" if study.arm is None else f"; arm {study.arm}"
+        found.append(
+            empty
+            | {"onset": 0.0, "duration": summary.duration_s, "trial_type": "condition"}
+            | {"message": f"{study.condition}{arm}"}
+        )
     for step in store.steps(session_id):
         ran = None if step.ended_s is None else step.ended_s - step.started_s
         found.append(

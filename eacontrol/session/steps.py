@@ -267,7 +267,8 @@ class StepRunner:
             for n in self._recorder.sample(now, status, self._plan.channels):
                 ohm = reports[n].impedance_ohm
                 text = "open or unknown" if ohm is None else f"{ohm} ohm"
-                self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", {"ohm": ohm})
+                seen = {"ohm": ohm, "device_uptime_s": status.uptime_s}  # the STATUS's time
+                self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", seen)
             self._check_frames(status)
         self._check_held()
         if now >= self._due[1]:

@@ -24,6 +24,7 @@ from eacontrol.records import (
     Severity,
     StepRecord,
     UnknownSession,
+    bids_events,
     events_sidecar,
     new_annotation,
     write_bids_events,
@@ -201,6 +202,7 @@ def test_the_sidecar_describes_every_column(
     assert sidecar["onset"]["Units"] == sidecar["duration"]["Units"] == "s"
     assert sidecar["intensity_mA"]["Units"] == "mA"
     assert set(sidecar["trial_type"]["Levels"]) == {
+        "condition",
         "step",
         "marker",
         "intensity_change",
@@ -239,3 +241,23 @@ def test_a_real_session_on_the_simulator(sim_run: SimRun, tmp_path: Path) -> Non
     (marker,) = [r for r in rows if r["trial_type"] == "marker"]
     assert (marker["onset"], marker["message"]) == (4.0, "heaviness at BL23-L")
     assert [r["trial_type"] for r in rows][-1] == "stop"
+
+
+def test_the_study_condition_is_a_row_over_the_whole_session(
+    store: RecordStore, make_meta: Any, tmp_path: Path
+) -> None:
+    from eacontrol.records import Study
+
+    sid = store.begin_session(make_meta(study=Study(condition="sham_0mA", arm="B")))
+    store.record_step(sid, StepRecord(0, "", "continuous", 0.25, 30.25))
+    running = bids_events(store, sid)
+    assert running[0]["trial_type"] == "condition" and running[0]["duration"] is None
+    started = store.session(sid).meta.started_at
+    store.end_session(sid, Outcome.COMPLETED, started + timedelta(seconds=30.5), "done")
+    (condition, step) = bids_events(store, sid)
+    assert condition | {"utc": None} == dict.fromkeys(BIDS_COLUMNS) | {
+        "onset": 0.0, "duration": 30.5, "trial_type": "condition", "message": "sham_0mA; arm B"
+    }  # fmt: skip
+    assert step["trial_type"] == "step"
+    rows = read_tsv(write_bids_events(store, sid, tmp_path)[0])
+    assert rows[0]["trial_type"] == "condition" and rows[0]["message"] == "sham_0mA; arm B"

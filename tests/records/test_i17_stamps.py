@@ -92,8 +92,14 @@ def test_a_simulated_sessions_samples_and_events_carry_utc_and_device_time(
     uptimes = [_uptime(r["device_uptime_s"]) for r in sample_rows]
     assert None not in uptimes and uptimes == [s.device_uptime_s for s in samples]
     assert uptimes == sorted(uptimes)  # type: ignore[type-var]
-    # The device events carry their EVENT's uptime; the host's own events none.
+    # The device events carry their EVENT's uptime, an impedance change its STATUS's; the
+    # host's own events none.
     told = [(e, e.device_uptime_s) for e in events if e.device_uptime_s is not None]
+    impedance = [e for e, _ in told if e.kind == "impedance"]
+    assert impedance and all(
+        e.device_uptime_s in {s.device_uptime_s for s in samples} for e in impedance
+    )  # the STATUS the change was seen in, the one the sample was taken from
+    told = [(e, u) for e, u in told if e.kind != "impedance"]
     assert [e.message.split(" on ")[0] for e, _ in told] == ["RAMP_DONE"] * 3 + ["STOPPED"] * 2
     assert all(e.device_uptime_s == e.data["device_uptime_s"] for e, _ in told)
     host = [e for e in events if "device_uptime_s" not in e.data]
