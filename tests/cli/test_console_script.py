@@ -61,7 +61,8 @@ def test_log_and_report(script: Script, recorded_db: Path, tmp_path: Path) -> No
     shown = script("log", "show", "1", *db)
     assert shown.returncode == 0 and "outcome:  completed" in shown.stdout
     exported = script("log", "export", "1", "--format", "csv", "--table", "events", *db)
-    assert exported.stdout.splitlines()[0] == "session_id,t_s,utc,device_uptime_s,kind,channel,message,data"
+    header = "session_id,t_s,utc,device_uptime_s,kind,channel,message,data"
+    assert exported.stdout.splitlines()[0] == header
     report = script("report", "1", "--format", "json", *db)
     assert json.loads(report.stdout)["session"]["outcome"] == "completed"
     unknown = script("report", "42", *db)
