@@ -253,7 +253,8 @@ def _charge_sentence(r: Report) -> str:
 def _delivery_sentences(delivered: Sequence[ChannelDelivery]) -> list[str]:
     balance = [
         f"{fmt.charge(d['net_charge_uC'])} on channel {d['channel']} "
-        f"({fmt.percent(d['imbalance_pct'])} of the phase charge)"
+        f"({fmt.percent(d['imbalance_pct'])} of the phase charge; total charge "
+        f"{fmt.charge(d['total_charge_uC'])})"
         for d in delivered
         if d["net_charge_uC"] is not None
     ]

@@ -74,8 +74,8 @@ def test_methods_paragraph_gives_delivery_sessions_and_outcome(methods: str) -> 
         "Stimulation lasted 25 min (prescribed 25 min).",
         "The measured current while on ranged 0.098–2.94 mA on channel 1 (median 2.94 mA) "
         "and 0.1–2.4 mA on channel 2 (median 2.4 mA).",
-        "net charge of 10 nC on channel 1 (0.000026 % of the phase charge) and 100 nC on "
-        "channel 2 (0.00031 % of the phase charge)",
+        "net charge of 10 nC on channel 1 (0.000026 % of the phase charge; total charge "
+        "77.8 mC) and 100 nC on channel 2 (0.00031 % of the phase charge; total charge 63.6 mC)",
         "This was session 2 of 2 recorded for patient P-017 (1 completed before it; the "
         "previous one was 7 days earlier).",
         "The session ended as prescribed (completed: all steps ran).",
