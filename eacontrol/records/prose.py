@@ -243,10 +243,14 @@ def _charge_sentence(r: Report) -> str:
             f"channel {c['channel']}"
         )
     dev = r["device"]
+    charge = (
+        f"the phase charge at the target intensity was {join_words(found)}"
+        if found
+        else "no program was sent, so no current was delivered"  # needles without current
+    )
     return (
         f"Output was {dev['output_mode']} (compliance voltage "
-        f"{compliance_text(dev['compliance_V'])}), {POLARITY}; the phase charge at the target "
-        f"intensity was {join_words(found)}."
+        f"{compliance_text(dev['compliance_V'])}), {POLARITY}; {charge}."
     )
 
 
@@ -397,6 +401,8 @@ def methods_paragraph(r: Report) -> str:
         f"Stimulation lasted {'at least ' if st['stimulation_time_at_least'] else ''}"
         f"{fmt.duration(st['stimulation_time_s'])}{f' ({aside})' if aside else ''}."
     )
+    if not r["steps"]:
+        lasted = "No step ran."
     unconfirmed = unconfirmed_text(r)
     if unconfirmed:  # how long it lasted is not known: say what the device confirmed
         planned = f" The prescribed time was {fmt.duration(st['prescribed_time_s'])}."

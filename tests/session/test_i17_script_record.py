@@ -335,3 +335,20 @@ def test_i17_a_failing_database_stops_a_recorded_script_at_its_next_wait(
     stops = [e for e in store.events(rec.session_id) if e.data.get("command") == "stop"]
     assert [e.data["immediate"] for e in stops] == [True]
     assert max(s.t_s for s in store.samples(rec.session_id)) < 4  # it did not go on for 5 s
+
+
+def test_i17_needles_without_current_a_record_with_no_program_says_none_was_delivered(
+    store: RecordStore,
+) -> None:
+    from eacontrol.records import Study
+
+    with connect("sim://?seed=14") as stim:
+        study = Study(condition="needles_only")
+        with _record(stim, store, study=study) as rec:
+            stim.wait(60)  # the needles in, nothing programmed
+        assert stim.last_status is not None
+        assert all(c.set_mA == 0 for c in stim.last_status.channels)
+    assert rec.outcome is Outcome.COMPLETED and not store.totals(rec.session_id)
+    md = render_markdown(build_report(store, rec.session_id))
+    assert "no program was sent, so no current was delivered. No step ran." in md
+    assert "| Condition | needles_only |" in md
