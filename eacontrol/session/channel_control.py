@@ -36,6 +36,7 @@ class ChannelControls:
 
     _control: LiveControl
     _recorder: SessionRecorder | None
+    _relay_due_s = 0.0  # the next look for annotations added elsewhere, session time
 
     @property
     def state(self) -> SessionState:  # pragma: no cover - Session's
@@ -173,6 +174,29 @@ class ChannelControls:
         # lab's event outlet, an exported timeline) that read events, not annotations.
         self._emit(EventKind.MARKER, None, f"note: {annotation.note}", {"annotation": "note"})
         return int(t)
+
+    def _relay_annotations(self) -> None:
+        """Publish the annotations another program added as ``marker`` events (each once, at
+        the session time it was found), at most every :data:`RELAY_PERIOD_s`."""
+        if self._recorder is None or self.t_s < self._relay_due_s:
+            return
+        self._relay_due_s = self.t_s + RELAY_PERIOD_s
+        for a in self._recorder.added_elsewhere():
+            what = f"{a.severity} {a.event}" if a.kind is AnnotationKind.ADVERSE_EVENT else a.note
+            words = what or (a.response.value if a.response is not None else "")
+            self._emit(
+                EventKind.MARKER,
+                None,
+                f"{a.kind.value.replace('_', ' ')} added from another program: {words}",
+                {"annotation": a.kind.value, "annotation_id": a.id, "elsewhere": True},
+            )
+
+
+RELAY_PERIOD_s = 1.0
+"""Design value: how often a running session looks for annotations another program added
+(``eactl annotate`` from another terminal), to publish each as a ``marker`` event: the default
+flush period of the record, so a note typed elsewhere reaches the event stream (an LSL outlet,
+the live view) within about a second, and the database is read once a second at most."""
 
 
 def _kind(kind: ThresholdKind | str) -> ThresholdKind:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -99,6 +100,9 @@ class SessionRecorder:
         self._samples: list[Sample] = []
         self._gaps: list[SampleGap] = []
         self._impedance: dict[int, float | None] = {}
+        self._lock = threading.Lock()  # the annotations seen and found: the writer's and ours
+        self._annotations_seen: set[int] = set()
+        self._annotations_found: list[Annotation] = []
 
     @property
     def failures(self) -> list[EAError]:
@@ -144,9 +148,29 @@ class SessionRecorder:
         sid = self.session_id
 
         def add(store: RecordStore) -> None:
-            store.add_annotation(sid, annotation)
+            added = store.add_annotation(sid, annotation)
+            with self._lock:
+                self._annotations_seen.add(added)  # this session's own: not relayed
 
         self._write("annotation", add)
+
+    def added_elsewhere(self) -> list[Annotation]:
+        """The annotations another program added to this session's record (``eactl annotate``
+        from another terminal) that the writer has found since the last call; asks the writer
+        to look again (in its thread, after every record queued before: this session's own
+        notes are known by then)."""
+        sid = self.session_id
+        with self._lock:
+            found, self._annotations_found = self._annotations_found, []
+
+        def look(store: RecordStore) -> None:
+            with self._lock:
+                new = [a for a in store.annotations(sid) if a.id not in self._annotations_seen]
+                self._annotations_seen.update(a.id for a in new)
+                self._annotations_found += new
+
+        self._write("annotations read", look)
+        return found
 
     def started_at(self) -> datetime:
         """The record's start (UTC)."""

@@ -329,7 +329,12 @@ class Session(ChannelControls):
             self._state = SessionState.ENDED
             raise
         unsubscribe = self._stim.on_event(self._on_device_event)
-        tick = (lambda: on_tick(self)) if on_tick is not None else (lambda: None)
+        ui: Callable[[], object] = (lambda: on_tick(self)) if on_tick else (lambda: None)
+
+        def tick() -> None:
+            self._relay_annotations()  # notes added by eactl annotate: marker events
+            ui()
+
         try:
             for step in self._plan.steps:
                 steps.run(step, tick)
