@@ -79,3 +79,24 @@ def test_i17_the_blinded_record_keeps_the_condition_and_says_so(tmp_path: Path) 
     assert report["study"] == {"condition": "sham_0mA", "arm": "B", "blinded": True}
     assert "| Operator | blinded: the live view hid the condition and every intensity |" in md
     assert "sham: 0 mA (the device on, no current)" in md
+
+
+def test_i17_t_marks_the_next_threshold_in_a_threshold_step(tmp_path: Path) -> None:
+    """In a threshold step the live view's ``t`` marks the selected channel's sensory, then its
+    motor threshold; the view lists them and the record has them."""
+    step = STEP | {"label": "thresholds", "intensity": "threshold", "intensity_mA": 4}
+    profile = loads_profile(profile_text.profile_toml("Thresholds", step))
+    keys = [(3.0, UP), (4.2, UP), (5.0, b"t"), (5.5, UP), (6.7, UP), (7.5, b"t")]
+    with console_run(profile, tmp_path / "t.db", (120, 40), keys) as run:
+        assert run.error is None, run.error
+        shown = "\n".join(line for frame in run.out.frames for line in frame)
+        result = run.session.result
+        assert result is not None
+        marks = [e for e in run.store.events(result.session_id) if e.kind == "threshold"]
+    assert "channel 1: 1 mA marked as its sensory threshold" in shown
+    assert "channel 1: 2 mA marked as its motor threshold" in shown
+    assert "thresholds marked: ch 1 sensory 1 mA, ch 1 motor 2 mA (t marks the next)" in shown
+    assert [(e.data["threshold"], e.data["intensity_mA"]) for e in marks] == [
+        ("sensory", 1.0),
+        ("motor", 2.0),
+    ]
