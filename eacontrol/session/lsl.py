@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import re
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -84,7 +83,6 @@ MARKERS = (
 )
 """Every marker name, in the order of the table above."""
 
-_ENDED = re.compile(r"session ended \((?P<outcome>[a-z_]+)\)")
 _SIMPLE = {
     EventKind.MARKER: "marker",
     EventKind.OPERATOR: "operator",
@@ -108,22 +106,21 @@ def require_pylsl() -> Any:
 
 def _progress(event: SessionEvent, plan: SessionPlan) -> tuple[str, dict[str, Any]] | None:
     data = event.data
-    if "planned_s" in data:
+    what = data.get("progress")  # the session's and the steps' bounds say which they are
+    if what == "session_start":
         return "session_start", {
             "profile": plan.profile_name,
             "steps": data.get("steps"),
-            "planned_s": data["planned_s"],
+            "planned_s": data.get("planned_s"),
         }
     index = data.get("step_index")
-    if not isinstance(index, int) or not 0 <= index < len(plan.steps):
-        return None  # a ramp, the sham switch-off: not a step's bound
+    if what not in ("step_start", "step_end") or not isinstance(index, int):
+        return None  # a ramp, the sham switch-off: not a bound
     step = plan.steps[index]
     fields = {"step_index": index, "name": step.label, "mode": str(step.mode)}
-    if "duration_s" in data:
-        return "step_start", fields | {"duration_s": data["duration_s"]}
-    if "paused_s" in data:
-        return "step_end", fields | {"paused_s": data["paused_s"]}
-    return None
+    if what == "step_start":
+        return "step_start", fields | {"duration_s": data.get("duration_s")}
+    return "step_end", fields | {"paused_s": data.get("paused_s")}
 
 
 def _classify(event: SessionEvent, plan: SessionPlan) -> tuple[str, dict[str, Any]] | None:
@@ -137,9 +134,8 @@ def _classify(event: SessionEvent, plan: SessionPlan) -> tuple[str, dict[str, An
             "by": data.get("by"),
         }
     if event.kind is EventKind.STOP:
-        ended = _ENDED.match(event.message)
-        if ended is not None and "code" not in data:
-            return "session_end", {"outcome": ended["outcome"]}
+        if event.channel is None and "outcome" in data:  # the session's own end
+            return "session_end", {"outcome": data["outcome"]}
         return "stop", {}
     if event.kind is EventKind.MARKER:
         return "marker", {"text": event.message.removeprefix("note: ")}

@@ -394,7 +394,7 @@ class Session(ChannelControls):
             None,
             f"session started: {plan.profile_name}, {len(plan.steps)} step(s), "
             f"{plan.total_s:g} s planned",
-            {"steps": len(plan.steps), "planned_s": plan.total_s},
+            {"progress": "session_start", "steps": len(plan.steps), "planned_s": plan.total_s},
         )
         for finding in findings:
             self._emit(EventKind.WARNING, None, f"advisory: {finding}", {"path": finding.path})
@@ -436,7 +436,8 @@ class Session(ChannelControls):
     def _finish(self, outcome: Outcome, detail: str) -> SessionResult:
         assert self._recorder is not None and self._steps is not None
         t = self.t_s
-        self._emit(EventKind.STOP, None, f"session ended ({outcome.value}): {detail}", {})
+        ended = {"outcome": outcome.value}  # the session's own stop, not a channel's
+        self._emit(EventKind.STOP, None, f"session ended ({outcome.value}): {detail}", ended)
         self._recorder.end(outcome, t, detail)
         self._state = SessionState.ENDED
         try:

@@ -167,7 +167,7 @@ class StepRunner:
             None,
             f"step {step.index + 1}/{len(self._plan.steps)} ({step.name}) started on channel(s) "
             f"{numbers}: {step.mode}, {step.duration_s:g} s",
-            {"step_index": step.index, "duration_s": step.duration_s},
+            {"progress": "step_start", "step_index": step.index, "duration_s": step.duration_s},
         )
         for c in step.channels:
             if c.channel in held:
@@ -250,7 +250,7 @@ class StepRunner:
             EventKind.PROGRESS,
             None,
             f"step {step.index + 1} ({step.name}) ended after {t - self.timer.started_s:.3f} s",
-            {"step_index": step.index, "paused_s": self.timer.paused_s},
+            {"progress": "step_end", "step_index": step.index, "paused_s": self.timer.paused_s},
         )
         self._control.end_step()
         self.step = None
