@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -226,7 +227,7 @@ def _run_session(args: argparse.Namespace) -> int:
                 sample_period_s=args.sample_period,
             )
             if args.lsl is not None:
-                _open_lsl(outlets, session, args.lsl)
+                _open_lsl(outlets, session, args.lsl, args.lsl_wait)
             if not args.yes and (terminal.interactive or not target.built_in):
                 confirm(profile, target, args.patient, simulated=simulated, blind=study.blinded)
             banner = target.banner(info.model)
@@ -268,8 +269,9 @@ def _run_session(args: argparse.Namespace) -> int:
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
 
 
-def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str) -> None:
-    """Make the LSL marker outlet of ``session`` (closed with ``outlets``) and say so."""
+def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str, wait_s: float) -> None:
+    """Make the LSL marker outlet of ``session`` (closed with ``outlets``), say so, and wait
+    up to ``wait_s`` for a consumer (saying whether one came)."""
     from eacontrol.session.lsl import LslMarkers
 
     markers = outlets.enter_context(LslMarkers(session, name))
@@ -278,6 +280,26 @@ def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str) -> Non
         f"{printable(markers.source_id)!r})",
         flush=True,
     )
+    if wait_s > 0:
+        came = markers.wait_for_consumers(wait_s)
+        print(
+            "LSL markers: a recorder is connected"
+            if came
+            else f"LSL markers: no recorder connected within {wait_s:g} s: starting anyway "
+            "(markers before one connects are not replayed)",
+            flush=True,
+        )
+
+
+def _wait_seconds(text: str) -> float:
+    """A wait in seconds: a finite number, 0 to 600 (exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 600:  # a design value: ten minutes to start a recorder is plenty
+        raise argparse.ArgumentTypeError(f"'{printable(text)}' is not 0 to 600 seconds")
+    return value
 
 
 def _stream_name(text: str) -> str:
@@ -382,6 +404,15 @@ def register(commands: Commands) -> None:
         metavar="SECONDS",
         help="record every channel's set and measured current this often (default 1; at "
         "least one heartbeat period, 0.1 s at the default lease)",
+    )
+    parser.add_argument(
+        "--lsl-wait",
+        type=_wait_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --lsl: before starting, wait up to SECONDS for a recorder (LabRecorder) to "
+        "connect to the stream (LSL does not replay markers sent before it connects); "
+        "started either way, saying so",
     )
     parser.add_argument(
         "--lsl",

@@ -105,3 +105,24 @@ def test_an_empty_stream_name_is_a_usage_error(eactl: Run, short: Path, tmp_path
     result = eactl("run", str(short), "--fast", "--db", str(tmp_path / "s.sqlite3"), "--lsl=")
     assert result.code == 2
     assert "is not a stream name: printable text, not empty" in result.err
+
+
+def test_lsl_wait_waits_for_a_recorder_and_says_whether_one_came(
+    eactl: Run, short: Path, tmp_path: Path, spy: type[Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+
+    def nobody(self: Spy, timeout_s: float) -> bool:  # no recorder on this machine
+        waited.append(timeout_s)
+        return False
+
+    monkeypatch.setattr(Spy, "wait_for_consumers", nobody)
+    db = str(tmp_path / "s.sqlite3")
+    result = eactl("run", str(short), "--fast", "--db", db, "--lsl", "--lsl-wait", "2.5")
+    assert result.code == 0, result.err
+    assert waited == [2.5]
+    assert "no recorder connected within 2.5 s: starting anyway" in result.out
+    names = [m["marker"] for m in spy.made[0].markers]
+    assert names[0] == "session_start"  # the wait came before the session's first event
+    refused = eactl("run", str(short), "--fast", "--db", db, "--lsl", "--lsl-wait", "-1")
+    assert refused.code == 2 and "is not 0 to 600 seconds" in refused.err
