@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from firmware_protocol import CHECK_VALUE, CobsError, cobs_decode, cobs_encode, crc32c
 from firmware_protocol.cobs import max_encoded_len
@@ -120,6 +121,7 @@ long_runs = st.lists(
 any_bytes = st.one_of(st.binary(max_size=700), zero_heavy, long_runs)
 
 
+@settings(max_examples=examples(1000))
 @given(any_bytes)
 def test_cobs_encode_equals_the_reference(data: bytes) -> None:
     assert cobs_encode(data) == reference_encode(data)
@@ -144,6 +146,7 @@ def _outcome(decode: object, data: bytes) -> bytes | str:
     return result
 
 
+@settings(max_examples=examples(2000))
 @given(st.one_of(any_bytes, any_bytes.map(reference_encode)), st.data())
 def test_cobs_decode_equals_the_reference_with_the_same_errors(
     data: bytes, draw: st.DataObject
