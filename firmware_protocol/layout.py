@@ -7,7 +7,8 @@ gives the struct format, the range checks on encode, the enum checks on decode, 
 indices (PROTOCOL.md §2.6) and the schema hash that HELLO exchanges — so a layout change
 cannot be made in one place and forgotten in another. The field kinds themselves (``Scalar``,
 ``Array``, ``Text``, ``Opaque``, ``Group``) and the integer ranges are in
-``firmware_protocol.fields``; they are re-exported here.
+``firmware_protocol.fields``; they are re-exported here. The encoder and decoder compiled from
+a layout (one ``struct.Struct`` per fixed part) are in ``firmware_protocol.codec``.
 """
 
 from __future__ import annotations
