@@ -10,7 +10,8 @@ Python: the checks run in bulk, in C.
   layout's allowed types: ``int`` and the layout's enums, so a bool, a float or a string fails)
   and by range by ``struct`` itself, whose standard sizes (``<``) refuse exactly what does not
   fit ``fields._RANGES``. Text, opaque and array fields have their own small conversions (the
-  only per-field work, on the handshake messages). A group packs all its records in one call.
+  only per-field work: HELLO, PAIR, START, INFO, HELLO_ACK, PAIR_ACK). A group packs all its
+  records in one call.
 - **Decode.** Enum fields go through lookup tables of every valid value (a flag field: every
   combination of its defined bits); the instance is made without its ``__init__`` (a frozen
   dataclass sets each field through ``object.__setattr__``) when the class has nothing but the
