@@ -12,11 +12,21 @@ one core could keep up with.
 The tag's cost is measured in the same run, pass for pass against the same traffic untagged
 (``key=None``, no verification): per frame for the whole pipeline, and split into encoding
 (encode + tag against encode) and receiving (parse + verify against parse).
+
+``codec_status`` (``measure_status``) is one case on its own: a full 8-channel STATUS, the
+largest frame of a running session, encoded as a tagged frame and received (parse, verify,
+decode), against the same payload packed and unpacked by bare ``struct`` calls (no checks, no
+objects: what any codec in CPython costs at least). Its details split the time into the
+payload codec and COBS, and, when the ``cobs`` package is installed, time its C COBS on the
+same frame for comparison.
 """
 
 from __future__ import annotations
 
+import struct
 import time
+from collections.abc import Callable
+from typing import Any
 
 from benchmarks.figure import Figure, median
 from firmware_protocol import (
@@ -35,12 +45,14 @@ from firmware_protocol import (
     RawFrame,
     SetIntensity,
     Status,
+    cobs_decode,
+    cobs_encode,
     encode_frame,
     parse_frame,
     session_keys,
 )
 
-__all__ = ["BAUD", "MIX", "measure"]
+__all__ = ["BAUD", "MIX", "STATUS_8", "measure", "measure_status"]
 
 BAUD = 115200
 
@@ -154,5 +166,106 @@ def measure(*, repeats: int = 5, rounds: int = 1000) -> Figure:
             **stages,
             "tag_encode_us": stages["encode_tagged_us"] - stages["encode_untagged_us"],
             "tag_verify_us": stages["parse_tagged_us"] - stages["parse_untagged_us"],
+        },
+    )
+
+
+STATUS_8 = Status(0xB0071234, 61_234, 480, 1234, 0, 0, 0, DeviceFlag(0), (_RUNNING,) * 8)
+"""A full 8-channel STATUS (MAX_CHANNELS), every channel running: 124 payload bytes."""
+
+
+def _us(run: Callable[[], object], rounds: int) -> float:
+    """Microseconds per call of ``run``, over ``rounds`` calls."""
+    start = time.perf_counter()
+    for _ in range(rounds):
+        run()
+    return 1e6 * (time.perf_counter() - start) / rounds
+
+
+def _status_round() -> None:
+    """One STATUS through the codec: encode a tagged frame, then parse, verify and decode it."""
+    wire = encode_frame(STATUS_8, key=_KEYS.device_to_host, session_id=_SESSION, counter=7)
+    raw = parse_frame(wire[:-1])
+    if not raw.authentic(_KEYS.device_to_host):
+        raise RuntimeError("the codec's own tag does not verify")
+    raw.decode()
+
+
+def _bare_struct() -> Callable[[], object]:
+    """The same payload packed and unpacked by one bare struct call each (no checks, no
+    objects, plain ints): the floor of any codec in CPython."""
+    channels = STATUS_8.channels
+    whole = struct.Struct("<IIHIIIIBB" + "BBHHHHH" * len(channels))
+    flat = (0xB0071234, 61_234, 480, 1234, 0, 0, 0, 0, len(channels))
+    for c in channels:
+        flat += (int(c.state), int(c.faults), c.target_uA, c.set_uA, c.measured_uA)
+        flat += (c.impedance_ohm, c.freq_cHz)
+    payload = STATUS_8.encode()
+    if whole.pack(*flat) != payload:
+        raise RuntimeError("the bare struct does not give the codec's payload")
+
+    def run() -> object:
+        return whole.pack(*flat), whole.unpack(payload)
+
+    return run
+
+
+def _cobs_package() -> Any:
+    """The ``cobs`` package's COBS (its C extension where built), or None when not installed."""
+    try:
+        from cobs import cobs  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return cobs
+
+
+def measure_status(*, repeats: int = 5, rounds: int = 2000) -> Figure:
+    """Median microseconds per 8-channel STATUS encoded and received, over ``repeats`` passes
+    of ``rounds``, against bare struct calls on the same payload, timed pass for pass."""
+    bare = _bare_struct()
+    payload = STATUS_8.encode()
+    body = cobs_decode(encode_frame(STATUS_8, key=_KEYS.device_to_host)[:-1])
+    encoded = cobs_encode(body)
+    package = _cobs_package()
+    stages: dict[str, Callable[[], object]] = {
+        "payload_encode_us": STATUS_8.encode,
+        "payload_decode_us": lambda: Status.decode(payload),
+        "cobs_encode_us": lambda: cobs_encode(body),
+        "cobs_decode_us": lambda: cobs_decode(encoded),
+    }
+    if package is not None:
+        if package.encode(body) != encoded or package.decode(encoded) != body:
+            raise RuntimeError("the cobs package and firmware_protocol disagree on the frame")
+        stages["cobs_package_encode_us"] = lambda: package.encode(body)
+        stages["cobs_package_decode_us"] = lambda: package.decode(encoded)
+    _us(_status_round, max(1, rounds // 10))  # warm-up
+    samples, floors = [], []
+    timed: dict[str, list[float]] = {name: [] for name in stages}
+    for _ in range(repeats):
+        samples.append(_us(_status_round, rounds))
+        floors.append(_us(bare, rounds))
+        for name, run in stages.items():
+            timed[name].append(_us(run, rounds))
+    value = median(samples)
+    floor = median(floors)
+    details: dict[str, Any] = {name: median(times) for name, times in timed.items()}
+    return Figure(
+        name="codec_status",
+        value=value,
+        unit="µs",
+        limit=floor,
+        limit_is="bare struct pack + unpack of the same payload",
+        ratio=value / floor,
+        goal="none set",
+        met=None,
+        samples=samples,
+        details={
+            "channels": len(STATUS_8.channels),
+            "payload_bytes": len(payload),
+            "frame_bytes": len(encoded) + 1,
+            "zero_bytes_in_frame": body.count(0),
+            "bare_struct_samples_us": floors,
+            "cobs_package": package is not None,
+            **details,
         },
     )

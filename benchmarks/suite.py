@@ -89,6 +89,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         lambda: codec.measure(repeats=1, rounds=5),
     ),
     Benchmark(
+        "codec_status",
+        "one full 8-channel STATUS: tagged frame encoded, parsed, verified, decoded",
+        lambda: codec.measure_status(repeats=5, rounds=2000),
+        lambda: codec.measure_status(repeats=1, rounds=5),
+    ),
+    Benchmark(
         "tag_cost",
         "the HMAC tag's cost per round trip and per session, against no HMAC",
         lambda: tag_cost.measure(repeats=3, count=200, blocks=4, duration_s=300.0),

@@ -3,7 +3,7 @@ ranges of its types.
 
 A ``WireStruct``'s ``LAYOUT`` (firmware_protocol.layout) is a tuple of these. Each kind knows
 how many NAK field indices it occupies (PROTOCOL.md §2.6) and the text that identifies it in the
-schema hash; the encoder and decoder in ``layout`` compile them into struct formats and checks.
+schema hash; ``firmware_protocol.codec`` compiles them into struct formats and checks.
 """
 
 from __future__ import annotations

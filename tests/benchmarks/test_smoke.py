@@ -33,6 +33,7 @@ DETAIL_KEYS = {
     "host_cpu": {"percent_of_core", "outcome", "simulator_child_percent_of_core"},
     "cli_start": {"excess_s", "imports", "python_pass_samples_s"},
     "codec": {"mean_frame_bytes", "us_per_frame", "tag_us_per_frame"},
+    "codec_status": {"payload_encode_us", "payload_decode_us", "cobs_encode_us", "cobs_decode_us"},
     "tag_cost": {"round_trip_tagged_us", "round_trip_untagged_us", "tag_us_per_round_trip"},
     "sweep": {"sessions", "serial_wall_s", "pool_wall_s", "tables_equal", "outcomes"},
 }
