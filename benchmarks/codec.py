@@ -196,7 +196,7 @@ def _bare_struct() -> Callable[[], object]:
     objects, plain ints): the floor of any codec in CPython."""
     channels = STATUS_8.channels
     whole = struct.Struct("<IIHIIIIBB" + "BBHHHHH" * len(channels))
-    flat = (0xB0071234, 61_234, 480, 1234, 0, 0, 0, 0, len(channels))
+    flat: tuple[int, ...] = (0xB0071234, 61_234, 480, 1234, 0, 0, 0, 0, len(channels))
     for c in channels:
         flat += (int(c.state), int(c.faults), c.target_uA, c.set_uA, c.measured_uA)
         flat += (c.impedance_ohm, c.freq_cHz)
