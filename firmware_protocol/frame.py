@@ -148,6 +148,7 @@ def encode_frame(
     compat_flags: int = 0,
     incompat_flags: int = 0,
     proto_major: int = PROTO_MAJOR,
+    payload: bytes | None = None,
 ) -> bytes:
     """Encode ``message`` as one complete frame, including the trailing 0x00 delimiter.
 
@@ -163,6 +164,7 @@ def encode_frame(
         compat_flags: optional-feature bits a receiver may ignore.
         incompat_flags: feature bits a receiver must understand (none are defined).
         proto_major: only overridden to build test vectors.
+        payload: ``message.encode()``, when the caller has it already (not encoded twice).
 
     Returns:
         The bytes to write to the link.
@@ -175,7 +177,8 @@ def encode_frame(
         kind = KeyKind.NONE if key is None else KeyKind.SESSION
     if (kind == KeyKind.NONE) != (key is None):
         raise ValueError(f"key kind {kind.name} needs {'a key' if key is None else 'no key'}")
-    payload = message.encode()
+    if payload is None:
+        payload = message.encode()
     if len(payload) > MAX_PAYLOAD:  # pragma: no cover - no message layout is this large
         raise ValueError(f"{type(message).__name__} payload exceeds {MAX_PAYLOAD} bytes")
     header = _HEADER.pack(

@@ -321,10 +321,13 @@ class LinkMachine(ReceivingHalf, LeaseHalf):
             name = MsgType(message.MSG_TYPE).name
             raise LinkError(f"{name} needs an authenticated session, and none is open")
         counter = self._counter.peek(message)
-        data = encode_frame(message, key=key, kind=kind, session_id=session_id, counter=counter)
+        payload = message.encode()  # once: for the frame and for the log's header
+        data = encode_frame(
+            message, key=key, kind=kind, session_id=session_id, counter=counter, payload=payload
+        )
         self._counter.take(counter)
         # The log keeps the frame as built (decoding our own bytes again would cost more).
-        size = len(message.encode())
+        size = len(payload)
         header = Header(PROTO_MAJOR, 0, 0, message.MSG_TYPE, kind, session_id, counter, 0, size)
         return Frame(header, message), data
 

@@ -172,6 +172,26 @@ def test_a_command_is_queued_as_the_encoders_frame_with_the_next_counter() -> No
     assert [r.direction for r in machine.frame_log] == ["tx", "rx", "tx", "tx"]
 
 
+def test_a_command_is_encoded_once_for_its_frame_and_its_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    machine = opened()
+    encoded: list[Message] = []
+    real = ClearFault.encode
+
+    def counting(self: ClearFault) -> bytes:
+        encoded.append(self)
+        return real(self)
+
+    monkeypatch.setattr(ClearFault, "encode", counting)
+    command = ClearFault(channel_mask=1)
+    machine.send(command, 0.0)
+    assert encoded == [command]  # issue 18: Link.send no longer encodes each message twice
+    assert machine.data_to_send() == to_device(command, 2)
+    last = list(machine.frame_log)[-1].frame
+    assert last is not None and last.header.payload_len == len(real(command))
+
+
 def test_hello_is_tagged_with_the_hello_key_and_its_ack_opens_the_session() -> None:
     machine = LinkMachine()
     with pytest.raises(TypeError, match="send_hello"):
