@@ -251,6 +251,8 @@ def _run_session(args: argparse.Namespace) -> int:
             if not console.interactive and not args.fast:
                 name = BLIND_TITLE if study.blinded else printable(profile.name)
                 print(f"eactl run: {name} on {device}{banner}", flush=True)
+            if not console.interactive:
+                print(*_no_keys_notes(profile), sep="\n", end="", flush=True)
             session.subscribe(console.event)
             try:
                 with terminal:
@@ -267,6 +269,18 @@ def _run_session(args: argparse.Namespace) -> int:
         _print_summary(session, store, simulated, blind=study.blinded)
     stopped = result.outcome in (Outcome.STOPPED, Outcome.EMERGENCY_STOP)
     return int(ExitCode.STOPPED if stopped else ExitCode.OK)
+
+
+def _no_keys_notes(profile: Profile) -> list[str]:
+    """For a run without keys (``--yes``, ``--fast``): each titrated step stays at its start
+    level, since nobody can raise it; said before it runs, so a summary of 0 mA is no
+    surprise."""
+    return [
+        f"note: step {i + 1} is titrated (each channel from {number(step.start_intensity_mA or 0)}"
+        " mA, raised by the operator): without keys (--yes, --fast) it stays there\n"
+        for i, step in enumerate(profile.steps)
+        if step.intensity.titrated
+    ]
 
 
 def _open_lsl(outlets: contextlib.ExitStack, session: Session, name: str, wait_s: float) -> None:

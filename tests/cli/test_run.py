@@ -177,3 +177,22 @@ def test_ctrl_c_ends_in_a_confirmed_stop(
     assert result.out.startswith("session 1 ended: stopped: interrupted (Ctrl-C)")
     summary, _, _ = _session(db)
     assert summary.outcome is Outcome.STOPPED
+
+
+def test_a_run_without_keys_says_first_that_a_titrated_step_stays_at_its_start(
+    eactl: Any,
+    profile_file: Any,
+    two_channel_profile: Any,
+    tmp_path: Path,
+) -> None:
+    titrated = {"intensity": "titrate", "sensation": "tingling", "duration_s": 10}
+    path = profile_file("t.toml", two_channel_profile("titrated", titrated))
+    ran = eactl("run", str(path), "--fast", "--db", str(tmp_path / "t.db"))
+    assert ran.code == 0, ran.err
+    assert ran.out.startswith(
+        "note: step 1 is titrated (each channel from 0 mA, raised by the operator): without "
+        "keys (--yes, --fast) it stays there\n"
+    )
+    fixed = profile_file("f.toml", two_channel_profile("fixed", {"duration_s": 10}))
+    ran = eactl("run", str(fixed), "--fast", "--db", str(tmp_path / "f.db"))
+    assert ran.code == 0 and "note: step" not in ran.out
