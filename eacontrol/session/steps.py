@@ -19,17 +19,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from eacontrol.device import DeviceStatus, Stimulator
 from eacontrol.device.stimulator import DEFAULT_SLEW_mA_per_s
-from eacontrol.errors import DeviceError, DeviceFault, DeviceNak, Layer, LinkError
+from eacontrol.errors import DeviceError, DeviceFault, Layer, LinkError
 from eacontrol.link import HEARTBEAT_FRACTION
 from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import Outcome, StepRecord
 from eacontrol.session.control import Intent, LiveControl, Request
-from eacontrol.session.ending import CHANNEL_LOCAL_FAULTS, StopKind, is_channel_local
+from eacontrol.session.ending import StopKind, is_channel_local
 from eacontrol.session.events import EventKind
+from eacontrol.session.holding import ChannelHolds, Emit
 from eacontrol.session.intrusion import ForeignFrames
 from eacontrol.session.plan import Ceiling, PlannedChannel, PlannedStep, SessionPlan
 from eacontrol.session.recorder import SessionRecorder
@@ -43,15 +44,7 @@ __all__ = ["Emit", "StepRunner"]
 _MIN_WAIT_s = 1e-6
 
 
-class Emit(Protocol):
-    """Records and publishes a session event now."""
-
-    def __call__(
-        self, kind: EventKind, channel: int | None, message: str, data: dict[str, Any]
-    ) -> None: ...
-
-
-class StepRunner:
+class StepRunner(ChannelHolds):
     """Runs the steps of one session.
 
     Attributes:
@@ -261,21 +254,27 @@ class StepRunner:
 
     def _periodic(self, step: PlannedStep) -> None:
         now = self._now()
-        status = self._stim.last_status if now >= self._due[0] else None
-        if status is not None:
-            reports = {r.channel: r for r in status.channels}
-            for n in self._recorder.sample(now, status, self._plan.channels):
-                ohm = reports[n].impedance_ohm
-                text = "open or unknown" if ohm is None else f"{ohm} ohm"
-                seen = {"ohm": ohm, "device_uptime_s": status.uptime_s}  # the STATUS's time
-                self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", seen)
-            self._check_frames(status)
+        self._sample(now)
         self._check_held()
         if now >= self._due[1]:
             self._recorder.flush()
         if now >= self._due[2]:
             self._record_totals(step)
         self._due = [_next(d, p, now) for d, p in zip(self._due, self._periods, strict=True)]
+
+    def _sample(self, now: float) -> None:
+        """When a sample is due, one of every channel from the latest STATUS (an impedance
+        change as an event), and the frames refused since the last one."""
+        status = self._stim.last_status if now >= self._due[0] else None
+        if status is None:
+            return
+        reports = {r.channel: r for r in status.channels}
+        for n in self._recorder.sample(now, status, self._plan.channels):
+            ohm = reports[n].impedance_ohm
+            text = "open or unknown" if ohm is None else f"{ohm} ohm"
+            seen = {"ohm": ohm, "device_uptime_s": status.uptime_s}  # the STATUS's time
+            self._emit(EventKind.IMPEDANCE, n, f"channel {n}: impedance {text}", seen)
+        self._check_frames(status)
 
     def _check_frames(self, status: DeviceStatus | None) -> None:
         own = self._stim.frame_log.stale_repeats
@@ -358,96 +357,6 @@ class StepRunner:
             return
         self._treatment.level(channel, mA, self.timer.elapsed(request.t_s))
 
-    # --- channel-local faults ------------------------------------------------------------------
-
-    def _hold_faulted(self, step: PlannedStep, err: DeviceError) -> None:
-        """Hold every channel of the step that a fault of its load stopped; raise ``err`` if
-        any fault concerns the device (or if nothing explains it)."""
-        if isinstance(err, DeviceFault) and not is_channel_local(err):
-            raise err
-        status = self._stim.status()  # fresh evidence of every channel's faults
-        faulted = {r.channel: r.faults for r in status.channels if r.faults}
-        held = self._control.held  # still latched since an earlier step, perhaps
-        if not faulted or any(
-            (n not in step.numbers and n not in held) or not set(f) <= CHANNEL_LOCAL_FAULTS
-            for n, f in faulted.items()
-        ):
-            raise err
-        for n, faults in sorted(faulted.items()):
-            if n not in held:
-                self._hold(n, faults)
-
-    def _check_held(self) -> None:
-        """A held channel is no longer watched as started: a fault that concerns the device
-        latched on it since (a stuck output) ends the session all the same."""
-        held = self._control.held
-        status = self._stim.last_status if held else None
-        for report in status.channels if status is not None else ():
-            device_wide = set(report.faults) - CHANNEL_LOCAL_FAULTS
-            if report.channel in held and device_wide:
-                names = ", ".join(sorted(device_wide))
-                raise DeviceFault(
-                    f"channel {report.channel} (held after a fault of its lead) latched {names}; "
-                    "its output is off",
-                    report.channel,
-                    tuple(sorted(device_wide)),
-                )
-
-    def _hold_local(self, fault: DeviceFault) -> None:
-        assert fault.channel is not None
-        if fault.channel not in self._control.held:
-            self._hold(fault.channel, fault.faults)
-
-    def _hold(self, channel: int, faults: tuple[str, ...]) -> None:
-        self._stim.stop(channel, immediate=True)  # the device cut it: confirm it at zero
-        words = {"ELECTRODE": "lead open or loose", "COMPLIANCE": "resistance too high"}
-        why = "; ".join(f"{words.get(f, f)} ({f})" for f in faults)
-        self._control.hold(channel, why)
-        self._treatment.level(channel, 0.0, self.timer.elapsed(self._now()))
-        self._emit(
-            EventKind.FAULT,
-            channel,
-            f"channel {channel} held at zero: {why}; the other channels go on; re-clip the lead "
-            f"and resume channel {channel}",
-            {"held": True, "faults": list(faults), "cause": "channel_fault"},
-        )
-
-    def _resume_channel(self, step: PlannedStep, channel: int) -> None:
-        """CLEAR_FAULT (the device self-tests the stage), then START from zero with the ramp."""
-        planned = step.channel(channel)
-        try:
-            self._stim.clear_fault(channel)
-        except DeviceNak as err:
-            if err.code != "SELF_TEST_FAILED":
-                raise
-            raise DeviceFault(
-                f"channel {channel} failed the device's self-test ({err.limit} µA measured with "
-                "its relay open): the output stage may be stuck; its fault stays latched until "
-                "the device is power-cycled",
-                channel,
-                ("SELF_TEST_FAILED",),
-            ) from err
-        if channel not in self._programmed:  # held since an earlier step
-            crc = self._stim.program(channel, planned.stimulation)
-            self._programmed.add(channel)
-            self._params["channels"][str(channel)]["program_crc"] = f"0x{crc:08X}"
-        self._stim.start([channel])
-        self._control.release(channel, planned.start_mA)
-        self._treatment.level(channel, planned.start_mA, self.timer.elapsed(self._now()))
-        ramp = (
-            f"ramping from 0 to {planned.start_mA:g} mA over {planned.stimulation.ramp_up_s:g} s"
-            if planned.start_mA > 0
-            else "at 0 mA"
-        )
-        if planned.titration is not None:
-            ramp += f" (titration start): raise it to {planned.titration.sensation}"
-        self._emit(
-            EventKind.OPERATOR,
-            channel,
-            f"channel {channel} restarted after its fault: self-test passed, {ramp}",
-            {"restarted": True, "start_mA": planned.start_mA},
-        )
-
     def _pause(self, request: Request) -> None:
         self.timer.hold(request.t_s)
         self.state = SessionState.PAUSED
@@ -457,7 +366,11 @@ class StepRunner:
     def _escalate(self) -> bool:
         """Keep reading the operator's input while a ramp-down is confirmed; True (cut every
         output now) once an emergency stop is asked for. It ends the session there and then,
-        so nothing is started again after it."""
+        so nothing is started again after it. Samples go on meanwhile, from the STATUS the
+        stop is confirmed by: the ramp-down is recorded as delivered, not left out."""
+        now = self._now()
+        self._sample(now)
+        self._due[0] = _next(self._due[0], self._periods[0], now)
         self._tick()
         if not self._control.pending(Intent.EMERGENCY_STOP):
             return False

@@ -622,6 +622,11 @@ def test_host_and_simulator_under_faults(reliability_report: ReliabilityReport) 
     if EXAMPLES >= CI_EXAMPLES:  # fewer on dev or when asked for: a quick look
         assert steps >= MIN_STEPS, f"only {steps} steps ran"
     # The search reached what it is for: stimulation, live changes, stops, totals, lease expiry.
+    # Lease expiry is a rare path in a quick look's quarter of the examples: whether the host
+    # sees LEASE or only the NO_SESSION that follows (protocol 2 closes the session) depends on
+    # where a wait falls, and a dev run alone and one inside the whole suite differ there; the
+    # ci profile's search must reach it.
     seen_all = ("started", "intensity set", "stop confirmed", "dose exact", "pulses checked")
-    for seen in (*seen_all, "DeviceFault LEASE"):
+    lease = ("DeviceFault LEASE",) if EXAMPLES >= CI_EXAMPLES else ()
+    for seen in (*seen_all, *lease):
         assert stats[seen], f"no {seen!r} in {steps} steps"
