@@ -1,0 +1,342 @@
+"""eactl panel, server side (issue 19): every endpoint and message with Starlette's TestClient.
+
+The sessions run on the built-in simulator paced to real time, as ``eactl panel`` runs them:
+each test stops its session (or lets the panel's shutdown stop it) within a few seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from panel_pages import BASE, ORIGIN, PROFILE, TOKEN, WS, Page, client, make_server
+from starlette.websockets import WebSocketDisconnect
+
+from eacontrol.records import Outcome, RecordStore
+
+
+def _notes(db: Path, session_id: int) -> list[str]:
+    with RecordStore.open(db) as store:
+        return [a.note for a in store.annotations(session_id)]
+
+
+def _outcome(db: Path, session_id: int) -> Outcome:
+    with RecordStore.open(db) as store:
+        return store.session(session_id).outcome
+
+
+# --- the page and its files ----------------------------------------------------------------------
+
+
+def test_the_page_needs_the_token(tmp_path: Path) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        page = http.get(f"/?token={TOKEN}")
+        assert page.status_code == 200
+        assert 'id="stop"' in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert http.get("/").status_code == 403
+        assert http.get("/?token=wrong").status_code == 403
+
+
+def test_the_static_files_are_served_from_the_package(tmp_path: Path) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        for name, kind in (("panel.js", "javascript"), ("panel.css", "text/css")):
+            answer = http.get(f"/static/{name}")
+            assert answer.status_code == 200
+            assert kind in answer.headers["content-type"]
+        assert "http" not in http.get("/static/panel.css").text  # no CDN, nothing remote
+
+
+@pytest.mark.parametrize("host", ["evil.example:8765", "127.0.0.1:9999", "attacker.test"])
+def test_a_wrong_host_is_refused_dns_rebinding(tmp_path: Path, host: str) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        answer = http.get(f"/?token={TOKEN}", headers={"host": host})
+        assert answer.status_code == 403
+        assert "wrong Host" in answer.text
+        assert http.get("/static/panel.js", headers={"host": host}).status_code == 403
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers={"host": host, **ORIGIN}),
+        ):
+            pass
+        assert refused.value.code == 1008
+
+
+def test_every_loopback_name_is_answered(tmp_path: Path) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
+            assert http.get(f"/?token={TOKEN}", headers={"host": host}).status_code == 200
+
+
+def test_a_cross_site_origin_is_refused(tmp_path: Path) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        answer = http.get(f"/?token={TOKEN}", headers={"origin": "http://evil.example"})
+        assert answer.status_code == 403
+        assert "wrong Origin" in answer.text
+        for headers in ({"origin": "http://evil.example"}, {"origin": "null"}, {}):
+            with (
+                pytest.raises(WebSocketDisconnect) as refused,
+                http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=headers),
+            ):
+                pass
+            assert refused.value.code == 1008
+
+
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong"])
+def test_the_websocket_needs_the_token(tmp_path: Path, query: str) -> None:
+    with client(make_server(tmp_path / "r.db")) as http:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            http.websocket_connect(f"{WS}/ws{query}", headers=ORIGIN),
+        ):
+            pass
+        assert refused.value.code == 1008
+
+
+# --- the WebSocket ------------------------------------------------------------------------------
+
+
+def test_hello_offers_the_stored_profiles_with_their_plan(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        assert page.role == "controller"
+        offered = {p["name"]: p for p in page.hello["profiles"]}
+        lbp = offered[PROFILE]
+        assert lbp["duration_s"] == 1800
+        assert [c["points"] for c in lbp["channels"]] == ["BL23-L – BL25-L", "BL23-R – BL25-R"]
+        assert lbp["steps"][0]["mode"] == "2/100 Hz dense-disperse"
+        assert "titrate" in lbp["steps"][0]["intensity"]
+        assert offered["research_template"]["advisories"]  # every advisory shown before start
+        idle = page.until(lambda m: m["type"] == "view")
+        assert idle["phase"] == "idle"
+        assert idle["role"] == "controller"
+
+
+def test_a_second_browser_is_view_only(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
+    ):
+        controller, viewer = Page(first), Page(second)
+        assert (controller.role, viewer.role) == ("controller", "viewer")
+        for message in (
+            {"type": "start", "profile": PROFILE},
+            {"type": "stop"},
+            {"type": "raise", "channel": 1},
+            {"type": "pause"},
+        ):
+            viewer.send(**message)
+            reply = viewer.reply()
+            assert not reply["ok"]
+            assert "view only" in reply["text"]
+        viewer.send(type="take_control")
+        assert "another browser controls" in viewer.reply()["text"]
+        controller.start()
+        seen = viewer.until(lambda m: m["type"] == "view" and m.get("state") == "running")
+        assert seen["role"] == "viewer"
+        assert [c["channel"] for c in seen["channels"]] == [1, 2]
+        controller.send(type="stop")
+        controller.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+
+
+def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        ws.send_text("not json")
+        assert page.reply()["text"] == "refused: not JSON"
+        cases = [
+            ({"type": "launch"}, "unknown message"),
+            ({"type": "start", "profile": "../../etc/passwd"}, "stored profiles"),
+            ({"type": "start", "profile": PROFILE, "patient": "P\x1b[2J"}, "printable"),
+            ({"type": "start", "profile": PROFILE, "operator": "x" * 65}, "at most 64"),
+            ({"type": "raise"}, "which channel"),
+            ({"type": "raise", "channel": "1"}, "which channel"),
+            ({"type": "pause"}, "no session is running"),
+        ]
+        for message, words in cases:
+            page.send(**message)
+            reply = page.reply()
+            assert not reply["ok"]
+            assert words in reply["text"], reply
+
+
+def test_raise_lower_zero_pause_resume_and_stop_confirmed(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        view = page.start(patient="P-017", operator="OP-2")
+        assert (view["patient"], view["operator"]) == ("P-017", "OP-2")
+        assert view["simulated"] is True
+        assert view["step"]["count"] == 1
+        assert view["total_s"] == 1800
+        page.send(type="raise", channel=1)
+        assert page.reply()["text"] == "channel 1: target 0.5 mA"
+        page.send(type="raise", channel=1)  # the session's rule: one increase a second
+        refused = page.reply()
+        assert not refused["ok"]
+        assert "to raise channel 1 again" in refused["text"]
+        page.until(lambda m: m["type"] == "view" and m["channels"][0]["set_mA"] > 0)
+        page.send(type="lower", channel=1)
+        assert page.reply()["text"] == "channel 1: target 0 mA"
+        page.send(type="lower", channel=1)
+        assert page.reply()["text"] == "channel 1 is already at zero"
+        page.send(type="raise", channel=2)
+        assert page.reply()["ok"]
+        page.send(type="zero_all")
+        assert page.reply()["text"] == "every channel: to zero at once"
+        page.send(type="pause")
+        assert page.reply()["ok"]
+        page.until(lambda m: m["type"] == "view" and m.get("state") == "paused")
+        page.send(type="resume")
+        assert page.reply()["ok"]
+        page.running()
+        page.send(type="stop")
+        assert page.reply()["ok"]
+        ended = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        result = ended["result"]
+        assert result["outcome"] == "emergency_stop"
+        assert result["confirmed"] is True
+        session_id = result["session_id"]
+    assert _outcome(db, session_id) is Outcome.EMERGENCY_STOP
+    notes = _notes(db, session_id)
+    origin = f"by browser {page.hello['client']} at testclient"
+    assert notes[0] == f"panel: session started {origin}"
+    assert f"panel: raise channel 1 {origin}: channel 1: target 0.5 mA" in notes
+    assert any(n.startswith(f"panel: raise channel 1 {origin}: refused: wait") for n in notes)
+    for what in ("lower channel 1", "zero all", "pause", "resume"):
+        assert any(n.startswith(f"panel: {what} {origin}") for n in notes), what
+    assert notes[-1] == f"panel: STOP {origin}"
+
+
+def test_views_come_at_least_ten_times_a_second(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        began = time.monotonic()
+        times = []
+        page.until(lambda m: m["type"] == "view" and not times.append(m["t_s"]) and len(times) > 20)
+        wall_s = time.monotonic() - began
+        assert len(times) / wall_s >= 10
+        assert times == sorted(times)
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+
+
+def test_silent_controller_pauses_the_session_within_two_seconds(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        page.send(type="raise", channel=1)
+        assert page.reply()["ok"]
+        page.until(lambda m: m["type"] == "view" and m["channels"][0]["set_mA"] > 0)
+        page.beating = False  # the page hangs: its socket stays open, its heartbeat stops
+        # 2 s after its last beat (sent at most 0.25 s ago), plus the ramp-down's confirmation
+        paused = page.until(lambda m: m["type"] == "view" and m.get("state") == "paused", 3.0)
+        assert any("sent no heartbeat for 2." in a for a in paused["alarms"])
+        # ... then every output ramps to zero over the step's ramp-down (2 s), confirmed
+        page.until(lambda m: {c["set_mA"] for c in m["channels"]} == {0}, 3.0)
+        page.beating = True
+        page.send(type="resume")  # only the controlling page resumes it
+        assert page.reply()["ok"]
+        resumed = page.running()
+        assert not any("heartbeat" in a for a in resumed["alarms"])
+        page.send(type="stop")
+        session_id = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")[
+            "session_id"
+        ]
+    assert any("paused unattended" in n and "no heartbeat" in n for n in _notes(db, session_id))
+
+
+def test_a_closed_controller_pauses_the_session_at_once_and_another_takes_over(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
+    ):
+        page, viewer = Page(first), Page(second)
+        assert viewer.role == "viewer"
+        page.start()
+        first.close()  # the controlling page is closed
+        paused = viewer.until(lambda m: m["type"] == "view" and m.get("state") == "paused", 2.0)
+        assert any("no controlling browser" in a for a in paused["alarms"])
+        assert paused["controlled"] is False
+        viewer.send(type="take_control")
+        assert viewer.reply()["ok"]
+        viewer.until(lambda m: m["type"] == "view" and m["role"] == "controller")
+        viewer.send(type="resume")
+        assert viewer.reply()["ok"]
+        viewer.running()
+        viewer.send(type="stop")
+        ended = viewer.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+    notes = _notes(db, ended["session_id"])
+    assert any("paused unattended: no controlling browser" in n for n in notes)
+    assert notes[-1] == f"panel: STOP by browser {viewer.hello['client']} at testclient"
+
+
+def test_closing_the_panel_stops_a_running_session(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        session_id = page.start()["session_id"]
+    assert _outcome(db, session_id) is Outcome.EMERGENCY_STOP
+
+
+def test_a_second_start_is_refused_while_one_runs(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        page.send(type="start", profile=PROFILE)
+        assert "already running" in page.reply()["text"]
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        page.start()  # a new one, once the last ended
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+
+
+def test_a_device_fault_is_shown_as_an_alarm(tmp_path: Path) -> None:
+    url = "sim://?seed=1&electrode_off=1@2"
+    with (
+        client(make_server(tmp_path / "r.db", url)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        page.send(type="raise", channel=1)
+        assert page.reply()["ok"]
+        held = page.until(lambda m: m["type"] == "view" and m.get("alarms"), 8.0)
+        assert any("channel 1" in a for a in held["alarms"]), held["alarms"]
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+
+
+def test_base_is_what_the_panel_prints() -> None:
+    assert BASE == "http://127.0.0.1:8765"
