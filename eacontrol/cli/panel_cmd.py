@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from eacontrol.cli.command import Commands, add_command
-from eacontrol.cli.exitcodes import UsageError
+from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
 from eacontrol.cli.records_cmd import add_db_option
+from eacontrol.cli.signals import Terminated, signals_end_like_ctrl_c
 from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ _MODULES = ("starlette", "uvicorn", "websockets")
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (an IP address, ``localhost``, ``[::1]:8765``) → (host, port).
+    """``HOST:PORT`` (an IP address, ``localhost``, ``[::1]:8765``) → (host, port); port 0:
+    any free port, the one chosen is in the printed address.
 
     Raises:
         UsageError: not HOST:PORT, a port out of range, or an unspecified address (0.0.0.0,
@@ -42,7 +44,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     """
     host, sep, port_text = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
     if host != "localhost":
         try:
@@ -129,17 +131,16 @@ def _panel(args: argparse.Namespace) -> int:
     from eacontrol.link import RealClock
 
     token = new_token()
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/?token={token}"
     where = f"{target.url} ({SIMULATED_BANNER})" if target.built_in else target.url
     server = PanelServer(
         make_factory(target, args.db),
         token=token,
-        hosts=allowed_hosts(host, port),
+        hosts=frozenset(),  # nothing is answered until the port is known (port 0: any free one)
         wall=RealClock(),
         pace=target.built_in,
         profiles=catalog(),
         port_text=where,
+        simulated=target.built_in,
     )
     print(f"eactl panel: sessions run on {where}", flush=True)
     if not is_loopback(host):
@@ -148,19 +149,44 @@ def _panel(args: argparse.Namespace) -> int:
             "the network who sees the address (and its token) can control a session",
             file=sys.stderr,
         )
-    print(f"open {url}", flush=True)
-    config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", ws="websockets")
+    config = uvicorn.Config(
+        server.app, host=host, port=port, log_level="warning", ws="websockets-sansio"
+    )
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
-            if args.open and self.started:
+            if not self.started:
+                return
+            bound = self.servers[0].sockets[0].getsockname()[1]
+            server.allow(allowed_hosts(host, bound))
+            shown = f"[{host}]" if ":" in host else host
+            url = f"http://{shown}:{bound}/?token={token}"
+            print(f"open {url}", flush=True)  # printed once the panel listens
+            if args.open:
                 import webbrowser
 
                 webbrowser.open(url)
 
-    _Server(config).run()
-    return 0
+    runner = _Server(config)
+    # uvicorn shuts down on SIGINT and SIGTERM (its lifespan's end emergency-stops a running
+    # session), then raises the signal again; SIGHUP takes that path too. Either way a session
+    # still running is stopped, confirmed, before eactl exits.
+    with signals_end_like_ctrl_c():
+        try:
+            runner.run()
+        except KeyboardInterrupt as interrupt:
+            server.run.close()
+            if isinstance(interrupt, Terminated):
+                print(f"eactl panel: {interrupt}: stopped", file=sys.stderr)
+                return interrupt.exit_code
+            print("eactl panel: stopped (Ctrl-C)", file=sys.stderr)
+            return int(ExitCode.OK)
+        finally:
+            server.run.close()
+    if not runner.started:
+        raise CliError(f"cannot listen on {args.listen} (see the message above)", ExitCode.USAGE)
+    return int(ExitCode.OK)
 
 
 def register(commands: Commands) -> None:

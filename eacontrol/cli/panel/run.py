@@ -180,14 +180,15 @@ class PanelRun:
         self._inbox.put(command)
 
     def close(self) -> None:
-        """The panel is closing: emergency-stop a running session (confirmed) and wait for it.
+        """The panel is closing: emergency-stop a running session (confirmed) and wait for it
+        (safe to call twice).
 
         ``Session.emergency_stop`` is the one control method that is safe from any thread.
         """
         with self._lock:
             self._closing = True
             session, thread = self._session, self._thread
-        if session is not None:
+        if session is not None and thread is not None and thread.is_alive():
             with contextlib.suppress(EAError):
                 session.emergency_stop()
         if thread is not None:

@@ -75,6 +75,10 @@ class Guard:
     def __init__(self, app: App, hosts: frozenset[str]) -> None:
         """Wrap ``app``; ``hosts``: the allowed Host values (:func:`allowed_hosts`)."""
         self._app = app
+        self.allow(hosts)
+
+    def allow(self, hosts: frozenset[str]) -> None:
+        """Answer the Host values ``hosts`` (and their ``http://`` Origins) from now on."""
         self._hosts = hosts
         self._origins = frozenset(f"http://{h}" for h in hosts)
 

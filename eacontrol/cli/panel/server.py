@@ -90,6 +90,7 @@ class PanelServer:
         pace: bool,
         profiles: list[dict[str, Any]],
         port_text: str,
+        simulated: bool = False,
     ) -> None:
         """Build the app.
 
@@ -101,10 +102,12 @@ class PanelServer:
             pace: pace the built-in simulator to real time.
             profiles: the profiles offered (``catalog.catalog()``).
             port_text: the device, as the page names it.
+            simulated: the device is the built-in simulator (the page says so before a start).
         """
         self._token = token
         self._profiles = profiles
         self._port = port_text
+        self._simulated = simulated
         self.attendance = Attendance(wall)
         self.run = PanelRun(factory, self.attendance, wall, self._notify, pace=pace)
         self._clients: dict[str, _Client] = {}
@@ -115,12 +118,18 @@ class PanelServer:
         app = Starlette(
             routes=[
                 Route("/", self._page),
+                Route("/favicon.ico", lambda request: Response(status_code=204)),
                 Mount("/static", StaticFiles(directory=str(static)), name="static"),
                 WebSocketRoute("/ws", self._socket),
             ],
             lifespan=self._lifespan,
         )
-        self.app = Guard(app, hosts)
+        self._guard = Guard(app, hosts)
+        self.app = self._guard
+
+    def allow(self, hosts: frozenset[str]) -> None:
+        """Answer these Host values from now on (the port is known once listening)."""
+        self._guard.allow(hosts)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -165,6 +174,7 @@ class PanelServer:
                 "role": self._role(client),
                 "profiles": self._profiles,
                 "port": self._port,
+                "simulated": self._simulated,
             }
         )
         sender = asyncio.create_task(self._send_views(ws, client))

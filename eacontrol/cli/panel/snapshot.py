@@ -7,6 +7,7 @@ decides anything: the words come from ``eacontrol.cli.plainwords``, as in the te
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -77,7 +78,8 @@ def running_view(
     left_s = remaining_s(plan, progress, done_s)
     return {
         "state": progress.state.value,
-        "state_text": state_text(progress.state),
+        # The terminal's key hint ("(p resumes)") has no place on the page.
+        "state_text": re.sub(r"\s*\([^)]*\)$", "", state_text(progress.state)),
         "t_s": progress.t_s,
         "remaining_s": left_s,
         "total_s": plan.total_s,

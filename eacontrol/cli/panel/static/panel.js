@@ -47,6 +47,7 @@ function connect() {
     if (m.type === "hello") {
       profiles = m.profiles;
       $("port").textContent = m.port;
+      if (view.simulated === undefined) view.simulated = m.simulated;
       fillProfiles();
     } else if (m.type === "view") {
       role = m.role;
@@ -141,6 +142,7 @@ function draw() {
   const result = $("result");
   const r = view.result;
   result.hidden = !r;
+  if (!r) { result.className = "result"; result.textContent = ""; }
   $("again").hidden = phase !== "ended";
   if (r) {
     const words = r.confirmed ? "STOP CONFIRMED BY THE DEVICE: every output at zero." :
