@@ -117,9 +117,10 @@ def test_hello_offers_the_stored_profiles_with_their_plan(tmp_path: Path) -> Non
         assert idle["role"] == "controller"
 
 
-def test_a_second_browser_is_view_only(tmp_path: Path) -> None:
+def test_a_second_browser_is_view_only_but_may_stop(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
     with (
-        client(make_server(tmp_path / "r.db")) as http,
+        client(make_server(db)) as http,
         http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
         http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
     ):
@@ -127,9 +128,11 @@ def test_a_second_browser_is_view_only(tmp_path: Path) -> None:
         assert (controller.role, viewer.role) == ("controller", "viewer")
         for message in (
             {"type": "start", "profile": PROFILE},
-            {"type": "stop"},
             {"type": "raise", "channel": 1},
+            {"type": "lower", "channel": 1},
+            {"type": "zero_all"},
             {"type": "pause"},
+            {"type": "resume"},
         ):
             viewer.send(**message)
             reply = viewer.reply()
@@ -141,8 +144,15 @@ def test_a_second_browser_is_view_only(tmp_path: Path) -> None:
         seen = viewer.until(lambda m: m["type"] == "view" and m.get("state") == "running")
         assert seen["role"] == "viewer"
         assert [c["channel"] for c in seen["channels"]] == [1, 2]
-        controller.send(type="stop")
-        controller.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        viewer.send(type="raise", channel=1)
+        assert "view only" in viewer.reply()["text"]
+        viewer.send(type="stop")  # ... but a stop is never refused, whoever asks
+        assert viewer.reply()["ok"]
+        ended = controller.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        assert ended["result"]["outcome"] == "emergency_stop"
+    notes = _notes(db, ended["result"]["session_id"])
+    assert notes[-1] == f"panel: STOP by browser {viewer.hello['client']} at testclient"
+    assert not any("raise" in n for n in notes)
 
 
 def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:

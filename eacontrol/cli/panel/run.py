@@ -8,8 +8,8 @@ server's thread only puts :class:`Command`\\ s in a queue and reads the latest s
 Each tick, in the loop's thread:
 
 1. the queued commands of the controlling browser are carried out (a command from a browser
-   that no longer controls is dropped, except STOP); each is recorded first as a note naming
-   its origin (``panel: + channel 1 by browser 3fa2 at 127.0.0.1: target 0.5 mA``);
+   that does not control is refused, except STOP, which any page may send); each is recorded
+   as a note naming its origin (``panel: + channel 1 by browser 3fa2 at 127.0.0.1: target 0.5 mA``);
 2. if no browser controls, or the controlling one has sent no heartbeat for 2 s
    (``attendance.HEARTBEAT_TIMEOUT_s``), a running session is paused (ramp to zero, timer
    held: ``Session.pause``) with an alarm on every page and a note in the record; it never
@@ -125,9 +125,11 @@ class PanelRun:
         self._session: Session | None = None
         self._closing = False
         self._view: dict[str, Any] = {"phase": "idle"}
+        self._ended = False
         self._reset()
 
     def _reset(self) -> None:
+        self._ended = False
         self._events: deque[str] = deque(maxlen=_EVENTS_SHOWN)
         self._faults: list[str] = []
         self._unattended = ""  # why the session was paused unattended ("" once resumed)
@@ -161,9 +163,12 @@ class PanelRun:
             SessionError: a session is already running, or the panel is closing.
         """
         with self._lock:
-            if self._closing or self.active:
+            if self._closing or (self.active and not self._ended):
                 raise SessionError("a session is already running: stop it first")
+            if self._thread is not None:
+                self._thread.join()  # it has published its end: it only returns now
             self._reset()
+            self._inbox = queue.Queue()  # nothing asked of the last session reaches this one
             self._header = {"profile": profile, "patient": patient, "operator": operator}
             self._view = {"phase": "starting", **self._header}
             self._thread = threading.Thread(
@@ -253,6 +258,13 @@ class PanelRun:
                 "session_id": result.session_id,
                 "duration_s": result.duration_s,
             }
+        while True:  # asked too late: the session has ended
+            try:
+                late = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            late.reply(False, "refused: the session has ended")
+        self._ended = True
         self._publish({**view, "phase": "ended", "result": ended})
 
     def _event(self, event: SessionEvent) -> None:

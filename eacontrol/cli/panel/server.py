@@ -16,7 +16,8 @@ answer to this page's last command). From a page: ``heartbeat`` (every 0.25 s), 
 (only when no browser controls), ``start`` (``profile``, ``patient``, ``operator``), and the
 commands of :data:`~eacontrol.cli.panel.run.ACTIONS` (``channel`` for ``raise``/``lower``).
 
-The first page to connect controls; the others view (their commands are refused). A
+The first page to connect controls; the others view: their commands are refused, except STOP,
+which any page may press (a stop is never refused; it is recorded with that page's origin). A
 controlling page that disconnects frees the seat, and the session loop pauses a running
 session at once; one that stops beating is paused after 2 s (``run.py``).
 """
@@ -249,7 +250,8 @@ class PanelServer:
         if kind not in ("start", *ACTIONS):
             reply(False, f"refused: unknown message {printable(str(kind))!r}")
             return
-        if self._role(client) != "controller":
+        if kind != "stop" and self._role(client) != "controller":
+            # STOP is never refused: any page with the token may stop (recorded as its own).
             reply(False, "refused: this page is view only (another browser controls)")
             return
         if kind == "start":

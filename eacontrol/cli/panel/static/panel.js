@@ -67,7 +67,6 @@ function drawRole(controlled) {
   const controller = role === "controller";
   $("role").textContent = controller ? "THIS PAGE CONTROLS" : "VIEW ONLY";
   $("take").hidden = controller || controlled;
-  for (const b of document.querySelectorAll("button.ctl")) b.disabled = !controller;
   $("start").disabled = !controller || !$("profile").value;
   $("zero").disabled = $("pause").disabled = !controller || view.phase !== "running";
 }
