@@ -175,6 +175,10 @@ def _panel(args: argparse.Namespace) -> int:
     with signals_end_like_ctrl_c():
         try:
             runner.run()
+        except SystemExit as failed:  # uvicorn's answer to an address it cannot bind
+            raise CliError(
+                f"cannot listen on {args.listen} (see the message above)", ExitCode.USAGE
+            ) from failed
         except KeyboardInterrupt as interrupt:
             server.run.close()
             if isinstance(interrupt, Terminated):

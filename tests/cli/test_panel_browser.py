@@ -15,16 +15,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from panel_process import Panel
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from eacontrol.records import Outcome, RecordStore
+from eacontrol.records import Outcome
 
 pytestmark = pytest.mark.browser
 
@@ -34,46 +32,6 @@ PROFILE = "lbp_2_100hz_han"
 DESKTOP = {"width": 1920, "height": 1080}
 TABLET = {"width": 768, "height": 1024}
 REBOUND = "attacker.example"
-
-
-class Panel:
-    """A running ``eactl panel`` process: its address and its record."""
-
-    def __init__(self, db: Path, *options: str) -> None:
-        script = Path(sysconfig.get_path("scripts")) / "eactl"
-        self.db = db
-        self.process = subprocess.Popen(
-            [str(script), "panel", "--listen", "127.0.0.1:0", "--db", str(db), *options],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url = ""
-        for line in self.process.stdout:  # the address is printed once it listens
-            if line.startswith("open "):
-                self.url = line.split()[1]
-                break
-        assert self.url, self.close()
-
-    @property
-    def base(self) -> str:
-        return self.url.split("/?")[0]
-
-    def close(self) -> str:
-        """Ctrl-C, as an operator would; returns what it wrote to stderr."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        _, err = self.process.communicate(timeout=30)
-        return err
-
-    def notes(self) -> list[str]:
-        with RecordStore.open(self.db) as store:
-            return [a.note for s in store.sessions() for a in store.annotations(s.id)]
-
-    def outcomes(self) -> list[Outcome]:
-        with RecordStore.open(self.db) as store:
-            return [s.outcome for s in store.sessions()]
 
 
 @pytest.fixture
