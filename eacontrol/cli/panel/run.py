@@ -243,10 +243,13 @@ class PanelRun:
         from eacontrol.cli.plainwords import outcome_text
         from eacontrol.records import alarm_text
 
-        view = self._running(session) if session is not None and session.session_id else {}
+        began = session is not None and session.session_id is not None
+        view = self._running(session) if session is not None and began else {}
         result = None if session is None else session.result
         ended: dict[str, Any] = {"text": error, "confirmed": confirmed, "outcome": None}
-        if result is not None:
+        if not began:  # refused before the record began: nothing was stimulated
+            ended = {"text": error, "confirmed": True, "outcome": None, "not_started": True}
+        elif result is not None:
             alarm = alarm_text(result.outcome)
             ended = {
                 "outcome": result.outcome.value,

@@ -144,10 +144,11 @@ function draw() {
   if (!r) { result.className = "result"; result.textContent = ""; }
   $("again").hidden = phase !== "ended";
   if (r) {
-    const words = r.confirmed ? "STOP CONFIRMED BY THE DEVICE: every output at zero." :
+    const words = r.not_started ? "NOT STARTED: nothing was stimulated." :
+      r.confirmed ? "STOP CONFIRMED BY THE DEVICE: every output at zero." :
       `ALARM: OUTPUTS NOT CONFIRMED OFF: use the device's own stop. ${r.alarm || ""}`;
     result.textContent = `${words} ${r.text}` + (r.session_id ? ` (session ${r.session_id})` : "");
-    result.className = `result ${r.confirmed ? "confirmed" : "unconfirmed"}`;
+    result.className = `result ${r.not_started ? "" : r.confirmed ? "confirmed" : "unconfirmed"}`;
   }
   drawRole(view.controlled);
 }
