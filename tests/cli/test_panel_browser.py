@@ -62,8 +62,9 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def _open(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
-    page = browser.new_context(viewport=viewport).new_page()  # type: ignore[arg-type]
+def _open(browser: Browser, url: str, viewport: dict[str, int], *, touch: bool = False) -> Page:
+    context = browser.new_context(viewport=viewport, has_touch=touch)  # type: ignore[arg-type]
+    page = context.new_page()
     page.goto(url)
     return page
 
@@ -176,7 +177,9 @@ def test_a_closed_browser_pauses_to_zero_within_2_s_and_a_viewer_sees_it(
     assert any("paused unattended: no controlling browser" in n for n in server.notes())
 
 
-def test_a_device_fault_is_shown_as_an_alarm(browser: Browser, panel: Callable[..., Panel]) -> None:
+def test_a_device_fault_is_shown_as_an_alarm_and_stop_is_a_tap_on_a_tablet(
+    browser: Browser, panel: Callable[..., Panel]
+) -> None:
     server = panel("--sim-option", "electrode_off=1@3")
     page = _open(browser, server.url, DESKTOP)
     _start(page)
@@ -186,6 +189,12 @@ def test_a_device_fault_is_shown_as_an_alarm(browser: Browser, panel: Callable[.
     _shot(page, "fault-1920x1080")
     page.click("#stop")
     _confirmed(page)
+    page.context.close()
+    tablet = _open(browser, server.url, TABLET, touch=True)  # a new page opens on the start screen
+    _start(tablet)
+    tablet.tap("#stop")
+    _confirmed(tablet)
+    assert server.outcomes() == [Outcome.EMERGENCY_STOP, Outcome.EMERGENCY_STOP]
 
 
 def test_a_wrong_token_and_a_foreign_host_are_refused(
