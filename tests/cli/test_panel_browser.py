@@ -163,6 +163,14 @@ def test_a_closed_browser_pauses_to_zero_within_2_s_and_a_viewer_sees_it(
     expect(viewer.locator(_channel(viewer, 1, "button[aria-label^='raise']"))).to_be_disabled()
     expect(viewer.locator("#pause")).to_be_disabled()
     _shot(viewer, "viewer-768x1024")
+    expect(viewer.locator("#take")).to_have_text("Ask for control")
+    viewer.click("#take")  # the controller must accept: it refuses
+    expect(controller.locator("#handover")).to_be_visible()
+    expect(controller.locator("#handover")).to_contain_text("asks for control of the session")
+    _shot(controller, "handover-1920x1080")
+    controller.click("#refuse")
+    expect(viewer.locator("#message")).to_have_text("refused: the controlling page keeps control")
+    expect(viewer.locator("#role")).to_have_text("VIEW ONLY")
     controller.context.close()  # the controlling browser is closed mid-session
     alarm = viewer.locator("#alarms")
     expect(alarm).to_contain_text("no controlling browser is connected", timeout=2000)
@@ -170,6 +178,7 @@ def test_a_closed_browser_pauses_to_zero_within_2_s_and_a_viewer_sees_it(
     # the profile's ramp-down (2 s) to a confirmed zero
     expect(viewer.locator(_channel(viewer, 1, ".set"))).to_have_text("0.00 mA", timeout=3000)
     _shot(viewer, "paused-unattended-768x1024")
+    expect(viewer.locator("#take")).to_have_text("Take control")  # the seat is free
     viewer.click("#take")
     expect(viewer.locator("#role")).to_have_text("THIS PAGE CONTROLS")
     viewer.click("#stop")

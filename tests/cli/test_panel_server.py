@@ -137,8 +137,6 @@ def test_a_second_browser_is_view_only_but_may_stop(tmp_path: Path) -> None:
             reply = viewer.reply()
             assert not reply["ok"]
             assert "view only" in reply["text"]
-        viewer.send(type="take_control")
-        assert "another browser controls" in viewer.reply()["text"]
         controller.start()
         seen = viewer.until(lambda m: m["type"] == "view" and m.get("state") == "running")
         assert seen["role"] == "viewer"
@@ -360,3 +358,42 @@ def test_a_session_refused_before_its_record_began_says_nothing_was_stimulated(
         ended = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
         assert ended["result"]["not_started"] is True
         assert ended["result"]["text"]
+
+
+def test_control_passes_to_another_page_only_when_the_controller_accepts(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
+    ):
+        controller, asker = Page(first), Page(second)
+        session_id = controller.start()["session_id"]
+        asker.send(type="take_control")
+        assert "once it accepts" in asker.reply()["text"]
+        asked = controller.until(lambda m: m["type"] == "handover")
+        assert asked["from"] == f"browser {asker.hello['client']} at testclient"
+        controller.send(type="refuse_handover")
+        assert controller.reply()["text"] == "this page keeps control"
+        assert "keeps control" in asker.reply()["text"]
+        asker.send(type="raise", channel=1)
+        assert "view only" in asker.reply()["text"]
+        asker.send(type="take_control")
+        controller.until(lambda m: m["type"] == "handover")
+        controller.send(type="accept_handover")
+        assert controller.reply()["text"].startswith("control handed to browser")
+        assert asker.until(lambda m: m["type"] == "view" and m["role"] == "controller")
+        controller.send(type="raise", channel=1)
+        assert "view only" in controller.reply()["text"]
+        controller.send(type="accept_handover")  # nobody asks any more
+        assert not controller.reply()["ok"]
+        asker.send(type="raise", channel=1)
+        assert asker.reply()["text"] == "channel 1: target 0.5 mA"
+        # the old controller may go: the new one is attended, nothing pauses
+        first.close()
+        asker.send(type="stop")
+        ended = asker.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        assert ended["result"]["outcome"] == "emergency_stop"
+    notes = _notes(db, session_id)
+    assert any(n.startswith("panel: control handed by browser ") for n in notes)
+    assert not any("paused unattended" in n for n in notes)

@@ -57,6 +57,16 @@ class Attendance:
             self._beat_at = self._wall.now()
             return True
 
+    def hand_over(self, by: Controller, to: Controller) -> bool:
+        """The controller ``by`` hands control to ``to``; returns whether it did (``by`` still
+        controlled)."""
+        with self._lock:
+            if self._controller != by:
+                return False
+            self._controller = to
+            self._beat_at = self._wall.now()
+            return True
+
     def beat(self, client_id: str) -> None:
         """A heartbeat from ``client_id`` (ignored unless it controls)."""
         with self._lock:

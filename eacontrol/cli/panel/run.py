@@ -85,12 +85,14 @@ _EVENTS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Command:
-    """One request from a page: ``action`` (one of :data:`ACTIONS`), on ``channel``."""
+    """One request from a page: ``action`` (one of :data:`ACTIONS`, or ``note``: ``text`` to
+    record), on ``channel``."""
 
     action: str
     channel: int | None
     by: Controller
     reply: Reply
+    text: str = ""
 
 
 class PanelRun:
@@ -183,6 +185,12 @@ class PanelRun:
             command.reply(False, "no session is running")
             return
         self._inbox.put(command)
+
+    def record(self, text: str, by: Controller) -> None:
+        """Record ``text`` as a note of the running session, from the loop (any thread; nothing
+        when no session runs)."""
+        if self.active:
+            self._inbox.put(Command("note", None, by, lambda ok, text: None, text))
 
     def close(self) -> None:
         """The panel is closing: emergency-stop a running session (confirmed) and wait for it
@@ -339,6 +347,9 @@ class PanelRun:
 
     def _carry_out(self, session: Session, command: Command) -> None:
         """One command, recorded with its origin (loop thread)."""
+        if command.action == "note":  # the panel's own account (a hand-over of control)
+            self._note(session, f"panel: {command.text}")
+            return
         if command.action != "stop" and command.by != self._attendance.controller:
             command.reply(False, "refused: this browser no longer controls the session")
             return

@@ -12,8 +12,10 @@ checks):
 Messages, JSON objects with a ``type``. From the server: ``hello`` (``client``, ``role``,
 ``profiles``), ``view`` (the latest snapshot and this page's ``role``, sent whenever the session
 loop publishes one, about 20 times a second on the simulator), ``reply`` (``ok``, ``text``: the
-answer to this page's last command). From a page: ``heartbeat`` (every 0.25 s), ``take_control``
-(only when no browser controls), ``start`` (``profile``, ``patient``, ``operator``), and the
+answer to this page's last command), ``handover`` (to the controlling page: ``from`` asks for
+control). From a page: ``heartbeat`` (every 0.25 s), ``take_control`` (seated at once when no
+page controls, else the controlling page is asked), ``accept_handover`` / ``refuse_handover``
+(the controlling page's answer), ``start`` (``profile``, ``patient``, ``operator``), and the
 commands of :data:`~eacontrol.cli.panel.run.ACTIONS` (``channel`` for ``raise``/``lower``).
 
 The first page to connect controls; the others view: their commands are refused, except STOP,
@@ -71,6 +73,7 @@ class _Client:
     client_id: str
     peer: str
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    asks: str | None = None  # a page that asked this controller for control (its client id)
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -241,11 +244,10 @@ class PanelServer:
             self.attendance.beat(client.client_id)
             return
         if kind == "take_control":
-            if self.attendance.seat(client.controller):
-                reply(True, "this page now controls the session")
-                self._wake_all()
-            else:
-                reply(False, "refused: another browser controls the session")
+            await self._take_control(client)
+            return
+        if kind in ("accept_handover", "refuse_handover"):
+            await self._answer_handover(client, kind == "accept_handover")
             return
         if kind not in ("start", *ACTIONS):
             reply(False, f"refused: unknown message {printable(str(kind))!r}")
@@ -263,6 +265,48 @@ class PanelServer:
             return
         channel = channel if kind in ("raise", "lower") else None
         self.run.submit(Command(kind, channel, client.controller, reply))
+
+    async def _take_control(self, client: _Client) -> None:
+        """Seat ``client`` if nobody controls; else ask the controlling page to accept."""
+        reply = self._replier(client)
+        if self.attendance.seat(client.controller):
+            reply(True, "this page now controls the session")
+            self.run.record(f"control taken by {client.controller.origin}", client.controller)
+            self._wake_all()
+            return
+        holder = self.attendance.controller
+        page = self._clients.get(holder.client_id) if holder is not None else None
+        if page is None:
+            reply(False, "refused: another browser controls the session")
+            return
+        page.asks = client.client_id
+        await self._send(page, {"type": "handover", "from": client.controller.origin})
+        reply(True, "asked the controlling page: control passes once it accepts")
+
+    async def _answer_handover(self, client: _Client, accept: bool) -> None:
+        reply = self._replier(client)
+        asker = self._clients.get(client.asks or "")
+        client.asks = None
+        if asker is None:
+            reply(False, "nobody is asking for control now")
+            return
+        if not accept:
+            reply(True, "this page keeps control")
+            self._replier(asker)(False, "refused: the controlling page keeps control")
+            return
+        if not self.attendance.hand_over(client.controller, asker.controller):
+            reply(False, "refused: this page does not control the session")
+            return
+        self.run.record(
+            f"control handed by {client.controller.origin} to {asker.controller.origin}",
+            asker.controller,
+        )
+        reply(True, f"control handed to {asker.controller.origin}")
+        self._replier(asker)(True, "this page now controls the session")
+        self._wake_all()
+
+    async def _send(self, client: _Client, message: dict[str, Any]) -> None:
+        self._queue_reply(client, message)
 
     async def _start(self, client: _Client, message: dict[str, Any]) -> None:
         reply = self._replier(client)

@@ -54,6 +54,9 @@ function connect() {
       view = m;
       drawRole(m.controlled);
       draw();
+    } else if (m.type === "handover") {
+      $("handover-text").textContent = `${m.from} asks for control of the session.`;
+      $("handover").hidden = false;
     } else if (m.type === "reply") {
       const msg = $("message");
       msg.textContent = m.text;
@@ -66,7 +69,9 @@ function connect() {
 function drawRole(controlled) {
   const controller = role === "controller";
   $("role").textContent = controller ? "THIS PAGE CONTROLS" : "VIEW ONLY";
-  $("take").hidden = controller || controlled;
+  $("take").hidden = controller;
+  $("take").textContent = controlled ? "Ask for control" : "Take control";
+  if (!controller) $("handover").hidden = true;
   $("start").disabled = !controller || !$("profile").value;
   $("zero").disabled = $("pause").disabled = !controller || view.phase !== "running";
 }
@@ -215,6 +220,8 @@ window.addEventListener("DOMContentLoaded", () => {
   $("zero").onclick = () => send({ type: "zero_all" });
   $("pause").onclick = () => send({ type: view.state === "paused" ? "resume" : "pause" });
   $("take").onclick = () => send({ type: "take_control" });
+  $("accept").onclick = () => { $("handover").hidden = true; send({ type: "accept_handover" }); };
+  $("refuse").onclick = () => { $("handover").hidden = true; send({ type: "refuse_handover" }); };
   $("again").onclick = () => { showSetup = true; draw(); };
   document.addEventListener("keydown", (e) => {
     // Space and Escape are STOP while a session runs, wherever the focus is.
