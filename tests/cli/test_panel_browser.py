@@ -79,6 +79,10 @@ def _start(page: Page, patient: str = "P-017", operator: str = "OP-2") -> None:
     page.fill("#patient", patient)
     page.fill("#operator", operator)
     expect(page.locator("#detail")).to_contain_text("BL23-L – BL25-L")
+    expect(page.locator("#start")).to_be_disabled()  # until every placement is confirmed
+    page.check("#placed-1")
+    expect(page.locator("#start")).to_be_disabled()
+    page.check("#placed-2")
     page.click("#start")
     expect(page.locator("#state")).to_have_text(re.compile("^STIMULATING"))
 
@@ -103,6 +107,11 @@ def test_start_raise_lower_pause_and_stop_by_click(
     expect(page.locator("#role")).to_have_text("THIS PAGE CONTROLS")
     page.select_option("#profile", PROFILE)
     expect(page.locator("#detail")).to_contain_text("Duration: 30:00")
+    page.fill("#patient", "P-017")
+    page.fill("#operator", "OP-2")
+    page.check("#placed-1")
+    page.check("#placed-2")
+    expect(page.locator("#start")).to_be_enabled()
     _shot(page, "setup-1920x1080")
     _start(page)
     page.click(_channel(page, 1, "button[aria-label^='raise']"))
@@ -131,6 +140,8 @@ def test_stop_by_space_and_by_escape_on_a_tablet(
 ) -> None:
     server = panel()
     page = _open(browser, server.url, TABLET)
+    page.select_option("#profile", PROFILE)
+    expect(page.locator("#sim")).to_be_visible()  # SIMULATED DEVICE, before any start
     _shot(page, "setup-768x1024")
     _start(page)
     page.click(_channel(page, 2, "button[aria-label^='raise']"))

@@ -33,7 +33,7 @@ def test_a_signal_stops_the_running_session_confirmed_before_the_panel_exits(
     address = panel.url.replace("http://", "ws://").replace("/?", "/ws?")
     with connect(address, origin=panel.base) as ws:  # type: ignore[arg-type]
         assert json.loads(ws.recv(timeout=10))["role"] == "controller"
-        ws.send(json.dumps({"type": "start", "profile": "lbp_2_100hz_han"}))
+        ws.send(json.dumps({"type": "start", "profile": "lbp_2_100hz_han", "placement": [1, 2]}))
         _until(ws, "state", "running")
         err = panel.close(signum)
     assert panel.process.returncode == code, err

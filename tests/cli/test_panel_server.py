@@ -14,6 +14,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from eacontrol.records import Outcome, RecordStore
 
+START = {"type": "start", "profile": PROFILE, "placement": [1, 2]}
+
 
 def _notes(db: Path, session_id: int) -> list[str]:
     with RecordStore.open(db) as store:
@@ -163,8 +165,11 @@ def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:
         cases = [
             ({"type": "launch"}, "unknown message"),
             ({"type": "start", "profile": "../../etc/passwd"}, "stored profiles"),
-            ({"type": "start", "profile": PROFILE, "patient": "P\x1b[2J"}, "printable"),
-            ({"type": "start", "profile": PROFILE, "operator": "x" * 65}, "at most 64"),
+            ({"type": "start", "profile": PROFILE}, "placement of channel 1 (BL23-L – BL25-L)"),
+            ({"type": "start", "profile": PROFILE, "placement": [1]}, "placement of channel 2"),
+            ({"type": "start", "profile": PROFILE, "placement": 12}, "placement of channel 1"),
+            ({**START, "patient": "P\x1b[2J"}, "printable"),
+            ({**START, "operator": "x" * 65}, "at most 64"),
             ({"type": "raise"}, "which channel"),
             ({"type": "raise", "channel": "1"}, "which channel"),
             ({"type": "pause"}, "no session is running"),
@@ -219,7 +224,10 @@ def test_raise_lower_zero_pause_resume_and_stop_confirmed(tmp_path: Path) -> Non
     assert _outcome(db, session_id) is Outcome.EMERGENCY_STOP
     notes = _notes(db, session_id)
     origin = f"by browser {page.hello['client']} at testclient"
-    assert notes[0] == f"panel: session started {origin}"
+    assert notes[0] == (
+        f"panel: session started {origin}; electrode placement confirmed: "
+        "channel 1 BL23-L – BL25-L; channel 2 BL23-R – BL25-R"
+    )
     assert f"panel: raise channel 1 {origin}: channel 1: target 0.5 mA" in notes
     assert any(n.startswith(f"panel: raise channel 1 {origin}: refused: wait") for n in notes)
     for what in ("lower channel 1", "zero all", "pause", "resume"):
@@ -320,7 +328,7 @@ def test_a_second_start_is_refused_while_one_runs(tmp_path: Path) -> None:
     ):
         page = Page(ws)
         page.start()
-        page.send(type="start", profile=PROFILE)
+        page.send(**START)
         assert "already running" in page.reply()["text"]
         page.send(type="stop")
         page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
@@ -353,7 +361,7 @@ def test_a_session_refused_before_its_record_began_says_nothing_was_stimulated(
         http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
     ):
         page = Page(ws)
-        page.send(type="start", profile=PROFILE)
+        page.send(**START)
         assert page.reply()["ok"]
         ended = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
         assert ended["result"]["not_started"] is True

@@ -95,7 +95,9 @@ class Page:
         )
 
     def start(self, profile: str = PROFILE, **ids: str) -> dict[str, Any]:
-        self.send(type="start", profile=profile, **ids)
+        channels = next(p for p in self.hello["profiles"] if p["name"] == profile)["channels"]
+        placement = [c["channel"] for c in channels]
+        self.send(type="start", profile=profile, placement=placement, **ids)
         reply = self.reply()
         assert reply["ok"], reply
         return self.running()

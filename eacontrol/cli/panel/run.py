@@ -128,6 +128,7 @@ class PanelRun:
         self._closing = False
         self._view: dict[str, Any] = {"phase": "idle"}
         self._ended = False
+        self._placement = ""
         self._reset()
 
     def _reset(self) -> None:
@@ -157,9 +158,15 @@ class PanelRun:
         return self._thread is not None and self._thread.is_alive()
 
     def start(
-        self, profile: str, patient: str | None, operator: str | None, by: Controller
+        self,
+        profile: str,
+        patient: str | None,
+        operator: str | None,
+        by: Controller,
+        placement: str = "",
     ) -> None:
-        """Start ``profile`` in a new thread.
+        """Start ``profile`` in a new thread; ``placement``: what the practitioner confirmed of
+        the electrodes, recorded with the start.
 
         Raises:
             SessionError: a session is already running, or the panel is closing.
@@ -170,6 +177,7 @@ class PanelRun:
             if self._thread is not None:
                 self._thread.join()  # it has published its end: it only returns now
             self._reset()
+            self._placement = placement
             self._inbox = queue.Queue()  # nothing asked of the last session reaches this one
             self._header = {"profile": profile, "patient": patient, "operator": operator}
             self._view = {"phase": "starting", **self._header}
@@ -298,7 +306,8 @@ class PanelRun:
         """The session loop's call: commands, attendance, snapshot, pacing (loop thread)."""
         if self._wall_start is None:
             self._wall_start = self._wall.now() - session.t_s
-            self._note(session, f"panel: session started by {self._started_by.origin}")
+            placed = f"; {self._placement}" if self._placement else ""
+            self._note(session, f"panel: session started by {self._started_by.origin}{placed}")
         while True:
             self._drain(session)
             self._watch(session)

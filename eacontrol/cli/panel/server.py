@@ -15,7 +15,8 @@ loop publishes one, about 20 times a second on the simulator), ``reply`` (``ok``
 answer to this page's last command), ``handover`` (to the controlling page: ``from`` asks for
 control). From a page: ``heartbeat`` (every 0.25 s), ``take_control`` (seated at once when no
 page controls, else the controlling page is asked), ``accept_handover`` / ``refuse_handover``
-(the controlling page's answer), ``start`` (``profile``, ``patient``, ``operator``), and the
+(the controlling page's answer), ``start`` (``profile``, ``patient``, ``operator``,
+``placement``: the channels whose electrodes the practitioner confirmed, every one), and the
 commands of :data:`~eacontrol.cli.panel.run.ACTIONS` (``channel`` for ``raise``/``lower``).
 
 The first page to connect controls; the others view: their commands are refused, except STOP,
@@ -310,11 +311,23 @@ class PanelServer:
 
     async def _start(self, client: _Client, message: dict[str, Any]) -> None:
         reply = self._replier(client)
-        names = {p["name"] for p in self._profiles}
+        offered = {p["name"]: p for p in self._profiles}
         profile = message.get("profile")
-        if profile not in names:
+        if not isinstance(profile, str) or profile not in offered:
             reply(False, "refused: choose one of the stored profiles")
             return
+        # The practitioner confirms each channel's electrodes where the profile puts them.
+        channels = {c["channel"]: c["points"] for c in offered[profile]["channels"]}
+        placed = message.get("placement")
+        confirmed = set(placed) if isinstance(placed, list) else set()
+        missing = sorted(set(channels) - confirmed)
+        if missing:
+            names = ", ".join(f"channel {n} ({channels[n]})" for n in missing)
+            reply(False, f"refused: confirm the electrode placement of {names}")
+            return
+        placement = "electrode placement confirmed: " + "; ".join(
+            f"channel {n} {channels[n]}" for n in sorted(channels)
+        )
         ids: list[str | None] = []
         for key in ("patient", "operator"):
             value = message.get(key) or None
@@ -325,7 +338,7 @@ class PanelServer:
                 return
             ids.append(value)
         try:
-            self.run.start(str(profile), ids[0], ids[1], client.controller)
+            self.run.start(profile, ids[0], ids[1], client.controller, placement)
         except SessionError as err:
             reply(False, f"refused: {err}")
             return

@@ -8,6 +8,7 @@ let ws = null;
 let role = "viewer";
 let profiles = [];
 let view = { phase: "idle" };
+let simulatedDevice = false; // the panel's device is the built-in simulator (from hello)
 let showSetup = true; // after a session ends, until "New session"
 
 function send(message) {
@@ -47,7 +48,7 @@ function connect() {
     if (m.type === "hello") {
       profiles = m.profiles;
       $("port").textContent = m.port;
-      if (view.simulated === undefined) view.simulated = m.simulated;
+      simulatedDevice = m.simulated;
       fillProfiles();
     } else if (m.type === "view") {
       role = m.role;
@@ -72,7 +73,8 @@ function drawRole(controlled) {
   $("take").hidden = controller;
   $("take").textContent = controlled ? "Ask for control" : "Take control";
   if (!controller) $("handover").hidden = true;
-  $("start").disabled = !controller || !$("profile").value;
+  const boxes = [...document.querySelectorAll("input.placed")];
+  $("start").disabled = !controller || !$("profile").value || boxes.some((b) => !b.checked);
   $("zero").disabled = $("pause").disabled = !controller || view.phase !== "running";
 }
 
@@ -97,10 +99,20 @@ function drawDetail() {
   d.append(el("h2", p.title), el("p", `Indication: ${p.indication}`),
     el("p", `Duration: ${clock(p.duration_s)} in ${(p.steps || []).length} step(s)`));
   const needles = el("table");
-  needles.append(el("caption", "Needles per channel"));
+  needles.append(el("caption", "Needles per channel: confirm each placement before the start"));
   for (const c of p.channels) {
     const tr = el("tr");
-    tr.append(el("th", `channel ${c.channel}`), el("td", c.points));
+    const box = el("input");
+    box.type = "checkbox";
+    box.id = `placed-${c.channel}`;
+    box.className = "placed";
+    box.value = c.channel;
+    box.onchange = () => drawRole(view.controlled);
+    const label = el("label", `placed: channel ${c.channel} at ${c.points}`);
+    label.htmlFor = box.id;
+    const cell = el("td");
+    cell.append(box, label);
+    tr.append(el("th", `channel ${c.channel}`), el("td", c.points), cell);
     needles.append(tr);
   }
   const plan = el("table");
@@ -125,7 +137,7 @@ function draw() {
   if (phase === "starting" || phase === "running") showSetup = false;
   $("setup").hidden = !showSetup;
   $("running").hidden = showSetup;
-  $("sim").hidden = !view.simulated;
+  $("sim").hidden = !(view.simulated ?? simulatedDevice);
   if (showSetup) return;
   $("title").textContent = view.title || view.profile || "";
   $("who").textContent = `patient ${view.patient || "not given"} · operator ${view.operator || "not given"}` +
@@ -214,6 +226,7 @@ window.addEventListener("DOMContentLoaded", () => {
   $("profile").onchange = drawDetail;
   $("start").onclick = () => send({
     type: "start", profile: $("profile").value,
+    placement: [...document.querySelectorAll("input.placed:checked")].map((b) => Number(b.value)),
     patient: $("patient").value.trim(), operator: $("operator").value.trim(),
   });
   $("stop").onclick = stop;
