@@ -206,6 +206,8 @@ def test_a_device_fault_is_shown_as_an_alarm_and_stop_is_a_tap_on_a_tablet(
     page.click(_channel(page, 1, "button[aria-label^='raise']"))
     expect(page.locator("#alarms")).to_contain_text("channel 1", timeout=8000)
     expect(page.locator(_channel(page, 1, ".st"))).to_have_text("HELD")
+    expect(page.locator(_channel(page, 1, ".again"))).to_be_visible()  # once re-clipped
+    expect(page.locator(_channel(page, 2, ".again"))).to_be_hidden()
     _shot(page, "fault-1920x1080")
     page.click("#stop")
     _confirmed(page)

@@ -172,6 +172,8 @@ def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:
             ({**START, "operator": "x" * 65}, "at most 64"),
             ({"type": "raise"}, "which channel"),
             ({"type": "raise", "channel": "1"}, "which channel"),
+            ({"type": "mark"}, "which channel"),
+            ({"type": "resume_channel", "channel": 0}, "which channel"),
             ({"type": "pause"}, "no session is running"),
         ]
         for message, words in cases:
@@ -405,3 +407,49 @@ def test_control_passes_to_another_page_only_when_the_controller_accepts(tmp_pat
     notes = _notes(db, session_id)
     assert any(n.startswith("panel: control handed by browser ") for n in notes)
     assert not any("paused unattended" in n for n in notes)
+
+
+def test_mark_a_level_and_end_with_a_ramp_down(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with (
+        client(make_server(db)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        page.send(type="mark", channel=1)  # at zero: the session refuses it
+        assert not page.reply()["ok"]
+        page.send(type="raise", channel=1)
+        assert page.reply()["ok"]
+        page.send(type="mark", channel=1)
+        assert page.reply()["text"] == "channel 1: 0.5 mA marked as its treatment intensity"
+        page.send(type="resume_channel", channel=1)  # not held
+        assert not page.reply()["ok"]
+        page.send(type="end")
+        assert page.reply()["text"] == "ending: ramping every output down"
+        ended = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        assert ended["result"]["outcome"] == "stopped"
+        assert ended["result"]["confirmed"] is True
+    with RecordStore.open(db) as store:
+        marks = [e for e in store.events(1) if e.kind == "treatment"]
+    assert any(e.data.get("marked_mA") == 0.5 for e in marks)
+
+
+def test_a_held_channel_is_resumed_once_re_clipped(tmp_path: Path) -> None:
+    url = "sim://?seed=1&electrode_off=1@2&electrode_on=1@3"
+    with (
+        client(make_server(tmp_path / "r.db", url)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        page.start()
+        page.send(type="raise", channel=1)
+        assert page.reply()["ok"]
+        page.until(lambda m: m["type"] == "view" and m["channels"][0]["state"] == "HELD", 8.0)
+        page.until(lambda m: m["type"] == "view" and m["t_s"] > 3.5, 8.0)  # the lead is back
+        page.send(type="resume_channel", channel=1)
+        reply = page.reply()
+        assert reply["text"] == "channel 1: device self-test, then restarting from zero", reply
+        page.until(lambda m: m["type"] == "view" and m["channels"][0]["state"] != "HELD", 8.0)
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")

@@ -27,7 +27,6 @@ once ``run`` returns, which is after the device confirmed the outputs off.
 from __future__ import annotations
 
 import contextlib
-import math
 import queue
 import threading
 from collections import deque
@@ -35,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eacontrol.cli.console import STEP_mA
+from eacontrol.cli.panel.actions import act
 from eacontrol.cli.panel.attendance import Attendance, Controller
 from eacontrol.cli.plainwords import LINK_LOST, event_text
 from eacontrol.errors import EAError, ParameterError, SessionError
@@ -45,10 +44,7 @@ if TYPE_CHECKING:
     from eacontrol.device import DeviceStatus
     from eacontrol.session import Session, SessionEvent
 
-__all__ = ["ACTIONS", "Command", "PanelRun", "Reply", "SessionFactory", "Started"]
-
-ACTIONS = ("raise", "lower", "zero_all", "pause", "resume", "stop")
-"""What a controlling page may ask of a running session."""
+__all__ = ["Command", "PanelRun", "Reply", "SessionFactory", "Started"]
 
 Reply = Callable[[bool, str], None]
 """Tells the browser that asked whether its command was carried out, in words."""
@@ -85,8 +81,8 @@ _EVENTS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Command:
-    """One request from a page: ``action`` (one of :data:`ACTIONS`, or ``note``: ``text`` to
-    record), on ``channel``."""
+    """One request from a page: ``action`` (one of ``actions.ACTIONS``, or ``note``: ``text``
+    to record), on ``channel``."""
 
     action: str
     channel: int | None
@@ -380,43 +376,12 @@ class PanelRun:
         command.reply(ok, done)
 
     def _act(self, session: Session, command: Command) -> str:
-        from eacontrol.session import SessionState
-
-        action, channel = command.action, command.channel
-        if action == "pause":
-            session.pause()
+        if command.action == "pause":
             self._pausing = True
-            return "pausing: ramping down, the step's timer held"
-        if action == "resume":
-            session.resume()
+        text = act(session, command.action, command.channel)
+        if command.action == "resume":
             self._pausing, self._unattended = False, ""
-            return "resuming: re-ramping from zero"
-        if session.state is not SessionState.RUNNING:
-            raise SessionError(f"cannot change an intensity: the session is {session.state.value}")
-        targets = session.progress().targets
-        if action == "zero_all":
-            for n, target in sorted(targets.items()):
-                if target > 0:
-                    session.set_intensity(n, 0.0)
-            return "every channel: to zero at once"
-        assert channel is not None
-        target = targets.get(channel, 0.0)
-        if action == "lower":
-            if target <= 0:
-                return f"channel {channel} is already at zero"
-            session.adjust(channel, -min(STEP_mA, target))  # never below zero
-        else:
-            try:
-                session.adjust(channel, STEP_mA)
-            except ParameterError:
-                wait_s = session.increase_wait_s(channel)
-                if wait_s <= 0:
-                    raise
-                wait_s = math.ceil(wait_s * 10) / 10  # one step a second: say how long
-                raise SessionError(
-                    f"wait {wait_s:.1f} s to raise channel {channel} again (lowering never waits)"
-                ) from None
-        return f"channel {channel}: target {session.progress().targets.get(channel, 0.0):g} mA"
+        return text
 
     def _running(self, session: Session) -> dict[str, Any]:
         from eacontrol.cli.panel.snapshot import running_view

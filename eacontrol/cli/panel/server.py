@@ -17,7 +17,8 @@ control). From a page: ``heartbeat`` (every 0.25 s), ``take_control`` (seated at
 page controls, else the controlling page is asked), ``accept_handover`` / ``refuse_handover``
 (the controlling page's answer), ``start`` (``profile``, ``patient``, ``operator``,
 ``placement``: the channels whose electrodes the practitioner confirmed, every one), and the
-commands of :data:`~eacontrol.cli.panel.run.ACTIONS` (``channel`` for ``raise``/``lower``).
+commands of :data:`~eacontrol.cli.panel.actions.ACTIONS` (``channel`` for those of
+``CHANNEL_ACTIONS``).
 
 The first page to connect controls; the others view: their commands are refused, except STOP,
 which any page may press (a stop is never refused; it is recorded with that page's origin). A
@@ -45,8 +46,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from eacontrol.cli.output import printable
+from eacontrol.cli.panel.actions import ACTIONS, CHANNEL_ACTIONS
 from eacontrol.cli.panel.attendance import Attendance, Controller
-from eacontrol.cli.panel.run import ACTIONS, Command, PanelRun, SessionFactory
+from eacontrol.cli.panel.run import Command, PanelRun, SessionFactory
 from eacontrol.cli.panel.security import Guard, query_token, token_ok
 from eacontrol.errors import SessionError
 from eacontrol.link import Clock
@@ -261,10 +263,11 @@ class PanelServer:
             await self._start(client, message)
             return
         channel = message.get("channel")
-        if kind in ("raise", "lower") and not (isinstance(channel, int) and channel > 0):
+        wants_channel = kind in CHANNEL_ACTIONS
+        if wants_channel and not (isinstance(channel, int) and channel > 0):
             reply(False, "refused: which channel?")
             return
-        channel = channel if kind in ("raise", "lower") else None
+        channel = channel if wants_channel else None
         self.run.submit(Command(kind, channel, client.controller, reply))
 
     async def _take_control(self, client: _Client) -> None:

@@ -75,7 +75,8 @@ function drawRole(controlled) {
   if (!controller) $("handover").hidden = true;
   const boxes = [...document.querySelectorAll("input.placed")];
   $("start").disabled = !controller || !$("profile").value || boxes.some((b) => !b.checked);
-  $("zero").disabled = $("pause").disabled = !controller || view.phase !== "running";
+  $("zero").disabled = $("pause").disabled = $("end").disabled =
+    !controller || view.phase !== "running";
 }
 
 function fillProfiles() {
@@ -189,6 +190,7 @@ function drawChannels(channels) {
     const ceiling = c.ceiling_mA || 10;
     card.querySelector(".bar span").style.width = `${Math.min(100, 100 * (c.set_mA || 0) / ceiling)}%`;
     for (const b of card.querySelectorAll("button")) b.disabled = role !== "controller" || !live;
+    card.querySelector(".again").hidden = c.state !== "HELD";
   });
 }
 
@@ -213,7 +215,19 @@ function channelCard(c) {
   raise.setAttribute("aria-label", `raise channel ${c.channel} by 0.5 mA`);
   raise.onclick = () => send({ type: "raise", channel: c.channel });
   btns.append(lower, raise);
-  card.append(bar, nums, btns);
+  const more = el("div", undefined, "more");
+  const mark = el("button", "Mark level");
+  mark.type = "button";
+  mark.className = "mark";
+  mark.setAttribute("aria-label", `mark channel ${c.channel}'s level (treatment intensity or threshold)`);
+  mark.onclick = () => send({ type: "mark", channel: c.channel });
+  const again = el("button", "Resume channel (re-clipped)");
+  again.type = "button";
+  again.className = "again";
+  again.hidden = true;
+  again.onclick = () => send({ type: "resume_channel", channel: c.channel });
+  more.append(mark, again);
+  card.append(bar, nums, btns, more);
   return card;
 }
 
@@ -231,6 +245,7 @@ window.addEventListener("DOMContentLoaded", () => {
   });
   $("stop").onclick = stop;
   $("zero").onclick = () => send({ type: "zero_all" });
+  $("end").onclick = () => send({ type: "end" });
   $("pause").onclick = () => send({ type: view.state === "paused" ? "resume" : "pause" });
   $("take").onclick = () => send({ type: "take_control" });
   $("accept").onclick = () => { $("handover").hidden = true; send({ type: "accept_handover" }); };
