@@ -141,6 +141,7 @@ def _panel(args: argparse.Namespace) -> int:
         profiles=catalog(),
         port_text=where,
         simulated=target.built_in,
+        db=args.db,
     )
     print(f"eactl panel: sessions run on {where}", flush=True)
     if not is_loopback(host):

@@ -129,6 +129,12 @@ def test_start_raise_lower_pause_and_stop_by_click(
     page.click("#stop")
     _confirmed(page)
     _shot(page, "stopped-1920x1080")
+    page.click("#show-history")
+    expect(page.locator("#sessions")).to_contain_text("emergency_stop (simulated)")
+    page.click("#sessions button")
+    expect(page.locator("#report")).to_contain_text("P-017")
+    _shot(page, "history-1920x1080")
+    page.click("#close-history")
     assert server.outcomes() == [Outcome.EMERGENCY_STOP]
     notes = server.notes()
     for what in ("raise channel 1", "lower channel 1", "pause", "resume", "STOP"):

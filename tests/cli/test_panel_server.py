@@ -453,3 +453,29 @@ def test_a_held_channel_is_resumed_once_re_clipped(tmp_path: Path) -> None:
         page.until(lambda m: m["type"] == "view" and m["channels"][0]["state"] != "HELD", 8.0)
         page.send(type="stop")
         page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+
+
+def test_the_history_lists_the_sessions_and_shows_a_report(tmp_path: Path) -> None:
+    with (
+        client(make_server(tmp_path / "r.db")) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
+    ):
+        page, viewer = Page(first), Page(second)
+        page.send(type="history")
+        assert page.until(lambda m: m["type"] == "history")["sessions"] == []  # no database yet
+        page.start(patient="P-017")
+        page.send(type="stop")
+        page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
+        viewer.send(type="history")  # reading the record: a viewing page too
+        (listed,) = viewer.until(lambda m: m["type"] == "history")["sessions"]
+        assert listed["patient"] == "P-017"
+        assert listed["outcome"] == "emergency_stop"
+        assert listed["simulated"] is True
+        viewer.send(type="report", session_id=listed["session_id"])
+        report = viewer.until(lambda m: m["type"] == "report")
+        assert "P-017" in report["markdown"]
+        viewer.send(type="report", session_id=99)
+        assert not viewer.reply()["ok"]
+        viewer.send(type="report", session_id="1")
+        assert viewer.reply()["text"] == "refused: which session?"

@@ -34,6 +34,7 @@ def make_server(db: Path, url: str = "sim://?seed=1") -> PanelServer:
         pace=True,
         profiles=catalog(),
         port_text=url,
+        db=db,
     )
 
 

@@ -8,6 +8,8 @@ step, no CDN) and one WebSocket. The page holds no control logic: its commands b
 - ``security``: the per-run token and the Host and Origin checks;
 - ``attendance``: the controlling browser's seat and heartbeat;
 - ``run``: the session's thread, its tick (commands, pause when unattended, pacing);
+- ``actions``: each page command as the Session call ``eactl run``'s key makes;
+- ``history``: the record's sessions and their reports, read-only;
 - ``snapshot``: what the pages draw;
 - ``catalog``: the stored profiles offered;
 - ``server``: the Starlette app and its WebSocket.

@@ -15,7 +15,8 @@ loop publishes one, about 20 times a second on the simulator), ``reply`` (``ok``
 answer to this page's last command), ``handover`` (to the controlling page: ``from`` asks for
 control). From a page: ``heartbeat`` (every 0.25 s), ``take_control`` (seated at once when no
 page controls, else the controlling page is asked), ``accept_handover`` / ``refuse_handover``
-(the controlling page's answer), ``start`` (``profile``, ``patient``, ``operator``,
+(the controlling page's answer), ``history`` and ``report`` (``session_id``; answered with
+``history``/``report`` messages, to any page), ``start`` (``profile``, ``patient``, ``operator``,
 ``placement``: the channels whose electrodes the practitioner confirmed, every one), and the
 commands of :data:`~eacontrol.cli.panel.actions.ACTIONS` (``channel`` for those of
 ``CHANNEL_ACTIONS``).
@@ -36,6 +37,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -46,6 +48,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from eacontrol.cli.output import printable
+from eacontrol.cli.panel import history
 from eacontrol.cli.panel.actions import ACTIONS, CHANNEL_ACTIONS
 from eacontrol.cli.panel.attendance import Attendance, Controller
 from eacontrol.cli.panel.run import Command, PanelRun, SessionFactory
@@ -98,6 +101,7 @@ class PanelServer:
         profiles: list[dict[str, Any]],
         port_text: str,
         simulated: bool = False,
+        db: Path | str | None = None,
     ) -> None:
         """Build the app.
 
@@ -110,11 +114,13 @@ class PanelServer:
             profiles: the profiles offered (``catalog.catalog()``).
             port_text: the device, as the page names it.
             simulated: the device is the built-in simulator (the page says so before a start).
+            db: the session database (the history screen reads it; None: the default one).
         """
         self._token = token
         self._profiles = profiles
         self._port = port_text
         self._simulated = simulated
+        self._db = db
         self.attendance = Attendance(wall)
         self.run = PanelRun(factory, self.attendance, wall, self._notify, pace=pace)
         self._clients: dict[str, _Client] = {}
@@ -249,6 +255,9 @@ class PanelServer:
         if kind == "take_control":
             await self._take_control(client)
             return
+        if kind in ("history", "report"):  # reading the record: any page with the token
+            await self._history(client, message)
+            return
         if kind in ("accept_handover", "refuse_handover"):
             await self._answer_handover(client, kind == "accept_handover")
             return
@@ -308,6 +317,24 @@ class PanelServer:
         reply(True, f"control handed to {asker.controller.origin}")
         self._replier(asker)(True, "this page now controls the session")
         self._wake_all()
+
+    async def _history(self, client: _Client, message: dict[str, Any]) -> None:
+        from eacontrol.errors import RecordError
+
+        if message["type"] == "history":
+            found = await asyncio.to_thread(history.sessions, self._db)
+            await self._send(client, {"type": "history", "sessions": found})
+            return
+        session_id = message.get("session_id")
+        if not isinstance(session_id, int):
+            self._replier(client)(False, "refused: which session?")
+            return
+        try:
+            text = await asyncio.to_thread(history.report_text, self._db, session_id)
+        except RecordError as err:
+            self._replier(client)(False, f"refused: {err}")
+            return
+        await self._send(client, {"type": "report", "session_id": session_id, "markdown": text})
 
     async def _send(self, client: _Client, message: dict[str, Any]) -> None:
         self._queue_reply(client, message)

@@ -9,7 +9,8 @@ let role = "viewer";
 let profiles = [];
 let view = { phase: "idle" };
 let simulatedDevice = false; // the panel's device is the built-in simulator (from hello)
-let showSetup = true; // after a session ends, until "New session"
+let showSetup = true;
+let showHistory = false; // after a session ends, until "New session"
 
 function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
@@ -55,6 +56,13 @@ function connect() {
       view = m;
       drawRole(m.controlled);
       draw();
+    } else if (m.type === "history") {
+      drawHistory(m.sessions);
+    } else if (m.type === "report") {
+      const pre = $("report");
+      pre.textContent = m.markdown;
+      pre.hidden = false;
+      pre.scrollIntoView();
     } else if (m.type === "handover") {
       $("handover-text").textContent = `${m.from} asks for control of the session.`;
       $("handover").hidden = false;
@@ -135,9 +143,12 @@ function drawDetail() {
 
 function draw() {
   const phase = view.phase;
-  if (phase === "starting" || phase === "running") showSetup = false;
-  $("setup").hidden = !showSetup;
-  $("running").hidden = showSetup;
+  const live = phase === "starting" || phase === "running";
+  if (live) showSetup = showHistory = false; // a running session is always on screen
+  $("show-history").disabled = live;
+  $("history").hidden = !showHistory;
+  $("setup").hidden = !showSetup || showHistory;
+  $("running").hidden = showSetup || showHistory;
   $("sim").hidden = !(view.simulated ?? simulatedDevice);
   if (showSetup) return;
   $("title").textContent = view.title || view.profile || "";
@@ -231,6 +242,28 @@ function channelCard(c) {
   return card;
 }
 
+function drawHistory(sessions) {
+  const table = $("sessions");
+  const head = el("tr");
+  for (const h of ["session", "started (UTC)", "profile", "patient", "operator", "outcome", ""]) {
+    head.append(el("th", h));
+  }
+  const rows = sessions.map((s) => {
+    const tr = el("tr");
+    const open = el("button", "Report");
+    open.type = "button";
+    open.onclick = () => send({ type: "report", session_id: s.session_id });
+    const cell = el("td");
+    cell.append(open);
+    tr.append(el("td", String(s.session_id)), el("td", s.started_at), el("td", s.profile),
+      el("td", s.patient || "–"), el("td", s.operator || "–"),
+      el("td", s.outcome + (s.simulated ? " (simulated)" : "")), cell);
+    return tr;
+  });
+  table.replaceChildren(head, ...rows);
+  if (!sessions.length) table.append(el("tr", "no session in the record yet"));
+}
+
 function stop() {
   send({ type: "stop" });
   $("message").textContent = "STOP sent: waiting for the device to confirm every output off";
@@ -251,6 +284,13 @@ window.addEventListener("DOMContentLoaded", () => {
   $("accept").onclick = () => { $("handover").hidden = true; send({ type: "accept_handover" }); };
   $("refuse").onclick = () => { $("handover").hidden = true; send({ type: "refuse_handover" }); };
   $("again").onclick = () => { showSetup = true; draw(); };
+  $("show-history").onclick = () => {
+    showHistory = true;
+    $("report").hidden = true;
+    send({ type: "history" });
+    draw();
+  };
+  $("close-history").onclick = () => { showHistory = false; draw(); };
   document.addEventListener("keydown", (e) => {
     // Space and Escape are STOP while a session runs, wherever the focus is.
     if ((e.key === " " || e.key === "Escape") && view.phase !== "ended" && !showSetup) {
