@@ -300,6 +300,9 @@ class PanelRun:
 
     def tick(self, session: Session) -> None:
         """The session loop's call: commands, attendance, snapshot, pacing (loop thread)."""
+        if self._closing:  # the panel closed while this session was starting: never go on
+            session.emergency_stop()
+            return
         if self._wall_start is None:
             self._wall_start = self._wall.now() - session.t_s
             placed = f"; {self._placement}" if self._placement else ""
