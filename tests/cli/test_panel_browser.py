@@ -107,6 +107,7 @@ def test_start_raise_lower_pause_and_stop_by_click(
     expect(page.locator("#role")).to_have_text("THIS PAGE CONTROLS")
     page.select_option("#profile", PROFILE)
     expect(page.locator("#detail")).to_contain_text("Duration: 30:00")
+    expect(page.locator("#detail")).to_contain_text("1.80 µC")  # the derived phase charge
     page.fill("#patient", "P-017")
     page.fill("#operator", "OP-2")
     page.check("#placed-1")

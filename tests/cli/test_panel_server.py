@@ -112,6 +112,9 @@ def test_hello_offers_the_stored_profiles_with_their_plan(tmp_path: Path) -> Non
         assert [c["points"] for c in lbp["channels"]] == ["BL23-L – BL25-L", "BL23-R – BL25-R"]
         assert lbp["steps"][0]["mode"] == "2/100 Hz dense-disperse"
         assert "titrate" in lbp["steps"][0]["intensity"]
+        dose = {(d["step"], d["channel"]): d for d in lbp["dose"]}  # as eactl show derives it
+        assert dose[0, 1]["phase_charge_uC"] == pytest.approx(1.8)
+        assert dose[0, 2]["net_charge_uC"] == 0
         assert offered["research_template"]["advisories"]  # every advisory shown before start
         idle = page.until(lambda m: m["type"] == "view")
         assert idle["phase"] == "idle"

@@ -2,7 +2,8 @@
 
 Only stored (reviewed) profiles can be chosen from the page, by name: the page never names a
 file. Each entry has what the practitioner checks before starting: indication, duration, the
-needles of each channel, every step of the plan, and every advisory and refusal of the
+needles of each channel, every step of the plan, the derived dose per step and channel (as
+``eactl show`` derives it, at the target intensity), and every advisory and refusal of the
 standard layer (``validate_file``; the session's own pre-flight checks every layer again).
 """
 
@@ -18,7 +19,7 @@ __all__ = ["catalog", "profile_entry"]
 
 def profile_entry(name: str) -> dict[str, Any]:
     """One stored profile for the page (JSON-ready)."""
-    from eacontrol.profiles import validate_file
+    from eacontrol.profiles import profile_dose, validate_file
 
     result = validate_file(name)
     entry: dict[str, Any] = {
@@ -59,6 +60,19 @@ def profile_entry(name: str) -> dict[str, Any]:
         "duration_s": profile.total_duration_s,
         "channels": [{"channel": n, "points": points[n]} for n in sorted(points)],
         "steps": steps,
+        # As `eactl show` derives it: per step and channel, at the target intensity.
+        "dose": [
+            {
+                "step": d.step,
+                "channel": d.channel,
+                "intensity_mA": d.intensity_mA,
+                "pulses": d.pulses,
+                "phase_charge_uC": d.phase_charge_uC,
+                "net_charge_uC": d.net_charge_uC,
+                "rms_mA": d.rms_mA,
+            }
+            for d in profile_dose(profile).steps
+        ],
     }
 
 

@@ -135,7 +135,19 @@ function drawDetail() {
       el("td", clock(s.duration_s)), el("td", `up ${s.ramp_up_s} s, down ${s.ramp_down_s} s`));
     plan.append(tr);
   }
-  d.append(needles, plan);
+  const dose = el("table");
+  dose.append(el("caption", "Derived dose at the target intensity, per step and channel"));
+  const dh = el("tr");
+  for (const h of ["step", "channel", "at", "pulses", "phase charge", "net charge", "rms"]) dh.append(el("th", h));
+  dose.append(dh);
+  for (const r of p.dose || []) {
+    const tr = el("tr");
+    tr.append(el("td", String(r.step + 1)), el("td", String(r.channel)), el("td", `${r.intensity_mA} mA`),
+      el("td", String(r.pulses)), el("td", `${r.phase_charge_uC.toFixed(2)} µC`),
+      el("td", `${r.net_charge_uC.toFixed(2)} µC`), el("td", `${r.rms_mA.toFixed(2)} mA`));
+    dose.append(tr);
+  }
+  d.append(needles, plan, dose);
   for (const a of p.advisories) d.append(el("p", `Advisory: ${a}`, "advisory"));
   for (const r of p.refusals) d.append(el("p", `Refused: ${r}`, "refusal"));
   drawRole(view.controlled);
