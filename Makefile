@@ -33,7 +33,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable ".[test,plot,data,nwb,lsl,dask]"
+	$(BIN)/python -m pip install --quiet --editable ".[test,plot,data,nwb,lsl,dask,panel]"
 	touch $@ $(VENV)/.installed-run
 
 clean:

@@ -62,6 +62,7 @@ def _probe(argv: list[str], cwd: Path) -> tuple[int, str, list[str]]:
         (["--help"], "usage: eactl"),
         (["--version"], "eactl (eacontrol)"),
         (["run", "--help"], "usage: eactl run"),
+        (["panel", "--help"], "usage: eactl panel"),
         (["log", "export", "--help"], "usage: eactl log export"),
     ],
 )

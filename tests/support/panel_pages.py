@@ -1,0 +1,104 @@
+"""Helpers for the panel's server tests: a panel on the built-in simulator, and a page."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+from starlette.testclient import WebSocketTestSession as Socket
+
+from eacontrol.cli.panel.catalog import catalog
+from eacontrol.cli.panel.security import allowed_hosts
+from eacontrol.cli.panel.server import PanelServer
+from eacontrol.cli.panel_cmd import make_factory
+from eacontrol.cli.target import Target
+from eacontrol.link import RealClock
+
+TOKEN = "test-token-0123456789"
+BASE = "http://127.0.0.1:8765"
+WS = "ws://127.0.0.1:8765"
+ORIGIN = {"origin": BASE}
+PROFILE = "lbp_2_100hz_han"  # titrated: every channel starts at 0 mA and is raised by hand
+
+
+def make_server(db: Path, url: str = "sim://?seed=1") -> PanelServer:
+    """A panel on the built-in simulator, paced to real time, recording into ``db``."""
+    return PanelServer(
+        make_factory(Target(url, True, None), str(db)),
+        token=TOKEN,
+        hosts=allowed_hosts("127.0.0.1", 8765),
+        wall=RealClock(),
+        pace=True,
+        profiles=catalog(),
+        port_text=url,
+        db=db,
+    )
+
+
+def client(server: PanelServer) -> TestClient:
+    return TestClient(server.app, base_url=BASE)
+
+
+class Page:
+    """One browser page's WebSocket: it beats like the page does (every 0.25 s) while it reads,
+    unless told to fall silent."""
+
+    def __init__(self, ws: Socket) -> None:
+        self.ws = ws
+        self.hello: dict[str, Any] = ws.receive_json()
+        assert self.hello["type"] == "hello"
+        self.view: dict[str, Any] = {}
+        self.replies: list[dict[str, Any]] = []
+        self.beating = True
+        self._beat_at = 0.0
+
+    @property
+    def role(self) -> str:
+        return str(self.hello["role"])
+
+    def send(self, **message: Any) -> None:
+        self.ws.send_json(message)
+
+    def _read(self) -> dict[str, Any]:
+        message: dict[str, Any] = self.ws.receive_json()
+        if message["type"] == "view":
+            self.view = message
+        elif message["type"] == "reply":
+            self.replies.append(message)
+        now = time.monotonic()
+        if self.beating and now - self._beat_at >= 0.25:
+            self.send(type="heartbeat")
+            self._beat_at = now
+        return message
+
+    def until(self, done: Callable[[dict[str, Any]], bool], timeout_s: float = 10.0) -> Any:
+        """Read messages until ``done(message)`` (a view or a reply); fail after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            message = self._read()
+            if done(message):
+                return message
+        raise AssertionError(f"not seen within {timeout_s} s; last view {self.view}")
+
+    def reply(self, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The answer to this page's last command."""
+        before = len(self.replies)
+        self.until(lambda m: len(self.replies) > before, timeout_s)
+        return self.replies[-1]
+
+    def running(self, timeout_s: float = 10.0) -> dict[str, Any]:
+        """The first view of a stimulating session."""
+        return self.until(  # type: ignore[no-any-return]
+            lambda m: m["type"] == "view" and m.get("state") == "running", timeout_s
+        )
+
+    def start(self, profile: str = PROFILE, **ids: str) -> dict[str, Any]:
+        channels = next(p for p in self.hello["profiles"] if p["name"] == profile)["channels"]
+        placement = [c["channel"] for c in channels]
+        self.send(type="start", profile=profile, placement=placement, **ids)
+        reply = self.reply()
+        assert reply["ok"], reply
+        return self.running()
