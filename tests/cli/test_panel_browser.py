@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "panel"
+_TMP_SHOTS = Path(tempfile.gettempdir()) / f"eacontrol-panel-shots-{os.getpid()}"
 PROFILE = "lbp_2_100hz_han"
 DESKTOP = {"width": 1920, "height": 1080}
 TABLET = {"width": 768, "height": 1024}
@@ -70,8 +72,13 @@ def _open(browser: Browser, url: str, viewport: dict[str, int], *, touch: bool =
 
 
 def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    """Take the screen's screenshot: into docs/panel/ with ``EA_UPDATE_SCREENSHOTS=1`` (how
+    docs/panel.md's pictures are made), else into a temporary folder (a test run leaves the
+    tree as it found it; the page clock makes every run's pictures differ)."""
+    folder = SHOTS if os.environ.get("EA_UPDATE_SCREENSHOTS") == "1" else _TMP_SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"))
+    assert (folder / f"{name}.png").stat().st_size > 0
 
 
 def _start(page: Page, patient: str = "P-017", operator: str = "OP-2") -> None:
