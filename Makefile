@@ -23,6 +23,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --strict benchmarks
+	$(BIN)/mypy --strict firmware/tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
