@@ -1,11 +1,12 @@
 """The C firmware core (firmware/, docs/firmware.md) through its own make targets.
 
 ``make -C firmware test`` checks that the generated codec is current, compiles the core with
--mgeneral-regs-only (no floating point), and builds and runs the C vector driver under gcc and
-clang with strict C99 flags; ``make -C firmware sanitize`` runs the same driver under ASan and
-UBSan. These tests run them (each in its own build directory, so parallel workers never share
-one) and prove that the checks bite: a stale generated file fails the diff check, a wrong
-expectation fails the driver, and the core includes no header beyond the three it may use.
+-mgeneral-regs-only (no floating point), and builds and runs the C vector driver and unit suite
+under gcc and clang with strict C99 flags; ``make -C firmware sanitize`` runs the same two under
+ASan and UBSan. These tests run them (each in its own build directory, so parallel workers
+never share one) and prove that the checks bite: a stale generated file fails the diff check,
+a wrong expectation fails the driver, and the core includes no header beyond the three it may
+use.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _counts() -> str:
     )
 
 
-def test_make_test_runs_every_vector_under_gcc_and_clang(tmp_path: Path) -> None:
+def test_make_test_runs_every_vector_and_the_units_under_gcc_and_clang(tmp_path: Path) -> None:
     out = _make("test", tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     summaries = [line for line in out.stdout.splitlines() if line.startswith("vectors:")]
@@ -61,6 +62,9 @@ def test_make_test_runs_every_vector_under_gcc_and_clang(tmp_path: Path) -> None
         assert line.startswith(_counts())
         assert line.endswith(" 0 failed")
     assert "nofloat: the core compiles with -mgeneral-regs-only" in out.stdout
+    units = [line for line in out.stdout.splitlines() if line.startswith("units:")]
+    assert len(units) == 2
+    assert all(line.endswith(" 0 failed") for line in units)
 
 
 def test_make_sanitize_runs_the_vectors_under_asan_and_ubsan(tmp_path: Path) -> None:
@@ -68,6 +72,7 @@ def test_make_sanitize_runs_the_vectors_under_asan_and_ubsan(tmp_path: Path) -> 
     assert out.returncode == 0, out.stdout + out.stderr
     assert "-fsanitize=address,undefined" in out.stdout
     assert re.search(r"vectors: .* 0 failed", out.stdout)
+    assert re.search(r"units: .* 0 failed", out.stdout)
 
 
 def test_generated_codec_is_current() -> None:
