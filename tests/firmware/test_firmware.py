@@ -75,6 +75,13 @@ def test_make_sanitize_runs_the_vectors_under_asan_and_ubsan(tmp_path: Path) -> 
     assert re.search(r"units: .* 0 failed", out.stdout)
 
 
+def test_make_fuzz_runs_the_receive_order_under_libfuzzer(tmp_path: Path) -> None:
+    """A bounded libFuzzer run (20000 inputs) of the stream decoder and the receive order."""
+    out = _make("fuzz", tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Done 20000 runs" in out.stderr
+
+
 def test_generated_codec_is_current() -> None:
     out = subprocess.run(
         [sys.executable, str(GEN_CODEC), "--check"], capture_output=True, text=True, timeout=60
