@@ -13,8 +13,12 @@ BIN := $(VENV)/bin
 run: $(VENV)/.installed-run
 	$(BIN)/eactl run lbp_2_100hz_han --fast --yes
 
-# The whole suite as CI runs it (two workers, every optional extra installed).
+# The whole suite as CI runs it (two workers, every optional extra installed; the system
+# tools its browser and firmware tests need, installed as .ci/run does when missing: Debian's
+# chromium and clang, with apt-get as root).
 test: $(VENV)/.installed-test
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v clang >/dev/null || (apt-get update && apt-get install -y clang)
 	$(BIN)/pytest -n 2
 
 # What CI runs besides the tests.
@@ -23,6 +27,7 @@ check: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --strict benchmarks
+	$(BIN)/mypy --strict firmware/tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
