@@ -35,7 +35,7 @@ from eacontrol.profiles.titration import IntensityMode
 from eacontrol.records import Outcome, alarm_text
 from eacontrol.session import EventKind, Session, SessionEvent, SessionState
 
-__all__ = ["LiveConsole", "STEP_mA", "terminal_size"]
+__all__ = ["LiveConsole", "STEP_mA", "mark_level", "terminal_size"]
 
 STEP_mA = 0.5
 """One key press changes the selected channel by this much (the operator step, a design value;
@@ -58,6 +58,28 @@ _CLEAR_SCREEN, _HIDE_CURSOR, _SHOW_CURSOR = "\x1b[2J", "\x1b[?25l", "\x1b[?25h"
 
 def _local_now() -> datetime:
     return datetime.now().astimezone()
+
+
+def mark_level(session: Session, channel: int) -> str:
+    """Mark ``channel``'s level now (the ``t`` key, the panel's Mark): its next threshold in a
+    threshold step (sensory first, then motor), else its treatment intensity; in words.
+
+    Raises:
+        SessionError / ParameterError: the session refused the mark.
+    """
+    progress = session.progress()
+    step = progress.step
+    if (
+        step is not None
+        and channel in step.numbers
+        and step.channel(channel).setting is IntensityMode.THRESHOLD
+    ):
+        found = progress.thresholds.get(channel, {})
+        kind = "motor" if "sensory_threshold_mA" in found else "sensory"
+        marked = session.mark_threshold(channel, kind)
+        return f"channel {channel}: {marked:g} mA marked as its {kind} threshold"
+    marked = session.mark_treatment(channel)
+    return f"channel {channel}: {marked:g} mA marked as its treatment intensity"
 
 
 def terminal_size(out: TextIO) -> tuple[int, int]:
@@ -299,19 +321,7 @@ class LiveConsole:
             return self._zero_all(session)
         selected = self._selected
         if action is Action.MARK:
-            progress = session.progress()
-            step = progress.step
-            if (
-                step is not None
-                and selected in step.numbers
-                and step.channel(selected).setting is IntensityMode.THRESHOLD
-            ):  # sensory first, then motor
-                found = progress.thresholds.get(selected, {})
-                kind = "motor" if "sensory_threshold_mA" in found else "sensory"
-                marked = session.mark_threshold(selected, kind)
-                return f"channel {selected}: {marked:g} mA marked as its {kind} threshold"
-            marked = session.mark_treatment(selected)
-            return f"channel {selected}: {marked:g} mA marked as its treatment intensity"
+            return mark_level(session, selected)
         if action is Action.RESUME_CHANNEL:
             session.resume_channel(selected)
             return f"channel {selected}: device self-test, then restarting from zero"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from eacontrol.cli.console import STEP_mA
+from eacontrol.cli.console import STEP_mA, mark_level
 from eacontrol.errors import ParameterError, SessionError
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def act(session: Session, action: str, channel: int | None) -> str:
         return f"channel {channel}: device self-test, then restarting from zero"
     if action == "mark":
         assert channel is not None
-        return _mark(session, channel)
+        return mark_level(session, channel)
     if session.state is not SessionState.RUNNING:
         raise SessionError(f"cannot change an intensity: the session is {session.state.value}")
     targets = session.progress().targets
@@ -98,23 +98,3 @@ def act(session: Session, action: str, channel: int | None) -> str:
                 f"wait {wait_s:.1f} s to raise channel {channel} again (lowering never waits)"
             ) from None
     return f"channel {channel}: target {session.progress().targets.get(channel, 0.0):g} mA"
-
-
-def _mark(session: Session, channel: int) -> str:
-    """The channel's level as its next threshold in a threshold step (sensory first), else as
-    its treatment intensity: ``eactl run``'s ``t``."""
-    from eacontrol.profiles.titration import IntensityMode
-
-    progress = session.progress()
-    step = progress.step
-    if (
-        step is not None
-        and channel in step.numbers
-        and step.channel(channel).setting is IntensityMode.THRESHOLD
-    ):
-        found = progress.thresholds.get(channel, {})
-        kind = "motor" if "sensory_threshold_mA" in found else "sensory"
-        marked = session.mark_threshold(channel, kind)
-        return f"channel {channel}: {marked:g} mA marked as its {kind} threshold"
-    marked = session.mark_treatment(channel)
-    return f"channel {channel}: {marked:g} mA marked as its treatment intensity"
