@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from panel_pages import ORIGIN, PROFILE, TOKEN, WS, Page, client, make_server
+from panel_pages import ORIGIN, PROFILE, TOKEN, WS, Page, client, make_server, page_on
 from starlette.websockets import WebSocketDisconnect
 
 from eacontrol.records import Outcome, RecordStore
@@ -100,11 +100,7 @@ def test_the_websocket_needs_the_token(tmp_path: Path, query: str) -> None:
 
 
 def test_hello_offers_the_stored_profiles_with_their_plan(tmp_path: Path) -> None:
-    with (
-        client(make_server(tmp_path / "r.db")) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
+    with page_on(tmp_path / "r.db") as page:
         assert page.role == "controller"
         offered = {p["name"]: p for p in page.hello["profiles"]}
         lbp = offered[PROFILE]
@@ -158,12 +154,8 @@ def test_a_second_browser_is_view_only_but_may_stop(tmp_path: Path) -> None:
 
 
 def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:
-    with (
-        client(make_server(tmp_path / "r.db")) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        ws.send_text("not json")
+    with page_on(tmp_path / "r.db") as page:
+        page.ws.send_text("not json")
         assert page.reply()["text"] == "refused: not JSON"
         cases = [
             ({"type": "launch"}, "unknown message"),
@@ -188,11 +180,7 @@ def test_bad_messages_are_refused_in_words(tmp_path: Path) -> None:
 
 def test_raise_lower_zero_pause_resume_and_stop_confirmed(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
+    with page_on(db) as page:
         view = page.start(patient="P-017", operator="OP-2")
         assert (view["patient"], view["operator"]) == ("P-017", "OP-2")
         assert view["simulated"] is True
@@ -241,12 +229,7 @@ def test_raise_lower_zero_pause_resume_and_stop_confirmed(tmp_path: Path) -> Non
 
 
 def test_views_come_at_least_ten_times_a_second(tmp_path: Path) -> None:
-    with (
-        client(make_server(tmp_path / "r.db")) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(tmp_path / "r.db", start=True) as page:
         times: list[float] = []
         page.until(lambda m: m["type"] == "view" and not times.append(m["t_s"]) and len(times) > 30)
         # per second of session time (paced to the wall clock): a view at every tick of the loop
@@ -259,12 +242,7 @@ def test_views_come_at_least_ten_times_a_second(tmp_path: Path) -> None:
 
 def test_silent_controller_pauses_the_session_within_two_seconds(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(db, start=True) as page:
         page.send(type="raise", channel=1)
         assert page.reply()["ok"]
         page.until(lambda m: m["type"] == "view" and m["channels"][0]["set_mA"] > 0)
@@ -317,22 +295,13 @@ def test_a_closed_controller_pauses_the_session_at_once_and_another_takes_over(
 
 def test_closing_the_panel_stops_a_running_session(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
+    with page_on(db) as page:
         session_id = page.start()["session_id"]
     assert _outcome(db, session_id) is Outcome.EMERGENCY_STOP
 
 
 def test_a_second_start_is_refused_while_one_runs(tmp_path: Path) -> None:
-    with (
-        client(make_server(tmp_path / "r.db")) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(tmp_path / "r.db", start=True) as page:
         page.send(**START)
         assert "already running" in page.reply()["text"]
         page.send(type="stop")
@@ -344,12 +313,7 @@ def test_a_second_start_is_refused_while_one_runs(tmp_path: Path) -> None:
 
 def test_a_device_fault_is_shown_as_an_alarm(tmp_path: Path) -> None:
     url = "sim://?seed=1&electrode_off=1@2"
-    with (
-        client(make_server(tmp_path / "r.db", url)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(tmp_path / "r.db", url, start=True) as page:
         page.send(type="raise", channel=1)
         assert page.reply()["ok"]
         held = page.until(lambda m: m["type"] == "view" and m.get("alarms"), 8.0)
@@ -414,12 +378,7 @@ def test_control_passes_to_another_page_only_when_the_controller_accepts(tmp_pat
 
 def test_mark_a_level_and_end_with_a_ramp_down(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(db, start=True) as page:
         page.send(type="mark", channel=1)  # at zero: the session refuses it
         assert not page.reply()["ok"]
         page.send(type="raise", channel=1)
@@ -440,12 +399,7 @@ def test_mark_a_level_and_end_with_a_ramp_down(tmp_path: Path) -> None:
 
 def test_a_held_channel_is_resumed_once_re_clipped(tmp_path: Path) -> None:
     url = "sim://?seed=1&electrode_off=1@2&electrode_on=1@3"
-    with (
-        client(make_server(tmp_path / "r.db", url)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
-        page.start()
+    with page_on(tmp_path / "r.db", url, start=True) as page:
         page.send(type="raise", channel=1)
         assert page.reply()["ok"]
         page.until(lambda m: m["type"] == "view" and m["channels"][0]["state"] == "HELD", 8.0)

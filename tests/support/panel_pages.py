@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,20 @@ def make_server(db: Path, url: str = "sim://?seed=1") -> PanelServer:
 
 def client(server: PanelServer) -> TestClient:
     return TestClient(server.app, base_url=BASE)
+
+
+@contextlib.contextmanager
+def page_on(db: Path, url: str = "sim://?seed=1", *, start: bool = False) -> Iterator[Page]:
+    """A panel recording into ``db`` on ``url`` and one page connected to it with the token and
+    the right Origin (its profile started when ``start``)."""
+    with (
+        client(make_server(db, url)) as http,
+        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
+    ):
+        page = Page(ws)
+        if start:
+            page.start()
+        yield page
 
 
 class Page:
