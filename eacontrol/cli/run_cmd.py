@@ -113,7 +113,6 @@ def confirm(
     Raises:
         CliError: the operator did not answer yes (exit 4: nothing was stimulated).
     """
-    lines = confirmation_lines(profile, target, patient, simulated=simulated)
     if blind:
         from eacontrol.cli.blinding import blind_confirmation_lines
 
@@ -121,6 +120,8 @@ def confirm(
         steps = len(profile.steps)
         points = points_text(profile)
         lines = blind_confirmation_lines(points, profile.total_duration_s, steps, where, patient)
+    else:
+        lines = confirmation_lines(profile, target, patient, simulated=simulated)
     print("\n".join(lines), end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     if answer not in ("y", "yes"):

@@ -371,12 +371,8 @@ def _patient_sessions(
     if patient is None:
         return None
     every = sorted(store.sessions(patient_id=patient), key=lambda s: (s.meta.started_at, s.id))
-    titrations = [s for s in every if is_titration(s.meta.prescription)]
-    history = [
-        s
-        for s in every
-        if (include_simulated or not s.meta.simulated) and not is_titration(s.meta.prescription)
-    ]
+    treatments = [s for s in every if not is_titration(s.meta.prescription)]
+    history = [s for s in treatments if include_simulated or not s.meta.simulated]
     # A simulated session left out, or a titration, is no treatment session: it has no number.
     titration = is_titration(summary.meta.prescription)
     counted = (include_simulated or not summary.meta.simulated) and not titration
@@ -394,13 +390,9 @@ def _patient_sessions(
         "patient_id": patient,
         "number": position + 1 if counted else None,
         "include_simulated": include_simulated,
-        "simulated_left_out": sum(
-            1 for s in every if s.meta.simulated and not is_titration(s.meta.prescription)
-        )
-        if not include_simulated
-        else 0,
+        "simulated_left_out": len(treatments) - len(history),
         "titration": titration,
-        "titrations_left_out": len(titrations),
+        "titrations_left_out": len(every) - len(treatments),
         "total": len(history),
         "completed_before": sum(1 for s in before if s.outcome is Outcome.COMPLETED),
         "previous_started_at": None if previous is None else iso(previous.meta.started_at),

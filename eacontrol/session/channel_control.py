@@ -101,7 +101,8 @@ class ChannelControls:
         """
         self._require({SessionState.RUNNING}, "mark a threshold")
         self._control.ceiling(channel)  # a channel of the running step
-        step = self.progress().step
+        now = self.progress()
+        step = now.step
         assert step is not None  # running
         if step.channel(channel).setting is not IntensityMode.THRESHOLD:
             raise SessionError(
@@ -122,7 +123,7 @@ class ChannelControls:
                 "threshold": found.value,
                 "intensity_mA": target,
                 "step_index": step.index,
-                "at_step_s": self.progress().step_elapsed_s,
+                "at_step_s": now.step_elapsed_s,
             },
         )
         return target

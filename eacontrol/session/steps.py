@@ -299,10 +299,7 @@ class StepRunner(ChannelHolds):
             self._control.cap(c.channel, off)
             if c.channel in self._control.held:
                 continue  # already at zero
-            level = c.stimulation.intensity_mA
-            # to the wire's 1 µA/s (2 mA over 3 s is 0.666 mA/s), never slower than that
-            slew = fastest if step.ramp_down_s <= 0 else level / step.ramp_down_s
-            slew = min(max(int(slew * 1000), 1) / 1000, fastest)
+            slew = _ramp_slew(c.stimulation.intensity_mA, step.ramp_down_s, fastest)
             try:
                 self._stim.set_intensity(c.channel, 0.0, slew_mA_per_s=slew)
             except DeviceError as err:  # the channel may have just faulted: as an operator's
@@ -390,8 +387,8 @@ class StepRunner(ChannelHolds):
             target = self._control.targets[c.channel]
             if c.channel not in held and target != c.stimulation.intensity_mA:
                 # START ramps to the program's target; go to the operator's in the same time.
-                rate_uA_per_s = max(1, int(target * 1000 / step.ramp_up_s))
-                slew = min(rate_uA_per_s / 1000, self._stim.limits.max_slew_mA_per_s)
+                fastest = self._stim.limits.max_slew_mA_per_s
+                slew = _ramp_slew(target, step.ramp_up_s, fastest)
                 self._stim.set_intensity(c.channel, target, slew_mA_per_s=slew)
         self.timer.release(request.t_s)
         self.state = SessionState.RUNNING
@@ -403,6 +400,14 @@ class StepRunner(ChannelHolds):
             self.ending = (Outcome.STOPPED, "stopped by the operator: outputs ramped down")
         self._emit(EventKind.OPERATOR, None, self.ending[1], {})
         self._end(step, StopKind.IMMEDIATE if emergency else StopKind.RAMP_DOWN)
+
+
+def _ramp_slew(level_mA: float, ramp_s: float, fastest: float) -> float:
+    """The slew that covers ``level_mA`` in ``ramp_s``, at the wire's 1 µA/s resolution and
+    never slower than that (2 mA over 3 s is 0.666 mA/s), at most ``fastest`` (no ramp: it)."""
+    if ramp_s <= 0:
+        return fastest
+    return min(max(1, int(level_mA * 1000 / ramp_s)) / 1000, fastest)
 
 
 def _next(due: float, period: float, now: float) -> float:

@@ -42,11 +42,11 @@ class Thresholds:
     """The thresholds marked in one session, per channel and kind (the last mark counts)."""
 
     def __init__(self) -> None:
-        self._found: dict[tuple[int, ThresholdKind], float] = {}
+        self._found: dict[int, dict[str, float]] = {}  # channel → {sensory_threshold_mA: …}
 
     def next_kind(self, channel: int) -> ThresholdKind:
         """The threshold a mark without a kind names: sensory until it is marked, then motor."""
-        if (channel, ThresholdKind.SENSORY) not in self._found:
+        if _key(ThresholdKind.SENSORY) not in self._found.get(channel, {}):
             return ThresholdKind.SENSORY
         return ThresholdKind.MOTOR
 
@@ -62,21 +62,18 @@ class Thresholds:
                 f"channel {channel} is at zero: raise it until the patient reports the {kind} "
                 "threshold, then mark it"
             )
-        sensory = self._found.get((channel, ThresholdKind.SENSORY))
+        found = self._found.setdefault(channel, {})
+        sensory = found.get(_key(ThresholdKind.SENSORY))
         if kind is ThresholdKind.MOTOR and sensory is not None and intensity_mA < sensory:
             raise SessionError(
                 f"channel {channel}: a motor threshold of {intensity_mA:g} mA is below its "
                 f"sensory threshold ({sensory:g} mA); mark the sensory threshold again first"
             )
-        self._found[(channel, kind)] = intensity_mA
+        found[_key(kind)] = intensity_mA
 
     def of(self, channel: int) -> dict[str, float]:
         """``channel``'s thresholds as the step record keeps them (``sensory_threshold_mA``)."""
-        return {
-            f"{kind.value}_threshold_mA": mA
-            for (n, kind), mA in sorted(self._found.items())
-            if n == channel
-        }
+        return dict(self._found.get(channel, {}))
 
     def resolve(self, step: PlannedStep) -> tuple[PlannedStep, list[Resolved]]:
         """A relative step with each channel's start level set from its threshold (any other
@@ -99,7 +96,7 @@ class Thresholds:
     def _resolve(self, planned: PlannedChannel) -> Resolved:
         rel, n = planned.relative, planned.channel
         assert rel is not None
-        threshold = self._found.get((n, rel.of))
+        threshold = self._found.get(n, {}).get(_key(rel.of))
         if threshold is None:
             why = f"no {rel.of} threshold was marked on channel {n} in this session"
             return Resolved(n, 0.0, why)
@@ -111,3 +108,8 @@ class Thresholds:
         if target > planned.ceiling.value_mA:
             return Resolved(n, 0.0, f"{what} is above its ceiling {planned.ceiling}")
         return Resolved(n, target, None)
+
+
+def _key(kind: ThresholdKind) -> str:
+    """The record's key of a threshold: ``sensory_threshold_mA``."""
+    return f"{kind.value}_threshold_mA"
