@@ -5,7 +5,7 @@
 - :meth:`ChannelControls.mark_threshold`: in a threshold step, the channel's level now is its
   sensory or motor threshold (``thresholds.py``); the ``t`` key there.
 - :meth:`ChannelControls.resume_channel`: a channel held at zero by a fault of its load, its
-  lead re-clipped, restarts from zero with its ramp (``steps.py``); the ``r`` key.
+  lead re-clipped, restarts from zero with its ramp (``holding.py``); the ``r`` key.
 - :meth:`ChannelControls.note`: a note or the patient's response (de qi, twitch, comfort),
   recorded at once as the session's annotation, the record ``eactl annotate`` adds to (one
   home for notes), and published as a ``marker`` event; the ``n`` key, or a script's

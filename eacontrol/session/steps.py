@@ -5,14 +5,13 @@ up over ``ramp_up_s``), held, and stopped with a ramp-down ``ramp_down_s`` befor
 end, confirmed by the device's STATUS; then the device's totals are read (before the next
 SET_PROGRAM resets them) and the step's end is recorded. Between those, the loop runs
 ``Stimulator.wait`` in slices of one heartbeat period (the only heartbeat there is), calls the
-application's tick, takes samples and carries out the operator's requests.
+application's tick, takes samples (also while a ramp-down is confirmed) and carries out the
+operator's requests. A relative step's levels come from the session's thresholds
+(``thresholds.py``); a sham step's switch-off and its verum-long end are here.
 
-A channel-local fault (``ending.CHANNEL_LOCAL_FAULTS``: a lead off, a load too high) stops only
-its channel: its output is confirmed at zero and held there (``LiveControl.hold``) with an
-alarm, the others go on, and ``RESUME_CHANNEL`` clears it (the device's self-test) and STARTs it
-from zero with its ramp, to its prescription or its titration's start level. Any other fault
-ends the session (``ending.py``). Each step's end records each channel's treatment intensity
-(``treatment.py``).
+A channel-local fault (a lead off, a load too high) holds only its channel (``holding.py``); any
+other fault ends the session (``ending.py``). Each step's end records each channel's treatment
+intensity (``treatment.py``).
 """
 
 from __future__ import annotations
