@@ -67,6 +67,7 @@ int ea_rx_cache_put(ea_rx *rx, uint32_t counter, const uint8_t tag[EA_TAG_SIZE],
 {
     ea_rx_session *s = &rx->session;
     ea_cache_entry *e = &s->cache[s->cache_next];
+    size_t size;
     if (reply_len > EA_MAX_REPLY_PAYLOAD) {
         return EA_E_SPACE;
     }
@@ -78,7 +79,9 @@ int ea_rx_cache_put(ea_rx *rx, uint32_t counter, const uint8_t tag[EA_TAG_SIZE],
     if (reply_len > 0u) {
         memcpy(e->reply, reply, reply_len);
     }
-    s->cache_next = (s->cache_next + 1u) % EA_REPLY_WINDOW;
+    size = rx->cache_size == 0u || rx->cache_size > EA_REPLY_WINDOW ? EA_REPLY_WINDOW
+                                                                     : rx->cache_size;
+    s->cache_next = (s->cache_next + 1u) % size;
     return EA_OK;
 }
 

@@ -49,6 +49,8 @@ typedef struct {
     ea_rx_session session;
     uint32_t auth_fail_count; /* STATUS auth_fail_count: frames dropped at check 7 */
     uint32_t replay_count;    /* STATUS replay_count: frames dropped at check 8 */
+    size_t cache_size; /* replies kept, 1..EA_REPLY_WINDOW (the model's reply_cache_size);
+                        * 0 (ea_rx_init) keeps EA_REPLY_WINDOW */
 } ea_rx;
 
 typedef enum {
@@ -97,7 +99,7 @@ void ea_rx_open_session(ea_rx *rx, int slot, const uint8_t host_nonce[EA_NONCE_S
 void ea_rx_close_session(ea_rx *rx);
 
 /* Cache the reply to the command of (counter, tag) just executed; the oldest entry goes once
- * EA_REPLY_WINDOW are held. Returns EA_OK, or EA_E_SPACE for a reply over the entry's size. */
+ * cache_size (EA_REPLY_WINDOW when 0) are held. Returns EA_OK, or EA_E_SPACE for a reply over the entry's size. */
 int ea_rx_cache_put(ea_rx *rx, uint32_t counter, const uint8_t tag[EA_TAG_SIZE],
                     uint8_t reply_type, const uint8_t *reply, size_t reply_len);
 
