@@ -7,6 +7,7 @@
 #include "ea_dose.h"
 #include "ea_units.h"
 
+#define BIT(mask, i) ((((unsigned)(mask)) >> (unsigned)(i)) & 1u)
 #define RUNNING(s) ((s) == EA_CHANNEL_STATE_RAMPING || (s) == EA_CHANNEL_STATE_RUNNING)
 
 uint32_t ea_program_crc(const ea_set_program *p)
@@ -161,30 +162,30 @@ static int start_checks(const ea_device *dev, uint8_t mask, const ea_start *s, e
     uint8_t i;
     for (i = 0; i < n; i++) {
         const ea_channel *c = &dev->channels[i];
-        if ((mask >> i & 1u) && (c->faults != 0u || c->state == EA_CHANNEL_STATE_FAULT)) {
+        if (BIT(mask, i) && (c->faults != 0u || c->state == EA_CHANNEL_STATE_FAULT)) {
             return ea_refuse(r, EA_NAK_CODE_FAULT_LATCHED, (uint8_t)(1u + i), c->faults);
         }
     }
     for (i = 0; i < n; i++) {
-        if ((mask >> i & 1u) && !dev->channels[i].has_program) {
+        if (BIT(mask, i) && !dev->channels[i].has_program) {
             return ea_refuse(r, EA_NAK_CODE_NO_PROGRAM, (uint8_t)(1u + i), 0u);
         }
     }
     for (i = 0; i < n; i++) {
         const ea_channel *c = &dev->channels[i];
-        if ((mask >> i & 1u) && c->program_crc != s->program_crc[i]) {
+        if (BIT(mask, i) && c->program_crc != s->program_crc[i]) {
             return ea_refuse(r, EA_NAK_CODE_PROGRAM_MISMATCH, (uint8_t)(1u + i), c->program_crc);
         }
     }
     for (i = 0; i < n; i++) {
         const ea_channel *c = &dev->channels[i];
-        if ((mask >> i & 1u) && RUNNING(c->state)) {
+        if (BIT(mask, i) && RUNNING(c->state)) {
             return ea_refuse(r, EA_NAK_CODE_BAD_STATE, (uint8_t)(1u + i), c->state);
         }
     }
     for (i = 0; i < n; i++) {
         const ea_channel *c = &dev->channels[i];
-        if (mask >> i & 1u) {
+        if (BIT(mask, i)) {
             int32_t set_uA = ea_channel_set_uA(c, now_us);
             uint64_t output_uA = c->out.measured_uA(c->out.ctx, now_us);
             if (set_uA > 0 && (uint64_t)set_uA > output_uA) {
@@ -204,7 +205,7 @@ static int start(ea_device *dev, const ea_start *s, ea_message *reply, ea_refusa
     uint8_t mask = s->channel_mask;
     uint8_t i;
     for (i = 0; i < EA_MAX_CHANNELS; i++) {
-        if (!(mask >> i & 1u) && s->program_crc[i] != 0u) {
+        if (!BIT(mask, i) && s->program_crc[i] != 0u) {
             return ea_refuse(r, EA_NAK_CODE_BAD_PAYLOAD, (uint8_t)(1u + i), 0u);
         }
     }
@@ -218,7 +219,7 @@ static int start(ea_device *dev, const ea_start *s, ea_message *reply, ea_refusa
         return 1;
     }
     for (i = 0; i < dev->model.channel_count; i++) {
-        if (mask >> i & 1u) {
+        if (BIT(mask, i)) {
             ea_channel_start(&dev->channels[i], dev->now_us);
         }
     }
@@ -253,7 +254,7 @@ static void stop(ea_device *dev, const ea_stop *m, ea_message *reply)
     uint8_t mask = (uint8_t)(m->channel_mask & all_channels_mask(dev));
     uint8_t i;
     for (i = 0; i < dev->model.channel_count; i++) {
-        if (mask >> i & 1u) {
+        if (BIT(mask, i)) {
             ea_channel_stop(&dev->channels[i], m->mode, dev->now_us);
         }
     }
@@ -273,12 +274,12 @@ static int clear_fault(ea_device *dev, const ea_clear_fault *m, ea_message *repl
         return 1;
     }
     for (i = 0; i < dev->model.channel_count; i++) {
-        if ((m->channel_mask >> i & 1u) && dev->channels[i].state == EA_CHANNEL_STATE_FAULT) {
+        if (BIT(m->channel_mask, i) && dev->channels[i].state == EA_CHANNEL_STATE_FAULT) {
             faulted = (uint8_t)(faulted | (1u << i));
         }
     }
     for (i = 0; i < dev->model.channel_count; i++) {
-        if (faulted >> i & 1u) {
+        if (BIT(faulted, i)) {
             uint32_t measured_uA = ea_channel_self_test(&dev->channels[i], now_us);
             if (measured_uA != 0u && first_failed_uA == 0u) {
                 first_failed_uA = measured_uA;
@@ -287,14 +288,14 @@ static int clear_fault(ea_device *dev, const ea_clear_fault *m, ea_message *repl
     }
     if (first_failed_uA != 0u) {
         for (i = 0; i < dev->model.channel_count; i++) {
-            if (faulted >> i & 1u) {
+            if (BIT(faulted, i)) {
                 ea_channel_end_refused_test(&dev->channels[i], now_us);
             }
         }
         return ea_refuse(r, EA_NAK_CODE_SELF_TEST_FAILED, 0u, first_failed_uA);
     }
     for (i = 0; i < dev->model.channel_count; i++) {
-        if (faulted >> i & 1u) {
+        if (BIT(faulted, i)) {
             ea_channel_clear_fault(&dev->channels[i], now_us);
         }
     }

@@ -8,6 +8,8 @@
 #include "ea_dose.h"
 #include "ea_units.h"
 
+#define BIT(mask, i) ((((unsigned)(mask)) >> (unsigned)(i)) & 1u)
+
 /* --- the model ------------------------------------------------------------------------- */
 
 static void set_text(char out[EA_TEXT_SIZE], const char *text)
@@ -552,7 +554,7 @@ static void stop_all(ea_device *dev, uint8_t event, uint8_t fault, uint8_t cause
     }
     emit(dev, event, EA_NO_CHANNEL, stopped);
     for (i = 0; i < dev->model.channel_count; i++) {
-        if (stopped >> i & 1u) {
+        if (BIT(stopped, i)) {
             ea_channel_latch(&dev->channels[i], fault, now_us, cause);
         }
     }
