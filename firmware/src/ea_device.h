@@ -160,8 +160,8 @@ size_t ea_device_take_output(ea_device *dev, uint8_t *buf, size_t cap);
 size_t ea_device_output_pending(const ea_device *dev);
 /* When the device next has something to do on its own: returns 1 and *out, or 0 when nothing
  * is pending. The earliest of a ramp's end, a maximum-run shut-off, the check that will find
- * the lease expired (an output active) and the check that will find a fault (with a NULL
- * first_open_tick_us: the next check instant while a channel is active). */
+ * the lease expired (an output active) and the check that will find a fault (when any stage
+ * has a NULL first_open_tick_us: the next check instant, always). */
 int ea_device_next_deadline_us(ea_device *dev, uint64_t *out);
 
 /* Power-cycle at now_us: new boot id, no session, outputs off, window closed; keys kept. */

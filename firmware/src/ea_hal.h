@@ -94,7 +94,7 @@ typedef struct {
      *
      * Optional. A real board cannot foresee a lead coming off: it leaves this NULL, and the
      * core then runs the periodic check at every instant of its grid (ea_device_advance visits
-     * each, and ea_device_next_deadline_us names the next one while a channel is active). A
+     * each, and ea_device_next_deadline_us never names a later time than the next one). A
      * simulated stage that knows its load's future sets it, and its owner calls
      * ea_device_hardware_changed whenever the load or the stage changes outside a core call;
      * the core then visits only the check instants that can find something, as the Python

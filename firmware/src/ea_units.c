@@ -25,7 +25,7 @@ uint64_t ea_isqrt(uint64_t v)
 
 /* One doubling step of floor(2^k·r / d) for r < d: the next bit and the new remainder,
  * without forming 2·r (which may not fit). */
-static uint64_t double_rem(uint64_t r, uint64_t d, uint64_t *bit)
+static uint64_t twice_rem(uint64_t r, uint64_t d, uint64_t *bit)
 {
     if (r >= d - r) {
         *bit = 1u;
@@ -52,8 +52,8 @@ uint64_t ea_round_sqrt_ratio(uint64_t n, uint64_t d)
         /* the root exceeds 2^31: far above every wire field it is clipped to (u16) */
         return ea_isqrt(q) + 1u;
     }
-    r = double_rem(r, d, &b1);
-    r = double_rem(r, d, &b2);
+    r = twice_rem(r, d, &b1);
+    r = twice_rem(r, d, &b2);
     quarter = 4u * q + 2u * b1 + b2; /* 4·n // d */
     twice = ea_isqrt(quarter);
     nearest = (twice + 1u) / 2u;

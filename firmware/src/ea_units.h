@@ -59,8 +59,9 @@ static inline uint64_t ea_tick_at_or_after(uint64_t t_us, uint64_t first_tick_us
 /* isqrt: the largest integer whose square is at most v (Newton's method as units.isqrt). */
 uint64_t ea_isqrt(uint64_t v);
 
-/* round_sqrt_ratio: sqrt(n / d) to the nearest integer, ties to even, d > 0; exact for every
- * u64 n and d (no intermediate 4·n is formed). */
+/* round_sqrt_ratio: sqrt(n / d) to the nearest integer, ties to even, d > 0; exact (no
+ * intermediate 4·n is formed) whenever n / d < 2^62, i.e. for every root below 2^31; above
+ * that it returns a value above 2^31 (every caller clips to a u16 wire field). */
 uint64_t ea_round_sqrt_ratio(uint64_t n, uint64_t d);
 
 #endif
