@@ -5,8 +5,8 @@
  * Each step takes an opcode byte and its arguments:
  *   0  a command frame: msg_type, counter step (0 repeats the last: a duplicate or a
  *      replay), payload length and bytes, tagged in the session
- *   1  a SET_PROGRAM built from fuzzed fields (mode, shape, frequencies, phases, times)
- *      answered by a START naming its CRC, so runs actually start
+ *   1  a SET_PROGRAM built from fuzzed fields (mostly within the limits, sometimes raw),
+ *      a START naming its CRC (so runs actually start), perhaps a SET_INTENSITY
  *   2  time passes (u16 ms), the device advancing through its checks
  *   3  the hardware changes: a lead off or back, a stuck stage or a repair
  *   4  the stop button, a power cycle, the pairing window, a new HELLO
@@ -156,44 +156,57 @@ static void hello(uint16_t lease_ms)
     send_message(&m, EA_KEY_KIND_PAIRING);
 }
 
+/* A field value: mostly within [low, low + span) (so programs pass the checks and runs
+ * start), sometimes the raw u16 (so the refusals are reached too). */
+static uint16_t ranged(cursor *c, int raw_values, uint32_t low, uint32_t span)
+{
+    uint16_t v = u16(c);
+    return raw_values ? v : (uint16_t)(low + v % span);
+}
+
 static void program_and_start(cursor *c)
 {
     ea_message m;
-    uint8_t ch = (uint8_t)(u8(c) % CHANNELS);
+    uint8_t flags = u8(c);
+    uint8_t ch = (uint8_t)(flags % CHANNELS);
+    int raw_values = (flags & 0x80u) != 0u;
     ea_set_program *p = &m.u.set_program;
-    uint8_t payload[EA_MAX_PAYLOAD];
-    size_t len = 0;
     memset(&m, 0, sizeof m);
     m.msg_type = EA_MSG_TYPE_SET_PROGRAM;
     p->channel = ch;
     p->mode = (uint8_t)(u8(c) % 3u);
     p->shape = (uint8_t)(u8(c) % 2u);
-    p->freq_a_cHz = u16(c);
-    p->phase_a_us = u16(c);
+    p->freq_a_cHz = ranged(c, raw_values, 100u, 19901u);
+    p->phase_a_us = ranged(c, raw_values, 50u, 200u);
     if (p->mode == EA_MODE_DENSE_DISPERSE) {
-        p->freq_b_cHz = u16(c);
-        p->phase_b_us = u16(c);
-        p->dwell_a_ms = u16(c);
-        p->dwell_b_ms = u16(c);
+        p->freq_b_cHz = ranged(c, raw_values, 100u, 19901u);
+        p->phase_b_us = ranged(c, raw_values, 50u, 200u);
+        p->dwell_a_ms = ranged(c, raw_values, 100u, 3000u);
+        p->dwell_b_ms = ranged(c, raw_values, 100u, 3000u);
     } else if (p->mode == EA_MODE_INTERMITTENT) {
-        p->on_ms = u16(c);
-        p->off_ms = u16(c);
+        p->on_ms = ranged(c, raw_values, 100u, 3000u);
+        p->off_ms = ranged(c, raw_values, 100u, 3000u);
     }
-    p->interphase_us = (uint16_t)(u8(c) * 2u);
+    p->interphase_us = ranged(c, raw_values, 0u, 100u);
     p->asym_ratio = (uint8_t)(p->shape == EA_SHAPE_SYMMETRIC_BIPHASIC ? 1u : 2u + u8(c) % 7u);
-    p->target_uA = u16(c);
-    p->ramp_up_ms = u16(c);
-    p->ramp_down_ms = u16(c);
-    p->max_run_s = (uint16_t)(1u + u8(c));
+    p->target_uA = ranged(c, raw_values, 0u, 8000u);
+    p->ramp_up_ms = ranged(c, raw_values, 1600u, 3000u);
+    p->ramp_down_ms = ranged(c, raw_values, 0u, 3000u);
+    p->max_run_s = (uint16_t)(1u + u8(c) % 8u);
     send_message(&m, EA_KEY_KIND_SESSION);
-    if (ea_encode_set_program(p, payload, sizeof payload, &len) != EA_OK) {
-        return;
-    }
     memset(&m, 0, sizeof m);
     m.msg_type = EA_MSG_TYPE_START;
     m.u.start.channel_mask = (uint8_t)(1u << ch);
     m.u.start.program_crc[ch] = dev.channels[ch].program_crc;
     send_message(&m, EA_KEY_KIND_SESSION);
+    if (flags & 0x40u) { /* and change its intensity */
+        memset(&m, 0, sizeof m);
+        m.msg_type = EA_MSG_TYPE_SET_INTENSITY;
+        m.u.set_intensity.channel = ch;
+        m.u.set_intensity.target_uA = ranged(c, raw_values, 0u, 12000u);
+        m.u.set_intensity.slew_uA_per_s = ranged(c, raw_values, 1u, 6000u);
+        send_message(&m, EA_KEY_KIND_SESSION);
+    }
 }
 
 static void invariants(void)
