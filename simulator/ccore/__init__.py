@@ -11,8 +11,8 @@
 Imports ``simulator.firmware`` and ``simulator.hardware``, never ``simulator.serve``.
 """
 
-from simulator.ccore.build import CoreUnavailable, library_path, source_dir
+from simulator.ccore.build import CoreUnavailable, library_path, source_dir, unavailable
 from simulator.ccore.device import CoreDevice
 from simulator.ccore.firmware import CoreFirmware
 
-__all__ = ["CoreDevice", "CoreFirmware", "CoreUnavailable", "library_path", "source_dir"]
+__all__ = ["CoreDevice", "CoreFirmware", "CoreUnavailable", "library_path", "source_dir", "unavailable"]

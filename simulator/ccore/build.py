@@ -33,6 +33,7 @@ __all__ = [
     "compiler",
     "library_path",
     "source_dir",
+    "unavailable",
 ]
 
 REQUIRED_HEADERS = ("ea_hal.h", "ea_device.h")
@@ -137,3 +138,16 @@ def library_path() -> Path:
         )
     partial.replace(target)
     return target
+
+
+def unavailable() -> str | None:
+    """Why the C core cannot be built here (sources or compiler missing), or None if it can.
+
+    Only looks; nothing is compiled (for a test's skip reason or a benchmark's note).
+    """
+    try:
+        source_dir()
+        compiler()
+    except CoreUnavailable as err:
+        return str(err)
+    return None
