@@ -15,4 +15,11 @@ from simulator.ccore.build import CoreUnavailable, library_path, source_dir, una
 from simulator.ccore.device import CoreDevice
 from simulator.ccore.firmware import CoreFirmware
 
-__all__ = ["CoreDevice", "CoreFirmware", "CoreUnavailable", "library_path", "source_dir", "unavailable"]
+__all__ = [
+    "CoreDevice",
+    "CoreFirmware",
+    "CoreUnavailable",
+    "library_path",
+    "source_dir",
+    "unavailable",
+]

@@ -51,17 +51,20 @@ class CoreUnavailable(RuntimeError):
     """The C core cannot be built here; the message names what is missing."""
 
 
+def _candidates() -> list[Path]:
+    """Where the sources may be, in the order searched."""
+    override = os.environ.get("EA_CORE_SRC")
+    found = [Path(override)] if override else []
+    return [*found, _HERE / "csrc", _HERE.parents[1] / "firmware" / "src"]
+
+
 def source_dir() -> Path:
     """The folder of the core's C sources (see the module text for the order searched).
 
     Raises:
         CoreUnavailable: no folder holds the core's headers; the message lists where it looked.
     """
-    candidates: list[Path] = []
-    override = os.environ.get("EA_CORE_SRC")
-    if override:
-        candidates.append(Path(override))
-    candidates += [_HERE / "csrc", _HERE.parents[1] / "firmware" / "src"]
+    candidates = _candidates()
     for folder in candidates:
         if all((folder / name).is_file() for name in REQUIRED_HEADERS):
             return folder

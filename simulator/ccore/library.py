@@ -52,9 +52,17 @@ EA_NO_TICK = 0xFFFF_FFFF_FFFF_FFFF
 _U8P = POINTER(c_uint8)
 
 DRIVE = CFUNCTYPE(
-    None, c_uint, c_uint64, _U8P, c_size_t, c_uint64, c_uint64, c_uint64, ctypes.c_int32,
+    None,
+    c_uint,
+    c_uint64,
+    _U8P,
+    c_size_t,
+    c_uint64,
+    c_uint64,
+    c_uint64,
     ctypes.c_int32,
-)  # fmt: skip
+    ctypes.c_int32,
+)
 """drive(ch, t_us, program payload or NULL, its length, run_start_us, ramp t0, t1, start, end)"""
 _AT = CFUNCTYPE(None, c_uint, c_uint64)
 _READ_AT = CFUNCTYPE(c_uint32, c_uint, c_uint64)
@@ -88,9 +96,18 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "eacc_model_values": (c_size_t, []),
     "eacc_new": (
         c_void_p,
-        [c_char_p, c_char_p, POINTER(c_uint32), c_size_t, POINTER(StageFns), c_int, c_int,
-         c_uint64, POINTER(c_int)],
-    ),  # fmt: skip
+        [
+            c_char_p,
+            c_char_p,
+            POINTER(c_uint32),
+            c_size_t,
+            POINTER(StageFns),
+            c_int,
+            c_int,
+            c_uint64,
+            POINTER(c_int),
+        ],
+    ),
     "eacc_free": (None, [c_void_p]),
     "eacc_device": (c_void_p, [c_void_p]),
     "eacc_status": (c_size_t, [c_void_p, _U8P, c_size_t]),

@@ -73,9 +73,7 @@ def test_a_changed_source_builds_a_new_library(
     assert after != before and after.is_file()
 
 
-def test_no_compiler_is_named_in_the_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_compiler_is_named_in_the_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CC", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no cc, gcc or clang here
@@ -89,12 +87,14 @@ def test_missing_sources_are_named_in_the_error(
 ) -> None:
     monkeypatch.setenv("EA_CORE_SRC", str(tmp_path))
     monkeypatch.setattr(build, "_HERE", tmp_path / "simulator" / "ccore")
-    with pytest.raises(CoreUnavailable, match="ea_hal.h, ea_device.h") as err:
+    with pytest.raises(CoreUnavailable, match=r"ea_hal\.h, ea_device\.h") as err:
         build.source_dir()
     assert str(tmp_path) in str(err.value) and "EA_CORE_SRC" in str(err.value)
 
 
-def test_a_failed_build_quotes_the_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_build_quotes_the_compiler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     copy = tmp_path / "src"
     shutil.copytree(build.source_dir(), copy)
     (copy / "broken.c").write_text("int broken(void) { return undeclared; }\n")
@@ -178,3 +178,17 @@ def test_the_bench_hooks_act_on_the_c_core() -> None:
     device.advance(50_000)  # the next check opens the relay and latches STUCK_OUTPUT
     assert device.status().channels[0].faults
     assert device.outputs_off
+
+
+def test_an_installed_package_ships_the_core_sources() -> None:
+    """pyproject maps firmware/src to simulator/ccore/csrc (a non-editable install holds it;
+    checked by hand with pip install --no-deps --target, docs/firmware-host.md)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"]["simulator.ccore.csrc"] == "firmware/src"
+    assert "simulator.ccore.csrc" in config["packages"]
+    assert set(config["package-data"]["simulator.ccore.csrc"]) == {"*.c", "*.h"}
+    assert config["package-data"]["simulator.ccore"] == ["shim.c"]
+    assert (root / "simulator" / "ccore" / "csrc") in build._candidates()

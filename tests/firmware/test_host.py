@@ -98,8 +98,17 @@ def test_usage_errors_exit_2_and_say_why(host_build: Path) -> None:
 
 @pytest.mark.pty
 def test_connect_drives_the_host_build_on_a_pty(host_build: Path) -> None:
-    with running(host_build / "ea-host", "--pty", "--serial", "HOST-1", "--pairing-window", "60",
-                 "--channels", "2", "-q") as path:  # fmt: skip
+    with running(
+        host_build / "ea-host",
+        "--pty",
+        "--serial",
+        "HOST-1",
+        "--pairing-window",
+        "60",
+        "--channels",
+        "2",
+        "-q",
+    ) as path:
         assert path.startswith("/dev/")
         pair_port(path)
         with connect(path, device_serial="HOST-1") as stim:
@@ -109,8 +118,9 @@ def test_connect_drives_the_host_build_on_a_pty(host_build: Path) -> None:
 
 @pytest.mark.tcp
 def test_connect_drives_the_host_build_over_tcp(host_build: Path) -> None:
-    with running(host_build / "ea-host", "--tcp", "127.0.0.1:0", "--pairing-window", "60",
-                 "-q") as url:  # fmt: skip
+    with running(
+        host_build / "ea-host", "--tcp", "127.0.0.1:0", "--pairing-window", "60", "-q"
+    ) as url:
         assert url.startswith("socket://127.0.0.1:")
         pair_port(url)
         with connect(url) as stim:
@@ -128,9 +138,11 @@ def test_the_key_file_keeps_a_pairing_across_a_power_cycle(
     line = keys.read_text().splitlines()[1]
     assert line.startswith("0 ") and len(line.split()[2]) == 64
     assert keys.stat().st_mode & 0o077 == 0  # a secret: the owner's only
-    with running(host, "--pty", "--key-file", str(keys), "-q") as path:  # no window now
-        with connect(path) as stim:
-            assert stim.status().outputs_off()
+    with (
+        running(host, "--pty", "--key-file", str(keys), "-q") as path,  # no window now
+        connect(path) as stim,
+    ):
+        assert stim.status().outputs_off()
 
 
 # --- the conformance suite ------------------------------------------------------------------------
@@ -152,10 +164,14 @@ def run_conformance(tmp_path: Path, *options: str) -> dict[str, str]:
     junit = tmp_path / "junit.xml"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}",
-         *options],
-        cwd=copy, env=env, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *options],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert junit.exists(), done.stdout + done.stderr
     outcomes: dict[str, str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
@@ -173,8 +189,15 @@ def run_conformance(tmp_path: Path, *options: str) -> dict[str, str]:
 def test_the_conformance_suite_passes_on_the_sanitized_host_build(
     host_build: Path, tmp_path: Path
 ) -> None:
-    with running(host_build / "ea-host.sanitize", "--pty", "--serial", "BENCH-C",
-                 "--pairing-window", "60", "-q") as path:  # fmt: skip
+    with running(
+        host_build / "ea-host.sanitize",
+        "--pty",
+        "--serial",
+        "BENCH-C",
+        "--pairing-window",
+        "60",
+        "-q",
+    ) as path:
         pair_port(path)
         run_conformance(tmp_path, "--ea-port", path, "--ea-device-serial", "BENCH-C")
 

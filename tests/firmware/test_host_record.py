@@ -40,8 +40,11 @@ pytestmark = [
 
 def _eactl(*args: str) -> subprocess.CompletedProcess[str]:
     script = Path(sysconfig.get_path("scripts")) / "eactl"
-    command = [str(script)] if script.exists() else [sys.executable, "-c",
-               "import sys; from eacontrol.cli import main; sys.exit(main())"]  # fmt: skip
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "import sys; from eacontrol.cli import main; sys.exit(main())"]
+    )
     return subprocess.run(
         [*command, *args],
         capture_output=True,
@@ -67,9 +70,17 @@ def test_the_stored_profile_delivers_the_same_on_both_cores_in_virtual_time(
     for core in ("python", "c"):
         db = tmp_path / f"{core}.sqlite3"
         done = _eactl(
-            "run", PROFILE, "--fast", "--yes", "--db", str(db),
-            "--sim-option", "seed=5", "--sim-option", f"core={core}",
-        )  # fmt: skip
+            "run",
+            PROFILE,
+            "--fast",
+            "--yes",
+            "--db",
+            str(db),
+            "--sim-option",
+            "seed=5",
+            "--sim-option",
+            f"core={core}",
+        )
         assert done.returncode == 0, done.stderr
         records[core] = _totals(db)
     assert len(records["c"]) == 2  # one per step
@@ -79,7 +90,9 @@ def test_the_stored_profile_delivers_the_same_on_both_cores_in_virtual_time(
 
 @contextmanager
 def _served(command: list[str]) -> Iterator[str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     assert process.stdout is not None
     path = process.stdout.readline().strip()
     try:
@@ -96,8 +109,11 @@ def host_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build = tmp_path_factory.mktemp("host-build")
     done = subprocess.run(
         ["make", "-C", str(ROOT / "firmware"), "-f", "host.mk", "host", f"BUILD={build}"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return build / "ea-host"
 
@@ -119,11 +135,31 @@ def test_eactl_run_on_the_c_host_build_records_what_the_python_simulator_does(
 ) -> None:
     profile = _short_profile(tmp_path)
     servers = {
-        "c": [str(host_binary), "--pty", "--seed", "5", "--serial", "C-HOST",
-              "--pairing-window", "60", "-q"],
-        "python": [sys.executable, "-m", "simulator", "--pty", "--seed", "5", "--serial",
-                   "PY-SIM", "--pairing-window", "60", "-q"],
-    }  # fmt: skip
+        "c": [
+            str(host_binary),
+            "--pty",
+            "--seed",
+            "5",
+            "--serial",
+            "C-HOST",
+            "--pairing-window",
+            "60",
+            "-q",
+        ],
+        "python": [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--pty",
+            "--seed",
+            "5",
+            "--serial",
+            "PY-SIM",
+            "--pairing-window",
+            "60",
+            "-q",
+        ],
+    }
     records = {}
     for core, command in servers.items():
         db = tmp_path / f"{core}.sqlite3"
@@ -136,8 +172,11 @@ def test_eactl_run_on_the_c_host_build_records_what_the_python_simulator_does(
     assert len(records["c"]) == len(records["python"]) == 2
     for c, py in zip(records["c"], records["python"], strict=True):
         assert (c.channel, c.step_index, c.pulses_b, c.time_b_s) == (
-            py.channel, py.step_index, py.pulses_b, py.time_b_s,
-        )  # fmt: skip
+            py.channel,
+            py.step_index,
+            py.pulses_b,
+            py.time_b_s,
+        )
         assert c.peak_mA == py.peak_mA
         assert c.net_charge_uC == py.net_charge_uC == 0
         assert abs(c.pulses_a - py.pulses_a) <= 2, (c, py)
