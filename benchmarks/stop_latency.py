@@ -19,6 +19,7 @@ from eacontrol.device import connect
 from eacontrol.link import Transport
 from firmware_protocol import Heartbeat, KeyKind, Message, Stop, StopMode, encode_frame
 from simulator import Device, SimSerial
+from simulator.ccore import CoreDevice
 
 __all__ = ["BAUD", "GOAL_RATIO", "OutputsOffObserver", "measure", "one_stop"]
 
@@ -47,7 +48,7 @@ class OutputsOffObserver:
     after everything due then has run. It never asks the clock to stop anywhere.
     """
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device | CoreDevice) -> None:
         """Watch ``device`` from the next instant the clock runs."""
         self._device = device
         self.first_off_us: int | None = None

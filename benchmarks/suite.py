@@ -16,6 +16,7 @@ from benchmarks import (
     host_cpu,
     roundtrip_pty,
     session_speed,
+    session_speed_ccore,
     stop_latency,
     sweep,
     tag_cost,
@@ -107,3 +108,4 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         lambda: sweep.measure(duration_s=8.0, workers=2, small=True),
     ),
 )
+BENCHMARKS += (Benchmark(*session_speed_ccore.ENTRY),)  # the C core beside session_speed

@@ -23,6 +23,7 @@ from firmware_protocol import (
     RawFrame,
     SessionClosed,
 )
+from simulator.ccore.device import CoreDevice
 from simulator.clock import US_PER_S, Scheduler, seconds_to_us
 from simulator.hardware.device import Device
 from simulator.hardware.faults import DeviceEvent, Direction, EventKind, FaultInjector, describe
@@ -57,7 +58,7 @@ class Bench:
 
     Attributes:
         scenario: the scenario.
-        device: the simulated device.
+        device: the simulated device (``CoreDevice``, the C core, for ``core=c``).
         link: the cable between the host's port and the device.
         loads: the load now connected to each channel (an electrode off shows as open).
     """
@@ -74,7 +75,10 @@ class Bench:
             for text, rng in zip(texts, load_rngs, strict=True)
         ]
         self._before_off: dict[int, Load] = {}
-        self.device = Device(scenario.model, rng=device_rng, loads=list(self.loads), now_us=now_us)
+        kind = CoreDevice if scenario.core == "c" else Device
+        self.device: Device | CoreDevice = kind(
+            scenario.model, rng=device_rng, loads=list(self.loads), now_us=now_us
+        )
         if scenario.pairing_window_s:  # the pairing button, pressed at power-on
             self.device.open_pairing_window(now_us, scenario.pairing_window_s)
         self._decoder = FrameDecoder()

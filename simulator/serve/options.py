@@ -43,7 +43,8 @@ def scenario_from_options(
 ) -> Scenario:
     """Build a scenario from flat ``key=value`` options (each key with its list of values).
 
-    Keys: ``scenario`` (a TOML file to start from), ``seed``, ``baud``, ``pairing_window``
+    Keys: ``scenario`` (a TOML file to start from), ``core`` (``python`` or ``c``: which
+    firmware runs the device), ``seed``, ``baud``, ``pairing_window``
     (whole seconds the pairing window is open from boot, 0 = closed), ``channels`` (alias of
     ``channel_count``), any ``DeviceModel`` field, ``load<N>`` (channel N), a frame fault
     rate ``<kind>``, ``<kind>_to_device`` or ``<kind>_to_host`` for drop, duplicate, corrupt,
@@ -73,9 +74,10 @@ def scenario_from_options(
     faults, events = list(base.faults), list(base.events)
     seed, baud = base.seed, base.baud
     window_s = base.pairing_window_s
+    core = one.get("core", base.core)
     delay_ms = parse_number(source, "delay_ms", one["delay_ms"]) if "delay_ms" in one else 0.0
     for key, value in one.items():
-        if key in ("scenario", "delay_ms") or _model_field(key) in model_fields:
+        if key in ("scenario", "delay_ms", "core") or _model_field(key) in model_fields:
             continue
         if key in ("seed", "baud"):
             number = _whole(source, key, value)
@@ -97,7 +99,14 @@ def scenario_from_options(
     load_texts = load_tuple(source, loads)
     try:
         return Scenario(
-            model, seed, baud, load_texts, tuple(faults), tuple(events), pairing_window_s=window_s
+            model,
+            seed,
+            baud,
+            load_texts,
+            tuple(faults),
+            tuple(events),
+            pairing_window_s=window_s,
+            core=core,
         )
     except ScenarioError as err:
         raise ScenarioError(f"{source}: {err}") from None
@@ -162,7 +171,7 @@ def _channel_event(source: str, key: str, value: str, channel_count: int) -> Dev
 
 # --- the command line --------------------------------------------------------------------------
 
-_SHORTHANDS = ("scenario", "channels", "seed", "baud", "serial", "pairing_window")
+_SHORTHANDS = ("scenario", "core", "channels", "seed", "baud", "serial", "pairing_window")
 """Named flags that are the URL options of the same names."""
 
 
@@ -185,6 +194,12 @@ def build_parser(prog: str = "python -m simulator") -> argparse.ArgumentParser:
         help="serve on TCP for pyserial's socket:// (HOST defaults to 127.0.0.1; PORT 0 = free)",
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario TOML file or bundled name")
+    parser.add_argument(
+        "--core",
+        choices=("python", "c"),
+        help="the firmware that runs the device: python (default) or c, the C core in-process "
+        "(built with the system C compiler on first use)",
+    )
     parser.add_argument("--channels", type=int, metavar="N", help="channel count, 1..8")
     parser.add_argument("--seed", type=int, metavar="N", help="seed of every random generator")
     parser.add_argument("--baud", type=int, metavar="N", help="wire model baud (0 = off)")

@@ -28,6 +28,7 @@ from serial.serialutil import (
     SerialTimeoutException,
 )
 
+from simulator.ccore.device import CoreDevice
 from simulator.clock import VirtualClock, seconds_to_us
 from simulator.hardware.device import Device
 from simulator.serve.bench import Bench
@@ -92,8 +93,8 @@ class SimSerial(SerialBase):
         return self._bench
 
     @property
-    def device(self) -> Device:
-        """The simulated device."""
+    def device(self) -> Device | CoreDevice:
+        """The simulated device (the C core's for ``core=c``)."""
         return self.bench.device
 
     @property

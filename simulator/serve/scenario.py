@@ -64,6 +64,7 @@ from simulator.hardware.wire import DEFAULT_BAUD
 from simulator.numbering import channel_index, channel_name
 
 __all__ = [
+    "CORES",
     "SCHEMA_VERSION",
     "Scenario",
     "ScenarioError",
@@ -77,6 +78,10 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 """Version of the scenario file format; a file with another version is refused."""
+
+
+CORES = ("python", "c")
+"""The firmware a scenario's device runs: the Python one (default) or the C core in-process."""
 
 
 class ScenarioError(ValueError):
@@ -100,10 +105,12 @@ class Scenario:
         events: timed device events, in the order given.
         pairing_window_s: the device's pairing window opened at boot for this many seconds
             (the pairing button pressed at power-on); 0 leaves it closed.
+        core: which firmware runs the device: ``"python"`` (``simulator.firmware``) or ``"c"``
+            (the C core in-process, ``simulator.ccore``).
 
     Raises:
         ScenarioError: a load does not parse, a channel does not exist on the model, or the
-            pairing window is outside 0..3600 s.
+            pairing window is outside 0..3600 s, or the core is neither python nor c.
     """
 
     model: DeviceModel = dataclasses.field(default_factory=DeviceModel)
@@ -113,9 +120,12 @@ class Scenario:
     faults: tuple[LinkFault, ...] = ()
     events: tuple[DeviceEvent, ...] = ()
     pairing_window_s: int = 0
+    core: str = "python"
 
     def __post_init__(self) -> None:
         channels = self.model.channel_count
+        if self.core not in CORES:
+            raise ScenarioError(f"core must be one of {', '.join(CORES)}, got {self.core!r}")
         if not 0 <= self.pairing_window_s <= MAX_WINDOW_S:
             raise ScenarioError(
                 f"pairing window {self.pairing_window_s} s is outside 0..{MAX_WINDOW_S} s"

@@ -36,6 +36,7 @@ DETAIL_KEYS = {
     "codec_status": {"payload_encode_us", "payload_decode_us", "cobs_encode_us", "cobs_decode_us"},
     "tag_cost": {"round_trip_tagged_us", "round_trip_untagged_us", "tag_us_per_round_trip"},
     "sweep": {"sessions", "serial_wall_s", "pool_wall_s", "tables_equal", "outcomes"},
+    "session_speed_ccore": {"python_x_real_time", "c_over_python", "same_outcomes", "outcomes"},
 }
 
 

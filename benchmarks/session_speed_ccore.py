@@ -1,0 +1,104 @@
+"""``session_speed_ccore``: ``session_speed``'s session on ``sim://?core=c`` — the C firmware core
+in-process (ctypes) on the Python hardware model — beside the Python device in the same run.
+
+The same 30-minute, 6-channel 2/100 Hz session through the whole stack in virtual time
+(``session_speed``: profile → runner → link → ``sim://`` → device → record), once per seed on
+each core. The figure is the C core's simulated seconds per wall second (median of ``repeats``
+seeds); ``details`` holds the Python device's speed on the same seeds and the ratio, and whether
+both cores recorded the same outcome. The library is built before the clock starts (the first
+use compiles it into the per-user cache, ``simulator.ccore.build``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import serial
+
+import simulator  # noqa: F401  (importing it registers sim:// with pyserial)
+from benchmarks.figure import Figure, median
+from benchmarks.session_speed import GOAL_X
+from benchmarks.stack import BASE_PROFILE, record_store, six_channel_profile
+from eacontrol.device import connect
+from eacontrol.link import Transport
+from eacontrol.session import Session
+from simulator.ccore import library_path
+
+__all__ = ["BENCHMARK_NAME", "ENTRY", "WHAT", "full", "measure", "one_session", "quick"]
+
+BENCHMARK_NAME = "session_speed_ccore"
+WHAT = "session_speed on sim://?core=c (the C core in-process), the Python device beside it"
+
+
+def one_session(duration_s: float, seed: int, core: str) -> tuple[float, float, str]:
+    """Run ``session_speed``'s session on ``core`` (python or c); (wall s, simulated s, outcome).
+
+    As ``session_speed.one_session``, with the URL's ``core`` option.
+    """
+    profile = six_channel_profile(duration_s)
+    url = f"sim://?channels=6&seed={seed}&core={core}"
+    with record_store() as store:
+        start = time.perf_counter()
+        port = serial.serial_for_url(url, timeout=0)
+        with connect(transport=Transport(port, url)) as stim:
+            t0 = stim.clock.now()
+            result = Session(stim, profile, store=store).run()
+            simulated_s = stim.clock.now() - t0
+        wall_s = time.perf_counter() - start
+    return wall_s, simulated_s, result.outcome.value
+
+
+def measure(*, repeats: int = 3, duration_s: float = 1800.0) -> Figure:
+    """Median speed of the C core over ``repeats`` seeds, the Python device's beside it.
+
+    Raises:
+        simulator.ccore.CoreUnavailable: the C core cannot be built here.
+    """
+    library_path()  # build (or find) the library before anything is timed
+    seeds = range(1, repeats + 1)
+    c_runs = [one_session(duration_s, seed, "c") for seed in seeds]
+    py_runs = [one_session(duration_s, seed, "python") for seed in seeds]
+    speeds = [simulated / wall for wall, simulated, _ in c_runs]
+    py_speeds = [simulated / wall for wall, simulated, _ in py_runs]
+    value = median(speeds)
+    py_value = median(py_speeds)
+    return Figure(
+        name=BENCHMARK_NAME,
+        value=value,
+        unit="x real time",
+        limit=1.0,
+        limit_is="real time",
+        ratio=value,
+        goal=f">= {GOAL_X:g}x real time",
+        met=value >= GOAL_X,
+        samples=speeds,
+        details={
+            "through_runner": True,
+            "core": "c (ctypes, the Python hardware model as HAL)",
+            "profile": f"{BASE_PROFILE} on 6 channels",
+            "step_duration_s": duration_s,
+            "wall_s": median(r[0] for r in c_runs),
+            "wall_samples_s": [r[0] for r in c_runs],
+            "simulated_s": median(r[1] for r in c_runs),
+            "outcomes": [r[2] for r in c_runs],
+            "python_x_real_time": py_value,
+            "python_samples": py_speeds,
+            "python_wall_s": median(r[0] for r in py_runs),
+            "c_over_python": value / py_value,
+            "same_outcomes": [r[2] for r in c_runs] == [r[2] for r in py_runs],
+        },
+    )
+
+
+def full() -> Figure:
+    """The recorded figures' parameters: ``session_speed``'s (3 seeds, 30 minutes)."""
+    return measure(repeats=3, duration_s=1800.0)
+
+
+def quick() -> Figure:
+    """Tiny parameters: proves the benchmark runs (its figures mean nothing)."""
+    return measure(repeats=1, duration_s=8.0)
+
+
+ENTRY = (BENCHMARK_NAME, WHAT, full, quick)
+"""``benchmarks.suite.Benchmark``'s fields, in order (the suite's one registration line)."""
