@@ -6,11 +6,16 @@ clock is read to measure speed (tests never assert on wall time). One module per
 
 - ``session_speed``: a 30-minute 6-channel session, whole stack, virtual time;
 - ``stop_latency``: ``stop(immediate=True)`` to the device's outputs off, with the wire model;
-- ``roundtrip_pty``: GET_STATUS over a pty to ``python -m simulator`` against a bare echo;
+- ``roundtrip_pty``: GET_INFO over a pty to ``python -m simulator`` against a bare echo;
 - ``host_cpu``: host CPU of a real-time session over a pty;
 - ``cli_start``: ``eactl --help`` against ``python -c pass``;
 - ``codec``: frames encoded + decoded per second;
+- ``codec_status``: one full 8-channel STATUS through the codec;
+- ``tag_cost``: what the HMAC tag costs per round trip and per session;
 - ``sweep``: a 200-session sweep through a process pool against one process.
+
+Every run also measures the machine's references (``references``: a bare pty echo and ``python
+-c pass``); ``--layers`` adds a cProfile breakdown of ``session_speed`` per layer (``layers``).
 
 Each reports a :class:`~benchmarks.figure.Figure` (median of repeats, a limit measured in the
 same run, the ratio and the goal); ``BENCHMARKS.md`` explains every limit and records a run.

@@ -5,6 +5,7 @@ Run from the repository root, against the installed packages::
     python -m benchmarks                      # all; writes benchmarks/results.json
     python -m benchmarks --only codec,cli_start
     python -m benchmarks --quick              # tiny parameters: checks, not figures; no file
+    python -m benchmarks --layers             # adds a cProfile breakdown of session_speed
 
 Exit status 0 when every benchmark ran (goals missed included: they are reported, not
 enforced), 1 when one raised (its entry in the JSON holds the error), 2 for bad arguments.
@@ -22,10 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.figure import Figure, Json
+from benchmarks.layers import measure_layers
 from benchmarks.machine import REPO_ROOT, git_state, load_average, machine, utc_date
+from benchmarks.references import measure_references
 from benchmarks.suite import BENCHMARKS, Benchmark, needs_pty
 
-__all__ = ["DEFAULT_OUTPUT", "FORMAT", "main", "table"]
+__all__ = ["DEFAULT_OUTPUT", "FORMAT", "main", "reference_line", "table"]
 
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results.json"
 FORMAT = "eacontrol-benchmarks/1"
@@ -61,6 +64,15 @@ def table(figures: Sequence[Figure]) -> str:
     return "\n".join(lines)
 
 
+def reference_line(references: dict[str, Json]) -> str:
+    """The machine's reference figures of the run, for beside the table."""
+    echo = references.get("bare_echo_us")
+    echo_text = "n/a (no ptys)" if not isinstance(echo, float) else f"{echo:.1f} µs"
+    python = references.get("python_c_pass_s")
+    python_text = f"{python:.4f} s" if isinstance(python, float) else "n/a"
+    return f"This machine in this run: bare pty echo {echo_text}, `python -c pass` {python_text}."
+
+
 def _parser() -> argparse.ArgumentParser:
     names = [b.name for b in BENCHMARKS]
     parser = argparse.ArgumentParser(
@@ -77,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tiny parameters: shows every benchmark runs; figures mean nothing; writes no file "
         "unless --output is given",
+    )
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="also profile a session_speed session (cProfile) and record its time per layer",
     )
     parser.add_argument(
         "--output",
@@ -122,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine(),
         "quick": bool(args.quick),
     }
+    print("references: bare echo and python -c pass …", file=sys.stderr, flush=True)
+    references = measure_references(echo_count=5, spawns=1) if args.quick else measure_references()
+    document["references"] = references
     results: dict[str, Json] = {}
     figures: list[Figure] = []
     failed = False
@@ -143,10 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         entry["wall_s"] = time.perf_counter() - t0
         results[bench.name] = entry
         figures.append(figure)
+    if args.layers:
+        print("layers: session_speed under cProfile …", file=sys.stderr, flush=True)
+        document["layers"] = measure_layers(8.0 if args.quick else 120.0)
     document["total_wall_s"] = time.perf_counter() - started
     document["load_average_at_end"] = load_average()
     document["benchmarks"] = results
     print(table(figures))
+    print(f"\n{reference_line(references)}")
     print(f"\n{len(figures)} benchmark(s) in {document['total_wall_s']:.1f} s", end="")
     if output is not None:
         _write(output, document)

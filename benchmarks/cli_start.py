@@ -18,10 +18,11 @@ from pathlib import Path
 from benchmarks.figure import Figure, Json, median
 from benchmarks.machine import OUTSIDE_CHECKOUT
 
-__all__ = ["GOAL_EXCESS_s", "eactl_command", "import_breakdown", "measure"]
+__all__ = ["GOAL_EXCESS_s", "eactl_command", "import_breakdown", "measure", "spawn_s"]
 
-GOAL_EXCESS_s = 0.3
-"""Issue 8: ``eactl --help`` at most 0.3 s slower than the interpreter starting and exiting."""
+GOAL_EXCESS_s = 0.05
+"""Issue 18: ``eactl --help`` at most 0.05 s slower than the interpreter starting and exiting
+(issue 8 asked 0.3 s)."""
 
 _HELP_SNIPPET = (
     "import sys\n"
@@ -57,7 +58,8 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def _spawn_s(command: list[str]) -> float:
+def spawn_s(command: list[str]) -> float:
+    """Wall seconds of running ``command`` as a fresh process (outside the checkout)."""
     start = time.perf_counter()
     subprocess.run(
         command,
@@ -106,13 +108,13 @@ def measure(*, repeats: int = 7) -> Figure:
     """Median spawn times of ``eactl --help`` and ``python -c pass``, ``repeats`` each."""
     eactl = [*eactl_command(), "--help"]
     bare = [sys.executable, "-c", "pass"]
-    _spawn_s(eactl)  # warm the file cache and the bytecode cache once
-    _spawn_s(bare)
+    spawn_s(eactl)  # warm the file cache and the bytecode cache once
+    spawn_s(bare)
     eactl_s: list[float] = []
     bare_s: list[float] = []
     for _ in range(repeats):
-        eactl_s.append(_spawn_s(eactl))
-        bare_s.append(_spawn_s(bare))
+        eactl_s.append(spawn_s(eactl))
+        bare_s.append(spawn_s(bare))
     value, limit = median(eactl_s), median(bare_s)
     excess = value - limit
     return Figure(

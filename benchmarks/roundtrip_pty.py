@@ -26,7 +26,11 @@ from benchmarks.stack import echo_pty, simulator_pty
 from eacontrol.device import connect
 from firmware_protocol import GetInfo, Info, decode_frame, encode_frame
 
-__all__ = ["WIRE_BAUD", "exchange", "measure"]
+__all__ = ["GOAL_RATIO", "WIRE_BAUD", "exchange", "measure"]
+
+GOAL_RATIO = 2.0
+"""Issue 18: the median round trip at most 2× the bare echo's (issue 8 asked 3×; the aim is
+1.5×)."""
 
 WIRE_BAUD = 115200
 """The line rate a UART bridge would run at (PROTOCOL.md; ``eacontrol.link.transport``)."""
@@ -108,8 +112,8 @@ def measure(*, count: int = 200, warmup: int = 20, blocks: int = 4, stack: int =
         limit=limit,
         limit_is="bare pyserial echo over a pty",
         ratio=ratio,
-        goal="median <= 3x the bare echo",
-        met=ratio <= 3.0,
+        goal=f"median <= {GOAL_RATIO:g}x the bare echo",
+        met=ratio <= GOAL_RATIO,
         samples=sim_us,
         details={
             "sim_median_us": value,

@@ -125,26 +125,31 @@ class Scheduler:
     def next_deadline_us(self) -> int | None:
         """Return the earliest time anything is due (None: nothing will ever happen)."""
         self._drop_cancelled()
-        times = [self._queue[0][0]] if self._queue else []
+        due_us = self._queue[0][0] if self._queue else None
         for actor in self._actors:
             deadline = actor.next_deadline_us()
-            if deadline is not None:
-                times.append(deadline)
-        return min(times) if times else None
+            if deadline is not None and (due_us is None or deadline < due_us):
+                due_us = deadline
+        return due_us
 
-    def run_due(self, now_us: int) -> None:
+    def run_due(self, now_us: int) -> int | None:
         """Run every callback scheduled at or before ``now_us``, then advance every actor to it.
 
         Repeats until nothing is due at or before ``now_us`` (a callback or an actor may make
         something else due at the same instant, e.g. a reply that arrives with no wire delay).
 
+        Returns:
+            The next deadline after the run (``next_deadline_us``, already asked once here, so
+            that a caller stepping from deadline to deadline need not ask again).
+
         Raises:
             StalledActor: an actor stays due after many advances to the same instant.
         """
+        queue = self._queue
         for _ in range(_MAX_STEPS_AT_ONE_INSTANT):
             self._drop_cancelled()
-            while self._queue and self._queue[0][0] <= now_us:
-                _, handle, callback = heapq.heappop(self._queue)
+            while queue and queue[0][0] <= now_us:
+                _, handle, callback = heapq.heappop(queue)
                 if handle in self._cancelled:
                     self._cancelled.discard(handle)
                     continue
@@ -153,7 +158,7 @@ class Scheduler:
                 actor.advance(now_us)
             deadline = self.next_deadline_us()
             if deadline is None or deadline > now_us:
-                return
+                return deadline
         raise StalledActor(f"something stays due at t={now_us} us after being run; a bug")
 
     def _drop_cancelled(self) -> None:
@@ -228,16 +233,17 @@ class VirtualClock(Scheduler):
                 self._advancing = False
 
     def _advance(self, target_us: int, until: Callable[[], bool] | None) -> bool:
-        self.run_due(self._now_us)
+        # The deadline each instant's run returns is the next stop: the actors are asked for
+        # their deadlines once per instant, not once more per step.
+        deadline = self.run_due(self._now_us)
         while not (until is not None and until()):
-            deadline = self.next_deadline_us()
             if deadline is None or deadline > target_us:
                 if target_us > self._now_us:
                     self._now_us = target_us
                     self.run_due(target_us)
                 return until is not None and until()
             self._now_us = max(self._now_us, deadline)
-            self.run_due(self._now_us)
+            deadline = self.run_due(self._now_us)
         return True
 
 

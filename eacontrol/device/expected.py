@@ -124,6 +124,17 @@ def _fit(e: _Expect, c: Record) -> tuple[str, str, str] | None:
     return None
 
 
+def _record_key(c: Record) -> tuple[object, ...]:
+    """What the checks of one channel read of its record."""
+    return (c.state, c.target_uA, c.set_uA, c.measured_uA, c.freq_cHz)
+
+
+def _same(a: list[_Expect], b: list[_Expect]) -> bool:
+    """Whether two candidate lists hold the very same expectations (each is immutable, and
+    any change to a channel's history makes a new one)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _current_bound_uA(candidates: list[_Expect]) -> int:
     """The largest current that may be measured under any of ``candidates``."""
     hi = max((e.hi_uA for e in candidates if e.on or e.stopping), default=None)
@@ -146,6 +157,9 @@ class OutputWatch:
         # index -> (uptime_ms, set_uA, the commanded slew bound then)
         self._previous: dict[int, tuple[int, int, int]] = {}
         self._suspect: dict[int, int] = {}  # index -> uptime_ms of a first current anomaly
+        # index -> (candidates, record key, slew bound) of the channel's last check, when it
+        # passed: the same record under the same expectations passes again (``_channel``).
+        self._passed: dict[int, tuple[list[_Expect], tuple[object, ...], int]] = {}
         self.mismatch: Mismatch | None = None
 
     # --- what the host commands ---------------------------------------------------------------
@@ -248,20 +262,35 @@ class OutputWatch:
         return history
 
     def _channel(self, index: int, c: Record, status: Status, ref_counter: int) -> Mismatch | None:
-        number = index + 1
         candidates = self._candidates(index, ref_counter)
+        key = _record_key(c)
+        passed = self._passed.get(index)
+        if passed is not None and passed[1] == key and _same(passed[0], candidates):
+            # The record the channel's last check passed, under the same expectations: every
+            # check gives the same answer (the set value did not rise, the measured current is
+            # within the same bound, and no current anomaly is pending), so only the time of
+            # this record is noted for the next rise check.
+            set_uA = c.set_uA if c.state.output_active else 0
+            self._previous[index] = (status.uptime_ms, set_uA, passed[2])
+            return None
         reasons = [_fit(e, c) for e in candidates]
         if all(r is not None for r in reasons):
             field, expected, reported = next(r for r in reversed(reasons) if r is not None)
-            return Mismatch(number, field, expected, reported)
+            return Mismatch(index + 1, field, expected, reported)
         certain = candidates[0] if len(candidates) == 1 else None
         if certain is not None and certain.on and c.target_uA == certain.target_uA:
             # Settled on its target: the set value only moves toward it from here.
-            tightened = replace(certain, hi_uA=max(certain.target_uA, c.set_uA))
-            self._history[index][-1] = tightened
-        return self._rate(index, c, status, candidates) or self._current(
+            hi_uA = max(certain.target_uA, c.set_uA)
+            if hi_uA != certain.hi_uA:
+                self._history[index][-1] = replace(certain, hi_uA=hi_uA)
+        mismatch = self._rate(index, c, status, candidates) or self._current(
             index, c, status, candidates
         )
+        if mismatch is None and index not in self._suspect:
+            self._passed[index] = (candidates, key, self._previous[index][2])
+        else:
+            self._passed.pop(index, None)
+        return mismatch
 
     def _rate(
         self, index: int, c: Record, status: Status, candidates: list[_Expect]

@@ -94,6 +94,7 @@ class Link:
         self.on_status: Callable[[Status, float, int], None] | None = None
         self.on_event: Callable[[Event, int, float], None] | None = None
         self._lost: LinkLost | None = None
+        self._drained_s = float("-inf")  # the clock time the last read left the port empty
 
     # --- session and state -----------------------------------------------------------------
 
@@ -356,10 +357,16 @@ class Link:
             self.clock.sleep(max(t - self.clock.now(), TICK_s))
 
     def _pump(self, timeout_s: float) -> bool:
+        # One read per wake-up: a read takes everything that has arrived, so a read that waits
+        # no time at the very instant the last one ended finds nothing (in virtual time, where
+        # the instant stands still while the host works, it is exactly so) and is skipped.
+        if timeout_s <= 0 and self.clock.now() == self._drained_s:
+            return False
         try:
             data = self._transport.read(timeout_s)
         except LinkLost as err:
             self._lose(f"read failed: {err}", err)
+        self._drained_s = self.clock.now()
         if not data:
             return False
         # The machine takes the whole chunk first; callbacks run after, in stream order.

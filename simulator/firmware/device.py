@@ -150,9 +150,11 @@ class Firmware:
         # run by ``advance``, a lease granted, every fault hook and a reboot: the channels
         # change only through those). An answer that depends on which check comes next holds
         # for that check instant only.
-        first_tick_us = self._next_tick_us()
         cached = self._deadline
-        if cached is None or cached[0] not in (None, first_tick_us):
+        if cached is not None and cached[0] is None:
+            return cached[1]  # holds whichever check comes next: no need to know which
+        first_tick_us = self._next_tick_us()
+        if cached is None or cached[0] != first_tick_us:
             cached = self._deadline = self._compute_deadline(first_tick_us)
         return cached[1]
 

@@ -17,7 +17,6 @@ as ``simulator.protocol_sim.Serial``.
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import serial
@@ -176,24 +175,26 @@ class SimSerial(SerialBase):
             SerialException: the device was unplugged.
             SerialTimeoutException: ``timeout=None`` and nothing came within ``max_block_s``.
         """
-        size = max(size, 0)
-        return self._read(size, self._deadline_us(), lambda data: len(data) >= size)
+        return self._read(max(size, 0), None)
 
     def read_until(self, expected: bytes = b"\n", size: int | None = None) -> bytes:
         """Read until ``expected``, ``size`` bytes or the timeout, in virtual time."""
-
-        def done(data: bytes) -> bool:
-            return data.endswith(expected) or (size is not None and len(data) >= size)
-
-        return self._read(size, self._deadline_us(), done)
+        return self._read(size, expected)
 
     def _deadline_us(self) -> int:
         wait = self.timeout
         return self.clock.now_us + (self._max_block_us if wait is None else seconds_to_us(wait))
 
-    def _read(self, size: int | None, deadline_us: int, done: Callable[[bytes], bool]) -> bytes:
+    def _read(self, size: int | None, expected: bytes | None) -> bytes:
+        """Read until ``size`` bytes, ``expected`` at the end (if given) or the timeout.
+
+        The usual read (the host's, for what has arrived, with a timeout) takes the bytes
+        there, or advances the clock once: to the first arrival or to the deadline.
+        """
         link = self._live().link
+        to_host = link.to_host
         clock = self.clock
+        deadline_us = self._deadline_us()
         self._cancelled = False
         data = b""
         quiet_us = (
@@ -202,23 +203,27 @@ class SimSerial(SerialBase):
         last_byte_us = clock.now_us
 
         def arrived() -> bool:
-            return link.to_host.available(clock.now_us) > 0
+            return self._cancelled or link.unplugged or to_host.available(clock.now_us) > 0
+
+        def done() -> bool:
+            return (expected is not None and data.endswith(expected)) or (
+                size is not None and len(data) >= size
+            )
 
         while size != 0:
             with clock.lock:
-                data += link.to_host.take(clock.now_us, None if size is None else size - len(data))
-            if done(data) or self._cancelled or link.unplugged:
+                data += to_host.take(clock.now_us, None if size is None else size - len(data))
+            if done() or self._cancelled or link.unplugged:
                 break
             stop_us = deadline_us
             if quiet_us is not None and data:
                 stop_us = min(stop_us, last_byte_us + quiet_us)
             if clock.now_us >= stop_us:
                 break
-            clock.advance_to(stop_us, until=lambda: self._cancelled or link.unplugged or arrived())
-            if arrived():
+            if clock.advance_to(stop_us, until=arrived):
                 last_byte_us = clock.now_us
         self._live()
-        if self.timeout is None and not done(data) and not self._cancelled:
+        if self.timeout is None and not done() and not self._cancelled:
             raise SerialTimeoutException(
                 f"read with timeout=None: nothing more within max_block_s of virtual time "
                 f"({self._max_block_us / 1e6:g} s); a blocking read would never return"

@@ -98,6 +98,27 @@ def test_main_writes_the_json_and_prints_the_table(
     assert "| `codec` |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_main_records_the_references_and_with_layers_the_breakdown(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    assert main(["--quick", "--only", "codec", "--layers", "--output", str(output)]) == 0
+    document = json.loads(output.read_text())
+    assert {"bare_echo_us", "python_c_pass_s"} <= set(document["references"])
+    assert document["references"]["python_c_pass_s"] > 0
+    layers = document["layers"]
+    assert layers["outcome"] == "completed"
+    assert {"eacontrol.link", "simulator.firmware", "firmware_protocol"} <= set(layers["layers"])
+    assert math.isclose(sum(v["percent"] for v in layers["layers"].values()), 100, abs_tol=2)
+
+
+def test_layer_of_names_a_package_one_level_down() -> None:
+    from benchmarks.layers import layer_of
+
+    assert layer_of("/x/eacontrol/link/driver.py") == "eacontrol.link"
+    assert layer_of("/x/firmware_protocol/codec.py") == "firmware_protocol"
+    assert layer_of("~") == "builtins"
+
+
 def test_main_refuses_an_unknown_benchmark() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--only", "nonsense"])
