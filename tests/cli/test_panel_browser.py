@@ -166,7 +166,9 @@ def test_start_raise_lower_pause_and_stop_by_click(
     for what in ("raise channel 1", "lower channel 1", "pause", "resume", "STOP"):
         assert any(n.startswith(f"panel: {what} by browser ") for n in notes), what
     for note in ("de qi on channel 1, comfortable", "asked for a pause"):
-        assert any(re.fullmatch(rf"panel: note by browser \S+ at 127\.0\.0\.1: {note}", n) for n in notes)
+        assert any(
+            re.fullmatch(rf"panel: note by browser \S+ at 127\.0\.0\.1: {note}", n) for n in notes
+        )
 
 
 def test_stop_by_space_and_by_escape_on_a_tablet(
@@ -196,7 +198,9 @@ def test_stop_by_space_and_by_escape_on_a_tablet(
     expect(page.locator("#sessions tr")).to_have_count(3)  # the header and two sessions
     page.fill("#history-patient", "p-018")  # any case, as the record's query
     page.click("#filter-history")
-    expect(page.locator("#history-of")).to_have_text("Sessions of patient p-018 (simulated ones marked)")
+    expect(page.locator("#history-of")).to_have_text(
+        "Sessions of patient p-018 (simulated ones marked)"
+    )
     expect(page.locator("#sessions tr")).to_have_count(2)
     expect(page.locator("#sessions")).to_contain_text("P-018")
     expect(page.locator("#sessions")).not_to_contain_text("P-017")

@@ -28,7 +28,9 @@ def _ended(page: Any) -> dict[str, Any]:
 def test_a_profile_the_patient_layer_refuses_is_refused_as_eactl_run_refuses_it(
     tmp_path: Path, eactl: Eactl
 ) -> None:
-    ran = eactl("run", PROFILE, "--patient-flags", "pregnant", "--fast", "--db", str(tmp_path / "x.db"))
+    ran = eactl(
+        "run", PROFILE, "--patient-flags", "pregnant", "--fast", "--db", str(tmp_path / "x.db")
+    )
     assert ran.code == 1
     refusal = ran.err.removeprefix("eactl: ").strip()
     assert "BL23-L is on the lumbosacral region" in refusal
@@ -99,7 +101,9 @@ def test_the_layers_in_words() -> None:
         "patient flags icd, pregnant; implant clearance Dr A Khan;2026-11-30;letter EP-2291; "
         "calibrated maximum channel 1: 5 mA; calibrated maximum channel 2: 4.5 mA"
     )
-    none = argparse.Namespace(site=None, patient_flags="", implant_clearance=None, calibrated_max=[])
+    none = argparse.Namespace(
+        site=None, patient_flags="", implant_clearance=None, calibrated_max=[]
+    )
     assert layers_text(none, layers_from(none)) == ""
 
 

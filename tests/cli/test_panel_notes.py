@@ -34,11 +34,17 @@ def test_a_note_is_recorded_with_its_origin_running_and_paused(tmp_path: Path) -
         page.send(type="note", text="  de qi on channel 2, comfortable  ")
         reply = page.reply()
         assert reply["ok"], reply
-        assert re.fullmatch(r"note recorded at 00:0\d: de qi on channel 2, comfortable", reply["text"])
+        assert re.fullmatch(
+            r"note recorded at 00:0\d: de qi on channel 2, comfortable", reply["text"]
+        )
         # the session's marker event, on every page (as the terminal view lists it)
-        viewer.until(lambda m: m["type"] == "view" and any("de qi" in e for e in m.get("events", [])))
+        viewer.until(
+            lambda m: m["type"] == "view" and any("de qi" in e for e in m.get("events", []))
+        )
         viewer.send(type="note", text="written on the viewing page")
-        assert viewer.reply()["text"] == "refused: this page is view only (another browser controls)"
+        assert (
+            viewer.reply()["text"] == "refused: this page is view only (another browser controls)"
+        )
         page.send(type="pause")
         assert page.reply()["ok"]
         page.until(lambda m: m["type"] == "view" and m.get("state") == "paused")
@@ -64,11 +70,21 @@ def test_a_bad_note_is_refused_in_words_and_nothing_is_recorded(tmp_path: Path) 
         assert page.reply()["text"] == "refused: no session is running"
         page.start()
         longest = "x" * NOTE_MAX
-        for text in ("", "   ", "de qi\x1b[2J", "line\nbreak", "\u202eevil", "x" * (NOTE_MAX + 1), 5):
+        for text in (
+            "",
+            "   ",
+            "de qi\x1b[2J",
+            "line\nbreak",
+            "\u202eevil",
+            "x" * (NOTE_MAX + 1),
+            5,
+        ):
             page.send(type="note", text=text)
             reply = page.reply()
             assert not reply["ok"]
-            assert reply["text"] == f"refused: a note is printable text of 1 to {NOTE_MAX} characters"
+            assert (
+                reply["text"] == f"refused: a note is printable text of 1 to {NOTE_MAX} characters"
+            )
         page.send(type="note", text=longest)  # the longest fits the record with its origin
         assert page.reply()["ok"]
         page.send(type="stop")

@@ -52,9 +52,7 @@ def _dose(
                 "seconds_per_rate": [[r, t] for r, t in d.time_per_frequency_s.items()],
                 # Densities need the channel's needle geometry (None: the profile gives none).
                 "shannon_k": needle.shannon_k if needle else None,
-                "current_density_mA_per_cm2": needle.current_density_mA_per_cm2
-                if needle
-                else None,
+                "current_density_mA_per_cm2": needle.current_density_mA_per_cm2 if needle else None,
                 "power_density_W_per_cm2": needle.power_density_W_per_cm2 if needle else None,
             }
         )

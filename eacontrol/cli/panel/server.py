@@ -345,7 +345,9 @@ class PanelServer:
         if message["type"] == "history":
             patient = message.get("patient") or None
             if patient is not None and _bad_id(patient):
-                self._replier(client)(False, f"refused: the patient id must be printable text of at most {_ID_MAX}")
+                self._replier(client)(
+                    False, f"refused: the patient id must be printable text of at most {_ID_MAX}"
+                )
                 return
             found = await asyncio.to_thread(history.sessions, self._db, patient)
             await self._send(client, {"type": "history", "sessions": found, "patient": patient})
