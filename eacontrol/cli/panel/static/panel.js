@@ -96,6 +96,10 @@ function connect() {
       msg.textContent = m.text;
       msg.className = m.ok ? "message" : "message refused";
       if (m.ok && m.text.startsWith("note recorded")) $("note").value = "";
+      // A start refused before its record began ends at once: its views may all have come
+      // while the setup screen was up; the session's screen shows the refusal (the reply is
+      // sent before the views that follow it).
+      if (m.ok && m.text.startsWith("starting ")) { showSetup = false; draw(); }
       if (!m.ok && $("setup").hidden === false) $("detail").prepend(el("p", m.text, "refusal"));
     }
   };
