@@ -11,6 +11,7 @@ let view = { phase: "idle" };
 let simulatedDevice = false; // the panel's device is the built-in simulator (from hello)
 let showSetup = true;
 let showHistory = false; // after a session ends, until "New session"
+let lastPhase = "idle";
 
 function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
@@ -188,6 +189,10 @@ function drawDetail() {
 
 function draw() {
   const phase = view.phase;
+  // The session's result (the device's confirmation of a STOP) is shown at the top: the page
+  // is scrolled there once, when the session ends.
+  if (phase === "ended" && lastPhase !== "ended") window.scrollTo(0, 0);
+  lastPhase = phase;
   const live = phase === "starting" || phase === "running";
   if (live) showSetup = showHistory = false; // a running session is always on screen
   $("show-history").disabled = live;
