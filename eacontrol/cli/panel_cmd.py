@@ -3,8 +3,12 @@
 ``--listen`` is loopback by default (127.0.0.1:8765); the URL printed carries a per-run random
 token, and every request is checked for its Host and Origin (``eacontrol.cli.panel.security``).
 Sessions run on ``--port`` (default: the built-in simulator, paced to real time as ``eactl run``
-paces it) and are recorded in the session database (``--db``). Ctrl-C stops the server; a
-session still running is emergency-stopped first, confirmed.
+paces it) and are recorded in the session database (``--db``). The site and patient limit
+layers are ``eactl run``'s options, defined and parsed once (``eacontrol.cli.layers``): every
+profile the page offers is checked with them, and every session started from the page applies
+them. ``--blind`` is refused (exit 2): the page is not a blinded operator's view
+(:data:`BLIND_REFUSED`). Ctrl-C stops the server; a session still running is emergency-stopped
+first, confirmed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from eacontrol.cli.command import Commands, add_command
 from eacontrol.cli.exitcodes import CliError, ExitCode, UsageError
+from eacontrol.cli.layers import PATIENT_FLAGS, Layers, add_layer_options, layers_from
 from eacontrol.cli.records_cmd import add_db_option
 from eacontrol.cli.signals import Terminated, signals_end_like_ctrl_c
 from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, target_from
@@ -26,10 +31,24 @@ from eacontrol.cli.target import SIMULATED_BANNER, Target, add_target_options, t
 if TYPE_CHECKING:
     from eacontrol.cli.panel.run import SessionFactory, Started
 
-__all__ = ["DEFAULT_LISTEN", "make_factory", "parse_listen", "register"]
+__all__ = [
+    "BLIND_REFUSED",
+    "DEFAULT_LISTEN",
+    "layers_text",
+    "make_factory",
+    "parse_listen",
+    "register",
+]
 
 DEFAULT_LISTEN = "127.0.0.1:8765"
 """Where the panel listens unless told: this computer only."""
+
+BLIND_REFUSED = (
+    "--blind: the panel does not run blinded sessions: its start screen names each profile and "
+    "shows its plan, intensities and dose, and every page is sent the set and measured currents, "
+    "which would unblind the operator; run a blinded session with eactl run --blind"
+)
+"""Why ``eactl panel --blind`` is a usage error (docs/panel.md)."""
 
 _MODULES = ("starlette", "uvicorn", "websockets")
 
@@ -58,8 +77,41 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def make_factory(target: Target, db: str | None, *, sample_period_s: float = 1.0) -> SessionFactory:
-    """How the panel makes a session: open the store and the device, build the Session."""
+def layers_text(args: argparse.Namespace, layers: Layers) -> str:
+    """The limit layers in force, as the start screen names them ("" when none is given)."""
+    from eacontrol.cli.output import printable
+
+    words = []
+    if layers.site is not None:
+        words.append(f"site policy {printable(args.site)}")
+    patient = layers.patient
+    if patient is not None:
+        flags = [f for f in PATIENT_FLAGS if getattr(patient, f)]
+        if flags:
+            words.append(f"patient flags {', '.join(flags)}")
+        if patient.implant_clearance is not None:
+            words.append(f"implant clearance {printable(args.implant_clearance)}")
+        words += [
+            f"calibrated maximum channel {n}: {mA:g} mA"
+            for n, mA in sorted(patient.calibrated_max_mA.items())
+        ]
+    return "; ".join(words)
+
+
+def make_factory(
+    target: Target,
+    db: str | None,
+    *,
+    layers: Layers | None = None,
+    sample_period_s: float = 1.0,
+) -> SessionFactory:
+    """How the panel makes a session: open the store and the device, build the Session.
+
+    ``layers``: the site and patient layers, applied as ``eactl run`` applies them (the profile
+    loaded with them, then the session's pre-flight checks them again with the device's).
+    """
+    site = None if layers is None else layers.site
+    patient_layer = None if layers is None else layers.patient
 
     @contextlib.contextmanager
     def factory(profile: str, patient: str | None, operator: str | None) -> Iterator[Started]:
@@ -70,7 +122,7 @@ def make_factory(target: Target, db: str | None, *, sample_period_s: float = 1.0
         from eacontrol.records import RecordStore
         from eacontrol.session import Session
 
-        loaded = load_profile(profile)
+        loaded = load_profile(profile, site=site, patient=patient_layer)
         with (
             RecordStore.open(db) as store,
             connect(target.url, device_serial=target.device_serial) as stim,
@@ -82,6 +134,8 @@ def make_factory(target: Target, db: str | None, *, sample_period_s: float = 1.0
                 store=store,
                 operator_id=operator,
                 patient_id=patient,
+                patient=patient_layer,
+                site=site,
                 device_serial=target.device_serial,
                 sample_period_s=sample_period_s,
             )
@@ -117,10 +171,15 @@ def _panel(args: argparse.Namespace) -> int:
     open, with a per-run token; --open opens it in the default browser. The page chooses a
     stored profile and the patient and operator, runs it on --port (default: the built-in
     simulator, in real time) and shows it live; one browser controls, the others view. If the
-    controlling page closes or goes silent for 2 s the session pauses. Ctrl-C stops the
-    server, emergency-stopping a running session first.
+    controlling page closes or goes silent for 2 s the session pauses. The limit layers
+    (--site, --patient-flags, --implant-clearance, --calibrated-max) are eactl run's and apply
+    to every session started from the page; --blind is refused. Ctrl-C stops the server,
+    emergency-stopping a running session first.
     """
+    if args.blind:
+        raise UsageError(BLIND_REFUSED)
     host, port = parse_listen(args.listen)
+    layers = layers_from(args)
     target = target_from(args)
     _require_extra()
     import uvicorn
@@ -133,15 +192,16 @@ def _panel(args: argparse.Namespace) -> int:
     token = new_token()
     where = f"{target.url} ({SIMULATED_BANNER})" if target.built_in else target.url
     server = PanelServer(
-        make_factory(target, args.db),
+        make_factory(target, args.db, layers=layers),
         token=token,
         hosts=frozenset(),  # nothing is answered until the port is known (port 0: any free one)
         wall=RealClock(),
         pace=target.built_in,
-        profiles=catalog(),
+        profiles=catalog(site=layers.site, patient=layers.patient),
         port_text=where,
         simulated=target.built_in,
         db=args.db,
+        layers=layers_text(args, layers),
     )
     print(f"eactl panel: sessions run on {where}", flush=True)
     if not is_loopback(host):
@@ -206,5 +266,12 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--open", action="store_true", help="open the page in the default web browser"
     )
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="refused (exit 2): the page shows what would unblind the operator; use eactl run "
+        "--blind",
+    )
     add_db_option(parser)
     add_target_options(parser)
+    add_layer_options(parser)  # eactl run's, with its meaning and parsing

@@ -12,10 +12,13 @@ Playwright's ``expect`` on locators, never ``wait_for_function``.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -114,7 +117,9 @@ def test_start_raise_lower_pause_and_stop_by_click(
     expect(page.locator("#role")).to_have_text("THIS PAGE CONTROLS")
     page.select_option("#profile", PROFILE)
     expect(page.locator("#detail")).to_contain_text("Duration: 30:00")
-    expect(page.locator("#detail")).to_contain_text("1.80 µC")  # the derived phase charge
+    expect(page.locator("#detail")).to_contain_text("1.8 µC")  # the derived phase charge
+    expect(page.locator("#detail")).to_contain_text("2 Hz: 900 s, 100 Hz: 900 s")  # eactl show's
+    expect(page.locator("#layers")).to_contain_text("the standard layer")
     page.fill("#patient", "P-017")
     page.fill("#operator", "OP-2")
     page.check("#placed-1")
@@ -129,13 +134,26 @@ def test_start_raise_lower_pause_and_stop_by_click(
     page.click(_channel(page, 1, "button[aria-label^='lower']"))
     expect(page.locator(_channel(page, 1, ".target"))).to_have_text("0.0 mA")
     expect(page.locator("#message")).to_have_text("channel 1: target 0 mA")
+    page.click("#note")  # typed key by key: Space types a space here, not a STOP
+    page.keyboard.type("de qi on channel 1, comfortable")
+    page.keyboard.press("Enter")
+    expect(page.locator("#message")).to_have_text(
+        re.compile(r"^note recorded at 00:\d\d: de qi on channel 1, comfortable$")
+    )
+    expect(page.locator("#note")).to_have_value("")
+    expect(page.locator("#state")).to_have_text(re.compile("^STIMULATING"))
     page.click("#pause")
     expect(page.locator("#state")).to_have_text(re.compile("^PAUSED"))
     expect(page.locator("#pause")).to_have_text("Resume (from zero)")
+    page.fill("#note", "asked for a pause")
+    page.click("#add-note")
+    expect(page.locator("#message")).to_contain_text(": asked for a pause")
     page.click("#pause")
     expect(page.locator("#state")).to_have_text(re.compile("^STIMULATING"))
     page.click("#stop")
     _confirmed(page)
+    expect(page.locator("#noting")).to_be_hidden()  # the session's notes end with it
+    expect(page.locator("#after")).to_contain_text("eactl annotate 1 --note TEXT")
     _shot(page, "stopped-1920x1080")
     page.click("#show-history")
     expect(page.locator("#sessions")).to_contain_text("emergency_stop (simulated)")
@@ -147,6 +165,10 @@ def test_start_raise_lower_pause_and_stop_by_click(
     notes = server.notes()
     for what in ("raise channel 1", "lower channel 1", "pause", "resume", "STOP"):
         assert any(n.startswith(f"panel: {what} by browser ") for n in notes), what
+    for note in ("de qi on channel 1, comfortable", "asked for a pause"):
+        assert any(
+            re.fullmatch(rf"panel: note by browser \S+ at 127\.0\.0\.1: {note}", n) for n in notes
+        )
 
 
 def test_stop_by_space_and_by_escape_on_a_tablet(
@@ -166,10 +188,28 @@ def test_stop_by_space_and_by_escape_on_a_tablet(
     _confirmed(page)
     _shot(page, "stopped-768x1024")
     page.click("#again")
-    _start(page)
+    _start(page, patient="P-018")
     expect(page.locator("#result")).to_be_hidden()
-    page.keyboard.press("Escape")
+    page.fill("#note", "patient moved")
+    page.focus("#note")
+    page.keyboard.press("Escape")  # STOP from the note box too
     _confirmed(page)
+    page.click("#show-history")
+    expect(page.locator("#sessions tr")).to_have_count(3)  # the header and two sessions
+    page.fill("#history-patient", "p-018")  # any case, as the record's query
+    page.click("#filter-history")
+    expect(page.locator("#history-of")).to_have_text(
+        "Sessions of patient p-018 (simulated ones marked)"
+    )
+    expect(page.locator("#sessions tr")).to_have_count(2)
+    expect(page.locator("#sessions")).to_contain_text("P-018")
+    expect(page.locator("#sessions")).not_to_contain_text("P-017")
+    _shot(page, "history-768x1024")
+    page.fill("#history-patient", "P-999")
+    page.keyboard.press("Enter")
+    expect(page.locator("#sessions")).to_contain_text("no session of patient P-999")
+    page.click("#all-history")
+    expect(page.locator("#sessions tr")).to_have_count(3)
     assert server.outcomes() == [Outcome.EMERGENCY_STOP, Outcome.EMERGENCY_STOP]
     assert sum(n.startswith("panel: STOP by browser ") for n in server.notes()) == 2
 
@@ -246,3 +286,97 @@ def test_a_wrong_token_and_a_foreign_host_are_refused(
     answer = page.goto(f"http://{REBOUND}:{port}/?token={token}")
     assert answer is not None and answer.status == 403
     expect(page.locator("body")).to_contain_text("wrong Host")
+
+
+def test_the_limit_layers_of_eactl_panel_apply_to_the_page(
+    browser: Browser, panel: Callable[..., Panel]
+) -> None:
+    server = panel("--patient-flags", "pregnant", "--calibrated-max", "1=5")
+    page = _open(browser, server.url, DESKTOP)
+    page.select_option("#profile", PROFILE)
+    expect(page.locator("#layers")).to_have_text(
+        "patient flags pregnant; calibrated maximum channel 1: 5 mA"
+    )
+    detail = page.locator("#detail")
+    expect(detail).to_contain_text("5 mA (patient)")  # channel 1's ceiling, capped
+    expect(detail).to_contain_text("Refused: BL23-L is on the lumbosacral region")
+    _shot(page, "refused-setup-1920x1080")
+    page.check("#placed-1")
+    page.check("#placed-2")
+    page.click("#start")  # the session's own checks refuse it, as eactl run's do
+    result = page.locator("#result")
+    expect(result).to_contain_text("NOT STARTED: nothing was stimulated.")
+    expect(result).to_contain_text("ProfileRefused: profile profiles/lbp_2_100hz_han.toml")
+    expect(result).to_contain_text("BL23-L is on the lumbosacral region")
+    expect(page.locator("#after")).to_be_hidden()
+    assert server.outcomes() == []  # no session record began
+
+
+@contextlib.contextmanager
+def _elsewhere(html: str) -> Iterator[int]:
+    """Serve ``html`` on another loopback port (another site's page); yields the port."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as served:
+        thread = threading.Thread(target=served.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield served.server_address[1]
+        finally:
+            served.shutdown()
+            thread.join()
+
+
+_ATTACK = """<!doctype html><meta charset="utf-8"><title>another site</title>
+<p id="log">tried:</p>
+<script>
+const log = (t) => { document.getElementById("log").textContent += " " + t; };
+const ws = new WebSocket("WS_URL");
+ws.onopen = () => {
+  log("open");
+  for (const m of [{type: "take_control"}, {type: "zero_all"}, {type: "end"}, {type: "stop"}]) {
+    ws.send(JSON.stringify(m));
+  }
+};
+ws.onmessage = () => log("message");
+ws.onclose = (e) => log(`closed ${e.code}`);
+</script>"""
+
+
+@pytest.mark.parametrize("site", [REBOUND, "127.0.0.1"])
+def test_a_page_from_another_site_cannot_open_the_websocket_with_the_token(
+    browser: Browser, panel: Callable[..., Panel], site: str
+) -> None:
+    server = panel()
+    page = _open(browser, server.url, DESKTOP)
+    _start(page)
+    page.click(_channel(page, 1, "button[aria-label^='raise']"))
+    expect(page.locator(_channel(page, 1, ".set"))).to_have_text("0.50 mA")
+    socket = server.url.replace("http://", "ws://").replace("/?token=", "/ws?token=")
+    with _elsewhere(_ATTACK.replace("WS_URL", socket)) as port:
+        other = browser.new_page()
+        other.goto(f"http://{site}:{port}/")  # another origin, with the right token
+        log = other.locator("#log")
+        expect(log).to_have_text(re.compile(r"^tried: closed \d+$"))  # never opened
+        other.close()
+    # nothing it asked took effect: the session runs on, its page controls, channel 1 is set
+    expect(page.locator("#state")).to_have_text(re.compile("^STIMULATING"))
+    expect(page.locator("#role")).to_have_text("THIS PAGE CONTROLS")
+    expect(page.locator(_channel(page, 1, ".set"))).to_have_text("0.50 mA")
+    page.click("#stop")
+    _confirmed(page)
+    notes = server.notes()
+    assert sum(n.startswith("panel: STOP by ") for n in notes) == 1
+    assert not any("control taken" in n or "zero all" in n or "end by" in n for n in notes)
+    assert server.outcomes() == [Outcome.EMERGENCY_STOP]

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Socket
 
+from eacontrol.cli.layers import Layers
 from eacontrol.cli.panel.catalog import catalog
 from eacontrol.cli.panel.security import allowed_hosts
 from eacontrol.cli.panel.server import PanelServer
@@ -25,15 +26,17 @@ ORIGIN = {"origin": BASE}
 PROFILE = "lbp_2_100hz_han"  # titrated: every channel starts at 0 mA and is raised by hand
 
 
-def make_server(db: Path, url: str = "sim://?seed=1") -> PanelServer:
-    """A panel on the built-in simulator, paced to real time, recording into ``db``."""
+def make_server(db: Path, url: str = "sim://?seed=1", layers: Layers | None = None) -> PanelServer:
+    """A panel on the built-in simulator, paced to real time, recording into ``db`` (with the
+    site and patient ``layers``, as ``eactl panel --site/--patient-flags/...`` gives them)."""
+    layers = layers or Layers(None, None)
     return PanelServer(
-        make_factory(Target(url, True, None), str(db)),
+        make_factory(Target(url, True, None), str(db), layers=layers),
         token=TOKEN,
         hosts=allowed_hosts("127.0.0.1", 8765),
         wall=RealClock(),
         pace=True,
-        profiles=catalog(),
+        profiles=catalog(site=layers.site, patient=layers.patient),
         port_text=url,
         db=db,
     )
@@ -44,11 +47,13 @@ def client(server: PanelServer) -> TestClient:
 
 
 @contextlib.contextmanager
-def page_on(db: Path, url: str = "sim://?seed=1", *, start: bool = False) -> Iterator[Page]:
-    """A panel recording into ``db`` on ``url`` and one page connected to it with the token and
-    the right Origin (its profile started when ``start``)."""
+def page_on(
+    db: Path, url: str = "sim://?seed=1", *, start: bool = False, layers: Layers | None = None
+) -> Iterator[Page]:
+    """A panel recording into ``db`` on ``url`` (with ``layers``) and one page connected to it
+    with the token and the right Origin (its profile started when ``start``)."""
     with (
-        client(make_server(db, url)) as http,
+        client(make_server(db, url, layers)) as http,
         http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
     ):
         page = Page(ws)

@@ -10,6 +10,7 @@ page                session call                                            ``ea
 ``resume_channel``  ``resume_channel(ch)`` (a held channel, re-clipped)     r
 ``zero_all``        ``set_intensity(ch, 0)`` for every channel above zero   z
 ``pause``/``resume`` ``pause()`` / ``resume()``                             p
+``note`` (text)     ``note(text)``: a time-stamped annotation (the record)  n, Enter
 ``end``             ``stop()``: every output ramped down, confirmed         s
 ``stop``            ``emergency_stop()``: cut at once, confirmed            Esc / space
 =================== ======================================================= ==============
@@ -23,6 +24,7 @@ import math
 from typing import TYPE_CHECKING
 
 from eacontrol.cli.console import STEP_mA, mark_level
+from eacontrol.cli.table import duration_text
 from eacontrol.errors import ParameterError, SessionError
 
 if TYPE_CHECKING:
@@ -38,18 +40,21 @@ ACTIONS = (
     "zero_all",
     "pause",
     "resume",
+    "note",
     "end",
     "stop",
 )
 """What a controlling page may ask of a running session (``end``: ``Session.stop``, a ramp-down;
-``stop``: ``Session.emergency_stop``)."""
+``stop``: ``Session.emergency_stop``; ``note``: ``Session.note``, a note or the patient's
+response in words, as ``eactl run``'s ``n`` records it)."""
 
 CHANNEL_ACTIONS = frozenset({"raise", "lower", "mark", "resume_channel"})
 """The actions that name a channel."""
 
 
-def act(session: Session, action: str, channel: int | None) -> str:
+def act(session: Session, action: str, channel: int | None, text: str = "") -> str:
     """Carry out one page command on ``session`` (the loop's thread); returns it in words.
+    ``text``: what a ``note`` records.
 
     Raises:
         SessionError / ParameterError: the session refused it (as it refuses a key).
@@ -62,6 +67,8 @@ def act(session: Session, action: str, channel: int | None) -> str:
     if action == "resume":
         session.resume()
         return "resuming: re-ramping from zero"
+    if action == "note":  # paused too, as the terminal's n; not once the session has ended
+        return f"note recorded at {duration_text(session.note(text))}"
     if action == "end":
         session.stop()
         return "ending: ramping every output down"

@@ -1,7 +1,10 @@
 """The history screen: the sessions in the record and each one's report, read-only.
 
 Read in a worker thread (``asyncio.to_thread``), from a read-only connection of its own: the
-session's record writer is never touched, and nothing is marked or migrated. A report is the
+session's record writer is never touched, and nothing is marked or migrated. The list may be
+filtered by patient id: the record's own query (``RecordStore.sessions(patient_id=…)``, any
+case), simulated sessions included and marked (``eactl log list --patient`` leaves them out
+unless ``--include-simulated``; the page marks each one "simulated"). A report is the
 one ``eactl report ID`` prints (``build_report`` rendered as Markdown), shown as plain text.
 """
 
@@ -16,8 +19,9 @@ HISTORY_LIMIT = 50
 """The newest sessions listed."""
 
 
-def sessions(db: Path | str | None) -> list[dict[str, Any]]:
-    """The newest sessions, newest first (JSON-ready); none when the database does not exist."""
+def sessions(db: Path | str | None, patient: str | None = None) -> list[dict[str, Any]]:
+    """The newest sessions, newest first (JSON-ready), only ``patient``'s if given (any case);
+    none when the database does not exist."""
     from eacontrol.errors import RecordError
     from eacontrol.records import RecordStore
 
@@ -37,7 +41,7 @@ def sessions(db: Path | str | None) -> list[dict[str, Any]]:
                 "detail": s.detail,
                 "simulated": s.meta.simulated,
             }
-            for s in store.sessions(limit=HISTORY_LIMIT)
+            for s in store.sessions(patient_id=patient, limit=HISTORY_LIMIT)
         ]
 
 

@@ -9,7 +9,8 @@ Each tick, in the loop's thread:
 
 1. the queued commands of the controlling browser are carried out (a command from a browser
    that does not control is refused, except STOP, which any page may send); each is recorded
-   as a note naming its origin (``panel: + channel 1 by browser 3fa2 at 127.0.0.1: target 0.5 mA``);
+   as a note naming its origin (``panel: + channel 1 by browser 3fa2 at 127.0.0.1: target 0.5 mA``;
+   a page's own note is recorded as ``panel: note by browser 3fa2 at 127.0.0.1: TEXT``);
 2. if no browser controls, or the controlling one has sent no heartbeat for 2 s
    (``attendance.HEARTBEAT_TIMEOUT_s``), a running session is paused (ramp to zero, timer
    held: ``Session.pause``) with an alarm on every page and a note in the record; it never
@@ -81,8 +82,8 @@ _EVENTS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Command:
-    """One request from a page: ``action`` (one of ``actions.ACTIONS``, or ``note``: ``text``
-    to record), on ``channel``."""
+    """One request from a page: ``action`` (one of ``actions.ACTIONS``: ``text`` is a ``note``'s
+    text; or ``account``: the panel's own ``text`` to record), on ``channel``."""
 
     action: str
     channel: int | None
@@ -184,17 +185,20 @@ class PanelRun:
         self._notify()
 
     def submit(self, command: Command) -> None:
-        """Queue ``command`` for the session loop (any thread)."""
-        if not self.active:
-            command.reply(False, "no session is running")
-            return
-        self._inbox.put(command)
+        """Queue ``command`` for the session loop (any thread); refused once the session has
+        ended (under the lock: a command is either carried out, or refused by the end's drain,
+        or refused here, never left unanswered)."""
+        with self._lock:
+            if self.active and not self._ended:
+                self._inbox.put(command)
+                return
+        command.reply(False, "refused: no session is running")
 
     def record(self, text: str, by: Controller) -> None:
         """Record ``text`` as a note of the running session, from the loop (any thread; nothing
         when no session runs)."""
         if self.active:
-            self._inbox.put(Command("note", None, by, lambda ok, text: None, text))
+            self._inbox.put(Command("account", None, by, lambda ok, text: None, text))
 
     def close(self) -> None:
         """The panel is closing: emergency-stop a running session (confirmed) and wait for it
@@ -273,13 +277,14 @@ class PanelRun:
                 "session_id": result.session_id,
                 "duration_s": result.duration_s,
             }
+        with self._lock:
+            self._ended = True  # from now on submit() refuses
         while True:  # asked too late: the session has ended
             try:
                 late = self._inbox.get_nowait()
             except queue.Empty:
                 break
             late.reply(False, "refused: the session has ended")
-        self._ended = True
         self._publish({**view, "phase": "ended", "result": ended})
 
     def _event(self, event: SessionEvent) -> None:
@@ -355,7 +360,7 @@ class PanelRun:
 
     def _carry_out(self, session: Session, command: Command) -> None:
         """One command, recorded with its origin (loop thread)."""
-        if command.action == "note":  # the panel's own account (a hand-over of control)
+        if command.action == "account":  # the panel's own account (a hand-over of control)
             self._note(session, f"panel: {command.text}")
             return
         if command.action != "stop" and command.by != self._attendance.controller:
@@ -375,12 +380,16 @@ class PanelRun:
             done, ok = f"refused: {err}", False
         else:
             ok = True
-        self._note(session, f"panel: {what} by {command.by.origin}: {done}")
+        if command.action != "note":  # a note is its own record, with its origin
+            self._note(session, f"panel: {what} by {command.by.origin}: {done}")
         command.reply(ok, done)
 
     def _act(self, session: Session, command: Command) -> str:
         if command.action == "pause":
             self._pausing = True
+        if command.action == "note":
+            at = act(session, "note", None, f"panel: note by {command.by.origin}: {command.text}")
+            return f"{at}: {command.text}"
         text = act(session, command.action, command.channel)
         if command.action == "resume":
             self._pausing, self._unattended = False, ""

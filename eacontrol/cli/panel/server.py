@@ -10,16 +10,18 @@ checks):
 ========================= ===============================================================
 
 Messages, JSON objects with a ``type``. From the server: ``hello`` (``client``, ``role``,
-``profiles``), ``view`` (the latest snapshot and this page's ``role``, sent whenever the session
+``profiles``, ``port``, ``simulated``, ``layers``: the limit layers of ``eactl panel``'s options in
+words), ``view`` (the latest snapshot and this page's ``role``, sent whenever the session
 loop publishes one, about 20 times a second on the simulator), ``reply`` (``ok``, ``text``: the
 answer to this page's last command), ``handover`` (to the controlling page: ``from`` asks for
 control). From a page: ``heartbeat`` (every 0.25 s), ``take_control`` (seated at once when no
 page controls, else the controlling page is asked), ``accept_handover`` / ``refuse_handover``
-(the controlling page's answer), ``history`` and ``report`` (``session_id``; answered with
-``history``/``report`` messages, to any page), ``start`` (``profile``, ``patient``, ``operator``,
+(the controlling page's answer), ``history`` (``patient``: only that patient's sessions,
+optional) and ``report`` (``session_id``; answered with ``history``/``report`` messages, to any
+page), ``start`` (``profile``, ``patient``, ``operator``,
 ``placement``: the channels whose electrodes the practitioner confirmed, every one), and the
 commands of :data:`~eacontrol.cli.panel.actions.ACTIONS` (``channel`` for those of
-``CHANNEL_ACTIONS``).
+``CHANNEL_ACTIONS``; ``text`` for ``note``: printable, at most :data:`NOTE_MAX` characters).
 
 The first page to connect controls; the others view: their commands are refused, except STOP,
 which any page may press (a stop is never refused; it is recorded with that page's origin). A
@@ -56,7 +58,7 @@ from eacontrol.cli.panel.security import Guard, query_token, token_ok
 from eacontrol.errors import SessionError
 from eacontrol.link import Clock
 
-__all__ = ["PanelServer"]
+__all__ = ["NOTE_MAX", "PanelServer"]
 
 _HEADERS = {
     # The page loads only its own files and talks only to its own WebSocket; it may not be
@@ -72,6 +74,14 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _ID_MAX = 64
+NOTE_MAX = 400
+"""The longest note a page may write (a design value: the record keeps 500 characters, and the
+note is recorded after ``panel: note by browser … at ADDRESS: ``)."""
+
+
+def _bad_id(value: object) -> bool:
+    """Whether ``value`` is not an id: printable text of at most 64 characters."""
+    return not isinstance(value, str) or value != printable(value) or len(value) > _ID_MAX
 
 
 @dataclass
@@ -102,6 +112,7 @@ class PanelServer:
         port_text: str,
         simulated: bool = False,
         db: Path | str | None = None,
+        layers: str = "",
     ) -> None:
         """Build the app.
 
@@ -115,12 +126,14 @@ class PanelServer:
             port_text: the device, as the page names it.
             simulated: the device is the built-in simulator (the page says so before a start).
             db: the session database (the history screen reads it; None: the default one).
+            layers: the site and patient limit layers in force, in words ("": none given).
         """
         self._token = token
         self._profiles = profiles
         self._port = port_text
         self._simulated = simulated
         self._db = db
+        self._layers = layers
         self.attendance = Attendance(wall)
         self.run = PanelRun(factory, self.attendance, wall, self._notify, pace=pace)
         self._clients: dict[str, _Client] = {}
@@ -188,6 +201,7 @@ class PanelServer:
                 "profiles": self._profiles,
                 "port": self._port,
                 "simulated": self._simulated,
+                "layers": self._layers,
             }
         )
         sender = asyncio.create_task(self._send_views(ws, client))
@@ -277,7 +291,14 @@ class PanelServer:
             reply(False, "refused: which channel?")
             return
         channel = channel if wants_channel else None
-        self.run.submit(Command(kind, channel, client.controller, reply))
+        text = ""
+        if kind == "note":
+            note = message.get("text")
+            text = note.strip() if isinstance(note, str) else ""
+            if not text or text != printable(text) or len(text) > NOTE_MAX:
+                reply(False, f"refused: a note is printable text of 1 to {NOTE_MAX} characters")
+                return
+        self.run.submit(Command(kind, channel, client.controller, reply, text))
 
     async def _take_control(self, client: _Client) -> None:
         """Seat ``client`` if nobody controls; else ask the controlling page to accept."""
@@ -322,8 +343,14 @@ class PanelServer:
         from eacontrol.errors import RecordError
 
         if message["type"] == "history":
-            found = await asyncio.to_thread(history.sessions, self._db)
-            await self._send(client, {"type": "history", "sessions": found})
+            patient = message.get("patient") or None
+            if patient is not None and _bad_id(patient):
+                self._replier(client)(
+                    False, f"refused: the patient id must be printable text of at most {_ID_MAX}"
+                )
+                return
+            found = await asyncio.to_thread(history.sessions, self._db, patient)
+            await self._send(client, {"type": "history", "sessions": found, "patient": patient})
             return
         session_id = message.get("session_id")
         if not isinstance(session_id, int):
@@ -361,9 +388,7 @@ class PanelServer:
         ids: list[str | None] = []
         for key in ("patient", "operator"):
             value = message.get(key) or None
-            if value is not None and (
-                not isinstance(value, str) or value != printable(value) or len(value) > _ID_MAX
-            ):
+            if value is not None and _bad_id(value):
                 reply(False, f"refused: the {key} id must be printable text of at most {_ID_MAX}")
                 return
             ids.append(value)

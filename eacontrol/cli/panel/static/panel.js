@@ -11,6 +11,7 @@ let view = { phase: "idle" };
 let simulatedDevice = false; // the panel's device is the built-in simulator (from hello)
 let showSetup = true;
 let showHistory = false; // after a session ends, until "New session"
+let lastPhase = "idle";
 
 function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
@@ -26,6 +27,30 @@ function clock(seconds) {
 
 function mA(value, digits) {
   return value === null || value === undefined ? "?" : `${value.toFixed(digits)} mA`;
+}
+
+// A number as eactl show writes it: up to `digits` decimals, no trailing zeros, small values
+// with their significant digits.
+function num(value, digits = 3) {
+  if (Number.isInteger(value)) return String(value);
+  const text = value.toFixed(digits).replace(/\.?0+$/, "");
+  return text === "0" || text === "-0" ? String(Number(value.toPrecision(digits))) : text;
+}
+
+function table(caption, headers, rows) {
+  const t = el("table");
+  t.append(el("caption", caption));
+  const head = el("tr");
+  for (const h of headers) head.append(el("th", h));
+  t.append(head);
+  for (const cells of rows) {
+    const tr = el("tr");
+    for (const c of cells) tr.append(el("td", c));
+    t.append(tr);
+  }
+  const box = el("div", undefined, "scroll");
+  box.append(t);
+  return box;
 }
 
 function el(tag, text, cls) {
@@ -49,6 +74,7 @@ function connect() {
     if (m.type === "hello") {
       profiles = m.profiles;
       $("port").textContent = m.port;
+      $("layers").textContent = m.layers || "the standard layer and the profile's own (no site or patient options given)";
       simulatedDevice = m.simulated;
       fillProfiles();
     } else if (m.type === "view") {
@@ -57,7 +83,7 @@ function connect() {
       drawRole(m.controlled);
       draw();
     } else if (m.type === "history") {
-      drawHistory(m.sessions);
+      drawHistory(m.sessions, m.patient);
     } else if (m.type === "report") {
       const pre = $("report");
       pre.textContent = m.markdown;
@@ -70,6 +96,11 @@ function connect() {
       const msg = $("message");
       msg.textContent = m.text;
       msg.className = m.ok ? "message" : "message refused";
+      if (m.ok && m.text.startsWith("note recorded")) $("note").value = "";
+      // A start refused before its record began ends at once: its views may all have come
+      // while the setup screen was up; the session's screen shows the refusal (the reply is
+      // sent before the views that follow it).
+      if (m.ok && m.text.startsWith("starting ")) { showSetup = false; draw(); }
       if (!m.ok && $("setup").hidden === false) $("detail").prepend(el("p", m.text, "refusal"));
     }
   };
@@ -83,8 +114,8 @@ function drawRole(controlled) {
   if (!controller) $("handover").hidden = true;
   const boxes = [...document.querySelectorAll("input.placed")];
   $("start").disabled = !controller || !$("profile").value || boxes.some((b) => !b.checked);
-  $("zero").disabled = $("pause").disabled = $("end").disabled =
-    !controller || view.phase !== "running";
+  $("zero").disabled = $("pause").disabled = $("end").disabled = $("note").disabled =
+    $("add-note").disabled = !controller || view.phase !== "running";
 }
 
 function fillProfiles() {
@@ -135,19 +166,22 @@ function drawDetail() {
       el("td", clock(s.duration_s)), el("td", `up ${s.ramp_up_s} s, down ${s.ramp_down_s} s`));
     plan.append(tr);
   }
-  const dose = el("table");
-  dose.append(el("caption", "Derived dose at the target intensity, per step and channel"));
-  const dh = el("tr");
-  for (const h of ["step", "channel", "at", "pulses", "phase charge", "net charge", "rms"]) dh.append(el("th", h));
-  dose.append(dh);
-  for (const r of p.dose || []) {
-    const tr = el("tr");
-    tr.append(el("td", String(r.step + 1)), el("td", String(r.channel)), el("td", `${r.intensity_mA} mA`),
-      el("td", String(r.pulses)), el("td", `${r.phase_charge_uC.toFixed(2)} µC`),
-      el("td", `${r.net_charge_uC.toFixed(2)} µC`), el("td", `${r.rms_mA.toFixed(2)} mA`));
-    dose.append(tr);
+  const dose = table("Derived dose at the target intensity, per step and channel (eactl show's)",
+    ["step", "channel", "at", "ceiling", "pulses", "phase charge", "net charge", "rms"],
+    (p.dose || []).map((r) => [String(r.step + 1), String(r.channel), `${num(r.intensity_mA)} mA`,
+      `${num(r.ceiling_mA)} mA (${r.ceiling_layer})`, String(r.pulses), `${num(r.phase_charge_uC)} µC`,
+      `${num(r.net_charge_uC)} µC`, `${num(r.rms_mA)} mA`]));
+  const more = table("Over the step and at the needle (densities need the channel's needle geometry)",
+    ["step", "channel", "mean rms", "duty", "time per rate", "Shannon k", "current density", "power density"],
+    (p.dose || []).map((r) => [String(r.step + 1), String(r.channel), `${num(r.mean_rms_mA)} mA`,
+      `${num(r.duty_percent, 1)} %`, r.seconds_per_rate.map(([hz, t]) => `${num(hz)} Hz: ${num(t, 1)} s`).join(", "),
+      r.shannon_k === null ? "–" : num(r.shannon_k, 2),
+      r.current_density_mA_per_cm2 === null ? "–" : `${num(r.current_density_mA_per_cm2)} mA/cm²`,
+      r.power_density_W_per_cm2 === null ? "–" : `${num(r.power_density_W_per_cm2, 4)} W/cm²`]));
+  d.append(needles, plan, dose, more);
+  if ((p.dose || []).every((r) => r.shannon_k === null)) {
+    d.append(el("p", "This profile gives no needle geometry: no charge or current density, no Shannon k.", "device"));
   }
-  d.append(needles, plan, dose);
   for (const a of p.advisories) d.append(el("p", `Advisory: ${a}`, "advisory"));
   for (const r of p.refusals) d.append(el("p", `Refused: ${r}`, "refusal"));
   drawRole(view.controlled);
@@ -155,6 +189,10 @@ function drawDetail() {
 
 function draw() {
   const phase = view.phase;
+  // The session's result (the device's confirmation of a STOP) is shown at the top: the page
+  // is scrolled there once, when the session ends.
+  if (phase === "ended" && lastPhase !== "ended") window.scrollTo(0, 0);
+  lastPhase = phase;
   const live = phase === "starting" || phase === "running";
   if (live) showSetup = showHistory = false; // a running session is always on screen
   $("show-history").disabled = live;
@@ -191,6 +229,12 @@ function draw() {
     result.textContent = `${words} ${r.text}` + (r.session_id ? ` (session ${r.session_id})` : "");
     result.className = `result ${r.not_started ? "" : r.confirmed ? "confirmed" : "unconfirmed"}`;
   }
+  // Notes are the running session's (eactl run's n): once it has ended, eactl annotate adds them.
+  $("noting").hidden = phase === "ended";
+  const after = $("after");
+  after.hidden = !(r && r.session_id);
+  after.textContent = r && r.session_id ? "A note or the patient's response after the session: " +
+    `eactl annotate ${r.session_id} --note TEXT (or --response de_qi, twitch, comfortable, …)` : "";
   drawRole(view.controlled);
 }
 
@@ -254,7 +298,9 @@ function channelCard(c) {
   return card;
 }
 
-function drawHistory(sessions) {
+function drawHistory(sessions, patient) {
+  $("history-of").textContent = patient ? `Sessions of patient ${patient} (simulated ones marked)` :
+    "Sessions of every patient";
   const table = $("sessions");
   const head = el("tr");
   for (const h of ["session", "started (UTC)", "profile", "patient", "operator", "outcome", ""]) {
@@ -273,7 +319,17 @@ function drawHistory(sessions) {
     return tr;
   });
   table.replaceChildren(head, ...rows);
-  if (!sessions.length) table.append(el("tr", "no session in the record yet"));
+  if (!sessions.length) table.append(el("tr", patient ? `no session of patient ${patient}` : "no session in the record yet"));
+}
+
+function sendNote() {
+  const text = $("note").value.trim();
+  if (text) send({ type: "note", text });
+}
+
+function showSessions(patient) {
+  $("report").hidden = true;
+  send({ type: "history", patient });
 }
 
 function stop() {
@@ -298,13 +354,19 @@ window.addEventListener("DOMContentLoaded", () => {
   $("again").onclick = () => { showSetup = true; draw(); };
   $("show-history").onclick = () => {
     showHistory = true;
-    $("report").hidden = true;
-    send({ type: "history" });
+    showSessions($("history-patient").value.trim());
     draw();
   };
+  $("filter-history").onclick = () => showSessions($("history-patient").value.trim());
+  $("all-history").onclick = () => { $("history-patient").value = ""; showSessions(""); };
+  $("history-patient").onkeydown = (e) => { if (e.key === "Enter") $("filter-history").click(); };
+  $("add-note").onclick = sendNote;
+  $("note").onkeydown = (e) => { if (e.key === "Enter") sendNote(); };
   $("close-history").onclick = () => { showHistory = false; draw(); };
   document.addEventListener("keydown", (e) => {
-    // Space and Escape are STOP while a session runs, wherever the focus is.
+    // Space and Escape are STOP while a session runs, wherever the focus is; in the note box
+    // Space types a space (a note has words, as in eactl run's note prompt) and Escape is STOP.
+    if (e.key === " " && e.target === $("note")) return;
     if ((e.key === " " || e.key === "Escape") && view.phase !== "ended" && !showSetup) {
       e.preventDefault();
       stop();
