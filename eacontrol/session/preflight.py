@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from eacontrol import __version__
 from eacontrol.device import Stimulator
@@ -27,6 +27,9 @@ from eacontrol.records import ClinicalDetails, RecordStore, SessionMeta, Study
 from eacontrol.safety import LimitStack
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
+
+if TYPE_CHECKING:
+    from eacontrol.session.script_meta import ScriptIdentity
 
 __all__ = ["Identity", "preflight", "session_meta"]
 
@@ -129,20 +132,9 @@ def session_meta(
     )
 
 
-class People(Protocol):
-    """Who ran a session, for its record (:class:`Identity`, ``script_meta.ScriptIdentity``)."""
-
-    @property
-    def operator_id(self) -> str | None: ...
-    @property
-    def patient_id(self) -> str | None: ...
-    @property
-    def clinical(self) -> ClinicalDetails | None: ...
-    @property
-    def study(self) -> Study | None: ...
-
-
-def shared_fields(stim: Stimulator, people: People, started_at: datetime) -> dict[str, Any]:
+def shared_fields(
+    stim: Stimulator, people: Identity | ScriptIdentity, started_at: datetime
+) -> dict[str, Any]:
     """The record's fields (``SessionMeta``) a profile's session and a recorded script take
     alike: the people, the start, the clinical account and study (empty when not given), and
     the device and software, from the connected device."""
