@@ -252,31 +252,23 @@ def parse(
 def _load(
     text: str, fmt: Format, file: str | None, source: str
 ) -> tuple[dict[str, Any] | None, list[Finding]]:
-    if fmt == "toml":
-        try:
-            return tomllib.loads(text), []
-        except tomllib.TOMLDecodeError as err:
-            position = _TOML_POSITION.search(str(err))
-            line = int(position.group(1)) if position else None
-            message = _TOML_POSITION.sub("", str(err)).strip()
-            return None, [_syntax(f"malformed TOML: {message}", line, source, file)]
-        except RecursionError:
-            return None, [_syntax("malformed TOML: nested too deeply", None, source, file)]
-        except ValueError as err:
-            if (finding := _too_long(text, err, source, file)) is None:
-                raise
-            return None, [finding]
+    name = "TOML" if fmt == "toml" else "JSON"
     try:
-        table = json.loads(text)
+        table = tomllib.loads(text) if fmt == "toml" else json.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        position = _TOML_POSITION.search(str(err))
+        line = int(position.group(1)) if position else None
+        message = _TOML_POSITION.sub("", str(err)).strip()
+        return None, [_syntax(f"malformed TOML: {message}", line, source, file)]
     except json.JSONDecodeError as err:
         return None, [_syntax(f"malformed JSON: {err.msg}", err.lineno, source, file)]
     except RecursionError:
-        return None, [_syntax("malformed JSON: nested too deeply", None, source, file)]
+        return None, [_syntax(f"malformed {name}: nested too deeply", None, source, file)]
     except ValueError as err:
         if (finding := _too_long(text, err, source, file)) is None:
             raise
         return None, [finding]
-    if not isinstance(table, dict):
+    if not isinstance(table, dict):  # a JSON document (a TOML one is always a table)
         return None, [_syntax("a profile is a JSON object at the top level", 1, source, file)]
     return table, []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eacontrol import __version__
 from eacontrol.device import Stimulator
@@ -27,6 +27,9 @@ from eacontrol.records import ClinicalDetails, RecordStore, SessionMeta, Study
 from eacontrol.safety import LimitStack
 from eacontrol.session.plan import SessionPlan
 from eacontrol.session.prescription import build_prescription, profile_sha256
+
+if TYPE_CHECKING:
+    from eacontrol.session.script_meta import ScriptIdentity
 
 __all__ = ["Identity", "preflight", "session_meta"]
 
@@ -125,19 +128,23 @@ def session_meta(
         prescription=build_prescription(profile, plan, patient=patient, findings=findings),
         port=identity.port,
         simulated=identity.simulated,
-        operator_id=identity.operator_id,
-        patient_id=identity.patient_id,
-        started_at=started_at,
-        clinical=identity.clinical or ClinicalDetails(),
-        study=identity.study or Study(),
-        **device_fields(stim),
+        **shared_fields(stim, identity, started_at),
     )
 
 
-def device_fields(stim: Stimulator) -> dict[str, Any]:
-    """The record's device and software fields (``SessionMeta``), from the connected device."""
+def shared_fields(
+    stim: Stimulator, people: Identity | ScriptIdentity, started_at: datetime
+) -> dict[str, Any]:
+    """The record's fields (``SessionMeta``) a profile's session and a recorded script take
+    alike: the people, the start, the clinical account and study (empty when not given), and
+    the device and software, from the connected device."""
     info = stim.info
     return {
+        "operator_id": people.operator_id,
+        "patient_id": people.patient_id,
+        "started_at": started_at,
+        "clinical": people.clinical or ClinicalDetails(),
+        "study": people.study or Study(),
         "device_model": info.model,
         "device_serial": info.serial,
         "firmware_version": info.firmware,

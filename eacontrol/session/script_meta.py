@@ -24,7 +24,7 @@ from eacontrol.records import ClinicalDetails, SessionMeta, Study
 from eacontrol.records.scripted import SCRIPT_SOURCE
 from eacontrol.safety import LimitStack
 from eacontrol.safety.engine import Quantity
-from eacontrol.session.preflight import device_fields
+from eacontrol.session.preflight import shared_fields
 from eacontrol.stimulation import Stimulation
 
 __all__ = [
@@ -141,10 +141,5 @@ def script_meta(
         prescription=prescription,
         port=stim.url,
         simulated=stim.simulated,
-        operator_id=identity.operator_id,
-        patient_id=identity.patient_id,
-        started_at=started_at,
-        clinical=identity.clinical or ClinicalDetails(),
-        study=identity.study or Study(),
-        **device_fields(stim),
+        **shared_fields(stim, identity, started_at),
     )

@@ -48,6 +48,13 @@ LATER = START + timedelta(days=1)
 STEP_0 = StepRecord(0, "2/100 Hz", "dense_disperse", 0.0)
 
 
+def _begun(store: RecordStore, make_meta: MakeMeta, **meta: object) -> int:
+    """A session begun (``make_meta(**meta)``) with its 2/100 Hz step (:data:`STEP_0`) running."""
+    sid = store.begin_session(make_meta(**meta))
+    store.record_step(sid, STEP_0)
+    return sid
+
+
 def samples_for(t_s: float) -> list[Sample]:
     """Channel 1 at 3 mA (2.94 measured), channel 2 at 2.5 mA (2.4 measured)."""
     return [Sample(t_s, 1, 3.0, 2.94, 820.0), Sample(t_s, 2, 2.5, 2.4, 1100.0)]
@@ -70,8 +77,7 @@ def _adverse(**fields: object) -> Annotation:
 
 def _three_changes(store: RecordStore, make_meta: MakeMeta) -> int:
     """A 2/100 Hz step in which the operator changes intensity three times."""
-    sid = store.begin_session(make_meta(compliance_V=60.0))
-    store.record_step(sid, replace(STEP_0, ended_s=None))
+    sid = _begun(store, make_meta, compliance_V=60.0)
     changes = ((120.0, 1, 3.0, 3.5), (240.0, 2, 2.5, 2.0), (480.0, 1, 3.5, 4.0))
     for t, ch, before, after in changes:
         store.record_event(
@@ -158,8 +164,7 @@ def test_i15_report_compliance_not_recorded_says_so(finished: Finished, store: R
 def test_i15_report_pauses_and_stops_with_their_cause(
     store: RecordStore, make_meta: MakeMeta
 ) -> None:
-    sid = store.begin_session(make_meta())
-    store.record_step(sid, StepRecord(0, "2/100 Hz", "dense_disperse", 0.0))
+    sid = _begun(store, make_meta)
     for t, message in (
         (100.0, "paused: ramping down, the step's timer held"),
         (130.0, "resumed: re-ramping from zero over 3 s"),
@@ -187,8 +192,7 @@ def test_i15_report_pauses_and_stops_with_their_cause(
 def test_i15_report_missing_samples_are_unknown_not_a_number(
     store: RecordStore, make_meta: MakeMeta
 ) -> None:
-    sid = store.begin_session(make_meta())
-    store.record_step(sid, StepRecord(0, "2/100 Hz", "dense_disperse", 0.0))
+    sid = _begun(store, make_meta)
     store.record_gaps(
         sid, [SampleGap(float(t), 2.4, "no STATUS for 2.4 s") for t in range(10, 60, 10)]
     )
@@ -220,8 +224,7 @@ def test_i15_report_missing_samples_are_unknown_not_a_number(
 def test_i15_report_partly_missing_samples_give_a_range_and_say_what_is_missing(
     store: RecordStore, make_meta: MakeMeta
 ) -> None:
-    sid = store.begin_session(make_meta())
-    store.record_step(sid, StepRecord(0, "2/100 Hz", "dense_disperse", 0.0))
+    sid = _begun(store, make_meta)
     store.record_samples(sid, [s for t in (10.0, 20.0) for s in samples_for(t)])
     store.record_gaps(sid, [SampleGap(30.0, 1.5, "no STATUS"), SampleGap(40.0, 2.5, "no STATUS")])
     store.record_samples(sid, samples_for(50.0))

@@ -71,7 +71,7 @@ from simulator import DeviceEvent, SimSerial
 from simulator.hardware.faults import EventKind as WorldKind
 
 from .injections import DbLock
-from .soak_parts import DoseLedger, Happening, Operator, scenario_text, world
+from .soak_parts import DoseLedger, Happening, Operator, reopen, scenario_text, world
 from .watch import DeviceWatch
 
 __all__ = ["SoakConfig", "SoakResult", "run_soak"]
@@ -266,11 +266,7 @@ class Soak:
     # --- sessions ------------------------------------------------------------------------
 
     def connect(self) -> Stimulator:
-        if self.stim is not None:
-            with contextlib.suppress(EAError):
-                self.stim.close(immediate=True)
-        if not self.port.is_open:
-            self.port.open()
+        reopen(self.stim, self.port)
         self.stim = connect(transport=Transport(self.port, self.url), lease_ms=self.config.lease_ms)
         self.counts["connected"] += 1
         return self.stim

@@ -3,6 +3,7 @@ operator."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from eacontrol.errors import ParameterError, SessionError
+from eacontrol.device import Stimulator
+from eacontrol.errors import EAError, ParameterError, SessionError
 from eacontrol.session import Session
 from simulator import SimSerial
 
@@ -23,6 +25,7 @@ __all__ = [
     "Happening",
     "Operator",
     "Run",
+    "reopen",
     "scenario_text",
     "world",
 ]
@@ -239,3 +242,13 @@ class Operator:
             return False
         self._counts[f"operator {name}"] += 1
         return True
+
+
+def reopen(stim: Stimulator | None, port: SimSerial) -> None:
+    """Before a new connect to the same device (after a reboot or a lost link): end the old
+    Stimulator, if any (its STOP may fail: the link may be gone), and open the port again."""
+    if stim is not None:
+        with contextlib.suppress(EAError):
+            stim.close(immediate=True)
+    if not port.is_open:
+        port.open()

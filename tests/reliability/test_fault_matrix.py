@@ -387,6 +387,12 @@ class Measured:
     time_to_zero_ms: float | None
     expected: str
 
+    @classmethod
+    def of(cls, outcome: Outcome, time_to_zero_us: float | None, expected: str) -> Measured:
+        """The cell, from the time to zero in µs as the watch measures it."""
+        ms = None if time_to_zero_us is None else time_to_zero_us / 1000
+        return cls(outcome, ms, expected)
+
 
 @pytest.fixture(scope="module")
 def matrix(reliability_report: ReliabilityReport) -> Iterator[dict[tuple[str, str], Measured]]:
@@ -519,13 +525,12 @@ def test_fault_in_phase(
         if listener is not None:
             cell.session.subscribe(listener)
         ended = run_to_the_end(cell, tick)
-        record, ttz_us = ended.record, ended.time_to_zero_us
+        record = ended.record
         counts = None
         if kind in LINK_FAULTS:
             layers = [cell.port.bench.link.fault_layer(d) for d in Direction]
             counts = sum(sum(layer.counts.values()) for layer in layers)
-        ttz_ms = None if ttz_us is None else ttz_us / 1000
-        matrix[kind, phase] = Measured(record.outcome, ttz_ms, expected.value)
+        matrix[kind, phase] = Measured.of(record.outcome, ended.time_to_zero_us, expected.value)
         check_safe_and_recorded(cell, ended)
         if counts is not None:
             assert counts >= 2, "the link fault was never injected"
@@ -589,9 +594,8 @@ def test_i14_fault_in_phase(
         cell.extras["timeline"] = timeline
         row.arm(cell, at_s)
         ended = run_to_the_end(cell, row.tick(cell), settle=lambda c: row.settle(c))
-        record, ttz_us = ended.record, ended.time_to_zero_us
-        ttz_ms = None if ttz_us is None else ttz_us / 1000
-        matrix[kind, phase] = Measured(record.outcome, ttz_ms, expected)
+        record = ended.record
+        matrix[kind, phase] = Measured.of(record.outcome, ended.time_to_zero_us, expected)
         check_safe_and_recorded(cell, ended)
         assert record.outcome.value == expected, f"{kind} in {phase}: {record.detail}"
         if expected == Outcome.COMPLETED.value:
@@ -628,8 +632,7 @@ def test_i14_05_signal_in_phase(
         record = store.session(summary.id)
     result = json.loads(report.read_text()) if report.exists() else None
     ttz_us = None if result is None else result["time_to_zero_us"]
-    ttz_ms = None if ttz_us is None else ttz_us / 1000
-    matrix[kind, phase] = Measured(record.outcome, ttz_ms, Outcome.STOPPED.value)
+    matrix[kind, phase] = Measured.of(record.outcome, ttz_us, Outcome.STOPPED.value)
     signum = signal.Signals[kind]
     assert child.returncode >= 0, (
         f"eactl run was killed by {signal.Signals(-child.returncode).name}; the record says "

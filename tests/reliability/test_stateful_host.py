@@ -81,6 +81,7 @@ from firmware_protocol import (
 from simulator import Device, DeviceEvent, EventKind, SimSerial, register_url_handler
 
 from .conftest import DeviceWatch, ReliabilityReport
+from .soak_parts import reopen
 
 register_url_handler()
 
@@ -264,11 +265,7 @@ class HostMachine(RuleBasedStateMachine):
     @rule()
     def reconnect(self) -> None:
         """After a reboot or a lost link: a new session on the same device."""
-        if self.stim is not None:
-            with contextlib.suppress(EAError):
-                self.stim.close(immediate=True)
-        if not self.port.is_open:
-            self.port.open()
+        reopen(self.stim, self.port)
         self._connect()
 
     def _call(self, fn: Callable[[], E], *allowed: type[EAError]) -> E | None:

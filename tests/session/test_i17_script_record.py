@@ -61,6 +61,13 @@ def _record(stim: Stimulator, store: RecordStore, **kwargs: Any) -> ScriptRecord
     return recorded(stim, store, sites=SITES, utc_now=lambda: START, **kwargs)
 
 
+def _two_hz_on_1(stim: Stimulator, wait_s: float) -> None:
+    """Channel 1 programmed at :data:`TWO_HZ`, started, and run for ``wait_s``."""
+    stim.program(1, TWO_HZ)
+    stim.start(1)
+    stim.wait(wait_s)
+
+
 def _commands(store: RecordStore, sid: int) -> list[tuple[str, int | None]]:
     return [(e.data["command"], e.channel) for e in store.events(sid) if "command" in e.data]
 
@@ -142,9 +149,7 @@ def test_i17_an_exception_mid_script_is_its_recorded_cause_with_outputs_confirme
 ) -> None:
     with connect("sim://?seed=18") as stim:
         with pytest.raises(RuntimeError, match="analysis failed"), _record(stim, store) as rec:
-            stim.program(1, TWO_HZ)
-            stim.start(1)
-            stim.wait(4)
+            _two_hz_on_1(stim, 4)
             raise RuntimeError("analysis failed")
         assert stim.last_status is not None and stim.status().outputs_off()
         dose = stim.dose(1)
@@ -184,9 +189,7 @@ def test_i17_each_way_out_of_a_script_is_recorded_as_the_session_ending_table_sa
 ) -> None:
     with connect("sim://?seed=25") as stim:
         with pytest.raises(type(raised)), _record(stim, store) as rec:
-            stim.program(1, TWO_HZ)
-            stim.start(1)
-            stim.wait(3)
+            _two_hz_on_1(stim, 3)
             raise raised
         assert stim.status().outputs_off()
     assert rec.session_id is not None
@@ -199,9 +202,7 @@ def test_i17_a_fault_and_a_lost_link_end_a_script_record_with_their_cause(
 ) -> None:
     with connect("sim://?seed=19") as stim:
         with pytest.raises(DeviceFault) as fault, _record(stim, store) as rec:
-            stim.program(1, TWO_HZ)
-            stim.start(1)
-            stim.wait(3)
+            _two_hz_on_1(stim, 3)
             stim.clock.sleep(0.8)  # the script blocks longer than the lease (0.5 s)
             stim.wait(1)
         # Protocol major 2: the expired lease closed the device's session (LEASE named).
@@ -217,9 +218,7 @@ def test_i17_a_fault_and_a_lost_link_end_a_script_record_with_their_cause(
         pytest.raises(LinkLost),
         _record(stim, store) as lost,
     ):
-        stim.program(1, TWO_HZ)
-        stim.start(1)
-        stim.wait(10)
+        _two_hz_on_1(stim, 10)
     assert lost.session_id is not None
     assert store.session(lost.session_id).outcome is Outcome.LINK_LOST
 
@@ -228,9 +227,7 @@ def test_i17_reprogramming_records_the_earlier_programs_totals_first(
     store: RecordStore,
 ) -> None:
     with connect("sim://?seed=21") as stim, _record(stim, store) as rec:
-        stim.program(1, TWO_HZ)
-        stim.start(1)
-        stim.wait(6)
+        _two_hz_on_1(stim, 6)
         stim.stop(1)
         first = stim.dose(1)
         stim.program(1, HAN)  # resets the device's totals
@@ -259,9 +256,7 @@ def test_i17_what_the_record_could_not_hold_is_refused_before_anything_is_sent(
         assert rec.outcome is Outcome.COMPLETED
         assert rec.session_id is not None and _commands(store, rec.session_id) == [("stop", None)]
 
-        stim.program(1, TWO_HZ)
-        stim.start(1)
-        stim.wait(3)
+        _two_hz_on_1(stim, 3)
         with pytest.raises(SessionError, match="Every output must be off"):
             _record(stim, store).__enter__()
     for sites, needle in (({9: ("LI4-L", "LI11-L")}, "1..6"), ({1: ("LI4-L",)}, "two")):
@@ -321,9 +316,7 @@ def test_i17_a_failing_database_stops_a_recorded_script_at_its_next_wait(
 ) -> None:
     with connect("sim://?seed=26") as stim:
         with pytest.raises(RecordError, match="disk full"), _record(stim, store) as rec:
-            stim.program(1, TWO_HZ)
-            stim.start(1)
-            stim.wait(2)
+            _two_hz_on_1(stim, 2)
             # The writer reports the database failing (as after STALL_BOUND_s of refusals).
             writer = rec._recorder.writer  # type: ignore[union-attr]
             monkeypatch.setattr(writer, "problem", lambda: RecordError("disk full (test)"))
