@@ -30,14 +30,17 @@ AIM_X = 10_000.0
 """Issue 18's aim beyond the goal (BENCHMARKS.md says what design would reach it)."""
 
 
-def one_session(duration_s: float, seed: int) -> tuple[float, float, str, int]:
-    """Run one session; return (wall s, simulated s, outcome, heartbeat periods run).
+def one_session(
+    duration_s: float, seed: int, core: str = "python"
+) -> tuple[float, float, str, int]:
+    """Run one session on the device ``core`` (``python`` or ``c``: ``sim://``'s option); return
+    (wall s, simulated s, outcome, heartbeat periods run).
 
     The wall time covers the whole stack: connecting (HELLO), pre-flight, the record, every
     step with its heartbeats, the confirmed stop and closing.
     """
     profile = six_channel_profile(duration_s)
-    url = f"sim://?channels=6&seed={seed}"
+    url = f"sim://?channels=6&seed={seed}&core={core}"
     with record_store() as store:
         start = time.perf_counter()
         port = serial.serial_for_url(url, timeout=0)

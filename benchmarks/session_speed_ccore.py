@@ -11,41 +11,15 @@ use compiles it into the per-user cache, ``simulator.ccore.build``).
 
 from __future__ import annotations
 
-import time
-
-import serial
-
-import simulator  # noqa: F401  (importing it registers sim:// with pyserial)
 from benchmarks.figure import Figure, median
-from benchmarks.session_speed import GOAL_X
-from benchmarks.stack import BASE_PROFILE, record_store, six_channel_profile
-from eacontrol.device import connect
-from eacontrol.link import Transport
-from eacontrol.session import Session
+from benchmarks.session_speed import GOAL_X, one_session
+from benchmarks.stack import BASE_PROFILE
 from simulator.ccore import library_path
 
-__all__ = ["BENCHMARK_NAME", "ENTRY", "WHAT", "full", "measure", "one_session", "quick"]
+__all__ = ["BENCHMARK_NAME", "ENTRY", "WHAT", "full", "measure", "quick"]
 
 BENCHMARK_NAME = "session_speed_ccore"
 WHAT = "session_speed on sim://?core=c (the C core in-process), the Python device beside it"
-
-
-def one_session(duration_s: float, seed: int, core: str) -> tuple[float, float, str]:
-    """Run ``session_speed``'s session on ``core`` (python or c); (wall s, simulated s, outcome).
-
-    As ``session_speed.one_session``, with the URL's ``core`` option.
-    """
-    profile = six_channel_profile(duration_s)
-    url = f"sim://?channels=6&seed={seed}&core={core}"
-    with record_store() as store:
-        start = time.perf_counter()
-        port = serial.serial_for_url(url, timeout=0)
-        with connect(transport=Transport(port, url)) as stim:
-            t0 = stim.clock.now()
-            result = Session(stim, profile, store=store).run()
-            simulated_s = stim.clock.now() - t0
-        wall_s = time.perf_counter() - start
-    return wall_s, simulated_s, result.outcome.value
 
 
 def measure(*, repeats: int = 3, duration_s: float = 1800.0) -> Figure:
@@ -58,8 +32,8 @@ def measure(*, repeats: int = 3, duration_s: float = 1800.0) -> Figure:
     seeds = range(1, repeats + 1)
     c_runs = [one_session(duration_s, seed, "c") for seed in seeds]
     py_runs = [one_session(duration_s, seed, "python") for seed in seeds]
-    speeds = [simulated / wall for wall, simulated, _ in c_runs]
-    py_speeds = [simulated / wall for wall, simulated, _ in py_runs]
+    speeds = [simulated / wall for wall, simulated, _, _ in c_runs]
+    py_speeds = [simulated / wall for wall, simulated, _, _ in py_runs]
     value = median(speeds)
     py_value = median(py_speeds)
     return Figure(

@@ -10,9 +10,11 @@ flowing and the exact pulses delivered (``recorder``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
+from firmware_protocol import ChannelState
 from simulator.firmware.device import Firmware
 from simulator.firmware.keys import KeyStore
 from simulator.firmware.model import DeviceModel
@@ -20,7 +22,7 @@ from simulator.hardware.loads import DEFAULT_LOAD, Load
 from simulator.hardware.output import SimulatedOutputStage
 from simulator.hardware.recorder import Recorder
 
-__all__ = ["Device", "SeededRandom"]
+__all__ = ["Device", "SeededRandom", "SimulatedHardware", "simulated_outputs"]
 
 
 class SeededRandom:
@@ -39,7 +41,89 @@ class SeededRandom:
         return int(self._rng.integers(0, 1 << 32))
 
 
-class Device(Firmware):
+def simulated_outputs(
+    model: DeviceModel, loads: Sequence[Load] | None, now_us: int
+) -> tuple[Recorder, tuple[SimulatedOutputStage, ...]]:
+    """The recorder and one simulated output stage per channel, on ``loads`` (default: 500 Ω
+    on every channel): the hardware a firmware, Python or C, is wired to.
+
+    Raises:
+        ValueError: ``loads`` does not have one load per channel.
+    """
+    if loads is None:
+        loads = [DEFAULT_LOAD] * model.channel_count
+    if len(loads) != model.channel_count:
+        raise ValueError(f"need {model.channel_count} loads, got {len(loads)}")
+    recorder = Recorder(model.channel_count)
+    outputs = tuple(
+        SimulatedOutputStage(model, load, recorder[i], now_us) for i, load in enumerate(loads)
+    )
+    return recorder, outputs
+
+
+class _Board(Protocol):
+    """What ``SimulatedHardware`` needs of the device it is mixed into."""
+
+    outputs: tuple[SimulatedOutputStage, ...]
+
+    @property
+    def now_us(self) -> int: ...
+
+    def advance(self, now_us: int) -> None: ...
+
+    def hardware_changed(self) -> None: ...
+
+    def channel_state(self, channel: int) -> ChannelState: ...
+
+
+class SimulatedHardware:
+    """What a bench does to the simulated hardware and sees of it, whichever firmware runs on
+    it: mixed into ``Device`` (the Python firmware) and ``simulator.ccore.CoreDevice`` (the C
+    core), which hold ``outputs`` and run the firmware."""
+
+    # --- what a bench does to the hardware ------------------------------------------------
+
+    def set_load(self: _Board, channel: int, load: Load, now_us: int) -> None:
+        """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
+        self.advance(now_us)
+        self.outputs[channel].set_load(load, now_us)
+        self.hardware_changed()
+
+    def load(self: _Board, channel: int) -> Load:
+        """The load now connected to ``channel`` (to restore it after an electrode-off)."""
+        return self.outputs[channel].load
+
+    def stick_output(self: _Board, channel: int, now_us: int, current_uA: int) -> None:
+        """Make ``channel``'s output stick at ``current_uA`` of DC (0 repairs the hardware).
+
+        The firmware finds it at its next check, opens the relay and latches STUCK_OUTPUT.
+
+        Raises:
+            ValueError: a negative current.
+        """
+        if current_uA < 0:
+            raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
+        self.advance(now_us)
+        self.outputs[channel].stick(current_uA, now_us)
+        self.hardware_changed()
+
+    # --- what a bench sees of it ----------------------------------------------------------
+
+    def output_uA(self: _Board, channel: int) -> float:
+        """Current ``channel`` actually delivers now (pulse amplitude, or a stuck DC)."""
+        return self.outputs[channel].output_uA(self.now_us)
+
+    @property
+    def outputs_off(self: _Board) -> bool:
+        """True when no channel is active and none delivers any current."""
+        now_us = self.now_us
+        return all(
+            not self.channel_state(i).output_active and output.output_uA(now_us) == 0
+            for i, output in enumerate(self.outputs)
+        )
+
+
+class Device(Firmware, SimulatedHardware):
     """A stimulator running the reference firmware on simulated hardware, driven by bytes and
     explicit times.
 
@@ -69,15 +153,7 @@ class Device(Firmware):
         now_us: int = 0,
         keys: KeyStore | None = None,
     ) -> None:
-        if loads is None:
-            loads = [DEFAULT_LOAD] * model.channel_count
-        if len(loads) != model.channel_count:
-            raise ValueError(f"need {model.channel_count} loads, got {len(loads)}")
-        self.recorder = Recorder(model.channel_count)
-        self.outputs = tuple(
-            SimulatedOutputStage(model, load, self.recorder[i], now_us)
-            for i, load in enumerate(loads)
-        )
+        self.recorder, self.outputs = simulated_outputs(model, loads, now_us)
         source = SeededRandom(rng)
         super().__init__(
             model,
@@ -85,45 +161,4 @@ class Device(Firmware):
             rng=source,
             now_us=now_us,
             keys=keys if keys is not None else KeyStore(source),
-        )
-
-    # --- what a bench does to the hardware ------------------------------------------------
-
-    def set_load(self, channel: int, load: Load, now_us: int) -> None:
-        """Change the load on ``channel`` (``OpenCircuit()`` for an electrode coming off)."""
-        self.advance(now_us)
-        self.outputs[channel].set_load(load, now_us)
-        self.hardware_changed()
-
-    def load(self, channel: int) -> Load:
-        """The load now connected to ``channel`` (to restore it after an electrode-off)."""
-        return self.outputs[channel].load
-
-    def stick_output(self, channel: int, now_us: int, current_uA: int) -> None:
-        """Make ``channel``'s output stick at ``current_uA`` of DC (0 repairs the hardware).
-
-        The firmware finds it at its next check, opens the relay and latches STUCK_OUTPUT.
-
-        Raises:
-            ValueError: a negative current.
-        """
-        if current_uA < 0:
-            raise ValueError(f"current_uA must be ≥ 0, got {current_uA}")
-        self.advance(now_us)
-        self.outputs[channel].stick(current_uA, now_us)
-        self.hardware_changed()
-
-    # --- what a bench sees of it ----------------------------------------------------------
-
-    def output_uA(self, channel: int) -> float:
-        """Current ``channel`` actually delivers now (pulse amplitude, or a stuck DC)."""
-        return self.outputs[channel].output_uA(self.now_us)
-
-    @property
-    def outputs_off(self) -> bool:
-        """True when no channel is active and none delivers any current."""
-        now_us = self.now_us
-        return all(
-            not channel.active and output.output_uA(now_us) == 0
-            for channel, output in zip(self.channels, self.outputs, strict=True)
         )
