@@ -57,15 +57,7 @@ def _stored(name: str) -> dict[str, Any]:
 
 def core_replay(transcript: dict[str, Any]) -> list[dict[str, Any]]:
     """``transcript_bench.replay`` on the C core."""
-    bench = CoreBench(transcript["device"])
-    for entry in transcript["timeline"]:
-        if "in" in entry:
-            bench.apply(entry["in"], entry["t_us"])
-    bench.advance(transcript["end_us"])
-    listed = len(transcript["device"]["random_u32"])
-    if bench.rng.used != listed:
-        raise RuntimeError(f"the C core drew {bench.rng.used} of {listed} random values")
-    return bench.timeline
+    return replay(transcript, CoreBench)
 
 
 def _message(frame_hex: str) -> str:

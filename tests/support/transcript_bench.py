@@ -206,14 +206,14 @@ def split_frames(data: bytes) -> list[bytes]:
     return [part + b"\x00" for part in data.split(b"\x00")[:-1]]
 
 
-def replay(transcript: dict[str, Any]) -> list[dict[str, Any]]:
+def replay(transcript: dict[str, Any], bench_type: type[Bench] = Bench) -> list[dict[str, Any]]:
     """A fresh device of the transcript's ``device``, fed its inputs at their times and run to
     ``end_us``: the timeline it produces (compare it with ``transcript["timeline"]``).
 
     Raises:
         RuntimeError: the device drew a different number of random values than listed.
     """
-    bench = Bench(transcript["device"])
+    bench = bench_type(transcript["device"])
     for entry in transcript["timeline"]:
         if "in" in entry:
             bench.apply(entry["in"], entry["t_us"])
