@@ -12,8 +12,7 @@ use compiles it into the per-user cache, ``simulator.ccore.build``).
 from __future__ import annotations
 
 from benchmarks.figure import Figure, median
-from benchmarks.session_speed import GOAL_X, one_session
-from benchmarks.stack import BASE_PROFILE
+from benchmarks.session_speed import one_session, speed_figure
 from simulator.ccore import library_path
 
 __all__ = ["BENCHMARK_NAME", "ENTRY", "WHAT", "full", "measure", "quick"]
@@ -32,35 +31,18 @@ def measure(*, repeats: int = 3, duration_s: float = 1800.0) -> Figure:
     seeds = range(1, repeats + 1)
     c_runs = [one_session(duration_s, seed, "c") for seed in seeds]
     py_runs = [one_session(duration_s, seed, "python") for seed in seeds]
-    speeds = [simulated / wall for wall, simulated, _, _ in c_runs]
-    py_speeds = [simulated / wall for wall, simulated, _, _ in py_runs]
-    value = median(speeds)
-    py_value = median(py_speeds)
-    return Figure(
-        name=BENCHMARK_NAME,
-        value=value,
-        unit="x real time",
-        limit=1.0,
-        limit_is="real time",
-        ratio=value,
-        goal=f">= {GOAL_X:g}x real time",
-        met=value >= GOAL_X,
-        samples=speeds,
-        details={
-            "through_runner": True,
-            "core": "c (ctypes, the Python hardware model as HAL)",
-            "profile": f"{BASE_PROFILE} on 6 channels",
-            "step_duration_s": duration_s,
-            "wall_s": median(r[0] for r in c_runs),
-            "wall_samples_s": [r[0] for r in c_runs],
-            "simulated_s": median(r[1] for r in c_runs),
-            "outcomes": [r[2] for r in c_runs],
-            "python_x_real_time": py_value,
-            "python_samples": py_speeds,
-            "python_wall_s": median(r[0] for r in py_runs),
-            "c_over_python": value / py_value,
-            "same_outcomes": [r[2] for r in c_runs] == [r[2] for r in py_runs],
-        },
+    python = speed_figure("session_speed", duration_s, py_runs)
+    c_x = median(simulated / wall for wall, simulated, _, _ in c_runs)
+    return speed_figure(
+        BENCHMARK_NAME,
+        duration_s,
+        c_runs,
+        core="c (ctypes, the Python hardware model as HAL)",
+        python_x_real_time=python.value,
+        python_samples=list(python.samples),
+        python_wall_s=median(r[0] for r in py_runs),
+        c_over_python=c_x / python.value,
+        same_outcomes=[r[2] for r in c_runs] == [r[2] for r in py_runs],
     )
 
 
