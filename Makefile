@@ -18,6 +18,7 @@ run: $(VENV)/.installed-run
 # chromium and clang, with apt-get as root).
 test: $(VENV)/.installed-test
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc)
 	command -v clang >/dev/null || (apt-get update && apt-get install -y clang)
 	$(BIN)/pytest -n 2
 
