@@ -15,7 +15,7 @@ run: $(VENV)/.installed-run
 
 # The whole suite as CI runs it (two workers, every optional extra installed; the system
 # tools its browser and firmware tests need, installed as .ci/run does when missing: Debian's
-# chromium and clang, with apt-get as root).
+# chromium, gcc and clang, with apt-get as root).
 test: $(VENV)/.installed-test
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 	command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc)
