@@ -180,7 +180,7 @@ def test_the_bench_hooks_act_on_the_c_core() -> None:
     assert device.outputs_off
 
 
-def test_an_installed_package_ships_the_core_sources() -> None:
+def test_an_installed_package_ships_the_core_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     """pyproject maps firmware/src to simulator/ccore/csrc (a non-editable install holds it;
     checked by hand with pip install --no-deps --target, docs/firmware-host.md)."""
     import tomllib
@@ -191,4 +191,13 @@ def test_an_installed_package_ships_the_core_sources() -> None:
     assert "simulator.ccore.csrc" in config["packages"]
     assert set(config["package-data"]["simulator.ccore.csrc"]) == {"*.c", "*.h"}
     assert config["package-data"]["simulator.ccore"] == ["shim.c"]
-    assert (root / "simulator" / "ccore" / "csrc") in build._candidates()
+    monkeypatch.delenv("EA_CORE_SRC", raising=False)
+    tree = root / "firmware" / "src"
+    installed = build._HERE / "csrc"
+    if build._HERE.is_relative_to(root):  # an editable install or the bare tree
+        assert build.source_dir() == tree
+    else:  # a real install (CI): the package's own copy is used, and it is the tree's sources
+        assert build.source_dir() == installed
+        shipped = {f.name: f.read_bytes() for f in installed.iterdir() if f.suffix in {".c", ".h"}}
+        wanted = {f.name: f.read_bytes() for f in tree.iterdir() if f.suffix in {".c", ".h"}}
+        assert shipped == wanted
