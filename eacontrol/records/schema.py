@@ -19,12 +19,12 @@ __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "TABLES", "check_fi
 APPLICATION_ID = 0x45414354
 """``PRAGMA application_id`` of a session database: "EACT" in ASCII."""
 
-_V1 = (
-    """CREATE TABLE store_info (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    )""",
-    """CREATE TABLE sessions (
+
+def _sessions_table(name: str, outcome: str) -> str:
+    # One column list for version 1's table and version 2's rebuild of it, which copies every
+    # row with ``SELECT *`` (so the columns stay the same, in the same order) and changes only
+    # the outcome's CHECK. Released text, as the migrations it builds: never edited.
+    return f"""CREATE TABLE {name} (
         id INTEGER PRIMARY KEY,
         profile_name TEXT NOT NULL,
         profile_version TEXT NOT NULL,
@@ -41,13 +41,24 @@ _V1 = (
         software_version TEXT NOT NULL,
         started_at TEXT NOT NULL,
         ended_at TEXT,
-        outcome TEXT NOT NULL CHECK (outcome IN ('running', 'completed', 'stopped',
-            'emergency_stop', 'fault', 'link_lost', 'stop_not_confirmed', 'error', 'aborted')),
+        {outcome},
         detail TEXT NOT NULL DEFAULT '',
         owner_pid INTEGER NOT NULL,
         owner_host TEXT NOT NULL,
         owner_start TEXT
+    )"""
+
+
+_V1 = (
+    """CREATE TABLE store_info (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     )""",
+    _sessions_table(
+        "sessions",
+        """outcome TEXT NOT NULL CHECK (outcome IN ('running', 'completed', 'stopped',
+            'emergency_stop', 'fault', 'link_lost', 'stop_not_confirmed', 'error', 'aborted'))""",
+    ),
     "CREATE INDEX sessions_by_patient ON sessions (patient_id, started_at)",
     "CREATE INDEX sessions_by_outcome ON sessions (outcome)",
     """CREATE TABLE steps (
@@ -103,29 +114,7 @@ _V2 = (
     # (records_unavailable, ...) needs no table rebuild. SQLite cannot drop a CHECK, so the
     # table is rebuilt (https://sqlite.org/lang_altertable.html#otheralter); foreign keys are
     # off while it runs (connection.py turns them on after the opening transaction).
-    """CREATE TABLE sessions_v2 (
-        id INTEGER PRIMARY KEY,
-        profile_name TEXT NOT NULL,
-        profile_version TEXT NOT NULL,
-        profile_hash TEXT NOT NULL,
-        prescription_json TEXT NOT NULL,
-        device_model TEXT NOT NULL,
-        device_serial TEXT NOT NULL,
-        firmware_version TEXT NOT NULL,
-        boot_id INTEGER NOT NULL,
-        port TEXT NOT NULL,
-        simulated INTEGER NOT NULL CHECK (simulated IN (0, 1)),
-        operator_id TEXT,
-        patient_id TEXT,
-        software_version TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        ended_at TEXT,
-        outcome TEXT NOT NULL CHECK (outcome <> ''),
-        detail TEXT NOT NULL DEFAULT '',
-        owner_pid INTEGER NOT NULL,
-        owner_host TEXT NOT NULL,
-        owner_start TEXT
-    )""",
+    _sessions_table("sessions_v2", "outcome TEXT NOT NULL CHECK (outcome <> '')"),
     "INSERT INTO sessions_v2 SELECT * FROM sessions",
     "DROP TABLE sessions",
     "ALTER TABLE sessions_v2 RENAME TO sessions",
