@@ -45,7 +45,6 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, Self
 
 from eacontrol.errors import MissingExtra
@@ -269,10 +268,5 @@ class LslMarkers:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
