@@ -29,7 +29,14 @@ from typing import Literal, TypeVar
 from eacontrol.device.commands import CommandCallback, DeviceCommand, StatusCallback
 from firmware_protocol import MAX_CHANNELS, NO_CHANNEL, Event, EventCode, Fault, Status, units
 
-__all__ = ["DEFAULT_EVENT_QUEUE", "DeviceEvent", "EventCallback", "EventHub", "EventTracker"]
+__all__ = [
+    "DEFAULT_EVENT_QUEUE",
+    "DeviceEvent",
+    "EventCallback",
+    "EventHub",
+    "EventTracker",
+    "subscribe_to",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +111,17 @@ class DeviceEvent:
 EventCallback = Callable[[DeviceEvent], None]
 
 
+def subscribe_to(callbacks: list[T], callback: T) -> Callable[[], None]:
+    """Add ``callback`` to ``callbacks``; return a function that takes it out (safe twice)."""
+    callbacks.append(callback)
+
+    def unsubscribe() -> None:
+        if callback in callbacks:
+            callbacks.remove(callback)
+
+    return unsubscribe
+
+
 class EventHub:
     """Fan-out of events to callbacks plus a bounded queue drained by the application; also of
     command notes and STATUS arrivals to their observers (``eacontrol.device.commands``)."""
@@ -124,29 +142,22 @@ class EventHub:
 
     def subscribe(self, callback: EventCallback) -> Callable[[], None]:
         """Call ``callback`` with every future event; return a function that unsubscribes."""
-        self._callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            if callback in self._callbacks:
-                self._callbacks.remove(callback)
-
-        return unsubscribe
+        return subscribe_to(self._callbacks, callback)
 
     def observe(
         self, commands: CommandCallback | None, statuses: StatusCallback | None
     ) -> Callable[[], None]:
         """Call ``commands`` with every command note and ``statuses`` with each STATUS's host
         time (``eacontrol.device.commands``); return a function that stops both."""
+        stops: list[Callable[[], None]] = []
         if commands is not None:
-            self._commands.append(commands)
+            stops.append(subscribe_to(self._commands, commands))
         if statuses is not None:
-            self._statuses.append(statuses)
+            stops.append(subscribe_to(self._statuses, statuses))
 
         def stop() -> None:
-            if commands is not None and commands in self._commands:
-                self._commands.remove(commands)
-            if statuses is not None and statuses in self._statuses:
-                self._statuses.remove(statuses)
+            for unsubscribe in stops:
+                unsubscribe()
 
         return stop
 

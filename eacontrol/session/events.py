@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from eacontrol.device import DeviceEvent
+from eacontrol.device.events import subscribe_to
 from eacontrol.records import INTRUSION_KIND, EventRecord
 from firmware_protocol import EventCode
 
@@ -87,13 +88,7 @@ class Subscribers:
 
     def add(self, listener: SessionListener) -> Callable[[], None]:
         """Call ``listener`` with every future event; return a function that unsubscribes."""
-        self._listeners.append(listener)
-
-        def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return remove
+        return subscribe_to(self._listeners, listener)
 
     def publish(self, event: SessionEvent, *, quiet: bool = False) -> None:
         """Give ``event`` to every subscriber.
