@@ -2,110 +2,24 @@
 
 The normative specification is ``PROTOCOL.md`` beside this file; golden vectors for firmware
 authors are in ``vectors/``. This package does no I/O, reads no clock and starts no thread.
+
+Each module's ``__all__`` is the one list of what it exports, imported here with ``*`` (the
+layout of httpx's ``__init__``); the package's own ``__all__`` below is the public API, which
+leaves out the few helpers other modules of the package use (``CRC_SIZE``, ``KeyedMac``,
+``max_encoded_len``). ``tests/test_architecture.py`` checks that it is sorted and that every
+name in it is defined.
 """
 
-from firmware_protocol.auth import (
-    KEY_SIZE,
-    NONCE_SIZE,
-    TAG_SIZE,
-    KeyKind,
-    SessionKeys,
-    hello_key,
-    hkdf_sha256,
-    session_keys,
-    tag,
-    tag_matches,
-)
-from firmware_protocol.cobs import (
-    cobs_decode,
-    cobs_encode,
-)
-from firmware_protocol.codes import (
-    ChannelState,
-    DeviceFlag,
-    EventCode,
-    Fault,
-    InfoFlag,
-    Mode,
-    MsgType,
-    NakCode,
-    SessionClosed,
-    Shape,
-    StopMode,
-)
-from firmware_protocol.crc import (
-    CHECK_VALUE,
-    crc32c,
-)
-from firmware_protocol.errors import (
-    AuthenticationError,
-    BadTag,
-    CobsError,
-    CrcMismatch,
-    EncodeError,
-    FrameError,
-    LengthMismatch,
-    OversizeFrame,
-    PayloadError,
-    ProtocolError,
-    ReplayedFrame,
-    TruncatedFrame,
-    TrustedFrameError,
-    UnitError,
-    UnknownMessageType,
-    UnsupportedFeature,
-    UntrustedFrameError,
-    VersionMismatch,
-)
-from firmware_protocol.frame import (
-    HEADER_SIZE,
-    KNOWN_INCOMPAT_FLAGS,
-    MAX_ENCODED_FRAME,
-    MAX_FRAME,
-    MAX_PAYLOAD,
-    Frame,
-    FrameDecoder,
-    Header,
-    RawFrame,
-    decode_frame,
-    encode_frame,
-    parse_frame,
-)
-from firmware_protocol.messages import (
-    MAX_CHANNELS,
-    MESSAGE_TYPES,
-    NO_CHANNEL,
-    NO_FIELD,
-    PROTO_MAJOR,
-    PROTO_MINOR,
-    SCHEMA_HASH,
-    Ack,
-    ChannelStatus,
-    ClearFault,
-    Dose,
-    Event,
-    Forget,
-    GetDose,
-    GetInfo,
-    GetProgram,
-    GetStatus,
-    Heartbeat,
-    Hello,
-    HelloAck,
-    Info,
-    Message,
-    Nak,
-    Pair,
-    PairAck,
-    Program,
-    SetIntensity,
-    SetProgram,
-    Start,
-    Status,
-    Stop,
-    descriptor,
-    program_crc,
-)
+# The names in __all__ come from the modules' __all__ lists, through the star imports.
+# ruff: noqa: F405
+
+from firmware_protocol.auth import *  # noqa: F403
+from firmware_protocol.cobs import *  # noqa: F403
+from firmware_protocol.codes import *  # noqa: F403
+from firmware_protocol.crc import *  # noqa: F403
+from firmware_protocol.errors import *  # noqa: F403
+from firmware_protocol.frame import *  # noqa: F403
+from firmware_protocol.messages import *  # noqa: F403
 
 __all__ = [
     "CHECK_VALUE",

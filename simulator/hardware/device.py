@@ -154,11 +154,6 @@ class Device(Firmware, SimulatedHardware):
         keys: KeyStore | None = None,
     ) -> None:
         self.recorder, self.outputs = simulated_outputs(model, loads, now_us)
-        source = SeededRandom(rng)
         super().__init__(
-            model,
-            outputs=self.outputs,
-            rng=source,
-            now_us=now_us,
-            keys=keys if keys is not None else KeyStore(source),
+            model, outputs=self.outputs, rng=SeededRandom(rng), now_us=now_us, keys=keys
         )
