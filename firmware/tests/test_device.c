@@ -11,24 +11,13 @@
 #include <string.h>
 
 #include "bench.h"
+#include "check.h"
 #include "ea_auth.h"
 #include "ea_checks.h"
 #include "ea_device.h"
 #include "ea_dose.h"
 #include "ea_schedule.h"
 #include "ea_units.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, what)                                                                   \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(cond)) {                                                                      \
-            failures++;                                                                     \
-            printf("FAIL %s (%s:%d)\n", (what), __FILE__, __LINE__);                        \
-        }                                                                                   \
-    } while (0)
 
 static const uint8_t KEY[EA_KEY_SIZE] = {0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
                                          0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
