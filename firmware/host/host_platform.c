@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ea_wire.h"
+
 uint64_t host_monotonic_us(void)
 {
     struct timespec ts;
@@ -55,7 +57,7 @@ static uint32_t random_u32(void *ctx)
         }
         got += n > 0 ? (size_t)n : 0u;
     }
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return ea_get_u32(b); /* little-endian, as a board draws its words */
 }
 
 ea_random host_random_hal(host_random *r)

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "ea_wire.h"
+
 /* FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first
  * 64 primes. */
 static const uint32_t K256[64] = {
@@ -222,10 +224,7 @@ void ea_session_keys(const uint8_t pairing_key[EA_KEY_SIZE],
     memcpy(salt, host_nonce, EA_NONCE_SIZE);
     memcpy(salt + EA_NONCE_SIZE, device_nonce, EA_NONCE_SIZE);
     memcpy(info, SESSION_INFO, n);
-    info[n] = (uint8_t)session_id;
-    info[n + 1u] = (uint8_t)(session_id >> 8);
-    info[n + 2u] = (uint8_t)(session_id >> 16);
-    info[n + 3u] = (uint8_t)(session_id >> 24);
+    ea_put_u32(info + n, session_id);
     (void)ea_hkdf(salt, sizeof salt, pairing_key, EA_KEY_SIZE, info, sizeof info, okm,
                   sizeof okm);
     memcpy(host_to_device, okm, EA_KEY_SIZE);

@@ -140,44 +140,25 @@ int ea_check_program(const ea_limits *m, const ea_set_program *p, ea_refusal *r)
 {
     int dense = p->mode == EA_MODE_DENSE_DISPERSE;
     int intermittent = p->mode == EA_MODE_INTERMITTENT;
-    struct {
+    /* the fields only one mode uses, in field order: checked when used, else they must be 0 */
+    const struct {
         uint32_t value;
         uint8_t field;
         int used;
         uint32_t low;
         uint32_t high;
-    } mode_fields[6];
+    } mode_fields[6] = {
+        {p->freq_b_cHz, F_FREQ_B, dense, m->min_freq_cHz, m->max_freq_cHz},
+        {p->phase_b_us, F_PHASE_B, dense, m->min_phase_us, m->max_phase_us},
+        {p->dwell_a_ms, F_DWELL_A, dense, EA_MIN_MODE_MS, EA_MAX_MODE_MS},
+        {p->dwell_b_ms, F_DWELL_B, dense, EA_MIN_MODE_MS, EA_MAX_MODE_MS},
+        {p->on_ms, F_ON, intermittent, EA_MIN_MODE_MS, EA_MAX_MODE_MS},
+        {p->off_ms, F_OFF, intermittent, EA_MIN_MODE_MS, EA_MAX_MODE_MS},
+    };
     unsigned i;
     if (within(p->freq_a_cHz, F_FREQ_A, m->min_freq_cHz, m->max_freq_cHz, r) ||
         within(p->phase_a_us, F_PHASE_A, m->min_phase_us, m->max_phase_us, r)) {
         return 1;
-    }
-    /* the fields only one mode uses, in field order: checked when used, else they must be 0 */
-    mode_fields[0].value = p->freq_b_cHz;
-    mode_fields[0].field = F_FREQ_B;
-    mode_fields[0].used = dense;
-    mode_fields[0].low = m->min_freq_cHz;
-    mode_fields[0].high = m->max_freq_cHz;
-    mode_fields[1].value = p->phase_b_us;
-    mode_fields[1].field = F_PHASE_B;
-    mode_fields[1].used = dense;
-    mode_fields[1].low = m->min_phase_us;
-    mode_fields[1].high = m->max_phase_us;
-    mode_fields[2].value = p->dwell_a_ms;
-    mode_fields[2].field = F_DWELL_A;
-    mode_fields[2].used = dense;
-    mode_fields[3].value = p->dwell_b_ms;
-    mode_fields[3].field = F_DWELL_B;
-    mode_fields[3].used = dense;
-    mode_fields[4].value = p->on_ms;
-    mode_fields[4].field = F_ON;
-    mode_fields[4].used = intermittent;
-    mode_fields[5].value = p->off_ms;
-    mode_fields[5].field = F_OFF;
-    mode_fields[5].used = intermittent;
-    for (i = 2; i < 6; i++) {
-        mode_fields[i].low = EA_MIN_MODE_MS;
-        mode_fields[i].high = EA_MAX_MODE_MS;
     }
     for (i = 0; i < 6; i++) {
         if (mode_fields[i].used) {

@@ -5,66 +5,7 @@
 
 #include <string.h>
 
-static void put_u8(uint8_t *p, uint8_t v)
-{
-    p[0] = v;
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t get_u8(const uint8_t *p)
-{
-    return p[0];
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
-}
-
-/* char[N] (PROTOCOL.md §1): bytes 0x01..0x7F, NUL-padded on the right; all-NUL is empty. */
-static int text_ok(const uint8_t *p, size_t n)
-{
-    size_t i;
-    int ended = 0;
-    for (i = 0; i < n; i++) {
-        if (p[i] == 0u) {
-            ended = 1;
-        } else if (ended || p[i] >= 0x80u) {
-            return 0;
-        }
-    }
-    return 1;
-}
+#include "ea_wire.h"
 
 int ea_valid_key_kind(uint8_t v)
 {
@@ -255,16 +196,16 @@ static int encode_rec_channel_status(const ea_channel_status *m, uint8_t *out)
     if (!ea_valid_channel_state(m->state)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 0u, m->state);
+    ea_put_u8(out + 0u, m->state);
     if (!ea_valid_fault(m->faults)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 1u, m->faults);
-    put_u16(out + 2u, m->target_uA);
-    put_u16(out + 4u, m->set_uA);
-    put_u16(out + 6u, m->measured_uA);
-    put_u16(out + 8u, m->impedance_ohm);
-    put_u16(out + 10u, m->freq_cHz);
+    ea_put_u8(out + 1u, m->faults);
+    ea_put_u16(out + 2u, m->target_uA);
+    ea_put_u16(out + 4u, m->set_uA);
+    ea_put_u16(out + 6u, m->measured_uA);
+    ea_put_u16(out + 8u, m->impedance_ohm);
+    ea_put_u16(out + 10u, m->freq_cHz);
     return EA_OK;
 }
 
@@ -274,17 +215,17 @@ static int decode_rec_channel_status(const uint8_t *p, ea_channel_status *m, uin
         *field = 0u;
         return EA_E_PAYLOAD;
     }
-    m->state = get_u8(p + 0u);
+    m->state = ea_get_u8(p + 0u);
     if (!ea_valid_fault((p + 1u)[0])) {
         *field = 1u;
         return EA_E_PAYLOAD;
     }
-    m->faults = get_u8(p + 1u);
-    m->target_uA = get_u16(p + 2u);
-    m->set_uA = get_u16(p + 4u);
-    m->measured_uA = get_u16(p + 6u);
-    m->impedance_ohm = get_u16(p + 8u);
-    m->freq_cHz = get_u16(p + 10u);
+    m->faults = ea_get_u8(p + 1u);
+    m->target_uA = ea_get_u16(p + 2u);
+    m->set_uA = ea_get_u16(p + 4u);
+    m->measured_uA = ea_get_u16(p + 6u);
+    m->impedance_ohm = ea_get_u16(p + 8u);
+    m->freq_cHz = ea_get_u16(p + 10u);
     return EA_OK;
 }
 
@@ -295,10 +236,10 @@ int ea_encode_hello(const ea_hello *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u32(out + 0u, m->key_id);
+    ea_put_u32(out + 0u, m->key_id);
     memcpy(out + 4u, m->host_nonce, 16u);
-    put_u16(out + 20u, m->lease_ms);
-    put_u32(out + 22u, m->schema_hash);
+    ea_put_u16(out + 20u, m->lease_ms);
+    ea_put_u32(out + 22u, m->schema_hash);
     *out_len = size;
     return EA_OK;
 }
@@ -309,10 +250,10 @@ int ea_decode_hello(const uint8_t *p, size_t len, ea_hello *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->key_id = get_u32(p + 0u);
+    m->key_id = ea_get_u32(p + 0u);
     memcpy(m->host_nonce, p + 4u, 16u);
-    m->lease_ms = get_u16(p + 20u);
-    m->schema_hash = get_u32(p + 22u);
+    m->lease_ms = ea_get_u16(p + 20u);
+    m->schema_hash = ea_get_u32(p + 22u);
     return EA_OK;
 }
 
@@ -323,29 +264,29 @@ int ea_encode_set_program(const ea_set_program *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
+    ea_put_u8(out + 0u, m->channel);
     if (!ea_valid_mode(m->mode)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 1u, m->mode);
+    ea_put_u8(out + 1u, m->mode);
     if (!ea_valid_shape(m->shape)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 2u, m->shape);
-    put_u16(out + 3u, m->freq_a_cHz);
-    put_u16(out + 5u, m->phase_a_us);
-    put_u16(out + 7u, m->freq_b_cHz);
-    put_u16(out + 9u, m->phase_b_us);
-    put_u16(out + 11u, m->dwell_a_ms);
-    put_u16(out + 13u, m->dwell_b_ms);
-    put_u16(out + 15u, m->on_ms);
-    put_u16(out + 17u, m->off_ms);
-    put_u16(out + 19u, m->interphase_us);
-    put_u8(out + 21u, m->asym_ratio);
-    put_u16(out + 22u, m->target_uA);
-    put_u16(out + 24u, m->ramp_up_ms);
-    put_u16(out + 26u, m->ramp_down_ms);
-    put_u16(out + 28u, m->max_run_s);
+    ea_put_u8(out + 2u, m->shape);
+    ea_put_u16(out + 3u, m->freq_a_cHz);
+    ea_put_u16(out + 5u, m->phase_a_us);
+    ea_put_u16(out + 7u, m->freq_b_cHz);
+    ea_put_u16(out + 9u, m->phase_b_us);
+    ea_put_u16(out + 11u, m->dwell_a_ms);
+    ea_put_u16(out + 13u, m->dwell_b_ms);
+    ea_put_u16(out + 15u, m->on_ms);
+    ea_put_u16(out + 17u, m->off_ms);
+    ea_put_u16(out + 19u, m->interphase_us);
+    ea_put_u8(out + 21u, m->asym_ratio);
+    ea_put_u16(out + 22u, m->target_uA);
+    ea_put_u16(out + 24u, m->ramp_up_ms);
+    ea_put_u16(out + 26u, m->ramp_down_ms);
+    ea_put_u16(out + 28u, m->max_run_s);
     *out_len = size;
     return EA_OK;
 }
@@ -356,31 +297,31 @@ int ea_decode_set_program(const uint8_t *p, size_t len, ea_set_program *m, uint8
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
+    m->channel = ea_get_u8(p + 0u);
     if (!ea_valid_mode((p + 1u)[0])) {
         *field = 1u;
         return EA_E_PAYLOAD;
     }
-    m->mode = get_u8(p + 1u);
+    m->mode = ea_get_u8(p + 1u);
     if (!ea_valid_shape((p + 2u)[0])) {
         *field = 2u;
         return EA_E_PAYLOAD;
     }
-    m->shape = get_u8(p + 2u);
-    m->freq_a_cHz = get_u16(p + 3u);
-    m->phase_a_us = get_u16(p + 5u);
-    m->freq_b_cHz = get_u16(p + 7u);
-    m->phase_b_us = get_u16(p + 9u);
-    m->dwell_a_ms = get_u16(p + 11u);
-    m->dwell_b_ms = get_u16(p + 13u);
-    m->on_ms = get_u16(p + 15u);
-    m->off_ms = get_u16(p + 17u);
-    m->interphase_us = get_u16(p + 19u);
-    m->asym_ratio = get_u8(p + 21u);
-    m->target_uA = get_u16(p + 22u);
-    m->ramp_up_ms = get_u16(p + 24u);
-    m->ramp_down_ms = get_u16(p + 26u);
-    m->max_run_s = get_u16(p + 28u);
+    m->shape = ea_get_u8(p + 2u);
+    m->freq_a_cHz = ea_get_u16(p + 3u);
+    m->phase_a_us = ea_get_u16(p + 5u);
+    m->freq_b_cHz = ea_get_u16(p + 7u);
+    m->phase_b_us = ea_get_u16(p + 9u);
+    m->dwell_a_ms = ea_get_u16(p + 11u);
+    m->dwell_b_ms = ea_get_u16(p + 13u);
+    m->on_ms = ea_get_u16(p + 15u);
+    m->off_ms = ea_get_u16(p + 17u);
+    m->interphase_us = ea_get_u16(p + 19u);
+    m->asym_ratio = ea_get_u8(p + 21u);
+    m->target_uA = ea_get_u16(p + 22u);
+    m->ramp_up_ms = ea_get_u16(p + 24u);
+    m->ramp_down_ms = ea_get_u16(p + 26u);
+    m->max_run_s = ea_get_u16(p + 28u);
     return EA_OK;
 }
 
@@ -391,7 +332,7 @@ int ea_encode_get_program(const ea_get_program *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
+    ea_put_u8(out + 0u, m->channel);
     *out_len = size;
     return EA_OK;
 }
@@ -402,7 +343,7 @@ int ea_decode_get_program(const uint8_t *p, size_t len, ea_get_program *m, uint8
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
+    m->channel = ea_get_u8(p + 0u);
     return EA_OK;
 }
 
@@ -414,9 +355,9 @@ int ea_encode_start(const ea_start *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel_mask);
+    ea_put_u8(out + 0u, m->channel_mask);
     for (i = 0; i < 8u; i++) {
-        put_u32(out + 1u + 4u * i, m->program_crc[i]);
+        ea_put_u32(out + 1u + 4u * i, m->program_crc[i]);
     }
     *out_len = size;
     return EA_OK;
@@ -429,9 +370,9 @@ int ea_decode_start(const uint8_t *p, size_t len, ea_start *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel_mask = get_u8(p + 0u);
+    m->channel_mask = ea_get_u8(p + 0u);
     for (i = 0; i < 8u; i++) {
-        m->program_crc[i] = get_u32(p + 1u + 4u * i);
+        m->program_crc[i] = ea_get_u32(p + 1u + 4u * i);
     }
     return EA_OK;
 }
@@ -443,9 +384,9 @@ int ea_encode_set_intensity(const ea_set_intensity *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
-    put_u16(out + 1u, m->target_uA);
-    put_u16(out + 3u, m->slew_uA_per_s);
+    ea_put_u8(out + 0u, m->channel);
+    ea_put_u16(out + 1u, m->target_uA);
+    ea_put_u16(out + 3u, m->slew_uA_per_s);
     *out_len = size;
     return EA_OK;
 }
@@ -456,9 +397,9 @@ int ea_decode_set_intensity(const uint8_t *p, size_t len, ea_set_intensity *m, u
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
-    m->target_uA = get_u16(p + 1u);
-    m->slew_uA_per_s = get_u16(p + 3u);
+    m->channel = ea_get_u8(p + 0u);
+    m->target_uA = ea_get_u16(p + 1u);
+    m->slew_uA_per_s = ea_get_u16(p + 3u);
     return EA_OK;
 }
 
@@ -469,11 +410,11 @@ int ea_encode_stop(const ea_stop *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel_mask);
+    ea_put_u8(out + 0u, m->channel_mask);
     if (!ea_valid_stop_mode(m->mode)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 1u, m->mode);
+    ea_put_u8(out + 1u, m->mode);
     *out_len = size;
     return EA_OK;
 }
@@ -484,12 +425,12 @@ int ea_decode_stop(const uint8_t *p, size_t len, ea_stop *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel_mask = get_u8(p + 0u);
+    m->channel_mask = ea_get_u8(p + 0u);
     if (!ea_valid_stop_mode((p + 1u)[0])) {
         *field = 1u;
         return EA_E_PAYLOAD;
     }
-    m->mode = get_u8(p + 1u);
+    m->mode = ea_get_u8(p + 1u);
     return EA_OK;
 }
 
@@ -500,7 +441,7 @@ int ea_encode_clear_fault(const ea_clear_fault *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel_mask);
+    ea_put_u8(out + 0u, m->channel_mask);
     *out_len = size;
     return EA_OK;
 }
@@ -511,7 +452,7 @@ int ea_decode_clear_fault(const uint8_t *p, size_t len, ea_clear_fault *m, uint8
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel_mask = get_u8(p + 0u);
+    m->channel_mask = ea_get_u8(p + 0u);
     return EA_OK;
 }
 
@@ -522,7 +463,7 @@ int ea_encode_get_dose(const ea_get_dose *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
+    ea_put_u8(out + 0u, m->channel);
     *out_len = size;
     return EA_OK;
 }
@@ -533,7 +474,7 @@ int ea_decode_get_dose(const uint8_t *p, size_t len, ea_get_dose *m, uint8_t *fi
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
+    m->channel = ea_get_u8(p + 0u);
     return EA_OK;
 }
 
@@ -544,7 +485,7 @@ int ea_encode_pair(const ea_pair *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    if (!text_ok((const uint8_t *)m->host_label, 16u)) {
+    if (!ea_text_ok((const uint8_t *)m->host_label, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 0u, m->host_label, 16u);
@@ -558,7 +499,7 @@ int ea_decode_pair(const uint8_t *p, size_t len, ea_pair *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    if (!text_ok((p + 0u), 16u)) {
+    if (!ea_text_ok((p + 0u), 16u)) {
         *field = 0u;
         return EA_E_PAYLOAD;
     }
@@ -573,7 +514,7 @@ int ea_encode_forget(const ea_forget *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u32(out + 0u, m->key_id);
+    ea_put_u32(out + 0u, m->key_id);
     *out_len = size;
     return EA_OK;
 }
@@ -584,7 +525,7 @@ int ea_decode_forget(const uint8_t *p, size_t len, ea_forget *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->key_id = get_u32(p + 0u);
+    m->key_id = ea_get_u32(p + 0u);
     return EA_OK;
 }
 
@@ -595,8 +536,8 @@ int ea_encode_ack(const ea_ack *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->acked_type);
-    put_u32(out + 1u, m->value);
+    ea_put_u8(out + 0u, m->acked_type);
+    ea_put_u32(out + 1u, m->value);
     *out_len = size;
     return EA_OK;
 }
@@ -607,8 +548,8 @@ int ea_decode_ack(const uint8_t *p, size_t len, ea_ack *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->acked_type = get_u8(p + 0u);
-    m->value = get_u32(p + 1u);
+    m->acked_type = ea_get_u8(p + 0u);
+    m->value = ea_get_u32(p + 1u);
     return EA_OK;
 }
 
@@ -619,40 +560,40 @@ int ea_encode_hello_ack(const ea_hello_ack *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->proto_minor);
-    put_u32(out + 1u, m->schema_hash);
-    put_u8(out + 5u, m->fw_major);
-    put_u8(out + 6u, m->fw_minor);
-    put_u8(out + 7u, m->fw_patch);
-    if (!text_ok((const uint8_t *)m->model, 16u)) {
+    ea_put_u8(out + 0u, m->proto_minor);
+    ea_put_u32(out + 1u, m->schema_hash);
+    ea_put_u8(out + 5u, m->fw_major);
+    ea_put_u8(out + 6u, m->fw_minor);
+    ea_put_u8(out + 7u, m->fw_patch);
+    if (!ea_text_ok((const uint8_t *)m->model, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 8u, m->model, 16u);
-    if (!text_ok((const uint8_t *)m->serial, 16u)) {
+    if (!ea_text_ok((const uint8_t *)m->serial, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 24u, m->serial, 16u);
-    put_u8(out + 40u, m->channel_count);
-    put_u16(out + 41u, m->max_intensity_uA);
-    put_u16(out + 43u, m->min_phase_us);
-    put_u16(out + 45u, m->max_phase_us);
-    put_u16(out + 47u, m->min_freq_cHz);
-    put_u16(out + 49u, m->max_freq_cHz);
-    put_u16(out + 51u, m->max_phase_charge_nC);
-    put_u16(out + 53u, m->max_slew_uA_per_s);
-    put_u32(out + 55u, m->compliance_mV);
-    put_u16(out + 59u, m->min_lease_ms);
-    put_u16(out + 61u, m->max_lease_ms);
-    put_u16(out + 63u, m->max_run_s);
-    put_u16(out + 65u, m->max_interphase_us);
-    put_u8(out + 67u, m->max_asym_ratio);
+    ea_put_u8(out + 40u, m->channel_count);
+    ea_put_u16(out + 41u, m->max_intensity_uA);
+    ea_put_u16(out + 43u, m->min_phase_us);
+    ea_put_u16(out + 45u, m->max_phase_us);
+    ea_put_u16(out + 47u, m->min_freq_cHz);
+    ea_put_u16(out + 49u, m->max_freq_cHz);
+    ea_put_u16(out + 51u, m->max_phase_charge_nC);
+    ea_put_u16(out + 53u, m->max_slew_uA_per_s);
+    ea_put_u32(out + 55u, m->compliance_mV);
+    ea_put_u16(out + 59u, m->min_lease_ms);
+    ea_put_u16(out + 61u, m->max_lease_ms);
+    ea_put_u16(out + 63u, m->max_run_s);
+    ea_put_u16(out + 65u, m->max_interphase_us);
+    ea_put_u8(out + 67u, m->max_asym_ratio);
     if (!ea_valid_info_flag(m->flags)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 68u, m->flags);
-    put_u32(out + 69u, m->boot_id);
-    put_u32(out + 73u, m->session_id);
-    put_u16(out + 77u, m->lease_ms);
+    ea_put_u8(out + 68u, m->flags);
+    ea_put_u32(out + 69u, m->boot_id);
+    ea_put_u32(out + 73u, m->session_id);
+    ea_put_u16(out + 77u, m->lease_ms);
     memcpy(out + 79u, m->device_nonce, 16u);
     *out_len = size;
     return EA_OK;
@@ -664,43 +605,43 @@ int ea_decode_hello_ack(const uint8_t *p, size_t len, ea_hello_ack *m, uint8_t *
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->proto_minor = get_u8(p + 0u);
-    m->schema_hash = get_u32(p + 1u);
-    m->fw_major = get_u8(p + 5u);
-    m->fw_minor = get_u8(p + 6u);
-    m->fw_patch = get_u8(p + 7u);
-    if (!text_ok((p + 8u), 16u)) {
+    m->proto_minor = ea_get_u8(p + 0u);
+    m->schema_hash = ea_get_u32(p + 1u);
+    m->fw_major = ea_get_u8(p + 5u);
+    m->fw_minor = ea_get_u8(p + 6u);
+    m->fw_patch = ea_get_u8(p + 7u);
+    if (!ea_text_ok((p + 8u), 16u)) {
         *field = 5u;
         return EA_E_PAYLOAD;
     }
     memcpy(m->model, p + 8u, 16u);
-    if (!text_ok((p + 24u), 16u)) {
+    if (!ea_text_ok((p + 24u), 16u)) {
         *field = 6u;
         return EA_E_PAYLOAD;
     }
     memcpy(m->serial, p + 24u, 16u);
-    m->channel_count = get_u8(p + 40u);
-    m->max_intensity_uA = get_u16(p + 41u);
-    m->min_phase_us = get_u16(p + 43u);
-    m->max_phase_us = get_u16(p + 45u);
-    m->min_freq_cHz = get_u16(p + 47u);
-    m->max_freq_cHz = get_u16(p + 49u);
-    m->max_phase_charge_nC = get_u16(p + 51u);
-    m->max_slew_uA_per_s = get_u16(p + 53u);
-    m->compliance_mV = get_u32(p + 55u);
-    m->min_lease_ms = get_u16(p + 59u);
-    m->max_lease_ms = get_u16(p + 61u);
-    m->max_run_s = get_u16(p + 63u);
-    m->max_interphase_us = get_u16(p + 65u);
-    m->max_asym_ratio = get_u8(p + 67u);
+    m->channel_count = ea_get_u8(p + 40u);
+    m->max_intensity_uA = ea_get_u16(p + 41u);
+    m->min_phase_us = ea_get_u16(p + 43u);
+    m->max_phase_us = ea_get_u16(p + 45u);
+    m->min_freq_cHz = ea_get_u16(p + 47u);
+    m->max_freq_cHz = ea_get_u16(p + 49u);
+    m->max_phase_charge_nC = ea_get_u16(p + 51u);
+    m->max_slew_uA_per_s = ea_get_u16(p + 53u);
+    m->compliance_mV = ea_get_u32(p + 55u);
+    m->min_lease_ms = ea_get_u16(p + 59u);
+    m->max_lease_ms = ea_get_u16(p + 61u);
+    m->max_run_s = ea_get_u16(p + 63u);
+    m->max_interphase_us = ea_get_u16(p + 65u);
+    m->max_asym_ratio = ea_get_u8(p + 67u);
     if (!ea_valid_info_flag((p + 68u)[0])) {
         *field = 21u;
         return EA_E_PAYLOAD;
     }
-    m->flags = get_u8(p + 68u);
-    m->boot_id = get_u32(p + 69u);
-    m->session_id = get_u32(p + 73u);
-    m->lease_ms = get_u16(p + 77u);
+    m->flags = ea_get_u8(p + 68u);
+    m->boot_id = ea_get_u32(p + 69u);
+    m->session_id = ea_get_u32(p + 73u);
+    m->lease_ms = ea_get_u16(p + 77u);
     memcpy(m->device_nonce, p + 79u, 16u);
     return EA_OK;
 }
@@ -712,37 +653,37 @@ int ea_encode_info(const ea_info *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->proto_minor);
-    put_u32(out + 1u, m->schema_hash);
-    put_u8(out + 5u, m->fw_major);
-    put_u8(out + 6u, m->fw_minor);
-    put_u8(out + 7u, m->fw_patch);
-    if (!text_ok((const uint8_t *)m->model, 16u)) {
+    ea_put_u8(out + 0u, m->proto_minor);
+    ea_put_u32(out + 1u, m->schema_hash);
+    ea_put_u8(out + 5u, m->fw_major);
+    ea_put_u8(out + 6u, m->fw_minor);
+    ea_put_u8(out + 7u, m->fw_patch);
+    if (!ea_text_ok((const uint8_t *)m->model, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 8u, m->model, 16u);
-    if (!text_ok((const uint8_t *)m->serial, 16u)) {
+    if (!ea_text_ok((const uint8_t *)m->serial, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 24u, m->serial, 16u);
-    put_u8(out + 40u, m->channel_count);
-    put_u16(out + 41u, m->max_intensity_uA);
-    put_u16(out + 43u, m->min_phase_us);
-    put_u16(out + 45u, m->max_phase_us);
-    put_u16(out + 47u, m->min_freq_cHz);
-    put_u16(out + 49u, m->max_freq_cHz);
-    put_u16(out + 51u, m->max_phase_charge_nC);
-    put_u16(out + 53u, m->max_slew_uA_per_s);
-    put_u32(out + 55u, m->compliance_mV);
-    put_u16(out + 59u, m->min_lease_ms);
-    put_u16(out + 61u, m->max_lease_ms);
-    put_u16(out + 63u, m->max_run_s);
-    put_u16(out + 65u, m->max_interphase_us);
-    put_u8(out + 67u, m->max_asym_ratio);
+    ea_put_u8(out + 40u, m->channel_count);
+    ea_put_u16(out + 41u, m->max_intensity_uA);
+    ea_put_u16(out + 43u, m->min_phase_us);
+    ea_put_u16(out + 45u, m->max_phase_us);
+    ea_put_u16(out + 47u, m->min_freq_cHz);
+    ea_put_u16(out + 49u, m->max_freq_cHz);
+    ea_put_u16(out + 51u, m->max_phase_charge_nC);
+    ea_put_u16(out + 53u, m->max_slew_uA_per_s);
+    ea_put_u32(out + 55u, m->compliance_mV);
+    ea_put_u16(out + 59u, m->min_lease_ms);
+    ea_put_u16(out + 61u, m->max_lease_ms);
+    ea_put_u16(out + 63u, m->max_run_s);
+    ea_put_u16(out + 65u, m->max_interphase_us);
+    ea_put_u8(out + 67u, m->max_asym_ratio);
     if (!ea_valid_info_flag(m->flags)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 68u, m->flags);
+    ea_put_u8(out + 68u, m->flags);
     *out_len = size;
     return EA_OK;
 }
@@ -753,40 +694,40 @@ int ea_decode_info(const uint8_t *p, size_t len, ea_info *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->proto_minor = get_u8(p + 0u);
-    m->schema_hash = get_u32(p + 1u);
-    m->fw_major = get_u8(p + 5u);
-    m->fw_minor = get_u8(p + 6u);
-    m->fw_patch = get_u8(p + 7u);
-    if (!text_ok((p + 8u), 16u)) {
+    m->proto_minor = ea_get_u8(p + 0u);
+    m->schema_hash = ea_get_u32(p + 1u);
+    m->fw_major = ea_get_u8(p + 5u);
+    m->fw_minor = ea_get_u8(p + 6u);
+    m->fw_patch = ea_get_u8(p + 7u);
+    if (!ea_text_ok((p + 8u), 16u)) {
         *field = 5u;
         return EA_E_PAYLOAD;
     }
     memcpy(m->model, p + 8u, 16u);
-    if (!text_ok((p + 24u), 16u)) {
+    if (!ea_text_ok((p + 24u), 16u)) {
         *field = 6u;
         return EA_E_PAYLOAD;
     }
     memcpy(m->serial, p + 24u, 16u);
-    m->channel_count = get_u8(p + 40u);
-    m->max_intensity_uA = get_u16(p + 41u);
-    m->min_phase_us = get_u16(p + 43u);
-    m->max_phase_us = get_u16(p + 45u);
-    m->min_freq_cHz = get_u16(p + 47u);
-    m->max_freq_cHz = get_u16(p + 49u);
-    m->max_phase_charge_nC = get_u16(p + 51u);
-    m->max_slew_uA_per_s = get_u16(p + 53u);
-    m->compliance_mV = get_u32(p + 55u);
-    m->min_lease_ms = get_u16(p + 59u);
-    m->max_lease_ms = get_u16(p + 61u);
-    m->max_run_s = get_u16(p + 63u);
-    m->max_interphase_us = get_u16(p + 65u);
-    m->max_asym_ratio = get_u8(p + 67u);
+    m->channel_count = ea_get_u8(p + 40u);
+    m->max_intensity_uA = ea_get_u16(p + 41u);
+    m->min_phase_us = ea_get_u16(p + 43u);
+    m->max_phase_us = ea_get_u16(p + 45u);
+    m->min_freq_cHz = ea_get_u16(p + 47u);
+    m->max_freq_cHz = ea_get_u16(p + 49u);
+    m->max_phase_charge_nC = ea_get_u16(p + 51u);
+    m->max_slew_uA_per_s = ea_get_u16(p + 53u);
+    m->compliance_mV = ea_get_u32(p + 55u);
+    m->min_lease_ms = ea_get_u16(p + 59u);
+    m->max_lease_ms = ea_get_u16(p + 61u);
+    m->max_run_s = ea_get_u16(p + 63u);
+    m->max_interphase_us = ea_get_u16(p + 65u);
+    m->max_asym_ratio = ea_get_u8(p + 67u);
     if (!ea_valid_info_flag((p + 68u)[0])) {
         *field = 21u;
         return EA_E_PAYLOAD;
     }
-    m->flags = get_u8(p + 68u);
+    m->flags = ea_get_u8(p + 68u);
     return EA_OK;
 }
 
@@ -797,30 +738,30 @@ int ea_encode_program(const ea_program *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
+    ea_put_u8(out + 0u, m->channel);
     if (!ea_valid_mode(m->mode)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 1u, m->mode);
+    ea_put_u8(out + 1u, m->mode);
     if (!ea_valid_shape(m->shape)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 2u, m->shape);
-    put_u16(out + 3u, m->freq_a_cHz);
-    put_u16(out + 5u, m->phase_a_us);
-    put_u16(out + 7u, m->freq_b_cHz);
-    put_u16(out + 9u, m->phase_b_us);
-    put_u16(out + 11u, m->dwell_a_ms);
-    put_u16(out + 13u, m->dwell_b_ms);
-    put_u16(out + 15u, m->on_ms);
-    put_u16(out + 17u, m->off_ms);
-    put_u16(out + 19u, m->interphase_us);
-    put_u8(out + 21u, m->asym_ratio);
-    put_u16(out + 22u, m->target_uA);
-    put_u16(out + 24u, m->ramp_up_ms);
-    put_u16(out + 26u, m->ramp_down_ms);
-    put_u16(out + 28u, m->max_run_s);
-    put_u32(out + 30u, m->program_crc);
+    ea_put_u8(out + 2u, m->shape);
+    ea_put_u16(out + 3u, m->freq_a_cHz);
+    ea_put_u16(out + 5u, m->phase_a_us);
+    ea_put_u16(out + 7u, m->freq_b_cHz);
+    ea_put_u16(out + 9u, m->phase_b_us);
+    ea_put_u16(out + 11u, m->dwell_a_ms);
+    ea_put_u16(out + 13u, m->dwell_b_ms);
+    ea_put_u16(out + 15u, m->on_ms);
+    ea_put_u16(out + 17u, m->off_ms);
+    ea_put_u16(out + 19u, m->interphase_us);
+    ea_put_u8(out + 21u, m->asym_ratio);
+    ea_put_u16(out + 22u, m->target_uA);
+    ea_put_u16(out + 24u, m->ramp_up_ms);
+    ea_put_u16(out + 26u, m->ramp_down_ms);
+    ea_put_u16(out + 28u, m->max_run_s);
+    ea_put_u32(out + 30u, m->program_crc);
     *out_len = size;
     return EA_OK;
 }
@@ -831,32 +772,32 @@ int ea_decode_program(const uint8_t *p, size_t len, ea_program *m, uint8_t *fiel
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
+    m->channel = ea_get_u8(p + 0u);
     if (!ea_valid_mode((p + 1u)[0])) {
         *field = 1u;
         return EA_E_PAYLOAD;
     }
-    m->mode = get_u8(p + 1u);
+    m->mode = ea_get_u8(p + 1u);
     if (!ea_valid_shape((p + 2u)[0])) {
         *field = 2u;
         return EA_E_PAYLOAD;
     }
-    m->shape = get_u8(p + 2u);
-    m->freq_a_cHz = get_u16(p + 3u);
-    m->phase_a_us = get_u16(p + 5u);
-    m->freq_b_cHz = get_u16(p + 7u);
-    m->phase_b_us = get_u16(p + 9u);
-    m->dwell_a_ms = get_u16(p + 11u);
-    m->dwell_b_ms = get_u16(p + 13u);
-    m->on_ms = get_u16(p + 15u);
-    m->off_ms = get_u16(p + 17u);
-    m->interphase_us = get_u16(p + 19u);
-    m->asym_ratio = get_u8(p + 21u);
-    m->target_uA = get_u16(p + 22u);
-    m->ramp_up_ms = get_u16(p + 24u);
-    m->ramp_down_ms = get_u16(p + 26u);
-    m->max_run_s = get_u16(p + 28u);
-    m->program_crc = get_u32(p + 30u);
+    m->shape = ea_get_u8(p + 2u);
+    m->freq_a_cHz = ea_get_u16(p + 3u);
+    m->phase_a_us = ea_get_u16(p + 5u);
+    m->freq_b_cHz = ea_get_u16(p + 7u);
+    m->phase_b_us = ea_get_u16(p + 9u);
+    m->dwell_a_ms = ea_get_u16(p + 11u);
+    m->dwell_b_ms = ea_get_u16(p + 13u);
+    m->on_ms = ea_get_u16(p + 15u);
+    m->off_ms = ea_get_u16(p + 17u);
+    m->interphase_us = ea_get_u16(p + 19u);
+    m->asym_ratio = ea_get_u8(p + 21u);
+    m->target_uA = ea_get_u16(p + 22u);
+    m->ramp_up_ms = ea_get_u16(p + 24u);
+    m->ramp_down_ms = ea_get_u16(p + 26u);
+    m->max_run_s = ea_get_u16(p + 28u);
+    m->program_crc = ea_get_u32(p + 30u);
     return EA_OK;
 }
 
@@ -873,17 +814,17 @@ int ea_encode_status(const ea_status *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u32(out + 0u, m->boot_id);
-    put_u32(out + 4u, m->uptime_ms);
-    put_u16(out + 8u, m->lease_remaining_ms);
-    put_u32(out + 10u, m->last_applied_counter);
-    put_u32(out + 14u, m->rx_err_count);
-    put_u32(out + 18u, m->auth_fail_count);
-    put_u32(out + 22u, m->replay_count);
+    ea_put_u32(out + 0u, m->boot_id);
+    ea_put_u32(out + 4u, m->uptime_ms);
+    ea_put_u16(out + 8u, m->lease_remaining_ms);
+    ea_put_u32(out + 10u, m->last_applied_counter);
+    ea_put_u32(out + 14u, m->rx_err_count);
+    ea_put_u32(out + 18u, m->auth_fail_count);
+    ea_put_u32(out + 22u, m->replay_count);
     if (!ea_valid_device_flag(m->flags)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 26u, m->flags);
+    ea_put_u8(out + 26u, m->flags);
     out[27u] = m->channels_count;
     for (i = 0; i < m->channels_count; i++) {
         uint8_t *at = out + 27u + 1u + 12u * i;
@@ -902,18 +843,18 @@ int ea_decode_status(const uint8_t *p, size_t len, ea_status *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->boot_id = get_u32(p + 0u);
-    m->uptime_ms = get_u32(p + 4u);
-    m->lease_remaining_ms = get_u16(p + 8u);
-    m->last_applied_counter = get_u32(p + 10u);
-    m->rx_err_count = get_u32(p + 14u);
-    m->auth_fail_count = get_u32(p + 18u);
-    m->replay_count = get_u32(p + 22u);
+    m->boot_id = ea_get_u32(p + 0u);
+    m->uptime_ms = ea_get_u32(p + 4u);
+    m->lease_remaining_ms = ea_get_u16(p + 8u);
+    m->last_applied_counter = ea_get_u32(p + 10u);
+    m->rx_err_count = ea_get_u32(p + 14u);
+    m->auth_fail_count = ea_get_u32(p + 18u);
+    m->replay_count = ea_get_u32(p + 22u);
     if (!ea_valid_device_flag((p + 26u)[0])) {
         *field = 7u;
         return EA_E_PAYLOAD;
     }
-    m->flags = get_u8(p + 26u);
+    m->flags = ea_get_u8(p + 26u);
     if (len < 27u + 1u || p[27u] > 8u ||
         len != 27u + 1u + 12u * (size_t)p[27u]) {
         *field = 9u;
@@ -936,16 +877,16 @@ int ea_encode_dose(const ea_dose *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->channel);
-    put_u32(out + 1u, m->pulses_a);
-    put_u32(out + 5u, m->pulses_b);
-    put_u32(out + 9u, m->time_a_ms);
-    put_u32(out + 13u, m->time_b_ms);
-    put_u64(out + 17u, m->charge_pos_nC);
-    put_u64(out + 25u, m->charge_neg_nC);
-    put_u16(out + 33u, m->peak_uA);
-    put_u16(out + 35u, m->rms_uA);
-    put_u32(out + 37u, m->on_time_ms);
+    ea_put_u8(out + 0u, m->channel);
+    ea_put_u32(out + 1u, m->pulses_a);
+    ea_put_u32(out + 5u, m->pulses_b);
+    ea_put_u32(out + 9u, m->time_a_ms);
+    ea_put_u32(out + 13u, m->time_b_ms);
+    ea_put_u64(out + 17u, m->charge_pos_nC);
+    ea_put_u64(out + 25u, m->charge_neg_nC);
+    ea_put_u16(out + 33u, m->peak_uA);
+    ea_put_u16(out + 35u, m->rms_uA);
+    ea_put_u32(out + 37u, m->on_time_ms);
     *out_len = size;
     return EA_OK;
 }
@@ -956,16 +897,16 @@ int ea_decode_dose(const uint8_t *p, size_t len, ea_dose *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->channel = get_u8(p + 0u);
-    m->pulses_a = get_u32(p + 1u);
-    m->pulses_b = get_u32(p + 5u);
-    m->time_a_ms = get_u32(p + 9u);
-    m->time_b_ms = get_u32(p + 13u);
-    m->charge_pos_nC = get_u64(p + 17u);
-    m->charge_neg_nC = get_u64(p + 25u);
-    m->peak_uA = get_u16(p + 33u);
-    m->rms_uA = get_u16(p + 35u);
-    m->on_time_ms = get_u32(p + 37u);
+    m->channel = ea_get_u8(p + 0u);
+    m->pulses_a = ea_get_u32(p + 1u);
+    m->pulses_b = ea_get_u32(p + 5u);
+    m->time_a_ms = ea_get_u32(p + 9u);
+    m->time_b_ms = ea_get_u32(p + 13u);
+    m->charge_pos_nC = ea_get_u64(p + 17u);
+    m->charge_neg_nC = ea_get_u64(p + 25u);
+    m->peak_uA = ea_get_u16(p + 33u);
+    m->rms_uA = ea_get_u16(p + 35u);
+    m->on_time_ms = ea_get_u32(p + 37u);
     return EA_OK;
 }
 
@@ -976,9 +917,9 @@ int ea_encode_pair_ack(const ea_pair_ack *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u32(out + 0u, m->key_id);
+    ea_put_u32(out + 0u, m->key_id);
     memcpy(out + 4u, m->pairing_key, 32u);
-    if (!text_ok((const uint8_t *)m->serial, 16u)) {
+    if (!ea_text_ok((const uint8_t *)m->serial, 16u)) {
         return EA_E_VALUE;
     }
     memcpy(out + 36u, m->serial, 16u);
@@ -992,9 +933,9 @@ int ea_decode_pair_ack(const uint8_t *p, size_t len, ea_pair_ack *m, uint8_t *fi
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->key_id = get_u32(p + 0u);
+    m->key_id = ea_get_u32(p + 0u);
     memcpy(m->pairing_key, p + 4u, 32u);
-    if (!text_ok((p + 36u), 16u)) {
+    if (!ea_text_ok((p + 36u), 16u)) {
         *field = 2u;
         return EA_E_PAYLOAD;
     }
@@ -1009,13 +950,13 @@ int ea_encode_nak(const ea_nak *m, uint8_t *out, size_t cap,
     if (cap < size) {
         return EA_E_SPACE;
     }
-    put_u8(out + 0u, m->nak_type);
+    ea_put_u8(out + 0u, m->nak_type);
     if (!ea_valid_nak_code(m->code)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 1u, m->code);
-    put_u8(out + 2u, m->field);
-    put_u32(out + 3u, m->limit);
+    ea_put_u8(out + 1u, m->code);
+    ea_put_u8(out + 2u, m->field);
+    ea_put_u32(out + 3u, m->limit);
     *out_len = size;
     return EA_OK;
 }
@@ -1026,14 +967,14 @@ int ea_decode_nak(const uint8_t *p, size_t len, ea_nak *m, uint8_t *field)
         *field = EA_NO_FIELD;
         return EA_E_PAYLOAD;
     }
-    m->nak_type = get_u8(p + 0u);
+    m->nak_type = ea_get_u8(p + 0u);
     if (!ea_valid_nak_code((p + 1u)[0])) {
         *field = 1u;
         return EA_E_PAYLOAD;
     }
-    m->code = get_u8(p + 1u);
-    m->field = get_u8(p + 2u);
-    m->limit = get_u32(p + 3u);
+    m->code = ea_get_u8(p + 1u);
+    m->field = ea_get_u8(p + 2u);
+    m->limit = ea_get_u32(p + 3u);
     return EA_OK;
 }
 
@@ -1047,10 +988,10 @@ int ea_encode_event(const ea_event *m, uint8_t *out, size_t cap,
     if (!ea_valid_event_code(m->code)) {
         return EA_E_VALUE;
     }
-    put_u8(out + 0u, m->code);
-    put_u8(out + 1u, m->channel);
-    put_u32(out + 2u, m->detail);
-    put_u32(out + 6u, m->uptime_ms);
+    ea_put_u8(out + 0u, m->code);
+    ea_put_u8(out + 1u, m->channel);
+    ea_put_u32(out + 2u, m->detail);
+    ea_put_u32(out + 6u, m->uptime_ms);
     *out_len = size;
     return EA_OK;
 }
@@ -1065,10 +1006,10 @@ int ea_decode_event(const uint8_t *p, size_t len, ea_event *m, uint8_t *field)
         *field = 0u;
         return EA_E_PAYLOAD;
     }
-    m->code = get_u8(p + 0u);
-    m->channel = get_u8(p + 1u);
-    m->detail = get_u32(p + 2u);
-    m->uptime_ms = get_u32(p + 6u);
+    m->code = ea_get_u8(p + 0u);
+    m->channel = ea_get_u8(p + 1u);
+    m->detail = ea_get_u32(p + 2u);
+    m->uptime_ms = ea_get_u32(p + 6u);
     return EA_OK;
 }
 

@@ -4,20 +4,7 @@
 
 #include "ea_codec.h"
 #include "ea_crc.h"
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
+#include "ea_wire.h"
 
 int ea_frame_encode(const ea_header *h, const uint8_t *payload, size_t payload_len,
                     const uint8_t key[EA_KEY_SIZE], uint8_t *out, size_t cap, size_t *out_len)
@@ -34,9 +21,9 @@ int ea_frame_encode(const ea_header *h, const uint8_t *payload, size_t payload_l
     body[2] = h->compat_flags;
     body[3] = h->msg_type;
     body[4] = h->key;
-    put_u32(body + 5, h->session_id);
-    put_u32(body + 9, h->counter);
-    put_u32(body + 13, h->ref_counter);
+    ea_put_u32(body + 5, h->session_id);
+    ea_put_u32(body + 9, h->counter);
+    ea_put_u32(body + 13, h->ref_counter);
     body[17] = (uint8_t)payload_len;
     if (payload_len > 0u) {
         memcpy(body + n, payload, payload_len);
@@ -46,7 +33,7 @@ int ea_frame_encode(const ea_header *h, const uint8_t *payload, size_t payload_l
         ea_tag(key, body, n, body + n);
         n += EA_TAG_SIZE;
     }
-    put_u32(body + n, ea_crc32c(body, n));
+    ea_put_u32(body + n, ea_crc32c(body, n));
     n += EA_CRC_SIZE;
     encoded = ea_cobs_encode(body, n, out, cap);
     if (encoded == 0u || encoded >= cap) {
@@ -71,7 +58,7 @@ ea_frame_error ea_frame_parse(const uint8_t *encoded, size_t len, ea_raw_frame *
     if (n < EA_MIN_FRAME) { /* check 3 */
         return EA_FRAME_TRUNCATED;
     }
-    if (ea_crc32c(raw->bytes, n - EA_CRC_SIZE) != get_u32(raw->bytes + n - EA_CRC_SIZE)) {
+    if (ea_crc32c(raw->bytes, n - EA_CRC_SIZE) != ea_get_u32(raw->bytes + n - EA_CRC_SIZE)) {
         return EA_FRAME_CRC; /* check 4 */
     }
     h->proto_major = raw->bytes[0];
@@ -82,9 +69,9 @@ ea_frame_error ea_frame_parse(const uint8_t *encoded, size_t len, ea_raw_frame *
     h->compat_flags = raw->bytes[2];
     h->msg_type = raw->bytes[3];
     h->key = raw->bytes[4];
-    h->session_id = get_u32(raw->bytes + 5);
-    h->counter = get_u32(raw->bytes + 9);
-    h->ref_counter = get_u32(raw->bytes + 13);
+    h->session_id = ea_get_u32(raw->bytes + 5);
+    h->counter = ea_get_u32(raw->bytes + 9);
+    h->ref_counter = ea_get_u32(raw->bytes + 13);
     h->payload_len = raw->bytes[17];
     if (h->key == EA_KEY_KIND_NONE) { /* check 6 */
         tag_len = 0u;

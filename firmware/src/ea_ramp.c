@@ -4,12 +4,7 @@
 
 ea_ramp ea_ramp_level(uint64_t t_us, int32_t value_uA)
 {
-    ea_ramp r;
-    r.t0_us = t_us;
-    r.t1_us = t_us;
-    r.start_uA = value_uA;
-    r.end_uA = value_uA;
-    return r;
+    return ea_ramp_over(t_us, value_uA, value_uA, 0u);
 }
 
 ea_ramp ea_ramp_over(uint64_t t_us, int32_t start_uA, int32_t end_uA, uint64_t duration_us)

@@ -11,24 +11,13 @@
 #include <string.h>
 
 #include "bench.h"
+#include "check.h"
 #include "ea_auth.h"
 #include "ea_checks.h"
 #include "ea_device.h"
 #include "ea_dose.h"
 #include "ea_schedule.h"
 #include "ea_units.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, what)                                                                   \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(cond)) {                                                                      \
-            failures++;                                                                     \
-            printf("FAIL %s (%s:%d)\n", (what), __FILE__, __LINE__);                        \
-        }                                                                                   \
-    } while (0)
 
 static const uint8_t KEY[EA_KEY_SIZE] = {0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47,
                                          0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f,
@@ -267,6 +256,14 @@ static int open_session(uint16_t lease_ms, uint64_t t_us)
     return 1;
 }
 
+/* A device on bench stages (no flash), the key installed, a session open with a 1 s lease. */
+static void rig_in_session(uint8_t channels, uint32_t load_ohm, int foresee)
+{
+    rig_boot(channels, load_ohm, 0, foresee);
+    ea_device_install_key(&G.dev, KEY_ID, KEY);
+    open_session(1000, 0);
+}
+
 static ea_set_program continuous(uint8_t channel, uint16_t target_uA, uint16_t ramp_up_ms)
 {
     ea_set_program p;
@@ -335,6 +332,11 @@ static const rx_frame *simple(uint8_t msg_type, uint8_t arg, uint64_t t_us)
         m.u.get_program.channel = arg;
     }
     return command(&m, t_us);
+}
+
+static const rx_frame *heartbeat(uint64_t t_us)
+{
+    return simple(EA_MSG_TYPE_HEARTBEAT, 0, t_us);
 }
 
 static int is_nak(const rx_frame *r, uint8_t code, uint8_t field, uint32_t limit)
@@ -511,9 +513,7 @@ static void test_session_and_ramp(void)
     CHECK(ea_device_channel_state(&G.dev, 0) == EA_CHANNEL_STATE_RAMPING && G.stages[0].driving,
           "ramping, the stage driven");
     /* heartbeat halfway up the 1 s ramp: set 1000 µA, measured the same (ideal stage) */
-    memset(&m, 0, sizeof m);
-    m.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    r = command(&m, 530000);
+    r = heartbeat(530000);
     CHECK(r != NULL && r->msg_type == EA_MSG_TYPE_STATUS, "HEARTBEAT answers STATUS");
     if (r != NULL) {
         const ea_status *s = &r->m.u.status;
@@ -533,9 +533,7 @@ static void test_session_and_ramp(void)
     /* the ramp ends at 1.03 s: RAMP_DONE then */
     CHECK(ea_device_next_deadline_us(&G.dev, &due) && due == 1030000u,
           "the next deadline is the ramp's end (the lease outlasts it)");
-    memset(&m, 0, sizeof m);
-    m.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    command(&m, 1000000);
+    heartbeat(1000000);
     CHECK(ea_device_advance(&G.dev, 1030000) == EA_OK, "advance");
     collect();
     r = find_event(EA_EVENT_CODE_RAMP_DONE);
@@ -548,14 +546,12 @@ static void test_session_and_ramp(void)
     /* STOP ramps down over the program's 1 s, from the target */
     r = simple(EA_MSG_TYPE_STOP, 0xFF, 1100000);
     CHECK(r != NULL && r->msg_type == EA_MSG_TYPE_ACK, "STOP 0xFF acked");
-    memset(&m, 0, sizeof m);
-    m.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    r = command(&m, 1350000);
+    r = heartbeat(1350000);
     CHECK(r != NULL && r->m.u.status.channels[0].set_uA == 1500 &&
               r->m.u.status.channels[0].state == EA_CHANNEL_STATE_STOPPING &&
               r->m.u.status.last_applied_counter == 6u,
           "ramping down");
-    command(&m, 1800000);
+    heartbeat(1800000);
     CHECK(ea_device_advance(&G.dev, 2100000) == EA_OK, "advance");
     collect();
     r = find_event(EA_EVENT_CODE_STOPPED);
@@ -584,9 +580,7 @@ static void test_set_intensity_and_start_checks(void)
     ea_set_program p = continuous(1, 1000, 1000);
     const rx_frame *r;
     ea_message m;
-    rig_boot(2, 1000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(2, 1000, 1);
     r = start(2, crcs, 0);
     CHECK(is_nak(r, EA_NAK_CODE_NO_PROGRAM, 2u, 0u), "START without a program: field 1 + ch");
     crcs[1] = program(&p, 0);
@@ -622,9 +616,7 @@ static void test_set_intensity_and_start_checks(void)
     r = command(&m, 510000);
     CHECK(r != NULL && r->msg_type == EA_MSG_TYPE_ACK, "SET_INTENSITY");
     /* from 500 µA (halfway) to 1500 µA at 1000 µA/s: 1 s */
-    memset(&m, 0, sizeof m);
-    m.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    command(&m, 900000);
+    heartbeat(900000);
     r = simple(EA_MSG_TYPE_GET_PROGRAM, 1, 1010000);
     {
         ea_status st;
@@ -648,10 +640,7 @@ static void test_dense_disperse_status(void)
     uint32_t crcs[EA_MAX_CHANNELS] = {0};
     ea_set_program p = continuous(0, 1000, 500);
     const rx_frame *r;
-    ea_message hb;
-    rig_boot(1, 1000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(1, 1000, 1);
     p.mode = EA_MODE_DENSE_DISPERSE;
     p.freq_a_cHz = 200;
     p.freq_b_cHz = 10000;
@@ -660,18 +649,16 @@ static void test_dense_disperse_status(void)
     p.dwell_b_ms = 2000;
     crcs[0] = program(&p, 0);
     start(1, crcs, 100000);
-    memset(&hb, 0, sizeof hb);
-    hb.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    command(&hb, 900000);
-    r = command(&hb, 1099999);
+    heartbeat(900000);
+    r = heartbeat(1099999);
     CHECK(r != NULL && r->m.u.status.channels[0].freq_cHz == 200, "dwell a just before 1 s");
-    r = command(&hb, 1100000);
+    r = heartbeat(1100000);
     CHECK(r != NULL && r->m.u.status.channels[0].freq_cHz == 10000, "dwell b from 1 s");
-    command(&hb, 2000000);
-    command(&hb, 2900000);
-    r = command(&hb, 3099999);
+    heartbeat(2000000);
+    heartbeat(2900000);
+    r = heartbeat(3099999);
     CHECK(r != NULL && r->m.u.status.channels[0].freq_cHz == 10000, "dwell b until 3 s");
-    r = command(&hb, 3100000);
+    r = heartbeat(3100000);
     CHECK(r != NULL && r->m.u.status.channels[0].freq_cHz == 200, "dwell a again at 3 s");
     CHECK(G.stages[0].driving && G.stages[0].drive.run_start_us == 100000u &&
               G.stages[0].drive.program->dwell_b_ms == 2000,
@@ -685,7 +672,6 @@ static void test_lease_expiry(void)
     const rx_frame *r;
     uint64_t due;
     size_t i;
-    ea_message hb;
     rig_boot(2, 1000, 0, 1);
     ea_device_install_key(&G.dev, KEY_ID, KEY);
     open_session(500, 3000); /* lease to 503 000 µs */
@@ -694,9 +680,7 @@ static void test_lease_expiry(void)
     CHECK(ea_device_next_deadline_us(&G.dev, &due) && due == 510000u,
           "the deadline is the first check at or after the expiry");
     /* a replayed (duplicate) HEARTBEAT does not renew; a new one does */
-    memset(&hb, 0, sizeof hb);
-    hb.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    command(&hb, 400000);
+    heartbeat(400000);
     CHECK(ea_device_next_deadline_us(&G.dev, &due) && due == 900000u, "renewed to 900 ms");
     send_bytes(G.last_frame, G.last_len, 450000);
     CHECK(G.n_got == 1 && G.got[0].msg_type == EA_MSG_TYPE_STATUS &&
@@ -735,7 +719,7 @@ static void test_lease_expiry(void)
                   "closing frames in the session's keys");
         }
     }
-    r = command(&hb, 910000);
+    r = heartbeat(910000);
     CHECK(G.n_got == 1 && G.got[0].key == EA_KEY_KIND_NONE &&
               is_nak(&G.got[0], EA_NAK_CODE_NO_SESSION, EA_NO_FIELD, 0u) &&
               G.got[0].session_id == G.session_id,
@@ -748,17 +732,12 @@ static void test_faults_and_self_test(void)
     uint32_t crcs[EA_MAX_CHANNELS] = {0};
     ea_set_program p = continuous(0, 1000, 200);
     const rx_frame *r;
-    ea_message hb;
-    rig_boot(2, 1000, 0, 0); /* a board's stages: every grid instant checked */
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(2, 1000, 0); /* a board's stages: every grid instant checked */
     crcs[0] = program(&p, 0);
     p.channel = 1;
     crcs[1] = program(&p, 0);
     start(3, crcs, 0);
-    memset(&hb, 0, sizeof hb);
-    hb.msg_type = EA_MSG_TYPE_HEARTBEAT;
-    command(&hb, 200000);
+    heartbeat(200000);
     ea_device_advance(&G.dev, 205000);
     G.stages[0].contact_lost = 1; /* no hardware_changed: a board's checks sample anyway */
     ea_device_advance(&G.dev, 215000);
@@ -775,10 +754,10 @@ static void test_faults_and_self_test(void)
               ea_device_channel_state(&G.dev, 1) == EA_CHANNEL_STATE_RUNNING,
           "latched on channel 0 only");
     simple(EA_MSG_TYPE_STOP, 2, 220000);
-    command(&hb, 1000000);
+    heartbeat(1000000);
     ea_device_advance(&G.dev, 2000000);
     collect();
-    command(&hb, 2000000);
+    heartbeat(2000000);
     {
         uint32_t only0[EA_MAX_CHANNELS] = {0};
         only0[0] = crcs[0];
@@ -841,16 +820,11 @@ static void test_stuck_while_running_and_compliance(void)
     const rx_frame *r;
     uint64_t due;
     /* 10 kΩ: 60 V / 10 kΩ = 6 mA; a 5 mA target fits, SET_INTENSITY to 8 mA crosses it */
-    rig_boot(1, 10000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(1, 10000, 1);
     crcs[0] = program(&p, 0);
     start(1, crcs, 0);
     {
-        ea_message hb;
-        memset(&hb, 0, sizeof hb);
-        hb.msg_type = EA_MSG_TYPE_HEARTBEAT;
-        command(&hb, 900000);
+        heartbeat(900000);
     }
     ea_device_advance(&G.dev, 1000000);
     collect();
@@ -894,9 +868,7 @@ static void test_cache_and_replay(void)
     uint32_t tx_before;
     int i;
     ea_counters c;
-    rig_boot(1, 1000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(1, 1000, 1);
     memset(&m, 0, sizeof m);
     m.msg_type = EA_MSG_TYPE_GET_STATUS;
     r = command(&m, 1000);
@@ -952,9 +924,7 @@ static void test_counter_exhaustion(void)
 {
     ea_message m;
     const rx_frame *r;
-    rig_boot(1, 1000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(1, 1000, 1);
     /* the device's own counter: the reply that reaches 2^32 − 1 − 16 ends the session */
     G.dev.tx_counter = EA_U32 - EA_TX_RESERVE - 1u;
     memset(&m, 0, sizeof m);
@@ -1044,9 +1014,7 @@ static void test_stop_button_and_dose(void)
     uint32_t crcs[EA_MAX_CHANNELS] = {0};
     ea_set_program p = continuous(0, 1000, 1000);
     const rx_frame *r;
-    rig_boot(2, 1000, 0, 1);
-    ea_device_install_key(&G.dev, KEY_ID, KEY);
-    open_session(1000, 0);
+    rig_in_session(2, 1000, 1);
     crcs[0] = program(&p, 0);
     start(1, crcs, 0);
     G.stages[0].pending.pulses_a = 42;

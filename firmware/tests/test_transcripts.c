@@ -12,20 +12,9 @@
 #include <string.h>
 
 #include "bench.h"
+#include "check.h"
 #include "ea_device.h"
 #include "ea_transcripts.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, what, name)                                                             \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(cond)) {                                                                      \
-            failures++;                                                                     \
-            printf("FAIL %s: %s (%s:%d)\n", (name), (what), __FILE__, __LINE__);           \
-        }                                                                                   \
-    } while (0)
 
 typedef struct {
     const transcript *t;
@@ -88,10 +77,10 @@ static void bench_advance(uint64_t now_us)
 {
     uint64_t due_us;
     while (ea_device_next_deadline_us(&R.dev, &due_us) && due_us < now_us) {
-        CHECK(ea_device_advance(&R.dev, due_us) == EA_OK, "advance", R.t->name);
+        CHECK_IN(ea_device_advance(&R.dev, due_us) == EA_OK, "advance", R.t->name);
         record(due_us, IN_NONE);
     }
-    CHECK(ea_device_advance(&R.dev, now_us) == EA_OK, "advance", R.t->name);
+    CHECK_IN(ea_device_advance(&R.dev, now_us) == EA_OK, "advance", R.t->name);
     record(now_us, IN_NONE);
 }
 
@@ -100,12 +89,12 @@ static void apply(const transcript_entry *e)
     bench_advance(e->t_us);
     switch (e->input) {
     case IN_FRAME:
-        CHECK(ea_device_receive(&R.dev, e->frame, e->frame_len, e->t_us) == EA_OK, "receive",
-              R.t->name);
+        CHECK_IN(ea_device_receive(&R.dev, e->frame, e->frame_len, e->t_us) == EA_OK, "receive",
+                 R.t->name);
         break;
     case IN_WINDOW:
-        CHECK(ea_device_open_pairing_window(&R.dev, e->t_us, e->value) == EA_OK, "window",
-              R.t->name);
+        CHECK_IN(ea_device_open_pairing_window(&R.dev, e->t_us, e->value) == EA_OK, "window",
+                 R.t->name);
         break;
     case IN_CONTACT:
         R.stages[e->channel].contact_lost = (int)e->value;
@@ -167,11 +156,11 @@ static void run(const transcript *t, int foresee)
     R.rng.count = t->random_count;
     rng.random_u32 = scripted_u32;
     rng.ctx = &R.rng;
-    CHECK(ea_device_init(&R.dev, &model, hal, model.channel_count, &rng, NULL, 0u) == EA_OK,
-          "init", t->name);
+    CHECK_IN(ea_device_init(&R.dev, &model, hal, model.channel_count, &rng, NULL, 0u) == EA_OK,
+             "init", t->name);
     for (i = 0; i < t->key_count; i++) {
-        CHECK(ea_device_install_key(&R.dev, t->keys[i].key_id, t->keys[i].key) == EA_OK,
-              "install key", t->name);
+        CHECK_IN(ea_device_install_key(&R.dev, t->keys[i].key_id, t->keys[i].key) == EA_OK,
+                 "install key", t->name);
     }
     record(0u, IN_NONE);
     for (i = 0; i < t->entries; i++) {
@@ -180,9 +169,9 @@ static void run(const transcript *t, int foresee)
         }
     }
     bench_advance(t->end_us);
-    CHECK(R.mismatch || R.entry == t->entries, "every entry made", t->name);
-    CHECK(!R.rng.ran_out && R.rng.used == t->random_count, "exactly the listed random draws",
-          t->name);
+    CHECK_IN(R.mismatch || R.entry == t->entries, "every entry made", t->name);
+    CHECK_IN(!R.rng.ran_out && R.rng.used == t->random_count, "exactly the listed random draws",
+             t->name);
 }
 
 int main(void)

@@ -5,24 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "ea_auth.h"
 #include "ea_cobs.h"
 #include "ea_codec.h"
 #include "ea_crc.h"
 #include "ea_frame.h"
 #include "ea_rx.h"
-
-static int failures;
-static int checks;
-
-#define CHECK(cond, what)                                                                   \
-    do {                                                                                    \
-        checks++;                                                                           \
-        if (!(cond)) {                                                                      \
-            failures++;                                                                     \
-            printf("FAIL %s (%s:%d)\n", (what), __FILE__, __LINE__);                        \
-        }                                                                                   \
-    } while (0)
 
 static uint32_t lcg_state = 12345u;
 

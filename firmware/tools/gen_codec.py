@@ -214,7 +214,7 @@ class Generator:
         """The text of ea_codec.c."""
         s = self.schema
         out = [self.banner, '#include "ea_codec.h"', "", "#include <string.h>", ""]
-        out += [PRELUDE]
+        out += ['#include "ea_wire.h"', ""]
         for e in s["enums"]:
             out += self._valid_fn(e)
         prefix = s["schema_hash"]["prefix"].replace("\n", "\\n")
@@ -286,21 +286,21 @@ class Generator:
             test = f"    if (!ea_valid_{snake(enum)}({at}[0])) {{"
             return [test, *_fail(on_fail, index), "    }"]
         if kind == "text":
-            return [f"    if (!text_ok({at}, {size}u)) {{", *_fail(on_fail, index), "    }"]
+            return [f"    if (!ea_text_ok({at}, {size}u)) {{", *_fail(on_fail, index), "    }"]
         return []
 
     def _put(self, f: Json, src: str, dst: str) -> list[str]:
         kind, size = field_kind(f)
         name = f["name"]
         if kind == "int":
-            return [f"    put_{f['type']}({dst}, {src}->{name});"]
+            return [f"    ea_put_{f['type']}({dst}, {src}->{name});"]
         if kind in ("text", "bytes"):
             return [f"    memcpy({dst}, {src}->{name}, {size}u);"]
         if kind == "array":
             step = _SIZES[f["element"]]
             return [
                 f"    for (i = 0; i < {size}u; i++) {{",
-                f"        put_{f['element']}({dst} + {step}u * i, {src}->{name}[i]);",
+                f"        ea_put_{f['element']}({dst} + {step}u * i, {src}->{name}[i]);",
                 "    }",
             ]
         raise AssertionError(kind)
@@ -309,14 +309,14 @@ class Generator:
         kind, size = field_kind(f)
         name = f["name"]
         if kind == "int":
-            return [f"    {dst}->{name} = get_{f['type']}({src});"]
+            return [f"    {dst}->{name} = ea_get_{f['type']}({src});"]
         if kind in ("text", "bytes"):
             return [f"    memcpy({dst}->{name}, {src}, {size}u);"]
         if kind == "array":
             step = _SIZES[f["element"]]
             return [
                 f"    for (i = 0; i < {size}u; i++) {{",
-                f"        {dst}->{name}[i] = get_{f['element']}({src} + {step}u * i);",
+                f"        {dst}->{name}[i] = ea_get_{f['element']}({src} + {step}u * i);",
                 "    }",
             ]
         raise AssertionError(kind)
@@ -354,7 +354,7 @@ class Generator:
             return [test, *_fail("encode", index), "    }"]
         if kind == "text":
             cast = f"(const uint8_t *){src}->{f['name']}"
-            return [f"    if (!text_ok({cast}, {size}u)) {{", *_fail("encode", index), "    }"]
+            return [f"    if (!ea_text_ok({cast}, {size}u)) {{", *_fail("encode", index), "    }"]
         return []
 
     def _encode_fn(self, m: Json) -> list[str]:
@@ -488,70 +488,6 @@ def _payload_sizes(m: Json) -> tuple[int, int]:
     if p["rule"] == "fixed":
         return int(p["size"]), int(p["size"])
     return int(p["min_size"]), int(p["max_size"])
-
-
-PRELUDE = """\
-static void put_u8(uint8_t *p, uint8_t v)
-{
-    p[0] = v;
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t get_u8(const uint8_t *p)
-{
-    return p[0];
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | ((uint64_t)get_u32(p + 4) << 32);
-}
-
-/* char[N] (PROTOCOL.md §1): bytes 0x01..0x7F, NUL-padded on the right; all-NUL is empty. */
-static int text_ok(const uint8_t *p, size_t n)
-{
-    size_t i;
-    int ended = 0;
-    for (i = 0; i < n; i++) {
-        if (p[i] == 0u) {
-            ended = 1;
-        } else if (ended || p[i] >= 0x80u) {
-            return 0;
-        }
-    }
-    return 1;
-}
-"""
 
 
 def generate(schema: Json) -> dict[str, str]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from gen_codec import ROOT
+from gen_vectors import c_bytes, write_header
 
 TRANSCRIPTS = ROOT / "firmware_protocol" / "vectors" / "transcripts"
 
@@ -45,13 +45,6 @@ _MODEL_FIELDS = (
 )
 
 _INPUTS = ("IN_NONE", "IN_FRAME", "IN_WINDOW", "IN_CONTACT", "IN_STUCK")
-
-
-def c_bytes(data: bytes) -> str:
-    """A C initializer list for ``data`` (``{0}`` when empty: C forbids an empty list)."""
-    if not data:
-        return "{0}"
-    return "{" + ", ".join(f"0x{b:02X}" for b in data) + "}"
 
 
 def c_text(text: str) -> str:
@@ -202,12 +195,7 @@ def render() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the header to the path given."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: gen_transcripts.py OUT.h", file=sys.stderr)
-        return 2
-    Path(args[0]).write_text(render(), encoding="utf-8")
-    return 0
+    return write_header("gen_transcripts.py", render, argv)
 
 
 if __name__ == "__main__":

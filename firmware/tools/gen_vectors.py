@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -292,14 +293,20 @@ def render() -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the header to the path given."""
+def write_header(tool: str, render: Callable[[], str], argv: list[str] | None) -> int:
+    """The command line of a test-table generator (this one, gen_transcripts.py): ``tool
+    OUT.h`` writes ``render()`` to OUT.h; 2 and its usage for any other arguments."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: gen_vectors.py OUT.h", file=sys.stderr)
+        print(f"usage: {tool} OUT.h", file=sys.stderr)
         return 2
     Path(args[0]).write_text(render(), encoding="utf-8")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the header to the path given."""
+    return write_header("gen_vectors.py", render, argv)
 
 
 if __name__ == "__main__":

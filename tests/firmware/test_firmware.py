@@ -58,6 +58,27 @@ def _make(target: str, build: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _run_driver(source: str, tables: Path) -> subprocess.CompletedProcess[str]:
+    """Build the C test driver ``firmware/tests/<source>`` with gcc against the generated
+    tables in ``tables`` (which it includes), run it there and return what it printed."""
+    binary = tables / Path(source).stem
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            f"-I{tables}",
+            f"-I{FIRMWARE / 'src'}",
+            f"-I{FIRMWARE / 'tests'}",
+            *map(str, CORE_SOURCES),
+            str(FIRMWARE / "tests" / source),
+            "-o",
+            str(binary),
+        ],
+        check=True,
+    )
+    return subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
+
+
 def _counts() -> str:
     """The summary line the driver prints when it ran every vector file's cases."""
     crc = json.loads((VECTORS / "crc.json").read_text())
@@ -143,21 +164,7 @@ def test_the_driver_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     text = text.replace("0xE3069283u", "0xE3069284u")
     text = re.sub(r'(\{"bad_enum", .*EA_RX_NAK, 3u, )1u', r"\g<1>2u", text)
     tables.write_text(text)
-    binary = tmp_path / "driver"
-    subprocess.run(
-        [
-            "gcc",
-            "-std=c99",
-            f"-I{tmp_path}",
-            f"-I{FIRMWARE / 'src'}",
-            *map(str, CORE_SOURCES),
-            str(FIRMWARE / "tests" / "test_vectors.c"),
-            "-o",
-            str(binary),
-        ],
-        check=True,
-    )
-    out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
+    out = _run_driver("test_vectors.c", tmp_path)
     assert out.returncode == 1
     assert "FAIL crc.json: crc32c " in out.stdout
     assert "FAIL bad_enum: NAK field " in out.stdout
@@ -174,22 +181,7 @@ def test_the_transcript_replay_fails_on_a_changed_device_byte(tmp_path: Path) ->
     assert match is not None
     text = text.replace(match.group(1), match.group(1)[: -len("0x01")] + "0x03", 1)
     tables.write_text(text)
-    binary = tmp_path / "replay"
-    subprocess.run(
-        [
-            "gcc",
-            "-std=c99",
-            f"-I{tmp_path}",
-            f"-I{FIRMWARE / 'src'}",
-            f"-I{FIRMWARE / 'tests'}",
-            *map(str, CORE_SOURCES),
-            str(FIRMWARE / "tests" / "test_transcripts.c"),
-            "-o",
-            str(binary),
-        ],
-        check=True,
-    )
-    out = subprocess.run([str(binary)], capture_output=True, text=True, timeout=60)
+    out = _run_driver("test_transcripts.c", tmp_path)
     assert out.returncode == 1
     assert f"(foreseeing stages): entry {match.group(3)}:" in out.stdout
     assert f"(every grid instant): entry {match.group(3)}:" in out.stdout
