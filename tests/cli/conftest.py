@@ -149,6 +149,17 @@ def profile_file(tmp_path: Path) -> Callable[[str, str], Path]:
     return write
 
 
+@pytest.fixture
+def two_channel_file(profile_file: Callable[[str, str], Path]) -> Callable[..., Path]:
+    """``two_channel_file(file, name, {step changes}, ...)``: :func:`two_channel_profile`'s
+    TOML written to ``tmp_path/file``; returns the path."""
+
+    def write(file: str, name: str, *steps: dict[str, object]) -> Path:
+        return profile_file(file, _two_channel_profile(name, *steps))
+
+    return write
+
+
 def prescription() -> dict[str, Any]:
     """The prescription of the recorded session (the shape of docs/records.md)."""
     return {

@@ -24,11 +24,9 @@ TIMEOUT_s = 30.0
 
 
 @pytest.fixture
-def short(
-    profile_file: Callable[[str, str], Path], two_channel_profile: Callable[..., str]
-) -> Path:
+def short(two_channel_file: Callable[..., Path]) -> Path:
     """One 60 s step at 3 mA on channels 1 and 2 (2 s ramps)."""
-    return profile_file("short.toml", two_channel_profile("signal test", {"duration_s": 60}))
+    return two_channel_file("short.toml", "signal test", {"duration_s": 60})
 
 
 @pytest.mark.slow

@@ -72,11 +72,10 @@ def test_i15_report_annotate_help_is_its_docstring(eactl: Run) -> None:
 
 def test_i15_report_run_records_the_clinical_options(
     eactl: Run,
-    profile_file: Callable[[str, str], Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("p.toml", two_channel_profile("aim test", {"duration_s": 10}))
+    profile = two_channel_file("p.toml", "aim test", {"duration_s": 10})
     db = str(tmp_path / "s.sqlite3")
     ran = eactl(
         "run", str(profile), "--fast", "--db", db,

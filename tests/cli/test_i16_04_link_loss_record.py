@@ -20,10 +20,9 @@ ALARM = "connection to the device lost — outputs not confirmed off — use the
 
 
 @pytest.fixture
-def lost(eactl: Run, profile_file: Callable[..., Path], two_channel_profile: Callable[..., str],
-         tmp_path: Path) -> Path:  # fmt: skip
+def lost(eactl: Run, two_channel_file: Callable[..., Path], tmp_path: Path) -> Path:
     """A database with one session whose device was unplugged at 8 s of a 20 s step."""
-    profile = profile_file("p.toml", two_channel_profile("link loss", {"duration_s": 20}))
+    profile = two_channel_file("p.toml", "link loss", {"duration_s": 20})
     db = tmp_path / "s.sqlite3"
     result = eactl(
         "run", str(profile), "--fast", "--db", str(db), "--patient", "P-1",
@@ -67,10 +66,9 @@ def test_i16_04_the_report_opens_with_the_alarm_and_calls_nothing_later_delivere
 
 
 def test_i16_04_a_completed_session_has_no_alarm(
-    eactl: Run, profile_file: Callable[..., Path], two_channel_profile: Callable[..., str],
-    tmp_path: Path,
-) -> None:  # fmt: skip
-    profile = profile_file("p.toml", two_channel_profile("fine", {"duration_s": 6}))
+    eactl: Run, two_channel_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    profile = two_channel_file("p.toml", "fine", {"duration_s": 6})
     db = tmp_path / "s.sqlite3"
     assert eactl("run", str(profile), "--fast", "--db", str(db)).code == 0
     with RecordStore.open(db, read_only=True) as store:

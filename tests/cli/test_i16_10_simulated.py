@@ -76,11 +76,10 @@ def test_i16_10_the_report_counts_only_treatment_sessions_unless_asked(
 def test_i16_10_a_session_on_the_pty_simulator_is_recorded_simulated(
     eactl: Run,
     bench_device: str,
-    profile_file: Callable[..., Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("six_s.toml", two_channel_profile("six seconds", {"duration_s": 6}))
+    profile = two_channel_file("six_s.toml", "six seconds", {"duration_s": 6})
     db = str(tmp_path / "s.sqlite3")
     argv = ("run", str(profile), "--port", bench_device, "--yes", "--db", db, "--patient", "P-2")
     result = eactl(*argv)

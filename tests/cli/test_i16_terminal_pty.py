@@ -26,11 +26,9 @@ if os.name == "posix":
 
 
 @pytest.fixture
-def short(
-    profile_file: Callable[[str, str], Path], two_channel_profile: Callable[..., str]
-) -> Path:
+def short(two_channel_file: Callable[..., Path]) -> Path:
     """One 60 s step at 3 mA on channels 1 and 2 (2 s ramps), BL23–BL25 left and right."""
-    return profile_file("short.toml", two_channel_profile("pty test", {"duration_s": 60}))
+    return two_channel_file("short.toml", "pty test", {"duration_s": 60})
 
 
 def _has(lines: list[str], needle: str) -> bool:

@@ -59,10 +59,8 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> type[Spy]:
 
 
 @pytest.fixture
-def short(
-    profile_file: Callable[[str, str], Path], two_channel_profile: Callable[..., str]
-) -> Path:
-    return profile_file("short.toml", two_channel_profile("short test", {"duration_s": 10}))
+def short(two_channel_file: Callable[..., Path]) -> Path:
+    return two_channel_file("short.toml", "short test", {"duration_s": 10})
 
 
 def test_the_default_name_is_the_librarys() -> None:

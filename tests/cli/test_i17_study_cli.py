@@ -14,11 +14,10 @@ Run = Callable[..., Any]
 
 def test_i17_run_records_condition_arm_and_tags(
     eactl: Run,
-    profile_file: Callable[[str, str], Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("p.toml", two_channel_profile("study test", {"duration_s": 10}))
+    profile = two_channel_file("p.toml", "study test", {"duration_s": 10})
     db = str(tmp_path / "s.sqlite3")
     ran = eactl(
         "run", str(profile), "--fast", "--db", db,
@@ -38,11 +37,10 @@ def test_i17_run_records_condition_arm_and_tags(
 
 def test_i17_run_samples_at_the_period_asked_and_refuses_one_below_a_heartbeat(
     eactl: Run,
-    profile_file: Callable[[str, str], Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("p.toml", two_channel_profile("rate test", {"duration_s": 10}))
+    profile = two_channel_file("p.toml", "rate test", {"duration_s": 10})
     db = str(tmp_path / "s.sqlite3")
     ran = eactl("run", str(profile), "--fast", "--db", db, "--sample-period", "0.2")
     assert ran.code == 0, ran.err
@@ -55,11 +53,10 @@ def test_i17_run_samples_at_the_period_asked_and_refuses_one_below_a_heartbeat(
 
 def test_i17_run_blind_prints_neither_profile_nor_delivered_and_records_the_blinding(
     eactl: Run,
-    profile_file: Callable[[str, str], Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("p.toml", two_channel_profile("sham arm X", {"duration_s": 10}))
+    profile = two_channel_file("p.toml", "sham arm X", {"duration_s": 10})
     db = str(tmp_path / "s.sqlite3")
     ran = eactl("run", str(profile), "--fast", "--blind", "--condition", "sham", "--db", db)
     assert ran.code == 0, ran.err

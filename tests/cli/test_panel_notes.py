@@ -6,15 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from panel_pages import ORIGIN, TOKEN, WS, Page, client, make_server, page_on
+from panel_pages import Page, notes_of, page_on, pages_on
 
 from eacontrol.cli.panel.server import NOTE_MAX
-from eacontrol.records import RecordStore
-
-
-def _notes(db: Path, session_id: int) -> list[str]:
-    with RecordStore.open(db) as store:
-        return [a.note for a in store.annotations(session_id)]
 
 
 def _ended(page: Page) -> dict[str, object]:
@@ -24,12 +18,7 @@ def _ended(page: Page) -> dict[str, object]:
 
 def test_a_note_is_recorded_with_its_origin_running_and_paused(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
-    ):
-        page, viewer = Page(first), Page(second)
+    with pages_on(db) as (page, viewer):
         page.start(patient="P-017")
         page.send(type="note", text="  de qi on channel 2, comfortable  ")
         reply = page.reply()
@@ -56,7 +45,7 @@ def test_a_note_is_recorded_with_its_origin_running_and_paused(tmp_path: Path) -
         page.send(type="note", text="after the stop")  # eactl annotate's, not the session's
         assert page.reply()["text"] == "refused: no session is running"
     origin = f"browser {page.hello['client']} at testclient"
-    notes = _notes(db, int(str(result["session_id"])))
+    notes = notes_of(db, int(str(result["session_id"])))
     assert f"panel: note by {origin}: de qi on channel 2, comfortable" in notes
     assert f"panel: note by {origin}: patient asked for a pause: too strong" in notes
     assert not any("viewing page" in n or "after the stop" in n for n in notes)
@@ -89,7 +78,7 @@ def test_a_bad_note_is_refused_in_words_and_nothing_is_recorded(tmp_path: Path) 
         assert page.reply()["ok"]
         page.send(type="stop")
         result = _ended(page)
-    notes = _notes(db, int(str(result["session_id"])))
+    notes = notes_of(db, int(str(result["session_id"])))
     written = [n for n in notes if n.startswith("panel: note by ")]
     assert len(written) == 1
     assert written[0].endswith(longest)

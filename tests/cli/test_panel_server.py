@@ -9,17 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from panel_pages import ORIGIN, PROFILE, TOKEN, WS, Page, client, make_server, page_on
+from panel_pages import (
+    ORIGIN,
+    PROFILE,
+    TOKEN,
+    WS,
+    client,
+    make_server,
+    notes_of,
+    page_on,
+    pages_on,
+)
 from starlette.websockets import WebSocketDisconnect
 
 from eacontrol.records import Outcome, RecordStore
 
 START = {"type": "start", "profile": PROFILE, "placement": [1, 2]}
-
-
-def _notes(db: Path, session_id: int) -> list[str]:
-    with RecordStore.open(db) as store:
-        return [a.note for a in store.annotations(session_id)]
 
 
 def _outcome(db: Path, session_id: int) -> Outcome:
@@ -119,12 +124,7 @@ def test_hello_offers_the_stored_profiles_with_their_plan(tmp_path: Path) -> Non
 
 def test_a_second_browser_is_view_only_but_may_stop(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
-    ):
-        controller, viewer = Page(first), Page(second)
+    with pages_on(db) as (controller, viewer):
         assert (controller.role, viewer.role) == ("controller", "viewer")
         for message in (
             {"type": "start", "profile": PROFILE},
@@ -148,7 +148,7 @@ def test_a_second_browser_is_view_only_but_may_stop(tmp_path: Path) -> None:
         assert viewer.reply()["ok"]
         ended = controller.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
         assert ended["result"]["outcome"] == "emergency_stop"
-    notes = _notes(db, ended["result"]["session_id"])
+    notes = notes_of(db, ended["result"]["session_id"])
     assert notes[-1] == f"panel: STOP by browser {viewer.hello['client']} at testclient"
     assert not any("raise" in n for n in notes)
 
@@ -215,7 +215,7 @@ def test_raise_lower_zero_pause_resume_and_stop_confirmed(tmp_path: Path) -> Non
         assert result["confirmed"] is True
         session_id = result["session_id"]
     assert _outcome(db, session_id) is Outcome.EMERGENCY_STOP
-    notes = _notes(db, session_id)
+    notes = notes_of(db, session_id)
     origin = f"by browser {page.hello['client']} at testclient"
     assert notes[0] == (
         f"panel: session started {origin}; electrode placement confirmed: "
@@ -261,22 +261,17 @@ def test_silent_controller_pauses_the_session_within_two_seconds(tmp_path: Path)
         session_id = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")[
             "session_id"
         ]
-    assert any("paused unattended" in n and "no heartbeat" in n for n in _notes(db, session_id))
+    assert any("paused unattended" in n and "no heartbeat" in n for n in notes_of(db, session_id))
 
 
 def test_a_closed_controller_pauses_the_session_at_once_and_another_takes_over(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
-    ):
-        page, viewer = Page(first), Page(second)
+    with pages_on(db) as (page, viewer):
         assert viewer.role == "viewer"
         page.start()
-        first.close()  # the controlling page is closed
+        page.ws.close()  # the controlling page is closed
         paused = viewer.until(lambda m: m["type"] == "view" and m.get("state") == "paused", 2.0)
         assert any("no controlling browser" in a for a in paused["alarms"])
         assert paused["controlled"] is False
@@ -288,7 +283,7 @@ def test_a_closed_controller_pauses_the_session_at_once_and_another_takes_over(
         viewer.running()
         viewer.send(type="stop")
         ended = viewer.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
-    notes = _notes(db, ended["session_id"])
+    notes = notes_of(db, ended["session_id"])
     assert any("paused unattended: no controlling browser" in n for n in notes)
     assert notes[-1] == f"panel: STOP by browser {viewer.hello['client']} at testclient"
 
@@ -325,11 +320,7 @@ def test_a_device_fault_is_shown_as_an_alarm(tmp_path: Path) -> None:
 def test_a_session_refused_before_its_record_began_says_nothing_was_stimulated(
     tmp_path: Path,
 ) -> None:
-    with (
-        client(make_server(tmp_path / "r.db", "socket://127.0.0.1:9")) as http,  # nobody there
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
-        page = Page(ws)
+    with page_on(tmp_path / "r.db", "socket://127.0.0.1:9") as page:  # nobody there
         page.send(**START)
         assert page.reply()["ok"]
         ended = page.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
@@ -339,12 +330,7 @@ def test_a_session_refused_before_its_record_began_says_nothing_was_stimulated(
 
 def test_control_passes_to_another_page_only_when_the_controller_accepts(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
-    with (
-        client(make_server(db)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
-    ):
-        controller, asker = Page(first), Page(second)
+    with pages_on(db) as (controller, asker):
         session_id = controller.start()["session_id"]
         asker.send(type="take_control")
         assert "once it accepts" in asker.reply()["text"]
@@ -367,11 +353,11 @@ def test_control_passes_to_another_page_only_when_the_controller_accepts(tmp_pat
         asker.send(type="raise", channel=1)
         assert asker.reply()["text"] == "channel 1: target 0.5 mA"
         # the old controller may go: the new one is attended, nothing pauses
-        first.close()
+        controller.ws.close()
         asker.send(type="stop")
         ended = asker.until(lambda m: m["type"] == "view" and m["phase"] == "ended")
         assert ended["result"]["outcome"] == "emergency_stop"
-    notes = _notes(db, session_id)
+    notes = notes_of(db, session_id)
     assert any(n.startswith("panel: control handed by browser ") for n in notes)
     assert not any("paused unattended" in n for n in notes)
 
@@ -413,12 +399,7 @@ def test_a_held_channel_is_resumed_once_re_clipped(tmp_path: Path) -> None:
 
 
 def test_the_history_lists_the_sessions_and_shows_a_report(tmp_path: Path) -> None:
-    with (
-        client(make_server(tmp_path / "r.db")) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as first,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as second,
-    ):
-        page, viewer = Page(first), Page(second)
+    with pages_on(tmp_path / "r.db") as (page, viewer):
         page.send(type="history")
         assert page.until(lambda m: m["type"] == "history")["sessions"] == []  # no database yet
         page.start(patient="P-017")

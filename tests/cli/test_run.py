@@ -18,15 +18,15 @@ Write = Callable[[str, str], Path]
 
 
 @pytest.fixture
-def short(profile_file: Write, two_channel_profile: Callable[..., str]) -> Path:
+def short(two_channel_file: Callable[..., Path]) -> Path:
     """Two steps, 30 s: 2 Hz on channels 1 and 2, then 100 Hz on channel 1."""
-    text = two_channel_profile(
+    return two_channel_file(
+        "short.toml",
         "short test",
         {"label": "2 Hz", "duration_s": 20},
         {"label": "100 Hz", "channels": [1], "frequency_hz": 100, "phase_width_us": 200,
          "intensity_mA": 2, "duration_s": 10},
     )  # fmt: skip
-    return profile_file("short.toml", text)
 
 
 def _session(db: Path) -> Any:
@@ -181,18 +181,17 @@ def test_ctrl_c_ends_in_a_confirmed_stop(
 
 def test_a_run_without_keys_says_first_that_a_titrated_step_stays_at_its_start(
     eactl: Any,
-    profile_file: Any,
-    two_channel_profile: Any,
+    two_channel_file: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
     titrated = {"intensity": "titrate", "sensation": "tingling", "duration_s": 10}
-    path = profile_file("t.toml", two_channel_profile("titrated", titrated))
+    path = two_channel_file("t.toml", "titrated", titrated)
     ran = eactl("run", str(path), "--fast", "--db", str(tmp_path / "t.db"))
     assert ran.code == 0, ran.err
     assert ran.out.startswith(
         "note: step 1 is titrated (each channel from 0 mA, raised by the operator): without "
         "keys (--yes, --fast) it stays there\n"
     )
-    fixed = profile_file("f.toml", two_channel_profile("fixed", {"duration_s": 10}))
+    fixed = two_channel_file("f.toml", "fixed", {"duration_s": 10})
     ran = eactl("run", str(fixed), "--fast", "--db", str(tmp_path / "f.db"))
     assert ran.code == 0 and "note: step" not in ran.out

@@ -23,12 +23,11 @@ pytestmark = [pytest.mark.pty, pytest.mark.slow]
 
 def test_run_yes_on_a_real_port_completes_a_short_profile(
     console_script: Path,
-    profile_file: Callable[[str, str], Path],
-    two_channel_profile: Callable[..., str],
+    two_channel_file: Callable[..., Path],
     bench_device: str,
     tmp_path: Path,
 ) -> None:
-    profile = profile_file("six_s.toml", two_channel_profile("six seconds", {"duration_s": 6}))
+    profile = two_channel_file("six_s.toml", "six seconds", {"duration_s": 6})
     db = tmp_path / "s.sqlite3"
     done = subprocess.run(
         [

@@ -10,13 +10,18 @@ A divergence is reported entry by entry: the time, the input, and which device f
 
 from __future__ import annotations
 
-import json
-from importlib.resources import files
 from typing import Any
 
 import make_transcripts
 import pytest
-from transcript_bench import Bench, BenchStage, ScriptedRandom, replay
+from transcript_bench import (
+    Bench,
+    BenchStage,
+    ScriptedRandom,
+    change_a_device_byte,
+    replay,
+    stored,
+)
 
 import firmware_protocol as fp
 from simulator.ccore import CoreFirmware, unavailable
@@ -47,12 +52,6 @@ class CoreBench(Bench):
         )
         self._unread = bytearray()
         self._record(0, None)
-
-
-def _stored(name: str) -> dict[str, Any]:
-    folder = files("firmware_protocol.vectors").joinpath("transcripts")
-    data: dict[str, Any] = json.loads(folder.joinpath(f"{name}.json").read_text())
-    return data
 
 
 def core_replay(transcript: dict[str, Any]) -> list[dict[str, Any]]:
@@ -93,13 +92,13 @@ def divergences(expected: list[dict[str, Any]], got: list[dict[str, Any]]) -> li
 
 def test_the_python_replay_is_the_reference() -> None:
     """The bench this module subclasses still replays the stored files (the baseline)."""
-    transcript = _stored("handshake")
+    transcript = stored("handshake")
     assert replay(transcript) == transcript["timeline"]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_c_core_replays_the_transcript_byte_for_byte(name: str) -> None:
-    transcript = _stored(name)
+    transcript = stored(name)
     got = core_replay(transcript)
     assert not divergences(transcript["timeline"], got), "\n".join(
         divergences(transcript["timeline"], got)
@@ -108,9 +107,5 @@ def test_the_c_core_replays_the_transcript_byte_for_byte(name: str) -> None:
 
 
 def test_a_changed_device_byte_fails_the_c_replay() -> None:
-    transcript = _stored("stop")
-    entry = next(e for e in transcript["timeline"] if e["out"] and "in" in e)
-    frame = bytearray.fromhex(entry["out"][0])
-    frame[3] ^= 0x01
-    entry["out"][0] = frame.hex()
+    transcript = change_a_device_byte(stored("stop"))
     assert core_replay(transcript) != transcript["timeline"]

@@ -10,16 +10,14 @@ development), else ``firmware/src``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from plugin_project import run_project
 
 from eacontrol.device import connect
 from eacontrol.device.pair_port import pair_port
@@ -27,7 +25,6 @@ from simulator.ccore import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
-PROJECT = ROOT / "tests" / "plugin" / "project"
 
 pytestmark = [
     pytest.mark.firmware,
@@ -159,28 +156,9 @@ PASSING_ON_A_PORT = {
 
 def run_conformance(tmp_path: Path, *options: str) -> dict[str, str]:
     """The plugin's user project (tests/plugin/project) in its own pytest: name → outcome."""
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT, copy)
-    junit = tmp_path / "junit.xml"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", *options],
-        cwd=copy,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert junit.exists(), done.stdout + done.stderr
-    outcomes: dict[str, str] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = child.tag
-        outcomes[case.get("name", "")] = outcome
-    assert outcomes == PASSING_ON_A_PORT, done.stdout[-4000:]
+    found, output = run_project(tmp_path, *options, timeout_s=600)
+    outcomes = {name: outcome for name, (outcome, _) in found.items()}
+    assert outcomes == PASSING_ON_A_PORT, output[-4000:]
     return outcomes
 
 

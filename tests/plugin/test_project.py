@@ -8,60 +8,23 @@ time behind a pseudo-terminal by ``python -m simulator --pty``.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import plugin_project
 import pytest
+from plugin_project import Outcomes
 from pty_simulator import simulator_on_a_pty
 
 from eacontrol.device.pair_port import pair_port
 
-PROJECT = Path(__file__).parent / "project"
-
-Outcomes = dict[str, tuple[str, str]]
-
-
-def _outcomes(junit: Path) -> Outcomes:
-    """test name → (passed | failed | error | skipped, message)."""
-    found: Outcomes = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        outcome, message = "passed", ""
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome, message = child.tag, child.get("message", "")
-        found[case.get("name", "")] = (outcome, message)
-    return found
-
 
 @pytest.fixture
 def run_project(tmp_path: Path) -> Callable[..., Outcomes]:
-    """Run the project (copied, so no cache lands in the repository) with extra options."""
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT, copy)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_PLUGINS")
-    }
+    """Run the project (``plugin_project.run_project``) with extra options."""
 
     def run(*options: str) -> Outcomes:
-        junit = tmp_path / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}"]
-        result = subprocess.run(
-            [*command, *options],
-            cwd=copy,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert junit.exists(), result.stdout + result.stderr
-        return _outcomes(junit)
+        return plugin_project.run_project(tmp_path, *options, timeout_s=300)[0]
 
     return run
 

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, TypeVar
 import hypothesis.strategies as st
 import pytest
 import serial
-from device_checks import check_pulses, damaged, draw_event_fields, snapshot
+from device_checks import check_new_pulses, damaged, draw_event_fields, snapshot
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -581,16 +581,8 @@ class HostMachine(RuleBasedStateMachine):
     def every_pulse_within_limits_and_charge_balanced(self) -> None:
         if not hasattr(self, "device"):
             return
-        model, device = self.model, self.device
-        now_us = device.now_us
-        for index in range(self.channels):
-            device.channels[index].flush(now_us)
-            pulses = device.recorder[index].pulse_table(self.checked_until_us[index], now_us)
-            self.checked_until_us[index] = now_us
-            if not len(pulses):
-                continue
-            self.stats["pulses checked"] += len(pulses)
-            check_pulses(model, pulses)
+        if checked := check_new_pulses(self.model, self.device, self.checked_until_us):
+            self.stats["pulses checked"] += checked
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ from typing import Any, cast
 import hypothesis.strategies as st
 import pytest
 import serial
-from device_checks import check_pulses, damaged, draw_event_fields, snapshot
+from device_checks import check_new_pulses, damaged, draw_event_fields, snapshot
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -404,17 +404,7 @@ class DeviceMachine(RuleBasedStateMachine):
     def every_pulse_within_limits_and_charge_balanced(self) -> None:
         if not hasattr(self, "device"):
             return
-        model, device = self.model, self.device
-        now_us = device.now_us
-        for channel in device.channels:
-            channel.flush(now_us)
-            recorder = device.recorder[channel.index]
-            pulses = recorder.pulse_table(self.checked_until_us[channel.index], now_us)
-            self.checked_until_us[channel.index] = now_us
-            self.pulses_checked += len(pulses)
-            if not len(pulses):
-                continue
-            check_pulses(model, pulses)
+        self.pulses_checked += check_new_pulses(self.model, self.device, self.checked_until_us)
 
 
 TestDeviceMachine = pytest.mark.slow(cast(Any, DeviceMachine).TestCase)

@@ -4,23 +4,15 @@ our code's state: every device frame verifies under keys derived from the transc
 
 from __future__ import annotations
 
-import json
-from importlib.resources import files
 from typing import Any
 
 import make_transcripts
 import pytest
-from transcript_bench import FORMAT, replay
+from transcript_bench import FORMAT, STORED, change_a_device_byte, replay, stored
 
 import firmware_protocol as fp
 
 NAMES = sorted(make_transcripts.TRANSCRIPTS)
-
-
-def _stored(name: str) -> dict[str, Any]:
-    folder = files("firmware_protocol.vectors").joinpath("transcripts")
-    data: dict[str, Any] = json.loads(folder.joinpath(f"{name}.json").read_text())
-    return data
 
 
 def _frames(transcript: dict[str, Any]) -> list[tuple[str, fp.RawFrame]]:
@@ -35,9 +27,8 @@ def _frames(transcript: dict[str, Any]) -> list[tuple[str, fp.RawFrame]]:
 
 
 def test_the_transcripts_cover_every_behaviour_the_spec_lists() -> None:
-    folder = files("firmware_protocol.vectors").joinpath("transcripts")
-    stored = sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
-    assert stored == NAMES
+    names = sorted(p.name[: -len(".json")] for p in STORED.iterdir() if p.name.endswith(".json"))
+    assert names == NAMES
     assert set(NAMES) == {
         "pairing",
         "handshake",
@@ -54,7 +45,7 @@ def test_the_transcripts_cover_every_behaviour_the_spec_lists() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_simulator_replays_the_transcript_byte_for_byte(name: str) -> None:
-    transcript = _stored(name)
+    transcript = stored(name)
     assert transcript["format"] == FORMAT
     assert transcript["schema_hash"] == f"0x{fp.SCHEMA_HASH:08X}"
     assert replay(transcript) == transcript["timeline"]
@@ -63,18 +54,13 @@ def test_the_simulator_replays_the_transcript_byte_for_byte(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_the_stored_transcript_is_what_the_generator_makes(name: str) -> None:
     made = make_transcripts.render(make_transcripts.TRANSCRIPTS[name]())
-    folder = files("firmware_protocol.vectors").joinpath("transcripts")
-    assert folder.joinpath(f"{name}.json").read_text() == made, (
+    assert STORED.joinpath(f"{name}.json").read_text() == made, (
         "run python tests/support/make_transcripts.py and review the diff"
     )
 
 
 def test_a_changed_device_byte_fails_the_replay() -> None:
-    transcript = _stored("stop")
-    entry = next(e for e in transcript["timeline"] if e["out"] and "in" in e)
-    frame = bytearray.fromhex(entry["out"][0])
-    frame[3] ^= 0x01
-    entry["out"][0] = frame.hex()
+    transcript = change_a_device_byte(stored("stop"))
     assert replay(transcript) != transcript["timeline"]
 
 
@@ -83,7 +69,7 @@ def test_every_frame_checks_out_from_the_transcript_alone(name: str) -> None:
     """An implementer's check: keys from the transcript's own data (the key store, or the
     PAIR_ACK), nonces from HELLO and HELLO_ACK; every device key-2 frame verifies, in its
     session, with a counter above the last; every reply names a host frame sent."""
-    transcript = _stored(name)
+    transcript = stored(name)
     pairing = {k["key_id"]: bytes.fromhex(k["pairing_key"]) for k in transcript["device"]["keys"]}
     hellos: dict[int, fp.Hello] = {}  # by request id
     sessions: dict[int, fp.SessionKeys] = {}
@@ -120,7 +106,7 @@ def test_every_frame_checks_out_from_the_transcript_alone(name: str) -> None:
 
 
 def _device_messages(name: str) -> list[fp.Message]:
-    return [raw.decode().message for who, raw in _frames(_stored(name)) if who == "device"]
+    return [raw.decode().message for who, raw in _frames(stored(name)) if who == "device"]
 
 
 def _last_status(name: str) -> fp.Status:

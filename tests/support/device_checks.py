@@ -2,7 +2,8 @@
 
 Shared by ``tests/simulator/test_stateful.py`` (raw frames against the device) and
 ``tests/reliability/test_stateful_host.py`` (the host against the device): a frame damaged on the
-wire, what such a frame must leave unchanged, and the limits and charge balance of every pulse.
+wire, what such a frame must leave unchanged, and the limits and charge balance of every pulse
+(each pulse checked once: ``check_new_pulses``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from simulator.firmware.model import DeviceModel
 from simulator.hardware.device import Device
 from simulator.hardware.faults import EventKind
 
-__all__ = ["check_pulses", "damaged", "draw_event_fields", "snapshot"]
+__all__ = ["check_new_pulses", "check_pulses", "damaged", "draw_event_fields", "snapshot"]
 
 
 def draw_event_fields(
@@ -83,3 +84,19 @@ def check_pulses(model: DeviceModel, pulses: npt.NDArray[np.void]) -> None:
     widths = pulses["width_pos_us"]
     assert ((widths >= model.min_phase_us) & (widths <= model.max_phase_us)).all()
     assert (pulses["interphase_us"] <= model.max_interphase_us).all()
+
+
+def check_new_pulses(model: DeviceModel, device: Device, checked_until_us: list[int]) -> int:
+    """``check_pulses`` on what each channel of ``device`` delivered since its mark in
+    ``checked_until_us`` (one a channel, from channel index 0), each channel flushed to now
+    first; the marks move to now. Returns how many pulses were checked."""
+    now_us = device.now_us
+    checked = 0
+    for index in range(len(checked_until_us)):
+        device.channels[index].flush(now_us)
+        pulses = device.recorder[index].pulse_table(checked_until_us[index], now_us)
+        checked_until_us[index] = now_us
+        if len(pulses):
+            check_pulses(model, pulses)
+            checked += len(pulses)
+    return checked

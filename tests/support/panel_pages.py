@@ -18,6 +18,7 @@ from eacontrol.cli.panel.server import PanelServer
 from eacontrol.cli.panel_cmd import make_factory
 from eacontrol.cli.target import Target
 from eacontrol.link import RealClock
+from eacontrol.records import RecordStore
 
 TOKEN = "test-token-0123456789"
 BASE = "http://127.0.0.1:8765"
@@ -46,20 +47,36 @@ def client(server: PanelServer) -> TestClient:
     return TestClient(server.app, base_url=BASE)
 
 
+def notes_of(db: Path, session_id: int) -> list[str]:
+    """The notes of session ``session_id`` in ``db``, in order."""
+    with RecordStore.open(db) as store:
+        return [a.note for a in store.annotations(session_id)]
+
+
+def _connect(http: TestClient) -> Socket:
+    """A page's WebSocket to the panel, with the token and the right Origin."""
+    return http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN)
+
+
 @contextlib.contextmanager
 def page_on(
     db: Path, url: str = "sim://?seed=1", *, start: bool = False, layers: Layers | None = None
 ) -> Iterator[Page]:
     """A panel recording into ``db`` on ``url`` (with ``layers``) and one page connected to it
     with the token and the right Origin (its profile started when ``start``)."""
-    with (
-        client(make_server(db, url, layers)) as http,
-        http.websocket_connect(f"{WS}/ws?token={TOKEN}", headers=ORIGIN) as ws,
-    ):
+    with client(make_server(db, url, layers)) as http, _connect(http) as ws:
         page = Page(ws)
         if start:
             page.start()
         yield page
+
+
+@contextlib.contextmanager
+def pages_on(db: Path, url: str = "sim://?seed=1") -> Iterator[tuple[Page, Page]]:
+    """A panel recording into ``db`` on ``url`` and two pages connected to it, both before
+    either reads its hello: the first controls, the second views."""
+    with client(make_server(db, url)) as http, _connect(http) as first, _connect(http) as second:
+        yield Page(first), Page(second)
 
 
 class Page:

@@ -15,15 +15,29 @@ their times and returns the new timeline, which must equal the stored one byte f
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from importlib.resources import files
 from typing import Any
 
 from simulator.firmware import OPEN_OHM, Delivered, DeviceModel, Drive, Firmware, KeyStore
 
-__all__ = ["FORMAT", "Bench", "BenchStage", "ScriptedRandom", "replay"]
+__all__ = [
+    "FORMAT",
+    "STORED",
+    "Bench",
+    "BenchStage",
+    "ScriptedRandom",
+    "change_a_device_byte",
+    "replay",
+    "stored",
+]
 
 FORMAT = "eacontrol-transcript/1"
 """The transcript files' format and version."""
+
+STORED = files("firmware_protocol.vectors").joinpath("transcripts")
+"""The folder of the stored transcript files (``<name>.json``), as the package ships it."""
 
 
 class ScriptedRandom:
@@ -222,3 +236,19 @@ def replay(transcript: dict[str, Any], bench_type: type[Bench] = Bench) -> list[
     if bench.rng.used != listed:
         raise RuntimeError(f"the device drew {bench.rng.used} of {listed} random values")
     return bench.timeline
+
+
+def stored(name: str) -> dict[str, Any]:
+    """The stored transcript ``name``, parsed."""
+    data: dict[str, Any] = json.loads(STORED.joinpath(f"{name}.json").read_text())
+    return data
+
+
+def change_a_device_byte(transcript: dict[str, Any]) -> dict[str, Any]:
+    """``transcript``, changed in place and returned: one bit flipped in the first device frame
+    that answers an input, so that no correct device replays it."""
+    entry = next(e for e in transcript["timeline"] if e["out"] and "in" in e)
+    frame = bytearray.fromhex(entry["out"][0])
+    frame[3] ^= 0x01
+    entry["out"][0] = frame.hex()
+    return transcript
