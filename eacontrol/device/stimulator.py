@@ -2,8 +2,9 @@
 
 Create it with ``eacontrol.device.connect``. The lease is kept only while the caller's own loop
 calls ``wait()``, ``service()`` or a command; nothing runs in the background. If the script
-blocks for longer than the lease, the device switches its outputs off by itself and the next
-``wait()`` raises ``DeviceFault`` (LEASE). ``docs/scripting.md`` explains this for researchers.
+blocks for longer than the lease, the device switches its outputs off by itself, closes the
+session, and the next ``wait()`` raises ``DeviceFault`` (``NO_SESSION``, its message naming the
+reason, LEASE). ``docs/scripting.md`` explains this for researchers.
 
 One thread drives a Stimulator; ``emergency_stop()`` alone may be called from any thread. Every
 use of the link holds one lock, so it waits at most for the driver's current read (one heartbeat

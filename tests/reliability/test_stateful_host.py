@@ -117,6 +117,15 @@ LOADS = (
 
 E = TypeVar("E")
 
+LEASE_SEEN = "lease expiry seen by the host"
+
+
+def lease_ended(err: DeviceFault) -> bool:
+    """Whether ``err`` is the host learning that the lease expired: a channel's latched LEASE,
+    or (protocol major 2) the session the expiry closed, its message naming the reason
+    (docs/scripting.md, "What happens when your script blocks")."""
+    return "LEASE" in err.faults or ("NO_SESSION" in err.faults and "(LEASE)" in str(err))
+
 
 @st.composite
 def programs(draw: st.DrawFn) -> Stimulation:
@@ -287,6 +296,8 @@ class HostMachine(RuleBasedStateMachine):
         elif isinstance(err, DeviceFault):
             name += f" {'/'.join(err.faults)}"
         self.stats[name] += 1
+        if isinstance(err, DeviceFault) and lease_ended(err):
+            self.stats[LEASE_SEEN] += 1
         # A session the device forgot is a DeviceFault (REBOOT / NO_SESSION), never a DeviceNak.
         assert not (isinstance(err, DeviceNak) and err.code == "NO_SESSION"), err
         gone = isinstance(err, DeviceFault) and bool({"REBOOT", "NO_SESSION"} & set(err.faults))
@@ -610,12 +621,12 @@ def test_host_and_simulator_under_faults(reliability_report: ReliabilityReport) 
     ]
     if EXAMPLES >= CI_EXAMPLES:  # fewer on dev or when asked for: a quick look
         assert steps >= MIN_STEPS, f"only {steps} steps ran"
-    # The search reached what it is for: stimulation, live changes, stops, totals, lease expiry.
-    # Lease expiry is a rare path in a quick look's quarter of the examples: whether the host
-    # sees LEASE or only the NO_SESSION that follows (protocol 2 closes the session) depends on
-    # where a wait falls, and a dev run alone and one inside the whole suite differ there; the
-    # ci profile's search must reach it.
+    # The search reached what it is for: stimulation, live changes, stops, totals, and lease
+    # expiry as the host sees it. Hypothesis mixes constants from the loaded non-test modules
+    # into its draws, so the derandomized path differs between a run alone and one inside the
+    # suite (and with every edit of the code): what is asserted here is common enough on any
+    # path to be reached by every run of the ci profile, not a rare branch of one path.
     seen_all = ("started", "intensity set", "stop confirmed", "dose exact", "pulses checked")
-    lease = ("DeviceFault LEASE",) if EXAMPLES >= CI_EXAMPLES else ()
+    lease = (LEASE_SEEN,) if EXAMPLES >= CI_EXAMPLES else ()
     for seen in (*seen_all, *lease):
         assert stats[seen], f"no {seen!r} in {steps} steps"
