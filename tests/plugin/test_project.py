@@ -65,6 +65,7 @@ def test_ea_port_points_the_same_tests_at_a_device(
     outcomes = run_project("--ea-port", bench_device, "--ea-device-serial", "BENCH-1")
     assert set(outcomes) == ALL_TESTS
     states = {name: o for name, (o, _) in outcomes.items()}
+    failed = {name: message for name, (o, message) in outcomes.items() if o == "failure"}
     assert states == {
         "test_device_reports_limits_and_starts_with_outputs_off": "passed",
         "test_ramps_to_the_intensity_and_stops_at_zero": "passed",  # in real time
@@ -73,7 +74,7 @@ def test_ea_port_points_the_same_tests_at_a_device(
         # ea_simulator is always the simulator: these need no device.
         "test_long_stimulation_runs_in_virtual_time": "passed",
         "test_the_url_opens_with_pyserial_too": "passed",
-    }
+    }, failed  # what a failing project test said
     reason = outcomes["test_the_marker_configures_the_simulated_device"][1]
     assert "needs the simulator (channels, seed, serial); --ea-port is a real device" in reason
     assert "electrode_off" in outcomes["test_a_needle_coming_out_is_a_latched_fault"][1]

@@ -28,8 +28,19 @@ def test_device_reports_limits_and_starts_with_outputs_off(ea_stimulator: Stimul
 def test_ramps_to_the_intensity_and_stops_at_zero(ea_stimulator: Stimulator) -> None:
     ea_stimulator.program(1, PROGRAM)
     ea_stimulator.start(1)
-    ea_stimulator.wait(2.5)
-    assert ea_stimulator.status().channels[0].measured_mA == pytest.approx(2.0, abs=0.1)
+    ea_stimulator.wait(PROGRAM.ramp_up_s)
+    # The ramp runs on the device's clock, not the script's: a slow device, or a simulator whose
+    # process the machine held up (its clock pauses then), is still ramping when the script's
+    # 2 s are up. Follow the device, for a minute at most, until a pulse at the full intensity
+    # has been measured.
+    channel = ea_stimulator.status().channels[0]
+    for _ in range(600):
+        if channel.state.name == "RUNNING" and channel.measured_mA >= 1.9:
+            break
+        ea_stimulator.wait(0.1)
+        channel = ea_stimulator.status().channels[0]
+    assert channel.state.name == "RUNNING"
+    assert channel.measured_mA == pytest.approx(2.0, abs=0.1)
     assert ea_stimulator.stop(1).outputs_off([1])
 
 
