@@ -152,6 +152,32 @@ class _Codec(Generic[W]):
                     pass
         return bytes([count]) + b"".join(r.encode() for r in records)
 
+    def encode_values(self, values: _Values, records: Sequence[_Values] = ()) -> bytes:
+        """The payload of ``cls(*values, tuple(elem(*r) for r in records))`` (the group only if
+        the class has one) without building the instances: the same bytes, and through
+        ``encode`` on the instances the same error, whenever the bulk checks do not pass.
+        """
+        elem = self._elem
+        if not self._puts and self._types.issuperset(map(type, values)):
+            try:
+                out = self.fixed.pack(*values)
+                if elem is None:
+                    if not records:
+                        return out
+                elif len(records) < len(self._records) and not elem._puts:
+                    flat = list(chain.from_iterable(records))
+                    if {len(elem._fields)}.issuperset(map(len, records)) and elem._types.issuperset(
+                        map(type, flat)
+                    ):
+                        return out + self._records[len(records)].pack(len(records), *flat)
+            except struct.error:
+                pass
+        make: Any = self.cls
+        if elem is None:
+            return self.encode(make(*values, *records))
+        record: Any = elem.cls
+        return self.encode(make(*values, tuple(record(*r) for r in records)))
+
     # --- decoding ----------------------------------------------------------------------------
 
     def decode(self, payload: bytes) -> W:

@@ -138,7 +138,7 @@ class RawFrame:
 
 
 def encode_frame(
-    message: Message,
+    message: Message | type[Message],
     *,
     key: bytes | None = None,
     kind: KeyKind | None = None,
@@ -153,7 +153,7 @@ def encode_frame(
     """Encode ``message`` as one complete frame, including the trailing 0x00 delimiter.
 
     Args:
-        message: the message.
+        message: the message; or its class, with ``payload`` (a payload built in wire form).
         key: the key that tags the frame (the hello key for HELLO, else the sender's session
             key); None for an untagged frame.
         kind: the header's key byte; SESSION when a key is given, NONE otherwise, unless set
@@ -172,12 +172,15 @@ def encode_frame(
     Raises:
         EncodeError: a field (or the header) does not fit its wire type.
         ValueError: a key kind other than NONE without a key, or a key with kind NONE.
+        TypeError: a message class without its payload.
     """
     if kind is None:
         kind = KeyKind.NONE if key is None else KeyKind.SESSION
     if (kind == KeyKind.NONE) != (key is None):
         raise ValueError(f"key kind {kind.name} needs {'a key' if key is None else 'no key'}")
     if payload is None:
+        if isinstance(message, type):
+            raise TypeError(f"{message.__name__}: a message class needs its payload")
         payload = message.encode()
     if len(payload) > MAX_PAYLOAD:  # pragma: no cover - no message layout is this large
         raise ValueError(f"{type(message).__name__} payload exceeds {MAX_PAYLOAD} bytes")

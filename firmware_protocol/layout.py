@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import (
     Annotated,
@@ -162,6 +163,17 @@ class WireStruct:
             EncodeError: a field value does not fit its wire type.
         """
         return self._codec().encode(self)
+
+    @classmethod
+    def encode_values(cls, values: Sequence[Any], records: Sequence[Sequence[Any]] = ()) -> bytes:
+        """Return the payload of the instance whose fields are ``values`` (in ``LAYOUT`` order)
+        and, for a class with a group, whose records' fields are ``records``, without building
+        the instances (the simulated device's STATUS, every heartbeat).
+
+        Raises:
+            EncodeError: as ``encode`` on those instances would.
+        """
+        return cls._codec().encode_values(values, records)
 
     @classmethod
     def decode(cls, payload: bytes) -> Self:

@@ -16,15 +16,20 @@ from firmware_protocol import ChannelState, ChannelStatus, EventCode, Fault, Set
 from simulator.firmware.dose import DoseCounters
 from simulator.firmware.hal import OPEN_OHM, Drive, OutputStage
 from simulator.firmware.ramp import Ramp
-from simulator.firmware.schedule import freq_at_cHz, phase_at_us
+from simulator.firmware.schedule import Schedule, phase_at_us, schedule
 from simulator.firmware.units import U16, US_PER_MS, US_PER_S, tick_at_or_after
 
-__all__ = ["Channel", "EventSink", "StopCause"]
+__all__ = ["Channel", "EventSink", "StatusRecord", "StopCause"]
 
 EventSink = Callable[[EventCode, int, int], None]
 """Called with (event code, channel, detail) for every EVENT the channel raises."""
 
+StatusRecord = tuple[ChannelState, Fault, int, int, int, int, int]
+"""A channel's STATUS record as values: state, faults, target, set and measured µA, impedance Ω
+and frequency cHz (``ChannelStatus``'s fields, in order)."""
+
 _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
+_ACTIVE = (*_RUNNING, ChannelState.STOPPING)  # ChannelState.output_active
 
 
 class StopCause(enum.IntEnum):
@@ -73,6 +78,7 @@ class Channel:
         self._failed_test_uA = 0
         """What a failed self-test measured since boot (0: none failed); until a power cycle
         no fault of this channel can be cleared (PROTOCOL.md §3.10)."""
+        self._schedule: tuple[SetProgram, Schedule] | None = None  # _schedule_of's
         self._relay_open = False  # as the firmware last set it (the C core reads its pin)
         self._relay_was_open = False
         """Whether the relay was open before the last self-test opened it."""
@@ -97,29 +103,37 @@ class Channel:
         """The current the output stage measures at ``t_us`` (pulse amplitude or a stuck DC)."""
         return self._output.measured_uA(t_us)
 
-    def status(self, t_us: int) -> ChannelStatus:
-        """This channel's STATUS record at ``t_us``."""
+    def status_record(self, t_us: int) -> StatusRecord:
+        """The values of this channel's STATUS record at ``t_us``, in ``ChannelStatus`` field
+        order (the device packs them without building the record)."""
         program = self.program
         impedance_ohm = self._impedance_ohm
         freq_cHz = 0
         set_uA = 0
         target_uA = 0 if program is None else program.target_uA
-        if self.active:
+        state = self.state
+        if state in _ACTIVE:
             set_uA = self._ramp.at(t_us)
             target_uA = self.target_uA
             if program is not None:
-                phase_us = phase_at_us(program, self._run_start_us, t_us)
+                start_us = self._run_start_us
+                phase_us = phase_at_us(program, start_us, t_us)
                 impedance_ohm = self._output.impedance_ohm(phase_us, t_us)
-                freq_cHz = freq_at_cHz(program, self._run_start_us, t_us)
-        return ChannelStatus(
-            state=self.state,
-            faults=self.faults,
-            target_uA=target_uA,
-            set_uA=set_uA,
-            measured_uA=min(U16, self._output.measured_uA(t_us)),
-            impedance_ohm=impedance_ohm,
-            freq_cHz=freq_cHz,
-        )
+                burst = self._schedule_of(program).burst_at(t_us, start_us)  # freq_at_cHz
+                freq_cHz = 0 if burst is None else burst.freq_cHz
+        measured_uA = min(U16, self._output.measured_uA(t_us))
+        return (state, self.faults, target_uA, set_uA, measured_uA, impedance_ohm, freq_cHz)
+
+    def status(self, t_us: int) -> ChannelStatus:
+        """This channel's STATUS record at ``t_us``."""
+        return ChannelStatus(*self.status_record(t_us))
+
+    def _schedule_of(self, program: SetProgram) -> Schedule:
+        """``schedule(program)``, worked out once per stored program (as the C core does)."""
+        cached = self._schedule
+        if cached is None or cached[0] is not program:
+            cached = self._schedule = (program, schedule(program))
+        return cached[1]
 
     def next_deadline_us(self) -> int | None:
         """When a ramp ends or the maximum run is reached, or None."""

@@ -38,6 +38,7 @@ from firmware_protocol import (
 )
 from simulator.firmware.channel import Channel
 from simulator.firmware.checks import Refused, check_intensity, check_program
+from simulator.firmware.session import Reply, WireReply
 from simulator.firmware.units import U32
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HANDLERS", "Handler", "check_hello"]
 
-Handler = Callable[["Firmware", Header, Any], Message]
+Handler = Callable[["Firmware", Header, Any], Reply]
 """A handler: (device, verified header, decoded message) → reply. Raises ``Refused``."""
 
 _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
@@ -178,13 +179,13 @@ def _stop(device: Firmware, header: Header, stop: Stop) -> Ack:
     return _ack(MsgType.STOP)
 
 
-def _heartbeat(device: Firmware, header: Header, message: Message) -> Status:
+def _heartbeat(device: Firmware, header: Header, message: Message) -> WireReply:
     device.grant_lease(device.lease_ms)
-    return device.status()
+    return WireReply(Status, device.status_payload())
 
 
-def _get_status(device: Firmware, header: Header, message: Message) -> Status:
-    return device.status()
+def _get_status(device: Firmware, header: Header, message: Message) -> WireReply:
+    return WireReply(Status, device.status_payload())
 
 
 def _clear_fault(device: Firmware, header: Header, clear: ClearFault) -> Ack:

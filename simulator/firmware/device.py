@@ -25,6 +25,7 @@ from firmware_protocol import (
     NO_CHANNEL,
     NONCE_SIZE,
     ChannelState,
+    ChannelStatus,
     DeviceFlag,
     Event,
     EventCode,
@@ -39,15 +40,22 @@ from firmware_protocol import (
     encode_frame,
     session_keys,
 )
-from simulator.firmware.channel import Channel, StopCause
+from simulator.firmware.channel import Channel, StatusRecord, StopCause
 from simulator.firmware.hal import OutputStage, RandomSource, random_bytes
 from simulator.firmware.keys import KeyStore
 from simulator.firmware.model import DeviceModel
 from simulator.firmware.receive import receive_item
-from simulator.firmware.session import Session, SessionIds
+from simulator.firmware.session import Reply, Session, SessionIds, WireReply
 from simulator.firmware.units import U16, U32, US_PER_MS, ceil_div
 
 __all__ = ["Firmware"]
+
+_StatusFixed = tuple[int, int, int, int, int, int, int, int]
+_SESSION_OPEN = int(DeviceFlag.SESSION_OPEN)
+_LEASE_VALID = int(DeviceFlag.LEASE_VALID)
+_FAULT_LATCHED = int(DeviceFlag.FAULT_LATCHED)
+_OUTPUT_ACTIVE = int(DeviceFlag.OUTPUT_ACTIVE)
+_ACTIVE = (ChannelState.RAMPING, ChannelState.RUNNING, ChannelState.STOPPING)  # output_active
 
 
 class Firmware:
@@ -244,11 +252,18 @@ class Firmware:
         repeats the session id it refused."""
         self._out += encode_frame(message, ref_counter=ref_counter, session_id=session_id)
 
-    def send_in_session(self, session: Session, message: Message, ref_counter: int = 0) -> None:
+    def send_in_session(self, session: Session, message: Reply, ref_counter: int = 0) -> None:
         """Send ``message`` in ``session``: tagged with its device → host key, the next device
         counter. A session whose device counter is nearly used up is closed (it never wraps)."""
+        sent: Message | type[Message]
+        payload: bytes | None
+        if isinstance(message, WireReply):
+            sent, payload = message.cls, message.payload
+        else:
+            sent, payload = message, None
         self._out += encode_frame(
-            message,
+            sent,
+            payload=payload,
             key=session.keys.device_to_host,
             kind=KeyKind.SESSION,
             session_id=session.session_id,
@@ -362,33 +377,49 @@ class Firmware:
             return InfoFlag.PAIRING_WINDOW
         return InfoFlag.NONE
 
-    def status(self) -> Status:
-        """The STATUS message as of now."""
+    def _status_values(self) -> tuple[_StatusFixed, list[StatusRecord]]:
+        """The values of the STATUS as of now: its fixed fields in order, the flags as an int,
+        and each channel's record (``Channel.status_record``)."""
         now_us = self._now_us
         session = self.session
-        flags = DeviceFlag.NONE
-        if session is not None:
-            flags |= DeviceFlag.SESSION_OPEN
-        if self.lease_valid:
-            flags |= DeviceFlag.LEASE_VALID
-        if any(channel.faults for channel in self._channels):
-            flags |= DeviceFlag.FAULT_LATCHED
-        if self._any_active():
-            flags |= DeviceFlag.OUTPUT_ACTIVE
+        lease_valid = session is not None and now_us < self._lease_expires_us  # lease_valid
+        records = [channel.status_record(now_us) for channel in self._channels]
+        flags = 0 if session is None else _SESSION_OPEN
         remaining_ms = 0
-        if self.lease_valid:
+        if lease_valid:
+            flags |= _LEASE_VALID
             remaining_ms = min(U16, ceil_div(self._lease_expires_us - now_us, US_PER_MS))
-        return Status(
-            boot_id=self.boot_id,
-            uptime_ms=(now_us - self._boot_us) // US_PER_MS & U32,
-            lease_remaining_ms=remaining_ms,
-            last_applied_counter=0 if session is None else session.last_applied,
-            rx_err_count=self._rx_err_count & U32,
-            auth_fail_count=self.auth_fail_count & U32,
-            replay_count=self.replay_count & U32,
-            flags=flags,
-            channels=tuple(channel.status(now_us) for channel in self._channels),
+        if any(record[1] for record in records):  # faults
+            flags |= _FAULT_LATCHED
+        if any(record[0] in _ACTIVE for record in records):  # the state
+            flags |= _OUTPUT_ACTIVE
+        fixed = (
+            self.boot_id,
+            (now_us - self._boot_us) // US_PER_MS & U32,
+            remaining_ms,
+            0 if session is None else session.last_applied,
+            self._rx_err_count & U32,
+            self.auth_fail_count & U32,
+            self.replay_count & U32,
+            flags,
         )
+        return fixed, records
+
+    def status(self) -> Status:
+        """The STATUS message as of now."""
+        (boot_id, uptime_ms, remaining_ms, applied, rx, auth, replay, flags), records = (
+            self._status_values()
+        )
+        channels = tuple(ChannelStatus(*record) for record in records)
+        flag_bits = DeviceFlag(flags)
+        return Status(
+            boot_id, uptime_ms, remaining_ms, applied, rx, auth, replay, flag_bits, channels
+        )
+
+    def status_payload(self) -> bytes:
+        """The payload of :meth:`status`, packed from the values without the messages."""
+        fixed, records = self._status_values()
+        return Status.encode_values(fixed, records)
 
     # --- inputs: power, the stop button, the hardware -----------------------------------
 

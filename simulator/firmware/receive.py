@@ -53,7 +53,7 @@ from firmware_protocol import (
 )
 from simulator.firmware.checks import Refused
 from simulator.firmware.commands import HANDLERS, check_hello
-from simulator.firmware.session import LAST_COUNTER, Session
+from simulator.firmware.session import LAST_COUNTER, Reply, Session
 
 if TYPE_CHECKING:
     from simulator.firmware.device import Firmware
@@ -238,7 +238,7 @@ def _counter_used(device: Firmware, session: Session, raw: RawFrame) -> bool:
     return False
 
 
-def _execute(device: Firmware, session: Session, raw: RawFrame) -> Message:
+def _execute(device: Firmware, session: Session, raw: RawFrame) -> Reply:
     """Checks 9–13 and the command itself: the reply (ACK, NAK or the message asked for)."""
     message = _decoded(raw)
     if isinstance(message, Nak):

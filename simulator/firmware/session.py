@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from firmware_protocol import Message, SessionKeys
 from simulator.firmware.units import U32
 
-__all__ = ["LAST_COUNTER", "TX_RESERVE", "CachedReply", "ReplyCache", "Session", "SessionIds"]
+__all__ = [
+    "LAST_COUNTER",
+    "TX_RESERVE",
+    "CachedReply",
+    "Reply",
+    "ReplyCache",
+    "Session",
+    "SessionIds",
+    "WireReply",
+]
 
 LAST_COUNTER = U32
 """0xFFFFFFFF: a host frame with this counter is never executed, it ends the session; the
@@ -31,6 +40,27 @@ device's own counter never reaches it either (the counter never wraps)."""
 TX_RESERVE = 16
 """Device counters kept back for the frames that close a session: at most 8 STOPPED (one per
 channel), SESSION_CLOSED and the closing STATUS need 10; 16 is the design value with room."""
+
+
+@dataclass(frozen=True)
+class WireReply:
+    """A reply built in wire form: its message class and payload.
+
+    The STATUS that answers every HEARTBEAT is packed straight from the channels
+    (``Firmware.status_payload``), without a ``Status`` and a ``ChannelStatus`` per channel; a
+    retransmission sends the very same payload again.
+
+    Attributes:
+        cls: the message class (its ``MSG_TYPE`` goes in the header).
+        payload: the payload bytes, as ``cls.encode`` would give them.
+    """
+
+    cls: type[Message]
+    payload: bytes
+
+
+Reply = Message | WireReply
+"""What a command is answered with: a message, or one already in wire form."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +73,7 @@ class CachedReply:
     """
 
     tag: bytes
-    reply: Message
+    reply: Reply
 
 
 class ReplyCache:
@@ -61,7 +91,7 @@ class ReplyCache:
         """Number of replies kept."""
         return len(self._entries)
 
-    def get(self, counter: int, tag: bytes) -> Message | None:
+    def get(self, counter: int, tag: bytes) -> Reply | None:
         """The reply sent to the command with ``counter`` if this frame is that very command
         (the same tag), else None."""
         entry = self._entries.get(counter)
@@ -69,7 +99,7 @@ class ReplyCache:
             return None
         return entry.reply
 
-    def put(self, counter: int, tag: bytes, reply: Message) -> None:
+    def put(self, counter: int, tag: bytes, reply: Reply) -> None:
         """Remember the reply to the command just executed; the oldest drops out."""
         self._entries[counter] = CachedReply(tag, reply)
         while len(self._entries) > self._size:

@@ -239,3 +239,69 @@ def test_every_record_field_given_each_hostile_value_encodes_as_the_reference() 
             bad = dataclasses.replace(record, **{f.name: value})
             compiled, reference = _both_encode(base.replace(channels=(record, bad)))
             assert compiled == reference, (f.name, value)
+
+
+# --- encode_values: the payload from field values, without the instances (issue 18) ---
+
+
+def _values(message: WireStruct) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    """``message``'s fixed field values in layout order, and each group record's."""
+    fixed = [getattr(message, f.name) for f in message.LAYOUT if not isinstance(f, Group)]
+    records: list[tuple[Any, ...]] = []
+    for f in message.LAYOUT:
+        if isinstance(f, Group):
+            records = [
+                tuple(getattr(r, g.name) for g in f.elem.LAYOUT) for r in getattr(message, f.name)
+            ]
+    return fixed, records
+
+
+def _both(message: WireStruct) -> tuple[Any, Any]:
+    cls = type(message)
+    fixed, records = _values(message)
+    return _outcome(cls.encode_values, fixed, records), _outcome(cls._codec().encode, message)
+
+
+@settings(max_examples=examples(1000))
+@given(messages)
+def test_valid_values_give_the_bytes_of_encode(message: fp.Message) -> None:
+    from_values, encoded = _both(message)
+    assert from_values == encoded
+    assert isinstance(from_values, tuple) and from_values[0] is bytes
+
+
+@settings(max_examples=examples(2000))
+@given(_spoiled())
+def test_hostile_values_give_the_bytes_or_the_error_of_encode(message: WireStruct) -> None:
+    from_values, encoded = _both(message)
+    assert from_values == encoded
+
+
+def _status() -> tuple[list[Any], tuple[Any, ...]]:
+    record = (fp.ChannelState.RUNNING, fp.Fault.NONE, 2000, 1500, 1499, 1200, 200)
+    fixed = [7, 1000, 500, 3, 0, 0, 0, fp.DeviceFlag.SESSION_OPEN]
+    return fixed, record
+
+
+def test_too_many_records_fail_as_encode_does() -> None:
+    fixed, record = _status()
+    records = [record] * (fp.MAX_CHANNELS + 1)
+    with pytest.raises(fp.EncodeError) as raised:
+        fp.Status.encode_values(fixed, records)
+    message = fp.Status(*fixed, tuple(fp.ChannelStatus(*r) for r in records))
+    with pytest.raises(fp.EncodeError) as expected:
+        message.encode()
+    assert str(raised.value) == str(expected.value)
+
+
+def test_a_record_of_the_wrong_length_is_refused_not_packed() -> None:
+    fixed, record = _status()
+    # 6 + 8 values would fill two records' struct: they must not be packed as two records.
+    with pytest.raises(TypeError):
+        fp.Status.encode_values(fixed, [record[:6], (*record, 0)])
+
+
+def test_an_int_flag_packs_as_its_member() -> None:
+    fixed, record = _status()
+    as_int = [*fixed[:-1], int(fixed[-1])]
+    assert fp.Status.encode_values(as_int, [record]) == fp.Status.encode_values(fixed, [record])
