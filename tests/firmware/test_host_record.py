@@ -6,9 +6,11 @@
   peak, rms, on-time).
 - In real time, end to end through ``eactl run --port``: the same profile with its two steps
   cut to 6 s each (a 20-minute real-time test is not one), once on the C host build behind a
-  pty (``firmware/host``) and once on ``python -m simulator --pty``. Real time moves each stop
-  by a few ms, so the counts may differ by a pulse at the ramp-down; every per-pulse quantity
-  (peak, charge per pulse, balance) is the same.
+  pty (``firmware/host``) and once on ``python -m simulator --pty``. Each device counts on its
+  own clock, which pauses while its process is held up, so on a loaded machine the two counts
+  differ by what their clocks do: each count follows its own device's time, the two times
+  agree within half a second, and every per-pulse quantity (peak, charge per pulse, balance)
+  is the same.
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ def test_eactl_run_on_the_c_host_build_records_what_the_python_simulator_does(
         assert "completed" in done.stdout
         records[core] = _totals(db)
     assert len(records["c"]) == len(records["python"]) == 2
+    steps = json.loads(profile.read_text())["steps"]  # both continuous
     for c, py in zip(records["c"], records["python"], strict=True):
         assert (c.channel, c.step_index, c.pulses_b, c.time_b_s) == (
             py.channel,
@@ -179,7 +182,16 @@ def test_eactl_run_on_the_c_host_build_records_what_the_python_simulator_does(
         )
         assert c.peak_mA == py.peak_mA
         assert c.net_charge_uC == py.net_charge_uC == 0
-        assert abs(c.pulses_a - py.pulses_a) <= 2, (c, py)
-        assert c.pulses_a > 0 and abs(c.on_time_s - py.on_time_s) < 0.5, (c, py)
+        # In real time each device counts on its own clock, which pauses while its process is
+        # held up (simulator/serve/realtime.py, firmware/host/host_main.c): on a loaded machine
+        # one core may deliver a few tenths of a second less than the other (12 pulses at 100 Hz
+        # in one CI run). So each count must follow its own device's time, and the two devices'
+        # times agree within half a second; in virtual time they are equal (the test above).
+        frequency_hz = float(steps[c.step_index]["frequency_hz"])
+        for core in (c, py):
+            assert core.pulses_a > 0
+            assert abs(core.pulses_a - core.time_a_s * frequency_hz) <= 2, (core, frequency_hz)
+        assert abs(c.on_time_s - py.on_time_s) < 0.5, (c, py)
+        assert abs(c.time_a_s - py.time_a_s) < 0.5, (c, py)
         per_pulse_c, per_pulse_py = c.charge_pos_uC / c.pulses_a, py.charge_pos_uC / py.pulses_a
         assert per_pulse_c == pytest.approx(per_pulse_py, rel=0.1), (c, py)
