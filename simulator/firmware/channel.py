@@ -19,7 +19,7 @@ from simulator.firmware.ramp import Ramp
 from simulator.firmware.schedule import Schedule, phase_at_us, schedule
 from simulator.firmware.units import U16, US_PER_MS, US_PER_S, tick_at_or_after
 
-__all__ = ["Channel", "EventSink", "StatusRecord", "StopCause"]
+__all__ = ["ACTIVE_STATES", "Channel", "EventSink", "StatusRecord", "StopCause"]
 
 EventSink = Callable[[EventCode, int, int], None]
 """Called with (event code, channel, detail) for every EVENT the channel raises."""
@@ -29,7 +29,8 @@ StatusRecord = tuple[ChannelState, Fault, int, int, int, int, int]
 and frequency cHz (``ChannelStatus``'s fields, in order)."""
 
 _RUNNING = (ChannelState.RAMPING, ChannelState.RUNNING)
-_ACTIVE = (*_RUNNING, ChannelState.STOPPING)  # ChannelState.output_active
+ACTIVE_STATES = (*_RUNNING, ChannelState.STOPPING)
+"""The states ``ChannelState.output_active`` names, as a tuple (a STATUS every heartbeat)."""
 
 
 class StopCause(enum.IntEnum):
@@ -112,15 +113,14 @@ class Channel:
         set_uA = 0
         target_uA = 0 if program is None else program.target_uA
         state = self.state
-        if state in _ACTIVE:
+        if state in ACTIVE_STATES:
             set_uA = self._ramp.at(t_us)
             target_uA = self.target_uA
             if program is not None:
                 start_us = self._run_start_us
                 phase_us = phase_at_us(program, start_us, t_us)
                 impedance_ohm = self._output.impedance_ohm(phase_us, t_us)
-                burst = self._schedule_of(program).burst_at(t_us, start_us)  # freq_at_cHz
-                freq_cHz = 0 if burst is None else burst.freq_cHz
+                freq_cHz = self._schedule_of(program).freq_at_cHz(t_us, start_us)
         measured_uA = min(U16, self._output.measured_uA(t_us))
         return (state, self.faults, target_uA, set_uA, measured_uA, impedance_ohm, freq_cHz)
 

@@ -40,7 +40,7 @@ from firmware_protocol import (
     encode_frame,
     session_keys,
 )
-from simulator.firmware.channel import Channel, StatusRecord, StopCause
+from simulator.firmware.channel import ACTIVE_STATES, Channel, StatusRecord, StopCause
 from simulator.firmware.hal import OutputStage, RandomSource, random_bytes
 from simulator.firmware.keys import KeyStore
 from simulator.firmware.model import DeviceModel
@@ -55,7 +55,6 @@ _SESSION_OPEN = int(DeviceFlag.SESSION_OPEN)
 _LEASE_VALID = int(DeviceFlag.LEASE_VALID)
 _FAULT_LATCHED = int(DeviceFlag.FAULT_LATCHED)
 _OUTPUT_ACTIVE = int(DeviceFlag.OUTPUT_ACTIVE)
-_ACTIVE = (ChannelState.RAMPING, ChannelState.RUNNING, ChannelState.STOPPING)  # output_active
 
 
 class Firmware:
@@ -382,7 +381,7 @@ class Firmware:
         and each channel's record (``Channel.status_record``)."""
         now_us = self._now_us
         session = self.session
-        lease_valid = session is not None and now_us < self._lease_expires_us  # lease_valid
+        lease_valid = self.lease_valid
         records = [channel.status_record(now_us) for channel in self._channels]
         flags = 0 if session is None else _SESSION_OPEN
         remaining_ms = 0
@@ -391,7 +390,7 @@ class Firmware:
             remaining_ms = min(U16, ceil_div(self._lease_expires_us - now_us, US_PER_MS))
         if any(record[1] for record in records):  # faults
             flags |= _FAULT_LATCHED
-        if any(record[0] in _ACTIVE for record in records):  # the state
+        if any(record[0] in ACTIVE_STATES for record in records):  # the state
             flags |= _OUTPUT_ACTIVE
         fixed = (
             self.boot_id,

@@ -65,6 +65,11 @@ class Schedule:
     cycle_us: int
     bursts: tuple[Burst, ...]
 
+    def freq_at_cHz(self, t_us: int, run_start_us: int) -> int:
+        """The frequency delivered at ``t_us``: its burst's, or 0 outside every burst."""
+        burst = self.burst_at(t_us, run_start_us)
+        return 0 if burst is None else burst.freq_cHz
+
     def burst_at(self, t_us: int, run_start_us: int) -> Burst | None:
         """The burst whose span contains ``t_us``, or None (before the start, in an off window)."""
         if t_us < run_start_us:
@@ -164,8 +169,7 @@ def freq_at_cHz(program: SetProgram, run_start_us: int, t_us: int) -> int:
     Raises:
         ValueError: the program's timing fields are invalid for its mode.
     """
-    burst = schedule(program).burst_at(t_us, run_start_us)
-    return 0 if burst is None else burst.freq_cHz
+    return schedule(program).freq_at_cHz(t_us, run_start_us)
 
 
 def time_per_half_us(
